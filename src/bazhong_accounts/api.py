@@ -1,0 +1,222 @@
+"""Reading the data package from Python, and the `list` / `show` commands.
+
+    >>> import bazhong_accounts as ba
+    >>> df = ba.load("expenditure_by_function")
+    >>> df.loc[df.level == 1, "amount"].sum()       # exact: money is decimal.Decimal
+    Decimal('2351.13')
+
+Column types follow each resource's Table Schema (schemas/<name>.json):
+
+    string   -> pandas "string" dtype (read as text first: codes keep leading zeros)
+    integer  -> nullable "Int64"
+    number   -> object column of exact `decimal.Decimal` values, written as printed
+                ("675.70" stays Decimal('675.70')); a missing cell is None. Sums are exact.
+    boolean  -> nullable "boolean"
+    date     -> datetime64
+
+pandas itself is imported only when a table is loaded, so `bazhong-accounts list` stays quick.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import unicodedata
+from decimal import Decimal
+from pathlib import Path
+
+from .paths import package_dir
+
+
+# ---------------------------------------------------------------- descriptor and paths
+
+def _root(root) -> Path:
+    return Path(root) if root is not None else package_dir()
+
+
+def _descriptor(root=None) -> dict:
+    return json.loads((_root(root) / "datapackage.json").read_text(encoding="utf-8"))
+
+
+def names(root=None) -> list[str]:
+    """Resource names, in datapackage.json order."""
+    return [r["name"] for r in _descriptor(root)["resources"]]
+
+
+def _resource(name: str, root=None) -> dict:
+    for r in _descriptor(root)["resources"]:
+        if r["name"] == name:
+            return r
+    raise KeyError(f"unknown resource {name!r}; valid names: {', '.join(names(root))}")
+
+
+def path(name: str, root=None) -> Path:
+    """pathlib.Path of the resource's CSV file. Unknown name -> KeyError listing the names."""
+    return _root(root) / _resource(name, root)["path"]
+
+
+def table_schema(name: str, root=None) -> dict:
+    """The resource's Table Schema (schemas/<name>.json) as a dict."""
+    schema = _resource(name, root)["schema"]
+    if isinstance(schema, str):
+        schema = json.loads((_root(root) / schema).read_text(encoding="utf-8"))
+    return schema
+
+
+def _count_rows(csv_path: Path) -> int | None:
+    if not csv_path.is_file():
+        return None
+    with open(csv_path, encoding="utf-8", newline="") as f:
+        return max(sum(1 for _ in csv.reader(f)) - 1, 0)  # csv.reader: quoted newlines are one row
+
+
+def _listing(root=None) -> list[tuple[str, str, int | None]]:
+    base = _root(root)
+    return [(r["name"], r.get("title", ""), _count_rows(base / r["path"]))
+            for r in _descriptor(root)["resources"]]
+
+
+def resources(root=None):
+    """DataFrame with one row per resource: name, title, rows (data rows in its CSV)."""
+    import pandas as pd
+
+    df = pd.DataFrame(_listing(root), columns=["name", "title", "rows"])
+    return df.astype({"name": "string", "title": "string", "rows": "Int64"})
+
+
+def package(root=None):
+    """frictionless.Package of the shipped datapackage.json."""
+    from frictionless import Package
+
+    return Package(str(_root(root) / "datapackage.json"))
+
+
+# ---------------------------------------------------------------- load
+
+def load(name: str, root=None, validate: bool = True):
+    """The resource `name` as a pandas DataFrame typed per its Table Schema.
+
+    Money and every other `number` column hold exact `decimal.Decimal` values (None when the
+    cell is empty), so ``load("expenditure_by_function").query("level == 1").amount.sum()``
+    is Decimal('2351.13') with no float noise. Codes are strings ("0201" stays "0201").
+
+    Before typing, the text of the CSV is validated by the pandera schema derived from the
+    Table Schema (`bazhong_accounts.pandera_schemas`); a failure raises ValueError naming the
+    file, line, column and value. `root` is a package directory (default: the shipped one).
+    Unknown name -> KeyError listing the valid names.
+    """
+    from .pandera_schemas import dataframe_schema, describe_failures, read_text
+
+    schema = table_schema(name, root)
+    csv_path = path(name, root)
+    raw = read_text(csv_path, schema)
+    if validate:
+        import pandera.errors
+
+        try:
+            dataframe_schema(schema).validate(raw, lazy=True)
+        except pandera.errors.SchemaErrors as exc:
+            raise ValueError(describe_failures(exc, csv_path, raw)) from None
+    return typed(raw, schema)
+
+
+def typed(raw, schema: dict):
+    """Convert a text frame (from pandera_schemas.read_text) to the types load() promises."""
+    import pandas as pd
+
+    out = {}
+    for field in schema["fields"]:
+        col, ftype = raw[field["name"]], field.get("type", "string")
+        if ftype == "integer":
+            out[field["name"]] = col.astype("Int64")
+        elif ftype == "number":
+            out[field["name"]] = pd.Series(
+                [None if pd.isna(v) else Decimal(v) for v in col], index=raw.index, dtype=object)
+        elif ftype == "boolean":
+            tokens = {t: True for t in field.get("trueValues", ["true"])}
+            tokens.update({t: False for t in field.get("falseValues", ["false"])})
+            out[field["name"]] = col.map(tokens).astype("boolean")
+        elif ftype == "date":
+            out[field["name"]] = pd.to_datetime(col, format="%Y-%m-%d")
+        else:
+            out[field["name"]] = col.astype("string")
+    return pd.DataFrame(out, index=raw.index)
+
+
+# ---------------------------------------------------------------- terminal tables
+
+def display_width(text: str) -> int:
+    """Terminal columns: CJK (east-asian wide/fullwidth) characters take two."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)
+
+
+def _truncate(text: str, width: int) -> str:
+    if display_width(text) <= width:
+        return text
+    out, used = "", 0
+    for c in text:
+        w = display_width(c)
+        if used + w > width - 1:
+            break
+        out, used = out + c, used + w
+    return out + "…"
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    gap = " " * (width - display_width(text))
+    return gap + text if right else text + gap
+
+
+def format_table(header: list[str], rows: list[list[str]], right: set[int] = frozenset(),
+                 max_width: int = 30) -> str:
+    """Plain-text table aligned by display width, long cells cut with "…"."""
+    cells = [[_truncate(str(c).replace("\n", " "), max_width) for c in r] for r in [header, *rows]]
+    widths = [max(display_width(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(_pad(c, widths[i], i in right) for i, c in enumerate(r)).rstrip()
+             for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    import numpy as np
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return str(value)
+
+
+def _unknown(exc: KeyError) -> int:
+    print(f"bazhong-accounts: {exc.args[0]}", file=sys.stderr)
+    return 1
+
+
+def run_list(args) -> int:
+    listing = _listing()
+    rows = [[n, "" if c is None else str(c), t] for n, t, c in listing]
+    print(format_table(["name", "rows", "title"], rows, right={1}, max_width=60))
+    return 0
+
+
+def run_show(args) -> int:
+    try:
+        schema = table_schema(args.name)
+        df = load(args.name)
+    except KeyError as exc:
+        return _unknown(exc)
+    except (ValueError, OSError) as exc:  # invalid or missing CSV
+        print(f"bazhong-accounts: {exc}", file=sys.stderr)
+        return 1
+    numeric = {i for i, f in enumerate(schema["fields"]) if f.get("type") in ("integer", "number")}
+    rows = [[_cell(v) for v in r] for r in df.itertuples(index=False)]
+    print(format_table(list(df.columns), rows, right=numeric))
+    print(f"({len(df)} rows; cells longer than 30 columns cut with …; "
+          f"full text: bazhong-accounts export {args.name})")
+    return 0
