@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("build", help=COMMANDS["build"][2])
     s.add_argument("dir", nargs="?", default=default_dir)
     s.add_argument("--out", default="site/bazhong.db")
+    s.add_argument("--no-charts", action="store_true", help="skip the charts (they need a CJK font: fonts-noto-cjk)")
 
     sub.add_parser("list", help=COMMANDS["list"][2])
 

@@ -1,0 +1,157 @@
+"""Load benchmark of the Datasette site, served as `make serve` serves it.
+
+    python benchmarks/bench_site.py [--db site/bazhong.db] [--requests 200] [--concurrency 4] [--cap 30]
+
+Starts `datasette serve` on a free loopback port (bazhong_accounts.site_metadata.serve_command: the
+immutable db, metadata.json and charts next to it, the same settings), then sends a bounded number
+of requests to each URL (--requests per URL, --concurrency at a time, at most --cap seconds per URL)
+and reports requests/s, p50 and p95 latency: a table page, a facet-filtered page, every canned query
+of the db's metadata.json and two JSON API calls. Writes benchmarks/results/site.csv.
+Without --db (and no site/bazhong.db) the site is built from the checkout first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from bazhong_accounts.site_metadata import serve_command  # noqa: E402
+
+# Sample parameters of the canned queries (an empty search matches nothing).
+QUERY_PARAMS = {"q": "电子政务", "section": "三公", "threshold": "50"}
+FIELDS = ["name", "url", "requests", "failures", "seconds", "requests_per_s", "p50_ms", "p95_ms", "max_ms", "capped"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def urls(db: Path, base: str) -> list[tuple[str, str]]:
+    meta = json.loads((db.parent / "metadata.json").read_text(encoding="utf-8"))
+    name = db.stem
+    facets = httpx.get(f"{base}/{name}/indicators.json?_facet=category&_size=0", timeout=30).json()
+    category = facets["facet_results"]["category"]["results"][0]["value"]
+    out = [
+        ("table page", f"/{name}/expenditure_by_function"),
+        ("facet page", f"/{name}/indicators?category={quote(category)}"),
+        ("json table", f"/{name}/income.json?_shape=array&_size=max"),
+        ("json sql sum", f"/{name}.json?_shape=array&sql=" + quote("select sum(amount) as s from expenditure_by_function where level = 1")),
+    ]
+    for qname, query in meta["databases"][name]["queries"].items():
+        params = "&".join(f"{k}={quote(v)}" for k, v in QUERY_PARAMS.items() if f":{k}" in query["sql"])
+        out.append((f"query {qname}", f"/{name}/{qname}" + (f"?{params}" if params else "")))
+    return out
+
+
+async def load(base: str, path: str, n: int, concurrency: int, cap: float) -> dict:
+    """n GETs of path, `concurrency` at a time, stopping early after `cap` seconds."""
+    latencies, failures, sent = [], 0, 0
+    start = time.monotonic()
+
+    async def worker(client):
+        nonlocal failures, sent
+        while sent < n and time.monotonic() - start < cap:
+            sent += 1
+            t0 = time.monotonic()
+            try:
+                r = await client.get(base + path)
+                ok = r.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            latencies.append(time.monotonic() - t0)
+            failures += not ok
+
+    async with httpx.AsyncClient(timeout=cap) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    seconds = time.monotonic() - start
+    ms = sorted(x * 1000 for x in latencies)
+    return {
+        "requests": len(ms),
+        "failures": failures,
+        "seconds": round(seconds, 3),
+        "requests_per_s": round(len(ms) / seconds, 1) if seconds else 0,
+        "p50_ms": round(statistics.median(ms), 1) if ms else "",
+        "p95_ms": round(ms[max(0, int(len(ms) * 0.95) - 1)], 1) if ms else "",
+        "max_ms": round(ms[-1], 1) if ms else "",
+        "capped": len(ms) < n,
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--db", type=Path, default=ROOT / "site" / "bazhong.db")
+    p.add_argument("--requests", type=int, default=200, help="requests per URL")
+    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--cap", type=float, default=30, help="seconds per URL at most")
+    p.add_argument("--out", type=Path, default=HERE / "results" / "site.csv")
+    args = p.parse_args(argv)
+
+    if not args.db.exists():
+        if args.db != ROOT / "site" / "bazhong.db":
+            p.error(f"{args.db} does not exist")
+        from bazhong_accounts.build import build_site
+
+        print(f"building {args.db} ...", flush=True)
+        build_site(ROOT, args.db)
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    datasette = str(Path(sys.executable).parent / "datasette")
+    log = open(os.devnull, "w")
+    server = subprocess.Popen(serve_command(args.db, port=port, datasette=datasette), stdout=log, stderr=log)
+    results = []
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/robots.txt", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                print("datasette serve did not start", file=sys.stderr)
+                return 1
+            time.sleep(0.2)
+        for name, path in urls(args.db, base):
+            httpx.get(base + path, timeout=args.cap)  # warm-up, not counted
+            row = {"name": name, "url": path, **asyncio.run(load(base, path, args.requests, args.concurrency, args.cap))}
+            results.append(row)
+            print(f"{name:32} {row['requests']:4} req {row['requests_per_s']:8} req/s  p50 {row['p50_ms']:7} ms  "
+                  f"p95 {row['p95_ms']:7} ms  failures {row['failures']}" + ("  (capped)" if row["capped"] else ""),
+                  flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(results)
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out}")
+    return 1 if any(r["failures"] for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

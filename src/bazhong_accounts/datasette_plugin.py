@@ -1,0 +1,109 @@
+"""Datasette plugin of the site, registered by the `datasette` entry point in pyproject.toml.
+
+- exact money: SQL sum()/total() add as Decimal, so `select sum(amount) ...` shows 2351.13;
+- /robots.txt disallowing everything (Datasette 0.65 has none);
+- /archive/<file>: the archived source text, the site's `source_url`;
+- the chart list (charts.json written by the build) for the /charts page.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+
+from .paths import package_dir
+
+
+def _decimal(v) -> Decimal | None:
+    """SQLite value as Decimal: floats via repr (their shortest round-trip form); text that is not a
+    number counts as 0, as in SQLite's own sum()."""
+    if v is None:
+        return None
+    if isinstance(v, float):
+        return Decimal(repr(v))
+    if isinstance(v, int):
+        return Decimal(v)
+    if isinstance(v, bytes):
+        return Decimal(0)
+    try:
+        d = Decimal(str(v).strip())
+        return d if d.is_finite() else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+class DecimalSum:
+    """sum(x): NULL when no non-NULL value; an int when the total is integral, else a float whose
+    repr is the exact decimal total."""
+
+    def __init__(self):
+        self.total = None
+
+    def step(self, value):
+        d = _decimal(value)
+        if d is not None:
+            self.total = d if self.total is None else self.total + d
+
+    def finalize(self):
+        if self.total is None:
+            return None
+        return int(self.total) if self.total == self.total.to_integral_value() else float(self.total)
+
+
+class DecimalTotal(DecimalSum):
+    """total(x): like sum() but always a float, as SQLite documents. One difference from the
+    builtin: over no rows at all it gives NULL, not 0.0 (Python's sqlite3 never calls finalize
+    then); over rows that are all NULL it gives 0.0."""
+
+    def finalize(self):
+        return float(self.total) if self.total is not None else 0.0
+
+
+def register_exact_sum(conn) -> None:
+    conn.create_aggregate("sum", 1, DecimalSum)
+    conn.create_aggregate("total", 1, DecimalTotal)
+
+
+@hookimpl
+def prepare_connection(conn):
+    register_exact_sum(conn)
+
+
+async def robots_txt():
+    return Response.text("User-agent: *\nDisallow: /\n")
+
+
+async def archive(request):
+    """Serve only the archived sources datapackage.json lists (no path tricks possible)."""
+    root = package_dir()
+    name = request.url_vars["name"]
+    listed = {Path(s.get("path", "")).name: s["path"] for s in _descriptor(root).get("sources", [])}
+    if name not in listed or not (root / listed[name]).is_file():
+        return Response.text("Not found", status=404)
+    return Response.text((root / listed[name]).read_text(encoding="utf-8"))
+
+
+def _descriptor(root: Path) -> dict:
+    return json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/robots\.txt$", robots_txt), (r"^/archive/(?P<name>[^/]+)$", archive)]
+
+
+@hookimpl
+def extra_template_vars(template, datasette):
+    """`bazhong_charts`: the chart list from charts.json in the static mount `charts`, or [] when the
+    charts were not built (the page then says how to build them)."""
+    if template != "pages/charts.html":
+        return {}
+    for mount, directory in datasette.static_mounts:
+        manifest = Path(directory) / "charts.json"
+        if mount == "charts" and manifest.is_file():
+            return {"bazhong_charts": json.loads(manifest.read_text(encoding="utf-8"))}
+    return {"bazhong_charts": []}

@@ -1,0 +1,237 @@
+"""Datasette metadata (titles, column descriptions, facets, full-text search, canned queries) and
+the serve settings, all derived from datapackage.json and the Table Schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .build import Package, Table, q, sort_by_key
+
+# Shared by `make serve`, the tests, the browser test and the benchmark (tests check the Makefile).
+# suggest_facets off: the facets are configured, and suggesting more doubles the time of a table page.
+SETTINGS = {"sql_time_limit_ms": 1000, "max_returned_rows": 2000, "facet_time_limit_ms": 500, "suggest_facets": False}
+SITE_DIR = Path(__file__).resolve().parent.parent.parent / "site"  # templates live in the checkout
+
+
+def serve_command(db: Path, host: str = "127.0.0.1", port: int = 8001, datasette: str = "datasette") -> list[str]:
+    """The `datasette serve` command line of the site: immutable db, loopback, time limit."""
+    db = Path(db)
+    cmd = [datasette, "serve", "-i", str(db), "-h", host, "-p", str(port),
+           "--metadata", str(db.parent / "metadata.json"),
+           "--template-dir", str(SITE_DIR / "templates"),
+           "--static", f"charts:{db.parent / 'static' / 'charts'}"]
+    for k, v in SETTINGS.items():
+        cmd += ["--setting", k, setting_text(v)]
+    return cmd
+
+
+def setting_text(v) -> str:
+    """A setting as `datasette serve --setting` spells it."""
+    return {True: "on", False: "off"}.get(v, str(v)) if isinstance(v, bool) else str(v)
+
+
+def _column_description(f: dict) -> str:
+    title, desc = f.get("title", f["name"]), f.get("description", "")
+    return f"{title}. {desc}" if desc else title
+
+
+def table_metadata(t: Table, label_targets: set[str]) -> dict:
+    meta = {
+        "title": t.title,
+        "description": t.description,
+        "columns": {f["name"]: _column_description(f) for f in t.fields},
+        "facets": t.facet_columns(),
+    }
+    if sort_by_key(t):
+        meta["sort"] = t.key_column()
+    long_text = set(t.fts_columns()) - {"name_zh", "name_en", "term_zh", "term_en"}
+    meta["sortable_columns"] = [c for c in t.field_names() if c not in long_text and c != "derivation"]
+    if t.name in label_targets and t.name_column():
+        meta["label_column"] = t.name_column()
+    if t.fts_columns():
+        meta["fts_table"] = f"{t.name}_fts"
+        meta["fts_pk"] = "rowid"
+    return meta
+
+
+# ---------------------------------------------------------------- canned queries
+
+
+def _like_pattern(param: str) -> str:
+    """A LIKE pattern matching :param literally anywhere (escape with backslash)."""
+    return rf"'%' || replace(replace(replace(:{param}, '\', '\\'), '%', '\%'), '_', '\_') || '%'"
+
+
+def _name_expr(t: Table) -> str:
+    return q(t.name_column()) if t.name_column() else "NULL"
+
+
+def canned_queries(pkg: Package) -> dict:
+    tables = list(pkg.tables.values())
+    queries = {}
+
+    # Budget completion far from 100 %: every table with a printed completion rate.
+    parts = []
+    for t in tables:
+        for col in ("budget_completion_pct", "completion_pct"):
+            if col in t.field_names():
+                amount = "amount" if "amount" in t.field_names() else ("executed" if "executed" in t.field_names() else "NULL")
+                reason = next((q(c) for c in ("reason_zh", "note_zh", "problems_zh") if c in t.field_names()), "NULL")
+                parts.append(
+                    f"select '{t.name}' as resource, fiscal_year, department, {q(t.key_column())} as row_key, "
+                    f"{_name_expr(t)} as name_zh, {amount} as amount, {q(col)} as completion_pct, {reason} as reason_zh "
+                    f"from {q(t.name)}"
+                )
+    queries["budget_deviation"] = {
+        "title": "超预算或远低于预算的项目 / Over or far under budget",
+        "description": "Every line whose printed budget completion rate is above 100 % or below :threshold % "
+        "(default 50), across all tables. Amounts in 万元.",
+        "sql": "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\n"
+        "where completion_pct > 100\n"
+        "   or completion_pct < cast(coalesce(nullif(:threshold, ''), '50') as real)\n"
+        "order by completion_pct desc",
+    }
+
+    if "projects" in pkg.tables:
+        queries["project_execution"] = {
+            "title": "项目执行率 / Projects by execution rate",
+            "description": "Budget, executed amount, the execution rate computed as executed / budget and the "
+            "rate the report prints, sorted by the computed rate. Amounts in 万元.",
+            "sql": "select project_id, name_zh, name_en, budget, executed,\n"
+            "  round(executed * 100.0 / budget, 2) as computed_pct,\n"
+            "  completion_pct as printed_pct,\n"
+            "  round(round(executed * 100.0 / budget, 2) - completion_pct, 2) as difference_pct\n"
+            "from projects\norder by computed_pct desc",
+        }
+
+    queries["three_public_vs_prior"] = {
+        "title": "“三公”经费与上年比较 / Three public expenses vs the prior year",
+        "description": "Each “三公” line: 2018 amount, change against 2017, the 2017 amount implied by "
+        "amount − change (exact: rounded to 4 decimals to drop binary noise) and the printed growth rate. 万元.",
+        "sql": "select fiscal_year, item_id, name_zh, name_en, amount, change_amount,\n"
+        "  coalesce(prior_year_amount, round(amount - change_amount, 4)) as prior_year_implied,\n"
+        "  change_pct, budget_completion_pct, note_zh\n"
+        "from three_public_expenses\norder by fiscal_year, department, parent_item_id is not null, item_id",
+    }
+
+    queries["expenditure_tree"] = {
+        "title": "支出功能分类树 / Expenditure by function as a tree",
+        "description": "General public budget expenditure by 类 / 款 / 项, walked from each 类 down "
+        "(recursive CTE), indented by level. Amounts in 万元.",
+        "sql": "with recursive tree(fiscal_year, department, code, depth, path) as (\n"
+        "  select fiscal_year, department, code, 0, code from expenditure_by_function where parent_code is null\n"
+        "  union all\n"
+        "  select c.fiscal_year, c.department, c.code, tree.depth + 1, tree.path || '/' || c.code\n"
+        "  from expenditure_by_function c join tree on c.parent_code = tree.code\n"
+        "   and c.fiscal_year = tree.fiscal_year and c.department = tree.department\n"
+        ")\n"
+        "select e.fiscal_year, e.department, e.code, e.level,\n"
+        "  substr('　　　　　　', 1, tree.depth * 2) || e.name_zh as name_zh, e.name_en,\n"
+        "  e.amount, e.share_pct, e.budget_completion_pct, e.reason_zh\n"
+        "from tree join expenditure_by_function e using (fiscal_year, department, code)\n"
+        "order by e.fiscal_year, e.department, tree.path",
+    }
+
+    queries["all_errata"] = {
+        "title": "全部勘误 / Every erratum",
+        "description": "Every inconsistency of the source report: the value the package carries, the other "
+        "value, both quotes and why.",
+        "sql": "select * from errata order by fiscal_year, department, erratum_id",
+    }
+
+    parts = []
+    for t in tables:
+        if not t.is_fact_table():
+            continue
+        for col in t.figure_columns():
+            parts.append(
+                f"select '{t.name}' as resource, fiscal_year, department, {q(t.key_column())} as row_key, "
+                f"{_name_expr(t)} as name, '{col}' as column_name, {q(col)} as value, source_section, source_quote "
+                f"from {q(t.name)} where {q(col)} is not null"
+            )
+    queries["figures_by_section"] = {
+        "title": "某一章节的全部数字 / Every figure of a section",
+        "description": "Every numeric cell of every table whose source section contains :section (e.g. "
+        "三公 or 第三部分; empty = all), with the verbatim quote it comes from.",
+        "sql": "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\n"
+        f"where source_section like {_like_pattern('section')} escape '\\'\n"
+        "order by source_section, resource, row_key, column_name",
+    }
+
+    parts = []
+    for t in tables:
+        cols = t.fts_columns()
+        if not cols:
+            continue
+        matched = "coalesce(" + ", ".join(f"case when {q(c)} like p.pat escape '\\' then {q(c)} end" for c in cols) + ")"
+        parts.append(
+            f"select '{t.name}' as resource, {q(t.key_column())} as row_key, {_name_expr(t)} as name, "
+            f"{matched} as matched_text from {q(t.name)}, p"
+        )
+    queries["search_like"] = {
+        "title": "搜索（两个字也可以）/ Search, short words too",
+        "description": "Finds :q anywhere in names, reasons, goals, glossary definitions and quotes of every "
+        "table with LIKE, so 2-character Chinese words such as 接待 work (the full-text search needs 3+).",
+        "sql": f"with p(pat) as (select {_like_pattern('q')})\n"
+        "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\n"
+        "where matched_text is not null and :q != ''\norder by resource, row_key",
+    }
+
+    parts = []
+    for t in tables:
+        if not t.fts_columns():
+            continue
+        fts = q(t.name + "_fts")
+        name = f"t.{q(t.name_column())}" if t.name_column() else "NULL"
+        parts.append(
+            f"select '{t.name}' as resource, t.{q(t.key_column())} as row_key, {name} as name, "
+            f"snippet({fts}, -1, '【', '】', '…', 16) as snippet "
+            f"from {fts} join {q(t.name)} t on t.rowid = {fts}.rowid "
+            f"where {fts} match '\"' || replace(:q, '\"', '\"\"') || '\"'"
+        )
+    queries["search_fulltext"] = {
+        "title": "全文搜索（三个字以上）/ Full-text search, 3+ characters",
+        "description": "Trigram full-text search (SQLite FTS5) for the phrase :q over every table; needs at "
+        "least 3 characters — use the short-word search for 2.",
+        "sql": "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\norder by resource, row_key",
+    }
+    return queries
+
+
+# ---------------------------------------------------------------- the whole metadata
+
+
+def build_metadata(pkg: Package, db_name: str = "bazhong") -> dict:
+    dp = pkg.descriptor
+    lic = (dp.get("licenses") or [{}])[0]
+    src = (dp.get("sources") or [{}])[0]
+    label_targets = {target for t in pkg.tables.values() for _, target, _ in t.foreign_keys() if target != t.name}
+    queries = canned_queries(pkg)
+    links = "".join(f'<li><a href="/{db_name}/{name}">{qq["title"]}</a></li>' for name, qq in queries.items())
+    description_html = (
+        f"<p>{dp.get('description', '')}</p>"
+        '<p><strong><a href="/charts">图表 / Charts</a></strong> · '
+        f'<a href="/{db_name}">全部数据表 / All tables</a> · '
+        f'<a href="/archive/{Path(src.get("path", "")).name}">原文 / Archived source text</a></p>'
+        f"<p>常用查询 / Canned queries:</p><ul>{links}</ul>"
+        "<p>Amounts are in 万元 (10,000 yuan), exactly as printed; <code>sum()</code> adds them as decimals. "
+        "Each row carries the verbatim quote of the report it comes from.</p>"
+    )
+    tables = {t.name: table_metadata(t, label_targets) for t in pkg.tables.values()}
+    return {
+        "title": dp.get("title", dp.get("name")),
+        "description_html": description_html,
+        "license": lic.get("title") or lic.get("name"),
+        "license_url": lic.get("path"),
+        "source": src.get("title"),
+        # No public URL of the report exists: link the archived copy the plugin serves.
+        "source_url": f"/archive/{Path(src.get('path', '')).name}",
+        "databases": {
+            db_name: {
+                "title": dp.get("title"),
+                "description": dp.get("description"),
+                "tables": tables,
+                "queries": queries,
+            }
+        },
+    }

@@ -1,0 +1,128 @@
+"""The site in a real browser: `datasette serve` as `make serve` runs it, driven by Playwright with
+Debian's chromium. Screenshots go to test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bazhong_accounts.site_metadata import serve_command
+from test_site_support import ROOT, built_site, csv_rows
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    db = built_site(tmp_path_factory)
+    port = _free_port()
+    datasette = str(Path(sys.executable).parent / "datasette")
+    proc = subprocess.Popen(serve_command(db, port=port, datasette=datasette), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{base}/robots.txt", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"datasette serve did not start: {proc.stdout.read() if proc.poll() is not None else 'timeout'}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium fonts-noto-cjk); "
+                    ".ci/run does this")
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        pg.set_default_timeout(15000)
+        yield pg
+        browser.close()
+
+
+def test_home_page(site, page):
+    page.goto(site + "/")
+    page.screenshot(path=SHOTS / "home.png", full_page=True)
+    body = page.inner_text("body")
+    assert "巴中市部门决算" in body and "图表 / Charts" in body
+    assert "“三公”经费与上年比较" in body  # a canned query linked from the home page
+    assert page.locator('a[href="/charts"]').count() >= 1
+
+
+def test_table_filtered_by_a_facet(site, page):
+    rows = csv_rows("indicators")
+    category = max({r["category"] for r in rows}, key=lambda c: sum(r["category"] == c for r in rows))
+    n = sum(r["category"] == category for r in rows)
+    page.goto(site + "/bazhong/indicators")
+    page.locator(f'.facet-info a:has-text("{category}")').first.click()
+    page.wait_for_url(re.compile(rf"category={category}"))
+    page.screenshot(path=SHOTS / "indicators-facet.png")
+    body = page.inner_text("body")
+    assert f"{n} row" in body and "其他指标" in body
+    first = next(r for r in rows if r["category"] == category)
+    assert first["name_zh"] in body
+
+
+def test_canned_query(site, page):
+    rows = [r for r in csv_rows("three_public_expenses") if r["change_amount"] is not None]
+    page.goto(site + "/bazhong/three_public_vs_prior")
+    page.screenshot(path=SHOTS / "three-public-vs-prior.png")
+    body = page.inner_text("body")
+    assert "“三公”经费与上年比较" in body
+    for r in rows:
+        assert r["name_zh"] in body and str(r["amount"] - r["change_amount"]) in body
+
+
+def test_charts_page_images_load(site, page):
+    page.goto(site + "/charts")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=SHOTS / "charts.png", full_page=True)
+    images = page.locator("img")
+    assert images.count() == 7
+    widths = images.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
+    assert all(w > 0 for w in widths), widths
+    assert "图5 一般公共预算财政拨款支出决算变动情况" in page.inner_text("body")
+
+
+def test_full_text_search_for_a_chinese_word(site, page):
+    word = "财政拨款"
+    want = [r for r in csv_rows("glossary") if word in r["term_zh"] + r["term_en"] + r["definition_zh"] + r["source_quote"]]
+    page.goto(site + "/bazhong/glossary")
+    page.fill('input[name="_search"]', word)
+    page.press('input[name="_search"]', "Enter")
+    page.wait_for_url(re.compile(r"_search="))
+    page.screenshot(path=SHOTS / "glossary-search.png")
+    body = page.inner_text("body")
+    assert want and f"{len(want)} row" in body
+    assert all(r["term_zh"] in body for r in want)
