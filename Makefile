@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DB := site/bazhong.db
 
-.PHONY: help setup validate fmt build site serve test bench clean
+.PHONY: help setup validate fmt build site serve test bench clean debian-fonts debian-test-deps
 
 help:
 	@echo "make serve   validate, build and serve the Datasette site on http://127.0.0.1:8001"
@@ -33,13 +33,19 @@ build: validate
 # a CJK font: apt-get install fonts-noto-cjk; the build says so clearly when it is missing).
 site: build
 
-serve: build
+serve: debian-fonts build
 	$(BIN)/datasette serve -i $(DB) -h 127.0.0.1 -p 8001 \
 	  --metadata site/metadata.json --template-dir site/templates --static charts:site/static/charts \
 	  --setting sql_time_limit_ms 1000 --setting max_returned_rows 2000 \
 	  --setting facet_time_limit_ms 500 --setting suggest_facets off
 
-test: $(STAMP)
+debian-fonts:
+	bash scripts/debian-deps.sh fonts-noto-cjk
+
+debian-test-deps:
+	bash scripts/debian-deps.sh chromium fonts-noto-cjk
+
+test: $(STAMP) debian-test-deps
 	$(BIN)/frictionless validate datapackage.json
 	$(BIN)/bazhong-accounts validate .
 	$(BIN)/python -m pytest
