@@ -21,4 +21,4 @@ CMD ["/venv/bin/datasette", "serve", "-i", "site/bazhong.db", "-h", "0.0.0.0", "
      "--metadata", "site/metadata.json", "--template-dir", "site/templates", \
      "--static", "charts:site/static/charts", \
      "--setting", "sql_time_limit_ms", "1000", "--setting", "max_returned_rows", "2000", \
-     "--setting", "facet_time_limit_ms", "500", "--setting", "suggest_facets", "off"]
+     "--setting", "facet_time_limit_ms", "200", "--setting", "suggest_facets", "off"]

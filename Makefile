@@ -37,7 +37,7 @@ serve: debian-fonts build
 	$(BIN)/datasette serve -i $(DB) -h 127.0.0.1 -p 8001 \
 	  --metadata site/metadata.json --template-dir site/templates --static charts:site/static/charts \
 	  --setting sql_time_limit_ms 1000 --setting max_returned_rows 2000 \
-	  --setting facet_time_limit_ms 500 --setting suggest_facets off
+	  --setting facet_time_limit_ms 200 --setting suggest_facets off
 
 debian-fonts:
 	bash scripts/debian-deps.sh fonts-noto-cjk

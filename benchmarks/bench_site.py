@@ -119,7 +119,7 @@ def main(argv=None) -> int:
     server = subprocess.Popen(serve_command(args.db, port=port, datasette=datasette), stdout=log, stderr=log)
     results = []
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # a large immutable db is hashed at startup
         while True:
             try:
                 if httpx.get(f"{base}/robots.txt", timeout=1).status_code == 200:

@@ -447,3 +447,55 @@ def test_a_build_without_charts_removes_stale_charts(tmp_path):
     assert not stale.exists() and (tmp_path / "metadata.json").is_file()
     ds = datasette(out)
     assert "charts were not built" in get(ds, "/charts").text.replace("\n", " ")
+
+
+# ---------------------------------------------------------------- scale: parameters, caps, facets, indexes
+
+
+def test_canned_queries_take_a_year_and_a_department(ds, db):
+    queries = json.loads((db.parent / "metadata.json").read_text(encoding="utf-8"))["databases"]["bazhong"]["queries"]
+    dept = csv_rows("departments")[0]["department"]
+    year = max(r["fiscal_year"] for r in csv_rows("sources") if r["department"] == dept)
+    params = {"q": "电子政务", "section": "三公", "threshold": "50"}
+    for name, query in queries.items():
+        assert ":fiscal_year" in query["sql"] and ":department" in query["sql"], name
+        base = {k: v for k, v in params.items() if f":{k}" in query["sql"]}
+        everything = canned(ds, name, **base)
+        assert everything, name
+        assert canned(ds, name, **base, fiscal_year=str(year), department=dept) == everything, name
+        if name not in ("expenditure_tree", "figures_by_section"):  # these show one report
+            assert [r for r in canned(ds, name, **base, department="no-such-department") if r.get("department")] == [], name
+            assert [r for r in canned(ds, name, **base, fiscal_year=str(year + 1)) if r.get("fiscal_year")] == [], name
+
+
+def test_canned_queries_are_capped_per_table():
+    from bazhong_accounts.site_metadata import CAP, canned_queries
+
+    for name, query in canned_queries(build.load_package(ROOT)).items():
+        if name in ("expenditure_tree", "figures_by_section"):  # one report: bounded by its size
+            assert "limit 1\n)" in query["sql"], name
+            continue
+        branches = query["sql"].split("union all")
+        assert all(f"limit {CAP})" in b or f"limit {CAP}" in b for b in branches), name
+        assert f"{CAP}" in query["description"], name
+
+
+def test_big_tables_have_no_default_facets_and_small_pages():
+    from bazhong_accounts.site_metadata import FACET_MAX_ROWS, PAGE_SIZE, table_metadata
+
+    t = build.load_package(ROOT).tables["indicators"]
+    assert table_metadata(t, set(), FACET_MAX_ROWS)["facets"] == t.facet_columns()
+    assert table_metadata(t, set(), FACET_MAX_ROWS + 1)["facets"] == []
+    assert table_metadata(t, set())["size"] == PAGE_SIZE
+
+
+def test_a_filtered_page_reads_its_rows_in_order_from_an_index(db):
+    conn = sqlite3.connect(db)
+    t = build.load_package(ROOT).tables["indicators"]
+    order = ", ".join([t.key_column()] + [c for c in t.primary_key if c != t.key_column()])
+    plan = " ".join(r[3] for r in conn.execute(
+        f"explain query plan select * from indicators where category = 'x' order by {order} limit 51"))
+    assert "TEMP B-TREE" not in plan and "category=?" in plan, plan
+    plan = " ".join(r[3] for r in conn.execute(
+        "explain query plan select * from projects where completion_pct > 100 order by completion_pct desc limit 100"))
+    assert "TEMP B-TREE" not in plan and "INDEX" in plan, plan

@@ -9,7 +9,14 @@ from .build import Package, Table, q, sort_by_key
 
 # Shared by `make serve`, the tests, the browser test and the benchmark (tests check the Makefile).
 # suggest_facets off: the facets are configured, and suggesting more doubles the time of a table page.
-SETTINGS = {"sql_time_limit_ms": 1000, "max_returned_rows": 2000, "facet_time_limit_ms": 500, "suggest_facets": False}
+# facet_time_limit_ms: a facet the user asks for on a big table is cut off before it slows the page.
+SETTINGS = {"sql_time_limit_ms": 1000, "max_returned_rows": 2000, "facet_time_limit_ms": 200, "suggest_facets": False}
+# Tables with more rows get no default facets: each facet counts every row the page matches (a
+# million at 10,000 department-years, ~100 ms each), and a list of thousands of departments helps
+# nobody. `?_facet=column` still works there, within facet_time_limit_ms.
+FACET_MAX_ROWS = 20_000
+# Rows per table page: each row renders every column, quotes included.
+PAGE_SIZE = 50
 SITE_DIR = Path(__file__).resolve().parent.parent.parent / "site"  # templates live in the checkout
 
 
@@ -35,12 +42,13 @@ def _column_description(f: dict) -> str:
     return f"{title}. {desc}" if desc else title
 
 
-def table_metadata(t: Table, label_targets: set[str]) -> dict:
+def table_metadata(t: Table, label_targets: set[str], rows: int | None = None) -> dict:
     meta = {
         "title": t.title,
         "description": t.description,
         "columns": {f["name"]: _column_description(f) for f in t.fields},
-        "facets": t.facet_columns(),
+        "facets": t.facet_columns() if rows is None or rows <= FACET_MAX_ROWS else [],
+        "size": PAGE_SIZE,
     }
     if sort_by_key(t):
         meta["sort"] = t.key_column()
@@ -56,70 +64,132 @@ def table_metadata(t: Table, label_targets: set[str]) -> dict:
 
 # ---------------------------------------------------------------- canned queries
 
+# Rows per table (per union branch) a canned query returns at most: with thousands of
+# department-years a query over all of them must stop early to answer within the time limit.
+CAP = 50
+# Every canned query takes these; empty = every department-year (or, for the queries about one
+# report, the first department and its most recent year).
+YEAR_DEPT = ("fiscal_year", "department")
+SCOPE = (
+    "Optional :fiscal_year (e.g. 2018) and :department (an id of the departments table, e.g. "
+    "bazhong-govt-office) narrow it down"
+)
+
 
 def _like_pattern(param: str) -> str:
     """A LIKE pattern matching :param literally anywhere (escape with backslash)."""
     return rf"'%' || replace(replace(replace(:{param}, '\', '\\'), '%', '\%'), '_', '\_') || '%'"
 
 
-def _name_expr(t: Table) -> str:
-    return q(t.name_column()) if t.name_column() else "NULL"
+def _name_expr(t: Table, alias: str = "") -> str:
+    return alias + q(t.name_column()) if t.name_column() else "NULL"
+
+
+def _scope(alias: str = "") -> str:
+    """Rows of the department-years asked for; no parameter = all of them."""
+    return " and ".join(f"(:{c} = '' or {alias}{c} = :{c})" for c in YEAR_DEPT)
+
+
+def _scoped(t: Table) -> bool:
+    return all(c in t.field_names() for c in YEAR_DEPT)
+
+
+def _one_report(table: str) -> str:
+    """CTE `report`: the one department-year of `table` the query shows: the :fiscal_year and
+    :department asked for, by default the first department (by id) and its most recent year."""
+    return (
+        f"report(fiscal_year, department) as (\n"
+        f"  select fiscal_year, department from {q(table)} where {_scope()}\n"
+        f"  order by department, fiscal_year desc limit 1\n)"
+    )
+
+
+def _in_report(alias: str) -> str:
+    """Rows of the `report` CTE's department-year, as constants: an index lookup on the key."""
+    return " and ".join(f"{alias}{c} = (select {c} from report)" for c in YEAR_DEPT)
+
+
+def _capped(select: str, order: str) -> str:
+    """One union branch, sorted and cut at CAP rows (SQLite wants a subquery for that)."""
+    return f"select * from ({select}\n    order by {order} limit {CAP})"
+
+
+def completion_columns(t: Table) -> list[str]:
+    """The printed budget completion rates of a table (budget_deviation sorts and cuts by them,
+    the build indexes them)."""
+    return [c for c in ("budget_completion_pct", "completion_pct") if c in t.field_names()]
+
+
+def query_indexes(pkg: Package) -> list[tuple[str, tuple[str, ...]]]:
+    """Indexes the canned queries need: the completion rates, sorted, with the year and department
+    in the index so a :fiscal_year / :department filter is checked without reading the rows."""
+    return [(t.name, (c, *YEAR_DEPT)) for t in pkg.tables.values() if t.is_fact_table() for c in completion_columns(t)]
 
 
 def canned_queries(pkg: Package) -> dict:
     tables = list(pkg.tables.values())
     queries = {}
+    capped = f"At most {CAP} rows per table; pick a year or department to see the rest."
 
     # Budget completion far from 100 %: every table with a printed completion rate.
     parts = []
     for t in tables:
-        for col in ("budget_completion_pct", "completion_pct"):
-            if col in t.field_names():
-                amount = "amount" if "amount" in t.field_names() else ("executed" if "executed" in t.field_names() else "NULL")
-                reason = next((q(c) for c in ("reason_zh", "note_zh", "problems_zh") if c in t.field_names()), "NULL")
-                parts.append(
-                    f"select '{t.name}' as resource, fiscal_year, department, {q(t.key_column())} as row_key, "
-                    f"{_name_expr(t)} as name_zh, {amount} as amount, {q(col)} as completion_pct, {reason} as reason_zh "
-                    f"from {q(t.name)}"
-                )
+        if not t.is_fact_table():
+            continue
+        for col in completion_columns(t):
+            amount = "amount" if "amount" in t.field_names() else ("executed" if "executed" in t.field_names() else "NULL")
+            reason = next((q(c) for c in ("reason_zh", "note_zh", "problems_zh") if c in t.field_names()), "NULL")
+            select = (
+                f"select '{t.name}' as resource, fiscal_year, department, {q(t.key_column())} as row_key, "
+                f"{_name_expr(t)} as name_zh, {amount} as amount, {q(col)} as completion_pct, {reason} as reason_zh "
+                f"from {q(t.name)}\n    where {_scope()}\n    and "
+            )
+            # Two branches, each an index range: over 100 %, and under the threshold.
+            parts.append(_capped(select + f"{q(col)} > 100", f"{q(col)} desc"))
+            parts.append(_capped(select + f"{q(col)} < (select t from threshold)", f"{q(col)} desc"))
     queries["budget_deviation"] = {
         "title": "超预算或远低于预算的项目 / Over or far under budget",
         "description": "Every line whose printed budget completion rate is above 100 % or below :threshold % "
-        "(default 50), across all tables. Amounts in 万元.",
-        "sql": "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\n"
-        "where completion_pct > 100\n"
-        "   or completion_pct < cast(coalesce(nullif(:threshold, ''), '50') as real)\n"
-        "order by completion_pct desc",
+        f"(default 50), across all tables, highest rate first. Amounts in 万元. {SCOPE}. "
+        f"At most {CAP} rows over budget and {CAP} under it per table.",
+        "sql": "with threshold(t) as (select cast(coalesce(nullif(:threshold, ''), '50') as real))\n"
+        "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\norder by completion_pct desc",
     }
 
     if "projects" in pkg.tables:
         queries["project_execution"] = {
             "title": "项目执行率 / Projects by execution rate",
             "description": "Budget, executed amount, the execution rate computed as executed / budget and the "
-            "rate the report prints, sorted by the computed rate. Amounts in 万元.",
-            "sql": "select project_id, name_zh, name_en, budget, executed,\n"
+            f"rate the report prints, highest printed rate first. Amounts in 万元. {SCOPE}. "
+            f"At most {CAP} projects.",
+            "sql": "select fiscal_year, department, project_id, name_zh, name_en, budget, executed,\n"
             "  round(executed * 100.0 / budget, 2) as computed_pct,\n"
             "  completion_pct as printed_pct,\n"
             "  round(round(executed * 100.0 / budget, 2) - completion_pct, 2) as difference_pct\n"
-            "from projects\norder by computed_pct desc",
+            f"from projects\nwhere {_scope()}\norder by completion_pct desc limit {CAP}",
         }
 
     queries["three_public_vs_prior"] = {
         "title": "“三公”经费与上年比较 / Three public expenses vs the prior year",
         "description": "Each “三公” line: 2018 amount, change against 2017, the 2017 amount implied by "
-        "amount − change (exact: rounded to 4 decimals to drop binary noise) and the printed growth rate. 万元.",
-        "sql": "select fiscal_year, item_id, name_zh, name_en, amount, change_amount,\n"
+        "amount − change (exact: rounded to 4 decimals to drop binary noise) and the printed growth rate. 万元. "
+        f"{SCOPE}. At most {CAP} lines, by year and department.",
+        "sql": "select fiscal_year, department, item_id, name_zh, name_en, amount, change_amount,\n"
         "  coalesce(prior_year_amount, round(amount - change_amount, 4)) as prior_year_implied,\n"
         "  change_pct, budget_completion_pct, note_zh\n"
-        "from three_public_expenses\norder by fiscal_year, department, parent_item_id is not null, item_id",
+        f"from three_public_expenses\nwhere {_scope()}\n"
+        f"order by fiscal_year, department, parent_item_id is not null, item_id limit {CAP}",
     }
 
     queries["expenditure_tree"] = {
         "title": "支出功能分类树 / Expenditure by function as a tree",
-        "description": "General public budget expenditure by 类 / 款 / 项, walked from each 类 down "
-        "(recursive CTE), indented by level. Amounts in 万元.",
-        "sql": "with recursive tree(fiscal_year, department, code, depth, path) as (\n"
-        "  select fiscal_year, department, code, 0, code from expenditure_by_function where parent_code is null\n"
+        "description": "General public budget expenditure of one report by 类 / 款 / 项, walked from each 类 "
+        "down (recursive CTE), indented by level. Amounts in 万元. :fiscal_year and :department choose the "
+        "report; empty = the first department (by id) and its most recent year.",
+        "sql": "with recursive " + _one_report("sources") + ",\n"
+        "tree(fiscal_year, department, code, depth, path) as (\n"
+        "  select e.fiscal_year, e.department, e.code, 0, e.code\n"
+        f"  from expenditure_by_function e where {_in_report('e.')} and e.parent_code is null\n"
         "  union all\n"
         "  select c.fiscal_year, c.department, c.code, tree.depth + 1, tree.path || '/' || c.code\n"
         "  from expenditure_by_function c join tree on c.parent_code = tree.code\n"
@@ -129,14 +199,14 @@ def canned_queries(pkg: Package) -> dict:
         "  substr('　　　　　　', 1, tree.depth * 2) || e.name_zh as name_zh, e.name_en,\n"
         "  e.amount, e.share_pct, e.budget_completion_pct, e.reason_zh\n"
         "from tree join expenditure_by_function e using (fiscal_year, department, code)\n"
-        "order by e.fiscal_year, e.department, tree.path",
+        "order by tree.path",
     }
 
     queries["all_errata"] = {
         "title": "全部勘误 / Every erratum",
         "description": "Every inconsistency of the source report: the value the package carries, the other "
-        "value, both quotes and why.",
-        "sql": "select * from errata order by fiscal_year, department, erratum_id",
+        f"value, both quotes and why. {SCOPE}. At most {CAP} errata, by year and department.",
+        "sql": f"select * from errata\nwhere {_scope()}\norder by fiscal_year, department, erratum_id limit {CAP}",
     }
 
     parts = []
@@ -145,15 +215,17 @@ def canned_queries(pkg: Package) -> dict:
             continue
         for col in t.figure_columns():
             parts.append(
-                f"select '{t.name}' as resource, fiscal_year, department, {q(t.key_column())} as row_key, "
-                f"{_name_expr(t)} as name, '{col}' as column_name, {q(col)} as value, source_section, source_quote "
-                f"from {q(t.name)} where {q(col)} is not null"
+                f"select '{t.name}' as resource, t.fiscal_year, t.department, t.{q(t.key_column())} as row_key, "
+                f"{_name_expr(t, 't.')} as name, '{col}' as column_name, t.{q(col)} as value, t.source_section, "
+                f"t.source_quote from {q(t.name)} t where {_in_report('t.')} and t.{q(col)} is not null"
             )
     queries["figures_by_section"] = {
         "title": "某一章节的全部数字 / Every figure of a section",
-        "description": "Every numeric cell of every table whose source section contains :section (e.g. "
-        "三公 or 第三部分; empty = all), with the verbatim quote it comes from.",
-        "sql": "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\n"
+        "description": "Every numeric cell of one report whose source section contains :section (e.g. "
+        "三公 or 第三部分; empty = all), with the verbatim quote it comes from. :fiscal_year and :department "
+        "choose the report; empty = the first department (by id) and its most recent year.",
+        "sql": "with " + _one_report("sources") + "\n"
+        "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\n"
         f"where source_section like {_like_pattern('section')} escape '\\'\n"
         "order by source_section, resource, row_key, column_name",
     }
@@ -163,18 +235,39 @@ def canned_queries(pkg: Package) -> dict:
         cols = t.fts_columns()
         if not cols:
             continue
-        matched = "coalesce(" + ", ".join(f"case when {q(c)} like p.pat escape '\\' then {q(c)} end" for c in cols) + ")"
+        matched = "coalesce(" + ", ".join(f"case when t.{q(c)} like p.pat escape '\\' then t.{q(c)} end" for c in cols) + ")"
+        select = (
+            f"select '{t.name}' as resource, {'t.fiscal_year' if _scoped(t) else 'NULL'} as fiscal_year, "
+            f"{'t.department' if 'department' in t.field_names() else 'NULL'} as department, "
+            f"t.{q(t.key_column())} as row_key, {_name_expr(t, 't.')} as name, {matched} as matched_text "
+        )
+        if not _scoped(t):
+            parts.append(f"select * from ({select}from p, {q(t.name)} t\n    where :q != '' and matched_text is not null limit {CAP})")
+            continue
+        # Over every department-year a word of 3+ characters is looked up in the trigram index (a
+        # superset of the LIKE matches, which then decides); 2 characters, or a chosen year or
+        # department, read those reports' rows by their key. The branch whose condition on the
+        # parameters is false is skipped before it reads a row.
+        fts = q(t.name + "_fts")
         parts.append(
-            f"select '{t.name}' as resource, {q(t.key_column())} as row_key, {_name_expr(t)} as name, "
-            f"{matched} as matched_text from {q(t.name)}, p"
+            f"select * from ({select}from p, {fts} join {q(t.name)} t on t.rowid = {fts}.rowid\n"
+            f"    where length(:q) >= 3 and :fiscal_year = '' and :department = ''\n"
+            f"    and {fts} match '\"' || replace(:q, '\"', '\"\"') || '\"' and matched_text is not null limit {CAP})"
+        )
+        parts.append(
+            f"select * from ({select}from p cross join reports cross join {q(t.name)} t using (fiscal_year, department)\n"
+            f"    where :q != '' and (length(:q) < 3 or :fiscal_year != '' or :department != '')\n"
+            f"    and matched_text is not null limit {CAP})"
         )
     queries["search_like"] = {
         "title": "搜索（两个字也可以）/ Search, short words too",
         "description": "Finds :q anywhere in names, reasons, goals, glossary definitions and quotes of every "
-        "table with LIKE, so 2-character Chinese words such as 接待 work (the full-text search needs 3+).",
-        "sql": f"with p(pat) as (select {_like_pattern('q')})\n"
-        "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\n"
-        "where matched_text is not null and :q != ''\norder by resource, row_key",
+        "table with LIKE, so 2-character Chinese words such as 接待 work (the full-text search needs 3+). "
+        f"{SCOPE}. {capped}",
+        "sql": f"with p(pat) as (select {_like_pattern('q')}),\n"
+        # Each report's rows through the primary key: a year or department reads only those rows.
+        f"reports(fiscal_year, department) as (select fiscal_year, department from sources where {_scope()})\n"
+        "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\norder by resource, fiscal_year, department, row_key",
     }
 
     parts = []
@@ -182,18 +275,21 @@ def canned_queries(pkg: Package) -> dict:
         if not t.fts_columns():
             continue
         fts = q(t.name + "_fts")
-        name = f"t.{q(t.name_column())}" if t.name_column() else "NULL"
-        parts.append(
-            f"select '{t.name}' as resource, t.{q(t.key_column())} as row_key, {name} as name, "
+        select = (
+            f"select '{t.name}' as resource, {'t.fiscal_year' if _scoped(t) else 'NULL'} as fiscal_year, "
+            f"{'t.department' if 'department' in t.field_names() else 'NULL'} as department, "
+            f"t.{q(t.key_column())} as row_key, {_name_expr(t, 't.')} as name, "
             f"snippet({fts}, -1, '【', '】', '…', 16) as snippet "
-            f"from {fts} join {q(t.name)} t on t.rowid = {fts}.rowid "
-            f"where {fts} match '\"' || replace(:q, '\"', '\"\"') || '\"'"
+            f"from {fts} join {q(t.name)} t on t.rowid = {fts}.rowid\n"
+            f"    where {fts} match '\"' || replace(:q, '\"', '\"\"') || '\"'"
+            + (f" and {_scope('t.')}" if _scoped(t) else "")
         )
+        parts.append(f"select * from ({select}\n    limit {CAP})")
     queries["search_fulltext"] = {
         "title": "全文搜索（三个字以上）/ Full-text search, 3+ characters",
         "description": "Trigram full-text search (SQLite FTS5) for the phrase :q over every table; needs at "
-        "least 3 characters — use the short-word search for 2.",
-        "sql": "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\norder by resource, row_key",
+        f"least 3 characters — use the short-word search for 2. {SCOPE}. {capped}",
+        "sql": "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\norder by resource, fiscal_year, department, row_key",
     }
     return queries
 
@@ -201,7 +297,7 @@ def canned_queries(pkg: Package) -> dict:
 # ---------------------------------------------------------------- the whole metadata
 
 
-def build_metadata(pkg: Package, db_name: str = "bazhong") -> dict:
+def build_metadata(pkg: Package, db_name: str = "bazhong", row_counts: dict[str, int] | None = None) -> dict:
     dp = pkg.descriptor
     lic = (dp.get("licenses") or [{}])[0]
     src = (dp.get("sources") or [{}])[0]
@@ -217,7 +313,7 @@ def build_metadata(pkg: Package, db_name: str = "bazhong") -> dict:
         "<p>Amounts are in 万元 (10,000 yuan), exactly as printed; <code>sum()</code> adds them as decimals. "
         "Each row carries the verbatim quote of the report it comes from.</p>"
     )
-    tables = {t.name: table_metadata(t, label_targets) for t in pkg.tables.values()}
+    tables = {t.name: table_metadata(t, label_targets, (row_counts or {}).get(t.name)) for t in pkg.tables.values()}
     return {
         "title": dp.get("title", dp.get("name")),
         "description_html": description_html,
