@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("validate", help=COMMANDS["validate"][2])
     s.add_argument("dir", nargs="?", default=default_dir)
+    s.add_argument("--frictionless", action="store_true",
+                   help="also run frictionless itself (slow) and report what it finds that validate did not")
 
     s = sub.add_parser("fmt", help=COMMANDS["fmt"][2])
     s.add_argument("dir", nargs="?", default=default_dir)

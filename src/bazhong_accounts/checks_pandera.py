@@ -1,0 +1,203 @@
+"""Check (c): the pandera schema of each resource, built from its Table Schema by pandera's
+`from_frictionless_schema`, run lazily on the typed columns, plus dataframe-level checks the
+Table Schema cannot say. Every failure case becomes
+``path:line: column: message``; a cell the type check (b) already reported is not repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow.compute as pc
+
+from pandera.io.pandas_io import from_frictionless_schema
+
+from .checks_files import Table
+from .problems import Report
+
+SKIP = {"field_uniqueness", "multiple_fields_uniqueness"}  # the primary-key check reports these
+
+# ---------------------------------------------------------------- dataframe-level checks
+# name -> (fields needed, column to report, test(table) -> ok array, message(row dict) -> str).
+# The tests read the table's text columns (empty = missing) and run as pandera wide checks.
+
+
+def _derived_rule(t):
+    return t.eq("derived", "true") == ~t.eq("derivation", "")
+
+
+def _derived_msg(row):
+    if row["derived"] == "true":
+        return "derived row without a derivation rule"
+    return "derivation given but `derived` is false"
+
+
+def _level_code(t):
+    level = t.typed["level"].to_numpy(dtype=float, na_value=np.nan)
+    length = t.text["code"].str.len().to_numpy()
+    return np.isnan(level) | (length == 2 * level + 1)
+
+
+def _parent_code(t):
+    level = t.typed["level"].to_numpy(dtype=float, na_value=np.nan)
+    no_parent = t.eq("parent_code", "")
+    own_parent = pc.utf8_slice_codeunits(t.arrow("code"), 0, -2)  # a 款 or 项 without its last 2 digits
+    same = pc.equal(own_parent, t.arrow("parent_code")).to_numpy(zero_copy_only=False)
+    top = (level == 1) & no_parent
+    child = (level > 1) & ~no_parent & same
+    return np.isnan(level) | top | child
+
+
+def _own_parent(key, parent):
+    def test(t):
+        same = pc.equal(t.arrow(key), t.arrow(parent)).to_numpy(zero_copy_only=False)
+        return ~same | t.eq(parent, "")
+    return test
+
+
+def _period(t):
+    before = pc.less_equal(t.arrow("period_start"), t.arrow("period_end")).to_numpy(zero_copy_only=False)
+    return before | t.eq("period_start", "") | t.eq("period_end", "")
+
+
+def _breakdown_parent(t):
+    return t.eq("breakdown", "") | ~t.eq("parent_item_id", "")
+
+
+FRAME_CHECKS = {
+    "derived_rule": (("derived", "derivation"), "derivation", _derived_rule, _derived_msg),
+    "level_fits_code": (("code", "level"), "level", _level_code,
+                        lambda r: f"level {r['level']} does not fit code {r['code']} "
+                                  "(3 digits = level 1 类, 5 = level 2 款, 7 = level 3 项)"),
+    "parent_code_fits": (("code", "level", "parent_code"), "parent_code", _parent_code,
+                         lambda r: f"parent_code `{r['parent_code']}` does not fit code {r['code']} at level "
+                                   f"{r['level']} (a 款 or 项 has the code of its parent minus 2 digits; a 类 has none)"),
+    "item_not_own_parent": (("item_id", "parent_item_id"), "parent_item_id", _own_parent("item_id", "parent_item_id"),
+                            lambda r: "a row cannot be its own parent"),
+    "unit_not_own_parent": (("unit_id", "parent_unit_id"), "parent_unit_id", _own_parent("unit_id", "parent_unit_id"),
+                            lambda r: "a unit cannot be its own parent"),
+    "count_not_own_parent": (("count_id", "parent_count_id"), "parent_count_id",
+                             _own_parent("count_id", "parent_count_id"), lambda r: "a count cannot be its own parent"),
+    "period_order": (("period_start", "period_end"), "period_end", _period,
+                     lambda r: f"period_end {r['period_end']} is before period_start {r['period_start']}"),
+    "breakdown_needs_parent": (("breakdown", "parent_item_id"), "breakdown", _breakdown_parent,
+                               lambda r: "breakdown given on a row without parent_item_id"),
+}
+
+
+def _frame_checks(t: Table) -> list[pa.Check]:
+    def wide(fn):
+        return lambda df: pd.Series(np.asarray(fn(t), dtype=bool), index=df.index)
+
+    return [pa.Check(wide(fn), name=name) for name, (need, _, fn, _) in FRAME_CHECKS.items()
+            if all(f in t.fields for f in need)]
+
+
+# ---------------------------------------------------------------- the frame pandera sees
+
+
+def _frictionless(descriptor: dict):
+    """The frictionless Schema object for from_frictionless_schema, imported without re-validating
+    the descriptor (frictionless validate datapackage.json checks it in CI): validation of the 16
+    descriptors costs a fifth of a small run."""
+    from frictionless import Schema
+
+    try:
+        return Schema.metadata_import(json.loads(json.dumps(descriptor)))
+    except Exception:  # noqa: BLE001 - an API change: fall back to the validating constructor
+        return Schema(json.loads(json.dumps(descriptor)))
+
+
+def pandera_frame(t: Table):
+    """(frame, schema): typed numbers, text elsewhere, NA for empty cells and for cells of the
+    wrong type (already reported by check b).
+
+    The schema keeps what from_frictionless_schema derives from the Table Schema (required,
+    minimum/maximum, pattern, length, enum) but not its dtypes: check (b) has already typed every
+    column from the same Table Schema and reported each cell that is not of its type, so pandera's
+    coercion and dtype checks would only re-check that conversion (and cost a third of the run).
+    Columns with nothing left to check are left out; the header check (a) covers the column set,
+    and the primary-key check (b) the uniqueness, naming both lines.
+    """
+    derived = from_frictionless_schema(_frictionless(t.schema))
+    columns, frame = {}, {}
+    for name, col in derived.columns.items():
+        if not col.checks and col.nullable:
+            continue
+        columns[name] = pa.Column(None, checks=col.checks, nullable=col.nullable, coerce=False, name=name)
+        if t.type_of(name) in ("integer", "number"):
+            frame[name] = t.typed[name]
+        else:
+            frame[name] = t.text[name].where(t.usable(name))
+    schema = pa.DataFrameSchema(columns, checks=_frame_checks(t), coerce=False, strict=False, name=t.name)
+    return pd.DataFrame(frame), schema
+
+
+# ---------------------------------------------------------------- failure cases -> messages
+
+
+def _bound(check: str) -> list[str]:
+    return re.findall(r"-?[0-9.]+", check)
+
+
+def describe(check: str, column: str, value, field: dict) -> str:
+    name = check.split("(")[0]
+    c = field.get("constraints", {}) if field else {}
+    v = "" if value is None else str(value)
+    if name == "not_nullable":
+        return "required value missing"
+    if name == "str_matches":
+        return f'"{v}" does not match the pattern {c.get("pattern", check)}'
+    if name == "isin":
+        allowed = c.get("enum") or _bound(check)
+        return f'"{v}" is not one of: {", ".join(str(a) for a in allowed)}'
+    if name in ("in_range", "greater_than_or_equal_to", "less_than_or_equal_to", "greater_than", "less_than"):
+        lo, hi = c.get("minimum"), c.get("maximum")
+        try:
+            x = float(v)
+        except ValueError:
+            x = None
+        if lo is not None and x is not None and x < lo:
+            neg = " (negative amount)" if x < 0 and lo == 0 else ""
+            return f'"{v}" is below the minimum {lo}{neg}'
+        if hi is not None and x is not None and x > hi:
+            return f'"{v}" is above the maximum {hi}'
+        return f'"{v}" is out of range ({check})'
+    if name == "str_length":
+        lo, hi = c.get("minLength"), c.get("maxLength")
+        return f'"{v}" has {len(v)} characters; allowed: {lo if lo is not None else 0}..{hi if hi is not None else "∞"}'
+    return f'"{v}" fails {check}'
+
+
+def check_pandera(t: Table, report: Report) -> None:
+    frame, schema = pandera_frame(t)
+    try:
+        schema.validate(frame, lazy=True)
+        return
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+    seen = set()
+    for case in cases.itertuples(index=False):
+        check, column, idx = str(case.check), case.column, case.index
+        name = check.split("(")[0]
+        if name in SKIP or (isinstance(case.failure_case, str) and case.failure_case.startswith("TypeError(")):
+            continue
+        if name in FRAME_CHECKS:
+            if (name, idx) in seen:
+                continue
+            seen.add((name, idx))
+            _, col, _, message = FRAME_CHECKS[name]
+            row = {f: t.col(f)[int(idx)] for f in t.fields}
+            report.add(t.path, int(t.lines[int(idx)]), col, message(row), col_no=t.col_no(col), dedupe=True)
+            continue
+        if idx is None or (isinstance(idx, float) and np.isnan(idx)):
+            report.add(t.path, None, column, f"pandera: {check} failed for the column", dedupe=True)
+            continue
+        i = int(idx)
+        value = t.col(column)[i] if column in t.text else case.failure_case
+        report.add(t.path, int(t.lines[i]), column, describe(check, column, value, t.fields.get(column)),
+                   col_no=t.col_no(column), dedupe=True)

@@ -1,0 +1,305 @@
+"""Check (e): every row traces back to the archived source.
+
+- sources: the archived file exists inside the package and its SHA-256 is the one recorded;
+- source_quote (and errata quote_carried): each excerpt (joined by " … ") is a substring of the
+  archived text of the row's source;
+- a non-derived row's numeric cells (fiscal_year and ordinals excluded) each appear as a number
+  in its quote, compared as decimals (675.70 == 675.7; sign ignored: 减少2.89 carries -2.89);
+- a derived row equals its derivation: `sum(children)`, or `{resource:key} ± …` over the amount
+  (or value) of rows of the same fiscal year and department, recomputed exactly.
+
+Quotes are tokenised once per distinct quote with Arrow kernels, and (quote, value) pairs are
+looked up as a set, so the check is column-wise, not row by row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .checks_files import Table, as_arrow, join_keys
+from .identities import GroupSums, Rows, fmt
+from .problems import Report
+
+SEP = " … "
+NOT_FIGURES = {"fiscal_year", "row_no", "term_no", "trip_no", "level"}
+REF = re.compile(r"\s*([+-])?\s*(?:\{([a-z0-9_]+):([^{}]+)\}|([0-9]+(?:\.[0-9]+)?))\s*")
+
+
+def check_sources(root: Path, src: Table | None, report: Report) -> dict[str, str]:
+    """Archived files and checksums; returns source_id -> archived text (one str per file, however
+    many sources share it)."""
+    texts: dict[str, str] = {}
+    if src is None:
+        return texts
+    base = root.resolve()
+    files: dict[str, tuple[str, str] | None] = {}  # path -> (sha256, text or "") / None if unreadable
+    for r in range(len(src)):
+        sid, rel, sha = (src.col(c)[r] for c in ("source_id", "path", "sha256"))
+        line = int(src.lines[r])
+        if rel not in files:
+            path = (root / rel).resolve()
+            if base not in path.parents:
+                files[rel] = None
+                report.add(src.path, line, "path", f"`{rel}` is outside the package directory", col_no=src.col_no("path"))
+                continue
+            if not path.is_file():
+                files[rel] = None
+                report.add(src.path, line, "path", f"archived source `{rel}` is missing", col_no=src.col_no("path"))
+                continue
+            data = path.read_bytes()
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+                report.add(src.path, line, "path", f"{rel} is not UTF-8 text: quotes citing it cannot be checked",
+                           col_no=src.col_no("path"))
+            files[rel] = (hashlib.sha256(data).hexdigest(), text)
+        if files[rel] is None:
+            continue
+        digest, text = files[rel]
+        if digest != sha:
+            report.add(src.path, line, "sha256", f"SHA-256 of {rel} is {digest}, not the recorded {sha}: "
+                       "the archived source changed (it must never be edited)", col_no=src.col_no("sha256"))
+        if text is not None:
+            texts[sid] = text
+    return texts
+
+
+def _where_it_differs(excerpt: str, text: str) -> str:
+    """The longest prefix of the excerpt found in the text, by bisection (prefix presence is
+    monotone), to say where the excerpt departs from the source."""
+    lo, hi = 0, len(excerpt)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if excerpt[:mid] in text:
+            lo = mid
+        else:
+            hi = mid - 1
+    if lo == 0:
+        return "not even its first character is"
+    return f"it departs from the source after «{excerpt[max(0, lo - 12):lo]}»"
+
+
+def check_quotes(t: Table, texts: dict[str, str], report: Report, col: str = "source_quote") -> None:
+    """Each excerpt of each distinct (archived text, quote) pair is looked up once in that text."""
+    if col not in t.text or "source_id" not in t.text:
+        return
+    files = list({id(text): text for text in texts.values()}.values())
+    file_no = {id(text): i for i, text in enumerate(files)}
+    sid_codes, sids = t.codes("source_id")
+    file_of_sid = np.array([file_no.get(id(texts.get(sid)), -1) if sid in texts else -1 for sid in sids] + [-1])
+    quote_codes, quotes = t.codes(col)
+    pair = file_of_sid[sid_codes] * (len(quotes) + 1) + quote_codes  # -1 file: unknown source (foreign key)
+    distinct, inverse = np.unique(pair, return_inverse=True)
+    problems = np.full(len(distinct), None, dtype=object)
+    for i, p in enumerate(distinct):
+        f, q = divmod(int(p), len(quotes) + 1)
+        if f < 0 or q >= len(quotes) or not quotes[q]:
+            continue  # unknown source (foreign key) or empty quote (required): reported elsewhere
+        text, quote = files[f], quotes[q]
+        for excerpt in quote.split(SEP):
+            if not excerpt.strip():
+                problems[i] = f"empty excerpt in {col} (excerpts are joined by ' … ')"
+                break
+            if excerpt not in text:
+                short = excerpt if len(excerpt) <= 40 else excerpt[:40] + "…"
+                problems[i] = (f"excerpt «{short}» is not in the archived source; "
+                               f"{_where_it_differs(excerpt, text)}")
+                break
+    bad = problems[inverse.ravel()]
+    for r in np.flatnonzero(bad != None):  # noqa: E711 - elementwise on an object array
+        report.add(t.path, int(t.lines[r]), col, f"{bad[r]} ({t.col('source_id')[r]})", col_no=t.col_no(col))
+
+
+def _normalise_numbers(x: pa.Array, strip_sign: bool = False) -> pa.Array:
+    """Number text -> canonical decimal text: 0675.70 -> 675.7, 100.0 -> 100, 1. -> 1."""
+    if strip_sign:
+        x = pc.replace_substring_regex(x, r"^[+-]", "")
+    x = pc.replace_substring_regex(x, r"^\.+|\.+$", "")
+    x = pc.replace_substring_regex(x, r"^0+([0-9])", r"\1")
+    x = pc.replace_substring_regex(x, r"^([0-9]+\.[0-9]*?)0+$", r"\1")
+    return pc.replace_substring_regex(x, r"\.$", "")
+
+
+def _quote_tokens(quotes: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(quote number, token) for every number printed in each quote (full-width digits folded,
+    1,234.5 read both as 1234.5 and as 1 and 234.5)."""
+    norm = pc.utf8_normalize(quotes, "NFKC")
+    pieces = pc.split_pattern_regex(norm, r"[^0-9.,]+")
+    flat, parent = pc.list_flatten(pieces), pc.list_parent_indices(pieces)
+    joined = pc.replace_substring(flat, ",", "")
+    split = pc.split_pattern(flat, ",")
+    split_flat = pc.list_flatten(split)
+    split_parent = pc.take(parent, pc.list_parent_indices(split))
+    tokens = _normalise_numbers(pa.concat_arrays([joined, split_flat]))
+    owners = pa.concat_arrays([parent, split_parent])
+    return owners, tokens
+
+
+def check_numbers(t: Table, report: Report) -> None:
+    if "source_quote" not in t.text or "derived" not in t.text:
+        return
+    numeric = [f for f in t.fields if t.type_of(f) in ("number", "integer") and f not in NOT_FIGURES]
+    if not numeric:
+        return
+    plain = (t.text["derived"] != "true").to_numpy()
+    codes, uniques = t.codes("source_quote")
+    owners, tokens = _quote_tokens(as_arrow(uniques))
+    owners = owners.to_numpy(zero_copy_only=False).astype(np.int64)
+    # each column's distinct texts normalised once (675.70 -> 675.7), then (quote, number) pairs
+    # as integers: quote code * (distinct numbers) + number code
+    wanted, parts = {}, [tokens]
+    for col in numeric:
+        rows = np.flatnonzero(plain & t.usable(col))
+        if len(rows):
+            value_codes, values = t.codes(col)
+            wanted[col] = (rows, value_codes[rows], len(values))
+            parts.append(_normalise_numbers(as_arrow(values), strip_sign=True))
+    number_codes, numbers = pd.factorize(pd.concat([pd.Series(a.to_numpy(zero_copy_only=False), dtype=object)
+                                                    for a in parts], ignore_index=True))
+    width = max(len(numbers), 1)
+    have = owners * width + number_codes[: len(tokens)]
+    start = len(tokens)
+    for col, (rows, value_codes, n_values) in wanted.items():
+        mine = number_codes[start: start + n_values][value_codes]
+        start += n_values
+        found = np.isin(codes[rows] * width + mine, have)
+        for r in rows[~found]:
+            report.add(t.path, int(t.lines[r]), col,
+                       f"{t.col(col)[r]} is not in its source_quote (a non-derived row quotes every figure it "
+                       "carries; mark computed values derived)", col_no=t.col_no(col))
+
+
+# ---------------------------------------------------------------- derived rows
+
+
+def _value_col(t: Table) -> str | None:
+    return "amount" if "amount" in t.fields else "value" if "value" in t.fields else None
+
+
+def _parent_col(t: Table) -> str | None:
+    return next((c for c in ("parent_item_id", "parent_code", "parent_count_id") if c in t.fields), None)
+
+
+def _sum_of_children(t: Table, rows: np.ndarray, report: Report) -> None:
+    vcol, pcol = _value_col(t), _parent_col(t)
+    if vcol is None or pcol is None:
+        for r in rows:
+            report.add(t.path, int(t.lines[r]), "derivation", f"sum(children): {t.name} has no parent column",
+                       col_no=t.col_no("derivation"))
+        return
+    sums = GroupSums(t, pcol, vcol, "breakdown" if "breakdown" in t.fields else None)
+    mine = join_keys(t.col("fiscal_year")[rows], t.col("department")[rows], t.col(t.key_field)[rows])
+    owner = pc.index_in(join_keys(sums.fy, sums.dept, sums.parent), value_set=mine)
+    owner = pc.fill_null(owner, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    has_children = np.zeros(len(rows), dtype=bool)
+    has_children[owner[owner >= 0]] = True
+    for r in rows[~has_children]:
+        report.add(t.path, int(t.lines[r]), "derivation", "derived as sum(children) but no row has it as parent",
+                   col_no=t.col_no("derivation"))
+    ok = t.usable(vcol)
+    for g in np.flatnonzero((owner >= 0) & ~sums.missing):
+        row = int(rows[owner[g]])
+        if ok[row] and sums.total[g] != sums.own_values[row]:
+            what = f"the {sums.group[g]} children" if sums.group[g] else "its children"
+            report.add(t.path, int(t.lines[row]), vcol,
+                       f"derived {vcol} {t.col(vcol)[row]} is not sum(children): {what} sum to "
+                       f"{fmt(sums.decimal(sums.total[g]))}", col_no=t.col_no(vcol))
+
+
+def _parse_rule(rule: str):
+    """[(sign, Decimal or (resource, key))], or the reason the rule cannot be read."""
+    pos, terms = 0, []
+    while pos < len(rule):
+        m = REF.match(rule, pos)
+        if not m or m.end() == pos or (terms and not m.group(1)):
+            return (f"cannot read the derivation `{rule}` at «{rule[pos:pos + 20]}»: expected sum(children) "
+                    "or {resource:key} terms joined by + and -")
+        pos = m.end()
+        sign = -1 if m.group(1) == "-" else 1
+        terms.append((sign, Decimal(m.group(4)) if m.group(4) else (m.group(2), m.group(3).strip())))
+    return terms
+
+
+def _expression(t: Table, rows: np.ndarray, tables: dict[str, Table], known: set[str], report: Report) -> None:
+    """Rules are parsed once per distinct text; references are resolved per resource in one
+    lookup; then each row's terms are added up."""
+    vcol = _value_col(t)
+    rules = t.col("derivation")
+    parsed = {rule: _parse_rule(rule) for rule in set(rules[rows])}
+    values: dict[tuple[int, int], Decimal | None] = {}  # (row, term) -> referenced value
+    problems: dict[int, str] = {}
+    wanted: dict[str, list[tuple[int, int, str]]] = {}
+    for r in rows:
+        terms = parsed[rules[r]]
+        if isinstance(terms, str):
+            problems[r] = terms
+            continue
+        for i, (_, term) in enumerate(terms):
+            if isinstance(term, tuple):
+                wanted.setdefault(term[0], []).append((r, i, term[1]))
+    for res, items in wanted.items():
+        target = tables.get(res)
+        if target is None and res in known:
+            for r, i, _ in items:
+                values[(r, i)] = None  # that resource could not be read (reported): nothing to compare
+            continue
+        if target is None or _value_col(target) is None or target.key_field is None:
+            for r, _, _ in items:
+                problems[r] = f"derivation refers to `{res}`, which is not a resource with amounts"
+            continue
+        at = np.array([r for r, _, _ in items])
+        pos = Rows(target).find(t.col("fiscal_year")[at], t.col("department")[at], [k for _, _, k in items])
+        found = target.dec(_value_col(target))
+        for (r, i, key), p in zip(items, pos):
+            if p < 0:
+                problems.setdefault(r, f"derivation refers to {{{res}:{key}}}, which is not a row of {res} "
+                                       "for this year and department")
+            else:
+                values[(r, i)] = found[p]
+    own = t.dec(vcol) if vcol else None
+    for r in rows:
+        line = int(t.lines[r])
+        if r in problems:
+            report.add(t.path, line, "derivation", problems[r], col_no=t.col_no("derivation"))
+            continue
+        terms = parsed[rules[r]]
+        nums = [term if not isinstance(term, tuple) else values[(r, i)] for i, (_, term) in enumerate(terms)]
+        if vcol is None or not terms or any(n is None for n in nums) or own[r] is None:
+            continue
+        total = sum(sign * n for (sign, _), n in zip(terms, nums))
+        if own[r] != total:
+            shown = " ".join(f"{'-' if sign < 0 else '+'} {fmt(n)}" for (sign, _), n in zip(terms, nums)).lstrip("+ ")
+            report.add(t.path, line, vcol, f"derived {vcol} {t.col(vcol)[r]} does not match `{rules[r]}` = "
+                       f"{shown} = {fmt(total)}", col_no=t.col_no(vcol))
+
+
+def check_derivations(t: Table, tables: dict[str, Table], known: set[str], report: Report) -> None:
+    if "derivation" not in t.text or "derived" not in t.text:
+        return
+    derived = (t.text["derived"] == "true").to_numpy()
+    rule = t.text["derivation"].str.strip()
+    children = np.flatnonzero(derived & (rule == "sum(children)").to_numpy())
+    other = np.flatnonzero(derived & (rule != "sum(children)").to_numpy() & (rule != "").to_numpy())
+    if len(children):
+        _sum_of_children(t, children, report)
+    if len(other):
+        _expression(t, other, tables, known, report)
+
+
+def check_provenance(root: Path, tables: dict[str, Table], known: set[str], report: Report) -> None:
+    texts = check_sources(root, tables.get("sources"), report)
+    for t in tables.values():
+        check_quotes(t, texts, report)
+        check_numbers(t, report)
+        check_derivations(t, tables, known, report)
+    if tables.get("errata") is not None:
+        check_quotes(tables["errata"], texts, report, col="quote_carried")

@@ -1,0 +1,199 @@
+"""`bazhong-accounts validate [DIR]`: every check of the package, all problems in one run.
+
+Checks, in order (each file is read once; later checks skip what earlier ones found broken):
+
+a. files: encoding, BOM, line ends, empty/binary/JSON files, ragged rows, header vs schema,
+   resources whose file is missing, CSVs under data/ no resource lists, canonical form (`fmt`);
+b. structure (what frictionless checks), column-wise: types, primary keys, foreign keys;
+c. pandera schemas from the Table Schemas (constraints) plus dataframe-level checks;
+d. accounting identities, exact, with errata for the breaks of the source itself;
+e. provenance: archived sources and checksums, quotes, numbers in quotes, derived rows.
+
+Output: one ``path:line: column: message`` per problem, ``known: …`` per erratum-covered break,
+then a summary line; exit 1 on any problem. With GITHUB_ACTIONS=true also ``::error`` lines.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .problems import Problem, Report
+
+
+class Result:
+    def __init__(self):
+        self.report = Report()
+        self.order: dict[str, int] = {"datapackage.json": 0}
+        self.tables: dict = {}
+        self.resources = 0
+
+
+def _guard(report: Report, what: str, fn, *a):
+    """Run one check; a crash becomes a problem, and the other checks still run."""
+    try:
+        return fn(*a)
+    except Exception as e:  # noqa: BLE001 - report, never a traceback
+        report.add("datapackage.json", None, None,
+                   f"internal error in the {what} check: {type(e).__name__}: {e} (please report)")
+
+
+def _load_package(root: Path, result: Result) -> list[tuple[str, str, dict, str]] | None:
+    report = result.report
+    if not (root / "datapackage.json").is_file():
+        report.add("datapackage.json", None, None, f"no datapackage.json in {root}")
+        return None
+    try:
+        package = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        report.add("datapackage.json", None, None, f"not valid JSON: {e}")
+        return None
+    out, seen = [], set()
+    for i, res in enumerate(package.get("resources", [])):
+        name, rel, schema_ref = res.get("name"), res.get("path"), res.get("schema")
+        if not name or not isinstance(rel, str) or schema_ref is None:
+            report.add("datapackage.json", None, None, f"resource #{i + 1} needs a name, a path and a schema")
+            continue
+        if name in seen:
+            report.add("datapackage.json", None, None, f"resource `{name}` is listed twice")
+            continue
+        seen.add(name)
+        result.order.setdefault(rel, len(result.order))
+        if isinstance(schema_ref, dict):
+            schema, schema_path = schema_ref, "datapackage.json"
+        else:
+            schema_path = schema_ref
+            try:
+                schema = json.loads((root / schema_ref).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as e:
+                report.add(schema_ref, None, None, f"schema of resource `{name}` cannot be read: {e}")
+                continue
+        out.append((name, rel, schema, schema_path))
+    result.resources = len(out)
+    return out
+
+
+def collect(root: str | Path, with_frictionless: bool = False) -> Result:
+    """Every check on the package in `root`. Python's cyclic garbage collector is paused meanwhile:
+    the checks make millions of small objects and no cycles, and its scans cost a third of a run."""
+    gc.disable()
+    try:
+        return _collect(Path(root), with_frictionless)
+    finally:
+        gc.enable()
+
+
+def _one_file(root: Path, resource: tuple) -> tuple[Report, object]:
+    """Checks (a) and the typing of (b) for one resource, on its own report: files are
+    independent, and Arrow and pandas release the GIL, so they run side by side in threads."""
+    from .canonical import check_canonical
+    from .checks_files import read_table
+    from .checks_structure import parse_types
+
+    name, rel, schema, schema_path = resource
+    report = Report()
+    t = _guard(report, f"file ({rel})", read_table, root, name, rel, schema, schema_path, report)
+    if t is not None:
+        _guard(report, f"type ({rel})", parse_types, t, report)
+        _guard(report, f"canonical form ({rel})", check_canonical, t, report)
+    return report, t
+
+
+def _collect(root: Path, with_frictionless: bool) -> Result:
+    from . import checks_structure, identities, provenance
+    from .checks_pandera import check_pandera
+
+    result = Result()
+    report = result.report
+    resources = _load_package(root, result)
+    if resources is None:
+        return result
+    tables = result.tables
+
+    # a. files, and the types of b, a thread per file (biggest first)
+    biggest = sorted(resources, key=lambda r: -((root / r[1]).stat().st_size if (root / r[1]).is_file() else 0))
+    with ThreadPoolExecutor(max(2, min(4, os.cpu_count() or 2))) as pool:
+        done = dict(zip([r[0] for r in biggest], pool.map(lambda r: _one_file(root, r), biggest)))
+    for name, *_ in resources:  # merged in datapackage order: the same output every run
+        part, t = done[name]
+        report.problems += part.problems
+        report.cells |= part.cells
+        if t is not None:
+            tables[name] = t
+    listed = {Path(rel).as_posix() for _, rel, _, _ in resources}
+    if (root / "data").is_dir():
+        for p in sorted((root / "data").rglob("*.csv")):
+            rel = p.relative_to(root).as_posix()
+            if rel not in listed:
+                report.add(rel, None, None, "CSV file not listed as a resource in datapackage.json")
+
+    # b. keys
+    names = {name for name, _, _, _ in resources}
+    for t in tables.values():
+        _guard(report, f"primary key ({t.path})", checks_structure.check_primary_key, t, report)
+        _guard(report, f"foreign key ({t.path})", checks_structure.check_foreign_keys, t, tables, names, report)
+    if with_frictionless:
+        _guard(report, "frictionless", run_frictionless, root, tables, report)
+
+    # c. pandera
+    for t in tables.values():
+        _guard(report, f"pandera ({t.path})", check_pandera, t, report)
+
+    # d. identities, e. provenance
+    _guard(report, "identities", identities.check_identities, tables, names, report)
+    _guard(report, "provenance", provenance.check_provenance, root, tables, names, report)
+    return result
+
+
+def run_frictionless(root: Path, tables: dict, report: Report) -> None:
+    """Cross-check: frictionless itself on the package; its errors that name a cell we have not
+    reported are added (rowNumber mapped to the physical line)."""
+    from frictionless import Package
+
+    fr = Package(str(root / "datapackage.json")).validate()
+    by_name = {t.name: t for t in tables.values()}
+    for task in fr.tasks:
+        t = by_name.get(task.name)
+        path = t.path if t else (task.place or task.name)
+        for err in task.errors:
+            row = getattr(err, "row_number", None)
+            line = row
+            if t is not None and row is not None and 0 <= row - 2 < len(t.lines):
+                line = int(t.lines[row - 2])
+            col = getattr(err, "field_name", None) or (getattr(err, "field_names", None) or [None])[-1]
+            report.add(path, line, col, f"frictionless {err.type}: {err.note or err.message}", dedupe=True)
+
+
+def check(root: str | Path) -> list[Problem]:
+    """The problems of a package directory (empty when it validates); for `build`."""
+    return collect(root).report.sorted({})
+
+
+def run(args) -> int:
+    try:
+        result = collect(args.dir, with_frictionless=getattr(args, "frictionless", False))
+        report = result.report
+        problems = report.sorted(result.order)
+        known = sorted(report.known, key=lambda p: (result.order.get(p.path, 99), p.line or 0))
+        out = [str(p) for p in problems] + [f"known: {p}" for p in known]
+        if os.environ.get("GITHUB_ACTIONS") == "true":  # GitHub turns these into annotations
+            out += [p.annotation("error") for p in problems] + [p.annotation("notice") for p in known]
+        n_rows = sum(len(t) for t in result.tables.values())
+        errata_note = f"{len(known)} known errata" if known else "no known errata"
+        if problems:
+            out.append(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}, {errata_note}"
+                       + (" (see data/errata.csv)" if known else ""))
+        else:
+            out.append(f"OK: {result.resources} resources, {n_rows} rows, {errata_note}")
+        sys.stdout.write("\n".join(out) + "\n")
+        sys.stdout.flush()
+        return 1 if problems else 0
+    except BrokenPipeError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a clear message and exit 1, never a traceback
+        print(f"validate: internal error: {type(e).__name__}: {e}")
+        return 1

@@ -1,0 +1,48 @@
+"""Shared test fixtures: a throw-away copy of the data package, and the installed command line."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_PARTS = ("datapackage.json", "data", "schemas", "archive")
+BIN = Path(sys.executable).parent  # the venv's console scripts
+
+
+def copy_package_to(dest: Path) -> Path:
+    """Copy the package (datapackage.json, data/, schemas/, archive/) of the checkout to dest."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in PACKAGE_PARTS:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part)
+        else:
+            shutil.copy2(src, dest / part)
+    return dest
+
+
+def run_cli(*args, env=None, timeout=600) -> subprocess.CompletedProcess:
+    """`bazhong-accounts ARGS…` as a user runs it: the venv's console script, in a subprocess."""
+    return subprocess.run([str(BIN / "bazhong-accounts"), *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+@pytest.fixture
+def package(tmp_path) -> Path:
+    """A fresh copy of the data package, safe to break."""
+    return copy_package_to(tmp_path / "package")
+
+
+@pytest.fixture(scope="session")
+def copy_package():
+    """copy_package(dest) -> dest: for module- or session-scoped fixtures that need copies."""
+    return copy_package_to
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """cli(*args, env=None) -> CompletedProcess of the installed `bazhong-accounts`."""
+    return run_cli

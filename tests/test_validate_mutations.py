@@ -1,0 +1,464 @@
+"""Mutation tests of `bazhong-accounts validate DIR`: each case breaks a copy of the real package
+in one way and checks that the validator, run as a user runs it, exits 1 and names the file, line
+(and column) with the right message. Rows to break are found by their content, not hard-coded, so
+the tests follow the data as it changes.
+
+One validator run takes a couple of seconds (pandas, pandera and pyarrow start-up included), so
+the module fixture `runs` prepares every case and runs the validators side by side; each test then
+looks at its own case's run (a case whose preparation failed fails its own test only).
+"""
+
+import codecs
+import csv
+import io
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# ---------------------------------------------------------------- reading and writing the copy
+
+
+def load(pkg: Path, name: str):
+    """(header, rows as dicts, physical line of each row) of data/<name>.csv."""
+    with open(pkg / "data" / f"{name}.csv", encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        rows, lines, start = [], [], reader.line_num + 1
+        for r in reader:
+            rows.append(dict(zip(header, r)))
+            lines.append(start)
+            start = reader.line_num + 1
+    return header, rows, lines
+
+
+def save(pkg: Path, name: str, header, rows) -> None:
+    with open(pkg / "data" / f"{name}.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows([[r[h] for h in header] for r in rows])
+
+
+def edit(pkg: Path, name: str, pick, change):
+    """Apply change(row) to the first row where pick(row) holds; returns (path, line, row)."""
+    header, rows, lines = load(pkg, name)
+    i = next(i for i, r in enumerate(rows) if pick(r))
+    change(rows[i])
+    save(pkg, name, header, rows)
+    return f"data/{name}.csv", lines[i], rows[i]
+
+
+def bump(text: str) -> str:
+    """One unit more in the last printed decimal: 9.49 -> 9.50, 100 -> 101."""
+    places = len(text.partition(".")[2])
+    return f"{Decimal(text) + Decimal(1).scaleb(-places):.{places}f}"
+
+
+def errata_keys(pkg: Path, check: str) -> set:
+    return {(r["resource"], r["row_key"]) for r in load(pkg, "errata")[1] if r["check"] == check}
+
+
+def first_excerpt_digit(quote: str) -> int:
+    m = re.search(r"[0-9]", quote)
+    return m.start() if m else -1
+
+
+SUMMARY = ("income", "expenditure_by_type", "three_public_expenses")
+
+# ---------------------------------------------------------------- the bad inputs
+# Each prepares a broken copy and returns (path, line or None, column or None, message fragment).
+
+BAD = {}
+
+
+def bad(fn):
+    BAD[fn.__name__] = fn
+    return fn
+
+
+@bad
+def utf8_bom(pkg):
+    p = pkg / "data/departments.csv"
+    p.write_bytes(codecs.BOM_UTF8 + p.read_bytes())
+    return "data/departments.csv", 1, None, "byte order mark (BOM)"
+
+
+@bad
+def gbk_encoding(pkg):
+    p = pkg / "data/overseas_trips.csv"
+    text = p.read_text(encoding="utf-8")
+    p.write_bytes(text.encode("gbk"))
+    line = next(i for i, s in enumerate(text.split("\n"), 1) if any(ord(c) > 127 for c in s))
+    return "data/overseas_trips.csv", line, None, "not UTF-8"
+
+
+@bad
+def crlf_line_endings(pkg):
+    p = pkg / "data/sources.csv"
+    p.write_bytes(p.read_bytes().replace(b"\n", b"\r\n"))
+    return "data/sources.csv", 1, None, "CRLF"
+
+
+@bad
+def full_width_digits(pkg):
+    fw = str.maketrans("0123456789.", "０１２３４５６７８９．")
+    path, line, _ = edit(pkg, "income", lambda r: r["amount"], lambda r: r.update(amount=r["amount"].translate(fw)))
+    return path, line, "amount", "full-width"
+
+
+@bad
+def thousands_separator(pkg):
+    path, line, _ = edit(pkg, "income", lambda r: r["amount"] and Decimal(r["amount"]) >= 1000,
+                         lambda r: r.update(amount=f"{Decimal(r['amount']):,}"))
+    return path, line, "amount", "thousands separator"
+
+
+@bad
+def percent_sign(pkg):
+    path, line, _ = edit(pkg, "three_public_expenses", lambda r: r["share_pct"],
+                         lambda r: r.update(share_pct=r["share_pct"] + "%"))
+    return path, line, "share_pct", "percent sign"
+
+
+@bad
+def unit_in_number(pkg):
+    path, line, _ = edit(pkg, "income", lambda r: r["amount"] not in ("", "0"),
+                         lambda r: r.update(amount=r["amount"] + "万元"))
+    return path, line, "amount", "has a unit (万元)"
+
+
+@bad
+def missing_column(pkg):
+    header, rows, _ = load(pkg, "indicators")
+    header.remove("unit_en")
+    save(pkg, "indicators", header, rows)
+    return "data/indicators.csv", 1, "unit_en", "column missing"
+
+
+@bad
+def extra_column(pkg):
+    header, rows, _ = load(pkg, "three_public_expenses_counts")
+    for r in rows:
+        r["remark"] = "x"
+    save(pkg, "three_public_expenses_counts", header + ["remark"], rows)
+    return "data/three_public_expenses_counts.csv", 1, "remark", "unexpected column"
+
+
+@bad
+def renamed_column(pkg):
+    header, rows, _ = load(pkg, "income")
+    for r in rows:
+        r["amt"] = r.pop("amount")
+    save(pkg, "income", ["amt" if h == "amount" else h for h in header], rows)
+    return "data/income.csv", 1, "amt", "`amount` expected here (renamed?)"
+
+
+@bad
+def duplicate_key(pkg):
+    header, rows, lines = load(pkg, "glossary")
+    rows.insert(1, dict(rows[0]))
+    save(pkg, "glossary", header, rows)
+    return "data/glossary.csv", lines[1], "term_no", "duplicate primary key"
+
+
+@bad
+def unknown_classification_code(pkg):
+    known = {r["code"] for r in load(pkg, "classification")[1]}
+    header, rows, lines = load(pkg, "expenditure_by_function")
+    i = next(i for i, r in enumerate(rows) if r["level"] == "3")
+    new = next(rows[i]["parent_code"] + f"{n:02d}" for n in range(98, 0, -1)
+               if rows[i]["parent_code"] + f"{n:02d}" not in known)
+    rows[i]["code"] = new
+    save(pkg, "expenditure_by_function", header, rows)
+    return "data/expenditure_by_function.csv", lines[i], "code", f"unknown code {new}"
+
+
+@bad
+def negative_amount(pkg):
+    path, line, _ = edit(pkg, "expenditure_by_type", lambda r: r["amount"] not in ("", "0"),
+                         lambda r: r.update(amount="-" + r["amount"]))
+    return path, line, "amount", "negative"
+
+
+@bad
+def non_numeric_amount(pkg):
+    path, line, _ = edit(pkg, "three_public_expenses", lambda r: r["amount"], lambda r: r.update(amount="n/a"))
+    return path, line, "amount", '"n/a" is not a number'
+
+
+@bad
+def empty_file(pkg):
+    (pkg / "data/glossary.csv").write_bytes(b"")
+    return "data/glossary.csv", None, None, "empty file"
+
+
+@bad
+def binary_file(pkg):
+    (pkg / "data/errata.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    return "data/errata.csv", None, None, "binary file, not a CSV"
+
+
+@bad
+def json_file(pkg):
+    _, rows, _ = load(pkg, "organisation")
+    (pkg / "data/organisation.csv").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    return "data/organisation.csv", 1, None, "not a CSV file"
+
+
+@bad
+def resource_file_missing(pkg):
+    (pkg / "data/classification.csv").unlink()
+    return "data/classification.csv", None, None, "file missing"
+
+
+@bad
+def unlisted_csv(pkg):
+    (pkg / "data/notes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    return "data/notes.csv", None, None, "not listed as a resource"
+
+
+@bad
+def ragged_row(pkg):
+    p = pkg / "data/project_kpis.csv"
+    _, _, lines = load(pkg, "project_kpis")
+    line = next(a for a, b in zip(lines, lines[1:]) if b == a + 1)  # a row on one line
+    text = p.read_text(encoding="utf-8").split("\n")
+    text[line - 1] += ",extra"
+    p.write_text("\n".join(text), encoding="utf-8")
+    return "data/project_kpis.csv", line, None, "ragged row"
+
+
+@bad
+def item_amount_changed(pkg):
+    header, rows, lines = load(pkg, "expenditure_by_function")
+    i = next(i for i, r in enumerate(rows) if r["level"] == "3")
+    rows[i]["amount"] = bump(rows[i]["amount"])
+    save(pkg, "expenditure_by_function", header, rows)
+    parent = next(j for j, r in enumerate(rows) if r["code"] == rows[i]["parent_code"])
+    return "data/expenditure_by_function.csv", lines[parent], "amount", "sum to"
+
+
+def _summary_row(pkg, column, check):
+    """(table, row index) of the first summary row with `column` whose break no erratum covers."""
+    for name in SUMMARY:
+        _, rows, _ = load(pkg, name)
+        for i, r in enumerate(rows):
+            if r[column] and r["derived"] == "false" and (name, r["item_id"]) not in errata_keys(pkg, check):
+                return name, i
+    raise AssertionError(f"no summary row with {column} to break")
+
+
+@bad
+def share_changed(pkg):
+    name, i = _summary_row(pkg, "share_pct", "share")
+    header, rows, lines = load(pkg, name)
+    rows[i]["share_pct"] = bump(rows[i]["share_pct"])
+    save(pkg, name, header, rows)
+    return f"data/{name}.csv", lines[i], "share_pct", "does not match amount / parent amount * 100"
+
+
+@bad
+def completion_rate_changed(pkg):
+    covered = {k for _, k in errata_keys(pkg, "completion_rate")}
+    path, line, _ = edit(pkg, "projects", lambda r: r["completion_pct"] and r["project_id"] not in covered,
+                         lambda r: r.update(completion_pct=bump(r["completion_pct"])))
+    return path, line, "completion_pct", "does not match executed / budget * 100"
+
+
+@bad
+def change_pct_changed(pkg):
+    name, i = _summary_row(pkg, "change_pct", "change")  # no erratum can cover a change break
+    header, rows, lines = load(pkg, name)
+    rows[i]["change_pct"] = bump(rows[i]["change_pct"])
+    save(pkg, name, header, rows)
+    return f"data/{name}.csv", lines[i], "change_pct", "does not match change / prior-year amount * 100"
+
+
+@bad
+def quote_not_in_source(pkg):
+    path, line, _ = edit(pkg, "indicators", lambda r: r["derived"] == "false",
+                         lambda r: r.update(source_quote="并非原文：" + r["source_quote"]))
+    return path, line, "source_quote", "is not in the archived source"
+
+
+@bad
+def value_not_in_quote(pkg):
+    # keep only the words before the first figure of the quote: still verbatim, but without the value
+    path, line, _ = edit(pkg, "indicators",
+                         lambda r: r["derived"] == "false" and " … " not in r["source_quote"]
+                         and first_excerpt_digit(r["source_quote"]) >= 2,
+                         lambda r: r.update(source_quote=r["source_quote"][:first_excerpt_digit(r["source_quote"])]))
+    return path, line, "value", "is not in its source_quote"
+
+
+@bad
+def derived_value_changed(pkg):
+    for res in json.loads((pkg / "datapackage.json").read_text(encoding="utf-8"))["resources"]:
+        header, rows, lines = load(pkg, res["name"])
+        col = "amount" if "amount" in header else "value" if "value" in header else None
+        i = next((i for i, r in enumerate(rows) if col and r.get("derived") == "true" and r[col]), None)
+        if i is not None:
+            rows[i][col] = bump(rows[i][col])
+            save(pkg, res["name"], header, rows)
+            return f"data/{res['name']}.csv", lines[i], col, f"derived {col}"
+    raise AssertionError("no derived row in the package")
+
+
+@bad
+def archive_sha256_changed(pkg):
+    def flip(r):
+        r["sha256"] = ("0" if r["sha256"][0] != "0" else "1") + r["sha256"][1:]
+    path, line, _ = edit(pkg, "sources", lambda r: True, flip)
+    return path, line, "sha256", "SHA-256 of archive/"
+
+
+@bad
+def rows_out_of_key_order(pkg):
+    header, rows, lines = load(pkg, "events")
+    rows[0], rows[1] = rows[1], rows[0]
+    save(pkg, "events", header, rows)
+    return "data/events.csv", lines[0], None, "not in primary-key order"
+
+
+@bad
+def unneeded_quotes(pkg):
+    p = pkg / "data/departments.csv"
+    head, first, rest = p.read_text(encoding="utf-8").split("\n", 2)
+    cells = first.split(",", 1)
+    p.write_text("\n".join([head, f'"{cells[0]}",{cells[1]}', rest]), encoding="utf-8")
+    return "data/departments.csv", 2, None, "not in canonical form"
+
+
+# ---------------------------------------------------------------- scenarios beyond one bad input
+
+
+def clean(pkg):
+    return None
+
+
+def errata_edited(pkg):
+    """Drop the first erratum whose break is reported on its own row (that break must now fail),
+    and add one for a share that adds up (nothing to explain: stale). Different rows, one run."""
+    header, rows, _ = load(pkg, "errata")
+    i = next(i for i, r in enumerate(rows) if r["check"] in ("share", "completion_rate", "fiscal_plus_other"))
+    gone = rows.pop(i)
+    name, j = _summary_row(pkg, "share_pct", "share")
+    target = load(pkg, name)[1][j]
+    rows.append(dict(rows[-1], erratum_id="zzz_stale_share", kind="share_rounding", resource=name,
+                     row_key=target["item_id"], column="share_pct", check="share", value_carried=target["share_pct"],
+                     value_other=target["share_pct"], quote_carried=target["source_quote"].split(" … ")[0]))
+    save(pkg, "errata", header, rows)
+    _, broken, lines = load(pkg, gone["resource"])
+    key = next(k for k in ("item_id", "code", "project_id", "count_id", "metric_id") if k in broken[0])
+    k = next(k for k, r in enumerate(broken) if r[key] == gone["row_key"] and r["fiscal_year"] == gone["fiscal_year"]
+             and r["department"] == gone["department"])
+    return {"gone": gone, "path": f"data/{gone['resource']}.csv", "line": lines[k],
+            "stale_line": load(pkg, "errata")[2][-1]}
+
+
+def broken_schema(pkg):
+    """A schema the checks cannot make sense of: a clear message and exit 1, never a traceback."""
+    p = pkg / "schemas/income.json"
+    schema = json.loads(p.read_text(encoding="utf-8"))
+    schema["fields"][7]["type"] = 42
+    p.write_text(json.dumps(schema), encoding="utf-8")
+
+
+SCENARIOS = {**BAD, "clean": clean, "errata_edited": errata_edited, "broken_schema": broken_schema}
+ENV = {"negative_amount": {"GITHUB_ACTIONS": "true"}}  # that run also checks the annotations
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, copy_package, cli):
+    """name -> future of (what the preparation returned, validator run), run two or more at a time."""
+    def one(name):
+        pkg = copy_package(tmp_path_factory.mktemp(name) / "package")
+        expect = SCENARIOS[name](pkg)
+        env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"} | ENV.get(name, {})
+        return expect, cli("validate", pkg, env=env)
+
+    with ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
+        return {name: pool.submit(one, name) for name in SCENARIOS}
+
+
+def lines_of(proc):
+    return proc.stdout.splitlines()
+
+
+def assert_reported(proc, path, line, column, fragment):
+    prefix = path + (f":{line}" if line else "") + ": " + (f"{column}: " if column else "")
+    hits = [s for s in lines_of(proc) if s.startswith(prefix)]
+    assert hits, f"nothing reported at {prefix!r}:\n{proc.stdout}{proc.stderr}"
+    assert any(fragment in s for s in hits), f"{prefix!r} reported without {fragment!r}:\n" + "\n".join(hits)
+
+
+# ---------------------------------------------------------------- the tests
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_bad_input_is_reported_at_its_place(name, runs):
+    (path, line, column, fragment), proc = runs[name].result()
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "internal error" not in proc.stdout, proc.stdout  # every check ran to its end
+    assert_reported(proc, path, line, column, fragment)
+    assert re.fullmatch(r"\d+ problems?, .*", lines_of(proc)[-1]), lines_of(proc)[-1]
+
+
+def test_clean_package_validates(runs):
+    _, proc = runs["clean"].result()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "internal error" not in proc.stdout
+    assert lines_of(proc)[-1].startswith("OK: 16 resources, "), proc.stdout
+    assert "::error" not in proc.stdout  # annotations only under GitHub Actions
+
+
+def test_errata_covered_breaks_are_known_not_problems(runs, copy_package, tmp_path):
+    _, proc = runs["clean"].result()
+    errata = load(copy_package(tmp_path / "p"), "errata")[1]
+    with_check = [e for e in errata if e["check"] != "none"]
+    assert with_check, "the package has no erratum with a check to exercise"
+    known = [s for s in lines_of(proc) if s.startswith("known: ")]
+    for e in with_check:
+        assert any(s.endswith(f"(erratum {e['erratum_id']})") for s in known), (e["erratum_id"], proc.stdout)
+    assert f"{len(known)} known errata" in lines_of(proc)[-1]
+    assert proc.returncode == 0
+
+
+def test_removing_an_erratum_makes_its_break_fail(runs):
+    edit, proc = runs["errata_edited"].result()
+    gone, path, line = edit["gone"], edit["path"], edit["line"]
+    assert proc.returncode == 1, proc.stdout
+    column = {"share": "share_pct", "completion_rate": "completion_pct"}.get(gone["check"])
+    problems = [s for s in lines_of(proc) if s.startswith(f"{path}:{line}: ")]
+    assert problems, proc.stdout
+    if column:
+        assert any(s.startswith(f"{path}:{line}: {column}: ") for s in problems), problems
+    assert not any(f"(erratum {gone['erratum_id']})" in s for s in lines_of(proc))
+
+
+def test_an_erratum_without_a_break_is_stale(runs):
+    edit, proc = runs["errata_edited"].result()
+    assert_reported(proc, "data/errata.csv", edit["stale_line"], "check", "stale erratum zzz_stale_share")
+
+
+def test_github_actions_annotations(runs):
+    (path, line, column, _), proc = runs["negative_amount"].result()
+    assert proc.returncode == 1
+    col = (ROOT / path).read_text(encoding="utf-8").split("\n", 1)[0].split(",").index(column) + 1
+    assert any(s.startswith(f"::error file={path},line={line},col={col}::{column}: ") for s in lines_of(proc)), proc.stdout
+    assert any(s.startswith("::notice file=") and "known erratum" in s for s in lines_of(proc)), proc.stdout
+    assert not lines_of(proc)[-1].startswith("::"), "the summary stays the last line"
+
+
+def test_a_crashing_check_is_a_message_not_a_traceback(runs):
+    _, proc = runs["broken_schema"].result()
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "internal error" in proc.stdout or "problem" in lines_of(proc)[-1], proc.stdout
