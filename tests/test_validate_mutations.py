@@ -335,6 +335,29 @@ def unneeded_quotes(pkg):
     return "data/departments.csv", 2, None, "not in canonical form"
 
 
+@bad
+def ordinal_renumbered(pkg):
+    # the last trip numbered past the count: still a unique key, but no longer 1..n
+    header, rows, lines = load(pkg, "overseas_trips")
+    i = max(range(len(rows)), key=lambda i: int(rows[i]["trip_no"]))
+    rows[i]["trip_no"] = str(len(rows) + 5)
+    save(pkg, "overseas_trips", header, rows)
+    return "data/overseas_trips.csv", lines[i], "trip_no", "numbers them 1..n"
+
+
+@bad
+def level_inconsistent_with_code(pkg):
+    path, line, _ = edit(pkg, "expenditure_by_function", lambda r: r["level"] == "3", lambda r: r.update(level="2"))
+    return path, line, "level", "is level 3"
+
+
+@bad
+def erratum_other_value_changed(pkg):
+    path, line, _ = edit(pkg, "errata", lambda r: r["value_other"] != "",
+                         lambda r: r.update(value_other=str(Decimal(r["value_other"]) * 2)))
+    return path, line, "value_other", "is not in quote_other"
+
+
 # ---------------------------------------------------------------- scenarios beyond one bad input
 
 

@@ -397,6 +397,38 @@ def trips_vs_count(trips: Table | None, counts: Table | None, report: Report) ->
                        col_no=counts.col_no("value"))
 
 
+def ordinals(t: Table, report: Report) -> None:
+    """An integer primary-key column other than fiscal_year (row_no, trip_no, term_no) numbers the
+    rows 1..n within the rest of the key, so a renumbered row cannot pass unnoticed."""
+    for col in t.pk:
+        if col == "fiscal_year" or t.type_of(col) != "integer":
+            continue
+        rest = [c for c in t.pk if c != col]
+        ok = t.usable(col)
+        frame = t.text.loc[ok, rest].copy()
+        frame["n"] = pd.to_numeric(t.text.loc[ok, col], errors="coerce")
+        size = frame.groupby(rest, sort=False)["n"].transform("size")
+        over = (frame["n"] > size).to_numpy()
+        for r, n_rows in zip(np.flatnonzero(ok)[over], size.to_numpy()[over]):
+            report.add(t.path, int(t.lines[r]), col, f"{col} {t.col(col)[r]} but its group has {n_rows} rows: "
+                       f"{col} numbers them 1..n", col_no=t.col_no(col))
+
+
+def code_levels(t: Table, report: Report) -> None:
+    """A function code's level and parent follow from its length: 3 digits 类, 5 款, 7 项."""
+    if not {"code", "level", "parent_code"} <= set(t.fields):
+        return
+    code, level, parent = t.text["code"], t.text["level"], t.text["parent_code"]
+    want_level = code.str.len().map({3: "1", 5: "2", 7: "3"})
+    want_parent = code.str.slice(0, -2).where(code.str.len() > 3, "")
+    for r in np.flatnonzero(((level != want_level) & want_level.notna()).to_numpy()):
+        report.add(t.path, int(t.lines[r]), "level", f"level {level.iat[r]} but code {code.iat[r]} is level "
+                                                    f"{want_level.iat[r]}", col_no=t.col_no("level"))
+    for r in np.flatnonzero(((parent != want_parent) & want_level.notna()).to_numpy()):
+        report.add(t.path, int(t.lines[r]), "parent_code", f"parent_code {parent.iat[r] or '(empty)'} but code "
+                   f"{code.iat[r]} belongs to {want_parent.iat[r] or 'no parent'}", col_no=t.col_no("parent_code"))
+
+
 # ---------------------------------------------------------------- errata
 
 
@@ -493,6 +525,9 @@ def check_identities(tables: dict[str, Table], known: set[str], report: Report) 
     if tables.get("organisation") is not None:
         organisation(tables["organisation"], report)
     sources_match(tables, report)
+    for t in tables.values():
+        ordinals(t, report)
+        code_levels(t, report)
     trips_vs_count(tables.get("overseas_trips"), counts, report)
     errata = tables.get("errata")
     if errata is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from decimal import Decimal
 from pathlib import Path
 
@@ -303,3 +304,27 @@ def check_provenance(root: Path, tables: dict[str, Table], known: set[str], repo
         check_derivations(t, tables, known, report)
     if tables.get("errata") is not None:
         check_quotes(tables["errata"], texts, report, col="quote_carried")
+        check_errata_figures(tables["errata"], report)
+
+
+def check_errata_figures(errata: Table, report: Report) -> None:
+    """value_carried stands in quote_carried and value_other in quote_other (a printed excerpt, or
+    the rule that recomputes it), so neither figure can change without its quote."""
+    for value_col, quote_col in (("value_carried", "quote_carried"), ("value_other", "quote_other")):
+        if value_col not in errata.text or quote_col not in errata.text:
+            continue
+        pairs = pd.DataFrame({"v": errata.text[value_col], "q": errata.text[quote_col]})
+        usable = errata.usable(value_col)
+        for (value, quote), rows in pairs[usable].groupby(["v", "q"], sort=False).groups.items():
+            printed = {_canonical(n) for n in re.findall(r"[0-9]+(?:\.[0-9]+)?", unicodedata.normalize("NFKC", quote))}
+            if _canonical(value.lstrip("+-")) not in printed:
+                for r in rows:
+                    report.add(errata.path, int(errata.lines[r]), value_col,
+                               f"{value} is not in {quote_col}", col_no=errata.col_no(value_col))
+
+
+def _canonical(number: str) -> str:
+    """675.70 -> 675.7, 100.0 -> 100: numbers compared by value, as in the quote check."""
+    whole, _, frac = number.partition(".")
+    whole, frac = whole.lstrip("0") or "0", frac.rstrip("0")
+    return f"{whole}.{frac}" if frac else whole
