@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from bazhong_accounts.site_metadata import serve_command  # noqa: E402
+from bazhong_accounts.site_metadata import serve_command, wait_until_serving  # noqa: E402
 
 # Sample parameters of the canned queries (an empty search matches nothing).
 QUERY_PARAMS = {"q": "电子政务", "section": "三公", "threshold": "50"}
@@ -119,17 +119,10 @@ def main(argv=None) -> int:
     server = subprocess.Popen(serve_command(args.db, port=port, datasette=datasette), stdout=log, stderr=log)
     results = []
     try:
-        deadline = time.monotonic() + 300  # a large immutable db is hashed at startup
-        while True:
-            try:
-                if httpx.get(f"{base}/robots.txt", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                print("datasette serve did not start", file=sys.stderr)
-                return 1
-            time.sleep(0.2)
+        # a large immutable db is hashed at startup: allow minutes
+        if not wait_until_serving(base, server, timeout=300):
+            print("datasette serve did not start", file=sys.stderr)
+            return 1
         for name, path in urls(args.db, base):
             httpx.get(base + path, timeout=args.cap)  # warm-up, not counted
             row = {"name": name, "url": path, **asyncio.run(load(base, path, args.requests, args.concurrency, args.cap))}

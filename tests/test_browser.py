@@ -8,14 +8,12 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import pytest
 
-from bazhong_accounts.site_metadata import serve_command
+from bazhong_accounts.site_metadata import serve_command, wait_until_serving
 from test_site_support import ROOT, built_site, csv_rows
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,16 +37,8 @@ def site(tmp_path_factory):
                             stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{base}/robots.txt", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"datasette serve did not start: {proc.stdout.read() if proc.poll() is not None else 'timeout'}")
-            time.sleep(0.1)
+        if not wait_until_serving(base, proc, timeout=20):
+            pytest.fail(f"datasette serve did not start: {proc.stdout.read() if proc.poll() is not None else 'timeout'}")
         yield base
     finally:
         proc.terminate()

@@ -32,6 +32,25 @@ def serve_command(db: Path, host: str = "127.0.0.1", port: int = 8001, datasette
     return cmd
 
 
+def wait_until_serving(base: str, server, timeout: float) -> bool:
+    """Poll `base`/robots.txt until the site answers (True), or the server process exits or
+    `timeout` seconds pass (False). Used by the browser test and the benchmarks."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while server.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/robots.txt", timeout=1) as r:
+                if r.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    return False
+
+
 def setting_text(v) -> str:
     """A setting as `datasette serve --setting` spells it."""
     return {True: "on", False: "off"}.get(v, str(v)) if isinstance(v, bool) else str(v)
