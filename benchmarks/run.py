@@ -98,19 +98,11 @@ def measure_site(db: Path, requests: int, cap: float) -> dict[str, dict]:
     with open(log, "w") as fh:
         server = subprocess.Popen(serve_command(db, port), stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        import httpx
+        from bazhong_accounts.site_metadata import wait_until_serving
 
         base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 120
-        while True:
-            try:
-                if httpx.get(base + "/-/versions.json", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"datasette did not start: {_tail(log.read_text())}")
-            time.sleep(0.3)
+        if not wait_until_serving(base, server, timeout=300):  # a large immutable db is hashed at start-up
+            raise RuntimeError(f"datasette did not start: {_tail(log.read_text())}")
         # The site helper's URL list and load loop (benchmarks/bench_site.py), at concurrency 2.
         import asyncio
 
@@ -251,11 +243,12 @@ def summary(results: list[dict], sizes: list[int]) -> list[str]:
                 ratio = by[(big, task)]["us_per_row"] / by[(prev, task)]["us_per_row"]
                 lines.append(f"target {task} time per row at N={big} within 1.5x of N={prev}: "
                              f"{ratio:.2f}x {'PASS' if ratio <= 1.5 else 'FAIL'}")
-    slow = [(r["task"], r["p95_ms"], r.get("failures")) for r in results
-            if r["n"] == big and r["task"].startswith("site ") and (r["p95_ms"] >= 200 or r.get("failures"))]
-    site = [r for r in results if r["n"] == big and r["task"].startswith("site ")]
+    # the target covers every canned query and the facet page; other pages are reported only
+    site = [r for r in results if r["n"] == big and r["task"].startswith(("site query ", "site facet page"))]
+    slow = [(r["task"], r["p95_ms"], r.get("failures")) for r in site if r["p95_ms"] >= 200 or r.get("failures")]
     if site:
-        lines.append(f"target site p95 < 200 ms at N={big}: {'PASS' if not slow else 'FAIL'}"
+        lines.append(f"target site p95 < 200 ms for every canned query and the facet page at N={big}: "
+                     f"{'PASS' if not slow else 'FAIL'}"
                      + "".join(f"\n  {t[5:]}: p95 {p:.0f} ms{f', %d non-200' % fl if fl else ''}" for t, p, fl in slow))
     return lines
 
