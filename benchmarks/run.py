@@ -107,6 +107,7 @@ def measure_site(db: Path, requests: int, cap: float) -> dict[str, dict]:
         import asyncio
 
         import bench_site
+        import httpx
 
         out = {}
         for name, path in bench_site.urls(db, base):
@@ -249,7 +250,7 @@ def summary(results: list[dict], sizes: list[int]) -> list[str]:
     if site:
         lines.append(f"target site p95 < 200 ms for every canned query and the facet page at N={big}: "
                      f"{'PASS' if not slow else 'FAIL'}"
-                     + "".join(f"\n  {t[5:]}: p95 {p:.0f} ms{f', %d non-200' % fl if fl else ''}" for t, p, fl in slow))
+                     + "".join(f"\n  {t[5:]}: p95 {p:.0f} ms{', %d non-200' % fl if fl else ''}" for t, p, fl in slow))
     return lines
 
 

@@ -4,7 +4,6 @@ test_validate_mutations.py."""
 import codecs
 import csv
 import io
-import json
 from argparse import Namespace
 from decimal import Decimal
 from pathlib import Path

@@ -10,7 +10,6 @@ looks at its own case's run (a case whose preparation failed fails its own test 
 
 import codecs
 import csv
-import io
 import json
 import os
 import re

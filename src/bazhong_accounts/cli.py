@@ -4,7 +4,6 @@ so that `bazhong-accounts list` does not pay for pandas or datasette."""
 import argparse
 import importlib
 import sys
-from pathlib import Path
 
 from .paths import package_dir
 
