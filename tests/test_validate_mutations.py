@@ -347,7 +347,7 @@ def ordinal_renumbered(pkg):
 @bad
 def level_inconsistent_with_code(pkg):
     path, line, _ = edit(pkg, "expenditure_by_function", lambda r: r["level"] == "3", lambda r: r.update(level="2"))
-    return path, line, "level", "is level 3"
+    return path, line, "level", "does not fit code"
 
 
 @bad

@@ -414,21 +414,6 @@ def ordinals(t: Table, report: Report) -> None:
                        f"{col} numbers them 1..n", col_no=t.col_no(col))
 
 
-def code_levels(t: Table, report: Report) -> None:
-    """A function code's level and parent follow from its length: 3 digits 类, 5 款, 7 项."""
-    if not {"code", "level", "parent_code"} <= set(t.fields):
-        return
-    code, level, parent = t.text["code"], t.text["level"], t.text["parent_code"]
-    want_level = code.str.len().map({3: "1", 5: "2", 7: "3"})
-    want_parent = code.str.slice(0, -2).where(code.str.len() > 3, "")
-    for r in np.flatnonzero(((level != want_level) & want_level.notna()).to_numpy()):
-        report.add(t.path, int(t.lines[r]), "level", f"level {level.iat[r]} but code {code.iat[r]} is level "
-                                                    f"{want_level.iat[r]}", col_no=t.col_no("level"))
-    for r in np.flatnonzero(((parent != want_parent) & want_level.notna()).to_numpy()):
-        report.add(t.path, int(t.lines[r]), "parent_code", f"parent_code {parent.iat[r] or '(empty)'} but code "
-                   f"{code.iat[r]} belongs to {want_parent.iat[r] or 'no parent'}", col_no=t.col_no("parent_code"))
-
-
 # ---------------------------------------------------------------- errata
 
 
@@ -527,7 +512,6 @@ def check_identities(tables: dict[str, Table], known: set[str], report: Report) 
     sources_match(tables, report)
     for t in tables.values():
         ordinals(t, report)
-        code_levels(t, report)
     trips_vs_count(tables.get("overseas_trips"), counts, report)
     errata = tables.get("errata")
     if errata is not None:
