@@ -196,23 +196,30 @@ def parts_sum(t: Table, parent_col: str, value_col: str, group_col: str | None) 
     return out
 
 
-def shares(t: Table, base: np.ndarray, rows: np.ndarray, what: str) -> list[Break]:
-    """share_pct of `rows` against base[i] (Decimal per row of t, None if unknown)."""
-    share_text = t.text["share_pct"]
-    amount, share = t.dec("amount"), t.dec("share_pct")
-    rows = rows[~pd.isna(amount[rows]) & ~pd.isna(share[rows]) & ~pd.isna(base[rows])]
+def rate_breaks(t: Table, check: str, pct_col: str, part, base, rows: np.ndarray, formula, columns: set) -> list[Break]:
+    """A break for each of `rows` whose printed `pct_col` is not part / base * 100 at its printed
+    rounding; rows with a value missing or a base <= 0 are skipped. formula(r) spells the division
+    for the message ("executed / budget * 100 = 19.32 / 18")."""
+    pct = t.dec(pct_col)
+    rows = rows[~pd.isna(part[rows]) & ~pd.isna(base[rows]) & ~pd.isna(pct[rows])]
     rows = rows[(_objs(base[rows]) > 0).astype(bool)] if len(rows) else rows
     if not len(rows):
         return []
-    ok = rate_ok(amount[rows], base[rows], share[rows], share_text.iloc[rows].reset_index(drop=True))
+    ok = rate_ok(part[rows], base[rows], pct[rows], t.text[pct_col].iloc[rows].reset_index(drop=True))
     out = []
     for r in rows[~ok]:
-        d = len(t.col("share_pct")[r].partition(".")[2])
-        out.append(Break("share", t, int(r), "share_pct",
-                         f"share_pct {t.col('share_pct')[r]} does not match amount / {what} * 100 = "
-                         f"{t.col('amount')[r]} / {fmt(base[r])} * 100 = {rate_text(amount[r], base[r], d)}",
-                         keys={(t.name, t.col(t.key_field)[r])}, columns={"share_pct", "amount"}))
+        d = len(t.col(pct_col)[r].partition(".")[2])
+        out.append(Break(check, t, int(r), pct_col, f"{pct_col} {t.col(pct_col)[r]} does not match {formula(r)} * 100 = "
+                                                    f"{rate_text(part[r], base[r], d)}",
+                         keys={(t.name, t.col(t.key_field)[r])}, columns={pct_col, *columns}))
     return out
+
+
+def shares(t: Table, base: np.ndarray, rows: np.ndarray, what: str) -> list[Break]:
+    """share_pct of `rows` against base[i] (Decimal per row of t, None if unknown)."""
+    amount = t.dec("amount")
+    return rate_breaks(t, "share", "share_pct", amount, base, rows,
+                       lambda r: f"amount / {what} * 100 = {t.col('amount')[r]} / {fmt(base[r])}", {"amount"})
 
 
 def summary_shares(t: Table) -> list[Break]:
@@ -231,7 +238,7 @@ def summary_shares(t: Table) -> list[Break]:
 
 def changes(t: Table) -> list[Break]:
     """prior_year_amount = amount - change_amount; change_pct = change / prior * 100."""
-    amount, prior, change, pct = (t.dec(c) for c in ("amount", "prior_year_amount", "change_amount", "change_pct"))
+    amount, prior, change = (t.dec(c) for c in ("amount", "prior_year_amount", "change_amount"))
     out = []
     key = t.key_field
     both = np.flatnonzero(~pd.isna(amount) & ~pd.isna(prior) & ~pd.isna(change))
@@ -249,16 +256,9 @@ def changes(t: Table) -> list[Break]:
     part = np.where(pd.isna(change), None, change)
     need = pd.isna(change) & ~pd.isna(prior) & ~pd.isna(amount)
     part[need] = _objs(amount[need]) - _objs(prior[need])
-    rows = np.flatnonzero(~pd.isna(pct) & ~pd.isna(base) & ~pd.isna(part))
-    rows = rows[(_objs(base[rows]) > 0).astype(bool)] if len(rows) else rows
-    if len(rows):
-        ok = rate_ok(part[rows], base[rows], pct[rows], t.text["change_pct"].iloc[rows].reset_index(drop=True))
-        for r in rows[~ok]:
-            d = len(t.col("change_pct")[r].partition(".")[2])
-            out.append(Break("change", t, int(r), "change_pct",
-                             f"change_pct {t.col('change_pct')[r]} does not match change / prior-year amount * 100 = "
-                             f"{fmt(part[r])} / {fmt(base[r])} * 100 = {rate_text(part[r], base[r], d)}",
-                             keys={(t.name, t.col(key)[r])}, columns={"change_pct", "change_amount"}))
+    out += rate_breaks(t, "change", "change_pct", part, base, np.arange(len(t)),
+                       lambda r: f"change / prior-year amount * 100 = {fmt(part[r])} / {fmt(base[r])}",
+                       {"change_amount"})
     return out
 
 
@@ -313,18 +313,10 @@ def projects(t: Table) -> list[Break]:
                              f"{parts[0]} + {parts[1]} = {t.col(parts[0])[r]} + {t.col(parts[1])[r]} = "
                              f"{fmt(a[r] + b[r])}, but {total} is {t.col(total)[r]}",
                              keys={(t.name, t.col(key)[r])}, columns={total, *parts}))
-    executed, budget, pct = t.dec("executed"), t.dec("budget"), t.dec("completion_pct")
-    rows = np.flatnonzero(~pd.isna(executed) & ~pd.isna(budget) & ~pd.isna(pct))
-    rows = rows[(_objs(budget[rows]) > 0).astype(bool)] if len(rows) else rows
-    if len(rows):
-        ok = rate_ok(executed[rows], budget[rows], pct[rows], t.text["completion_pct"].iloc[rows].reset_index(drop=True))
-        for r in rows[~ok]:
-            d = len(t.col("completion_pct")[r].partition(".")[2])
-            out.append(Break("completion_rate", t, int(r), "completion_pct",
-                             f"completion_pct {t.col('completion_pct')[r]} does not match executed / budget * 100 = "
-                             f"{t.col('executed')[r]} / {t.col('budget')[r]} * 100 = "
-                             f"{rate_text(executed[r], budget[r], d)}",
-                             keys={(t.name, t.col(key)[r])}, columns={"completion_pct", "executed", "budget"}))
+    executed, budget = t.dec("executed"), t.dec("budget")
+    out += rate_breaks(t, "completion_rate", "completion_pct", executed, budget, np.arange(len(t)),
+                       lambda r: f"executed / budget * 100 = {t.col('executed')[r]} / {t.col('budget')[r]}",
+                       {"executed", "budget"})
     return out
 
 
