@@ -20,13 +20,12 @@ pandas itself is imported only when a table is loaded, so `bazhong-accounts list
 from __future__ import annotations
 
 import csv
-import json
 import sys
 import unicodedata
 from decimal import Decimal
 from pathlib import Path
 
-from .paths import package_dir
+from .paths import package_dir, read_descriptor, read_schema
 
 
 # ---------------------------------------------------------------- descriptor and paths
@@ -36,7 +35,7 @@ def _root(root) -> Path:
 
 
 def _descriptor(root=None) -> dict:
-    return json.loads((_root(root) / "datapackage.json").read_text(encoding="utf-8"))
+    return read_descriptor(_root(root))
 
 
 def names(root=None) -> list[str]:
@@ -58,10 +57,7 @@ def path(name: str, root=None) -> Path:
 
 def table_schema(name: str, root=None) -> dict:
     """The resource's Table Schema (schemas/<name>.json) as a dict."""
-    schema = _resource(name, root)["schema"]
-    if isinstance(schema, str):
-        schema = json.loads((_root(root) / schema).read_text(encoding="utf-8"))
-    return schema
+    return read_schema(_root(root), _resource(name, root))
 
 
 def _count_rows(csv_path: Path) -> int | None:

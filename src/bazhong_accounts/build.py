@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from .paths import read_descriptor, read_schema
+
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}
 
 # Text columns indexed for full-text search: names, reasons, goals, definitions, quotes.
@@ -115,20 +117,16 @@ def _as_list(v) -> list:
 def load_package(pkg_dir: str | Path) -> Package:
     """Read datapackage.json and the schemas; rows are read on demand by Table.iter_rows()."""
     pkg_dir = Path(pkg_dir)
-    dp_path = pkg_dir / "datapackage.json"
     try:
-        descriptor = json.loads(dp_path.read_text(encoding="utf-8"))
+        descriptor = read_descriptor(pkg_dir)
     except (OSError, ValueError) as e:
-        raise BuildError(f"{dp_path}: cannot read: {e}") from None
+        raise BuildError(f"{pkg_dir / 'datapackage.json'}: cannot read: {e}") from None
     tables = {}
     for res in descriptor["resources"]:
-        schema = res["schema"]
-        if isinstance(schema, str):
-            schema_path = pkg_dir / schema
-            try:
-                schema = json.loads(schema_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as e:
-                raise BuildError(f"{schema_path}: cannot read: {e}") from None
+        try:
+            schema = read_schema(pkg_dir, res)
+        except (OSError, ValueError) as e:
+            raise BuildError(f"{pkg_dir / res['schema']}: cannot read: {e}") from None
         tables[res["name"]] = Table(
             res["name"], res.get("title", res["name"]), res.get("description", ""), schema, pkg_dir / res["path"]
         )

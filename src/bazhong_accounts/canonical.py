@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import os
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .checks_files import as_arrow, parse_numbers
+from .paths import read_descriptor, read_schema
 from .problems import Report
 
 FMT_HINT = "run `bazhong-accounts fmt` to fix"
@@ -213,19 +213,19 @@ def format_file(path: Path, schema: dict) -> tuple[bytes | None, str | None]:
 def run_fmt(args) -> int:
     root = Path(args.dir)
     try:
-        package = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+        package = read_descriptor(root)
     except (OSError, ValueError) as e:
         print(f"datapackage.json: cannot read it: {e}")
         return 1
     changed = failed = 0
     for res in package.get("resources", []):
-        rel, schema_ref = res.get("path"), res.get("schema")
+        rel = res.get("path")
         path = root / rel
         if not path.is_file():
             print(f"{rel}: file missing, skipped")
             failed += 1
             continue
-        schema = schema_ref if isinstance(schema_ref, dict) else json.loads((root / schema_ref).read_text(encoding="utf-8"))
+        schema = read_schema(root, res)
         new, why = format_file(path, schema)
         if new is None:
             print(f"{rel}: cannot format: {why}")

@@ -15,7 +15,7 @@ from pathlib import Path
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
-from .paths import package_dir
+from .paths import package_dir, read_descriptor
 
 
 def _decimal(v) -> Decimal | None:
@@ -81,14 +81,10 @@ async def archive(request):
     """Serve only the archived sources datapackage.json lists (no path tricks possible)."""
     root = package_dir()
     name = request.url_vars["name"]
-    listed = {Path(s.get("path", "")).name: s["path"] for s in _descriptor(root).get("sources", [])}
+    listed = {Path(s.get("path", "")).name: s["path"] for s in read_descriptor(root).get("sources", [])}
     if name not in listed or not (root / listed[name]).is_file():
         return Response.text("Not found", status=404)
     return Response.text((root / listed[name]).read_text(encoding="utf-8"))
-
-
-def _descriptor(root: Path) -> dict:
-    return json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
 
 
 @hookimpl

@@ -11,11 +11,12 @@ Cells are compared as text, except `number` columns, compared as decimals (675.7
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+
+from .paths import read_descriptor, read_schema
 
 
 @dataclass
@@ -47,14 +48,8 @@ class PackageDiff:
 
 def _package(root: Path) -> dict:
     """name -> (table schema, csv path) of a package directory."""
-    descriptor = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
-    out = {}
-    for r in descriptor["resources"]:
-        schema = r.get("schema", {"fields": []})
-        if isinstance(schema, str):
-            schema = json.loads((root / schema).read_text(encoding="utf-8"))
-        out[r["name"]] = (schema, root / r["path"])
-    return out
+    return {r["name"]: (read_schema(root, r) if "schema" in r else {"fields": []}, root / r["path"])
+            for r in read_descriptor(root)["resources"]}
 
 
 def _rows(csv_path: Path) -> list[dict] | None:

@@ -1,5 +1,6 @@
 """Where the data package lives: the checkout when run from one, else the copy inside the wheel."""
 
+import json
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -12,3 +13,16 @@ def package_dir() -> Path:
     if (installed / "datapackage.json").is_file():
         return installed
     return _CHECKOUT
+
+
+def read_descriptor(root: str | Path) -> dict:
+    """datapackage.json of the package directory `root`."""
+    return json.loads((Path(root) / "datapackage.json").read_text(encoding="utf-8"))
+
+
+def read_schema(root: str | Path, resource: dict) -> dict:
+    """A resource's Table Schema: inline in datapackage.json, or the JSON file it names."""
+    schema = resource["schema"]
+    if isinstance(schema, str):
+        schema = json.loads((Path(root) / schema).read_text(encoding="utf-8"))
+    return schema
