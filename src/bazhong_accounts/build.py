@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from .paths import read_descriptor, read_schema
+from .paths import as_list, read_descriptor, read_schema
 
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}
 
@@ -54,14 +54,14 @@ class Table:
 
     @property
     def primary_key(self) -> list[str]:
-        return _as_list(self.schema.get("primaryKey", []))
+        return as_list(self.schema.get("primaryKey", []))
 
     def foreign_keys(self) -> list[tuple[list[str], str, list[str]]]:
         """(fields, target table, target fields); resource "" is the table itself."""
         out = []
         for fk in self.schema.get("foreignKeys", []):
             ref = fk["reference"]
-            out.append((_as_list(fk["fields"]), ref.get("resource") or self.name, _as_list(ref["fields"])))
+            out.append((as_list(fk["fields"]), ref.get("resource") or self.name, as_list(ref["fields"])))
         return out
 
     def key_column(self) -> str:
@@ -105,10 +105,6 @@ class Package:
     dir: Path
     descriptor: dict
     tables: dict[str, Table]
-
-
-def _as_list(v) -> list:
-    return [v] if isinstance(v, str) else list(v)
 
 
 # ---------------------------------------------------------------- loading

@@ -19,21 +19,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .checks_files import as_arrow, parse_numbers
-from .paths import read_descriptor, read_schema
+from .paths import as_list, read_descriptor, read_schema
 from .problems import Report
 
 FMT_HINT = "run `bazhong-accounts fmt` to fix"
 _Q, _EMPTY = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
 
 
-def _listify(v) -> list:
-    return [] if v is None else [v] if isinstance(v, str) else list(v)
-
-
 def sort_permutation(text: pd.DataFrame, schema: dict) -> np.ndarray:
     """Row order that sorts `text` (string cells) by the primary key. Integer and number key
     fields sort by value (unparseable cells last), ties and string fields by their text."""
-    pk = _listify(schema.get("primaryKey"))
+    pk = as_list(schema.get("primaryKey"))
     if not pk or len(text) < 2:
         return np.arange(len(text))
     types = {f["name"]: f.get("type", "string") for f in schema["fields"]}
@@ -109,7 +105,7 @@ def canonical_length(header: list[str], text: pd.DataFrame, may_need_quotes: boo
 def is_sorted(text: pd.DataFrame, schema: dict) -> bool:
     """Rows already in the order sort_permutation() gives, checked pairwise in one pass (no sort):
     the same keys, compared the same way (numbers by value, then text)."""
-    pk = _listify(schema.get("primaryKey"))
+    pk = as_list(schema.get("primaryKey"))
     n = len(text)
     if not pk or n < 2:
         return True

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from .paths import as_list
 from .problems import Report
 
 FMT_HINT = "run `bazhong-accounts fmt` to fix"
@@ -34,7 +35,7 @@ class Table:
         self.name, self.path, self.schema, self.header = name, path, schema, header
         self.text, self.lines, self.raw = text, lines, raw
         self.fields = {f["name"]: f for f in schema["fields"]}
-        self.pk = _listify(schema.get("primaryKey"))
+        self.pk = as_list(schema.get("primaryKey"))
         self.missing_values = schema.get("missingValues", [""])
         self.typed: dict[str, pd.Series] = {}
         self.bad: dict[str, np.ndarray] = {}  # cell is not of the field's type (already reported)
@@ -173,10 +174,6 @@ def parse_numbers(s: pd.Series, integer: bool) -> tuple[np.ndarray, pd.Series]:
     else:
         values = pc.cast(kept, pa.float64()).to_pandas()
     return valid.to_numpy(zero_copy_only=False), pd.Series(values, index=s.index)
-
-
-def _listify(v) -> list:
-    return [] if v is None else [v] if isinstance(v, str) else list(v)
 
 
 def _line_at(data: bytes, pos: int) -> int:

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from .checks_files import Table, _listify, join_keys, parse_numbers
+from .checks_files import Table, join_keys, parse_numbers
+from .paths import as_list
 from .problems import Report
 
 INTEGER = r"-?[0-9]+"
@@ -135,10 +136,10 @@ def _keys(t: Table, fields: list[str], rows: np.ndarray):
 
 def check_foreign_keys(t: Table, tables: dict[str, Table], known: set[str], report: Report) -> None:
     for fk in t.schema.get("foreignKeys", []):
-        fields = _listify(fk["fields"])
+        fields = as_list(fk["fields"])
         ref = fk["reference"]
         rname = ref.get("resource") or t.name
-        rfields = _listify(ref["fields"])
+        rfields = as_list(ref["fields"])
         if rname not in known:
             report.add(t.path, None, fields[-1], f"foreign key refers to `{rname}`, which is not a resource of datapackage.json")
             continue

@@ -26,3 +26,8 @@ def read_schema(root: str | Path, resource: dict) -> dict:
     if isinstance(schema, str):
         schema = json.loads((Path(root) / schema).read_text(encoding="utf-8"))
     return schema
+
+
+def as_list(v) -> list:
+    """A Table Schema key, "a" or ["a", "b"], as a list; no key -> []."""
+    return [] if v is None else [v] if isinstance(v, str) else list(v)
