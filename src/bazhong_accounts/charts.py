@@ -31,8 +31,9 @@ class ChartError(BuildError):
 
 def cjk_font() -> str:
     """Path of an installed CJK font (Noto Sans CJK preferred); ChartError if there is none."""
-    found = [f.fname for f in font_manager.fontManager.ttflist if CJK_NAMES.search(f.name)]
-    if not found:  # matplotlib's font cache may predate the font's installation
+    # the cache may list a font removed since (is_file), or predate the font's installation
+    found = [f.fname for f in font_manager.fontManager.ttflist if CJK_NAMES.search(f.name) and Path(f.fname).is_file()]
+    if not found:
         found = [p for p in font_manager.findSystemFonts() if CJK_NAMES.search(Path(p).name.replace("-", " "))]
     if not found:
         raise ChartError(
