@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 import bazhong_accounts as ba
-from bazhong_accounts import api, cli
-from bazhong_accounts.pandera_schemas import dataframe_schema, read_text
+from bazhong_accounts.consumers import api
+from bazhong_accounts import cli
+from bazhong_accounts.model.pandera_schemas import dataframe_schema, read_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTOR = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bazhong_accounts import cli
-from bazhong_accounts.diff import diff_packages
+from bazhong_accounts.consumers.diff import diff_packages
 
 ROOT = Path(__file__).resolve().parent.parent
 

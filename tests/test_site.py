@@ -17,9 +17,10 @@ from urllib.parse import quote
 
 import pytest
 
-from bazhong_accounts import build, charts
-from bazhong_accounts.datasette_plugin import register_exact_sum
-from bazhong_accounts.site_metadata import SETTINGS, serve_command, setting_text
+from bazhong_accounts.site import build
+from bazhong_accounts.site import charts
+from bazhong_accounts.site.plugin import register_exact_sum
+from bazhong_accounts.site.metadata import SETTINGS, serve_command, setting_text
 from test_site_support import ROOT, built_site, csv_rows, datasette, dec, get, get_json, resources, typed
 
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}
@@ -160,7 +161,7 @@ def test_the_plugin_overrides_the_builtin_sum():
 
 def test_plugin_is_active_in_datasette(ds):
     names = {p["name"] for p in get_json(ds, "/-/plugins.json")}
-    assert "bazhong-accounts" in names or "bazhong_accounts.datasette_plugin" in names
+    assert "bazhong-accounts" in names or "bazhong_accounts.site.plugin" in names
 
 
 # ---------------------------------------------------------------- read-only, time limit, robots
@@ -469,7 +470,7 @@ def test_canned_queries_take_a_year_and_a_department(ds, db):
 
 
 def test_canned_queries_are_capped_per_table():
-    from bazhong_accounts.site_metadata import CAP, canned_queries
+    from bazhong_accounts.site.metadata import CAP, canned_queries
 
     for name, query in canned_queries(build.load_package(ROOT)).items():
         if name in ("expenditure_tree", "figures_by_section"):  # one report: bounded by its size
@@ -481,7 +482,7 @@ def test_canned_queries_are_capped_per_table():
 
 
 def test_big_tables_have_no_default_facets_and_small_pages():
-    from bazhong_accounts.site_metadata import FACET_MAX_ROWS, PAGE_SIZE, table_metadata
+    from bazhong_accounts.site.metadata import FACET_MAX_ROWS, PAGE_SIZE, table_metadata
 
     t = build.load_package(ROOT).tables["indicators"]
     assert table_metadata(t, set(), FACET_MAX_ROWS)["facets"] == t.facet_columns()

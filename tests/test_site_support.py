@@ -9,9 +9,9 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from bazhong_accounts.build import build_site
-from bazhong_accounts.paths import package_dir
-from bazhong_accounts.site_metadata import SETTINGS, SITE_DIR
+from bazhong_accounts.site.build import build_site
+from bazhong_accounts.model.descriptor import package_dir
+from bazhong_accounts.site.metadata import SETTINGS, SITE_DIR
 
 ROOT = package_dir()
 _CACHE: dict = {}

@@ -12,9 +12,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from bazhong_accounts import canonical, identities, validate
-from bazhong_accounts.checks_structure import number_problem
-from bazhong_accounts.problems import Problem, Report
+from bazhong_accounts.checks import canonical
+from bazhong_accounts.checks import identities
+from bazhong_accounts.checks import validate
+from bazhong_accounts.model.typing import number_problem
+from bazhong_accounts.model.problems import Problem, Report
 
 ROOT = Path(__file__).resolve().parent.parent
 TRICKY = ["plain", "", "a,b", 'say "hi"', "two\nlines", "cr\rinside", " lead", "trail ", "中文，逗号", '"', ",", "\n"]
@@ -80,7 +82,7 @@ def test_order_check_agrees_with_the_sort():
 
 
 def test_decimal_columns_sum_exactly_as_scaled_integers():
-    from bazhong_accounts.checks_files import scaled_integers
+    from bazhong_accounts.model.table import scaled_integers
 
     s = pd.Series(["1.5", "-2.89", "100", "0.001", ""], dtype="str")
     values, scale = scaled_integers(s, (s != "").to_numpy())

@@ -34,7 +34,7 @@ import json, sys
 from pathlib import Path
 import pandas as pd
 import bazhong_accounts as ba
-from bazhong_accounts.paths import package_dir
+from bazhong_accounts.model.descriptor import package_dir
 
 venv = Path(sys.argv[1]).resolve()
 assert Path(ba.__file__).resolve().is_relative_to(venv), ba.__file__

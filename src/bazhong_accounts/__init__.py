@@ -11,6 +11,6 @@
 
 __version__ = "0.1.0"
 
-from .api import load, package, path, resources  # noqa: E402  (after __version__: hatch reads it)
+from .consumers.api import load, package, path, resources  # noqa: E402  (after __version__: hatch reads it)
 
 __all__ = ["__version__", "load", "package", "path", "resources"]

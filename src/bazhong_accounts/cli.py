@@ -5,17 +5,17 @@ import argparse
 import importlib
 import sys
 
-from .paths import package_dir
+from .model.descriptor import package_dir
 
 # subcommand -> (module, function, help); the function takes the parsed args, returns an exit code
 COMMANDS = {
-    "validate": ("validate", "run", "check a package directory: structure, pandera, identities, provenance"),
-    "fmt": ("canonical", "run_fmt", "rewrite CSVs in canonical form (UTF-8, LF, schema column order, key order)"),
-    "build": ("build", "run", "build the SQLite database for the Datasette site"),
-    "list": ("api", "run_list", "list the resources"),
-    "show": ("api", "run_show", "print a resource as a table"),
-    "export": ("export", "run", "export a resource as csv, json, parquet or xlsx"),
-    "diff": ("diff", "run", "rows added, removed and changed between two package directories"),
+    "validate": ("checks.validate", "run", "check a package directory: structure, pandera, identities, provenance"),
+    "fmt": ("checks.canonical", "run_fmt", "rewrite CSVs in canonical form (UTF-8, LF, schema column order, key order)"),
+    "build": ("site.build", "run", "build the SQLite database for the Datasette site"),
+    "list": ("consumers.api", "run_list", "list the resources"),
+    "show": ("consumers.api", "run_show", "print a resource as a table"),
+    "export": ("consumers.export", "run", "export a resource as csv, json, parquet or xlsx"),
+    "diff": ("consumers.diff", "run", "rows added, removed and changed between two package directories"),
 }
 
 

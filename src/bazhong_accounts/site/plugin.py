@@ -15,7 +15,7 @@ from pathlib import Path
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
-from .paths import package_dir, read_descriptor
+from ..model.descriptor import package_dir, read_descriptor
 
 
 def _decimal(v) -> Decimal | None:

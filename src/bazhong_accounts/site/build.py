@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from .paths import as_list, read_descriptor, read_schema
+from ..model.descriptor import as_list, read_descriptor, read_schema
 
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}
 
@@ -266,7 +266,7 @@ def sort_by_key(t: Table) -> bool:
 
 
 def write_database(pkg: Package, path: Path) -> None:
-    from .site_metadata import query_indexes
+    from .metadata import query_indexes
 
     extra = query_indexes(pkg)
     conn = sqlite3.connect(path)
@@ -320,7 +320,7 @@ def row_counts(path: Path, pkg: Package) -> dict[str, int]:
 def validation_problems(pkg_dir: Path) -> list[str]:
     """Ask the project's validator; its own API if it has `check(dir)`, else its command."""
     try:
-        from . import validate
+        from ..checks import validate
     except ImportError as e:
         return [f"the validator cannot be imported: {e}"]
     if hasattr(validate, "check"):
@@ -339,7 +339,7 @@ def validation_problems(pkg_dir: Path) -> list[str]:
 def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True) -> dict:
     """Build db, metadata.json (next to the db) and static/charts/ (next to the db), atomically
     per file: nothing is replaced unless every part was built. Returns the metadata."""
-    from . import site_metadata
+    from . import metadata as site_metadata
 
     pkg_dir, out = Path(pkg_dir), Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

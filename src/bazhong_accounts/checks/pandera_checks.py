@@ -16,8 +16,8 @@ import pyarrow.compute as pc
 
 from pandera.io.pandas_io import from_frictionless_schema
 
-from .checks_files import Table
-from .problems import Report
+from ..model.table import Table
+from ..model.problems import Report
 
 SKIP = {"field_uniqueness", "multiple_fields_uniqueness"}  # the primary-key check reports these
 

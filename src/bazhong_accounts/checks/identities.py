@@ -29,8 +29,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .checks_files import Table, as_arrow, join_keys, scaled_integers
-from .problems import Problem, Report
+from ..model.table import Table, as_arrow, join_keys, scaled_integers
+from ..model.problems import Problem, Report
 
 SUMMARY = ("income", "expenditure_by_type", "three_public_expenses")
 

@@ -22,7 +22,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .problems import Problem, Report
+from ..model.problems import Problem, Report
 
 
 class Result:
@@ -91,8 +91,8 @@ def _one_file(root: Path, resource: tuple) -> tuple[Report, object]:
     """Checks (a) and the typing of (b) for one resource, on its own report: files are
     independent, and Arrow and pandas release the GIL, so they run side by side in threads."""
     from .canonical import check_canonical
-    from .checks_files import read_table
-    from .checks_structure import parse_types
+    from .files import read_table
+    from ..model.typing import parse_types
 
     name, rel, schema, schema_path = resource
     report = Report()
@@ -104,8 +104,10 @@ def _one_file(root: Path, resource: tuple) -> tuple[Report, object]:
 
 
 def _collect(root: Path, with_frictionless: bool) -> Result:
-    from . import checks_structure, identities, provenance
-    from .checks_pandera import check_pandera
+    from . import structure as checks_structure
+    from . import identities
+    from . import provenance
+    from .pandera_checks import check_pandera
 
     result = Result()
     report = result.report

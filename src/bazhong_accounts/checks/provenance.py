@@ -25,9 +25,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .checks_files import Table, as_arrow, join_keys
+from ..model.table import Table, as_arrow, join_keys
 from .identities import GroupSums, Rows, fmt
-from .problems import Report
+from ..model.problems import Report
 
 SEP = " … "
 NOT_FIGURES = {"fiscal_year", "row_no", "term_no", "trip_no", "level"}

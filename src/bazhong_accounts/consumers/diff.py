@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from .paths import read_descriptor, read_schema
+from ..model.descriptor import read_descriptor, read_schema
 
 
 @dataclass

@@ -17,7 +17,7 @@ SETTINGS = {"sql_time_limit_ms": 1000, "max_returned_rows": 2000, "facet_time_li
 FACET_MAX_ROWS = 20_000
 # Rows per table page: each row renders every column, quotes included.
 PAGE_SIZE = 50
-SITE_DIR = Path(__file__).resolve().parent.parent.parent / "site"  # templates live in the checkout
+SITE_DIR = Path(__file__).resolve().parents[3] / "site"  # templates live in the checkout
 
 
 def serve_command(db: Path, host: str = "127.0.0.1", port: int = 8001, datasette: str = "datasette") -> list[str]:

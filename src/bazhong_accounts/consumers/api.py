@@ -25,7 +25,7 @@ import unicodedata
 from decimal import Decimal
 from pathlib import Path
 
-from .paths import package_dir, read_descriptor, read_schema
+from ..model.descriptor import package_dir, read_descriptor, read_schema
 
 
 # ---------------------------------------------------------------- descriptor and paths
@@ -102,7 +102,7 @@ def load(name: str, root=None, validate: bool = True):
     file, line, column and value. `root` is a package directory (default: the shipped one).
     Unknown name -> KeyError listing the valid names.
     """
-    from .pandera_schemas import dataframe_schema, describe_failures, read_text
+    from ..model.pandera_schemas import dataframe_schema, describe_failures, read_text
 
     schema = table_schema(name, root)
     csv_path = path(name, root)

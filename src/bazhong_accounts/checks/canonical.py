@@ -18,9 +18,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .checks_files import as_arrow, parse_numbers
-from .paths import as_list, read_descriptor, read_schema
-from .problems import Report
+from ..model.table import as_arrow
+from ..model.typing import parse_numbers
+from ..model.descriptor import as_list, read_descriptor, read_schema
+from ..model.problems import Report
 
 FMT_HINT = "run `bazhong-accounts fmt` to fix"
 _Q, _EMPTY = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())

@@ -1,23 +1,40 @@
-"""Check (b): what `frictionless validate` checks, done column-wise from the Table Schema: each
-cell's text against its field type, primary keys and foreign keys. Column-wise with pandas and
-Arrow instead of row by row, so a million rows take seconds; `validate --frictionless` also runs
-frictionless itself as a cross-check.
-
-Constraints (required, minimum, pattern, enum, …) are checked by the pandera schemas (check c).
+"""The grammar of every Table Schema type this package uses, column-wise (Arrow) and per cell, with
+the message that tells a data editor how to fix a cell. `validate`, `load()`, `build`, `export`,
+`diff` and `fmt` all type cells here, so a cell is valid everywhere or nowhere.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
-from .checks_files import Table, join_keys, parse_numbers
-from .paths import as_list
 from .problems import Report
+
+if TYPE_CHECKING:
+    from .table import Table
+
+INTEGER_RE = r"^-?[0-9]{1,18}$"  # int64; longer numbers are not integers of this package
+NUMBER_RE = r"^-?[0-9]+(\.[0-9]+)?$"  # a plain decimal: no sign +, exponent, separators or units
+
+
+def parse_numbers(s: pd.Series, integer: bool) -> tuple[np.ndarray, pd.Series]:
+    """(valid, values) of a text column: which cells are plain integers/decimals, and their
+    values (Int64 / float64, missing where not valid). Arrow's cast, ten times pandas' speed."""
+    arr = pa.array(s)
+    valid = pc.match_substring_regex(arr, INTEGER_RE if integer else NUMBER_RE)
+    kept = pc.if_else(valid, arr, pa.scalar(None, arr.type))
+    if integer:
+        values = pc.cast(kept, pa.int64()).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    else:
+        values = pc.cast(kept, pa.float64()).to_pandas()
+    return valid.to_numpy(zero_copy_only=False), pd.Series(values, index=s.index)
+
 
 INTEGER = r"-?[0-9]+"
 NUMBER = r"-?[0-9]+(?:\.[0-9]+)?"
@@ -97,65 +114,3 @@ def parse_types(t: Table, report: Report) -> None:
                 if value not in cache:
                     cache[value] = _problem(field, value)
                 report.add(t.path, int(t.lines[i]), name, cache[value], col_no=col_no)
-
-
-def _show(values) -> str:
-    return ", ".join(str(v) for v in values)
-
-
-def check_primary_key(t: Table, report: Report) -> None:
-    if not t.pk:
-        return
-    ok = np.logical_and.reduce([t.usable(k) for k in t.pk])
-    keys = pd.DataFrame({k: t.typed[k][ok].reset_index(drop=True) for k in t.pk})
-    dup = keys.duplicated(keep=False).to_numpy()
-    if not dup.any():
-        return
-    groups: dict[tuple, list[int]] = {}
-    for r in np.flatnonzero(ok)[dup]:  # only the duplicated rows: few
-        groups.setdefault(tuple(t.typed[k].iat[r] for k in t.pk), []).append(int(r))
-    col = t.pk[-1]
-    for rows in groups.values():
-        values = [t.col(k)[rows[0]] for k in t.pk]
-        lines = [int(t.lines[r]) for r in rows]
-        for line in lines:
-            others = ", ".join(str(x) for x in lines if x != line)
-            report.add(t.path, line, col, f"duplicate primary key ({', '.join(t.pk)}) = ({_show(values)}); "
-                       f"also on line {others}", col_no=t.col_no(col))
-
-
-def _keys(t: Table, fields: list[str], rows: np.ndarray):
-    """One string per row for the key fields, typed values written canonically (an integer field
-    holding 07 matches 7), for Arrow hash lookups."""
-    cols = []
-    for f in fields:
-        v = t.typed[f][rows]
-        cols.append(v.astype("str") if t.type_of(f) in ("integer", "number") else v)
-    return join_keys(*cols)
-
-
-def check_foreign_keys(t: Table, tables: dict[str, Table], known: set[str], report: Report) -> None:
-    for fk in t.schema.get("foreignKeys", []):
-        fields = as_list(fk["fields"])
-        ref = fk["reference"]
-        rname = ref.get("resource") or t.name
-        rfields = as_list(ref["fields"])
-        if rname not in known:
-            report.add(t.path, None, fields[-1], f"foreign key refers to `{rname}`, which is not a resource of datapackage.json")
-            continue
-        rt = tables.get(rname)
-        if rt is None or any(f not in rt.typed for f in rfields):
-            continue  # the referenced resource could not be read; its own problems are reported
-        rows = np.logical_and.reduce([t.usable(f) for f in fields])
-        if not rows.any():
-            continue
-        ref_rows = np.logical_and.reduce([rt.usable(f) for f in rfields])
-        found = pc.is_in(_keys(t, fields, rows), value_set=_keys(rt, rfields, ref_rows)).to_numpy(zero_copy_only=False)
-        if found.all():
-            continue
-        col = fields[-1]
-        for r in np.flatnonzero(rows)[~found]:
-            values = [t.col(f)[r] for f in fields]
-            report.add(t.path, int(t.lines[r]), col,
-                       f"unknown {rfields[-1]} {values[-1]}: no row of {rname} has ({', '.join(rfields)}) = "
-                       f"({', '.join(values)})", col_no=t.col_no(col))

@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
-_CHECKOUT = _HERE.parent.parent  # src/bazhong_accounts -> repository root
+_HERE = Path(__file__).resolve().parent.parent  # src/bazhong_accounts
+_CHECKOUT = _HERE.parent.parent  # -> repository root
 
 
 def package_dir() -> Path:

@@ -1,0 +1,1 @@
+"""What users of the package call: `load()` and friends, `export`, `diff`."""

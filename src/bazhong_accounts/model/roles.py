@@ -1,0 +1,104 @@
+"""What each column of a resource is for, as its Table Schema declares it.
+
+Every field carries a custom property ``role`` (Table Schema allows custom properties), and every
+schema a ``rowLabel`` naming the field that labels a row for a reader. The validator, the site
+build, the metadata and queries, the benchmarks and the tests ask this module, never a list of
+column names.
+
+Roles:
+
+- ``scope``: which department-year the row belongs to (fiscal_year, department).
+- ``identifier``: names a row or refers to one (item_id, code, parent_code, project_id, …).
+- ``ordinal``: a position as printed (row_no, term_no, trip_no, meeting_no); not a figure.
+- ``figure``: a number printed in the report (or derived from printed ones by a stated rule).
+- ``category``: a value people filter by (level, breakdown, kind, unit, …); not a figure.
+- ``label``: a name as printed, or its English rendering.
+- ``text``: longer text of the report (reasons, goals, definitions, explanations).
+- ``provenance``: where the row comes from (source_id, source_section, source_quote, derived,
+  derivation, quotes of errata).
+- ``attribute``: any other value (dates, file paths, checksums).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .descriptor import as_list
+
+ROLES = ("scope", "identifier", "ordinal", "figure", "category", "label", "text", "provenance", "attribute")
+# Roles whose text the site's full-text search indexes.
+SEARCHED = ("label", "text", "provenance")
+
+Schema = dict[str, Any]
+
+
+def role(field: dict) -> str:
+    """The field's role; KeyError naming the field when the schema declares none."""
+    try:
+        return field["role"]
+    except KeyError:
+        raise KeyError(f"field `{field.get('name')}` has no `role` in its Table Schema") from None
+
+
+def with_role(schema: Schema, *roles: str) -> list[str]:
+    """Names of the fields having one of `roles`, in schema order."""
+    return [f["name"] for f in schema["fields"] if f.get("role") in roles]
+
+
+def figures(schema: Schema) -> list[str]:
+    """Columns holding figures of the report."""
+    return with_role(schema, "figure")
+
+
+def row_key_fields(schema: Schema) -> list[str]:
+    """The primary-key fields that name a row within its department-year (the key without its
+    scope fields): ``["project_id", "row_no"]`` for project_kpis, ``["code"]`` for classification.
+    A resource keyed by scope fields alone (departments) is named by them."""
+    pk = as_list(schema.get("primaryKey"))
+    scope = set(with_role(schema, "scope"))
+    return [k for k in pk if k not in scope] or pk
+
+
+ROW_KEY_SEPARATOR = "|"
+
+
+def row_key(schema: Schema, row: dict) -> str:
+    """The row's key as text, key fields joined with ``|`` (``cloud|7``): how errata,
+    figure_sources and the site's search hits name a row."""
+    return ROW_KEY_SEPARATOR.join(str(row[k]) for k in row_key_fields(schema))
+
+
+def row_label(schema: Schema) -> str:
+    """The field that labels a row for a reader (``name_zh`` mostly)."""
+    return schema["rowLabel"]
+
+
+def searched(schema: Schema) -> list[str]:
+    """String columns the full-text search indexes: labels, texts and provenance."""
+    return [f["name"] for f in schema["fields"]
+            if f.get("role") in SEARCHED and f.get("type", "string") == "string"]
+
+
+def facets(schema: Schema) -> list[str]:
+    """Columns people filter by: the department-year and categories."""
+    return with_role(schema, "scope", "category")
+
+
+def problems(schema: Schema, schema_path: str) -> list[str]:
+    """What is wrong with the role declarations of one Table Schema, one message each."""
+    out = []
+    names = [f["name"] for f in schema.get("fields", [])]
+    for f in schema.get("fields", []):
+        r = f.get("role")
+        if r is None:
+            out.append(f"{schema_path}: field `{f['name']}` has no role; give it one of: {', '.join(ROLES)}")
+        elif r not in ROLES:
+            out.append(f"{schema_path}: field `{f['name']}` has the unknown role `{r}`; use one of: {', '.join(ROLES)}")
+        elif r == "figure" and f.get("type") not in ("number", "integer"):
+            out.append(f"{schema_path}: field `{f['name']}` is a figure but of type {f.get('type', 'string')}")
+    label = schema.get("rowLabel")
+    if label is None:
+        out.append(f"{schema_path}: no `rowLabel`: name the field that labels a row (e.g. name_zh)")
+    elif label not in names:
+        out.append(f"{schema_path}: rowLabel `{label}` is not a field of the schema")
+    return out
