@@ -331,6 +331,27 @@ def test_canned_figures_by_section(ds):
         assert all(section in r["source_section"] for r in got)
 
 
+def test_figures_by_section_lists_only_figures(ds):
+    figures = {res["name"]: set(figure_columns(res["schema"])) for res in resources()}
+    got = canned(ds, "figures_by_section", section="")
+    assert got and all(r["column_name"] in figures[r["resource"]] for r in got)
+    shown = {(r["resource"], r["column_name"]) for r in got}
+    assert ("expenditure_by_function", "level") not in shown and ("events", "meeting_no") not in shown
+
+
+def test_every_search_hit_names_its_row(ds):
+    """A project_kpis hit says which project and which row (`project|row`), and its label."""
+    schema = next(res["schema"] for res in resources() if res["name"] == "project_kpis")
+    rows = csv_rows("project_kpis")
+    word = rows[0]["source_section"][-6:]  # its section: every KPI row of every project
+    want = {row_key(schema, r): r["level3_zh"] for r in rows if any(word in (r[c] or "") for c in fts_columns(schema))}
+    assert len({k.split("|")[0] for k in want}) > 1 and len(want) == len(rows)  # several projects have a row 1
+    for query in ("search_like", "search_fulltext"):
+        hits = [h for h in canned(ds, query, q=word) if h["resource"] == "project_kpis"]
+        assert {h["row_key"]: h["row_label"] for h in hits} == want, query
+        assert len(hits) == len({h["row_key"] for h in hits}), query  # no two hits alike
+
+
 @pytest.mark.parametrize("query,word", [("search_like", "接待"), ("search_like", "三公"), ("search_fulltext", "电子政务"),
                                          ("search_fulltext", "公务接待")])
 def test_canned_searches(ds, query, word):
