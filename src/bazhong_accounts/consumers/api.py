@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import sys
 import unicodedata
-from decimal import Decimal
 from pathlib import Path
 
 from ..model.descriptor import package_dir, read_descriptor, read_schema

@@ -180,8 +180,8 @@ def _deviation_branches(t: Table, col: str, fields: list[str]) -> list[str]:
         f"t.{amount} as amount, t.{q(col)} as completion_pct, {reason} as reason_zh "
         f"from {q(t.name)} t\n    where {_scope(fields, 't.')}\n    and "
     )
-    return [_capped(select + f"t.{q(col)} > 100", f"completion_pct desc"),
-            _capped(select + f"t.{q(col)} < (select t from threshold)", f"completion_pct desc")]
+    return [_capped(select + f"t.{q(col)} > 100", f"t.{q(col)} desc"),
+            _capped(select + f"t.{q(col)} < (select t from threshold)", f"t.{q(col)} desc")]
 
 
 def budget_deviation(pkg: Package) -> dict:
