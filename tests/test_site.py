@@ -20,7 +20,7 @@ import pytest
 from bazhong_accounts.site import build
 from bazhong_accounts.site import charts
 from bazhong_accounts.site.plugin import register_exact_sum
-from bazhong_accounts.site.metadata import SETTINGS, serve_command, setting_text
+from bazhong_accounts.site.serve import SETTINGS, serve_command, setting_text
 from test_site_support import ROOT, built_site, csv_rows, datasette, dec, get, get_json, resources, typed
 
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}

@@ -199,5 +199,7 @@ def run(args) -> int:
     except BrokenPipeError:
         raise
     except Exception as e:  # noqa: BLE001 - a clear message and exit 1, never a traceback
-        print(f"validate: internal error: {type(e).__name__}: {e}")
+        # the problems are the output (stdout); this line is not one of them
+        print(f"bazhong-accounts: error: validate: internal error: {type(e).__name__}: {e} (please report)",
+              file=sys.stderr)
         return 1

@@ -20,10 +20,10 @@ pandas itself is imported only when a table is loaded, so `bazhong-accounts list
 from __future__ import annotations
 
 import csv
-import sys
 import unicodedata
 from pathlib import Path
 
+from ..errors import fail
 from ..model.descriptor import package_dir, read_descriptor, read_schema
 
 
@@ -187,13 +187,8 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _unknown(exc: KeyError) -> int:
-    print(f"bazhong-accounts: {exc.args[0]}", file=sys.stderr)
-    return 1
-
-
 def run_list(args) -> int:
-    listing = _listing()
+    listing = _listing(args.dir)
     rows = [[n, "" if c is None else str(c), t] for n, t, c in listing]
     print(format_table(["name", "rows", "title"], rows, right={1}, max_width=60))
     return 0
@@ -201,13 +196,12 @@ def run_list(args) -> int:
 
 def run_show(args) -> int:
     try:
-        schema = table_schema(args.name)
-        df = load(args.name)
+        schema = table_schema(args.name, args.dir)
+        df = load(args.name, args.dir)
     except KeyError as exc:
-        return _unknown(exc)
-    except (ValueError, OSError) as exc:  # invalid or missing CSV
-        print(f"bazhong-accounts: {exc}", file=sys.stderr)
-        return 1
+        fail(exc.args[0])
+    except ValueError as exc:  # invalid CSV
+        fail(str(exc))
     numeric = {i for i, f in enumerate(schema["fields"]) if f.get("type") in ("integer", "number")}
     rows = [[_cell(v) for v in r] for r in df.itertuples(index=False)]
     print(format_table(list(df.columns), rows, right=numeric))

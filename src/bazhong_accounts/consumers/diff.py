@@ -11,10 +11,10 @@ Cells are compared as text, except `number` columns, compared as decimals (675.7
 from __future__ import annotations
 
 import csv
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import fail
 from ..model.descriptor import read_descriptor, read_schema
 from ..model.typing import CellError, cell_parser
 
@@ -200,12 +200,10 @@ def render(d: PackageDiff, old_label: str, new_label: str) -> str:
 def run(args) -> int:
     for label in (args.old_dir, args.new_dir):
         if not (Path(label) / "datapackage.json").is_file():
-            print(f"bazhong-accounts diff: {label}: no datapackage.json there", file=sys.stderr)
-            return 1
+            fail(f"{label}: no datapackage.json there")
     try:
         d = diff_packages(args.old_dir, args.new_dir)
-    except (OSError, ValueError, KeyError) as exc:  # unreadable descriptor, schema or CSV
-        print(f"bazhong-accounts diff: {exc}", file=sys.stderr)
-        return 1
+    except (ValueError, KeyError) as exc:  # unreadable descriptor, schema or CSV
+        fail(str(exc))
     print(render(d, args.old_dir, args.new_dir))
     return 0

@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..errors import fail
+from .marker import mark
 from .sqlite import BuildError, Package, Table, load_package, q, read_rows, sort_by_key
 
 __all__ = ["BuildError", "build_site", "load_package", "run"]
@@ -91,6 +93,7 @@ def write_database(pkg: Package, path: Path) -> None:
     extra = query_indexes(pkg)
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous = OFF")  # speed; the file is a temporary one until os.replace
+    mark(conn)  # the plugin acts only on databases carrying this stamp
     try:
         with conn:
             for t in pkg.tables.values():
@@ -202,15 +205,12 @@ def run(args) -> int:
     out = Path(args.out)
     problems = validation_problems(pkg_dir)
     if problems:
-        print(f"build: refused, {pkg_dir} does not validate; {out} left as it was:", file=sys.stderr)
-        for p in problems:
-            print(f"  {p}", file=sys.stderr)
-        return 1
+        fail(f"build refused: {pkg_dir} does not validate ({len(problems)} problems, the first: {problems[0]}); "
+             f"{out} left as it was; see: bazhong-accounts validate {pkg_dir}")
     charts = not getattr(args, "no_charts", False)
     try:
         build_site(pkg_dir, out, charts=charts)
     except (BuildError, sqlite3.Error, OSError) as e:  # ChartError is a BuildError
-        print(f"build: failed, {out} left as it was: {e}", file=sys.stderr)
-        return 1
+        fail(f"build failed, {out} left as it was: {e}")
     print(f"build: wrote {out}, {out.parent / 'metadata.json'}" + (f", {out.parent / 'static' / 'charts'}/" if charts else ""))
     return 0

@@ -1,5 +1,5 @@
-"""Datasette metadata (titles, column descriptions, facets, full-text search, canned queries) and
-the serve settings, all derived from datapackage.json and the Table Schemas."""
+"""Datasette metadata (titles, column descriptions, facets, full-text search, canned queries),
+all derived from datapackage.json and the Table Schemas."""
 
 from __future__ import annotations
 
@@ -8,53 +8,12 @@ from pathlib import Path
 from ..model import roles
 from .sqlite import Package, Table, q, sort_by_key
 
-# Shared by `make serve`, the tests, the browser test and the benchmark (tests check the Makefile).
-# suggest_facets off: the facets are configured, and suggesting more doubles the time of a table page.
-# facet_time_limit_ms: a facet the user asks for on a big table is cut off before it slows the page.
-SETTINGS = {"sql_time_limit_ms": 1000, "max_returned_rows": 2000, "facet_time_limit_ms": 200, "suggest_facets": False}
 # Tables with more rows get no default facets: each facet counts every row the page matches (a
 # million at 10,000 department-years, ~100 ms each), and a list of thousands of departments helps
 # nobody. `?_facet=column` still works there, within facet_time_limit_ms.
 FACET_MAX_ROWS = 20_000
 # Rows per table page: each row renders every column, quotes included.
 PAGE_SIZE = 50
-SITE_DIR = Path(__file__).resolve().parents[3] / "site"  # templates live in the checkout
-
-
-def serve_command(db: Path, host: str = "127.0.0.1", port: int = 8001, datasette: str = "datasette") -> list[str]:
-    """The `datasette serve` command line of the site: immutable db, loopback, time limit."""
-    db = Path(db)
-    cmd = [datasette, "serve", "-i", str(db), "-h", host, "-p", str(port),
-           "--metadata", str(db.parent / "metadata.json"),
-           "--template-dir", str(SITE_DIR / "templates"),
-           "--static", f"charts:{db.parent / 'static' / 'charts'}"]
-    for k, v in SETTINGS.items():
-        cmd += ["--setting", k, setting_text(v)]
-    return cmd
-
-
-def wait_until_serving(base: str, server, timeout: float) -> bool:
-    """Poll `base`/robots.txt until the site answers (True), or the server process exits or
-    `timeout` seconds pass (False). Used by the browser test and the benchmarks."""
-    import time
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while server.poll() is None and time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/robots.txt", timeout=1) as r:
-                if r.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    return False
-
-
-def setting_text(v) -> str:
-    """A setting as `datasette serve --setting` spells it."""
-    return {True: "on", False: "off"}.get(v, str(v)) if isinstance(v, bool) else str(v)
 
 
 def _column_description(f: dict) -> str:
