@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import bazhong_accounts as ba
-from bazhong_accounts.consumers import api
 from bazhong_accounts import cli
+from bazhong_accounts.consumers import api
 
 ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTOR = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
@@ -128,7 +128,7 @@ def test_resources_package_and_path():
     res = ba.resources()
     assert list(res.name) == NAMES
     assert list(res.title) == [r["title"] for r in DESCRIPTOR["resources"]]
-    for name, rows in zip(res.name, res.rows):
+    for name, rows in zip(res.name, res.rows, strict=False):
         assert rows == len(read_rows(ba.path(name))) - 1
     assert ba.package().resource_names == NAMES
     for name in NAMES:

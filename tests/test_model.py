@@ -100,7 +100,7 @@ def test_per_cell_and_column_wise_grammars_agree(ftype):
     cells = [c for c, ok in GRAMMAR[ftype].items() if ok is not None]
     _, bad = type_column(field, pd.Series(cells, dtype=object), np.zeros(len(cells), dtype=bool))
     parse = cell_parser(field)
-    for text, is_bad in zip(cells, bad):
+    for text, is_bad in zip(cells, bad, strict=False):
         assert is_bad == (not GRAMMAR[ftype][text]), (ftype, text)
         if GRAMMAR[ftype][text]:
             parse(text)

@@ -135,8 +135,9 @@ def _read_header(rel: str, data: bytes, fields: list[str], schema_path: str, rep
     try:
         head.decode("utf-8")
     except UnicodeDecodeError:
-        line, msg = _encoding_problem(data)
-        report.add(rel, line, None, msg)
+        problem = _encoding_problem(data)
+        if problem:  # always: the header is not UTF-8
+            report.add(rel, problem[0], None, problem[1])
         return None
     if data[:4096].lstrip()[:1] in (b"{", b"["):
         report.add(rel, 1, None, "not a CSV file: it looks like JSON")
@@ -146,7 +147,8 @@ def _read_header(rel: str, data: bytes, fields: list[str], schema_path: str, rep
         report.add(rel, _line_at(data, cr), None, f"CRLF line endings (Windows); use LF only; {FMT_HINT}")
     header = next(csv.reader([head.decode("utf-8").rstrip("\r")]))
     if len(header) == 1 and len(fields) > 1 and header[0] not in fields:
-        report.add(rel, 1, None, f"not a CSV file: the first line has no commas (expected the header {','.join(fields[:3])},…)")
+        report.add(rel, 1, None, "not a CSV file: the first line has no commas "
+                   f"(expected the header {','.join(fields[:3])},…)")
         return None
     if not _header_problems(rel, header, fields, schema_path, report):
         return None

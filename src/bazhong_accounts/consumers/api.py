@@ -26,7 +26,6 @@ from pathlib import Path
 from ..errors import fail
 from ..model.descriptor import package_dir, read_descriptor, read_schema
 
-
 # ---------------------------------------------------------------- descriptor and paths
 
 def _root(root) -> Path:
@@ -163,7 +162,7 @@ def _pad(text: str, width: int, right: bool) -> str:
     return gap + text if right else text + gap
 
 
-def format_table(header: list[str], rows: list[list[str]], right: set[int] = frozenset(),
+def format_table(header: list[str], rows: list[list[str]], right: set[int] | frozenset[int] = frozenset(),
                  max_width: int = 30) -> str:
     """Plain-text table aligned by display width, long cells cut with "…"."""
     cells = [[_truncate(str(c).replace("\n", " "), max_width) for c in r] for r in [header, *rows]]

@@ -38,8 +38,8 @@ def _python_rows(df, schema: dict) -> list[list]:
     types = [f.get("type", "string") for f in schema["fields"]]
     rows = []
     for record in df.itertuples(index=False):
-        row = []
-        for value, ftype in zip(record, types):
+        row: list = []
+        for value, ftype in zip(record, types, strict=False):
             if value is None or (not isinstance(value, Decimal) and pd.isna(value)):
                 row.append(None)
             elif ftype == "integer":
@@ -55,7 +55,8 @@ def _python_rows(df, schema: dict) -> list[list]:
 
 
 def _decimals(value: Decimal) -> int:
-    return max(-value.as_tuple().exponent, 0)
+    exponent = value.as_tuple().exponent
+    return max(-exponent, 0) if isinstance(exponent, int) else 0  # NaN/Infinity: no decimals
 
 
 def _json_value(value) -> str:
@@ -76,7 +77,7 @@ def _json_value(value) -> str:
 
 def to_json(df, schema: dict) -> bytes:
     names = [json.dumps(f["name"], ensure_ascii=False) for f in schema["fields"]]
-    objects = ["{" + ", ".join(f"{n}: {_json_value(v)}" for n, v in zip(names, row)) + "}"
+    objects = ["{" + ", ".join(f"{n}: {_json_value(v)}" for n, v in zip(names, row, strict=False)) + "}"
                for row in _python_rows(df, schema)]
     return ("[\n" + ",\n".join(objects) + "\n]\n" if objects else "[]\n").encode("utf-8")
 
@@ -134,7 +135,7 @@ def to_xlsx(df, schema: dict, name: str) -> bytes:
         cell.font = Font(bold=True)
     for row in _python_rows(df, schema):
         ws.append([float(v) if isinstance(v, Decimal) else v for v in row])
-        for cell, v in zip(ws[ws.max_row], row):
+        for cell, v in zip(ws[ws.max_row], row, strict=False):
             if isinstance(v, Decimal) and v.is_finite():
                 # openpyxl writes numbers with "%.16g", which can add float noise (9.2 ->
                 # 9.199999999999999); store the decimal text itself in the numeric cell.
@@ -142,7 +143,7 @@ def to_xlsx(df, schema: dict, name: str) -> bytes:
                 cell.number_format = "0." + "0" * _decimals(v) if _decimals(v) else "0"
             elif isinstance(v, date):
                 cell.number_format = "yyyy-mm-dd"
-    for i, field in enumerate(schema["fields"], start=1):
+    for i in range(1, len(schema["fields"]) + 1):
         width = max([display_width(str(c.value or "")) for c in ws[ws.cell(1, i).column_letter]])
         ws.column_dimensions[ws.cell(1, i).column_letter].width = min(width + 2, 50)
     ws.freeze_panes = "A2"
