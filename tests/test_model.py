@@ -244,3 +244,20 @@ def test_no_import_cycles():
     assert "bazhong_accounts.site.sqlite" in graph["bazhong_accounts.site.metadata"]
     assert "bazhong_accounts.site.metadata" in graph["bazhong_accounts.site.build"]
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
+
+
+# the folders in the order the data flows; a module may import its own folder's and earlier ones
+LAYERS = ["model", "checks", "extract", "site", "consumers"]
+
+
+def test_modules_import_only_their_own_or_earlier_folders():
+    def layer(module: str) -> int | None:
+        parts = module.split(".")
+        return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else None
+
+    for module, imported in _graph().items():
+        mine = layer(module)
+        for other in imported:
+            theirs = layer(other)
+            if mine is not None and theirs is not None:
+                assert theirs <= mine, f"{module} imports {other}, of a later folder"
