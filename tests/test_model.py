@@ -261,3 +261,22 @@ def test_modules_import_only_their_own_or_earlier_folders():
             theirs = layer(other)
             if mine is not None and theirs is not None:
                 assert theirs <= mine, f"{module} imports {other}, of a later folder"
+
+
+def test_a_row_is_named_by_its_key_fields_joined_with_a_bar():
+    """errata.row_key names a project_kpis row `project|row` (schemas/errata.json says so)."""
+    from bazhong_accounts.checks.files import read_table
+    from bazhong_accounts.checks.identities import Rows
+    from bazhong_accounts.model.problems import Report
+    from bazhong_accounts.model.typing import parse_types
+
+    schema = json.loads((ROOT / "schemas" / "project_kpis.json").read_text(encoding="utf-8"))
+    report = Report()
+    t = read_table(ROOT, "project_kpis", "data/project_kpis.csv", schema, "schemas/project_kpis.json", report)
+    parse_types(t, report)
+    with open(ROOT / "data" / "project_kpis.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    last = rows[-1]
+    where = ([last["fiscal_year"]] * 2, [last["department"]] * 2)
+    found = Rows(t).find(*where, [f"{last['project_id']}|{last['row_no']}", f"{last['project_id']}:{last['row_no']}"])
+    assert list(found) == [len(rows) - 1, -1] and not report.problems

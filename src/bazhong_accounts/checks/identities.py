@@ -133,7 +133,7 @@ class GroupSums:
         rows = np.flatnonzero(~t.eq(parent_col, ""))
         self.rows = rows
         take = pa.array(rows)
-        cols = [t.arrow(c).take(take) for c in ("fiscal_year", "department", parent_col)]
+        cols = [t.arrow(c).take(take) for c in (*t.scope(), parent_col)]  # the department-year, the parent
         cols.append(t.arrow(group_col).take(take) if group_col else pa.array([""] * len(rows), pa.large_string()))
         codes = pc.dictionary_encode(join_keys(*cols)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
         self.codes = codes
