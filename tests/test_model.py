@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import functools
 import json
 from pathlib import Path
 
@@ -204,6 +205,7 @@ def _imports(path: Path, module: str) -> set[str]:
     return out
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
     modules = {}
     for path in SRC.rglob("*.py"):
