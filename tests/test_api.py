@@ -184,3 +184,16 @@ def test_cli_show_unknown_name(capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err and "unknown resource 'nope'" in err
     assert all(name in err for name in NAMES)
+
+
+def test_cli_show_and_export_of_a_bad_cell_say_it_in_one_line(tmp_path, capsys):
+    pkg = copy_package(tmp_path / "pkg")
+    rows = read_rows(pkg / "data" / "income.csv")
+    for r in (1, 2):
+        rows[r][rows[0].index("amount")] = "6.757e2"
+    write_rows(pkg / "data" / "income.csv", rows)
+    for argv in (["show", "income", str(pkg)], ["export", "income", str(pkg)]):
+        assert cli.main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1, err
+        assert 'income does not load: data/income.csv:2: amount: "6.757e2"' in err and "1 more problem" in err

@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..errors import fail
-from .api import load, path, table_schema
+from .api import LoadError, load, path, table_schema
 
 BOM = "\ufeff".encode("utf-8")
 
@@ -159,12 +159,13 @@ def to_xlsx(df, schema: dict, name: str) -> bytes:
 
 
 def export_bytes(name: str, fmt: str, excel: bool = False, root=None) -> bytes:
-    """The resource in the given format, as bytes. Unknown name -> KeyError listing names."""
+    """The resource in the given format, as bytes. Unknown name -> KeyError listing names; a table
+    `load()` rejects -> LoadError, whatever the format (csv is the file's bytes once it loads)."""
     schema = table_schema(name, root)
+    df = load(name, root)
     if fmt == "csv":
         data = path(name, root).read_bytes()
         return BOM + data if excel else data
-    df = load(name, root)
     if fmt == "json":
         return to_json(df, schema)
     if fmt == "parquet":
@@ -194,7 +195,9 @@ def run(args) -> int:
         data = export_bytes(args.name, args.format, excel=args.excel, root=args.dir)
     except KeyError as exc:
         fail(exc.args[0])
-    except ValueError as exc:  # invalid CSV
+    except LoadError as exc:  # invalid CSV
+        fail(exc.one_line())
+    except ValueError as exc:
         fail(str(exc))
     out = args.out
     if out is None and args.format in ("parquet", "xlsx"):
