@@ -9,19 +9,17 @@ import json
 import re
 import shutil
 import sqlite3
-import time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
-
-from bazhong_accounts.site import build
-from bazhong_accounts.site import charts
-from bazhong_accounts.site.plugin import register_exact_sum
-from bazhong_accounts.site.serve import SETTINGS, serve_command, setting_text
 from test_site_support import ROOT, built_site, csv_rows, datasette, dec, get, get_json, resources, typed
+
+from bazhong_accounts import cli
+from bazhong_accounts.site import build, charts
+from bazhong_accounts.site.plugin import register_exact_sum
 
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}
 
@@ -195,11 +193,9 @@ def test_writes_are_refused(ds, statement):
 
 def test_a_runaway_query_is_cut_off(ds):
     runaway = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"
-    start = time.monotonic()
     r = get(ds, f"/bazhong?sql={quote(runaway)}")
-    elapsed = time.monotonic() - start
+    # Datasette's own time-limit message: the limit, not the machine's speed, ended the query
     assert r.status_code >= 400 and "too long" in r.text
-    assert elapsed < SETTINGS["sql_time_limit_ms"] / 1000 + 5
 
 
 def test_robots_and_archived_source(ds):
@@ -445,7 +441,7 @@ def test_build_refuses_a_package_that_does_not_validate(tmp_path, capsys):
     pkg = _broken_copy(tmp_path)
     out = tmp_path / "bazhong.db"
     out.write_bytes(b"previous db")
-    assert build.run(SimpleNamespace(dir=str(pkg), out=str(out), no_charts=True)) == 1
+    assert cli.main(["build", str(pkg), "--out", str(out), "--no-charts"]) == 1
     assert "does not validate" in capsys.readouterr().err
     assert out.read_bytes() == b"previous db"
 
@@ -456,21 +452,6 @@ def test_build_command_builds_a_valid_package(tmp_path, capsys):
     conn = sqlite3.connect(out)
     assert conn.execute("select count(*) from income").fetchone()[0] == len(csv_rows("income"))
     assert (out.parent / "metadata.json").is_file()
-
-
-def test_make_serve_uses_the_tested_settings():
-    recipe = (ROOT / "Makefile").read_text(encoding="utf-8").split("\nserve:")[1].split("\n\n")[0]
-    cmd = serve_command(Path("site/bazhong.db"))
-    for flag in ("-i", "-h", "127.0.0.1", "-p", "8001", "--metadata", "--template-dir", "--static"):
-        assert flag in cmd and re.search(rf"(^|\s){re.escape(flag)}(\s|$)", recipe), flag
-    for k, v in SETTINGS.items():
-        assert f"--setting {k} {setting_text(v)}" in recipe, k
-    assert "--root" not in recipe and "allow_sql" not in recipe
-    docker_cmd = json.loads((ROOT / "Dockerfile").read_text(encoding="utf-8").split("\nCMD ")[1].replace("\\\n", ""))
-    assert "-i" in docker_cmd and "--template-dir" in docker_cmd
-    for k, v in SETTINGS.items():
-        i = docker_cmd.index(k)
-        assert docker_cmd[i - 1:i + 2] == ["--setting", k, setting_text(v)], k
 
 
 def test_a_build_without_charts_removes_stale_charts(tmp_path):
