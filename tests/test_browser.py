@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bazhong_accounts.site.metadata import serve_command, wait_until_serving
+from bazhong_accounts.site.serve import serve_command, wait_until_serving
 from test_site_support import ROOT, built_site, csv_rows
 
 CHROMIUM = "/usr/bin/chromium"
