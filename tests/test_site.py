@@ -17,18 +17,19 @@ from urllib.parse import quote
 
 import pytest
 
+from bazhong_accounts import cli
 from bazhong_accounts.site import build
 from bazhong_accounts.site import charts
 from bazhong_accounts.site.plugin import register_exact_sum
-from bazhong_accounts.site.serve import SETTINGS, serve_command, setting_text
-from test_site_support import ROOT, built_site, csv_rows, datasette, dec, get, get_json, resources, typed
+from bazhong_accounts.site.serve import SETTINGS
+from test_site_support import ROOT, csv_rows, datasette, dec, get, get_json, resources, typed
 
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    return built_site(tmp_path_factory)
+def db(site_db):
+    return site_db
 
 
 @pytest.fixture(scope="module")
@@ -411,7 +412,7 @@ def test_build_refuses_a_package_that_does_not_validate(tmp_path, capsys):
     pkg = _broken_copy(tmp_path)
     out = tmp_path / "bazhong.db"
     out.write_bytes(b"previous db")
-    assert build.run(SimpleNamespace(dir=str(pkg), out=str(out), no_charts=True)) == 1
+    assert cli.main(["build", str(pkg), "--out", str(out), "--no-charts"]) == 1
     assert "does not validate" in capsys.readouterr().err
     assert out.read_bytes() == b"previous db"
 
@@ -422,21 +423,6 @@ def test_build_command_builds_a_valid_package(tmp_path, capsys):
     conn = sqlite3.connect(out)
     assert conn.execute("select count(*) from income").fetchone()[0] == len(csv_rows("income"))
     assert (out.parent / "metadata.json").is_file()
-
-
-def test_make_serve_uses_the_tested_settings():
-    recipe = (ROOT / "Makefile").read_text(encoding="utf-8").split("\nserve:")[1].split("\n\n")[0]
-    cmd = serve_command(Path("site/bazhong.db"))
-    for flag in ("-i", "-h", "127.0.0.1", "-p", "8001", "--metadata", "--template-dir", "--static"):
-        assert flag in cmd and re.search(rf"(^|\s){re.escape(flag)}(\s|$)", recipe), flag
-    for k, v in SETTINGS.items():
-        assert f"--setting {k} {setting_text(v)}" in recipe, k
-    assert "--root" not in recipe and "allow_sql" not in recipe
-    docker_cmd = json.loads((ROOT / "Dockerfile").read_text(encoding="utf-8").split("\nCMD ")[1].replace("\\\n", ""))
-    assert "-i" in docker_cmd and "--template-dir" in docker_cmd
-    for k, v in SETTINGS.items():
-        i = docker_cmd.index(k)
-        assert docker_cmd[i - 1:i + 2] == ["--setting", k, setting_text(v)], k
 
 
 def test_a_build_without_charts_removes_stale_charts(tmp_path):
