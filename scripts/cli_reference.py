@@ -41,7 +41,8 @@ def main() -> int:
     new = render(text)
     if "--check" in sys.argv:
         if new != text:
-            print("README.md: the command-line reference is stale; run: python scripts/cli_reference.py", file=sys.stderr)
+            print("README.md: the command-line reference is stale; run: python scripts/cli_reference.py",
+                  file=sys.stderr)
             return 1
         return 0
     tmp = readme.with_name(readme.name + ".tmp")

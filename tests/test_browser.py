@@ -30,12 +30,14 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def site(site_db):
     port = _free_port()
-    command = [str(Path(sys.executable).parent / "bazhong-accounts"), "serve", "--db", str(site_db), "--port", str(port)]
+    command = [str(Path(sys.executable).parent / "bazhong-accounts"), "serve", "--db", str(site_db),
+               "--port", str(port)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         if not wait_until_serving(base, proc, timeout=20):
-            pytest.fail(f"bazhong-accounts serve did not start: {proc.stdout.read() if proc.poll() is not None else 'timeout'}")
+            said = proc.stdout.read() if proc.poll() is not None else "timeout"
+            pytest.fail(f"bazhong-accounts serve did not start: {said}")
         yield base
     finally:
         proc.terminate()
@@ -104,7 +106,8 @@ def test_charts_page_images_load(site, page):
 
 def test_full_text_search_for_a_chinese_word(site, page):
     word = "财政拨款"
-    want = [r for r in csv_rows("glossary") if word in r["term_zh"] + r["term_en"] + r["definition_zh"] + r["source_quote"]]
+    want = [r for r in csv_rows("glossary")
+            if word in r["term_zh"] + r["term_en"] + r["definition_zh"] + r["source_quote"]]
     page.goto(site + "/bazhong/glossary")
     page.fill('input[name="_search"]', word)
     page.press('input[name="_search"]', "Enter")

@@ -230,7 +230,8 @@ def test_serve_runs_datasette_on_the_built_site(capsys, monkeypatch, site_db, tm
     assert f"--metadata {site_db.parent / 'metadata.json'}" in args
     assert f"--static charts:{site_db.parent / 'static' / 'charts'}" in args
     # the limits the site promises in the README: 1 s per query, facets cut off, no suggestions
-    for setting in ("sql_time_limit_ms 1000", "max_returned_rows 2000", "facet_time_limit_ms 200", "suggest_facets off"):
+    promised = ("sql_time_limit_ms 1000", "max_returned_rows 2000", "facet_time_limit_ms 200", "suggest_facets off")
+    for setting in promised:
         assert f"--setting {setting}" in args, setting
     assert seen["dir"] == str(ROOT.resolve())
 

@@ -588,7 +588,8 @@ def test_github_actions_annotations(runs):
     (path, line, column, _), proc = runs["negative_amount"].result()
     assert proc.returncode == 1
     col = (ROOT / path).read_text(encoding="utf-8").split("\n", 1)[0].split(",").index(column) + 1
-    assert any(s.startswith(f"::error file={path},line={line},col={col}::{column}: ") for s in lines_of(proc)), proc.stdout
+    annotation = f"::error file={path},line={line},col={col}::{column}: "
+    assert any(s.startswith(annotation) for s in lines_of(proc)), proc.stdout
     assert any(s.startswith("::notice file=") and "known erratum" in s for s in lines_of(proc)), proc.stdout
     assert not lines_of(proc)[-1].startswith("::"), "the summary stays the last line"
 

@@ -49,12 +49,14 @@ NAME = arg("name", metavar="NAME", help="resource name, as `bazhong-accounts lis
 
 # The commands, in the order --help lists them. Adding one is adding an entry here.
 COMMANDS: dict[str, Command] = {
-    "validate": Command("checks.validate:run", "check a package directory: structure, pandera, identities, provenance", (
+    "validate": Command("checks.validate:run",
+                        "check a package directory: structure, pandera, identities, provenance", (
         DIR,
         arg("--frictionless", action="store_true",
             help="also run frictionless itself (slow) and report what it finds that validate did not"),
     )),
-    "fmt": Command("checks.canonical:run_fmt", "rewrite CSVs in canonical form (UTF-8, LF, schema column order, key order)", (
+    "fmt": Command("checks.canonical:run_fmt",
+                   "rewrite CSVs in canonical form (UTF-8, LF, schema column order, key order)", (
         DIR,
         arg("--check", action="store_true", help="report files that are not canonical, change nothing"),
     )),

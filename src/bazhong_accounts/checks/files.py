@@ -11,16 +11,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ..model.descriptor import as_list
 from ..model.problems import Report
 from ..model.table import Table
 

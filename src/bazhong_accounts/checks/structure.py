@@ -8,8 +8,6 @@ Constraints (required, minimum, pattern, enum, …) are checked by the pandera s
 
 from __future__ import annotations
 
-import re
-import unicodedata
 
 import numpy as np
 import pandas as pd

@@ -165,7 +165,7 @@ def _pad(text: str, width: int, right: bool) -> str:
     return gap + text if right else text + gap
 
 
-def format_table(header: list[str], rows: list[list[str]], right: set[int] = frozenset(),
+def format_table(header: list[str], rows: list[list[str]], right: set[int] | frozenset[int] = frozenset(),
                  max_width: int = 30) -> str:
     """Plain-text table aligned by display width, long cells cut with "…"."""
     cells = [[_truncate(str(c).replace("\n", " "), max_width) for c in r] for r in [header, *rows]]

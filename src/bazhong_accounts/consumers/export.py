@@ -38,7 +38,7 @@ def _python_rows(df, schema: dict) -> list[list]:
     types = [f.get("type", "string") for f in schema["fields"]]
     rows = []
     for record in df.itertuples(index=False):
-        row = []
+        row: list = []
         for value, ftype in zip(record, types):
             if value is None or (not isinstance(value, Decimal) and pd.isna(value)):
                 row.append(None)
@@ -55,7 +55,7 @@ def _python_rows(df, schema: dict) -> list[list]:
 
 
 def _decimals(value: Decimal) -> int:
-    return max(-value.as_tuple().exponent, 0)
+    return max(-int(value.as_tuple().exponent), 0)  # finite values only: the exponent is an int
 
 
 def _json_value(value) -> str:
@@ -142,7 +142,7 @@ def to_xlsx(df, schema: dict, name: str) -> bytes:
                 cell.number_format = "0." + "0" * _decimals(v) if _decimals(v) else "0"
             elif isinstance(v, date):
                 cell.number_format = "yyyy-mm-dd"
-    for i, field in enumerate(schema["fields"], start=1):
+    for i in range(1, len(schema["fields"]) + 1):
         width = max([display_width(str(c.value or "")) for c in ws[ws.cell(1, i).column_letter]])
         ws.column_dimensions[ws.cell(1, i).column_letter].width = min(width + 2, 50)
     ws.freeze_panes = "A2"
