@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..model.problems import Problem, Report
+from .structure import check_roles
 
 
 class Result:
@@ -72,6 +73,7 @@ def _load_package(root: Path, result: Result) -> list[tuple[str, str, dict, str]
             except (OSError, ValueError) as e:
                 report.add(schema_ref, None, None, f"schema of resource `{name}` cannot be read: {e}")
                 continue
+        _guard(report, f"roles ({schema_path})", check_roles, schema, schema_path, report)
         out.append((name, rel, schema, schema_path))
     result.resources = len(out)
     return out
