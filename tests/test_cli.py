@@ -221,7 +221,7 @@ def test_serve_runs_datasette_on_the_built_site(capsys, monkeypatch, site_db, tm
         raise SystemExit(0)
 
     monkeypatch.setattr(datasette.cli.cli, "main", fake_main)
-    monkeypatch.delenv("BAZHONG_ACCOUNTS_DIR", raising=False)
+    monkeypatch.setenv("BAZHONG_ACCOUNTS_DIR", "unset")  # serve sets it; monkeypatch restores it after
     code, _, err = run(capsys, "serve", ROOT, "--db", site_db, "--port", 8123)
     assert code == 0, err
     args = " ".join(seen["args"])
