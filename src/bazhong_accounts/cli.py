@@ -155,11 +155,17 @@ def dispatch(args: argparse.Namespace) -> int:
     return int(run(args) or 0)
 
 
+def one_line(message: str) -> str:
+    """The first line of a message (e.g. load()'s one line per bad cell) and how many more there are."""
+    first, *rest = message.strip().splitlines() or [""]
+    return first + (f" (and {len(rest)} more: `{PROG} validate DIR` lists them all)" if rest else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return dispatch(parser().parse_args(argv))
     except UserError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
+        print(f"{PROG}: error: {one_line(str(e))}", file=sys.stderr)
     except BrokenPipeError:  # `bazhong-accounts show x | head`: the reader has what it wanted
         sys.stderr.close()  # no "Exception ignored" when Python flushes at exit
         return 0
