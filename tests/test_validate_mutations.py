@@ -462,10 +462,11 @@ def reported(run: Run, path, line, column, fragment) -> bool:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, copy_package, cli):
-    """name -> Outcome (its .result() is (expected, Run)). A validator run costs about a second, so the bad inputs that change different
-    files are broken together in one copy and validated once; a case whose problem that run does
-    not report at its place (a break in one file can hide another, e.g. a missing FK target) is
-    validated again alone, so every case is judged on a run of its own break at worst."""
+    """name -> Outcome, whose .result() is (what the preparation returned, Run). A validator run
+    costs about a second, so the bad inputs that change different files are broken together in one
+    copy and validated once; a case whose problem that run does not report at its place (a break in
+    one file can hide another, e.g. a missing FK target) is validated again alone, so every case is
+    judged on a run of its own break at worst."""
     base = snapshot(copy_package(tmp_path_factory.mktemp("base") / "package"))
     prepared, expected, changed, failed = {}, {}, {}, {}
     for name in SCENARIOS:
