@@ -16,6 +16,7 @@ COMMANDS = {
     "show": ("consumers.api", "run_show", "print a resource as a table"),
     "export": ("consumers.export", "run", "export a resource as csv, json, parquet or xlsx"),
     "diff": ("consumers.diff", "run", "rows added, removed and changed between two package directories"),
+    "extract": ("extract.package", "run", "turn published 部门决算 reports (PDF, .docx, HTML, text) into draft package rows"),
 }
 
 
@@ -52,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("diff", help=COMMANDS["diff"][2])
     s.add_argument("old_dir")
     s.add_argument("new_dir")
+
+    s = sub.add_parser("extract", help=COMMANDS["extract"][2])
+    s.add_argument("reports", nargs="+", metavar="REPORT", help="report files, or folders of them")
+    where = s.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="write a new package directory")
+    where.add_argument("--into", help="add the reports to this existing package directory")
+    s.add_argument("--replace", action="store_true", help="replace a department-year already in the package")
+    s.add_argument("--department", help="department id (default: from the report)")
+    s.add_argument("--fiscal-year", type=int, help="fiscal year (default: from the report)")
     return p
 
 

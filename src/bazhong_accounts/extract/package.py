@@ -1,0 +1,387 @@
+"""`bazhong-accounts extract REPORT... --out DIR | --into DIR`: reports → a package directory.
+
+Each report is read (readers), its outline recognised and parsed into a Draft (tables for the
+table-first outline, narrative for the Sichuan one), and the Draft written as rows of the
+project's resources, with the original file and the text the offsets refer to in archive/, and
+every Break in DIR/review.csv (also printed). The rows are machine-extracted drafts: the sources
+row and the review file say so, and a person confirms them before they are published.
+
+Atomic: everything is written into a temporary directory beside DIR, which replaces DIR only
+when all went well; a failed run leaves DIR byte-identical.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..model.descriptor import package_dir, read_descriptor, read_schema
+from ..model import roles
+from .draft import Draft
+from .readers import ReportError, ReportText, read_report
+
+SUFFIXES = (".pdf", ".docx", ".html", ".htm", ".txt")
+REVIEW = "review.csv"
+REVIEW_FIELDS = ["fiscal_year", "department", "resource", "row_key", "column", "check", "value_carried",
+                 "value_other", "where"]
+DRAFT_NOTE = ("Machine-extracted draft (bazhong-accounts extract): rows not yet reviewed by a person; "
+              "see review.csv for the report's inconsistencies.")
+
+
+@dataclass
+class Extracted:
+    report: ReportText
+    draft: Draft
+    original: Path
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- one report → Draft
+
+
+def identify(text: str) -> tuple[str, str, int | None]:
+    """(department name, region, year) as the report prints them; "" / None when not found."""
+    flat = re.sub(r"\s", "", text)
+    year = None
+    m = re.search(r"(\d{4})年度?部门决算", flat)
+    if m:
+        year = int(m.group(1))
+    name = ""
+    for pattern in (r"第一部分(.{2,40}?)(?:\d{4}年度?)?部门?概况", r"纳入(.{2,40}?)\d{4}年度?部门决算编制范围",
+                    r"([\u4e00-\u9fff（）]{2,40}?)\d{4}年度?部门决算"):
+        m = re.search(pattern, flat)
+        if m and re.search(r"[\u4e00-\u9fff]", m.group(1)):
+            name = m.group(1)
+            break
+    m = re.match(r"(?:中共)?((?:[\u4e00-\u9fff]{2,4}?省)?(?:[\u4e00-\u9fff]{2,4}?市)?(?:[\u4e00-\u9fff]{1,4}?[区县])?)", name)
+    region = m.group(1) if m else ""
+    return name, region, year
+
+
+def department_id(name: str) -> str:
+    """A stable identifier for a department named in Chinese only (give --department for a
+    readable one): dept- and 8 hex digits of the name's SHA-256."""
+    return "dept-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+
+
+def parse(report: ReportText, department: str | None, fiscal_year: int | None) -> tuple[Draft, str, str]:
+    """The Draft of one report, with the department's name and region as printed."""
+    from .tables import has_table_outline, parse_tables
+
+    name, region, year = identify(report.text)
+    fiscal_year = fiscal_year or year
+    if fiscal_year is None:
+        raise ReportError(f"{report.path}: no fiscal year found (…年度部门决算): give --fiscal-year")
+    if not name and not department:
+        raise ReportError(f"{report.path}: no department name found: give --department")
+    department = department or department_id(name)
+    source_id = f"{department}-{fiscal_year}-final-accounts"
+    if has_table_outline(report.text):
+        draft = parse_tables(report.text, department=department, fiscal_year=fiscal_year, source_id=source_id)
+    elif _has_narrative_outline(report.text):
+        draft = _parse_narrative(report, department, fiscal_year)
+        draft.source_id = source_id
+        for rows in draft.rows.values():
+            for r in rows:
+                if "source_id" in r:
+                    r["source_id"] = source_id
+    else:
+        raise ReportError(f"{report.path}: not a 部门决算 report (no outline found: neither the standard tables "
+                          "nor the 情况说明 of a final-accounts report)")
+    draft.department_name_zh = draft.department_name_zh or name
+    draft.region_zh = draft.region_zh or region
+    if not any(draft.rows.values()):
+        raise ReportError(f"{report.path}: a 部门决算 outline but no figure could be located in it")
+    return draft, name, region
+
+
+def _has_narrative_outline(text: str) -> bool:
+    flat = re.sub(r"\s", "", text)
+    return "部门决算" in flat and "情况说明" in flat and "收入决算情况说明" in flat
+
+
+def _parse_narrative(report: ReportText, department: str, fiscal_year: int) -> Draft:
+    try:
+        from .narrative import parse_narrative
+    except ImportError:
+        raise ReportError(f"{report.path}: narrative outline (Sichuan): its parser is not installed yet") from None
+    return parse_narrative(report.text, department=department, fiscal_year=fiscal_year)
+
+
+# ---------------------------------------------------------------- package directory
+
+
+class Package:
+    """A package directory being written: its resources, schemas and rows as CSV text."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.descriptor = read_descriptor(root)
+        self.resources = {r["name"]: r for r in self.descriptor["resources"]}
+        self.schemas = {n: read_schema(root, r) for n, r in self.resources.items()}
+        self.rows = {n: self._read(n) for n in self.resources}
+
+    def _read(self, name: str) -> list[dict[str, str]]:
+        path = self.root / self.resources[name]["path"]
+        if not path.is_file():
+            return []
+        with path.open(encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f))
+
+    def fields(self, name: str) -> list[str]:
+        return [f["name"] for f in self.schemas[name]["fields"]]
+
+    def scope(self, name: str) -> list[str]:
+        return roles.with_role(self.schemas[name], "scope")
+
+    def has(self, department: str, year: int) -> bool:
+        return any(r.get("department") == department and r.get("fiscal_year") == str(year)
+                   for r in self.rows.get("sources", []))
+
+    def remove(self, department: str, year: int) -> None:
+        """Every row of a department-year (for --replace), and its archived files."""
+        for src in self.rows.get("sources", []):
+            if src["department"] == department and src["fiscal_year"] == str(year):
+                for p in (self.root / src["path"]).parent.glob(Path(src["path"]).stem + ".*"):
+                    p.unlink()
+        for name in self.rows:
+            scope = self.scope(name)
+            if "fiscal_year" in scope or "department" in scope or name == "sources":
+                self.rows[name] = [r for r in self.rows[name]
+                                   if not (r.get("department") == department and r.get("fiscal_year") == str(year))]
+
+    def add(self, name: str, row: dict[str, str]) -> None:
+        if name not in self.resources:
+            return
+        self.rows[name].append({f: row.get(f, "") or "" for f in self.fields(name)})
+
+    def write(self) -> None:
+        from ..checks.canonical import format_file
+
+        for name, res in self.resources.items():
+            path = self.root / res["path"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            buf = io.StringIO()
+            w = csv.DictWriter(buf, fieldnames=self.fields(name), lineterminator="\n", extrasaction="ignore")
+            w.writeheader()
+            w.writerows(self.rows[name])
+            path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+            canonical, why = format_file(path, self.schemas[name])
+            if canonical is None:
+                raise ReportError(f"{path}: cannot be written in canonical form: {why}")
+            path.write_bytes(canonical)
+
+
+def new_package(dest: Path) -> None:
+    """An empty package at dest: the project's descriptor and schemas, data files with headers."""
+    src = package_dir()
+    shutil.copytree(src / "schemas", dest / "schemas")
+    descriptor = read_descriptor(src)
+    descriptor["name"] = descriptor["id"] = "extracted-final-accounts"
+    descriptor["title"] = "部门决算（机器提取草稿） / Department final accounts (machine-extracted draft)"
+    descriptor["description"] = ("Rows extracted by `bazhong-accounts extract` from published 部门决算 reports. "
+                                 "Machine-extracted drafts, not reviewed by a person: every figure is located in "
+                                 "the archived text; review.csv lists the reports' inconsistencies.")
+    descriptor["sources"] = []
+    descriptor["contributors"] = [c for c in descriptor.get("contributors", []) if "publisher" not in c.get("roles", [])]
+    (dest / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
+                                           encoding="utf-8")
+    (dest / "archive").mkdir()
+    pkg = Package(dest)
+    pkg.write()
+
+
+def add_report(pkg: Package, ex: Extracted, replace: bool) -> None:
+    d = ex.draft
+    if pkg.has(d.department, d.fiscal_year):
+        if not replace:
+            raise ReportError(f"{ex.original}: {d.department} {d.fiscal_year} is already in the package; "
+                              "give --replace to replace it")
+        pkg.remove(d.department, d.fiscal_year)
+    archive = pkg.root / "archive"
+    archive.mkdir(exist_ok=True)
+    text_rel = f"archive/{d.source_id}.txt"
+    original_rel = f"archive/{d.source_id}{ex.original.suffix.lower() or '.bin'}"
+    text_bytes = d.text.encode("utf-8")
+    (pkg.root / text_rel).write_bytes(text_bytes)
+    if original_rel != text_rel:
+        shutil.copyfile(ex.original, pkg.root / original_rel)
+    original_sha = hashlib.sha256(ex.original.read_bytes()).hexdigest()
+    name = d.department_name_zh
+    if not any(r["department"] == d.department for r in pkg.rows.get("departments", [])):
+        pkg.add("departments", {"department": d.department, "name_zh": name or d.department,
+                                "name_en": f"{name or d.department} (English name to be added)",
+                                "region_zh": d.region_zh or "未知", "region_en": f"{d.region_zh or 'unknown'} (to be translated)"})
+    pkg.add("sources", {
+        "source_id": d.source_id, "fiscal_year": str(d.fiscal_year), "department": d.department,
+        "title_zh": f"{name}{d.fiscal_year}年度部门决算", "title_en": f"{d.department}: final accounts of {d.fiscal_year}",
+        "publisher_zh": name or d.department, "publisher_en": f"{name or d.department}",
+        "period_start": f"{d.fiscal_year}-01-01", "period_end": f"{d.fiscal_year}-12-31", "path": text_rel,
+        "sha256": hashlib.sha256(text_bytes).hexdigest(), "media_type": "text/plain; charset=utf-8",
+        "note_en": f"Text of {original_rel} ({ex.report.media_type}, sha256 {original_sha}). {DRAFT_NOTE}",
+    })
+    _classification(pkg, d)
+    for resource, rows in d.rows.items():
+        for row in rows:
+            pkg.add(resource, row)
+
+
+def _classification(pkg: Package, d: Draft) -> None:
+    """The classification rows a new year needs: each code of expenditure_by_function not yet
+    listed for that year, with the name as the table prints it."""
+    have = {(r["fiscal_year"], r["code"]) for r in pkg.rows.get("classification", [])}
+    for row in d.rows.get("expenditure_by_function", []):
+        key = (str(d.fiscal_year), row["code"])
+        if key not in have:
+            have.add(key)
+            pkg.add("classification", {"fiscal_year": str(d.fiscal_year), "code": row["code"], "level": row["level"],
+                                       "parent_code": row.get("parent_code", ""), "name_zh": row["name_zh"],
+                                       "name_en": row.get("name_en", "")})
+
+
+def validation_breaks(root: Path, drafts: list[Draft]) -> list[list[str]]:
+    """The accounting identities and provenance checks of `validate` on the written package, as
+    review lines: the report's own inconsistencies (its rounding, a share that does not match)."""
+    from ..checks.validate import collect
+
+    pkg = Package(root)
+    by_path = {res["path"]: name for name, res in pkg.resources.items()}
+    ours = {(str(d.fiscal_year), d.department) for d in drafts}
+    out = []
+    for p in collect(root).report.problems:
+        name = by_path.get(p.path)
+        row = pkg.rows[name][p.line - 2] if name and p.line and 0 <= p.line - 2 < len(pkg.rows[name]) else None
+        if row is not None and (row.get("fiscal_year"), row.get("department")) not in ours:
+            continue
+        year, dept = (row.get("fiscal_year", ""), row.get("department", "")) if row else ("", "")
+        key = roles.row_key(pkg.schemas[name], row) if row else ""
+        value = row.get(p.column or "", "") if row else ""
+        out.append([year, dept, name or p.path, key, p.column or "", "validate", value, "", str(p)])
+    return out
+
+
+def write_review(root: Path, drafts: list[Draft], extra: list[list[str]]) -> list[list[str]]:
+    """review.csv: every break of the package's extracted reports (earlier runs' kept)."""
+    path = root / REVIEW
+    old = []
+    if path.is_file():
+        with path.open(encoding="utf-8", newline="") as f:
+            ours = {(str(d.fiscal_year), d.department) for d in drafts}
+            old = [r for r in csv.reader(f)][1:]
+            old = [r for r in old if (r[0], r[1]) not in ours]
+    new = [[str(d.fiscal_year), d.department, b.resource, b.row_key, b.column, b.check, b.value_carried,
+            b.value_other, b.where] for d in drafts for b in d.breaks] + extra
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(REVIEW_FIELDS)
+    w.writerows(old + new)
+    path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+    return new
+
+
+# ---------------------------------------------------------------- command
+
+
+def expand(paths: list[str]) -> list[Path]:
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.suffix.lower() in SUFFIXES and q.is_file())
+        else:
+            out.append(p)
+    return out
+
+
+def _progress(items, enabled: bool):
+    if not enabled:
+        yield from items
+        return
+    from rich.progress import track
+
+    yield from track(items, description="extracting", transient=True)
+
+
+def run(args) -> int:
+    target = Path(args.into or args.out)
+    reports = expand(args.reports)
+    if not reports:
+        print(f"extract: no report files in {', '.join(args.reports)} (.pdf, .docx, .html, .txt)")
+        return 1
+    if args.out and target.exists() and any(target.iterdir()):
+        print(f"extract: {target} exists and is not empty: use --into {target} to add to it")
+        return 1
+    if args.into and not (target / "datapackage.json").is_file():
+        print(f"extract: {target} is not a package directory (no datapackage.json): use --out to create one")
+        return 1
+    if len(reports) > 1 and (args.department or args.fiscal_year):
+        print("extract: --department and --fiscal-year name one report: give one report with them")
+        return 1
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.extract-", dir=target.parent))
+    try:
+        work = tmp / "package"
+        if args.into:
+            shutil.copytree(target, work, symlinks=True)
+        else:
+            work.mkdir()
+            new_package(work)
+        failed, done = _extract_all(work, reports, args)
+        if not done:
+            return 1
+        breaks = write_review(work, done, validation_breaks(work, done))
+        for b in breaks:
+            print(f"review: {b[1]} {b[0]} {b[2]}[{b[3]}].{b[4]}: {b[5]}: carried {b[6]}, other {b[7]} ({b[8]})")
+        _swap(work, target, bool(args.into))
+        print(f"extract: wrote {target} ({len(done)} report{'s' if len(done) != 1 else ''}, "
+              f"{len(breaks)} break{'s' if len(breaks) != 1 else ''} to review in {target / REVIEW})")
+        return 1 if failed else 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _extract_all(work: Path, reports: list[Path], args) -> tuple[int, list[Draft]]:
+    pkg = Package(work)
+    failed, done = 0, []
+    year = int(args.fiscal_year) if args.fiscal_year else None
+    for path in _progress(reports, sys.stdout.isatty() and len(reports) > 1):
+        try:
+            text = read_report(path)
+            draft, _, _ = parse(text, args.department, year)
+            add_report(pkg, Extracted(text, draft, path), args.replace)
+        except ReportError as e:
+            failed += 1
+            print(f"FAILED {e}")
+            continue
+        n_rows = sum(len(r) for r in draft.rows.values())
+        done.append(draft)
+        print(f"ok {path}: {draft.department} {draft.fiscal_year}: {n_rows} rows, {len(draft.spans)} figures, "
+              f"{len(draft.breaks)} breaks (machine-extracted draft)")
+    if done:
+        pkg.write()
+    return failed, done
+
+
+def _swap(work: Path, target: Path, into: bool) -> None:
+    """work replaces target: a rename each way, the old package removed only after."""
+    if into:
+        old = work.parent / "previous"
+        os.replace(target, old)
+        try:
+            os.replace(work, target)
+        except OSError:
+            os.replace(old, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        if target.exists():
+            target.rmdir()  # empty (checked above)
+        os.replace(work, target)
