@@ -63,6 +63,10 @@ EXPENDITURE_ITEMS = {
     "年末结转和结余": ("year_end_carryover", "", "", "Carry-over and balance at year end"),
     "总计": ("total", "", "", "Total expenditure"),
 }
+# 财政拨款收入 (the three appropriation kinds together): no parent, so that it is not summed with
+# the by_source parts it overlaps (its share of 本年收入合计 is left out for the same reason)
+FISCAL_INCOME = dict(item_id="fiscal", parent_item_id="", breakdown="", name_zh="财政拨款收入",
+                     name_en="Fiscal appropriation income")
 TYPE_ITEMS = {
     "basic": ("基本支出", "current_year_total", "by_type", "Basic expenditure"),
     "project": ("项目支出", "current_year_total", "by_type", "Project expenditure"),
@@ -102,6 +106,32 @@ NAMES_EN = {
     "行政单位医疗": "Medical care of administrative units", "事业单位医疗": "Medical care of public institutions",
     "公务员医疗补助": "Civil servants' medical subsidy", "住房改革支出": "Housing reform",
     "住房公积金": "Housing provident fund", "购房补贴": "Housing purchase subsidy", "提租补贴": "Rent subsidy",
+}
+
+ECONOMIC_EN = {
+    "工资福利支出": "Wages and benefits", "基本工资": "Basic salaries", "津贴补贴": "Allowances and subsidies",
+    "奖金": "Bonuses", "伙食补助费": "Meal subsidies", "绩效工资": "Performance pay",
+    "机关事业单位基本养老保险缴费": "Basic pension insurance contributions", "职业年金缴费": "Occupational annuity contributions",
+    "职工基本医疗保险缴费": "Basic medical insurance contributions", "公务员医疗补助缴费": "Civil servants' medical subsidy contributions",
+    "其他社会保障缴费": "Other social security contributions", "住房公积金": "Housing provident fund",
+    "医疗费": "Medical expenses", "其他工资福利支出": "Other wages and benefits",
+    "商品和服务支出": "Goods and services", "办公费": "Office expenses", "印刷费": "Printing", "咨询费": "Consulting",
+    "手续费": "Fees", "水费": "Water", "电费": "Electricity", "邮电费": "Post and telecommunications", "取暖费": "Heating",
+    "物业管理费": "Property management", "差旅费": "Travel", "因公出国（境）费用": "Official overseas travel",
+    "维修（护）费": "Repairs and maintenance", "租赁费": "Rent", "会议费": "Meetings", "培训费": "Training",
+    "公务接待费": "Official reception", "专用材料费": "Special materials", "被装购置费": "Uniforms",
+    "专用燃料费": "Special fuel", "劳务费": "Labour services", "委托业务费": "Commissioned services",
+    "工会经费": "Trade union funds", "福利费": "Welfare", "公务用车运行维护费": "Official vehicle operation and maintenance",
+    "其他交通费用": "Other transport", "税金及附加费用": "Taxes and surcharges", "其他商品和服务支出": "Other goods and services",
+    "对个人和家庭的补助": "Subsidies to individuals and households", "离休费": "Retirement pay (离休)", "退休费": "Retirement pay",
+    "退职（役）费": "Severance", "抚恤金": "Survivor benefits", "生活补助": "Living allowances", "救济费": "Relief",
+    "医疗费补助": "Medical subsidies", "助学金": "Student grants", "奖励金": "Rewards",
+    "个人农业生产补贴": "Agricultural production subsidies to individuals", "代缴社会保险费": "Social insurance paid on behalf",
+    "其他对个人和家庭的补助": "Other subsidies to individuals and households", "资本性支出": "Capital expenditure",
+    "房屋建筑物购建": "Buildings", "办公设备购置": "Office equipment", "专用设备购置": "Special equipment",
+    "信息网络及软件购置更新": "Information networks and software", "公务用车购置": "Official vehicle purchase",
+    "其他交通工具购置": "Other means of transport", "文物和陈列品购置": "Cultural relics and exhibits",
+    "无形资产购置": "Intangible assets", "其他资本性支出": "Other capital expenditure",
 }
 
 
@@ -298,10 +328,14 @@ def parse_tables(text: str, *, department: str, fiscal_year: int, source_id: str
         codes = _gpb_function(b, lines, *tables["gpb_function"], f"{part2} > {title['gpb_function']}")
     if "gpb_basic" in tables:
         _gpb_basic(b, lines, *tables["gpb_basic"], f"{part2} > {title['gpb_basic']}")
+        _economic(b, lines, *tables["gpb_basic"], f"{part2} > {title['gpb_basic']}")
+    if "income" in tables:
+        _income(b, lines, *tables["income"], f"{part2} > {title['income']}")
     if "three_public" in tables:
         _three_public(b, lines, *tables["three_public"], f"{part2} > {title['three_public']}")
     _narrative(b, text, narrative_start(lines, tables), codes)
     _sums(b, codes)
+    _economic_sums(b)
     return _draft(b, text, department, fiscal_year, source_id)
 
 
@@ -521,6 +555,75 @@ def _wrapped_names(lines, start, stop, rows) -> list[str | None]:
     return names
 
 
+def _income(b: Builder, lines, start, stop, section):
+    """收入决算表: the 合计 line's 本年收入合计 and 财政拨款收入."""
+    cols = _columns(lines, start, stop, ["本年收入合计", "财政拨款收入"])
+    if cols is None:
+        return
+    for ln in lines[start:stop]:
+        labels, nums = _numbers(ln)
+        if len(labels) == 1 and labels[0].printed.replace(" ", "") == "合计" and nums:
+            got = _assign(nums, cols)
+            if got and "财政拨款收入" in got:
+                b.figure(b.row("income", "fiscal", section, **FISCAL_INCOME), "amount", got["财政拨款收入"], section)
+            if got and "本年收入合计" in got:
+                item, parent, breakdown, en = INCOME_ITEMS["本年收入合计"]
+                r = b.row("income", item, section, item_id=item, parent_item_id=parent, breakdown=breakdown,
+                          name_zh="本年收入合计", name_en=en)
+                b.figure(r, "amount", got["本年收入合计"], section)
+            return
+
+
+def _economic(b: Builder, lines, start, stop, section):
+    """基本支出决算表 by 经济分类: two tables side by side (工资福利支出 and 对个人和家庭的补助 on
+    the left, 商品和服务支出 and 资本性支出 on the right), each line code, name, 决算数. Each side
+    is read alone: the other side blanked out, so offsets and columns stay as printed."""
+    heads = [s for ln in lines[start:stop] for s in ln.segments() if s.printed.replace(" ", "") == "决算数"]
+    if len(heads) != 2:
+        return
+    left_end = heads[0].col + 4  # the left table ends after its 决算数 column
+    for side in (0, 1):
+        sided = [_one_side(ln, left_end, side) for ln in lines]
+        rows = []
+        for i in range(start, stop):
+            segs = sided[i].segments()
+            if not segs or not CODE.match(segs[0].printed) or len(segs[0].printed) > 5:
+                continue
+            rest = segs[1:]
+            name = rest[0] if rest and not AMOUNT.match(rest[0].printed) else None
+            nums = [x for x in rest if AMOUNT.match(x.printed)]
+            if len(nums) != 1 or len(rest) != 1 + (name is not None) or abs(nums[0].col - heads[side].col) > 8:
+                continue
+            rows.append((i, segs[0].printed, name, {"决算数": nums[0]}))
+        for (i, code, _, got), name in zip(rows, _wrapped_names(sided, start, stop, rows)):
+            if name is None:
+                continue
+            level = 1 if len(code) == 3 else 2
+            r = b.row("expenditure_by_economic", code, section, code=code, level=str(level),
+                      parent_code="" if level == 1 else code[:3], name_zh=name, name_en=ECONOMIC_EN.get(name, ""))
+            b.figure(r, "amount", got["决算数"], section)
+
+
+@dataclass
+class SidedLine(Line):
+    """One side of a line of a two-sided table: only the cells left (side 0) or right (side 1)
+    of `left_end`, at their printed offsets and columns."""
+
+    left_end: float = 0.0
+    side: int = 0
+
+    def segments(self) -> list[Tok]:
+        return [s for s in Line.segments(self) if (s.col < self.left_end) == (self.side == 0)]
+
+    @property
+    def bare(self) -> str:
+        return "".join(re.sub(r"\s", "", s.printed) for s in self.segments())
+
+
+def _one_side(ln: Line, left_end: float, side: int) -> Line:
+    return SidedLine(ln.start, ln.text, left_end, side)
+
+
 def _gpb_basic(b: Builder, lines, start, stop, section):
     """基本支出决算表: 人员经费合计 and 公用经费合计."""
     for ln in lines[start:stop]:
@@ -576,6 +679,8 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
                 if spec[0] == item:
                     return b.row("income", item, "", item_id=item, parent_item_id=spec[1], breakdown=spec[2],
                                  name_zh=label if item != "total" else "收入总计", name_en=spec[3])
+            if item == "fiscal":
+                return b.row("income", item, "", **FISCAL_INCOME)
             if item == "fiscal_total":
                 return b.row("income", item, "", item_id=item, parent_item_id="", breakdown="",
                              name_zh="财政拨款收入总计", name_en="Total fiscal appropriation income")
@@ -608,6 +713,9 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
     m = re.search(r"本年收入合计" + NUM + r"万元，其中：", t)
     if m:
         put(row("income", "current_year_total"), "amount", m, 1)
+        mm = re.compile(r"其中：财政拨款收入" + NUM + r"万元").match(t, m.end() - 3)
+        if mm:
+            put(row("income", "fiscal"), "amount", mm, 1)
         tail = t[m.end(): m.end() + 300].split("。")[0]
         for mm in re.finditer(r"([\u4e00-\u9fff]+?)" + NUM + r"万元，占" + NUM + "%", tail):
             label = mm.group(1)
@@ -651,6 +759,8 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
                   + r"万元，完成(年初|全年)预算的" + NUM + "%", t)
     if m:
         r = row("expenditure_by_type", "gpb_total")
+        put(r, "budget_initial_amount", m, 1)
+        put(r, "budget_amount", m, 2)
         put(r, "amount", m, 3)
         put(r, "budget_completion_pct", m, 5)
         _completion_break(b, r, m.group(4), m.group(1), m.group(2), m.group(3), m.group(5), where(m))
@@ -720,22 +830,22 @@ INDICATORS = [
      "Government procurement of services", *WAN),
     ("procurement_sme_reserved_budget", r"面向中小企业预留政府采购项目预算金额" + NUM + "万元", "procurement",
      "面向中小企业预留政府采购项目预算金额", "Procurement budget reserved for small and medium enterprises", *WAN),
-    ("procurement_micro_reserved_budget", r"面向小微企业预留政府采购项目预算金额" + NUM + "万元", "procurement",
+    ("procurement_small_micro_reserved_budget", r"面向小微企业预留政府采购项目预算金额" + NUM + "万元", "procurement",
      "面向小微企业预留政府采购项目预算金额", "Procurement budget reserved for small and micro enterprises", *WAN),
     ("vehicles_held", r"共有车辆" + NUM + "辆", "assets", "共有车辆", "Vehicles held", "辆", "vehicles"),
     ("projects_with_targets", r"编报绩效目标的\d{4}年度项目" + NUM + "个", "performance", "编报绩效目标的项目",
      "Projects with performance targets set", "个", "projects"),
     ("projects_with_targets_budget", r"编报绩效目标的\d{4}年度项目\d+个，涉及预算金额" + NUM + "万元", "performance",
      "编报绩效目标的项目涉及预算金额", "Budget of the projects with performance targets", *WAN),
-    ("projects_monitored", r"绩效跟踪评价的\d{4}年度项目" + NUM + "个", "performance", "绩效跟踪评价的项目",
-     "Projects under performance monitoring", "个", "projects"),
-    ("projects_monitored_budget", r"绩效跟踪评价的\d{4}年度项目\d+个，涉及预算金额" + NUM + "万元", "performance",
-     "绩效跟踪评价的项目涉及预算金额", "Budget of the projects under performance monitoring", *WAN),
+    ("projects_tracked", r"绩效跟踪评价的\d{4}年度项目" + NUM + "个", "performance", "绩效跟踪评价的项目",
+     "Projects under performance tracking evaluation", "个", "projects"),
+    ("projects_tracked_budget", r"绩效跟踪评价的\d{4}年度项目\d+个，涉及预算金额" + NUM + "万元", "performance",
+     "绩效跟踪评价的项目涉及预算金额", "Budget of the projects under performance tracking evaluation", *WAN),
     ("projects_self_evaluated", r"绩效自评的\d{4}年度项目" + NUM + "个", "performance", "绩效自评的项目",
      "Projects given a performance self-evaluation", "个", "projects"),
     ("projects_self_evaluated_budget", r"绩效自评的\d{4}年度项目\d+个，涉及预算金额" + NUM + "万元", "performance",
      "绩效自评的项目涉及预算金额", "Budget of the self-evaluated projects", *WAN),
-    ("projects_self_evaluation_avg_score", r"绩效自评的\d{4}年度项目\d+个，涉及预算金额[\d.]+万元，平均得分" + NUM + "分",
+    ("projects_self_evaluated_mean_score", r"绩效自评的\d{4}年度项目\d+个，涉及预算金额[\d.]+万元，平均得分" + NUM + "分",
      "performance", "绩效自评平均得分", "Average self-evaluation score", "分", "points"),
     ("projects_rated_excellent", r"绩效评级为“优”的项目" + NUM + "个", "performance", "绩效评级为“优”的项目",
      "Projects rated excellent", "个", "projects"),
@@ -784,10 +894,10 @@ def _indicators(b: Builder, f: Flat, where) -> None:
             mm = re.compile(re.escape(label) + NUM + "辆").search(f.text, m.end(), m.end() + len(part))
             if mm:
                 one(f"vehicles_{kind}", mm, 1, "assets", label, en, "辆", "vehicles")
-    m = re.search(r"单价(\d+)万元（含）以上设备（不含车辆）" + NUM + r"台（套）", f.text)
+    m = re.search(r"单价100万元（含）以上设备（不含车辆）" + NUM + r"台（套）", f.text)
     if m:
-        one(f"equipment_over_{m.group(1)}wan", m, 2, "assets", f"单价{m.group(1)}万元（含）以上设备（不含车辆）",
-            f"Equipment of {int(m.group(1)) * 10000:,} yuan or more a unit (vehicles excluded)", "台（套）", "sets")
+        one("equipment_over_1m_yuan", m, 1, "assets", "单价100万元（含）以上设备（不含车辆）",
+            "Equipment of 1,000,000 yuan or more a unit (vehicles excluded)", "台（套）", "sets")
 
 
 # ---------------------------------------------------------------- sums
@@ -804,6 +914,19 @@ def _sums(b: Builder, codes: dict[str, RowDraft]) -> None:
             if total != a:
                 b.broke(r.resource, r.key, "amount", "sum_of_columns", a, total,
                         f"{r.section}: {code} 合计 vs 基本支出 + 项目支出")
+
+
+def _economic_sums(b: Builder) -> None:
+    """A 类 of the economic table = the sum of its 款 (all printed, 0.00 included): else a Break."""
+    rows = {k: r for (res, k), r in b.rows.items() if res == "expenditure_by_economic"}
+    for code, r in rows.items():
+        children = [c for c in rows if len(code) == 3 and len(c) == 5 and c.startswith(code)]
+        if not children or not r.fields.get("amount"):
+            continue
+        total = sum(dec(rows[c].fields.get("amount") or "0") for c in children)
+        if total != dec(r.fields["amount"]):
+            b.broke(r.resource, code, "amount", "sum_of_children", r.fields["amount"], total,
+                    f"{r.section}: {code} {r.fields.get('name_zh', '')} vs the sum of its {len(children)} lines")
 
 
 # ---------------------------------------------------------------- result
