@@ -245,6 +245,8 @@ class Builder:
         return r
 
     def figure(self, r: RowDraft, column: str, tok: Tok, where: str, value: str | None = None) -> None:
+        if any(ch.isspace() for ch in tok.printed):
+            return  # a number broken over two lines: no one-line quote holds it, so it is left out
         value = tok.value if value is None else value
         have = r.fields.get(column)
         if have not in (None, ""):
@@ -288,14 +290,20 @@ def find_tables(lines: list[Line]) -> dict[str, tuple[int, int]]:
         kind = titles.get(bare) or next((k for t, k in titles.items() if bare.endswith("年度" + t)), None)
         if kind and not re.match(r"^[一二三四五六七八九十]+、", bare):
             starts.append((i, kind))
-    out = {}
+    out: dict[str, tuple[int, int]] = {}
+    open_kind = None  # a table whose region ended at a title, not at its note: it may go on
     for n, (i, kind) in enumerate(starts):
         stop = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
+        ended = False
         for j in range(i + 1, stop):
             if lines[j].bare.startswith(("注：", "说明：")) or re.match(r"^第[一二三四五]部分", lines[j].bare):
-                stop = j
+                stop, ended = j, True
                 break
-        out.setdefault(kind, (i + 1, stop))
+        if kind == open_kind and kind in out:  # the title repeated on the next page: one table
+            out[kind] = (out[kind][0], stop)
+        else:
+            out.setdefault(kind, (i + 1, stop))
+        open_kind = None if ended else kind
     return out
 
 
