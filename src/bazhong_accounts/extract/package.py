@@ -56,11 +56,14 @@ def identify(text: str) -> tuple[str, str, int | None]:
     if m:
         year = int(m.group(1))
     name = ""
-    for pattern in (r"第一部分(.{2,40}?)(?:\d{4}年度?)?部门?概况", r"纳入(.{2,40}?)\d{4}年度?部门决算编制范围",
-                    r"([\u4e00-\u9fff（）]{2,40}?)\d{4}年度?部门决算"):
-        m = re.search(pattern, flat)
-        if m and re.search(r"[\u4e00-\u9fff]", m.group(1)):
-            name = m.group(1)
+    candidates = [m.group(1) for pattern in (r"第一部分(.{2,40}?)(?:\d{4}年度?)?(?:部门)?概况",
+                                             r"纳入(.{2,40}?)\d{4}年度?部门决算编制范围")
+                  for m in re.finditer(pattern, flat)]
+    candidates += [m.group(1) for m in re.finditer(r"(?m)^\s*([\u4e00-\u9fff（）]{2,40}?)\s*\d{4}\s*年度?部门决算\s*$",
+                                                   text)]
+    for c in candidates:
+        if re.search(r"[\u4e00-\u9fff]{2}", c) and c != "部门" and "部分" not in c:
+            name = c
             break
     m = re.match(r"(?:中共)?((?:[\u4e00-\u9fff]{2,4}?省)?(?:[\u4e00-\u9fff]{2,4}?市)?(?:[\u4e00-\u9fff]{1,4}?[区县])?)", name)
     region = m.group(1) if m else ""
@@ -73,11 +76,14 @@ def department_id(name: str) -> str:
     return "dept-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
 
 
-def parse(report: ReportText, department: str | None, fiscal_year: int | None) -> tuple[Draft, str, str]:
-    """The Draft of one report, with the department's name and region as printed."""
+def parse(report: ReportText, department: str | None, fiscal_year: int | None,
+          known: dict[str, str] | None = None) -> tuple[Draft, str, str]:
+    """The Draft of one report, with the department's name and region as printed. `known`:
+    department ids by Chinese name, of the package the report goes into."""
     from .tables import has_table_outline, parse_tables
 
     name, region, year = identify(report.text)
+    department = department or (known or {}).get(name)
     fiscal_year = fiscal_year or year
     if fiscal_year is None:
         raise ReportError(f"{report.path}: no fiscal year found (…年度部门决算): give --fiscal-year")
@@ -355,7 +361,8 @@ def _extract_all(work: Path, reports: list[Path], args) -> tuple[int, list[Draft
     for path in _progress(reports, sys.stdout.isatty() and len(reports) > 1):
         try:
             text = read_report(path)
-            draft, _, _ = parse(text, args.department, year)
+            known = {r["name_zh"]: r["department"] for r in pkg.rows.get("departments", [])}
+            draft, _, _ = parse(text, args.department, year, known)
             add_report(pkg, Extracted(text, draft, path), args.replace)
         except ReportError as e:
             failed += 1

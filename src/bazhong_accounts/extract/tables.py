@@ -274,9 +274,9 @@ class Builder:
 
 
 def has_table_outline(text: str) -> bool:
-    bare = re.sub(r"\s", "", text)
-    return "部门决算" in bare and sum(t in bare for t in ("收入支出决算总表", "财政拨款收入支出决算总表",
-                                                       "一般公共预算财政拨款支出决算表")) >= 2
+    """The standard tables printed (their titles alone on a line, at least two of them), not
+    only listed by title as the Sichuan outline's 附表 section does (一、收入支出决算总表 …)."""
+    return "部门决算" in re.sub(r"\s", "", text) and len(find_tables(split_lines(text))) >= 2
 
 
 def find_tables(lines: list[Line]) -> dict[str, tuple[int, int]]:
