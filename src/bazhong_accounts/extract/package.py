@@ -82,6 +82,10 @@ def parse(report: ReportText, department: str | None, fiscal_year: int | None,
     department ids by Chinese name, of the package the report goes into."""
     from .tables import has_table_outline, parse_tables
 
+    tables = has_table_outline(report.text)
+    if not tables and not _has_narrative_outline(report.text):
+        raise ReportError(f"{report.path}: not a 部门决算 report (no outline found: neither the standard tables "
+                          "nor the 情况说明 of a final-accounts report)")
     name, region, year = identify(report.text)
     department = department or (known or {}).get(name)
     fiscal_year = fiscal_year or year
@@ -91,18 +95,15 @@ def parse(report: ReportText, department: str | None, fiscal_year: int | None,
         raise ReportError(f"{report.path}: no department name found: give --department")
     department = department or department_id(name)
     source_id = f"{department}-{fiscal_year}-final-accounts"
-    if has_table_outline(report.text):
+    if tables:
         draft = parse_tables(report.text, department=department, fiscal_year=fiscal_year, source_id=source_id)
-    elif _has_narrative_outline(report.text):
+    else:
         draft = _parse_narrative(report, department, fiscal_year)
         draft.source_id = source_id
         for rows in draft.rows.values():
             for r in rows:
                 if "source_id" in r:
                     r["source_id"] = source_id
-    else:
-        raise ReportError(f"{report.path}: not a 部门决算 report (no outline found: neither the standard tables "
-                          "nor the 情况说明 of a final-accounts report)")
     draft.department_name_zh = draft.department_name_zh or name
     draft.region_zh = draft.region_zh or region
     if not any(draft.rows.values()):
@@ -235,10 +236,21 @@ def add_report(pkg: Package, ex: Extracted, replace: bool) -> None:
         "sha256": hashlib.sha256(text_bytes).hexdigest(), "media_type": "text/plain; charset=utf-8",
         "note_en": f"Text of {original_rel} ({ex.report.media_type}, sha256 {original_sha}). {DRAFT_NOTE}",
     })
+    _english_names(pkg, d)
     _classification(pkg, d)
     for resource, rows in d.rows.items():
         for row in rows:
             pkg.add(resource, row)
+
+
+def _english_names(pkg: Package, d: Draft) -> None:
+    """English of a function line the parser has none for: the classification's, where the code
+    and the Chinese name are the same in any year the package holds (else left empty, which
+    validate reports and the review file lists)."""
+    english = {(r["code"], r["name_zh"]): r["name_en"] for r in pkg.rows.get("classification", []) if r["name_en"]}
+    for row in d.rows.get("expenditure_by_function", []):
+        if not row.get("name_en"):
+            row["name_en"] = english.get((row["code"], row["name_zh"]), "")
 
 
 def _classification(pkg: Package, d: Draft) -> None:
