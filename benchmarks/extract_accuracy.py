@@ -1,4 +1,4 @@
-"""Accuracy and speed of `bazhong-accounts extract` on the report corpus (archive/corpus/corpus.csv).
+"""Accuracy and speed of `bazhong-accounts extract` on the report corpus (archive/corpus.csv).
 
 - For each corpus report with an expected-figures file (benchmarks/corpus/expected/<report>.csv,
   columns report,resource,row_key,column,value,where, written by a person from the PDF):
@@ -30,7 +30,7 @@ from bazhong_accounts.extract.readers import read_report  # noqa: E402
 from bazhong_accounts.model import roles  # noqa: E402
 from bazhong_accounts.model.descriptor import read_descriptor, read_schema  # noqa: E402
 
-CORPUS = ROOT / "archive" / "corpus" / "corpus.csv"
+CORPUS = ROOT / "archive" / "corpus.csv"
 EXPECTED = ROOT / "benchmarks" / "corpus" / "expected"
 ROUND_TRIP = ("income", "expenditure_by_type", "expenditure_by_function", "three_public_expenses",
               "three_public_expenses_counts", "projects")
@@ -114,7 +114,7 @@ def forty_pages(dest: Path) -> Path:
     """A 40-page PDF: the Putuo report's pages, repeated."""
     import pypdfium2 as pdfium
 
-    src = pdfium.PdfDocument(str(ROOT / "archive/corpus/shanghai-putuo-social-work-dept-2024-final-accounts.pdf"))
+    src = pdfium.PdfDocument(str(ROOT / "archive/shanghai-putuo-social-work-dept-2024-final-accounts.pdf"))
     out = pdfium.PdfDocument.new()
     while len(out) < 40:
         out.import_pages(src, list(range(min(len(src), 40 - len(out)))))

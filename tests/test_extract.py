@@ -22,8 +22,8 @@ from conftest import ROOT, copy_package_to
 
 FORMATS = ("pdf", "docx", "html", "txt")
 WRITERS = {"pdf": fx.write_pdf, "docx": fx.write_docx, "html": fx.write_html, "txt": fx.write_text}
-PUTUO = ROOT / "archive/corpus/shanghai-putuo-social-work-dept-2024-final-accounts.pdf"
-TEMPLATE = ROOT / "archive/corpus/shanghai-final-accounts-template-2024.pdf"
+PUTUO = ROOT / "archive/shanghai-putuo-social-work-dept-2024-final-accounts.pdf"
+TEMPLATE = ROOT / "archive/shanghai-final-accounts-template-2024.pdf"
 
 
 @pytest.fixture(scope="session")
@@ -273,7 +273,7 @@ def test_the_template_has_no_figures(capsys, tmp_path):
 
 
 def test_corpus_manifest_checksums():
-    rows = list(csv.DictReader((ROOT / "archive/corpus/corpus.csv").open(encoding="utf-8")))
+    rows = list(csv.DictReader((ROOT / "archive/corpus.csv").open(encoding="utf-8")))
     assert len(rows) == 3
     for r in rows:
         assert hashlib.sha256((ROOT / r["path"]).read_bytes()).hexdigest() == r["sha256"], r["path"]

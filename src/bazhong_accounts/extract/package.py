@@ -200,11 +200,30 @@ def new_package(dest: Path) -> None:
                                  "the archived text; review.csv lists the reports' inconsistencies.")
     descriptor["sources"] = []
     descriptor["contributors"] = [c for c in descriptor.get("contributors", []) if "publisher" not in c.get("roles", [])]
+    descriptor["resources"] += _unlisted_resources(dest, descriptor)
     (dest / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
     (dest / "archive").mkdir()
     pkg = Package(dest)
     pkg.write()
+
+
+def _unlisted_resources(root: Path, descriptor: dict) -> list[dict]:
+    """Resources for the schemas the project's descriptor does not list yet (it holds no rows of
+    them), described by the schema's own title and description, like the listed ones."""
+    listed = {r["schema"] for r in descriptor["resources"]}
+    like = descriptor["resources"][0]
+    out = []
+    for path in sorted((root / "schemas").glob("*.json")):
+        rel = f"schemas/{path.name}"
+        if rel in listed:
+            continue
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        out.append({"name": path.stem, "path": f"data/{path.stem}.csv", "title": schema.get("title", path.stem),
+                    "description": schema.get("description", ""),
+                    **{k: like[k] for k in ("format", "mediatype", "encoding", "dialect") if k in like},
+                    "schema": rel})
+    return out
 
 
 def add_report(pkg: Package, ex: Extracted, replace: bool) -> None:
@@ -329,7 +348,7 @@ def _progress(items, enabled: bool):
 
 
 def run(args) -> int:
-    target = Path(args.into or args.out)
+    target = Path(args.into or args.out).resolve()
     reports = expand(args.reports)
     if not reports:
         print(f"extract: no report files in {', '.join(args.reports)} (.pdf, .docx, .html, .txt)")
@@ -348,7 +367,7 @@ def run(args) -> int:
     try:
         work = tmp / "package"
         if args.into:
-            shutil.copytree(target, work, symlinks=True)
+            _copy_package(target, work)
         else:
             work.mkdir()
             new_package(work)
@@ -389,18 +408,47 @@ def _extract_all(work: Path, reports: list[Path], args) -> tuple[int, list[Draft
     return failed, done
 
 
+PACKAGE_PARTS = ("datapackage.json", "schemas", "data", "archive", REVIEW)
+
+
+def _copy_package(src: Path, dest: Path) -> None:
+    """The package's own files (not a checkout's .git or .venv beside them)."""
+    dest.mkdir()
+    for part in PACKAGE_PARTS:
+        p = src / part
+        if p.is_dir():
+            shutil.copytree(p, dest / part)
+        elif p.is_file():
+            shutil.copy2(p, dest / part)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    out = {}
+    for part in PACKAGE_PARTS:
+        p = root / part
+        for f in ([p] if p.is_file() else sorted(p.rglob("*")) if p.is_dir() else []):
+            if f.is_file():
+                out[f.relative_to(root).as_posix()] = f.read_bytes()
+    return out
+
+
 def _swap(work: Path, target: Path, into: bool) -> None:
-    """work replaces target: a rename each way, the old package removed only after."""
-    if into:
-        old = work.parent / "previous"
-        os.replace(target, old)
-        try:
-            os.replace(work, target)
-        except OSError:
-            os.replace(old, target)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
+    """The finished package goes in place. --out: one rename of the directory. --into: each
+    changed file replaced by a rename (os.replace), new ones added, removed ones (--replace)
+    deleted; the target directory itself stays (it may be the current directory)."""
+    if not into:
         if target.exists():
             target.rmdir()  # empty (checked above)
         os.replace(work, target)
+        return
+    new, old = _files(work), _files(target)
+    for rel, data in new.items():
+        if old.get(rel) == data:
+            continue
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.extract-tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, dest)
+    for rel in old.keys() - new.keys():
+        (target / rel).unlink()

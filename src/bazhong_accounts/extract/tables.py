@@ -313,7 +313,7 @@ def narrative_start(lines: list[Line], tables: dict) -> int:
     for ln in lines[after:]:
         if re.match(r"^第[一二三四五]部分.*(决算情况|情况说明)", ln.bare):
             return ln.start
-    return lines[after].start if after < len(lines) else len(lines) and lines[-1].start
+    return lines[after].start if after < len(lines) else lines[-1].start + len(lines[-1].text)
 
 
 # ---------------------------------------------------------------- the parser
@@ -368,7 +368,7 @@ def _label_numbers(line: Line) -> list[tuple[Tok, list[Tok]]]:
     return out
 
 
-def _side_items(b: Builder, lines, start, stop, section):
+def _side_items(lines, start, stop):
     """Rows of a two-sided table as (side, bare label, numbers): side 0 left, 1 right, by the
     order of labels on the line."""
     for ln in lines[start:stop]:
@@ -379,7 +379,7 @@ def _side_items(b: Builder, lines, start, stop, section):
 
 
 def _summary(b: Builder, lines, start, stop, section):
-    for side, bare, nums, label in _side_items(b, lines, start, stop, section):
+    for side, bare, nums, label in _side_items(lines, start, stop):
         if len(nums) != 1:
             continue
         if side == 0 and bare in INCOME_ITEMS:
@@ -450,7 +450,7 @@ def _fiscal_summary(b: Builder, lines, start, stop, section):
                 heads["合计"] = s.col
             elif bare.startswith("一般公共预") and "gpb" not in heads:
                 heads["gpb"] = s.col
-    for side, bare, nums, label in _side_items(b, lines, start, stop, section):
+    for side, bare, nums, label in _side_items(lines, start, stop):
         if bare == "总计" and side == 0 and len(nums) == 1:
             r = b.row("income", "fiscal_total", section, item_id="fiscal_total", parent_item_id="", breakdown="",
                       name_zh="财政拨款收入总计", name_en="Total fiscal appropriation income")
