@@ -24,6 +24,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import fail
 from ..model.descriptor import package_dir, read_descriptor, read_schema
 from ..model import roles
 from .draft import Draft
@@ -348,20 +349,18 @@ def _progress(items, enabled: bool):
 
 
 def run(args) -> int:
+    if bool(args.out) == bool(args.into):
+        fail("extract: give --out DIR (a new package) or --into DIR (an existing one), not both")
     target = Path(args.into or args.out).resolve()
     reports = expand(args.reports)
     if not reports:
-        print(f"extract: no report files in {', '.join(args.reports)} (.pdf, .docx, .html, .txt)")
-        return 1
+        fail(f"extract: no report files in {', '.join(args.reports)} (.pdf, .docx, .html, .htm, .txt)")
     if args.out and target.exists() and any(target.iterdir()):
-        print(f"extract: {target} exists and is not empty: use --into {target} to add to it")
-        return 1
+        fail(f"extract: {target} exists and is not empty: use --into {target} to add to it")
     if args.into and not (target / "datapackage.json").is_file():
-        print(f"extract: {target} is not a package directory (no datapackage.json): use --out to create one")
-        return 1
+        fail(f"extract: {target} is not a package directory (no datapackage.json): use --out to create one")
     if len(reports) > 1 and (args.department or args.fiscal_year):
-        print("extract: --department and --fiscal-year name one report: give one report with them")
-        return 1
+        fail("extract: --department and --fiscal-year name one report: give one report with them")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.extract-", dir=target.parent))
     try:
