@@ -88,6 +88,14 @@ COMMANDS: dict[str, Command] = {
         arg("old_dir", metavar="OLD_DIR", help="package directory before the change"),
         arg("new_dir", metavar="NEW_DIR", help="package directory after the change"),
     )),
+    "extract": Command("extract.package:run", "turn published 部门决算 reports (PDF, .docx, HTML, text) into draft rows", (
+        arg("reports", nargs="+", metavar="REPORT", help="report files, or folders of them"),
+        arg("--out", metavar="DIR", help="write a new package directory (give --out or --into)"),
+        arg("--into", metavar="DIR", help="add the reports to this package directory, atomically"),
+        arg("--replace", action="store_true", help="replace a department-year the package already has"),
+        arg("--department", metavar="ID", help="department id (default: read from the report)"),
+        arg("--fiscal-year", type=int, metavar="YEAR", help="fiscal year (default: read from the report)"),
+    )),
 }
 
 
