@@ -393,7 +393,7 @@ def ordinals(t: Table, report: Report) -> None:
     """An integer primary-key column other than fiscal_year (row_no, trip_no, term_no) numbers the
     rows 1..n within the rest of the key, so a renumbered row cannot pass unnoticed."""
     for col in t.pk:
-        if col == "fiscal_year" or t.type_of(col) != "integer":
+        if t.fields[col].get("role") != "ordinal":  # not an offset (figure_sources.start) nor a year
             continue
         rest = [c for c in t.pk if c != col]
         ok = t.usable(col)
