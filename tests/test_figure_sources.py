@@ -123,3 +123,168 @@ def test_names_and_texts_as_printed():
         for col in ("expected_goal_zh", "achieved_goal_zh", "outcome_zh", "problems_zh", "improvements_zh"):
             if r[col]:
                 assert r[col] in TEXT, (r["project_id"], col)
+
+
+# ---------------------------------------------------------------- the validator on broken copies
+
+
+def load(pkg: Path, name: str):
+    """(header, rows, physical line of each row) of data/<name>.csv in the copy."""
+    with open(pkg / "data" / f"{name}.csv", encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        out, lines, start = [], [], reader.line_num + 1
+        for r in reader:
+            out.append(dict(zip(header, r)))
+            lines.append(start)
+            start = reader.line_num + 1
+    return header, out, lines
+
+
+def save(pkg: Path, name: str, header, rows_) -> None:
+    with open(pkg / "data" / f"{name}.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows([[r[h] for h in header] for r in rows_])
+
+
+def problems(pkg: Path) -> list[str]:
+    from bazhong_accounts.checks.validate import collect
+
+    result = collect(pkg)
+    return [str(p) for p in result.report.problems]
+
+
+def where_in_source(start: int) -> tuple[int, int]:
+    """1-based line and column of TEXT[start], computed here, not by the module under test."""
+    line = TEXT.count("\n", 0, start) + 1
+    return line, start - (TEXT.rfind("\n", 0, start) + 1) + 1
+
+
+def span_row(rows_, resource, row_key, column):
+    return next(i for i, r in enumerate(rows_) if (r["resource"], r["row_key"], r["column"]) == (resource, row_key, column))
+
+
+@pytest.fixture(scope="module")
+def real_run():
+    """`validate` on the package itself, in-process: (exit code, output)."""
+    import contextlib
+    import io
+    import types
+
+    from bazhong_accounts.checks.validate import run
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = run(types.SimpleNamespace(dir=ROOT, frictionless=False))
+    return code, out.getvalue()
+
+
+def test_the_real_package_accounts_for_every_number(real_run):
+    code, out = real_run
+    numbers = re.search(r"numbers in the report: (\d+) of (\d+) accounted for \(100 %\)", out)
+    assert code == 0 and numbers, out[-800:]
+    assert numbers.group(1) == numbers.group(2)
+    # every span and non-figure is one of the numbers counted, and none is counted twice
+    located = {int(r["start"]) for r in rows("non_figures")} | {int(r["start"]) for r in rows("figure_sources")}
+    assert int(numbers.group(2)) <= len(located)
+
+
+# Each case breaks one thing in one copy of the package (the cases touch different rows; the one
+# that deletes rows runs first so that the others' line numbers hold), the validator runs once on
+# it, and each test looks for its own message: file, line and column.
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+@case
+def figure_cell_without_span(pkg):
+    header, fs, _ = load(pkg, "figure_sources")
+    save(pkg, "figure_sources", header, [r for r in fs if r["row_key"] != "arbitration_cases"])
+    _, ind, lines = load(pkg, "indicators")
+    line = lines[next(i for i, r in enumerate(ind) if r["metric_id"] == "arbitration_cases")]
+    return f"data/indicators.csv:{line}: value: figure 14 has no span in data/figure_sources.csv: say where the report prints it"
+
+
+@case
+def shifted_span(pkg):
+    header, fs, lines = load(pkg, "figure_sources")
+    i = span_row(fs, "three_public_expenses", "overseas", "share_pct")
+    start, end = int(fs[i]["start"]) + 1, int(fs[i]["end"]) + 1
+    fs[i]["start"], fs[i]["end"] = str(start), str(end)
+    save(pkg, "figure_sources", header, fs)
+    return f"data/figure_sources.csv:{lines[i]}: printed: the source has «{TEXT[start:end]}» at {start}..{end}, not «22.12%»"
+
+
+@case
+def printed_value_is_not_the_cell(pkg):
+    """The span of internal_sections (14) points at another number: 72 staff."""
+    header, fs, lines = load(pkg, "figure_sources")
+    i = span_row(fs, "indicators", "internal_sections", "value")
+    at = TEXT.index("供给人员72人") + len("供给人员")
+    fs[i].update(start=str(at), end=str(at + 2), printed="72")
+    save(pkg, "figure_sources", header, fs)
+    return (f"data/figure_sources.csv:{lines[i]}: printed: «72» states 72, but indicators internal_sections `value` "
+            "is 14 and no erratum of that cell gives 72")
+
+
+@case
+def sign_against_the_printed_decrease(pkg):
+    """The audit's bug: 降低13.9% carried as +13.9."""
+    header, ind, _ = load(pkg, "indicators")
+    next(r for r in ind if r["metric_id"] == "documents_issued_change_pct")["value"] = "13.9"
+    save(pkg, "indicators", header, ind)
+    _, fs, lines = load(pkg, "figure_sources")
+    i = span_row(fs, "indicators", "documents_issued_change_pct", "value")
+    return (f"data/figure_sources.csv:{lines[i]}: printed: «降低13.9%» states -13.9, but indicators "
+            "documents_issued_change_pct `value` is 13.9 and no erratum of that cell gives -13.9")
+
+
+@case
+def number_left_unaccounted(pkg):
+    header, nf, _ = load(pkg, "non_figures")
+    gone = next(r for r in nf if r["printed"] == "108")  # 第108次常务会议
+    save(pkg, "non_figures", header, [r for r in nf if r is not gone])
+    assert TEXT[int(gone["start"]):int(gone["end"])] == "108"
+    line, col = where_in_source(int(gone["start"]))
+    return (f"{SOURCE}:{line}: col {col}: number «108» is neither a figure (data/figure_sources.csv) nor a "
+            "non-figure (data/non_figures.csv) of bazhong-govt-office-2018-final-accounts: locate it or say why it "
+            "is not a figure")
+
+
+@case
+def spans_disagree_without_erratum(pkg):
+    """22.89 (detail paragraph) vs 22.9 carried: fine only while overseas_amount_two_ways covers it."""
+    header, er, _ = load(pkg, "errata")
+    save(pkg, "errata", header, [r for r in er if r["erratum_id"] != "overseas_amount_two_ways"])
+    _, fs, lines = load(pkg, "figure_sources")
+    i = next(i for i, r in enumerate(fs) if r["row_key"] == "overseas" and r["printed"] == "22.89万元")
+    return (f"data/figure_sources.csv:{lines[i]}: printed: «22.89万元» states 22.89, but three_public_expenses "
+            "overseas `amount` is 22.9 and no erratum of that cell gives 22.89")
+
+
+@case
+def quote_excerpt_outside_the_passage(pkg):
+    header, ind, lines = load(pkg, "indicators")
+    i = next(i for i, r in enumerate(ind) if r["metric_id"] == "cloud_monthly_reports")
+    ind[i]["source_quote"] += " … 第三部分  名词解释"  # in the report, far from 运行月报12期
+    save(pkg, "indicators", header, ind)
+    return (f"data/indicators.csv:{lines[i]}: source_quote: excerpt «第三部分  名词解释» is not in the passage of "
+            "the row's figures (within 300 characters of a span in data/figure_sources.csv)")
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory, copy_package):
+    pkg = copy_package(tmp_path_factory.mktemp("broken") / "package")
+    expected = {name: make(pkg) for name, make in CASES.items()}
+    return expected, set(problems(pkg))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_broken_rule_fails_with_file_line_column(broken, name):
+    expected, found = broken
+    assert any(p.startswith(expected[name]) for p in found), "\n".join(sorted(p for p in found if "figure" in p or "col " in p)[:20])

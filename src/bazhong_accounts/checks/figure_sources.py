@@ -19,8 +19,12 @@ Everything is one pass over the spans plus one scan of each archived text: O(spa
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import numpy as np
 
 # ---------------------------------------------------------------- what counts as a number
 
@@ -101,3 +105,245 @@ def in_unit(p: Printed, unit: str | None) -> Decimal | None:
     if (p.unit, unit) == ("万元", "亿元"):
         return p.value / 10000
     return None
+
+
+# ---------------------------------------------------------------- the checks
+
+PASSAGE = 300  # an excerpt of source_quote must start within this many characters of a span
+
+
+def _is_fact_table(t) -> bool:
+    """A resource whose rows carry figures of the report and say whether they are derived."""
+    from ..model import roles
+
+    return bool(roles.figures(t.schema)) and "derived" in roles.with_role(t.schema, "provenance")
+
+
+def _line_col(text: str, pos: int, line_starts: list[int]) -> tuple[int, int]:
+    """1-based line and column of text[pos]."""
+    i = bisect_right(line_starts, pos) - 1
+    return i + 1, pos - line_starts[i] + 1
+
+
+def _cells(tables: dict):
+    """(resource, row_key) -> (table, row index) for every row of every fact table."""
+    from ..model import roles
+
+    out = {}
+    for t in tables.values():
+        if not _is_fact_table(t):
+            continue
+        fields = roles.row_key_fields(t.schema)
+        keys = [t.col(f) for f in fields]
+        for r in range(len(t)):
+            out[(t.name, roles.ROW_KEY_SEPARATOR.join(k[r] for k in keys))] = (t, r)
+    return out
+
+
+def _errata_values(errata) -> dict:
+    """(resource, row_key, column) -> the values an erratum gives for that cell."""
+    out: dict = {}
+    if errata is None:
+        return out
+    for r in range(len(errata)):
+        key = (errata.col("resource")[r], errata.col("row_key")[r], errata.col("column")[r])
+        for c in ("value_carried", "value_other"):
+            v = errata.col(c)[r]
+            if v:
+                out.setdefault(key, set()).add(Decimal(v))
+    return out
+
+
+def _cell_unit(t, r: int, column: str) -> str | None:
+    """The unit the cell is in: its field's description (`Unit: 万元`, `Unit: percent`) or the
+    row's unit category (indicators unit_zh = 亿元)."""
+    desc = t.fields[column].get("description", "")
+    if "Unit: 万元" in desc:
+        return "万元"
+    if "Unit: percent" in desc:
+        return "%"
+    for name, f in t.fields.items():
+        if f.get("role") == "category" and t.col(name)[r] in UNITS:
+            return t.col(name)[r]
+    return None
+
+
+class _Context:
+    def __init__(self, tables: dict, texts: dict[str, str]):
+        self.tables, self.texts = tables, texts
+        self.cells = _cells(tables)
+        self.errata = _errata_values(tables.get("errata"))
+        self.spans_of: dict = {}  # (resource, row_key) -> [(start, end)]
+        self.covered: dict[str, list[tuple[int, int]]] = {}  # source_id -> spans and non-figures
+        self.line_starts = {sid: [0] + [m.end() for m in re.finditer("\n", text)] for sid, text in texts.items()}
+
+
+def _check_span(ctx: _Context, fs, r: int, report) -> None:
+    """One row of figure_sources: the characters, the value, the cell."""
+    res, key, col, sid = (fs.col(c)[r] for c in ("resource", "row_key", "column", "source_id"))
+    line = int(fs.lines[r])
+    text = ctx.texts.get(sid)
+    if text is None:
+        return  # unknown source: the foreign key check says so
+    start, end, printed = int(fs.col("start")[r]), int(fs.col("end")[r]), fs.col("printed")[r]
+    if not 0 <= start < end <= len(text):
+        report.add(fs.path, line, "end", f"span {start}..{end} is outside the source text ({len(text)} characters)",
+                   col_no=fs.col_no("end"))
+        return
+    if text[start:end] != printed:
+        report.add(fs.path, line, "printed", f"the source has «{text[start:end]}» at {start}..{end}, not «{printed}» "
+                   f"(line {_line_col(text, start, ctx.line_starts[sid])[0]} of {sid})", col_no=fs.col_no("printed"))
+        return
+    ctx.covered.setdefault(sid, []).append((start, end))
+    where = ctx.cells.get((res, key))
+    if where is None:
+        report.add(fs.path, line, "row_key", f"no row `{key}` in `{res}` (a fact table)", col_no=fs.col_no("row_key"))
+        return
+    t, row = where
+    if col not in t.fields or t.fields[col].get("role") != "figure":
+        report.add(fs.path, line, "column", f"`{col}` is not a figure column of `{res}`", col_no=fs.col_no("column"))
+        return
+    if t.col("derived")[row] == "true":
+        report.add(fs.path, line, "row_key", f"{res} {key} is derived: its rule is its provenance, it has no span",
+                   col_no=fs.col_no("row_key"))
+        return
+    ctx.spans_of.setdefault((res, key), []).append((start, end))
+    _check_value(ctx, fs, r, t, row, (res, key, col), printed, report)
+
+
+def _check_value(ctx: _Context, fs, r: int, t, row: int, cell: tuple, printed: str, report) -> None:
+    line = int(fs.lines[r])
+    p = parse_printed(printed)
+    if p is None:
+        report.add(fs.path, line, "printed", f"«{printed}» is not one number (with 增加/减少… before and "
+                   "万元/亿元/% after)", col_no=fs.col_no("printed"))
+        return
+    carried = t.col(cell[2])[row]
+    if carried == "":
+        report.add(fs.path, line, "column", f"{cell[0]} {cell[1]} `{cell[2]}` is empty but «{printed}» is located "
+                   "as its figure", col_no=fs.col_no("column"))
+        return
+    stated = in_unit(p, _cell_unit(t, row, cell[2]))
+    if stated is None:
+        report.add(fs.path, line, "printed", f"«{printed}» is in {p.unit}, but {cell[0]} `{cell[2]}` is in "
+                   f"{_cell_unit(t, row, cell[2])}", col_no=fs.col_no("printed"))
+    elif stated != Decimal(carried) and stated not in ctx.errata.get(cell, ()):
+        report.add(fs.path, line, "printed", f"«{printed}» states {stated}, but {cell[0]} {cell[1]} `{cell[2]}` is "
+                   f"{carried} and no erratum of that cell gives {stated}", col_no=fs.col_no("printed"))
+
+
+def _check_cells_have_spans(ctx: _Context, located: set, report) -> None:
+    """Every non-derived, non-empty figure cell of every fact table has a span."""
+    from ..model import roles
+
+    for t in ctx.tables.values():
+        if not _is_fact_table(t):
+            continue
+        fields = roles.row_key_fields(t.schema)
+        plain = t.col("derived") != "true"
+        for col in roles.figures(t.schema):
+            for r in (i for i in range(len(t)) if plain[i] and t.col(col)[i] != ""):
+                key = roles.ROW_KEY_SEPARATOR.join(t.col(f)[r] for f in fields)
+                if (t.name, key, col) not in located:
+                    report.add(t.path, int(t.lines[r]), col, f"figure {t.col(col)[r]} has no span in "
+                               "data/figure_sources.csv: say where the report prints it", col_no=t.col_no(col))
+
+
+def _check_passages(ctx: _Context, report) -> None:
+    """Each excerpt of a located row's source_quote lies near one of the row's spans."""
+    for (res, key), (t, r) in ctx.cells.items():
+        spans = ctx.spans_of.get((res, key))
+        if not spans or "source_quote" not in t.fields:
+            continue
+        text = ctx.texts.get(t.col("source_id")[r])
+        if text is None:
+            continue
+        for excerpt in t.col("source_quote")[r].split(" … "):
+            n = len(excerpt)
+            if not any(text.find(excerpt, max(0, s - n - PASSAGE), e + n + PASSAGE) >= 0 for s, e in spans):
+                short = excerpt if len(excerpt) <= 30 else excerpt[:30] + "…"
+                report.add(t.path, int(t.lines[r]), "source_quote", f"excerpt «{short}» is not in the passage of "
+                           f"the row's figures (within {PASSAGE} characters of a span in data/figure_sources.csv)",
+                           col_no=t.col_no("source_quote"))
+                break
+
+
+def _check_non_figures(ctx: _Context, nf, report) -> None:
+    if nf is None:
+        return
+    usable = nf.usable("start") & nf.usable("end")
+    for r in np.flatnonzero(usable):
+        sid, line = nf.col("source_id")[r], int(nf.lines[r])
+        text = ctx.texts.get(sid)
+        if text is None:
+            continue
+        start, end, printed = int(nf.col("start")[r]), int(nf.col("end")[r]), nf.col("printed")[r]
+        if not 0 <= start < end <= len(text) or text[start:end] != printed:
+            report.add(nf.path, line, "printed", f"the source has «{text[start:end]}» at {start}..{end}, "
+                       f"not «{printed}»", col_no=nf.col_no("printed"))
+            continue
+        ctx.covered.setdefault(sid, []).append((start, end))
+
+
+def _check_accounted(ctx: _Context, source_paths: dict[str, str], report) -> tuple[int, int]:
+    """Every number of every archived text lies inside a figure span or a non-figure. Returns
+    (accounted, numbers)."""
+    accounted = total = 0
+    for sid, text in ctx.texts.items():
+        spans = sorted(ctx.covered.get(sid, []))
+        starts = [s for s, _ in spans]
+        for s, e in numbers_in(text):
+            total += 1
+            i = bisect_right(starts, s) - 1
+            # the span starting at or before s that reaches furthest (spans are short: look back a few)
+            if any(spans[j][0] <= s and e <= spans[j][1] for j in range(max(0, i - 3), i + 1)):
+                accounted += 1
+                continue
+            line, col = _line_col(text, s, ctx.line_starts[sid])
+            report.add(source_paths.get(sid, sid), line, f"col {col}",
+                       f"number «{text[s:e]}» is neither a figure (data/figure_sources.csv) nor a non-figure "
+                       f"(data/non_figures.csv) of {sid}: locate it or say why it is not a figure")
+    return accounted, total
+
+
+def check_figure_sources(tables: dict, texts: dict[str, str], source_paths: dict[str, str], report) -> tuple[int, int]:
+    """Check (f) on the typed tables and the archived texts (source_id -> text). Returns
+    (numbers accounted for, numbers in the reports)."""
+    fs, nf = tables.get("figure_sources"), tables.get("non_figures")
+    if fs is None:
+        return 0, 0
+    ctx = _Context(tables, texts)
+    located = set()
+    usable = fs.usable("start") & fs.usable("end")  # a bad offset is reported by the type check
+    for r in range(len(fs)):
+        if usable[r]:
+            _check_span(ctx, fs, r, report)
+        located.add((fs.col("resource")[r], fs.col("row_key")[r], fs.col("column")[r]))
+    _check_cells_have_spans(ctx, located, report)
+    _check_passages(ctx, report)
+    _check_non_figures(ctx, nf, report)
+    return _check_accounted(ctx, source_paths, report)
+
+
+def archived_texts(root: Path, sources) -> tuple[dict[str, str], dict[str, str]]:
+    """source_id -> decoded archived text, and -> its path; a missing, outside or undecodable file
+    is left out (check (e) reports it)."""
+    texts, paths = {}, {}
+    if sources is None:
+        return texts, paths
+    base = root.resolve()
+    for r in range(len(sources)):
+        sid, rel = sources.col("source_id")[r], sources.col("path")[r]
+        path = (root / rel).resolve()
+        if base in path.parents and path.is_file():
+            try:
+                texts[sid], paths[sid] = path.read_bytes().decode("utf-8"), rel
+            except UnicodeDecodeError:
+                pass
+    return texts, paths
+
+
+def check(root: Path, tables: dict, report) -> tuple[int, int]:
+    """The hook `validate` calls: (numbers accounted for, numbers in the archived reports)."""
+    texts, paths = archived_texts(root, tables.get("sources"))
+    return check_figure_sources(tables, texts, paths, report)
