@@ -288,3 +288,61 @@ def broken(tmp_path_factory, copy_package):
 def test_each_broken_rule_fails_with_file_line_column(broken, name):
     expected, found = broken
     assert any(p.startswith(expected[name]) for p in found), "\n".join(sorted(p for p in found if "figure" in p or "col " in p)[:20])
+
+
+# ---------------------------------------------------------------- the annotated report on the site
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory):
+    from test_site_support import built_site, datasette
+
+    return datasette(built_site(tmp_path_factory))
+
+
+def page(ds, path: str) -> str:
+    from test_site_support import get
+
+    r = get(ds, path)
+    assert r.status_code == 200, f"{path}: HTTP {r.status_code}"
+    return r.text
+
+
+def test_report_page_marks_every_figure_and_non_figure(ds):
+    import html as html_lib
+
+    body = page(ds, "/report/bazhong-govt-office-2018-final-accounts")
+    fig, non = rows("figure_sources"), rows("non_figures")
+    for f in fig:
+        assert f'id="f-{f["start"]}"' in body, f
+    assert all(f'id="n-{n["start"]}"' in body for n in non)
+    # a figure links to its row page and names resource, column and value on hover
+    s = next(f for f in fig if f["row_key"] == "overseas" and f["column"] == "change_amount")
+    anchor = re.search(rf'<a id="f-{s["start"]}"[^>]*>', body).group()
+    assert 'href="/bazhong/three_public_expenses/2018,bazhong-govt-office,overseas"' in anchor
+    assert "three_public_expenses · change_amount = -2.89" in html_lib.unescape(anchor)
+    # a number that is not a figure says why
+    n = next(n for n in non if n["printed"] == "108")
+    assert f'<span id="n-{n["start"]}" class="nf" tabindex="0" title="not a figure: meeting_number">108</span>' in body
+    # the figure an erratum covers (22.89 printed for 22.9) is marked and links to the erratum
+    odd = next(f for f in fig if f["printed"] == "22.89万元")
+    anchor = re.search(rf'<a id="f-{odd["start"]}"[^>]*>.*?</a><a class="erratum-link" href="([^"]+)"', body)
+    assert anchor and "erratum" in anchor.group() and anchor.group(1).endswith("overseas_amount_two_ways")
+    # the text is the archived text: tags removed and entities decoded, the report comes back
+    assert html_lib.unescape(re.sub(r"<[^>]+>", "", body.split('<div class="report" lang="zh-CN">')[1].split("</div>")[0])) \
+        .replace("勘误", "") == TEXT
+
+
+def test_report_page_unknown_source_is_a_404(ds):
+    from test_site_support import get
+
+    assert get(ds, "/report/no-such-report").status_code == 404
+
+
+def test_row_page_links_back_to_the_highlighted_passage(ds):
+    body = page(ds, "/bazhong/indicators/2018,bazhong-govt-office,arbitration_cases")
+    s = next(f for f in rows("figure_sources") if f["row_key"] == "arbitration_cases")
+    link = f'/report/bazhong-govt-office-2018-final-accounts?row=indicators%7Carbitration_cases#f-{s["start"]}'
+    assert f'href="{link}"' in body
+    back = page(ds, link.split("#")[0])
+    assert re.search(rf'<a id="f-{s["start"]}" class="fig hl"', back)

@@ -3,7 +3,8 @@
 - exact money: SQL sum()/total() add as Decimal, so `select sum(amount) ...` shows 2351.13;
 - /robots.txt disallowing everything (Datasette 0.65 has none);
 - /archive/<file>: the archived source text, the site's `source_url`;
-- the chart list (charts.json written by the build) for the /charts page.
+- the chart list (charts.json written by the build) for the /charts page;
+- /report/<source_id>, the annotated report, and links from cells to it (site/report.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 
 from ..model.descriptor import package_dir, read_descriptor
+from .report import ROUTE as REPORT_ROUTE, render_cell  # noqa: F401  (render_cell: a hook pluggy finds here)
 
 
 def _decimal(v) -> Decimal | None:
@@ -89,7 +91,7 @@ async def archive(request):
 
 @hookimpl
 def register_routes():
-    return [(r"^/robots\.txt$", robots_txt), (r"^/archive/(?P<name>[^/]+)$", archive)]
+    return [(r"^/robots\.txt$", robots_txt), (r"^/archive/(?P<name>[^/]+)$", archive), REPORT_ROUTE]
 
 
 @hookimpl
