@@ -241,7 +241,7 @@ def main(root: Path) -> None:
     print(f"{len(fig_rows)} figure spans, {len(non_rows)} non-figures", file=sys.stderr)
 
 
-# start -> reason, decided by a person (2026-11-29) for the numbers no rule explains
+# start -> reason for the numbers no rule explains, decided in review (2026-11-29); a person confirms
 REVIEW: dict[int, str] = {
     255: "session_number", 261: "session_number", 264: "session_number", 266: "session_number",  # 十九大, 十一届三次四次全会
     273: "session_number", 275: "session_number", 277: "session_number", 279: "session_number",  # 四届五次六次七次全会

@@ -215,7 +215,7 @@ def render_page(pkg: Package, source_id: str, highlighted: tuple | None) -> str:
 for resource, column and value · <a class="fig erratum" href="#">数字</a> printed differently
 elsewhere: see the erratum · <span class="nf">数字</span> not a figure (hover for why).
 {n_fig} figures located, {n_non} numbers that are not figures. Draft: machine-located spans,
-reviewed by a person; see <a href="/{DATABASE}/figure_sources">figure_sources</a>.</p>
+not yet confirmed by a person; see <a href="/{DATABASE}/figure_sources">figure_sources</a>.</p>
 {note}
 <div class="report" lang="zh-CN">{render_text(pkg, source_id, highlighted)}</div>
 </body></html>"""
