@@ -32,7 +32,7 @@ class Result:
         self.order: dict[str, int] = {"datapackage.json": 0}
         self.tables: dict = {}
         self.resources = 0
-        self.numbers = (0, 0)  # numbers of the archived reports: (accounted for, found)
+        self.numbers = (0, 0, 0)  # numbers of the located reports: (accounted for, found), reports not located
 
 
 def _guard(report: Report, what: str, fn, *a):
@@ -151,7 +151,7 @@ def _collect(root: Path, with_frictionless: bool) -> Result:
     _guard(report, "identities", identities.check_identities, tables, names, report)
     _guard(report, "provenance", provenance.check_provenance, root, tables, names, report)
     # f. every figure located in the report, every number of the report accounted for
-    result.numbers = _guard(report, "figure sources", figure_sources.check, root, tables, report) or (0, 0)
+    result.numbers = _guard(report, "figure sources", figure_sources.check, root, tables, report) or (0, 0, 0)
     return result
 
 
@@ -190,10 +190,11 @@ def run(args) -> int:
             out += [p.annotation("error") for p in problems] + [p.annotation("notice") for p in known]
         n_rows = sum(len(t) for t in result.tables.values())
         errata_note = f"{len(known)} known errata" if known else "no known errata"
-        accounted, found = result.numbers
+        accounted, found, unlocated = result.numbers
         if found:
             out.append(f"numbers in the report: {accounted} of {found} accounted for "
-                       f"({accounted * 100 // found} %)")
+                       f"({accounted * 100 // found} %)"
+                       + (f"; {unlocated} report(s) not located yet (no figure_sources rows)" if unlocated else ""))
         if problems:
             out.append(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}, {errata_note}"
                        + (" (see data/errata.csv)" if known else ""))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import html
 import re
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -44,11 +45,11 @@ class Package:
     texts: dict[str, str]  # source_id -> archived text
     titles: dict[str, str]
     marks: dict[str, list[Mark]]  # source_id -> marks in text order
-    first_span: dict[tuple, int]  # (resource, row_key[, column]) -> start of its first span
+    first_span: dict[tuple, int]  # (source_id, resource, row_key[, column]) -> start of its first span
     schemas: dict[str, dict]
-    scope: dict[tuple, tuple[str, str]]  # (resource, row_key) -> (fiscal_year, department)
-    values: dict[tuple, str]  # (resource, row_key, column) -> the carried value as text
-    errata: dict[tuple, list[dict]]  # (resource, row_key, column) -> errata rows
+    scope: dict[str, tuple[str, str]]  # source_id -> (fiscal_year, department): a report is one department-year
+    values: dict[tuple, str]  # (fiscal_year, department, resource, row_key, column) -> the carried value
+    errata: dict[tuple, list[dict]]  # (fiscal_year, department, resource, row_key, column) -> errata rows
 
 
 def _rows(path: Path) -> list[dict]:
@@ -63,21 +64,31 @@ def _stamp(root: Path) -> tuple:
     return tuple(p.stat().st_mtime_ns for p in sorted((root / "data").glob("*.csv")))
 
 
+_CHECKED: dict = {}  # root -> (monotonic time of the last look at the files, their stamp)
+
+
 def package(root: Path | None = None) -> Package:
+    """The package as the page needs it, re-read when a CSV changed (looked at once a second:
+    render_cell calls this for every cell of a table page)."""
     root = root or package_dir()
-    return _load(root, _stamp(root))
+    now = time.monotonic()
+    seen = _CHECKED.get(root)
+    if seen is None or now - seen[0] > 1:
+        seen = _CHECKED[root] = (now, _stamp(root))
+    return _load(root, seen[1])
 
 
 @lru_cache(maxsize=2)
 def _load(root: Path, _stamp: tuple) -> Package:
     desc = read_descriptor(root)
     by_name = {r["name"]: r for r in desc["resources"]}
-    texts, titles = {}, {}
+    texts, titles, scope = {}, {}, {}
     for s in _rows(root / "data" / "sources.csv"):
         p = root / s["path"]
         if p.is_file():
             texts[s["source_id"]], titles[s["source_id"]] = p.read_text(encoding="utf-8"), s["title_zh"]
-    schemas, scope, values = {}, {}, {}
+            scope[s["source_id"]] = (s["fiscal_year"], s["department"])
+    schemas, values = {}, {}
     for name, res in by_name.items():
         schema = read_schema(root, res)
         schemas[name] = schema
@@ -85,23 +96,22 @@ def _load(root: Path, _stamp: tuple) -> Package:
             continue
         for row in _rows(root / res["path"]):
             key = roles.row_key(schema, row)
-            scope[(name, key)] = (row["fiscal_year"], row["department"])
             for col in roles.figures(schema):
-                values[(name, key, col)] = row[col]
+                values[(row["fiscal_year"], row["department"], name, key, col)] = row[col]
     marks: dict[str, dict[int, Mark]] = {}
     first: dict[tuple, int] = {}
     for f in _rows(root / "data" / "figure_sources.csv"):
         start, cell = int(f["start"]), (f["resource"], f["row_key"], f["column"])
         m = marks.setdefault(f["source_id"], {}).setdefault(start, Mark(start, int(f["end"]), "figure"))
         m.cells.append(cell)
-        for k in (cell, cell[:2]):
+        for k in ((f["source_id"], *cell), (f["source_id"], *cell[:2])):
             first[k] = min(first.get(k, start), start)
     for n in _rows(root / "data" / "non_figures.csv"):
         start = int(n["start"])
         marks.setdefault(n["source_id"], {}).setdefault(start, Mark(start, int(n["end"]), "non_figure", reason=n["reason"]))
     errata: dict[tuple, list[dict]] = {}
     for e in _rows(root / "data" / "errata.csv"):
-        errata.setdefault((e["resource"], e["row_key"], e["column"]), []).append(e)
+        errata.setdefault((e["fiscal_year"], e["department"], e["resource"], e["row_key"], e["column"]), []).append(e)
     ordered = {sid: sorted(ms.values(), key=lambda m: m.start) for sid, ms in marks.items()}
     return Package(texts, titles, ordered, first, schemas, scope, values, errata)
 
@@ -112,10 +122,10 @@ def read_schema(root: Path, res: dict) -> dict:
     return res["schema"] if isinstance(res["schema"], dict) else json.loads((root / res["schema"]).read_text(encoding="utf-8"))
 
 
-def row_url(pkg: Package, resource: str, row_key: str) -> str:
+def row_url(pkg: Package, source_id: str, resource: str, row_key: str) -> str:
     """/bazhong/<table>/<primary key values, tilde-encoded, comma-joined> (Datasette's row page)."""
     schema = pkg.schemas[resource]
-    fy, dept = pkg.scope.get((resource, row_key), ("", ""))
+    fy, dept = pkg.scope.get(source_id, ("", ""))
     given = dict(zip(roles.row_key_fields(schema), row_key.split(roles.ROW_KEY_SEPARATOR)))
     given.update(fiscal_year=fy, department=dept)
     pk = as_list(schema.get("primaryKey"))
@@ -128,8 +138,9 @@ def report_url(source_id: str, resource: str, row_key: str, start: int) -> str:
     return f"/report/{quote(source_id, safe='')}?row={quote(f'{resource}|{row_key}', safe='')}#f-{start}"
 
 
-def _erratum_of(pkg: Package, cell: tuple, printed: str) -> dict | None:
+def _erratum_of(pkg: Package, source_id: str, cell: tuple, printed: str) -> dict | None:
     """The erratum of the cell when this printed occurrence states another value than carried."""
+    cell = (*pkg.scope.get(source_id, ("", "")), *cell)
     errs = pkg.errata.get(cell)
     if not errs:
         return None
@@ -142,14 +153,15 @@ def _erratum_of(pkg: Package, cell: tuple, printed: str) -> dict | None:
     return None if p.value == Decimal(carried) else errs[0]
 
 
-def _figure(pkg: Package, text: str, m: Mark, highlighted: tuple | None) -> str:
-    printed = text[m.start:m.end]
-    lines = [f"{res} · {col} = {pkg.values.get((res, key, col), '')} ({key})" for res, key, col in m.cells]
+def _figure(pkg: Package, source_id: str, m: Mark, highlighted: tuple | None) -> str:
+    printed = pkg.texts[source_id][m.start:m.end]
+    scope = pkg.scope.get(source_id, ("", ""))
+    lines = [f"{res} · {col} = {pkg.values.get((*scope, res, key, col), '')} ({key})" for res, key, col in m.cells]
     res, key, col = m.cells[0]
     classes = ["fig"]
     if highlighted and any(c[:2] == highlighted for c in m.cells):
         classes.append("hl")
-    err = next((e for c in m.cells if (e := _erratum_of(pkg, c, printed))), None)
+    err = next((e for c in m.cells if (e := _erratum_of(pkg, source_id, c, printed))), None)
     extra = ""
     if err:
         classes.append("erratum")
@@ -158,7 +170,7 @@ def _figure(pkg: Package, text: str, m: Mark, highlighted: tuple | None) -> str:
         href = f"/{DATABASE}/errata/{tilde_encode(fy)},{tilde_encode(dept)},{tilde_encode(err['erratum_id'])}"
         extra = f'<a class="erratum-link" href="{href}" title="erratum {html.escape(err["erratum_id"])}">勘误</a>'
     title = html.escape("\n".join(lines))
-    return (f'<a id="f-{m.start}" class="{" ".join(classes)}" href="{row_url(pkg, res, key)}" title="{title}" '
+    return (f'<a id="f-{m.start}" class="{" ".join(classes)}" href="{row_url(pkg, source_id, res, key)}" title="{title}" '
             f'data-cells="{html.escape(";".join("|".join(c) for c in m.cells))}">{html.escape(printed)}</a>{extra}')
 
 
@@ -171,7 +183,7 @@ def render_text(pkg: Package, source_id: str, highlighted: tuple | None = None) 
             continue  # overlapping marks cannot happen once validated; keep the page readable anyway
         out.append(html.escape(text[pos:m.start]))
         if m.kind == "figure":
-            out.append(_figure(pkg, text, m, highlighted))
+            out.append(_figure(pkg, source_id, m, highlighted))
         else:
             out.append(f'<span id="n-{m.start}" class="nf" tabindex="0" title="not a figure: {m.reason}">'
                        f"{html.escape(text[m.start:m.end])}</span>")
@@ -204,7 +216,7 @@ def render_page(pkg: Package, source_id: str, highlighted: tuple | None) -> str:
     note = ""
     if highlighted:
         res, key = highlighted
-        note = (f'<p class="row-note">Highlighted: the figures of <a href="{row_url(pkg, res, key)}">'
+        note = (f'<p class="row-note">Highlighted: the figures of <a href="{row_url(pkg, source_id, res, key)}">'
                 f"{html.escape(res)} {html.escape(key)}</a>.</p>")
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{title} · 原文标注 / annotated report</title>
@@ -244,12 +256,13 @@ def render_cell(row, value, column, table, database, datasette):
     if schema is None or (column != "source_quote" and column not in roles.figures(schema)):
         return None
     try:
-        data = {k: row[k] for k in row.keys()}
+        # a foreign key cell of a table page comes as {"value": …, "label": …}
+        data = {k: (row[k]["value"] if isinstance(row[k], dict) else row[k]) for k in row.keys()}
         key = roles.row_key(schema, data)
         source_id = data["source_id"]
-    except (KeyError, IndexError):
+    except (KeyError, IndexError, TypeError):
         return None
-    start = pkg.first_span.get((table, key, column) if column != "source_quote" else (table, key))
+    start = pkg.first_span.get((source_id, table, key, column) if column != "source_quote" else (source_id, table, key))
     if start is None or source_id not in pkg.texts:
         return None
     from markupsafe import Markup
