@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import html
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from datasette.utils.asgi import Response
 from ..checks.figure_sources import parse_printed
 from ..model import roles
 from ..model.descriptor import as_list, package_dir, read_descriptor
+from .marker import file_is_ours
+from .serve import PACKAGE_DIR_ENV
 
 DATABASE = "bazhong"
 HEADING = re.compile(r"^\s*(第[一二三四五]部分|[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|附件\d)")
@@ -70,7 +73,7 @@ _CHECKED: dict = {}  # root -> (monotonic time of the last look at the files, th
 def package(root: Path | None = None) -> Package:
     """The package as the page needs it, re-read when a CSV changed (looked at once a second:
     render_cell calls this for every cell of a table page)."""
-    root = root or package_dir()
+    root = root or Path(os.environ.get(PACKAGE_DIR_ENV) or package_dir())
     now = time.monotonic()
     seen = _CHECKED.get(root)
     if seen is None or now - seen[0] > 1:
@@ -246,10 +249,21 @@ async def report_page(request):
 ROUTE = (r"^/report/(?P<source_id>[^/]+)$", report_page)
 
 
+@lru_cache(maxsize=8)
+def _file_is_ours(path: str) -> bool:
+    return file_is_ours(path)
+
+
+def _ours(datasette, database: str) -> bool:
+    """Only on a database this package built (its stamp), as every hook of plugin.py."""
+    db = datasette.databases.get(database)
+    return bool(db is not None and db.path and _file_is_ours(db.path))
+
+
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     """A located figure cell links to its first span; a source_quote to the row's first span."""
-    if database != DATABASE or table is None or value in (None, ""):
+    if database != DATABASE or table is None or value in (None, "") or not _ours(datasette, database):
         return None
     pkg = package()
     schema = pkg.schemas.get(table)
