@@ -243,7 +243,8 @@ def main(root: Path) -> None:
 
 # start -> reason for the numbers no rule explains, decided in review (2026-11-29); a person confirms
 REVIEW: dict[int, str] = {
-    255: "session_number", 261: "session_number", 264: "session_number", 266: "session_number",  # 十九大, 十一届三次四次全会
+    # 十九大, 十一届三次四次全会
+    255: "session_number", 261: "session_number", 264: "session_number", 266: "session_number",
     273: "session_number", 275: "session_number", 277: "session_number", 279: "session_number",  # 四届五次六次七次全会
     316: "slogan", 325: "slogan", 334: "slogan", 2753: "slogan", 2762: "slogan", 2771: "slogan",  # 四个意识 …
     1241: "wording", 16327: "wording",  # 第三方 (a third party)

@@ -162,7 +162,8 @@ def where_in_source(start: int) -> tuple[int, int]:
 
 
 def span_row(rows_, resource, row_key, column):
-    return next(i for i, r in enumerate(rows_) if (r["resource"], r["row_key"], r["column"]) == (resource, row_key, column))
+    want = (resource, row_key, column)
+    return next(i for i, r in enumerate(rows_) if (r["resource"], r["row_key"], r["column"]) == want)
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +208,8 @@ def figure_cell_without_span(pkg):
     save(pkg, "figure_sources", header, [r for r in fs if r["row_key"] != "arbitration_cases"])
     _, ind, lines = load(pkg, "indicators")
     line = lines[next(i for i, r in enumerate(ind) if r["metric_id"] == "arbitration_cases")]
-    return f"data/indicators.csv:{line}: value: figure 14 has no span in data/figure_sources.csv: say where the report prints it"
+    return (f"data/indicators.csv:{line}: value: figure 14 has no span in data/figure_sources.csv: "
+            "say where the report prints it")
 
 
 @case
@@ -217,7 +219,8 @@ def shifted_span(pkg):
     start, end = int(fs[i]["start"]) + 1, int(fs[i]["end"]) + 1
     fs[i]["start"], fs[i]["end"] = str(start), str(end)
     save(pkg, "figure_sources", header, fs)
-    return f"data/figure_sources.csv:{lines[i]}: printed: the source has «{TEXT[start:end]}» at {start}..{end}, not «22.12%»"
+    return (f"data/figure_sources.csv:{lines[i]}: printed: the source has «{TEXT[start:end]}» at {start}..{end}, "
+            "not «22.12%»")
 
 
 @case
@@ -287,17 +290,18 @@ def broken(tmp_path_factory, copy_package):
 @pytest.mark.parametrize("name", list(CASES))
 def test_each_broken_rule_fails_with_file_line_column(broken, name):
     expected, found = broken
-    assert any(p.startswith(expected[name]) for p in found), "\n".join(sorted(p for p in found if "figure" in p or "col " in p)[:20])
+    near = sorted(p for p in found if "figure" in p or "col " in p)[:20]
+    assert any(p.startswith(expected[name]) for p in found), "\n".join(near)
 
 
 # ---------------------------------------------------------------- the annotated report on the site
 
 
 @pytest.fixture(scope="module")
-def ds(tmp_path_factory):
-    from test_site_support import built_site, datasette
+def ds(site_db):
+    from test_site_support import datasette
 
-    return datasette(built_site(tmp_path_factory))
+    return datasette(site_db)
 
 
 def page(ds, path: str) -> str:
@@ -329,8 +333,8 @@ def test_report_page_marks_every_figure_and_non_figure(ds):
     anchor = re.search(rf'<a id="f-{odd["start"]}"[^>]*>.*?</a><a class="erratum-link" href="([^"]+)"', body)
     assert anchor and "erratum" in anchor.group() and anchor.group(1).endswith("overseas_amount_two_ways")
     # the text is the archived text: tags removed and entities decoded, the report comes back
-    assert html_lib.unescape(re.sub(r"<[^>]+>", "", body.split('<div class="report" lang="zh-CN">')[1].split("</div>")[0])) \
-        .replace("勘误", "") == TEXT
+    report = body.split('<div class="report" lang="zh-CN">')[1].split("</div>")[0]
+    assert html_lib.unescape(re.sub(r"<[^>]+>", "", report)).replace("勘误", "") == TEXT
 
 
 def test_report_page_unknown_source_is_a_404(ds):

@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from bazhong_accounts.model.descriptor import package_dir
-from bazhong_accounts.site.build import build_site
 from bazhong_accounts.site.serve import SETTINGS, templates_dir
 
 ROOT = package_dir()

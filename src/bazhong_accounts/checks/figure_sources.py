@@ -178,6 +178,7 @@ class _Context:
         self.errata = _errata_values(tables.get("errata"))
         self.spans_of: dict = {}  # (resource, fiscal_year, department, row_key) -> [(start, end)]
         self.covered: dict[str, list[tuple[int, int]]] = {}  # source_id -> spans and non-figures
+        self.located: set[str] = set()  # reports with at least one figure_sources row
         self.line_starts = {sid: [0] + [m.end() for m in re.finditer("\n", text)] for sid, text in texts.items()}
 
 
@@ -340,7 +341,8 @@ def check_figure_sources(tables: dict, texts: dict[str, str], source_paths: dict
 def archived_texts(root: Path, sources) -> tuple[dict[str, str], dict[str, str]]:
     """source_id -> decoded archived text, and -> its path; a missing, outside or undecodable file
     is left out (check (e) reports it)."""
-    texts, paths = {}, {}
+    texts: dict[str, str] = {}
+    paths: dict[str, str] = {}
     if sources is None:
         return texts, paths
     base = root.resolve()

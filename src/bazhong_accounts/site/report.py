@@ -111,7 +111,8 @@ def _load(root: Path, _stamp: tuple) -> Package:
             first[k] = min(first.get(k, start), start)
     for n in _rows(root / "data" / "non_figures.csv"):
         start = int(n["start"])
-        marks.setdefault(n["source_id"], {}).setdefault(start, Mark(start, int(n["end"]), "non_figure", reason=n["reason"]))
+        mark = Mark(start, int(n["end"]), "non_figure", reason=n["reason"])
+        marks.setdefault(n["source_id"], {}).setdefault(start, mark)
     errata: dict[tuple, list[dict]] = {}
     for e in _rows(root / "data" / "errata.csv"):
         errata.setdefault((e["fiscal_year"], e["department"], e["resource"], e["row_key"], e["column"]), []).append(e)
@@ -122,7 +123,9 @@ def _load(root: Path, _stamp: tuple) -> Package:
 def read_schema(root: Path, res: dict) -> dict:
     import json
 
-    return res["schema"] if isinstance(res["schema"], dict) else json.loads((root / res["schema"]).read_text(encoding="utf-8"))
+    if isinstance(res["schema"], dict):
+        return res["schema"]
+    return json.loads((root / res["schema"]).read_text(encoding="utf-8"))
 
 
 def row_url(pkg: Package, source_id: str, resource: str, row_key: str) -> str:
@@ -173,7 +176,8 @@ def _figure(pkg: Package, source_id: str, m: Mark, highlighted: tuple | None) ->
         href = f"/{DATABASE}/errata/{tilde_encode(fy)},{tilde_encode(dept)},{tilde_encode(err['erratum_id'])}"
         extra = f'<a class="erratum-link" href="{href}" title="erratum {html.escape(err["erratum_id"])}">勘误</a>'
     title = html.escape("\n".join(lines))
-    return (f'<a id="f-{m.start}" class="{" ".join(classes)}" href="{row_url(pkg, source_id, res, key)}" title="{title}" '
+    href = row_url(pkg, source_id, res, key)
+    return (f'<a id="f-{m.start}" class="{" ".join(classes)}" href="{href}" title="{title}" '
             f'data-cells="{html.escape(";".join("|".join(c) for c in m.cells))}">{html.escape(printed)}</a>{extra}')
 
 
