@@ -27,7 +27,8 @@ from .draft import Break, Draft, Span
 
 RESOURCES = ("income", "expenditure_by_type", "expenditure_by_function", "three_public_expenses",
              "three_public_expenses_counts", "projects")
-NUM = r"\d+(?:\.\d+)?"
+NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"  # 3,200.67 or 3200.67
+PCT = r"[%％]"
 CN_NO = "一二三四五六七八九十"
 
 # ---------------------------------------------------------------- the outline's vocabulary
@@ -210,7 +211,7 @@ class RowDraft:
 
 
 def dec(s: str) -> Decimal:
-    return Decimal(s)
+    return Decimal(s.replace(",", ""))
 
 
 def fmt(d: Decimal) -> str:
@@ -258,7 +259,8 @@ class Parser:
                                             "name_zh": zh, "name_en": en})
 
     def put(self, row: RowDraft, column: str, value: str, start: int, end: int, section: Section) -> None:
-        row.figures.setdefault(column, []).append(Printed(value, start, end, section))
+        """One printed occurrence of a cell's figure (thousands separators dropped from the value)."""
+        row.figures.setdefault(column, []).append(Printed(value.replace(",", ""), start, end, section))
         row.section = row.section or section.path
 
     # ---- sentence patterns
@@ -291,11 +293,11 @@ class Parser:
     def amount_with_rates(self, row: RowDraft, s: int, e: int, tail: int, sec: Section) -> None:
         """X万元 and what follows it in the same clause: ，占Y% and ，完成预算Z%."""
         self.put(row, "amount", self.text[s:e], s, e, sec)
-        share = self.after(tail, rf"\s*[，,]?\s*占(?:[^，。；\d]{{0,12}}的)?\s*({NUM})\s*%")
+        share = self.after(tail, rf"\s*[，,]?\s*占(?:[^，。；\d]{{0,12}}的)?\s*({NUM})\s*{PCT}")
         if share:
             self.put(row, "share_pct", share.group(1), share.start(1), share.end(1), sec)
             tail = share.end()
-        done = self.after(tail, rf"\s*[，,]?\s*完成(?:全年|年初)?预算(?:数)?的?\s*({NUM})\s*%")
+        done = self.after(tail, rf"\s*[，,]?\s*完成(?:全年|年初)?预算(?:数)?的?\s*({NUM})\s*{PCT}")
         if done:
             self.put(row, "budget_completion_pct", done.group(1), done.start(1), done.end(1), sec)
             tail = done.end()
@@ -310,9 +312,9 @@ class Parser:
     def changes(self, sec: Section) -> None:
         """与上年相比，L增加X万元，增长Y% and L比上年减少X万元，下降Y%."""
         year = r"(?:\d{4}\s*年度?|上年度?)"
-        tail = rf"(?P<dir>增加|减少)\s*(?P<amt>{NUM})\s*万元\s*[，,]\s*(?P<dir2>增长|下降|减少)\s*(?P<pct>{NUM})\s*%"
+        tail = rf"(?P<dir>增加|减少)\s*(?P<amt>{NUM})\s*万元\s*[，,]\s*(?P<dir2>增长|上升|下降|减少)\s*(?P<pct>{NUM})\s*{PCT}"
         patterns = (rf"与{year}相比\s*[，,]?\s*(?P<label>[^，。；：\d]*?)各?{tail}",
-                    rf"(?P<label>[^，。；：\d]*?)比{year}{tail}")
+                    rf"(?P<label>[^，。；：\d]*?)(?:比|较){year}{tail}")
         body = self.text[sec.start:sec.end]
         for pattern in patterns:
             for m in re.finditer(pattern, body):
@@ -336,7 +338,7 @@ class Parser:
             return
         prior = dec(amount[0].value) - dec(change[-1].value)
         body = self.text[sec.start:sec.end]
-        labels = [m for m in re.finditer(rf"(?m)^[ \t]*({NUM})[ \t]*$", body)]
+        labels = list(re.finditer(r"(?m)^[ \t]*(\d+(?:\.\d+)?)[ \t]*$", body))
         if not any(dec(m.group(1)) == dec(amount[0].value) for m in labels):
             return  # the chart does not show this row's amount: not its chart
         for m in labels:
@@ -431,7 +433,7 @@ class Parser:
         paras = list(re.finditer(
             rf"(?m)^[ \t\u3000]*(?P<no>\d+)[.、．]\s*(?P<title>[^\n]*?)项目绩效目标完成情况综述[。.]?\s*"
             rf"项目全年预算数为\s*(?P<budget>{NUM})\s*万元\s*[，,]\s*执行数为\s*(?P<executed>{NUM})\s*万元\s*[，,]\s*"
-            rf"完成预算的\s*(?P<pct>{NUM})\s*%(?P<rest>[^\n]*)", body))
+            rf"完成预算的\s*(?P<pct>{NUM})\s*{PCT}(?P<rest>[^\n]*)", body))
         tables = [t for t in (self.project_table(sec, m.start()) for m in re.finditer("项目支出绩效目标完成情况表", body)) if t]
         pairs = self.pair(paras, tables)
         for n, (para, table) in enumerate(pairs, 1):
@@ -503,7 +505,7 @@ class Parser:
             at = sec.start
             # the paragraph first: it is the figure the printed completion rate is computed on
             for col in ("budget", "executed"):
-                row.figures.setdefault(col, []).insert(0, Printed(para.group(col), at + para.start(col), at + para.end(col), sec))
+                row.figures.setdefault(col, []).insert(0, Printed(para.group(col).replace(",", ""), at + para.start(col), at + para.end(col), sec))
             self.put(row, "completion_pct", para.group("pct"), at + para.start("pct"), at + para.end("pct"), sec)
             rest = para.group("rest")
             for col, pattern in (("outcome_zh", r"(通过项目实施[，,][^。]*。)"), ("problems_zh", r"发现的主要问题[:：]\s*([^。]*。)"),
@@ -563,7 +565,7 @@ def clean_label(label: str) -> str:
     s = re.sub(r"^(?:其中|主要用于以下\d*个方面)", "", s)
     s = re.sub(r"^\d{4}年度?", "", s)
     s = re.sub(r"(?:决算数|决算)?为$", "", s)
-    return re.sub(r"决算数?$", "", s)
+    return re.sub(r"(?:决算数?|各)$", "", s)  # 收、支总计各X万元: each of the two totals
 
 
 # ---------------------------------------------------------------- what the package already knows
