@@ -4,6 +4,7 @@ report of another department written here, contradictions as breaks, and the acc
 import copy
 import csv
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -257,3 +258,38 @@ def test_corpus_expected_files_are_well_formed():
         assert len({(r["resource"], r["row_key"], r["column"]) for r in rows}) == len(rows), f
     real = folder / "shanghai-putuo-social-work-dept-2024-final-accounts.csv"
     assert sum(1 for _ in real.open(encoding="utf-8")) - 1 >= 30
+
+
+def pdf_like(text: str) -> str:
+    """The synthetic report as a PDF's text layer gives it: sentences wrapped every ~20
+    characters (never inside a number), spaces around numbers, blank lines, a page break."""
+    out = []
+    for line in text.split("\n"):
+        if line.startswith("\t") or len(line) < 24:
+            out.append(line)
+            continue
+        spaced = re.sub(r"(?<=[^\d.,])(\d+(?:\.\d+)?)(?=[^\d.])", r" \1 ", line)
+        piece = ""
+        for ch in spaced:
+            piece += ch
+            if len(piece) >= 20 and not (ch.isdigit() or ch in ". "):
+                out.append(piece)
+                piece = ""
+        out.append(piece)
+    wrapped = "\n\n".join(out)
+    return wrapped.replace("\n\n七、", "\n\n\f七、")
+
+
+def test_wrapped_pdf_text_gives_the_same_figures_located_in_it():
+    text = pdf_like(SYNTHETIC)
+    assert "万\n\n元" in text and " 97.47 %" in text and "\f" in text  # wrapped inside 万元, spaced, paged
+    d = parse_narrative(text, department="tongjiang-education")
+    assert cell(d, "income", "item_id", "total", "change_pct") == "-4.47"
+    assert cell(d, "expenditure_by_type", "item_id", "basic", "share_pct") == "75.96"
+    assert cell(d, "expenditure_by_function", "code", "2050803", "budget_completion_pct") == "95.5"
+    assert cell(d, "three_public_expenses", "item_id", "vehicles", "change_amount") == "-1.5"
+    assert cell(d, "three_public_expenses_counts", "count_id", "vehicles_suv", "value") == "1"
+    assert cell(d, "projects", "project_id", "project_1", "completion_pct") == "90"
+    assert [(b.row_key, b.check, b.value_carried, b.value_other) for b in d.breaks] == [
+        ("reception", "printed_twice", "4", "4.2")]
+    assert d.spans and all(text[s.start:s.end] == s.printed for s in d.spans)

@@ -85,7 +85,8 @@ ITEMS = {
 LABELS = {
     "overall": {"收入总计": [(INC, "total")], "年初结转和结余": [(INC, "carryover")],
                 "一般公共预算财政拨款收入": [(INC, "gpb")], "支出总计": [(EBT, "total")],
-                "收、支总计": [(INC, "total"), (EBT, "total")], "收支总计": [(INC, "total"), (EBT, "total")]},
+                "收、支总计": [(INC, "total"), (EBT, "total")], "收支总计": [(INC, "total"), (EBT, "total")],
+                "收入支出总计": [(INC, "total"), (EBT, "total")]},
     "income": {"本年收入合计": [(INC, "current_year_total")], "年初结转和结余": [(INC, "carryover")],
                "一般公共预算财政拨款收入": [(INC, "gpb")], "政府性基金预算财政拨款收入": [(INC, "gov_fund")],
                "国有资本经营预算财政拨款收入": [(INC, "state_capital")], "上级补助收入": [(INC, "superior_subsidy")],
@@ -95,7 +96,8 @@ LABELS = {
                     "项目支出": [(EBT, "project")]},
     "fiscal": {"财政拨款收入总计": [(INC, "fiscal_total")], "财政拨款支出总计": [(EBT, "fiscal_total")],
                "财政拨款收、支总计": [(INC, "fiscal_total"), (EBT, "fiscal_total")],
-               "财政拨款收支总计": [(INC, "fiscal_total"), (EBT, "fiscal_total")]},
+               "财政拨款收支总计": [(INC, "fiscal_total"), (EBT, "fiscal_total")],
+               "财政拨款收入支出总计": [(INC, "fiscal_total"), (EBT, "fiscal_total")]},
     "gpb": {"一般公共预算财政拨款": [(EBT, "gpb_total")], "一般公共预算": [(EBT, "gpb_total")]},
     "basic": {"人员经费": [(EBT, "personnel")], "公用经费": [(EBT, "public_funds")]},
     "three_public": {"三公经费财政拨款": [(TPE, "total")], "三公经费": [(TPE, "total")],
@@ -156,11 +158,13 @@ def squeeze(s: str) -> str:
 def explanation_part(text: str) -> tuple[str, int, int] | None:
     """The 部门决算情况说明 part: (its heading, start, end)."""
     parts = list(re.finditer(rf"(?m)^[ \t\u3000]*(第[{CN_NO}]+部分)[ \t\u3000]*(\S[^\n]*)$", text))
+    found = []
     for i, m in enumerate(parts):
         if "决算情况说明" in m.group(2):
             end = parts[i + 1].start() if i + 1 < len(parts) else len(text)
-            return squeeze(f"{m.group(1)} {m.group(2)}"), m.end(), end
-    return None
+            found.append((squeeze(f"{m.group(1)} {m.group(2)}"), m.end(), end))
+    # a table of contents names the part too: the part is the one that prints figures
+    return max(found, key=lambda f: text.count("万元", f[1], f[2])) if found else None
 
 
 def sections(text: str) -> list[Section]:
@@ -178,6 +182,67 @@ def sections(text: str) -> list[Section]:
         kind = next((k for word, k in SECTION_KINDS if word in heading), "")
         out.append(Section(kind, f"{title} > {heading}", s, e))
     return out
+
+
+HEADING = re.compile(rf"^(?:第[{CN_NO}]+部分|[{CN_NO}]+、|[（(][{CN_NO}]+[)）]|\d+[.、．](?!\d)|图\s*\d|表\s*\d)")
+SECTION_HEADING = re.compile(rf"^(?:第[{CN_NO}]+部分|[{CN_NO}]+、|[（(][{CN_NO}]+[)）])")
+NUMERIC_LINE = re.compile(r"[\d.,\s%％]+")
+
+
+def wrapped(a: str, b: str) -> bool:
+    """Does line `b` continue the sentence of line `a` (a line wrapped by a PDF's page width)?"""
+    x, y = a.strip(), b.strip()
+    if a.startswith("\t") or b.startswith("\t") or NUMERIC_LINE.fullmatch(x) or NUMERIC_LINE.fullmatch(y):
+        return False  # table cells, chart labels
+    if x[-1] in "。！？；：:;!?" or HEADING.match(y):
+        return False
+    if len(y) <= 4:
+        return True  # a short tail: 说明 under 第三部分 ××部门决算情况
+    return not SECTION_HEADING.match(x) and len(x) >= 12
+
+
+def cjk(c: str) -> bool:
+    return "\u2e80" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef" or "\u2018" <= c <= "\u201d"
+
+
+def beside_cjk(line: str, j: int) -> bool:
+    """Is the run of spaces at line[j] next to a Chinese character on either side?"""
+    before = line[:j].rstrip(" \u3000")
+    after = line[j:].lstrip(" \u3000")
+    return bool(before and cjk(before[-1]) or after and cjk(after[0]))
+
+
+def flatten(text: str) -> tuple[str, list[int]]:
+    """The text as the sentence patterns want it: a wrapped sentence on one line, no spaces beside
+    Chinese characters (2024 年度 → 2024年度); and, per character, its offset in `text`, so that
+    every span still points into the archived text."""
+    lines = text.split("\n")
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    joined: set[int] = set()  # lines whose newline (and the blank lines after) are dropped
+    for a, b in zip(filled, filled[1:]):
+        if wrapped(lines[a], lines[b]):
+            joined.update(range(a, b))
+    chars: list[str] = []
+    where: list[int] = []
+    for i, line in enumerate(lines):
+        lo, hi = 0, len(line)
+        if i in joined:
+            hi = len(line.rstrip(" \u3000"))
+        if i - 1 in joined:
+            lo = len(line) - len(line.lstrip(" \u3000\t"))
+        for j in range(lo, hi):
+            c = line[j]
+            if c == "\f" or c in " \u3000" and beside_cjk(line, j):
+                continue  # page breaks; spaces a PDF puts around numbers in Chinese text
+            chars.append(c)
+            where.append(starts[i] + j)
+        if i < len(lines) - 1 and i not in joined:
+            chars.append("\n")
+            where.append(starts[i] + len(line))
+    return "".join(chars), where
 
 
 def sentence_at(text: str, start: int, end: int) -> str:
@@ -238,7 +303,8 @@ def rate_text(part: Decimal, base: Decimal) -> str:
 
 class Parser:
     def __init__(self, text: str, department: str, fiscal_year: int, source_id: str, refs: "References"):
-        self.text = text
+        self.original = text
+        self.text, self.where = flatten(text)  # the parser reads the flat text; spans point into `text`
         self.department = department
         self.fiscal_year = fiscal_year
         self.source_id = source_id
@@ -247,6 +313,10 @@ class Parser:
         self.breaks: list[Break] = []
 
     # ---- cells
+
+    def span(self, resource: str, key: str, column: str, p: Printed) -> Span:
+        start, end = self.where[p.start], self.where[p.end - 1] + 1
+        return Span(resource, key, column, start, end, self.original[start:end])
 
     def row(self, resource: str, key: str, meta: dict[str, str] | None = None) -> RowDraft:
         if (resource, key) not in self.rows:
@@ -563,7 +633,7 @@ def clean_label(label: str) -> str:
     s = strip_quotes(label)
     s = re.sub(rf"^[（(]?[{CN_NO}\d]+[)）.、．]", "", s)
     s = re.sub(r"^(?:其中|主要用于以下\d*个方面)", "", s)
-    s = re.sub(r"^\d{4}年度?", "", s)
+    s = re.sub(r"^.*\d{4}年度?", "", s)  # 中共××部2024年度收入支出总计: the name before the year too
     s = re.sub(r"(?:决算数|决算)?为$", "", s)
     return re.sub(r"(?:决算数?|各)$", "", s)  # 收、支总计各X万元: each of the two totals
 
@@ -658,7 +728,7 @@ def parse_narrative(text: str, *, department: str | None = None, fiscal_year: in
     three_public_expenses_counts and projects from a report in the narrative Sichuan outline.
     ValueError with one clear message when the text is not such a report."""
     refs = References(Path(package) if package else package_dir())
-    if explanation_part(text) is None:
+    if explanation_part(flatten(text)[0]) is None:
         raise ValueError("no 部门决算情况说明 part found (a heading like 第二部分 2018年度部门决算情况说明): "
                          "not a narrative 部门决算 report")
     year = fiscal_year or report_year(text)
@@ -692,8 +762,8 @@ def identify_department(text: str, given: str | None, refs: References) -> tuple
     if not m or m.group(1).startswith("第"):
         raise ValueError("no department name found (like ××局2018年度部门决算): give --department")
     name = m.group(1)
-    region = re.match(r".+?(?:省|自治区|市|州|县|区)", name)
-    return "dept-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8], name, region.group(0) if region else ""
+    region = re.match(r"(?:中共)?(.+?(?:省|自治区|市|州|县|区))", name)
+    return "dept-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8], name, region.group(1) if region else ""
 
 
 def resolve(parser: Parser, draft: Draft) -> None:
@@ -704,7 +774,7 @@ def resolve(parser: Parser, draft: Draft) -> None:
         values = {}
         for column, printed in row.figures.items():
             values[column] = choose(parser, row, column, printed)
-            draft.spans += [Span(resource, key, column, p.start, p.end, parser.text[p.start:p.end]) for p in printed]
+            draft.spans += [parser.span(resource, key, column, p) for p in printed]
         for column, (value, _) in row.derived.items():
             values.setdefault(column, value)
         carried[resource, key] = values
