@@ -293,3 +293,13 @@ def test_wrapped_pdf_text_gives_the_same_figures_located_in_it():
     assert [(b.row_key, b.check, b.value_carried, b.value_other) for b in d.breaks] == [
         ("reception", "printed_twice", "4", "4.2")]
     assert d.spans and all(text[s.start:s.end] == s.printed for s in d.spans)
+
+
+def test_half_width_brackets_and_listed_vehicle_kinds():
+    text = (SYNTHETIC.replace("1.教育支出（类）进修及培训（款）干部教育（项）：", "1.教育支出(类)进修及培训(款)干部教育(项):")
+            .replace("共有公务用车3辆（轿车2辆、越野车1辆）", "共有公务用车3辆，其中：轿车2辆、越野车1辆"))
+    d = parse_narrative(text, department="tongjiang-education")
+    assert cell(d, "expenditure_by_function", "code", "2050802", "amount") == "500.3"
+    assert cell(d, "expenditure_by_function", "code", "2050802", "name_zh") == "干部教育(项)"
+    assert cell(d, "three_public_expenses_counts", "count_id", "vehicles_sedan", "value") == "2"
+    assert cell(d, "three_public_expenses_counts", "count_id", "vehicles_suv", "value") == "1"

@@ -421,25 +421,25 @@ class Parser:
     def functions(self, sec: Section) -> None:
         items: dict[str, list] = {}
         for label, s, e, tail in self.money(sec):
-            m = re.fullmatch(r"(?P<name>.+?)（类）(?:支出)?", clean_label(label))
+            m = re.fullmatch(r"(?P<name>.+?(?P<mark>[（(]类[）)]))(?:支出)?", clean_label(label))
             code = m and self.refs.code(self.fiscal_year, [m.group("name")])
             if code:
-                row = self.function_row(code, m.group("name") + "（类）")
+                row = self.function_row(code, m.group("name"))
                 self.amount_with_rates(row, s, e, tail, sec)
         body = self.text[sec.start:sec.end]
-        line = (rf"(?m)^[ \t\u3000]*(?:\d+[.、．])?\s*(?P<lei>[^\n。；]+?)（类）(?P<kuan>[^\n。；]+?)（款）"
-                rf"(?P<xiang>[^\n。；]+?)（项）\s*[:：]?\s*支出决算(?:数)?为\s*(?P<num>{NUM})\s*万元")
+        line = (rf"(?m)^[ \t\u3000]*(?:\d+[.、．])?\s*(?P<lei>[^\n。；]+?[（(]类[）)])(?P<kuan>[^\n。；]+?[（(]款[）)])"
+                rf"(?P<xiang>[^\n。；]+?[（(]项[）)])\s*[:：]?\s*支出决算(?:数)?为?\s*(?P<num>{NUM})\s*万元")
         for m in re.finditer(line, body):
             names = [m.group("lei"), m.group("kuan"), m.group("xiang")]
             code = self.refs.code(self.fiscal_year, names)
             if not code:
                 continue  # a name the classification of the year does not know: leave it out
-            row = self.function_row(code, names[2].strip() + "（项）")
+            row = self.function_row(code, names[2].strip())
             self.amount_with_rates(row, sec.start + m.start("num"), sec.start + m.end("num"), sec.start + m.end(), sec)
             reason = re.match(r"[^。\n]*?[，,]\s*(决算数[^。\n]*原因[^。\n]*。)", self.text[sec.start + m.end():])
             if reason:
                 row.meta["reason_zh"] = reason.group(1)
-            items.setdefault(code[:5], []).append((row, names[1].strip() + "（款）"))
+            items.setdefault(code[:5], []).append((row, names[1].strip()))
         self.derive_kuan(items, sec)
 
     def function_row(self, code: str, name_zh: str) -> RowDraft:
@@ -474,7 +474,7 @@ class Parser:
                 self.count(count_id, item_id, parent, zh, en, m.group(2), unit_en, sec.start + m.start(1),
                            sec.start + m.end(1), sec)
         m = re.search(r"(?:截至(?P<date>\d{4}年\d{1,2}月\d{1,2}日)[，,]?)?[^。；\n]{0,8}?共有公务用车\s*(?P<n>\d+)\s*辆"
-                      r"(?:（(?P<kinds>[^）]*)）)?", body)
+                      r"(?:（(?P<kinds>[^）]*)）|[，,]\s*其中[:：]\s*(?P<listed>[^。；\n]*))?", body)
         if not m:
             return
         date = m.group("date")
@@ -483,12 +483,13 @@ class Parser:
             y, mo, d = re.findall(r"\d+", date)
             zh, en = f"公务用车（截至{date}）", f"Official vehicles (as of {y}-{int(mo):02d}-{int(d):02d})"
         self.count("vehicles", "vehicles", "", zh, en, "辆", "vehicles", sec.start + m.start("n"), sec.start + m.end("n"), sec)
-        for k in re.finditer(r"(?P<kind>[^、，,\d]+?)\s*(?P<n>\d+)\s*辆", m.group("kinds") or ""):
-            if k.group("kind").strip() in VEHICLE_KINDS:
-                cid, kind_en = VEHICLE_KINDS[k.group("kind").strip()]
-                at = m.start("kinds") + sec.start
-                self.count(cid, "vehicles", "vehicles", k.group("kind").strip(), kind_en, "辆", "vehicles",
-                           at + k.start("n"), at + k.end("n"), sec)
+        group = "kinds" if m.group("kinds") is not None else "listed"  # （轿车4辆、越野车6辆） or ，其中：轿车4辆…
+        for k in re.finditer(r"(?P<kind>[^、，,\d]+?)\s*(?P<n>\d+)\s*辆", m.group(group) or ""):
+            kind = k.group("kind").strip()
+            if kind in VEHICLE_KINDS:
+                cid, kind_en = VEHICLE_KINDS[kind]
+                at = m.start(group) + sec.start
+                self.count(cid, "vehicles", "vehicles", kind, kind_en, "辆", "vehicles", at + k.start("n"), at + k.end("n"), sec)
 
     def count(self, count_id, item_id, parent, zh, en, unit_zh, unit_en, s, e, sec) -> None:
         row = self.row("three_public_expenses_counts", count_id, {
@@ -501,7 +502,7 @@ class Parser:
     def projects(self, sec: Section) -> None:
         body = self.text[sec.start:sec.end]
         paras = list(re.finditer(
-            rf"(?m)^[ \t\u3000]*(?P<no>\d+)[.、．]\s*(?P<title>[^\n]*?)项目绩效目标完成情况综述[。.]?\s*"
+            rf"(?m)^[ \t\u3000]*(?P<no>\d+)[.、．]\s*(?P<title>[^\n]*?)项目(?:绩效目标完成情况|绩效评价|绩效自评)?综述[。.：:]?\s*"
             rf"项目全年预算数为\s*(?P<budget>{NUM})\s*万元\s*[，,]\s*执行数为\s*(?P<executed>{NUM})\s*万元\s*[，,]\s*"
             rf"完成预算的\s*(?P<pct>{NUM})\s*{PCT}(?P<rest>[^\n]*)", body))
         tables = [t for t in (self.project_table(sec, m.start()) for m in re.finditer("项目支出绩效目标完成情况表", body)) if t]
