@@ -303,3 +303,15 @@ def test_half_width_brackets_and_listed_vehicle_kinds():
     assert cell(d, "expenditure_by_function", "code", "2050802", "name_zh") == "干部教育(项)"
     assert cell(d, "three_public_expenses_counts", "count_id", "vehicles_sedan", "value") == "2"
     assert cell(d, "three_public_expenses_counts", "count_id", "vehicles_suv", "value") == "1"
+
+
+def test_later_template_wordings():
+    """单位决算, 因公出国（境）支出决算比…, a 决算数 printed without 万元."""
+    text = (SYNTHETIC.replace("通江县教育局2018年度部门决算", "通江县教育局2018年度单位决算")
+            .replace("2018年一般公共预算支出决算数为770.3万元，完成预算98.5%。", "2018年一般公共预算支出决算数为770.3，完成预算98.5%。")
+            .replace("1.因公出国（境）经费支出0万元。", "1.因公出国（境）经费支出0万元。因公出国（境）支出决算比2017年减少2万元，下降100%。"))
+    d = parse_narrative(text)
+    assert (d.department_name_zh, d.fiscal_year) == ("通江县教育局", 2018)
+    assert cell(d, "expenditure_by_type", "item_id", "gpb_total", "budget_completion_pct") == "98.5"
+    assert cell(d, "three_public_expenses", "item_id", "overseas", "change_amount") == "-2"
+    assert cell(d, "three_public_expenses", "item_id", "overseas", "change_pct") == "-100"

@@ -102,6 +102,7 @@ LABELS = {
     "basic": {"人员经费": [(EBT, "personnel")], "公用经费": [(EBT, "public_funds")]},
     "three_public": {"三公经费财政拨款": [(TPE, "total")], "三公经费": [(TPE, "total")],
                      "因公出国（境）经费": [(TPE, "overseas")], "因公出国（境）费": [(TPE, "overseas")],
+                     "因公出国（境）": [(TPE, "overseas")],
                      "公务用车购置及运行维护费": [(TPE, "vehicles")], "公务用车购置": [(TPE, "vehicle_purchase")],
                      "公务用车运行维护费": [(TPE, "vehicle_operation")], "公务接待费": [(TPE, "reception")]},
     "gov_fund": {"政府性基金预算拨款": [(EBT, "gov_fund_total")], "政府性基金预算财政拨款": [(EBT, "gov_fund_total")]},
@@ -416,6 +417,18 @@ class Parser:
                 self.put(row, "prior_year_amount", m.group(1), sec.start + m.start(1), sec.start + m.end(1), sec)
                 return
 
+    def gpb_completion(self, sec: Section) -> None:
+        """一般公共预算支出决算数为X，完成预算Y%: the template prints this amount without 万元."""
+        known = self.rows.get((EBT, "gpb_total"))
+        if known and "budget_completion_pct" in known.figures:
+            return
+        m = re.search(rf"一般公共预算(?:财政拨款)?支出决算数?为\s*(?P<num>{NUM})(?!\s*万元)\s*[，,]\s*完成预算的?\s*"
+                      rf"(?P<pct>{NUM})\s*{PCT}", self.text[sec.start:sec.end])
+        if m:
+            row = self.item_row(EBT, "gpb_total")
+            self.put(row, "amount", m.group("num"), sec.start + m.start("num"), sec.start + m.end("num"), sec)
+            self.put(row, "budget_completion_pct", m.group("pct"), sec.start + m.start("pct"), sec.start + m.end("pct"), sec)
+
     # ---- 类/款/项
 
     def functions(self, sec: Section) -> None:
@@ -605,6 +618,7 @@ class Parser:
                 self.changes(sec)
             if sec.kind == "gpb":
                 self.functions(sec)
+                self.gpb_completion(sec)
             if sec.kind == "three_public":
                 self.counts(sec)
             if sec.kind == "performance":
@@ -744,7 +758,7 @@ def parse_narrative(text: str, *, department: str | None = None, fiscal_year: in
 
 
 def report_year(text: str) -> int:
-    m = re.search(r"(\d{4})\s*年度?部门决算", text)
+    m = re.search(r"(\d{4})\s*年度?(?:部门|单位)决算", text)
     if not m:
         raise ValueError("no fiscal year found (like 2018年度部门决算): give --fiscal-year")
     return int(m.group(1))
@@ -759,7 +773,7 @@ def identify_department(text: str, given: str | None, refs: References) -> tuple
     row = refs.department(text)
     if row:
         return row["department"], row["name_zh"], row.get("region_zh", "")
-    m = re.search(r"([^\s，。：:、\d]{2,40}?)\s*\d{4}\s*年度?部门决算", text)
+    m = re.search(r"([^\s，。：:、\d]{2,40}?)\s*\d{4}\s*年度?(?:部门|单位)决算", text)
     if not m or m.group(1).startswith("第"):
         raise ValueError("no department name found (like ××局2018年度部门决算): give --department")
     name = m.group(1)
