@@ -117,6 +117,12 @@ def test_round_trip_reproduces_the_hand_made_package(real):
     assert result["differing"] == []
 
 
+def test_indicators_it_gives_equal_the_hand_made_ones(real):
+    """机关运行经费, 政府采购, vehicles, performance-management counts: none differs from data/."""
+    result = round_trip(real, ROOT, resources=("indicators",))
+    assert result["reproduced"] >= 12 and result["differing"] == [] and result["extra"] == []
+
+
 def test_every_known_contradiction_of_the_six_resources_is_a_break(real):
     with (ROOT / "data" / "errata.csv").open(encoding="utf-8") as fh:
         errata = {(e["resource"], e["row_key"], e["column"]) for e in csv.DictReader(fh) if e["resource"] in SIX}
@@ -167,6 +173,7 @@ def test_synthetic_report_totals_and_changes(synthetic):
     assert cell(d, "expenditure_by_type", "item_id", "personnel", "amount") == "520.1"
     assert cell(d, "expenditure_by_type", "item_id", "public_funds", "amount") == "80.2"
     assert cell(d, "expenditure_by_type", "item_id", "gov_fund_total", "amount") == "0"
+    assert cell(d, "indicators", "metric_id", "operating_costs", "value") == "80.2"
     # 收、支总计各 equal: nothing is left over, so no year-end balance is derived
     assert not [r for r in d.rows["expenditure_by_type"] if r["item_id"] == "year_end_carryover"]
 
@@ -248,16 +255,21 @@ def test_score_refuses_a_file_with_the_wrong_header(synthetic, tmp_path):
 def test_corpus_expected_files_are_well_formed():
     folder = ROOT / "benchmarks" / "corpus" / "expected"
     files = sorted(folder.glob("*.csv"))
-    assert len(files) == 2
+    assert len(files) == 3
     for f in files:
         raw = f.read_bytes()
         assert not raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw, f
         with f.open(encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
-        assert all(r["report"] == f.stem and r["where"].startswith("p.") for r in rows), f
+        assert all(r["report"] == f.stem and r["where"].startswith(("p.", "text: ")) for r in rows), f
         assert len({(r["resource"], r["row_key"], r["column"]) for r in rows}) == len(rows), f
-    real = folder / "shanghai-putuo-social-work-dept-2024-final-accounts.csv"
-    assert sum(1 for _ in real.open(encoding="utf-8")) - 1 >= 30
+    for name in ("shanghai-putuo-social-work-dept-2024-final-accounts", "bazhong-govt-office-2018-final-accounts"):
+        assert sum(1 for _ in (folder / f"{name}.csv").open(encoding="utf-8")) - 1 >= 30, name
+
+
+def test_own_source_scores_full_precision_and_recall(real):
+    precision, recall, wrong = score(real, ROOT / "benchmarks" / "corpus" / "expected" / f"{SOURCE.stem}.csv", ROOT)
+    assert (precision, wrong) == (1.0, []) and recall >= 0.95
 
 
 def pdf_like(text: str) -> str:

@@ -26,7 +26,7 @@ from ..model.descriptor import package_dir, read_descriptor, read_schema
 from .draft import Break, Draft, Span
 
 RESOURCES = ("income", "expenditure_by_type", "expenditure_by_function", "three_public_expenses",
-             "three_public_expenses_counts", "projects")
+             "three_public_expenses_counts", "projects", "indicators")
 NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"  # 3,200.67 or 3200.67
 PCT = r"[%％]"
 CN_NO = "一二三四五六七八九十"
@@ -137,6 +137,56 @@ COUNTS = {
                           r"公务接待\s*(\d+)\s*(批次)"),
     "reception_person_times": ("reception", "", "国内公务接待人次", "Domestic official reception person-times",
                                "person-times", r"公务接待\s*\d+\s*批次\s*[，,、]\s*(\d+)\s*(人次)"),
+}
+# indicators the 其他重要事项 and 预算绩效 sections print: metric id -> (section kind, category, name_zh,
+# name_en, unit_zh, unit_en, pattern; group `v` the figure)
+_YEAR = r"(?:\d{4}\s*年度?)?"
+INDICATORS = {
+    "procurement_total": ("other", "procurement", "政府采购支出", "Government procurement spending", "万元", "10,000 yuan",
+                          rf"政府采购(?:支出|金额)(?:总额|合计)?(?:[（(][^）)]*[）)])?(?:为|共计)?\s*(?P<v>{NUM})\s*万元"),
+    "procurement_goods": ("other", "procurement", "政府采购货物支出", "Government procurement of goods", "万元", "10,000 yuan",
+                          rf"货物(?:采购)?(?:支出|金额)(?:为)?\s*(?P<v>{NUM})\s*万元"),
+    "procurement_works": ("other", "procurement", "政府采购工程支出", "Government procurement of works", "万元", "10,000 yuan",
+                          rf"工程(?:采购)?(?:支出|金额)(?:为)?\s*(?P<v>{NUM})\s*万元"),
+    "procurement_services": ("other", "procurement", "政府采购服务支出", "Government procurement of services", "万元",
+                             "10,000 yuan", rf"服务(?:采购)?(?:支出|金额)(?:为)?\s*(?P<v>{NUM})\s*万元"),
+    "procurement_sme_reserved_budget": ("other", "procurement", "面向中小企业预留政府采购项目预算金额",
+                                        "Procurement budget reserved for small and medium enterprises", "万元", "10,000 yuan",
+                                        rf"面向中小企业预留政府采购项目预算金额\s*(?P<v>{NUM})\s*万元"),
+    "procurement_small_micro_reserved_budget": ("other", "procurement", "面向小微企业预留政府采购项目预算金额",
+                                                "Procurement budget reserved for small and micro enterprises", "万元",
+                                                "10,000 yuan", rf"面向小微企业预留政府采购项目预算金额\s*(?P<v>{NUM})\s*万元"),
+    "vehicles_held": ("other", "assets", "共有车辆", "Vehicles held", "辆", "vehicles", r"共有车辆\s*(?P<v>\d+)\s*辆"),
+    "equipment_over_1m_yuan": ("other", "assets", "单价100万元（含）以上设备（不含车辆）",
+                               "Equipment items of 1 million yuan or more each (vehicles excluded)", "台（套）", "items",
+                               r"单价\s*100\s*万元[（(]含[）)]以上(?:的)?设备[（(]不含车辆[）)]\s*(?P<v>\d+)\s*台"),
+    "projects_with_targets": ("performance", "performance", "编制绩效目标的项目", "Projects with performance targets set", "个",
+                              "projects", rf"对\s*(?P<v>\d+)\s*个项目编制了?绩效目标|编报绩效目标的{_YEAR}项目\s*(?P<v2>\d+)\s*个"),
+    "projects_with_targets_budget": ("performance", "performance", "编制绩效目标的项目涉及预算金额",
+                                     "Budget of the projects with performance targets", "万元", "10,000 yuan",
+                                     rf"编报绩效目标的{_YEAR}项目\s*\d+\s*个[，,]\s*涉及预算金额\s*(?P<v>{NUM})\s*万元"),
+    "projects_pre_assessed": ("performance", "performance", "开展预算事前绩效评估的项目",
+                              "Projects given an ex-ante performance assessment", "个", "projects",
+                              r"对\s*(?P<v>\d+)\s*个项目开展了?预算事前绩效评估"),
+    "projects_monitored": ("performance", "performance", "开展绩效监控的项目", "Projects under performance monitoring", "个",
+                           "projects", r"选取\s*(?P<v>\d+)\s*个项目开展绩效监控"),
+    "projects_tracked": ("performance", "performance", "绩效跟踪评价的项目", "Projects given performance tracking", "个",
+                         "projects", rf"绩效跟踪评价的{_YEAR}项目\s*(?P<v>\d+)\s*个"),
+    "projects_completion_reported": ("performance", "performance", "开展绩效目标完成情况梳理填报的项目",
+                                     "Projects whose target completion was reviewed and reported", "个", "projects",
+                                     r"对\s*(?P<v>\d+)\s*个项目开展了?绩效目标完成情况梳理填报"),
+    "projects_reflected_in_accounts": ("performance", "performance", "部门决算中反映绩效目标实际完成情况的项目",
+                                       "Projects whose target completion is reported in the final accounts", "个",
+                                       "projects", r"决算中反映[^。]{0,80}?(?P<v>\d+)\s*个项目绩效目标实际完成情况"),
+    "projects_self_evaluated": ("performance", "performance", "自行组织绩效评价的项目",
+                                "Projects given a self-organised performance evaluation", "个", "projects",
+                                rf"自行组织了?\s*(?P<v>\d+)\s*个项目绩效评价|绩效自评的{_YEAR}项目\s*(?P<v2>\d+)\s*个"),
+    "projects_self_evaluated_budget": ("performance", "performance", "绩效自评项目涉及预算金额",
+                                       "Budget of the self-evaluated projects", "万元", "10,000 yuan",
+                                       rf"绩效自评的{_YEAR}项目\s*\d+\s*个[，,]\s*涉及预算金额\s*(?P<v>{NUM})\s*万元"),
+    "projects_self_evaluated_mean_score": ("performance", "performance", "绩效自评项目平均得分",
+                                           "Mean self-evaluation score of the projects", "分", "points",
+                                           rf"平均得分\s*(?P<v>{NUM})\s*分"),
 }
 VEHICLE_KINDS = {"轿车": ("vehicles_sedan", "Sedans"), "越野车": ("vehicles_suv", "Off-road vehicles (SUVs)")}
 
@@ -510,6 +560,47 @@ class Parser:
             "unit_zh": unit_zh, "unit_en": unit_en})
         self.put(row, "value", self.text[s:e], s, e, sec)
 
+    # ---- indicators: 机关运行经费, 政府采购, assets, performance management
+
+    def indicators(self, sec: Section) -> None:
+        body = self.text[sec.start:sec.end]
+        for metric, (kind, category, zh, en, unit_zh, unit_en, pattern) in INDICATORS.items():
+            m = re.search(pattern, body) if kind == sec.kind else None
+            if m:
+                g = "v" if m.group("v") is not None else "v2"
+                self.indicator(metric, category, zh, en, unit_zh, unit_en, m.group(g), sec.start + m.start(g),
+                               sec.start + m.end(g), sec)
+        self.operating_costs(sec, body)
+
+    def operating_costs(self, sec: Section, body: str) -> None:
+        """机关运行经费支出X万元，比上年增加Y万元，增长Z%."""
+        if sec.kind != "other":
+            return
+        m = re.search(rf"机关运行经费(?:支出)?(?:为)?\s*(?P<v>{NUM})\s*万元(?:\s*[，,]\s*(?:比|较)(?P<year>\d{{4}})?\s*年?度?"
+                      rf"(?:上年度?)?(?P<dir>增加|减少)\s*(?P<c>{NUM})\s*万元\s*[，,]\s*(?P<dir2>增长|上升|下降|减少)\s*"
+                      rf"(?P<p>{NUM})\s*{PCT})?", body)
+        if not m:
+            return
+        at = sec.start
+        self.indicator("operating_costs", "operating_costs", "机关运行经费支出", "Administrative operating costs", "万元",
+                       "10,000 yuan", m.group("v"), at + m.start("v"), at + m.end("v"), sec)
+        if m.group("c") is None:
+            return
+        prev = m.group("year") or str(self.fiscal_year - 1)
+        word, sign = ("增加", "") if m.group("dir") == "增加" else ("减少", "-")
+        self.indicator("operating_costs_change", "operating_costs", f"机关运行经费比{prev}年{word}",
+                       f"Administrative operating costs, change on {prev}", "万元", "10,000 yuan", sign + m.group("c"),
+                       at + m.start("c"), at + m.end("c"), sec)
+        sign = "-" if m.group("dir2") in ("下降", "减少") else ""
+        self.indicator("operating_costs_change_pct", "operating_costs", f"机关运行经费{m.group('dir2')}",
+                       f"Administrative operating costs, change on {prev} (%)", "%", "percent", sign + m.group("p"),
+                       at + m.start("p"), at + m.end("p"), sec)
+
+    def indicator(self, metric, category, zh, en, unit_zh, unit_en, value, s, e, sec) -> None:
+        row = self.row("indicators", metric, {"metric_id": metric, "category": category, "name_zh": zh, "name_en": en,
+                                              "unit_zh": unit_zh, "unit_en": unit_en, "qualifier": "exact"})
+        self.put(row, "value", value, s, e, sec)
+
     # ---- projects
 
     def projects(self, sec: Section) -> None:
@@ -623,6 +714,8 @@ class Parser:
                 self.counts(sec)
             if sec.kind == "performance":
                 self.projects(sec)
+            if sec.kind in ("other", "performance"):
+                self.indicators(sec)
         self.derive_year_end_carryover()
 
     def derive_year_end_carryover(self) -> None:
