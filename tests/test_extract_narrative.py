@@ -327,3 +327,12 @@ def test_later_template_wordings():
     assert cell(d, "expenditure_by_type", "item_id", "gpb_total", "budget_completion_pct") == "98.5"
     assert cell(d, "three_public_expenses", "item_id", "overseas", "change_amount") == "-2"
     assert cell(d, "three_public_expenses", "item_id", "overseas", "change_pct") == "-100"
+
+
+def test_a_template_with_placeholders_gives_no_figure():
+    """The publication template prints XX where a report prints figures: nothing to extract."""
+    head, part = SYNTHETIC.split("第二部分", 1)
+    template = head + "第二部分" + re.sub(r"(?<![\d年])\d+(?:\.\d+)?(?![\d年])", "XX", part.replace("2018年", "YYYY年"))
+    d = parse_narrative(template.replace("YYYY年", "2018年"), department="tongjiang-education")
+    assert "XX万元" in template and {name: rows for name, rows in d.rows.items() if rows} == {}
+    assert d.spans == [] and d.breaks == []

@@ -878,6 +878,8 @@ def resolve(parser: Parser, draft: Draft) -> None:
     """Cells → CSV rows, spans and breaks: a cell printed with two values carries the first and
     is a break; then the identities the outline implies are checked."""
     carried: dict[tuple[str, str], dict[str, str]] = {}
+    # a row without a figure (a project table of XX placeholders) is no row
+    parser.rows = {k: row for k, row in parser.rows.items() if row.figures or row.derived}
     for (resource, key), row in parser.rows.items():
         values = {}
         for column, printed in row.figures.items():
