@@ -427,7 +427,8 @@ class Parser:
     def note(self, row: RowDraft, pos: int, pattern: str) -> None:
         """The reason or use the report gives right after a figure, as note_zh (first one wins)."""
         m = self.after(pos, pattern)
-        if m and "note_zh" in self.refs.fields(row.resource) and not row.meta.get("note_zh"):
+        if m and row.resource in self.refs.schemas and "note_zh" in self.refs.fields(row.resource) \
+                and not row.meta.get("note_zh"):
             row.meta["note_zh"] = next(g for g in m.groups() if g)
 
     def changes(self, sec: Section) -> None:
@@ -878,8 +879,10 @@ def resolve(parser: Parser, draft: Draft) -> None:
     """Cells → CSV rows, spans and breaks: a cell printed with two values carries the first and
     is a break; then the identities the outline implies are checked."""
     carried: dict[tuple[str, str], dict[str, str]] = {}
-    # a row without a figure (a project table of XX placeholders) is no row
-    parser.rows = {k: row for k, row in parser.rows.items() if row.figures or row.derived}
+    # a row without a figure (a project table of XX placeholders) is no row; a resource the
+    # package has no schema for is left out
+    parser.rows = {k: row for k, row in parser.rows.items()
+                   if (row.figures or row.derived) and row.resource in parser.refs.schemas}
     for (resource, key), row in parser.rows.items():
         values = {}
         for column, printed in row.figures.items():
@@ -893,7 +896,8 @@ def resolve(parser: Parser, draft: Draft) -> None:
     for (resource, key), row in sorted(parser.rows.items()):
         draft.rows.setdefault(resource, []).append(csv_row(parser, row, carried[resource, key]))
     for resource in RESOURCES:
-        draft.rows.setdefault(resource, [])
+        if resource in parser.refs.schemas:
+            draft.rows.setdefault(resource, [])
 
 
 def choose(parser: Parser, row: RowDraft, column: str, printed: list[Printed]) -> str:
