@@ -336,3 +336,12 @@ def test_a_template_with_placeholders_gives_no_figure():
     d = parse_narrative(template.replace("YYYY年", "2018年"), department="tongjiang-education")
     assert "XX万元" in template and {name: rows for name, rows in d.rows.items() if rows} == {}
     assert d.spans == [] and d.breaks == []
+
+
+@pytest.mark.parametrize("which", ["real", "wrapped"])
+def test_every_quote_stands_verbatim_in_the_archived_text(which, real):
+    d = real if which == "real" else parse_narrative(pdf_like(SYNTHETIC), department="tongjiang-education")
+    for name, rows in d.rows.items():
+        for row in rows:
+            pieces = row["source_quote"].split(" … ")
+            assert row["source_quote"] and all(p and p in d.text for p in pieces), (name, row["source_quote"])

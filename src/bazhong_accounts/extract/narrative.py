@@ -296,12 +296,16 @@ def flatten(text: str) -> tuple[str, list[int]]:
     return "".join(chars), where
 
 
-def sentence_at(text: str, start: int, end: int) -> str:
-    """The sentence (up to 。 or the line end) holding text[start:end]: a figure's quote."""
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence (up to 。 or the line end) holding text[start:end], without edge spaces."""
     s = max(text.rfind("。", 0, start), text.rfind("\n", 0, start)) + 1
     stops = [i for i in (text.find("。", end), text.find("\n", end)) if i >= 0]
     e = min(stops) + 1 if stops else len(text)
-    return text[s:e].strip()
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
 
 
 # ---------------------------------------------------------------- located figures and the cells they fill
@@ -364,6 +368,14 @@ class Parser:
         self.breaks: list[Break] = []
 
     # ---- cells
+
+    def verbatim(self, start: int, end: int) -> str:
+        """The original text behind flat text[start:end] (quotes must stand in the archive)."""
+        return self.original[self.where[start]:self.where[end - 1] + 1] if end > start else ""
+
+    def quote(self, start: int, end: int) -> str:
+        """The sentence holding a figure, verbatim from the archived text: its quote."""
+        return self.verbatim(*sentence_bounds(self.text, start, end))
 
     def span(self, resource: str, key: str, column: str, p: Printed) -> Span:
         start, end = self.where[p.start], self.where[p.end - 1] + 1
@@ -503,7 +515,8 @@ class Parser:
             reason = re.match(r"[^。\n]*?[，,]\s*(决算数[^。\n]*原因[^。\n]*。)", self.text[sec.start + m.end():])
             if reason:
                 row.meta["reason_zh"] = reason.group(1)
-            items.setdefault(code[:5], []).append((row, names[1].strip()))
+            items.setdefault(code[:5], []).append((row, names[1].strip(), self.verbatim(sec.start + m.start("kuan"),
+                                                                                           sec.start + m.end("kuan"))))
         self.derive_kuan(items, sec)
 
     def function_row(self, code: str, name_zh: str) -> RowDraft:
@@ -517,15 +530,15 @@ class Parser:
         amount (then no 项 is missing from the narrative)."""
         by_lei: dict[str, Decimal] = {}
         for kuan, rows in items.items():
-            by_lei[kuan[:3]] = by_lei.get(kuan[:3], Decimal(0)) + sum(dec(r.figures["amount"][0].value) for r, _ in rows)
+            by_lei[kuan[:3]] = by_lei.get(kuan[:3], Decimal(0)) + sum(dec(r.figures["amount"][0].value) for r, _, _ in rows)
         for kuan, rows in items.items():
             lei = self.rows.get(("expenditure_by_function", kuan[:3]))
             if lei is None or "amount" not in lei.figures or dec(lei.figures["amount"][0].value) != by_lei[kuan[:3]]:
                 continue
-            total = sum((dec(r.figures["amount"][0].value) for r, _ in rows), Decimal(0))
+            total = sum((dec(r.figures["amount"][0].value) for r, _, _ in rows), Decimal(0))
             row = self.function_row(kuan, rows[0][1])
             row.derived["amount"] = (fmt(total), "sum(children)")
-            row.quote_extra.append(rows[0][1])
+            row.quote_extra.append(rows[0][2])
             row.section = sec.path
 
     # ---- 三公 counts
@@ -730,7 +743,7 @@ class Parser:
             row = self.item_row(EBT, "year_end_carryover")
             row.derived["amount"] = (fmt(a - b), "{income:total} - {expenditure_by_type:total}")
             row.section = inc.section
-            row.quote_extra += [sentence_at(self.text, p.start, p.end) for p in (inc.figures["amount"][0], ebt.figures["amount"][0])]
+            row.quote_extra += [self.quote(p.start, p.end) for p in (inc.figures["amount"][0], ebt.figures["amount"][0])]
 
 
 def strip_quotes(s: str) -> str:
@@ -907,8 +920,8 @@ def choose(parser: Parser, row: RowDraft, column: str, printed: list[Printed]) -
             check = "text_table_mismatch" if row.resource == "projects" else "printed_twice"
             where = first.section.path if first.section is other.section else f"{first.section.path} / {other.section.path}"
             parser.breaks.append(Break(row.resource, row.key, column, check, first.value, other.value,
-                                       f"{where}: 「{sentence_at(parser.text, first.start, first.end)}」 vs "
-                                       f"「{sentence_at(parser.text, other.start, other.end)}」"))
+                                       f"{where}: 「{parser.quote(first.start, first.end)}」 vs "
+                                       f"「{parser.quote(other.start, other.end)}」"))
     return first.value
 
 
@@ -973,7 +986,7 @@ def csv_row(parser: Parser, row: RowDraft, values: dict[str, str]) -> dict[str, 
     quotes: list[str] = []
     for printed in row.figures.values():
         for p in printed:
-            q = sentence_at(parser.text, p.start, p.end)
+            q = parser.quote(p.start, p.end)
             if q not in quotes:
                 quotes.append(q)
     quotes += [q for q in row.quote_extra if q not in quotes]
