@@ -256,11 +256,14 @@ def cjk(c: str) -> bool:
     return "\u2e80" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef" or "\u2018" <= c <= "\u201d"
 
 
-def beside_cjk(line: str, j: int) -> bool:
-    """Is the run of spaces at line[j] next to a Chinese character on either side?"""
-    before = line[:j].rstrip(" \u3000")
-    after = line[j:].lstrip(" \u3000")
-    return bool(before and cjk(before[-1]) or after and cjk(after[0]))
+def spaces_beside_cjk(line: str) -> set[int]:
+    """Positions of the runs of spaces that touch a Chinese character on either side."""
+    out: set[int] = set()
+    for run in re.finditer(r"[ \u3000]+", line):
+        a, b = run.start(), run.end()
+        if a and cjk(line[a - 1]) or b < len(line) and cjk(line[b]):
+            out.update(range(a, b))
+    return out
 
 
 def flatten(text: str) -> tuple[str, list[int]]:
@@ -284,10 +287,11 @@ def flatten(text: str) -> tuple[str, list[int]]:
             hi = len(line.rstrip(" \u3000"))
         if i - 1 in joined:
             lo = len(line) - len(line.lstrip(" \u3000\t"))
+        drop = spaces_beside_cjk(line)  # spaces a PDF puts around numbers in Chinese text
         for j in range(lo, hi):
             c = line[j]
-            if c == "\f" or c in " \u3000" and beside_cjk(line, j):
-                continue  # page breaks; spaces a PDF puts around numbers in Chinese text
+            if c == "\f" or j in drop:
+                continue  # and page breaks
             chars.append(c)
             where.append(starts[i] + j)
         if i < len(lines) - 1 and i not in joined:
@@ -353,7 +357,9 @@ def rate_ok(part: Decimal, base: Decimal, printed: str) -> bool:
 
 
 def rate_text(part: Decimal, base: Decimal) -> str:
-    return fmt((part / base * 100).quantize(Decimal("0.01"))) if base else "undefined (base 0)"
+    """part / base × 100 to two decimals; "" when the base is 0 (no rate exists: the break's
+    `where` says so)."""
+    return fmt((part / base * 100).quantize(Decimal("0.01"))) if base else ""
 
 
 class Parser:
@@ -950,7 +956,8 @@ def identity_breaks(parser: Parser, carried: dict) -> None:
         change, pct = get(resource, key, "change_amount"), values.get("change_pct")
         if change is not None and pct and amount is not None and not rate_ok(change, amount - change, pct):
             add(resource, key, "change_pct", "change", pct, rate_text(change, amount - change),
-                f"change {pct}% printed, change / (amount - change) × 100 = {fmt(change)} / {fmt(amount - change)} × 100")
+                f"change {pct}% printed, change / (amount - change) × 100 = {fmt(change)} / {fmt(amount - change)} × 100"
+                + (": no rate of change from 0" if amount == change else ""))
         done, budget, executed = values.get("completion_pct"), get(resource, key, "budget"), get(resource, key, "executed")
         if done and budget is not None and executed is not None and not rate_ok(executed, budget, done):
             add(resource, key, "completion_pct", "completion_rate", done, rate_text(executed, budget),
