@@ -345,3 +345,20 @@ def test_every_quote_stands_verbatim_in_the_archived_text(which, real):
         for row in rows:
             pieces = row["source_quote"].split(" … ")
             assert row["source_quote"] and all(p and p in d.text for p in pieces), (name, row["source_quote"])
+
+
+@pytest.mark.parametrize("printed, wrong, expected", [
+    ("下降4.47%。主要变动原因是人员减少。", "下降4.57%。主要变动原因是人员减少。",
+     ("income", "total", "change_pct", "change", "-4.57", "-4.47")),
+    ("人员经费520.1万元", "人员经费520.2万元",
+     ("expenditure_by_type", "basic", "amount", "sum_of_children", "600.3", "600.4")),
+    ("完成预算的90%", "完成预算的91%", ("projects", "project_1", "completion_pct", "completion_rate", "91", "90")),
+    ("\t其中-财政拨款:\n\t45万元", "\t其中-财政拨款:\n\t44万元",
+     ("projects", "project_1", "executed_fiscal", "fiscal_plus_other", "44", "45")),
+    ("\t预算数:\n\t50万元", "\t预算数:\n\t55万元", ("projects", "project_1", "budget", "text_table_mismatch", "50", "55")),
+])
+def test_each_check_turns_a_contradiction_into_a_break(printed, wrong, expected):
+    assert SYNTHETIC.count(printed) == 1
+    d = parse_narrative(SYNTHETIC.replace(printed, wrong), department="tongjiang-education")
+    found = {(b.resource, b.row_key, b.column, b.check, b.value_carried, b.value_other) for b in d.breaks}
+    assert expected in found, found
