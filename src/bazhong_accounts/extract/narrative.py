@@ -496,7 +496,8 @@ class Parser:
         if m:
             row = self.item_row(EBT, "gpb_total")
             self.put(row, "amount", m.group("num"), sec.start + m.start("num"), sec.start + m.end("num"), sec)
-            self.put(row, "budget_completion_pct", m.group("pct"), sec.start + m.start("pct"), sec.start + m.end("pct"), sec)
+            at = sec.start
+            self.put(row, "budget_completion_pct", m.group("pct"), at + m.start("pct"), at + m.end("pct"), sec)
 
     # ---- 类/款/项
 
@@ -536,7 +537,8 @@ class Parser:
         amount (then no 项 is missing from the narrative)."""
         by_lei: dict[str, Decimal] = {}
         for kuan, rows in items.items():
-            by_lei[kuan[:3]] = by_lei.get(kuan[:3], Decimal(0)) + sum(dec(r.figures["amount"][0].value) for r, _, _ in rows)
+            part = sum(dec(r.figures["amount"][0].value) for r, _, _ in rows)
+            by_lei[kuan[:3]] = by_lei.get(kuan[:3], Decimal(0)) + part
         for kuan, rows in items.items():
             lei = self.rows.get(("expenditure_by_function", kuan[:3]))
             if lei is None or "amount" not in lei.figures or dec(lei.figures["amount"][0].value) != by_lei[kuan[:3]]:
@@ -565,14 +567,16 @@ class Parser:
         if date:
             y, mo, d = re.findall(r"\d+", date)
             zh, en = f"公务用车（截至{date}）", f"Official vehicles (as of {y}-{int(mo):02d}-{int(d):02d})"
-        self.count("vehicles", "vehicles", "", zh, en, "辆", "vehicles", sec.start + m.start("n"), sec.start + m.end("n"), sec)
+        at = sec.start
+        self.count("vehicles", "vehicles", "", zh, en, "辆", "vehicles", at + m.start("n"), at + m.end("n"), sec)
         group = "kinds" if m.group("kinds") is not None else "listed"  # （轿车4辆、越野车6辆） or ，其中：轿车4辆…
         for k in re.finditer(r"(?P<kind>[^、，,\d]+?)\s*(?P<n>\d+)\s*辆", m.group(group) or ""):
             kind = k.group("kind").strip()
             if kind in VEHICLE_KINDS:
                 cid, kind_en = VEHICLE_KINDS[kind]
                 at = m.start(group) + sec.start
-                self.count(cid, "vehicles", "vehicles", kind, kind_en, "辆", "vehicles", at + k.start("n"), at + k.end("n"), sec)
+                self.count(cid, "vehicles", "vehicles", kind, kind_en, "辆", "vehicles", at + k.start("n"),
+                           at + k.end("n"), sec)
 
     def count(self, count_id, item_id, parent, zh, en, unit_zh, unit_en, s, e, sec) -> None:
         row = self.row("three_public_expenses_counts", count_id, {
@@ -639,11 +643,14 @@ class Parser:
         """Paragraph i goes with table i when both list the same number of projects and the
         executed amounts agree; otherwise a paragraph pairs with the one table printing its
         executed amount, and an unpaired table stands alone."""
-        if len(paras) == len(tables) and all(dec(p.group("executed")) == dec(t["executed"][0]) for p, t in zip(paras, tables) if "executed" in t):
+        def agree(p, t) -> bool:
+            return "executed" in t and dec(t["executed"][0]) == dec(p.group("executed"))
+
+        if len(paras) == len(tables) and all(agree(p, t) for p, t in zip(paras, tables)):
             return list(zip(paras, tables))
         out, used = [], set()
         for p in paras:
-            same = [i for i, t in enumerate(tables) if "executed" in t and dec(t["executed"][0]) == dec(p.group("executed"))]
+            same = [i for i, t in enumerate(tables) if agree(p, t)]
             if len(same) == 1 and same[0] not in used:
                 used.add(same[0])
                 out.append((p, tables[same[0]]))
@@ -690,7 +697,8 @@ class Parser:
         unit_id = self.refs.unit_id(self.fiscal_year, self.department, table.get("unit", ""))
         meta = {"project_id": pid, "name_zh": name, "name_en": self.refs.project_name_en(self.department, name) or name,
                 "unit_id": unit_id, "unit_name_zh": table.get("unit", ""),
-                "expected_goal_zh": table.get("expected_goal_zh", ""), "achieved_goal_zh": table.get("achieved_goal_zh", "")}
+                "expected_goal_zh": table.get("expected_goal_zh", ""),
+                "achieved_goal_zh": table.get("achieved_goal_zh", "")}
         row = self.row("projects", pid, meta)
         for col in ("budget", "executed", "budget_fiscal", "budget_other", "executed_fiscal", "executed_other"):
             if col in table:
@@ -700,7 +708,8 @@ class Parser:
             at = sec.start
             # the paragraph first: it is the figure the printed completion rate is computed on
             for col in ("budget", "executed"):
-                row.figures.setdefault(col, []).insert(0, Printed(para.group(col).replace(",", ""), at + para.start(col), at + para.end(col), sec))
+                printed = Printed(para.group(col).replace(",", ""), at + para.start(col), at + para.end(col), sec)
+                row.figures.setdefault(col, []).insert(0, printed)
             self.put(row, "completion_pct", para.group("pct"), at + para.start("pct"), at + para.end("pct"), sec)
             rest = para.group("rest")
             for col, pattern in (("outcome_zh", r"(通过项目实施[，,][^。]*。)"), ("problems_zh", r"发现的主要问题[:：]\s*([^。]*。)"),
@@ -712,13 +721,15 @@ class Parser:
 
     def table_breaks(self, row: RowDraft, table: dict, sec: Section) -> None:
         """A table's 财政拨款 + 其他资金 must make its own total."""
-        for total, parts in (("budget", ("budget_fiscal", "budget_other")), ("executed", ("executed_fiscal", "executed_other"))):
+        for total, parts in (("budget", ("budget_fiscal", "budget_other")),
+                             ("executed", ("executed_fiscal", "executed_other"))):
             if total in table and all(p in table for p in parts):
                 whole, a, b = (dec(table[c][0]) for c in (total, *parts))
                 if a + b != whole:
                     self.breaks.append(Break("projects", row.key, parts[0], "fiscal_plus_other", table[parts[0]][0],
                                              fmt(whole - b), f"{sec.path}: 项目支出绩效目标完成情况表 {table['name']}: "
-                                             f"{total} {table[total][0]} but 财政拨款 {table[parts[0]][0]} + 其他资金 {table[parts[1]][0]}"))
+                                             f"{total} {table[total][0]} but 财政拨款 {table[parts[0]][0]} + "
+                                             f"其他资金 {table[parts[1]][0]}"))
 
     # ---- the whole report
 
@@ -749,7 +760,8 @@ class Parser:
             row = self.item_row(EBT, "year_end_carryover")
             row.derived["amount"] = (fmt(a - b), "{income:total} - {expenditure_by_type:total}")
             row.section = inc.section
-            row.quote_extra += [self.quote(p.start, p.end) for p in (inc.figures["amount"][0], ebt.figures["amount"][0])]
+            both = (inc.figures["amount"][0], ebt.figures["amount"][0])
+            row.quote_extra += [self.quote(p.start, p.end) for p in both]
 
 
 def strip_quotes(s: str) -> str:
@@ -798,7 +810,8 @@ class References:
         table = self.classification(year)
 
         def child(parent: str, name: str) -> str | None:
-            hits = [c for c, r in table.items() if r["parent_code"] == parent and norm_name(r["name_zh"]) == norm_name(name)]
+            want = norm_name(name)
+            hits = [c for c, r in table.items() if r["parent_code"] == parent and norm_name(r["name_zh"]) == want]
             return hits[0] if len(hits) == 1 else None
 
         code = child("", names[0])
@@ -833,11 +846,13 @@ class References:
     def unit_id(self, year: int, department: str, printed: str) -> str:
         """The organisation unit a project's 预算单位 names: exact, else the longest unit name the
         printed one ends with (市政府应急办 → 应急办)."""
-        units = [r for r in self.rows("organisation") if r["department"] == department and r["fiscal_year"] == str(year)]
+        units = [r for r in self.rows("organisation")
+                 if r["department"] == department and r["fiscal_year"] == str(year)]
         exact = [r["unit_id"] for r in units if r["name_zh"] == printed]
         if exact:
             return exact[0]
-        ends = sorted((r for r in units if r["name_zh"] and printed.endswith(r["name_zh"])), key=lambda r: -len(r["name_zh"]))
+        ends = sorted((r for r in units if r["name_zh"] and printed.endswith(r["name_zh"])),
+                      key=lambda r: -len(r["name_zh"]))
         return ends[0]["unit_id"] if ends else ""
 
 
@@ -924,7 +939,9 @@ def choose(parser: Parser, row: RowDraft, column: str, printed: list[Printed]) -
     for other in printed[1:]:
         if dec(other.value) != dec(first.value):
             check = "text_table_mismatch" if row.resource == "projects" else "printed_twice"
-            where = first.section.path if first.section is other.section else f"{first.section.path} / {other.section.path}"
+            where = first.section.path
+            if other.section is not first.section:
+                where += f" / {other.section.path}"
             parser.breaks.append(Break(row.resource, row.key, column, check, first.value, other.value,
                                        f"{where}: 「{parser.quote(first.start, first.end)}」 vs "
                                        f"「{parser.quote(other.start, other.end)}」"))
@@ -958,7 +975,8 @@ def identity_breaks(parser: Parser, carried: dict) -> None:
             add(resource, key, "change_pct", "change", pct, rate_text(change, amount - change),
                 f"change {pct}% printed, change / (amount - change) × 100 = {fmt(change)} / {fmt(amount - change)} × 100"
                 + (": no rate of change from 0" if amount == change else ""))
-        done, budget, executed = values.get("completion_pct"), get(resource, key, "budget"), get(resource, key, "executed")
+        done = values.get("completion_pct")
+        budget, executed = get(resource, key, "budget"), get(resource, key, "executed")
         if done and budget is not None and executed is not None and not rate_ok(executed, budget, done):
             add(resource, key, "completion_pct", "completion_rate", done, rate_text(executed, budget),
                 f"completion {done}% printed, executed / budget × 100 = {fmt(executed)} / {fmt(budget)} × 100")
@@ -999,7 +1017,8 @@ def csv_row(parser: Parser, row: RowDraft, values: dict[str, str]) -> dict[str, 
     quotes += [q for q in row.quote_extra if q not in quotes]
     derived = bool(row.derived) and not row.figures
     fill = {"fiscal_year": str(parser.fiscal_year), "department": parser.department, "source_id": parser.source_id,
-            "source_section": home_section(row), "source_quote": " … ".join(quotes), "derived": "true" if derived else "false",
+            "source_section": home_section(row), "source_quote": " … ".join(quotes),
+            "derived": "true" if derived else "false",
             "derivation": "; ".join(rule for _, rule in row.derived.values()) if derived else ""}
     fill.update(row.meta)
     fill.update(values)
