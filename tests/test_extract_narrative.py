@@ -362,3 +362,11 @@ def test_each_check_turns_a_contradiction_into_a_break(printed, wrong, expected)
     d = parse_narrative(SYNTHETIC.replace(printed, wrong), department="tongjiang-education")
     found = {(b.resource, b.row_key, b.column, b.check, b.value_carried, b.value_other) for b in d.breaks}
     assert expected in found, found
+
+
+def test_windows_line_ends_and_no_break_spaces():
+    text = SYNTHETIC.replace("\n", "\r\n").replace("与2017年相比", "与\xa02017\xa0年相比")
+    d = parse_narrative(text, department="tongjiang-education")
+    assert cell(d, "income", "item_id", "total", "change_pct") == "-4.47"
+    assert cell(d, "expenditure_by_function", "code", "2050803", "amount") == "200"
+    assert all(text[s.start:s.end] == s.printed for s in d.spans)

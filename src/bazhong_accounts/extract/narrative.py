@@ -237,6 +237,7 @@ def sections(text: str) -> list[Section]:
 
 HEADING = re.compile(rf"^(?:第[{CN_NO}]+部分|[{CN_NO}]+、|[（(][{CN_NO}]+[)）]|\d+[.、．](?!\d)|图\s*\d|表\s*\d)")
 SECTION_HEADING = re.compile(rf"^(?:第[{CN_NO}]+部分|[{CN_NO}]+、|[（(][{CN_NO}]+[)）])")
+SPACES = " \u3000\xa0\u2002\u2003\u2009\u200b"  # what reports put between words: ASCII, full-width, no-break
 NUMERIC_LINE = re.compile(r"[\d.,\s%％]+")
 
 
@@ -259,7 +260,7 @@ def cjk(c: str) -> bool:
 def spaces_beside_cjk(line: str) -> set[int]:
     """Positions of the runs of spaces that touch a Chinese character on either side."""
     out: set[int] = set()
-    for run in re.finditer(r"[ \u3000]+", line):
+    for run in re.finditer(f"[{SPACES}]+", line):
         a, b = run.start(), run.end()
         if a and cjk(line[a - 1]) or b < len(line) and cjk(line[b]):
             out.update(range(a, b))
@@ -284,9 +285,9 @@ def flatten(text: str) -> tuple[str, list[int]]:
     for i, line in enumerate(lines):
         lo, hi = 0, len(line)
         if i in joined:
-            hi = len(line.rstrip(" \u3000"))
+            hi = len(line.rstrip(SPACES + "\r"))
         if i - 1 in joined:
-            lo = len(line) - len(line.lstrip(" \u3000\t"))
+            lo = len(line) - len(line.lstrip(SPACES + "\t"))
         drop = spaces_beside_cjk(line)  # spaces a PDF puts around numbers in Chinese text
         for j in range(lo, hi):
             c = line[j]
