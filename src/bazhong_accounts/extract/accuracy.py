@@ -44,12 +44,16 @@ def round_trip(draft: Draft, package: str | Path | None = None,
     root = Path(package) if package else package_dir()
     known = schemas(root)
     flagged = {(b.resource, b.row_key, b.column) for b in draft.breaks}
-    out = {"cells": 0, "reproduced": 0, "missing": [], "differing": [], "extra": [], "per_resource": {}}
+    missing: list[dict] = []
+    differing: list[dict] = []
+    extra: list[dict] = []
+    per_resource: dict[str, dict[str, int]] = {}
     for name in resources:
         resource, schema = known[name]
         mine = draft_cells(draft, name, schema)
-        theirs = [r for r in csv.DictReader((root / resource["path"]).open(encoding="utf-8"))
-                  if r["fiscal_year"] == str(draft.fiscal_year) and r["department"] == draft.department]
+        with (root / resource["path"]).open(encoding="utf-8", newline="") as fh:
+            theirs = [r for r in csv.DictReader(fh)
+                      if r["fiscal_year"] == str(draft.fiscal_year) and r["department"] == draft.department]
         seen = set()
         n = ok = 0
         for row in theirs:
@@ -57,25 +61,25 @@ def round_trip(draft: Draft, package: str | Path | None = None,
             seen.add(key)
             got = mine.get(key, {})
             for col in roles.figures(schema):
+                cell = {"resource": name, "row_key": key, "column": col, "package": row[col], "draft": got.get(col, "")}
                 if row[col] == "":
-                    if got.get(col, ""):
-                        out["extra"].append({"resource": name, "row_key": key, "column": col, "draft": got[col]})
+                    if cell["draft"]:
+                        extra.append(cell)
                     continue
                 n += 1
-                cell = {"resource": name, "row_key": key, "column": col, "package": row[col], "draft": got.get(col, "")}
                 if not cell["draft"]:
-                    out["missing"].append(cell)
+                    missing.append(cell)
                 elif same(cell["draft"], row[col]):
                     ok += 1
                 else:
-                    out["differing"].append({**cell, "break": (name, key, col) in flagged})
-        out["extra"] += [{"resource": name, "row_key": k, "column": c, "draft": r[c]}
-                         for k, r in mine.items() if k not in seen for c in roles.figures(schema) if r.get(c)]
-        out["per_resource"][name] = {"cells": n, "reproduced": ok}
-        out["cells"] += n
-        out["reproduced"] += ok
-    out["share"] = out["reproduced"] / out["cells"] if out["cells"] else 1.0
-    return out
+                    differing.append({**cell, "break": (name, key, col) in flagged})
+        extra += [{"resource": name, "row_key": k, "column": c, "package": "", "draft": r[c]}
+                  for k, r in mine.items() if k not in seen for c in roles.figures(schema) if r.get(c)]
+        per_resource[name] = {"cells": n, "reproduced": ok}
+    cells = sum(p["cells"] for p in per_resource.values())
+    reproduced = sum(p["reproduced"] for p in per_resource.values())
+    return {"cells": cells, "reproduced": reproduced, "share": reproduced / cells if cells else 1.0,
+            "missing": missing, "differing": differing, "extra": extra, "per_resource": per_resource}
 
 
 def read_expected(path: str | Path) -> list[dict[str, str]]:

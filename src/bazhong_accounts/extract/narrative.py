@@ -138,55 +138,74 @@ COUNTS = {
     "reception_person_times": ("reception", "", "国内公务接待人次", "Domestic official reception person-times",
                                "person-times", r"公务接待\s*\d+\s*批次\s*[，,、]\s*(\d+)\s*(人次)"),
 }
-# indicators the 其他重要事项 and 预算绩效 sections print: metric id -> (section kind, category, name_zh,
-# name_en, unit_zh, unit_en, pattern; group `v` the figure)
+# indicators the 其他重要事项 and 预算绩效 sections print: metric id -> (section kind, category,
+# name_zh, name_en, unit_zh, unit_en, pattern; group `v` (or `v2`) the figure)
 _YEAR = r"(?:\d{4}\s*年度?)?"
-INDICATORS = {
-    "procurement_total": ("other", "procurement", "政府采购支出", "Government procurement spending", "万元", "10,000 yuan",
-                          rf"政府采购(?:支出|金额)(?:总额|合计)?(?:[（(][^）)]*[）)])?(?:为|共计)?\s*(?P<v>{NUM})\s*万元"),
-    "procurement_goods": ("other", "procurement", "政府采购货物支出", "Government procurement of goods", "万元", "10,000 yuan",
-                          rf"货物(?:采购)?(?:支出|金额)(?:为)?\s*(?P<v>{NUM})\s*万元"),
-    "procurement_works": ("other", "procurement", "政府采购工程支出", "Government procurement of works", "万元", "10,000 yuan",
-                          rf"工程(?:采购)?(?:支出|金额)(?:为)?\s*(?P<v>{NUM})\s*万元"),
-    "procurement_services": ("other", "procurement", "政府采购服务支出", "Government procurement of services", "万元",
-                             "10,000 yuan", rf"服务(?:采购)?(?:支出|金额)(?:为)?\s*(?P<v>{NUM})\s*万元"),
-    "procurement_sme_reserved_budget": ("other", "procurement", "面向中小企业预留政府采购项目预算金额",
-                                        "Procurement budget reserved for small and medium enterprises", "万元", "10,000 yuan",
-                                        rf"面向中小企业预留政府采购项目预算金额\s*(?P<v>{NUM})\s*万元"),
-    "procurement_small_micro_reserved_budget": ("other", "procurement", "面向小微企业预留政府采购项目预算金额",
-                                                "Procurement budget reserved for small and micro enterprises", "万元",
-                                                "10,000 yuan", rf"面向小微企业预留政府采购项目预算金额\s*(?P<v>{NUM})\s*万元"),
+_WAN = ("万元", "10,000 yuan")
+_PROJECTS = ("个", "projects")
+
+
+def _money(words: str) -> str:
+    return rf"{words}\s*(?P<v>{NUM})\s*万元"
+
+
+INDICATORS: dict[str, tuple[str, str, str, str, str, str, str]] = {
+    "procurement_total": ("other", "procurement", "政府采购支出", "Government procurement spending", *_WAN,
+                          _money(r"政府采购(?:支出|金额)(?:总额|合计)?(?:[（(][^）)]*[）)])?(?:为|共计)?")),
+    "procurement_goods": ("other", "procurement", "政府采购货物支出", "Government procurement of goods", *_WAN,
+                          _money(r"货物(?:采购)?(?:支出|金额)(?:为)?")),
+    "procurement_works": ("other", "procurement", "政府采购工程支出", "Government procurement of works", *_WAN,
+                          _money(r"工程(?:采购)?(?:支出|金额)(?:为)?")),
+    "procurement_services": ("other", "procurement", "政府采购服务支出", "Government procurement of services", *_WAN,
+                             _money(r"服务(?:采购)?(?:支出|金额)(?:为)?")),
+    "procurement_sme_reserved_budget": (
+        "other", "procurement", "面向中小企业预留政府采购项目预算金额",
+        "Procurement budget reserved for small and medium enterprises", *_WAN,
+        _money("面向中小企业预留政府采购项目预算金额")),
+    "procurement_small_micro_reserved_budget": (
+        "other", "procurement", "面向小微企业预留政府采购项目预算金额",
+        "Procurement budget reserved for small and micro enterprises", *_WAN,
+        _money("面向小微企业预留政府采购项目预算金额")),
     "vehicles_held": ("other", "assets", "共有车辆", "Vehicles held", "辆", "vehicles", r"共有车辆\s*(?P<v>\d+)\s*辆"),
-    "equipment_over_1m_yuan": ("other", "assets", "单价100万元（含）以上设备（不含车辆）",
-                               "Equipment items of 1 million yuan or more each (vehicles excluded)", "台（套）", "items",
-                               r"单价\s*100\s*万元[（(]含[）)]以上(?:的)?设备[（(]不含车辆[）)]\s*(?P<v>\d+)\s*台"),
-    "projects_with_targets": ("performance", "performance", "编制绩效目标的项目", "Projects with performance targets set", "个",
-                              "projects", rf"对\s*(?P<v>\d+)\s*个项目编制了?绩效目标|编报绩效目标的{_YEAR}项目\s*(?P<v2>\d+)\s*个"),
-    "projects_with_targets_budget": ("performance", "performance", "编制绩效目标的项目涉及预算金额",
-                                     "Budget of the projects with performance targets", "万元", "10,000 yuan",
-                                     rf"编报绩效目标的{_YEAR}项目\s*\d+\s*个[，,]\s*涉及预算金额\s*(?P<v>{NUM})\s*万元"),
-    "projects_pre_assessed": ("performance", "performance", "开展预算事前绩效评估的项目",
-                              "Projects given an ex-ante performance assessment", "个", "projects",
-                              r"对\s*(?P<v>\d+)\s*个项目开展了?预算事前绩效评估"),
-    "projects_monitored": ("performance", "performance", "开展绩效监控的项目", "Projects under performance monitoring", "个",
-                           "projects", r"选取\s*(?P<v>\d+)\s*个项目开展绩效监控"),
-    "projects_tracked": ("performance", "performance", "绩效跟踪评价的项目", "Projects given performance tracking", "个",
-                         "projects", rf"绩效跟踪评价的{_YEAR}项目\s*(?P<v>\d+)\s*个"),
-    "projects_completion_reported": ("performance", "performance", "开展绩效目标完成情况梳理填报的项目",
-                                     "Projects whose target completion was reviewed and reported", "个", "projects",
-                                     r"对\s*(?P<v>\d+)\s*个项目开展了?绩效目标完成情况梳理填报"),
-    "projects_reflected_in_accounts": ("performance", "performance", "部门决算中反映绩效目标实际完成情况的项目",
-                                       "Projects whose target completion is reported in the final accounts", "个",
-                                       "projects", r"决算中反映[^。]{0,80}?(?P<v>\d+)\s*个项目绩效目标实际完成情况"),
-    "projects_self_evaluated": ("performance", "performance", "自行组织绩效评价的项目",
-                                "Projects given a self-organised performance evaluation", "个", "projects",
-                                rf"自行组织了?\s*(?P<v>\d+)\s*个项目绩效评价|绩效自评的{_YEAR}项目\s*(?P<v2>\d+)\s*个"),
-    "projects_self_evaluated_budget": ("performance", "performance", "绩效自评项目涉及预算金额",
-                                       "Budget of the self-evaluated projects", "万元", "10,000 yuan",
-                                       rf"绩效自评的{_YEAR}项目\s*\d+\s*个[，,]\s*涉及预算金额\s*(?P<v>{NUM})\s*万元"),
-    "projects_self_evaluated_mean_score": ("performance", "performance", "绩效自评项目平均得分",
-                                           "Mean self-evaluation score of the projects", "分", "points",
-                                           rf"平均得分\s*(?P<v>{NUM})\s*分"),
+    "equipment_over_1m_yuan": (
+        "other", "assets", "单价100万元（含）以上设备（不含车辆）",
+        "Equipment items of 1 million yuan or more each (vehicles excluded)", "台（套）", "items",
+        r"单价\s*100\s*万元[（(]含[）)]以上(?:的)?设备[（(]不含车辆[）)]\s*(?P<v>\d+)\s*台"),
+    "projects_with_targets": (
+        "performance", "performance", "编制绩效目标的项目", "Projects with performance targets set", *_PROJECTS,
+        rf"对\s*(?P<v>\d+)\s*个项目编制了?绩效目标|编报绩效目标的{_YEAR}项目\s*(?P<v2>\d+)\s*个"),
+    "projects_with_targets_budget": (
+        "performance", "performance", "编制绩效目标的项目涉及预算金额",
+        "Budget of the projects with performance targets", *_WAN,
+        _money(rf"编报绩效目标的{_YEAR}项目\s*\d+\s*个[，,]\s*涉及预算金额")),
+    "projects_pre_assessed": (
+        "performance", "performance", "开展预算事前绩效评估的项目",
+        "Projects given an ex-ante performance assessment", *_PROJECTS,
+        r"对\s*(?P<v>\d+)\s*个项目开展了?预算事前绩效评估"),
+    "projects_monitored": (
+        "performance", "performance", "开展绩效监控的项目", "Projects under performance monitoring", *_PROJECTS,
+        r"选取\s*(?P<v>\d+)\s*个项目开展绩效监控"),
+    "projects_tracked": (
+        "performance", "performance", "绩效跟踪评价的项目", "Projects given performance tracking", *_PROJECTS,
+        rf"绩效跟踪评价的{_YEAR}项目\s*(?P<v>\d+)\s*个"),
+    "projects_completion_reported": (
+        "performance", "performance", "开展绩效目标完成情况梳理填报的项目",
+        "Projects whose target completion was reviewed and reported", *_PROJECTS,
+        r"对\s*(?P<v>\d+)\s*个项目开展了?绩效目标完成情况梳理填报"),
+    "projects_reflected_in_accounts": (
+        "performance", "performance", "部门决算中反映绩效目标实际完成情况的项目",
+        "Projects whose target completion is reported in the final accounts", *_PROJECTS,
+        r"决算中反映[^。]{0,80}?(?P<v>\d+)\s*个项目绩效目标实际完成情况"),
+    "projects_self_evaluated": (
+        "performance", "performance", "自行组织绩效评价的项目",
+        "Projects given a self-organised performance evaluation", *_PROJECTS,
+        rf"自行组织了?\s*(?P<v>\d+)\s*个项目绩效评价|绩效自评的{_YEAR}项目\s*(?P<v2>\d+)\s*个"),
+    "projects_self_evaluated_budget": (
+        "performance", "performance", "绩效自评项目涉及预算金额", "Budget of the self-evaluated projects", *_WAN,
+        _money(rf"绩效自评的{_YEAR}项目\s*\d+\s*个[，,]\s*涉及预算金额")),
+    "projects_self_evaluated_mean_score": (
+        "performance", "performance", "绩效自评项目平均得分", "Mean self-evaluation score of the projects", "分",
+        "points", rf"平均得分\s*(?P<v>{NUM})\s*分"),
 }
 VEHICLE_KINDS = {"轿车": ("vehicles_sedan", "Sedans"), "越野车": ("vehicles_suv", "Off-road vehicles (SUVs)")}
 
@@ -277,7 +296,7 @@ def flatten(text: str) -> tuple[str, list[int]]:
         starts.append(starts[-1] + len(line) + 1)
     filled = [i for i, line in enumerate(lines) if line.strip()]
     joined: set[int] = set()  # lines whose newline (and the blank lines after) are dropped
-    for a, b in zip(filled, filled[1:]):
+    for a, b in zip(filled, filled[1:], strict=False):
         if wrapped(lines[a], lines[b]):
             joined.update(range(a, b))
     chars: list[str] = []
@@ -364,7 +383,7 @@ def rate_text(part: Decimal, base: Decimal) -> str:
 
 
 class Parser:
-    def __init__(self, text: str, department: str, fiscal_year: int, source_id: str, refs: "References"):
+    def __init__(self, text: str, department: str, fiscal_year: int, source_id: str, refs: References):
         self.original = text
         self.text, self.where = flatten(text)  # the parser reads the flat text; spans point into `text`
         self.department = department
@@ -453,7 +472,8 @@ class Parser:
     def changes(self, sec: Section) -> None:
         """与上年相比，L增加X万元，增长Y% and L比上年减少X万元，下降Y%."""
         year = r"(?:\d{4}\s*年度?|上年度?)"
-        tail = rf"(?P<dir>增加|减少)\s*(?P<amt>{NUM})\s*万元\s*[，,]\s*(?P<dir2>增长|上升|下降|减少)\s*(?P<pct>{NUM})\s*{PCT}"
+        tail = (rf"(?P<dir>增加|减少)\s*(?P<amt>{NUM})\s*万元\s*[，,]\s*"
+                rf"(?P<dir2>增长|上升|下降|减少)\s*(?P<pct>{NUM})\s*{PCT}")
         patterns = (rf"与{year}相比\s*[，,]?\s*(?P<label>[^，。；：\d]*?)各?{tail}",
                     rf"(?P<label>[^，。；：\d]*?)(?:比|较){year}{tail}")
         body = self.text[sec.start:sec.end]
@@ -505,11 +525,10 @@ class Parser:
     def functions(self, sec: Section) -> None:
         items: dict[str, list] = {}
         for label, s, e, tail in self.money(sec):
-            m = re.fullmatch(r"(?P<name>.+?(?P<mark>[（(]类[）)]))(?:支出)?", clean_label(label))
-            code = m and self.refs.code(self.fiscal_year, [m.group("name")])
-            if code:
-                row = self.function_row(code, m.group("name"))
-                self.amount_with_rates(row, s, e, tail, sec)
+            m = re.fullmatch(r"(?P<name>.+?[（(]类[）)])(?:支出)?", clean_label(label))
+            code = self.refs.code(self.fiscal_year, [m.group("name")]) if m else None
+            if m and code:
+                self.amount_with_rates(self.function_row(code, m.group("name")), s, e, tail, sec)
         body = self.text[sec.start:sec.end]
         line = (rf"(?m)^[ \t\u3000]*(?:\d+[.、．])?\s*(?P<lei>[^\n。；]+?[（(]类[）)])(?P<kuan>[^\n。；]+?[（(]款[）)])"
                 rf"(?P<xiang>[^\n。；]+?[（(]项[）)])\s*[:：]?\s*支出决算(?:数)?为?\s*(?P<num>{NUM})\s*万元")
@@ -601,14 +620,15 @@ class Parser:
         """机关运行经费支出X万元，比上年增加Y万元，增长Z%."""
         if sec.kind != "other":
             return
-        m = re.search(rf"机关运行经费(?:支出)?(?:为)?\s*(?P<v>{NUM})\s*万元(?:\s*[，,]\s*(?:比|较)(?P<year>\d{{4}})?\s*年?度?"
+        m = re.search(rf"机关运行经费(?:支出)?(?:为)?\s*(?P<v>{NUM})\s*万元"
+                      rf"(?:\s*[，,]\s*(?:比|较)(?P<year>\d{{4}})?\s*年?度?"
                       rf"(?:上年度?)?(?P<dir>增加|减少)\s*(?P<c>{NUM})\s*万元\s*[，,]\s*(?P<dir2>增长|上升|下降|减少)\s*"
                       rf"(?P<p>{NUM})\s*{PCT})?", body)
         if not m:
             return
         at = sec.start
-        self.indicator("operating_costs", "operating_costs", "机关运行经费支出", "Administrative operating costs", "万元",
-                       "10,000 yuan", m.group("v"), at + m.start("v"), at + m.end("v"), sec)
+        self.indicator("operating_costs", "operating_costs", "机关运行经费支出", "Administrative operating costs",
+                       *_WAN, m.group("v"), at + m.start("v"), at + m.end("v"), sec)
         if m.group("c") is None:
             return
         prev = m.group("year") or str(self.fiscal_year - 1)
@@ -631,10 +651,12 @@ class Parser:
     def projects(self, sec: Section) -> None:
         body = self.text[sec.start:sec.end]
         paras = list(re.finditer(
-            rf"(?m)^[ \t\u3000]*(?P<no>\d+)[.、．]\s*(?P<title>[^\n]*?)项目(?:绩效目标完成情况|绩效评价|绩效自评)?综述[。.：:]?\s*"
+            rf"(?m)^[ \t\u3000]*(?P<no>\d+)[.、．]\s*(?P<title>[^\n]*?)"
+            rf"项目(?:绩效目标完成情况|绩效评价|绩效自评)?综述[。.：:]?\s*"
             rf"项目全年预算数为\s*(?P<budget>{NUM})\s*万元\s*[，,]\s*执行数为\s*(?P<executed>{NUM})\s*万元\s*[，,]\s*"
             rf"完成预算的\s*(?P<pct>{NUM})\s*{PCT}(?P<rest>[^\n]*)", body))
-        tables = [t for t in (self.project_table(sec, m.start()) for m in re.finditer("项目支出绩效目标完成情况表", body)) if t]
+        found = (self.project_table(sec, m.start()) for m in re.finditer("项目支出绩效目标完成情况表", body))
+        tables = [t for t in found if t]
         pairs = self.pair(paras, tables)
         for n, (para, table) in enumerate(pairs, 1):
             self.project(n, para, table, sec)
@@ -647,8 +669,8 @@ class Parser:
         def agree(p, t) -> bool:
             return "executed" in t and dec(t["executed"][0]) == dec(p.group("executed"))
 
-        if len(paras) == len(tables) and all(agree(p, t) for p, t in zip(paras, tables)):
-            return list(zip(paras, tables))
+        if len(paras) == len(tables) and all(agree(p, t) for p, t in zip(paras, tables, strict=True)):
+            return list(zip(paras, tables, strict=True))
         out, used = [], set()
         for p in paras:
             same = [i for i, t in enumerate(tables) if agree(p, t)]
@@ -676,7 +698,7 @@ class Parser:
         slots = {"预算数:": ["budget"], "执行数:": ["executed"], "其中-财政拨款:": ["budget_fiscal", "executed_fiscal"],
                  "其他资金:": ["budget_other", "executed_other"]}
         seen: dict[str, int] = {}
-        for i, (cell, s, e) in enumerate(cells[:-1]):
+        for i, (cell, _, _) in enumerate(cells[:-1]):
             nxt = cells[i + 1]
             if cell == "项目名称":
                 out["name"] = nxt[0]
@@ -713,7 +735,8 @@ class Parser:
                 row.figures.setdefault(col, []).insert(0, printed)
             self.put(row, "completion_pct", para.group("pct"), at + para.start("pct"), at + para.end("pct"), sec)
             rest = para.group("rest")
-            for col, pattern in (("outcome_zh", r"(通过项目实施[，,][^。]*。)"), ("problems_zh", r"发现的主要问题[:：]\s*([^。]*。)"),
+            for col, pattern in (("outcome_zh", r"(通过项目实施[，,][^。]*。)"),
+                                 ("problems_zh", r"发现的主要问题[:：]\s*([^。]*。)"),
                                  ("improvements_zh", r"下一步改进措施[:：]\s*([^。]*。)")):
                 m = re.search(pattern, rest)
                 if m:
@@ -859,7 +882,7 @@ class References:
 
 def norm_name(name: str) -> str:
     s = re.sub(r"[\s（(](?:类|款|项)[）)]", "", name.strip())
-    s = re.sub(rf"^(?:\d+[.、．])", "", s).replace("(", "（").replace(")", "）")
+    s = re.sub(r"^(?:\d+[.、．])", "", s).replace("(", "（").replace(")", "）")
     return re.sub(r"支出$", "", s.strip())
 
 
@@ -974,7 +997,8 @@ def identity_breaks(parser: Parser, carried: dict) -> None:
         change, pct = get(resource, key, "change_amount"), values.get("change_pct")
         if change is not None and pct and amount is not None and not rate_ok(change, amount - change, pct):
             add(resource, key, "change_pct", "change", pct, rate_text(change, amount - change),
-                f"change {pct}% printed, change / (amount - change) × 100 = {fmt(change)} / {fmt(amount - change)} × 100"
+                f"change {pct}% printed, change / (amount - change) × 100 = "
+                f"{fmt(change)} / {fmt(amount - change)} × 100"
                 + (": no rate of change from 0" if amount == change else ""))
         done = values.get("completion_pct")
         budget, executed = get(resource, key, "budget"), get(resource, key, "executed")
