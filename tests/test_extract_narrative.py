@@ -377,3 +377,15 @@ def test_windows_line_ends_and_no_break_spaces():
     assert cell(d, "income", "item_id", "total", "change_pct") == "-4.47"
     assert cell(d, "expenditure_by_function", "code", "2050803", "amount") == "200"
     assert all(text[s.start:s.end] == s.printed for s in d.spans)
+
+
+def test_sections_numbered_with_brackets():
+    """A report numbering its sections （一）（二）… instead of 一、二、…"""
+    part = SYNTHETIC.split("第二部分", 1)[1]
+    renumbered = re.sub(r"(?m)^（[一二三四五六七八九十]+）[^\n]*\n", "", part)
+    for no in ["十一", "十", "九", "八", "七", "六", "五", "四", "三", "二", "一"]:
+        renumbered = renumbered.replace(f"\n{no}、", f"\n（{no}）")
+    d = parse_narrative(SYNTHETIC.split("第二部分", 1)[0] + "第二部分" + renumbered, department="tongjiang-education")
+    assert "\n（七）“三公”经费财政拨款支出决算情况说明" in renumbered
+    assert cell(d, "three_public_expenses", "item_id", "vehicles", "change_pct") == "-15"
+    assert cell(d, "expenditure_by_function", "code", "221", "amount") == "70"

@@ -244,6 +244,8 @@ def sections(text: str) -> list[Section]:
         return []
     title, start, end = part
     heads = list(re.finditer(rf"(?m)^[ \t\u3000]*([{CN_NO}]+、[^\n]+)$", text[start:end]))
+    if not heads:  # a report numbering its sections （一）（二）…
+        heads = list(re.finditer(rf"(?m)^[ \t\u3000]*([（(][{CN_NO}]+[)）][^\n]+)$", text[start:end]))
     out = []
     for i, m in enumerate(heads):
         s = start + m.start()
