@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -894,14 +895,20 @@ def norm_name(name: str) -> str:
 def parse_narrative(text: str, *, department: str | None = None, fiscal_year: int | None = None,
                     package: str | Path | None = None) -> Draft:
     """Draft rows of income, expenditure_by_type, expenditure_by_function, three_public_expenses,
-    three_public_expenses_counts and projects from a report in the narrative Sichuan outline.
-    ValueError with one clear message when the text is not such a report."""
+    three_public_expenses_counts, projects and indicators (机关运行经费, 政府采购, assets,
+    performance management) from a report in the narrative Sichuan outline.
+
+    `text` is the archived text: every span points into it. `department`/`fiscal_year` default to
+    what the report prints (a department the package knows by name keeps its id). `package`: the
+    package whose schemas, classification and ids name things (default: this one). ValueError
+    with one clear message when the text is not such a report, or names no year or department."""
     refs = References(Path(package) if package else package_dir())
-    if explanation_part(flatten(text)[0]) is None:
+    flat = flatten(text)[0]
+    if explanation_part(flat) is None:
         raise ValueError("no 部门决算情况说明 part found (a heading like 第二部分 2018年度部门决算情况说明): "
                          "not a narrative 部门决算 report")
-    year = fiscal_year or report_year(text)
-    dept_id, name_zh, region_zh = identify_department(text, department, refs)
+    year = fiscal_year or report_year(flat)
+    dept_id, name_zh, region_zh = identify_department(flat, department, refs)
     source_id = f"{dept_id}-{year}-final-accounts"
     parser = Parser(text, dept_id, year, source_id, refs)
     parser.parse()
@@ -927,10 +934,13 @@ def identify_department(text: str, given: str | None, refs: References) -> tuple
     row = refs.department(text)
     if row:
         return row["department"], row["name_zh"], row.get("region_zh", "")
-    m = re.search(r"([^\s，。：:、\d]{2,40}?)\s*\d{4}\s*年度?(?:部门|单位)决算", text)
-    if not m or m.group(1).startswith("第"):
+    # the name printed before ××年度部门决算 most often (title, table of contents, part headings)
+    printed = (re.sub(rf"^第[{CN_NO}]+部分", "", m.group(1))
+               for m in re.finditer(r"([^\s，。：:、\d]{2,40}?)\s*\d{4}\s*年度?(?:部门|单位)决算", text))
+    names = Counter(n for n in printed if len(n) >= 2)
+    if not names:
         raise ValueError("no department name found (like ××局2018年度部门决算): give --department")
-    name = m.group(1)
+    name = max(names, key=lambda n: (names[n], len(n)))
     region = re.match(r"(?:中共)?(.+?(?:省|自治区|市|州|县|区))", name)
     return "dept-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8], name, region.group(1) if region else ""
 
