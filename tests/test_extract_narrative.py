@@ -389,3 +389,9 @@ def test_sections_numbered_with_brackets():
     assert "\n（七）“三公”经费财政拨款支出决算情况说明" in renumbered
     assert cell(d, "three_public_expenses", "item_id", "vehicles", "change_pct") == "-15"
     assert cell(d, "expenditure_by_function", "code", "221", "amount") == "70"
+
+
+def test_a_known_department_named_in_passing_is_not_the_reporting_one():
+    text = SYNTHETIC.replace("负责全县教育工作。", "负责全县教育工作，配合巴中市人民政府办公室开展督查。")
+    d = parse_narrative(text)
+    assert d.department_name_zh == "通江县教育局" and d.department != "bazhong-govt-office"

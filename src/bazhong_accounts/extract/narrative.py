@@ -859,6 +859,9 @@ class References:
         scored = [s for s in scored if s[0] > 0]
         return max(scored, key=lambda s: s[0])[1] if scored else None
 
+    def department_named(self, name: str) -> dict | None:
+        return next((d for d in self.rows("departments") if name in (d.get("name_zh"), d.get("short_name_zh"))), None)
+
     def department_row(self, department: str) -> dict | None:
         return next((d for d in self.rows("departments") if d["department"] == department), None)
 
@@ -926,23 +929,32 @@ def report_year(text: str) -> int:
 
 
 def identify_department(text: str, given: str | None, refs: References) -> tuple[str, str, str]:
-    """(id, Chinese name, region): given, else the known department the report names, else the
-    name before ××年度部门决算 with an id made from it."""
+    """(id, Chinese name, region): given; else the name the report prints before ××年度部门决算
+    (the package's id when it knows that name, else an id made from it); else, for a report
+    without such a title, the known department it names most often."""
     if given:
         row = refs.department_row(given)
         return given, (row or {}).get("name_zh", ""), (row or {}).get("region_zh", "")
-    row = refs.department(text)
+    name = title_name(text)
+    row = refs.department_named(name) if name else refs.department(text)
     if row:
         return row["department"], row["name_zh"], row.get("region_zh", "")
-    # the name printed before ××年度部门决算 most often (title, table of contents, part headings)
-    printed = (re.sub(rf"^第[{CN_NO}]+部分", "", m.group(1))
-               for m in re.finditer(r"([^\s，。：:、\d]{2,40}?)\s*\d{4}\s*年度?(?:部门|单位)决算", text))
-    names = Counter(n for n in printed if len(n) >= 2)
-    if not names:
+    if not name:
         raise ValueError("no department name found (like ××局2018年度部门决算): give --department")
-    name = max(names, key=lambda n: (names[n], len(n)))
     region = re.match(r"(?:中共)?(.+?(?:省|自治区|市|州|县|区))", name)
     return "dept-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8], name, region.group(1) if region else ""
+
+
+# how the names of government bodies end (局, 办公室, 中心 …): 本部门在 before 2018年度部门决算 is none
+ORG_SUFFIX = re.compile(r"(?:局|办公室|委员会|部|厅|院|中心|所|站|室|会|处|队|馆|校|团|社|委|办|府|行|公司|集团|署)$")
+
+
+def title_name(text: str) -> str:
+    """The organisation named before ××年度部门决算 most often (title, contents, headings)."""
+    printed = (re.sub(rf"^(?:第[{CN_NO}]+部分|纳入)", "", m.group(1))
+               for m in re.finditer(r"([^\s，。：:、\d]{2,40}?)\s*\d{4}\s*年度?(?:部门|单位)决算", text))
+    names = Counter(n for n in printed if len(n) >= 2 and ORG_SUFFIX.search(n))
+    return max(names, key=lambda n: (names[n], len(n))) if names else ""
 
 
 def resolve(parser: Parser, draft: Draft) -> None:
