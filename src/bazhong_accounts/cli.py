@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("dir", nargs="?", default=default_dir)
     s.add_argument("--frictionless", action="store_true",
                    help="also run frictionless itself (slow) and report what it finds that validate did not")
+    s.add_argument("--engine", choices=["pandas", "duckdb", "spark", "auto"], default="pandas",
+                   help="where the checks run: pandas (default), DuckDB or Spark SQL (data beyond one process); auto picks by size")
 
     s = sub.add_parser("fmt", help=COMMANDS["fmt"][2])
     s.add_argument("dir", nargs="?", default=default_dir)

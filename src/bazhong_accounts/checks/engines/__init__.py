@@ -97,14 +97,13 @@ def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
         if check.kind == "primary_key":
             _primary_key(t, rows, lines, report)
             continue
-        field = t.fields[check.column]
-        for (rn, col, v, x), line in zip(rows, lines):
+        for (rn, col, v, x), line in sorted(zip(rows, lines), key=lambda p: p[0][0]):
             if check.kind.startswith("foreign_key"):
                 fk = t.schema["foreignKeys"][int(check.kind.split(":")[1])]
-                msg = foreign_key_message(fk, t.name, v, x)
-            else:
-                msg = cell_message(check.kind, field, v)
-            report.add(t.rel, line, col, msg, col_no=t.col_no(col), dedupe=check.kind in DEDUPE)
+                report.add(t.rel, line, col, foreign_key_message(fk, t.name, v, x), col_no=t.col_no(col))
+            else:  # x: the kind of the cell check
+                report.add(t.rel, line, col, cell_message(x, t.fields[col], v), col_no=t.col_no(col),
+                           dedupe=x in DEDUPE)
 
 
 def _primary_key(t: Loaded, rows, lines, report: Report) -> None:
@@ -138,6 +137,18 @@ def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
     finally:
         backend.close()
     return result
+
+
+AUTO_BYTES = 256 << 20  # above this much CSV, pandas' memory (about 4x the data) is the limit
+
+
+def choose(root: str | Path, engine: str) -> str:
+    """The engine `--engine auto` means for this package: pandas when small, else DuckDB."""
+    if engine != "auto":
+        return engine
+    data = Path(root) / "data"
+    size = sum(p.stat().st_size for p in data.rglob("*.csv")) if data.is_dir() else 0
+    return "duckdb" if size > AUTO_BYTES else "pandas"
 
 
 def note() -> str:

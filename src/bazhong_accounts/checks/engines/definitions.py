@@ -86,7 +86,7 @@ def typed(field: dict, col: str) -> str:
 
 def _cell(resource: str, kind: str, field: dict, where: str, x: str = "''") -> Check:
     name = q(field["name"])
-    sql = (f"select rn, {lit(field['name'])} as col, {name} as v, {x} as x "
+    sql = (f"select rn, {lit(field['name'])} as col, {name} as v, {lit(kind)} as x "
            f"from {view(resource)} where {where}")
     return Check(kind, resource, field["name"], sql)
 
@@ -174,16 +174,24 @@ def foreign_key_checks(resource: str, schema: dict, schemas: dict[str, dict]) ->
     return out
 
 
+def cells(resource: str, checks: list[Check]) -> list[Check]:
+    """The cell checks of one resource as one query (x = the kind of each failing cell): one
+    scan of the table instead of one per column and constraint."""
+    if not checks:
+        return []
+    return [Check("cells", resource, None, " union all ".join(c.sql for c in checks))]
+
+
 def structure_checks(schemas: dict[str, dict]) -> list[Check]:
     """Types, keys and constraints of every resource, in the order the pandas validator runs
     them (types, then keys, then constraints), so the same cell is reported by the same check."""
     out = []
     for name, schema in schemas.items():
-        out += type_checks(name, schema)
+        out += cells(name, type_checks(name, schema))
     for name, schema in schemas.items():
         out += primary_key_check(name, schema) + foreign_key_checks(name, schema, schemas)
     for name, schema in schemas.items():
-        out += constraint_checks(name, schema)
+        out += cells(name, constraint_checks(name, schema))
     return out
 
 
