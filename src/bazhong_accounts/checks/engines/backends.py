@@ -77,6 +77,7 @@ def spark_session():
         if not os.environ.get("SPARK_REMOTE"):
             builder = (builder.master(os.environ.get("BAZHONG_SPARK_MASTER", "local[2]"))
                        .config("spark.ui.enabled", "false")
+                       .config("spark.ui.showConsoleProgress", "false")
                        .config("spark.sql.shuffle.partitions", "4")
                        .config("spark.sql.ansi.enabled", "false"))
         _SESSION = builder.getOrCreate()

@@ -65,7 +65,9 @@ def parts_sum(name: str, schema: dict, parent: str, value: str, group: str | Non
     members = (_row("parts_sum", "parts_sum", name, "p.rn", value, [value], lit(name), key_c, m)
                + f" from brk p join {t} c on c.fiscal_year = p.fiscal_year and c.department = p.department "
                  f"and c.{q(parent)} = p.par" + (f" and c.{q(group)} = p.grp" if group else ""))
-    return f"select * from (with brk as ({brk}) {parent_key} from brk p union all {members}) s"
+    cte = q("brk_" + name)  # one name per resource: SQLGlot hoists CTEs to the top for Spark
+    return (f"select * from (with {cte} as ({brk}) {parent_key} from {cte} p union all "
+            f"{members.replace(' from brk p join', f' from {cte} p join')}) s")
 
 
 def _rate(printed: str, printed_text: str, part: str, base: str) -> str:
