@@ -21,7 +21,8 @@ from . import definitions as d
 from .backends import ENGINES
 from .bytes import check_bytes
 from .identities import check_identities
-from .lines import LineMap
+from .lines import line_maps
+from .definitions import lit, view
 from .messages import cell_message, foreign_key_message, primary_key_message
 
 COVERED = ("files (bytes, encoding, header)", "types", "constraints", "primary keys", "foreign keys",
@@ -45,7 +46,9 @@ class Loaded:
 
 
 def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded]:
-    loaded = {}
+    """Byte checks, then each readable CSV handed to the engine; row counts and line maps in
+    one query each for all files (a Spark job costs seconds, whatever its size)."""
+    read = {}
     for name, rel, schema, schema_path in resources:
         facts = _guard(report, f"file ({rel})", check_bytes, root, name, rel, schema, schema_path, report)
         if facts is None:
@@ -54,9 +57,28 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
         if error is not None:
             _ragged(root, rel, len(facts.header), error, report)
             continue
-        lines = LineMap(engine, name, schema, facts, root / rel, rel, report)
-        loaded[name] = Loaded(name, rel, schema, facts, lines)
-    return loaded
+        read[name] = (rel, schema, facts)
+    counts = _counts(engine, read, root, report)
+    maps = line_maps(engine, {n: (read[n][2], counts[n], root / read[n][0], read[n][0]) for n in counts}, report)
+    return {n: Loaded(n, read[n][0], read[n][1], read[n][2], maps[n]) for n in counts}
+
+
+def _counts(engine, read: dict, root: Path, report: Report) -> dict[str, int]:
+    """Rows of each table; a file the engine reads lazily (Spark) and then refuses is found
+    one by one and reported like a ragged file."""
+    if not read:
+        return {}
+    sql = " union all ".join(f"select {lit(n)} as res, count(*) as n from {view(n)}" for n in read)
+    try:
+        return dict(engine.query(sql))
+    except Exception:  # noqa: BLE001 - some file is malformed: find which
+        counts = {}
+        for n, (rel, _, facts) in read.items():
+            try:
+                counts[n] = engine.query(f"select count(*) from {view(n)}")[0][0]
+            except Exception as e:  # noqa: BLE001
+                _ragged(root, rel, len(facts.header), str(e).split("\n")[0], report)
+        return counts
 
 
 def _ragged(root: Path, rel: str, ncols: int, error: str, report: Report) -> None:
@@ -87,17 +109,24 @@ def _unknown_references(resources, loaded: dict[str, Loaded], report: Report) ->
 
 
 def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
+    """All type, key and constraint checks in one query (x0 = which check); the rows reported in
+    check order, as the pandas validator does, so its de-duplication picks the same message."""
     schemas = {name: t.schema for name, t in loaded.items()}
-    for check in d.structure_checks(schemas):
+    checks = d.structure_checks(schemas)
+    if not checks:
+        return
+    sql = " union all ".join(f"select {i} as x0, rn, col, v, x from ({c.sql}) s{i}" for i, c in enumerate(checks))
+    found: dict[int, list] = {}
+    for i, rn, col, v, x in engine.query(sql):
+        found.setdefault(i, []).append((rn, col, v, x))
+    for i in sorted(found):
+        check, rows = checks[i], sorted(found[i])
         t = loaded[check.resource]
-        rows = engine.query(check.sql)
-        if not rows:
-            continue
         lines = t.lines.of([r[0] for r in rows])
         if check.kind == "primary_key":
             _primary_key(t, rows, lines, report)
             continue
-        for (rn, col, v, x), line in sorted(zip(rows, lines), key=lambda p: p[0][0]):
+        for (rn, col, v, x), line in zip(rows, lines):
             if check.kind.startswith("foreign_key"):
                 fk = t.schema["foreignKeys"][int(check.kind.split(":")[1])]
                 report.add(t.rel, line, col, foreign_key_message(fk, t.name, v, x), col_no=t.col_no(col))

@@ -102,10 +102,7 @@ class SparkEngine:
                                  mode="FAILFAST", enforceSchema=True, encoding="UTF-8")
         df = df.select(F.monotonically_increasing_id().alias("rn"),
                        *[F.coalesce(F.col(f"`{h}`"), F.lit("")).alias(h) for h in header]).cache()
-        try:
-            df.count()
-        except Exception as e:  # noqa: BLE001 - Py4J wraps the reader's error
-            return str(e).split("\n")[0]
+        # read lazily: a malformed file fails the first query that counts rows (runner: _counts)
         df.createOrReplaceTempView(view(resource).strip('"'))
         self.frames.append(df)
         return None
