@@ -84,19 +84,18 @@ def typed(field: dict, col: str) -> str:
     return col
 
 
-def _cell(resource: str, kind: str, field: dict, where: str, x: str = "''") -> Check:
-    name = q(field["name"])
-    sql = (f"select rn, {lit(field['name'])} as col, {name} as v, {lit(kind)} as x "
-           f"from {view(resource)} where {where}")
-    return Check(kind, resource, field["name"], sql)
+def _cell(resource: str, kind: str, field: dict, where: str) -> Check:
+    """A check of one cell: `where` (its sql) holds for the cells that fail; see cells()."""
+    return Check(kind, resource, field["name"], where)
 
 
 def type_checks(resource: str, schema: dict) -> list[Check]:
     out = []
     for f in schema["fields"]:
-        check = valid(f, q(f["name"]))
+        col = "t." + q(f["name"])  # the table's alias in cells()
+        check = valid(f, col)
         if check != "true":
-            out.append(_cell(resource, "type", f, f"{q(f['name'])} <> '' and not {check}"))
+            out.append(_cell(resource, "type", f, f"{col} <> '' and not {check}"))
     return out
 
 
@@ -104,7 +103,7 @@ def constraint_checks(resource: str, schema: dict) -> list[Check]:
     """What pandera checks from the Table Schema's constraints, on cells of the right type."""
     out = []
     for f in schema["fields"]:
-        c, col = f.get("constraints", {}), q(f["name"])
+        c, col = f.get("constraints", {}), "t." + q(f["name"])  # the table's alias in cells()
         ok = usable(f, col)
         if c.get("required"):
             out.append(_cell(resource, "required", f, f"{col} = ''"))
@@ -175,11 +174,17 @@ def foreign_key_checks(resource: str, schema: dict, schemas: dict[str, dict]) ->
 
 
 def cells(resource: str, checks: list[Check]) -> list[Check]:
-    """The cell checks of one resource as one query (x = the kind of each failing cell): one
-    scan of the table instead of one per column and constraint."""
+    """The cell checks of one resource as one query and one scan of its table: each row meets
+    the list of checks (k, column, kind), and a CASE on k picks the check's condition. Spark
+    plans one scan per resource, not one per column and constraint (hundreds of scans)."""
     if not checks:
         return []
-    return [Check("cells", resource, None, " union all ".join(c.sql for c in checks))]
+    values = ", ".join(f"({k}, {lit(c.column)}, {lit(c.kind)})" for k, c in enumerate(checks))
+    cell = " ".join(f"when {k} then t.{q(c.column)}" for k, c in enumerate(checks))
+    fails = " ".join(f"when {k} then ({c.sql})" for k, c in enumerate(checks))
+    sql = (f"select t.rn, c.col, case c.k {cell} end as v, c.x from {view(resource)} t "
+           f"cross join (values {values}) as c(k, col, x) where case c.k {fails} else false end")
+    return [Check("cells", resource, None, sql)]
 
 
 def structure_checks(schemas: dict[str, dict]) -> list[Check]:
