@@ -112,7 +112,7 @@ def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
     """All type, key and constraint checks in one query (x0 = which check); the rows reported in
     check order, as the pandas validator does, so its de-duplication picks the same message."""
     schemas = {name: t.schema for name, t in loaded.items()}
-    checks = d.structure_checks(schemas)
+    checks = d.structure_checks(schemas, engine.one_scan)
     if not checks:
         return
     sql = " union all ".join(f"select {i} as x0, rn, col, v, x from ({c.sql}) s{i}" for i, c in enumerate(checks))

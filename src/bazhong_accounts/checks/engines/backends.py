@@ -20,6 +20,7 @@ from .definitions import lit, q, view
 
 class DuckDBEngine:
     name = "duckdb"
+    one_scan = False  # its column scans are cheap; a union of simple filters runs faster
 
     def __init__(self, memory_limit: str | None = None, threads: int | None = None):
         import duckdb
@@ -29,8 +30,8 @@ class DuckDBEngine:
                   "temp_directory": str(self.workdir / "spill"), "preserve_insertion_order": True}
         if threads:
             config["threads"] = threads
-        # a database file, not memory: the tables of a package bigger than RAM live on disk
-        self.con = duckdb.connect(str(self.workdir / "package.duckdb"), config=config)
+        # in memory, spilling to temp_directory beyond memory_limit: a package bigger than RAM is read too
+        self.con = duckdb.connect(":memory:", config=config)
 
     def load(self, resource: str, path: Path, header: list[str]) -> str | None:
         """Read one CSV into table r_<name> (file order kept: rowid = rn) and view t_<name>.
@@ -50,6 +51,10 @@ class DuckDBEngine:
 
     def query(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
+
+    def materialize(self, name: str, sql: str) -> None:
+        """A result several queries read, computed once."""
+        self.con.execute(f"create or replace temp table {q(name)} as {sql}")
 
     def close(self) -> None:
         self.con.close()
@@ -87,6 +92,7 @@ def spark_session():
 
 class SparkEngine:
     name = "spark"
+    one_scan = True  # Catalyst plans hundreds of union branches slowly: one scan per resource
 
     def __init__(self, session=None):
         self.spark = session or spark_session()
@@ -109,6 +115,12 @@ class SparkEngine:
 
     def query(self, sql: str) -> list[tuple]:
         return [tuple(r) for r in self.spark.sql(to_spark(sql)).collect()]
+
+    def materialize(self, name: str, sql: str) -> None:
+        """A result several queries read, computed once."""
+        df = self.spark.sql(to_spark(sql)).cache()
+        df.createOrReplaceTempView(name)
+        self.frames.append(df)
 
     def close(self) -> None:
         for df in self.frames:

@@ -104,7 +104,9 @@ def constraint_checks(resource: str, schema: dict) -> list[Check]:
     out = []
     for f in schema["fields"]:
         c, col = f.get("constraints", {}), "t." + q(f["name"])  # the table's alias in cells()
-        ok = usable(f, col)
+        # a cell of the wrong type is reported by its type check first and, like pandas, not
+        # again (Report de-duplicates by cell): no need to repeat the type's regex here
+        ok = f"{col} <> ''"
         if c.get("required"):
             out.append(_cell(resource, "required", f, f"{col} = ''"))
         if "minimum" in c:
@@ -173,12 +175,17 @@ def foreign_key_checks(resource: str, schema: dict, schemas: dict[str, dict]) ->
     return out
 
 
-def cells(resource: str, checks: list[Check]) -> list[Check]:
-    """The cell checks of one resource as one query and one scan of its table: each row meets
-    the list of checks (k, column, kind), and a CASE on k picks the check's condition. Spark
-    plans one scan per resource, not one per column and constraint (hundreds of scans)."""
+def cells(resource: str, checks: list[Check], one_scan: bool = True) -> list[Check]:
+    """The cell checks of one resource as one query. one_scan (Spark): each row meets the list
+    of checks (k, column, kind), and a CASE on k picks the check's condition, so Spark plans
+    one scan per resource, not hundreds. Else (DuckDB, whose column scans are cheap): a union
+    of one filter per check."""
     if not checks:
         return []
+    if not one_scan:
+        return [Check("cells", resource, None, " union all ".join(
+            f"select t.rn, {lit(c.column)} as col, t.{q(c.column)} as v, {lit(c.kind)} as x "
+            f"from {view(resource)} t where {c.sql}" for c in checks))]
     values = ", ".join(f"({k}, {lit(c.column)}, {lit(c.kind)})" for k, c in enumerate(checks))
     cell = " ".join(f"when {k} then t.{q(c.column)}" for k, c in enumerate(checks))
     fails = " ".join(f"when {k} then ({c.sql})" for k, c in enumerate(checks))
@@ -187,16 +194,16 @@ def cells(resource: str, checks: list[Check]) -> list[Check]:
     return [Check("cells", resource, None, sql)]
 
 
-def structure_checks(schemas: dict[str, dict]) -> list[Check]:
+def structure_checks(schemas: dict[str, dict], one_scan: bool = True) -> list[Check]:
     """Types, keys and constraints of every resource, in the order the pandas validator runs
     them (types, then keys, then constraints), so the same cell is reported by the same check."""
     out = []
     for name, schema in schemas.items():
-        out += cells(name, type_checks(name, schema))
+        out += cells(name, type_checks(name, schema), one_scan)
     for name, schema in schemas.items():
         out += primary_key_check(name, schema) + foreign_key_checks(name, schema, schemas)
     for name, schema in schemas.items():
-        out += cells(name, constraint_checks(name, schema))
+        out += cells(name, constraint_checks(name, schema), one_scan)
     return out
 
 

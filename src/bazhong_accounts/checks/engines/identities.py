@@ -240,8 +240,8 @@ def check_identities(engine, loaded: dict, report: Report) -> None:
     queries = break_queries(schemas)
     if not queries:
         return
-    breaks = " union all ".join(f"select {FIELDS} from ({sql}) x{i}" for i, sql in enumerate(queries))
-    matched, stale = matched_sql(breaks, "errata" in loaded)
+    engine.materialize("breaks", " union all ".join(f"select {FIELDS} from ({sql}) x{i}" for i, sql in enumerate(queries)))
+    matched, stale = matched_sql("select * from breaks", "errata" in loaded)
     rows = engine.query(matched)
     by_res: dict[str, list] = {}
     for row in rows:
