@@ -11,9 +11,8 @@ import pandas as pd
 import pytest
 
 import bazhong_accounts as ba
-from bazhong_accounts.consumers import api
 from bazhong_accounts import cli
-from bazhong_accounts.model.pandera_schemas import dataframe_schema, read_text
+from bazhong_accounts.consumers import api
 
 ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTOR = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
@@ -49,8 +48,6 @@ def test_every_resource_loads_typed_and_passes_pandera(name):
     df = ba.load(name)
     assert list(df.columns) == [f["name"] for f in schema["fields"]]
     assert len(df) == len(read_rows(ROOT / "data" / f"{name}.csv")) - 1
-    # load() validates; check again here so a load() that stopped validating is caught
-    dataframe_schema(schema).validate(read_text(ba.path(name), schema), lazy=True)
     for field in schema["fields"]:
         col, ftype = df[field["name"]], field["type"]
         if ftype == "integer":
@@ -115,9 +112,7 @@ def test_invalid_cell_names_file_line_and_column(tmp_path):
     write_rows(pkg / "data" / "income.csv", rows)
     with pytest.raises(ValueError) as exc:
         ba.load("income", root=pkg)
-    message = str(exc.value)
-    assert "income.csv" in message and "line 4" in message and "column amount" in message
-    assert "'abc'" in message
+    assert str(exc.value).startswith('data/income.csv:4: amount: "abc"')
 
 
 def test_unknown_name_lists_valid_names():
@@ -133,7 +128,7 @@ def test_resources_package_and_path():
     res = ba.resources()
     assert list(res.name) == NAMES
     assert list(res.title) == [r["title"] for r in DESCRIPTOR["resources"]]
-    for name, rows in zip(res.name, res.rows):
+    for name, rows in zip(res.name, res.rows, strict=False):
         assert rows == len(read_rows(ba.path(name))) - 1
     assert ba.package().resource_names == NAMES
     for name in NAMES:
@@ -189,3 +184,16 @@ def test_cli_show_unknown_name(capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err and "unknown resource 'nope'" in err
     assert all(name in err for name in NAMES)
+
+
+def test_cli_show_and_export_of_a_bad_cell_say_it_in_one_line(tmp_path, capsys):
+    pkg = copy_package(tmp_path / "pkg")
+    rows = read_rows(pkg / "data" / "income.csv")
+    for r in (1, 2):
+        rows[r][rows[0].index("amount")] = "6.757e2"
+    write_rows(pkg / "data" / "income.csv", rows)
+    for argv in (["show", "income", str(pkg)], ["export", "income", str(pkg)]):
+        assert cli.main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1, err
+        assert 'income does not load: data/income.csv:2: amount: "6.757e2"' in err and "1 more problem" in err

@@ -29,10 +29,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..model.table import Table, as_arrow, join_keys, scaled_integers
+from ..model import roles
 from ..model.problems import Problem, Report
-
-SUMMARY = ("income", "expenditure_by_type", "three_public_expenses")
+from ..model.table import Table, as_arrow, join_keys, scaled_integers
 
 
 @dataclass
@@ -98,16 +97,12 @@ def rate_text(part, base, decimals_: int) -> str:
     return fmt(x.quantize(Decimal(1).scaleb(-(decimals_ + 3))))
 
 
-class Rows:
-    """Row lookup by (fiscal_year, department, row key) within one table; one per table."""
+class RowIndex:
+    """Row lookup by (fiscal_year, department, row key) within one table."""
 
-    def __new__(cls, t: Table):
-        if getattr(t, "_rows_index", None) is None:
-            self = super().__new__(cls)
-            self.t = t
-            self.keys = join_keys(t.text["fiscal_year"], t.text["department"], t.row_keys())
-            t._rows_index = self
-        return t._rows_index
+    def __init__(self, t: Table):
+        self.t = t
+        self.keys = join_keys(*[t.text[c] for c in t.scope()], t.row_keys())
 
     def find(self, fy, dept, key) -> np.ndarray:
         """Row number of each (fy, dept, key), -1 where there is none."""
@@ -117,10 +112,17 @@ class Rows:
         return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(int)
 
 
-def _children_list(t, rows, value_col, key_col) -> str:
+def Rows(t: Table) -> RowIndex:  # noqa: N802 - reads as the table's rows
+    """The row index of `t`, built once per table."""
+    if "rows" not in t.cache:
+        t.cache["rows"] = RowIndex(t)
+    return t.cache["rows"]
+
+
+def _children_list(t, rows, value_col) -> str:
     if len(rows) > 8:
         return f"{len(rows)} parts"
-    return " + ".join(f"{t.col(key_col)[r]} {t.col(value_col)[r]}" for r in rows)
+    return " + ".join(f"{t.row_key(r)} {t.col(value_col)[r]}" for r in rows)
 
 
 class GroupSums:
@@ -131,7 +133,7 @@ class GroupSums:
         rows = np.flatnonzero(~t.eq(parent_col, ""))
         self.rows = rows
         take = pa.array(rows)
-        cols = [t.arrow(c).take(take) for c in ("fiscal_year", "department", parent_col)]
+        cols = [t.arrow(c).take(take) for c in (*t.scope(), parent_col)]  # the department-year, the parent
         cols.append(t.arrow(group_col).take(take) if group_col else pa.array([""] * len(rows), pa.large_string()))
         codes = pc.dictionary_encode(join_keys(*cols)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
         self.codes = codes
@@ -143,12 +145,13 @@ class GroupSums:
         ok = t.usable(value_col)[rows]
         self.missing = np.bincount(codes, weights=~ok, minlength=n) > 0
         exact = scaled_integers(t.text[value_col], t.usable(value_col))
+        self.scale: int | None
         if exact is not None:
             values, self.scale = exact
             self.total = pd.Series(values[rows]).groupby(codes).sum().reindex(range(n), fill_value=0).to_numpy()
             self.own_values = values
         else:  # Decimal, slower
-            self.scale = None
+            self.scale = None  # Decimal sums: no scale
             dec = t.dec(value_col)
             self.total = pd.Series(dec[rows]).groupby(codes).sum().reindex(range(n)).to_numpy()
             self.own_values = dec
@@ -183,15 +186,14 @@ def parts_sum(t: Table, parent_col: str, value_col: str, group_col: str | None) 
     diff = np.zeros(len(pos), dtype=bool)
     diff[keep] = (_objs(sums.total[keep]) != _objs(sums.own_values[pos[keep]])).astype(bool)
     out = []
-    key_col = t.key_field
     for g in np.flatnonzero(diff):
-        p, parts = int(pos[g]), sums.members(g)
+        p, parts = int(pos[g]), sums.members(int(g))
         group = f"{sums.group[g]} " if sums.group[g] else ""
         out.append(Break(
             "parts_sum", t, p, value_col,
             f"parts do not add up: the {group}parts of `{sums.parent[g]}` sum to {fmt(sums.decimal(sums.total[g]))} "
-            f"({_children_list(t, parts, value_col, key_col)}), the row has {t.col(value_col)[p]}",
-            keys={(t.name, t.col(key_col)[r]) for r in parts} | {(t.name, sums.parent[g])},
+            f"({_children_list(t, parts, value_col)}), the row has {t.col(value_col)[p]}",
+            keys={(t.name, t.row_key(r)) for r in parts} | {(t.name, sums.parent[g])},
             columns={value_col}))
     return out
 
@@ -209,9 +211,10 @@ def rate_breaks(t: Table, check: str, pct_col: str, part, base, rows: np.ndarray
     out = []
     for r in rows[~ok]:
         d = len(t.col(pct_col)[r].partition(".")[2])
-        out.append(Break(check, t, int(r), pct_col, f"{pct_col} {t.col(pct_col)[r]} does not match {formula(r)} * 100 = "
+        out.append(Break(check, t, int(r), pct_col,
+                         f"{pct_col} {t.col(pct_col)[r]} does not match {formula(r)} * 100 = "
                                                     f"{rate_text(part[r], base[r], d)}",
-                         keys={(t.name, t.col(t.key_field)[r])}, columns={pct_col, *columns}))
+                         keys={(t.name, t.row_key(r))}, columns={pct_col, *columns}))
     return out
 
 
@@ -232,7 +235,7 @@ def summary_shares(t: Table) -> list[Break]:
     out = shares(t, base, np.flatnonzero(has_share & found), "parent amount")
     for r in np.flatnonzero(has_share & ~found & (parent == "").to_numpy()):
         out.append(Break("share", t, int(r), "share_pct", "share_pct given on a row without parent_item_id: "
-                         "a share of what?", keys={(t.name, t.col(t.key_field)[r])}, columns={"share_pct"}))
+                         "a share of what?", keys={(t.name, t.row_key(r))}, columns={"share_pct"}))
     return out
 
 
@@ -240,7 +243,6 @@ def changes(t: Table) -> list[Break]:
     """prior_year_amount = amount - change_amount; change_pct = change / prior * 100."""
     amount, prior, change = (t.dec(c) for c in ("amount", "prior_year_amount", "change_amount"))
     out = []
-    key = t.key_field
     both = np.flatnonzero(~pd.isna(amount) & ~pd.isna(prior) & ~pd.isna(change))
     if len(both):
         bad = both[(_objs(amount[both]) - _objs(change[both]) != _objs(prior[both])).astype(bool)]
@@ -248,12 +250,12 @@ def changes(t: Table) -> list[Break]:
             out.append(Break("change", t, int(r), "prior_year_amount",
                              f"prior_year_amount {t.col('prior_year_amount')[r]} is not amount - change_amount = "
                              f"{t.col('amount')[r]} - ({t.col('change_amount')[r]}) = {fmt(amount[r] - change[r])}",
-                             keys={(t.name, t.col(key)[r])}, columns={"prior_year_amount", "change_amount"}))
+                             keys={(t.name, t.row_key(r))}, columns={"prior_year_amount", "change_amount"}))
     # the base of the rate: the printed prior-year amount, else amount - change
-    base = np.where(pd.isna(prior), None, prior)
+    base = _objs(prior).copy()  # None where not printed
     derive = pd.isna(prior) & ~pd.isna(amount) & ~pd.isna(change)
     base[derive] = _objs(amount[derive]) - _objs(change[derive])
-    part = np.where(pd.isna(change), None, change)
+    part = _objs(change).copy()
     need = pd.isna(change) & ~pd.isna(prior) & ~pd.isna(amount)
     part[need] = _objs(amount[need]) - _objs(prior[need])
     out += rate_breaks(t, "change", "change_pct", part, base, np.arange(len(t)),
@@ -264,7 +266,7 @@ def changes(t: Table) -> list[Break]:
 
 def function_vs_type(ebf: Table, ebt: Table | None) -> list[Break]:
     """类 rows add up to gpb_total of expenditure_by_type; share_pct of a row = amount / gpb_total."""
-    out = []
+    out: list[Break] = []
     level = ebf.typed["level"]
     top = np.flatnonzero((level == 1).fillna(False).to_numpy())
     if ebt is None or not len(top):
@@ -292,8 +294,8 @@ def function_vs_type(ebf: Table, ebt: Table | None) -> list[Break]:
         p, codes = int(sums["gpb"].iat[i]), top[members[i]]
         out.append(Break("parts_sum", ebt, p, "amount",
                          f"expenditure_by_function 类 rows sum to {fmt(sums['total'].iat[i])} "
-                         f"({_children_list(ebf, codes, 'amount', 'code')}), gpb_total has {ebt.col('amount')[p]}",
-                         keys={(ebt.name, "gpb_total")} | {(ebf.name, ebf.col("code")[r]) for r in codes},
+                         f"({_children_list(ebf, codes, 'amount')}), gpb_total has {ebt.col('amount')[p]}",
+                         keys={(ebt.name, "gpb_total")} | {(ebf.name, ebf.row_key(r)) for r in codes},
                          columns={"amount"}))
     out += shares(ebf, base, np.flatnonzero(~ebf.missing("share_pct")), "gpb_total")
     return out
@@ -301,8 +303,8 @@ def function_vs_type(ebf: Table, ebt: Table | None) -> list[Break]:
 
 def projects(t: Table) -> list[Break]:
     out = []
-    key = t.key_field
-    for total, parts in (("budget", ("budget_fiscal", "budget_other")), ("executed", ("executed_fiscal", "executed_other"))):
+    for total, parts in (("budget", ("budget_fiscal", "budget_other")),
+                         ("executed", ("executed_fiscal", "executed_other"))):
         whole, a, b = t.dec(total), t.dec(parts[0]), t.dec(parts[1])
         rows = np.flatnonzero(~pd.isna(whole) & ~pd.isna(a) & ~pd.isna(b))
         if not len(rows):
@@ -312,7 +314,7 @@ def projects(t: Table) -> list[Break]:
             out.append(Break("fiscal_plus_other", t, int(r), total,
                              f"{parts[0]} + {parts[1]} = {t.col(parts[0])[r]} + {t.col(parts[1])[r]} = "
                              f"{fmt(a[r] + b[r])}, but {total} is {t.col(total)[r]}",
-                             keys={(t.name, t.col(key)[r])}, columns={total, *parts}))
+                             keys={(t.name, t.row_key(r))}, columns={total, *parts}))
     executed, budget = t.dec("executed"), t.dec("budget")
     out += rate_breaks(t, "completion_rate", "completion_pct", executed, budget, np.arange(len(t)),
                        lambda r: f"executed / budget * 100 = {t.col('executed')[r]} / {t.col('budget')[r]}",
@@ -346,7 +348,8 @@ def organisation(t: Table, report: Report) -> None:
         cur = nxt
         steps += 1
     for r in np.flatnonzero(cur >= 0):
-        report.add(t.path, int(t.lines[r]), "parent_unit_id", "the parent_unit_id chain of this unit never reaches a root (cycle)")
+        report.add(t.path, int(t.lines[r]), "parent_unit_id",
+                   "the parent_unit_id chain of this unit never reaches a root (cycle)")
 
 
 def fiscal(fy, dept) -> str:
@@ -359,12 +362,13 @@ def sources_match(tables: dict[str, Table], report: Report) -> None:
     if src is None:
         return
     ids = as_arrow(src.text["source_id"])
-    owner = join_keys(src.text["fiscal_year"], src.text["department"])
+    scope = src.scope()
+    owner = join_keys(*[src.text[c] for c in scope])
     for t in tables.values():
-        if t.name == "sources" or not {"source_id", "fiscal_year", "department"} <= set(t.fields):
+        if t is src or "source_id" not in t.fields or not set(scope) <= set(t.scope()):
             continue
         theirs = owner.take(pc.index_in(as_arrow(t.text["source_id"]), value_set=ids))  # null: unknown source
-        mine = join_keys(t.text["fiscal_year"], t.text["department"])
+        mine = join_keys(*[t.text[c] for c in scope])
         bad = pc.fill_null(pc.not_equal(theirs, mine), False).to_numpy(zero_copy_only=False)
         for r in np.flatnonzero(bad):
             s_fy, s_dept = theirs[int(r)].as_py().split("\x1f")
@@ -385,15 +389,16 @@ def trips_vs_count(trips: Table | None, counts: Table | None, report: Report) ->
         value = int(counts.typed["value"].iat[r])
         if listed and listed != value:
             report.add(counts.path, int(counts.lines[r]), "value",
-                       f"overseas_delegations is {value} but overseas_trips lists {listed} trips for {fiscal(fy, dept)}",
+                       f"overseas_delegations is {value} but overseas_trips lists {listed} trips for "
+                       f"{fiscal(fy, dept)}",
                        col_no=counts.col_no("value"))
 
 
 def ordinals(t: Table, report: Report) -> None:
-    """An integer primary-key column other than fiscal_year (row_no, trip_no, term_no) numbers the
-    rows 1..n within the rest of the key, so a renumbered row cannot pass unnoticed."""
-    for col in t.pk:
-        if col == "fiscal_year" or t.type_of(col) != "integer":
+    """An ordinal of the primary key (row_no, trip_no, term_no: role ordinal) numbers the rows
+    1..n within the rest of the key, so a renumbered row cannot pass unnoticed."""
+    for col in roles.with_role(t.schema, "ordinal"):
+        if col not in t.pk or t.type_of(col) != "integer":
             continue
         rest = [c for c in t.pk if c != col]
         ok = t.usable(col)
@@ -401,7 +406,7 @@ def ordinals(t: Table, report: Report) -> None:
         frame["n"] = pd.to_numeric(t.text.loc[ok, col], errors="coerce")
         size = frame.groupby(rest, sort=False)["n"].transform("size")
         over = (frame["n"] > size).to_numpy()
-        for r, n_rows in zip(np.flatnonzero(ok)[over], size.to_numpy()[over]):
+        for r, n_rows in zip(np.flatnonzero(ok)[over], size.to_numpy()[over], strict=False):
             report.add(t.path, int(t.lines[r]), col, f"{col} {t.col(col)[r]} but its group has {n_rows} rows: "
                        f"{col} numbers them 1..n", col_no=t.col_no(col))
 
@@ -425,8 +430,8 @@ def errata_references(errata: Table, tables: dict[str, Table], known: set[str], 
                 for r in mine:
                     add(r, "resource", f"`{res}` is not a resource of the package")
             continue
-        if not {"fiscal_year", "department"} <= set(t.fields):
-            continue
+        if set(t.scope()) != set(errata.scope()):
+            continue  # rows not named within a department-year (departments, classification)
         pos = Rows(t).find(errata.col("fiscal_year")[mine], errata.col("department")[mine], keys[mine])
         known_col = np.isin(columns[mine], list(t.fields))
         for r in mine[~known_col]:
@@ -441,22 +446,26 @@ def errata_references(errata: Table, tables: dict[str, Table], known: set[str], 
             sel[sel] &= t.usable(col)[pos[sel]] & ~pd.isna(carried[mine[sel]])
             rows, at = mine[sel], pos[sel]
             differ = (_objs(t.dec(col)[at]) != _objs(carried[rows])).astype(bool)
-            for r, p in zip(rows[differ], at[differ]):
+            for r, p in zip(rows[differ], at[differ], strict=False):
                 add(r, "value_carried", f"value_carried {errata.col('value_carried')[r]} but {t.path} line "
                                         f"{int(t.lines[p])} has {col} = {t.col(col)[p]}")
 
 
 def apply_errata(breaks: list[Break], errata: Table | None, report: Report) -> None:
     """Breaks an erratum explains become known; the others are problems; unused errata are stale."""
+    if errata is None:
+        for b in breaks:
+            p = b.problem()
+            report.add(p.path, p.line, p.column, p.message, col_no=p.col_no)
+        return
     index: dict[tuple, list[int]] = {}
-    if errata is not None:
-        for r in range(len(errata)):
-            check = errata.col("check")[r]
-            if check in ("none", ""):
-                continue
-            k = (check, errata.col("fiscal_year")[r], errata.col("department")[r],
-                 errata.col("resource")[r], errata.col("row_key")[r])
-            index.setdefault(k, []).append(r)
+    for r in range(len(errata)):
+        check = errata.col("check")[r]
+        if check in ("none", ""):
+            continue
+        k = (check, errata.col("fiscal_year")[r], errata.col("department")[r],
+             errata.col("resource")[r], errata.col("row_key")[r])
+        index.setdefault(k, []).append(r)
     used: set[int] = set()
     for b in breaks:
         match = None
@@ -482,29 +491,59 @@ def apply_errata(breaks: list[Break], errata: Table | None, report: Report) -> N
                            col_no=errata.col_no("check"))
 
 
-def check_identities(tables: dict[str, Table], known: set[str], report: Report) -> list[Break]:
+def summary_checks(t: Table, tables: dict[str, Table]) -> list[Break]:
+    return summary_shares(t) + changes(t)
+
+
+def function_checks(t: Table, tables: dict[str, Table]) -> list[Break]:
+    return function_vs_type(t, tables.get("expenditure_by_type"))
+
+
+def project_checks(t: Table, tables: dict[str, Table]) -> list[Break]:
+    return projects(t)
+
+
+# resource -> the identities of its own (besides parts adding up to their parent, which every
+# resource with a parent column and a figure gets: `parts_of_parents`)
+TABLE_CHECKS = {
+    "income": [summary_checks],
+    "expenditure_by_type": [summary_checks],
+    "three_public_expenses": [summary_checks],
+    "expenditure_by_function": [function_checks],
+    "projects": [project_checks],
+}
+# The parts of one parent add up per value of this column, when a resource has it (income's
+# breakdown: by source, by kind).
+PARTS_GROUP = "breakdown"
+
+
+def parts_of_parents(t: Table) -> list[Break]:
+    """Parts add up to their parent, for each self-referencing parent column of the schema, over
+    its main figure (roles.parent_links, roles.main_figure)."""
+    value = roles.main_figure(t.schema)
+    if value is None:
+        return []
+    group = PARTS_GROUP if PARTS_GROUP in t.fields else None
+    return [b for parent, _ in roles.parent_links(t.schema) for b in parts_sum(t, parent, value, group)]
+
+
+def table_breaks(tables: dict[str, Table]) -> list[Break]:
     breaks: list[Break] = []
-    for name in SUMMARY:
-        t = tables.get(name)
-        if t is not None:
-            breaks += parts_sum(t, "parent_item_id", "amount", "breakdown")
-            breaks += summary_shares(t)
-            breaks += changes(t)
-    ebf = tables.get("expenditure_by_function")
-    if ebf is not None:
-        breaks += parts_sum(ebf, "parent_code", "amount", None)
-        breaks += function_vs_type(ebf, tables.get("expenditure_by_type"))
-    if tables.get("projects") is not None:
-        breaks += projects(tables["projects"])
-    counts = tables.get("three_public_expenses_counts")
-    if counts is not None:
-        breaks += parts_sum(counts, "parent_count_id", "value", None)
+    for t in tables.values():
+        breaks += parts_of_parents(t)
+        for check in TABLE_CHECKS.get(t.name, []):
+            breaks += check(t, tables)
+    return breaks
+
+
+def check_identities(tables: dict[str, Table], known: set[str], report: Report) -> list[Break]:
+    breaks = table_breaks(tables)
     if tables.get("organisation") is not None:
         organisation(tables["organisation"], report)
     sources_match(tables, report)
     for t in tables.values():
         ordinals(t, report)
-    trips_vs_count(tables.get("overseas_trips"), counts, report)
+    trips_vs_count(tables.get("overseas_trips"), tables.get("three_public_expenses_counts"), report)
     errata = tables.get("errata")
     if errata is not None:
         errata_references(errata, tables, known, report)

@@ -8,16 +8,15 @@ Constraints (required, minimum, pattern, enum, …) are checked by the pandera s
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
+from ..model import roles
 from ..model.descriptor import as_list
 from ..model.problems import Report
 from ..model.table import Table, join_keys
+
 
 def _show(values) -> str:
     return ", ".join(str(v) for v in values)
@@ -61,7 +60,8 @@ def check_foreign_keys(t: Table, tables: dict[str, Table], known: set[str], repo
         rname = ref.get("resource") or t.name
         rfields = as_list(ref["fields"])
         if rname not in known:
-            report.add(t.path, None, fields[-1], f"foreign key refers to `{rname}`, which is not a resource of datapackage.json")
+            report.add(t.path, None, fields[-1],
+                       f"foreign key refers to `{rname}`, which is not a resource of datapackage.json")
             continue
         rt = tables.get(rname)
         if rt is None or any(f not in rt.typed for f in rfields):
@@ -79,3 +79,10 @@ def check_foreign_keys(t: Table, tables: dict[str, Table], known: set[str], repo
             report.add(t.path, int(t.lines[r]), col,
                        f"unknown {rfields[-1]} {values[-1]}: no row of {rname} has ({', '.join(rfields)}) = "
                        f"({', '.join(values)})", col_no=t.col_no(col))
+
+
+def check_roles(schema: dict, schema_path: str, report: Report) -> None:
+    """Every field has a known `role` and the schema a `rowLabel` naming one of its fields: the
+    site, the checks and load() read them (model.roles)."""
+    for field, message in roles.problems(schema):
+        report.add(schema_path, None, field, message)
