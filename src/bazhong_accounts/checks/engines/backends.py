@@ -83,7 +83,10 @@ def spark_session():
             builder = (builder.master(os.environ.get("BAZHONG_SPARK_MASTER", "local[2]"))
                        .config("spark.ui.enabled", "false")
                        .config("spark.ui.showConsoleProgress", "false")
-                       .config("spark.sql.shuffle.partitions", "4")
+                       .config("spark.sql.shuffle.partitions", os.environ.get("BAZHONG_SPARK_PARTITIONS", "2"))
+                       # the checks are many small plans: compiling each to Java costs more than it saves
+                       .config("spark.sql.codegen.wholeStage", "false")
+                       .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
                        .config("spark.sql.ansi.enabled", "false"))
         _SESSION = builder.getOrCreate()
         _SESSION.sparkContext.setLogLevel("ERROR")
