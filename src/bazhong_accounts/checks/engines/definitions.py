@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...model.descriptor import as_list
-from ...model.typing import INTEGER_RE, NUMBER_RE
+from ...model.typing import INTEGER_RE, NUMBER_RE, pattern_of
 
 DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 DECIMAL = "DECIMAL(38, 10)"  # Spark's widest exact type; the package prints at most 2 decimals
@@ -65,6 +65,9 @@ def valid(field: dict, col: str) -> str:
         return f"{col} in ({', '.join(map(lit, tokens))})"
     if t == "date":
         return f"(regexp_matches({col}, {lit(DATE_RE)}) and try_cast({col} as DATE) is not null)"
+    pattern = pattern_of(field)
+    if pattern:  # a string's pattern is part of its type (model/typing.py), matched on the whole cell
+        return f"regexp_matches({col}, {lit('^(?:' + pattern + ')$')})"
     return "true"
 
 
@@ -113,9 +116,7 @@ def constraint_checks(resource: str, schema: dict) -> list[Check]:
             out.append(_cell(resource, "range", f, f"{ok} and {typed(f, col)} < {c['minimum']}"))
         if "maximum" in c:
             out.append(_cell(resource, "range", f, f"{ok} and {typed(f, col)} > {c['maximum']}"))
-        if "pattern" in c:
-            pattern = c["pattern"] if c["pattern"].startswith("^") else "^(?:" + c["pattern"] + ")"
-            out.append(_cell(resource, "pattern", f, f"{ok} and not regexp_matches({col}, {lit(pattern)})"))
+        # pattern: part of the type of a string (type_checks)
         if "enum" in c:
             values = ", ".join(lit(v) for v in c["enum"])
             out.append(_cell(resource, "enum", f, f"{ok} and {col} not in ({values})"))

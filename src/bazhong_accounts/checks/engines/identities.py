@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from ...model import roles
 from ...model.problems import Problem, Report
-from ..identities import SUMMARY, fmt, rate_text
+from ..identities import PARTS_GROUP, TABLE_CHECKS, fmt, rate_text
 from .definitions import DECIMAL, lit, q, usable, view
 
 FIELDS = "kind, chk, res, rn, col, fy, dept, cols, kres, kkey, m1, m2, m3, m4"
@@ -48,7 +48,7 @@ def parts_sum(name: str, schema: dict, parent: str, value: str, group: str | Non
     t = view(name)
     key_c, key_p = _key(schema, "c"), _key(schema, "p")
     grp = f"c.{q(group)}" if group else "''"
-    ok = usable({"name": value, "type": "number"}, f"c.{q(value)}")
+    ok = usable({f["name"]: f for f in schema["fields"]}[value], f"c.{q(value)}")
     g = (f"select c.fiscal_year, c.department, c.{q(parent)} as par, {grp} as grp, "
          f"sum(case when {ok} then cast(c.{q(value)} as {DECIMAL}) end) as total, "
          f"min(case when {ok} then 1 else 0 end) as allok, count(*) as n, "
@@ -154,22 +154,34 @@ def projects(schema: dict) -> list[str]:
     return out
 
 
+def _summary(name: str, schemas: dict) -> list[str]:
+    return summary_shares(name, schemas[name]) + changes(name, schemas[name])
+
+
+def _function(name: str, schemas: dict) -> list[str]:
+    if "expenditure_by_type" not in schemas:
+        return []
+    return function_vs_type(schemas[name], schemas["expenditure_by_type"])
+
+
+def _projects(name: str, schemas: dict) -> list[str]:
+    return projects(schemas[name])
+
+
+# the SQL of each per-resource identity of checks/identities.py TABLE_CHECKS (which resource
+# gets which identity is decided there, once)
+SQL_OF = {"summary_checks": _summary, "function_checks": _function, "project_checks": _projects}
+
+
 def break_queries(schemas: dict[str, dict]) -> list[str]:
     out = []
-    for name in SUMMARY:
-        if name in schemas:
-            out.append(parts_sum(name, schemas[name], "parent_item_id", "amount", "breakdown"))
-            out += summary_shares(name, schemas[name]) + changes(name, schemas[name])
-    if "expenditure_by_function" in schemas:
-        ebf = schemas["expenditure_by_function"]
-        out.append(parts_sum("expenditure_by_function", ebf, "parent_code", "amount", None))
-        if "expenditure_by_type" in schemas:
-            out += function_vs_type(ebf, schemas["expenditure_by_type"])
-    if "projects" in schemas:
-        out += projects(schemas["projects"])
-    if "three_public_expenses_counts" in schemas:
-        out.append(parts_sum("three_public_expenses_counts", schemas["three_public_expenses_counts"],
-                             "parent_count_id", "value", None))
+    for name, schema in schemas.items():
+        value = roles.main_figure(schema)
+        group = PARTS_GROUP if PARTS_GROUP in {f["name"] for f in schema["fields"]} else None
+        if value is not None:
+            out += [parts_sum(name, schema, parent, value, group) for parent, _ in roles.parent_links(schema)]
+        for check in TABLE_CHECKS.get(name, []):
+            out += SQL_OF[check.__name__](name, schemas)
     return out
 
 

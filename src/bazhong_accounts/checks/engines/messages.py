@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ...model.typing import _problem
+from ...model.typing import cell_problem, pattern_of
 from ..pandera_checks import describe
 
 # kinds -> the pandera check name describe() words them by
@@ -16,12 +16,14 @@ _PANDERA = {"required": "not_nullable", "pattern": "str_matches", "enum": "isin"
 
 @lru_cache(maxsize=4096)
 def _type_message(field_key: tuple, value: str) -> str:
-    return _problem(dict(field_key), value)
+    field = dict(field_key)
+    field["constraints"] = dict(field["constraints"])
+    return cell_problem(field, value)
 
 
 def _hashable(field: dict) -> tuple:
     return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in field.items()
-                 if k in ("type", "trueValues", "falseValues"))
+                 if k in ("type", "trueValues", "falseValues")) + (("constraints", (("pattern", pattern_of(field)),)),)
 
 
 def cell_message(kind: str, field: dict, value: str) -> str:
