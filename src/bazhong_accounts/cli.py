@@ -54,6 +54,8 @@ COMMANDS: dict[str, Command] = {
         DIR,
         arg("--frictionless", action="store_true",
             help="also run frictionless itself (slow) and report what it finds that validate did not"),
+        arg("--engine", choices=["pandas", "duckdb", "spark", "auto"], default="pandas", metavar="ENGINE",
+            help="where the checks run: pandas, duckdb or spark (SQL, data beyond one process); auto picks by size"),
     )),
     "fmt": Command("checks.canonical:run_fmt",
                    "rewrite CSVs in canonical form (UTF-8, LF, schema column order, key order)", (
