@@ -11,14 +11,14 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 import extract_fixtures as fx
+import pytest
+from conftest import ROOT, copy_package_to
+
 from bazhong_accounts import cli
 from bazhong_accounts.extract.package import parse
 from bazhong_accounts.extract.readers import ReportError, read_report
 from bazhong_accounts.model import roles
-from conftest import ROOT, copy_package_to
 
 FORMATS = ("pdf", "docx", "html", "txt")
 WRITERS = {"pdf": fx.write_pdf, "docx": fx.write_docx, "html": fx.write_html, "txt": fx.write_text}

@@ -253,7 +253,7 @@ def _read_docx(path: Path, data: bytes) -> tuple[str, int]:
             parts.append(Paragraph(block, doc).text)
         elif tag == "tbl":
             table = Table(block, doc)
-            parts.append(render_table(_unique_cells(r.cells) for r in table.rows))
+            parts.append(render_table([_unique_cells(r.cells) for r in table.rows]))
     return "\n".join(parts), 0
 
 
