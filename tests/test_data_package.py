@@ -15,7 +15,8 @@ from frictionless import Package
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
-SOURCES = {r["source_id"]: r for r in csv.DictReader(open(ROOT / "data/sources.csv", encoding="utf-8"))}
+with open(ROOT / "data/sources.csv", encoding="utf-8", newline="") as _f:
+    SOURCES = {r["source_id"]: r for r in csv.DictReader(_f)}
 
 
 def rows(resource):
@@ -101,7 +102,8 @@ def test_money_cells_have_no_float_noise():
         for line, row in enumerate(rows(resource), start=2):
             for column in numeric:
                 value = row[column]
-                assert not value or re.fullmatch(r"-?\d+(\.\d{1,2})?", value), f"{resource['path']}:{line}: {column}={value}"
+                where = f"{resource['path']}:{line}: {column}={value}"
+                assert not value or re.fullmatch(r"-?\d+(\.\d{1,2})?", value), where
 
 
 def test_csv_files_are_utf8_without_bom_with_lf_endings():

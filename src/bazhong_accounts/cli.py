@@ -1,6 +1,6 @@
-"""`bazhong-accounts`: check, format, explore, export and serve the 2018 final accounts (部门决算)
-of 巴中市人民政府办公室 as a Frictionless Data Package. Each command lives in its own module,
-imported only when it runs, so that `bazhong-accounts list` does not pay for datasette."""
+"""The `bazhong-accounts` command line: one table of commands (COMMANDS), one error style
+(UserError, printed once by main()). Each command lives in its own module, imported only when it
+runs, so that `bazhong-accounts list` does not pay for datasette."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from . import __version__
 from .errors import UserError, fail
 
 PROG = "bazhong-accounts"
+DESCRIPTION = ("Check, format, explore, export and serve the 2018 final accounts (部门决算) of "
+               "巴中市人民政府办公室 as a Frictionless Data Package.")
+EPILOG = f"`{PROG} COMMAND --help` shows a command's arguments. Errors: one line on stderr, exit 1."
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,14 @@ NAME = arg("name", metavar="NAME", help="resource name, as `bazhong-accounts lis
 
 # The commands, in the order --help lists them. Adding one is adding an entry here.
 COMMANDS: dict[str, Command] = {
-    "validate": Command("checks.validate:run", "check a package directory: structure, pandera, identities, provenance", (
+    "validate": Command("checks.validate:run",
+                        "check a package directory: structure, pandera, identities, provenance", (
         DIR,
         arg("--frictionless", action="store_true",
             help="also run frictionless itself (slow) and report what it finds that validate did not"),
     )),
-    "fmt": Command("checks.canonical:run_fmt", "rewrite CSVs in canonical form (UTF-8, LF, schema column order, key order)", (
+    "fmt": Command("checks.canonical:run_fmt",
+                   "rewrite CSVs in canonical form (UTF-8, LF, schema column order, key order)", (
         DIR,
         arg("--check", action="store_true", help="report files that are not canonical, change nothing"),
     )),
@@ -62,7 +67,8 @@ COMMANDS: dict[str, Command] = {
         arg("--no-charts", action="store_true", help="skip the charts (they need a CJK font: fonts-noto-cjk)"),
     )),
     "serve": Command("site.serve:run", "serve the built site with Datasette (read-only)", (
-        DIR,
+        arg("dir", nargs="?", default=None, metavar="DIR",
+            help="package directory whose archived sources the site serves at /archive/; default: the shipped package"),
         arg("--db", default="site/bazhong.db", metavar="DB", help="database written by `bazhong-accounts build`"),
         arg("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 serves other machines too"),
         arg("--port", type=int, default=8001, help="port to listen on"),
@@ -93,7 +99,7 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+class HelpFormatter(argparse.HelpFormatter):
     """Shows `(default: …)` after an option's help, except for flags and arguments without one."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
@@ -110,15 +116,26 @@ class Parser(argparse.ArgumentParser):
         fail(f"{message} (see: {self.prog} --help)")
 
 
-def parser() -> Parser:
-    p = Parser(prog=PROG, description=__doc__, formatter_class=HelpFormatter)
+def parser(width: int | None = None) -> Parser:
+    """The command line; `width` fixes where --help wraps (default: the terminal's width)."""
+    def formatter(prog: str) -> HelpFormatter:
+        return HelpFormatter(prog, width=width)
+
+    p = Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=formatter)
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}", help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, command in COMMANDS.items():
-        s = sub.add_parser(name, help=command.help, description=command.help, formatter_class=HelpFormatter)
+        s = sub.add_parser(name, help=command.help, description=command.help, formatter_class=formatter)
         for a in command.args:
             s.add_argument(*a.flags, help=a.help, **a.options)
     return p
+
+
+def help_texts(width: int = 100) -> dict[str, str]:
+    """`--help` of the program (key "") and of each command, as the README's reference shows them."""
+    p = parser(width)
+    commands = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices
+    return {"": p.format_help(), **{name: commands[name].format_help() for name in COMMANDS}}
 
 
 def check_package_dir(args: argparse.Namespace) -> None:
