@@ -81,6 +81,14 @@ def test_text_and_table_disagreeing_is_a_break_carrying_the_table(drafts, fmt):
     assert cell(drafts[fmt], resource, key, column) == table
 
 
+def test_a_gbk_report_is_archived_as_published_beside_its_utf8_text(tmp_path, capsys, reports):
+    code, out = run(capsys, reports["txt"], "--out", tmp_path / "pkg", "--department", "gbk-bureau")
+    assert code == 0, out
+    archive = tmp_path / "pkg/archive"
+    assert (archive / "gbk-bureau-2023-final-accounts.original.txt").read_bytes() == reports["txt"].read_bytes()
+    assert fx.TITLE in (archive / "gbk-bureau-2023-final-accounts.txt").read_text(encoding="utf-8")
+
+
 def test_gbk_text_is_decoded(reports):
     raw = reports["txt"].read_bytes()
     with pytest.raises(UnicodeDecodeError):

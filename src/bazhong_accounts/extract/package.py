@@ -239,8 +239,10 @@ def add_report(pkg: Package, ex: Extracted, replace: bool) -> None:
     archive = pkg.root / "archive"
     archive.mkdir(exist_ok=True)
     text_rel = f"archive/{d.source_id}.txt"
-    original_rel = f"archive/{d.source_id}{ex.original.suffix.lower() or '.bin'}"
     text_bytes = d.text.encode("utf-8")
+    original_rel = f"archive/{d.source_id}{ex.original.suffix.lower() or '.bin'}"
+    if original_rel == text_rel and ex.original.read_bytes() != text_bytes:
+        original_rel = f"archive/{d.source_id}.original.txt"  # a GBK text kept as published
     (pkg.root / text_rel).write_bytes(text_bytes)
     if original_rel != text_rel:
         shutil.copyfile(ex.original, pkg.root / original_rel)
