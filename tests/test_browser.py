@@ -1,5 +1,5 @@
-"""The site in a real browser: `datasette serve` as `make serve` runs it, driven by Playwright with
-Debian's chromium. Screenshots go to test-artifacts/screenshots/."""
+"""The site in a real browser: `bazhong-accounts serve`, as `make serve` runs it, driven by Playwright
+with Debian's chromium. Screenshots go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bazhong_accounts.site.serve import serve_command, wait_until_serving
-from test_site_support import ROOT, built_site, csv_rows
+from bazhong_accounts.site.serve import wait_until_serving
+from test_site_support import ROOT, csv_rows
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -28,16 +28,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    db = built_site(tmp_path_factory)
+def site(site_db):
     port = _free_port()
-    datasette = str(Path(sys.executable).parent / "datasette")
-    proc = subprocess.Popen(serve_command(db, port=port, datasette=datasette), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    command = [str(Path(sys.executable).parent / "bazhong-accounts"), "serve", "--db", str(site_db),
+               "--port", str(port)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         if not wait_until_serving(base, proc, timeout=20):
-            pytest.fail(f"datasette serve did not start: {proc.stdout.read() if proc.poll() is not None else 'timeout'}")
+            said = proc.stdout.read() if proc.poll() is not None else "timeout"
+            pytest.fail(f"bazhong-accounts serve did not start: {said}")
         yield base
     finally:
         proc.terminate()
@@ -106,7 +106,8 @@ def test_charts_page_images_load(site, page):
 
 def test_full_text_search_for_a_chinese_word(site, page):
     word = "财政拨款"
-    want = [r for r in csv_rows("glossary") if word in r["term_zh"] + r["term_en"] + r["definition_zh"] + r["source_quote"]]
+    want = [r for r in csv_rows("glossary")
+            if word in r["term_zh"] + r["term_en"] + r["definition_zh"] + r["source_quote"]]
     page.goto(site + "/bazhong/glossary")
     page.fill('input[name="_search"]', word)
     page.press('input[name="_search"]', "Enter")
@@ -115,3 +116,25 @@ def test_full_text_search_for_a_chinese_word(site, page):
     body = page.inner_text("body")
     assert want and f"{len(want)} row" in body
     assert all(r["term_zh"] in body for r in want)
+
+
+def test_annotated_report_to_row_and_back(site, page):
+    """Click a marked figure of /report/<source_id>, land on its row; follow the row's link back
+    to the highlighted passage (issue 11)."""
+    spans = [r for r in csv_rows("figure_sources") if r["row_key"] == "reception_batches"]
+    first = min(spans, key=lambda r: r["start"])
+    page.goto(site + "/report/bazhong-govt-office-2018-final-accounts")
+    page.screenshot(path=SHOTS / "report.png")
+    mark = page.locator(f"#f-{first['start']}")
+    assert mark.inner_text() == first["printed"]
+    assert "three_public_expenses_counts · value = 39" in mark.get_attribute("title")
+    mark.click()
+    page.wait_for_url(re.compile(r"/bazhong/three_public_expenses_counts/2018,bazhong-govt-office,reception_batches"))
+    page.screenshot(path=SHOTS / "report-row.png")
+    assert "国内公务接待批次" in page.inner_text("body")
+    page.locator("a.to-report").first.click()
+    page.wait_for_url(re.compile(r"/report/bazhong-govt-office-2018-final-accounts\?row="))
+    page.screenshot(path=SHOTS / "report-highlighted.png")
+    highlighted = page.locator("a.fig.hl")
+    assert highlighted.count() == len(spans)
+    assert highlighted.first.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 225, 77)"

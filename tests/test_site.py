@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
-from test_site_support import ROOT, built_site, csv_rows, datasette, dec, get, get_json, resources, typed
+from test_site_support import ROOT, csv_rows, datasette, dec, get, get_json, resources, typed
 
 from bazhong_accounts import cli
 from bazhong_accounts.site import build, charts
@@ -25,8 +25,8 @@ SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    return built_site(tmp_path_factory)
+def db(site_db):
+    return site_db
 
 
 @pytest.fixture(scope="module")

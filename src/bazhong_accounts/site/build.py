@@ -207,7 +207,7 @@ def run(args) -> int:
     out = Path(args.out)
     problems = validation_problems(pkg_dir)
     if problems:
-        fail(f"build refused: {pkg_dir} does not validate ({len(problems)} problems, the first: {problems[0]}); "
+        fail(f"build refused: {pkg_dir} does not validate ({len(problems)} problem{'s' if len(problems) != 1 else ''}, the first: {problems[0]}); "
              f"{out} left as it was; see: bazhong-accounts validate {pkg_dir}")
     charts = not getattr(args, "no_charts", False)
     try:
