@@ -1,6 +1,6 @@
-"""The package as every validator reads it first: datapackage.json, each resource's schema (and
-its roles), and the Result that collects the problems. `validate` and the SQL engines
-(checks/engines/) both start here, so neither imports the other."""
+"""The package as `validate` first meets it: datapackage.json and the resources' Table Schemas
+read and checked (names, paths, roles), each problem reported, never raised. Shared by the pandas
+validator (`checks.validate`) and the SQL engines (`checks.engines`)."""
 
 from __future__ import annotations
 
