@@ -183,14 +183,22 @@ def check(root: str | Path) -> list[Problem]:
 
 def run(args) -> int:
     try:
-        result = collect(args.dir, with_frictionless=getattr(args, "frictionless", False))
+        engine = getattr(args, "engine", "pandas")
+        if engine != "pandas":  # SQL engines: checks/engines/
+            from . import engines
+            engine = engines.choose(args.dir, engine)
+        if engine != "pandas":
+            result = engines.collect(args.dir, engine)
+            engines.print_note()
+        else:
+            result = collect(args.dir, with_frictionless=getattr(args, "frictionless", False))
         report = result.report
         problems = report.sorted(result.order)
         known = sorted(report.known, key=lambda p: (result.order.get(p.path, 99), p.line or 0))
         out = [str(p) for p in problems] + [f"known: {p}" for p in known]
         if os.environ.get("GITHUB_ACTIONS") == "true":  # GitHub turns these into annotations
             out += [p.annotation("error") for p in problems] + [p.annotation("notice") for p in known]
-        n_rows = sum(len(t) for t in result.tables.values())
+        n_rows = getattr(result, "rows", None) or sum(len(t) for t in result.tables.values())
         errata_note = f"{len(known)} known errata" if known else "no known errata"
         accounted, found, unlocated = result.numbers
         if found:
