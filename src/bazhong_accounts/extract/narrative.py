@@ -774,7 +774,35 @@ class Parser:
                 self.projects(sec)
             if sec.kind in ("other", "performance"):
                 self.indicators(sec)
+        self.budget_completion()
         self.derive_year_end_carryover()
+        self.one_fact_one_row()
+
+    def part_at(self, pos: int) -> Section:
+        """The part (第四部分 附件 …) holding flat position `pos`, as a section for paths."""
+        heads = [m for m in re.finditer(rf"(?m)^[ \t\u3000]*(第[{CN_NO}]+部分[^\n]*)$", self.text) if m.start() <= pos]
+        title = squeeze(heads[-1].group(1)) if heads else ""
+        start = heads[-1].start() if heads else 0
+        return Section("", title, start, len(self.text))
+
+    def budget_completion(self) -> None:
+        """预算完成情况。…财政拨款支出X万元。完成预算Y%: the 部门整体支出绩效评价 appended to
+        Sichuan reports states the completion of the whole appropriation."""
+        pattern = (rf"(?<!一般公共预算)财政拨款支出\s*(?P<num>{NUM})\s*万元\s*[。，,；;]?\s*"
+                   rf"完成(?:全年)?预算的?\s*(?P<pct>{NUM})\s*{PCT}")
+        for m in re.finditer(pattern, self.text):
+            sec = self.part_at(m.start())
+            row = self.item_row(EBT, "fiscal_total")
+            self.put(row, "amount", m.group("num"), m.start("num"), m.end("num"), sec)
+            self.put(row, "budget_completion_pct", m.group("pct"), m.start("pct"), m.end("pct"), sec)
+
+    def one_fact_one_row(self) -> None:
+        """共有车辆N辆 (国有资产) is the 三公 公务用车 count when both print the same number: one
+        fact, one row (the count)."""
+        held, cars = self.rows.get(("indicators", "vehicles_held")), self.rows.get(
+            ("three_public_expenses_counts", "vehicles"))
+        if held and cars and dec(held.figures["value"][0].value) == dec(cars.figures["value"][0].value):
+            del self.rows["indicators", "vehicles_held"]
 
     def derive_year_end_carryover(self) -> None:
         """Where a report's 支出总计 is less than its 收入总计 (it prints the spending of the year,
@@ -1035,6 +1063,38 @@ def identity_breaks(parser: Parser, carried: dict) -> None:
         s = sum(get("expenditure_by_function", k, "amount") for k in lei)
         if s != gpb:
             add(EBT, "gpb_total", "amount", "sum_of_children", fmt(gpb), fmt(s), f"the 类 add up to {fmt(s)}")
+    carryover_chain(get, add, carried)
+    fund_sources(get, add, carried)
+
+
+def carryover_chain(get, add, carried: dict) -> None:
+    """Where 支出总计 is the spending of the year (less than 收入总计), last year's totals follow
+    from the printed changes, and their difference is what last year carried over: it must be
+    this year's 年初结转和结余."""
+    income, spent = get(INC, "total", "amount"), get(EBT, "total", "amount")
+    income_up, spent_up = get(INC, "total", "change_amount"), get(EBT, "total", "change_amount")
+    carryover = get(INC, "carryover", "amount")
+    if None in (income, spent, income_up, spent_up, carryover) or not income > spent:
+        return
+    before = (income - income_up) - (spent - spent_up)
+    if before != carryover:
+        add(INC, "carryover", "amount", "carryover_chain", carried[INC, "carryover"]["amount"], fmt(before),
+            f"last year's totals from the printed changes, ({fmt(income)} - {fmt(income_up)}) - ({fmt(spent)} - "
+            f"{fmt(spent_up)}) = {fmt(before)}, would be carried over, not {fmt(carryover)}")
+
+
+def fund_sources(get, add, carried: dict) -> None:
+    """A project spending 其他资金 in a year whose income is all 一般公共预算财政拨款 (占100%)."""
+    share = get(INC, "gpb", "share_pct")
+    if share != 100:
+        return
+    for (resource, key), values in carried.items():
+        for column in ("budget_other", "executed_other"):
+            other = get(resource, key, column) if resource == "projects" else None
+            if other:
+                add(resource, key, column, "fund_source", values[column], "",
+                    f"the project table prints 其他资金 {values[column]}万元, but the year's income is 100% "
+                    f"一般公共预算财政拨款收入 (二、收入决算情况说明)")
 
 
 def share_base(resource: str, meta: dict, get) -> Decimal | None:
