@@ -411,3 +411,18 @@ def test_other_funds_in_a_year_of_only_general_budget_income_is_a_break():
     d = parse_narrative(text, department="tongjiang-education")
     assert ("projects", "project_1", "executed_other", "fund_source", "0.5", "") in {
         (b.resource, b.row_key, b.column, b.check, b.value_carried, b.value_other) for b in d.breaks}
+
+
+def test_units_projects_name_are_organisation_rows_under_the_department(real):
+    with (ROOT / "data" / "projects.csv").open(encoding="utf-8") as fh:
+        expected = {r["project_id"]: r["unit_id"] for r in csv.DictReader(fh) if r["department"] == real.department}
+    assert {p["project_id"]: p["unit_id"] for p in real.rows["projects"]} == expected
+    units = {u["unit_id"]: u for u in real.rows["organisation"]}
+    assert set(expected.values()) <= set(units)
+    assert [u["unit_id"] for u in units.values() if not u["parent_unit_id"]] == ["office"]
+    assert all(u["source_quote"] in real.text for u in units.values())
+    # a department the package does not know: the unit printed as its own name is the root
+    d = parse_narrative(SYNTHETIC)
+    assert [(u["unit_id"], u["parent_unit_id"], u["unit_type"], u["name_zh"]) for u in d.rows["organisation"]] == [
+        ("department", "", "department", "县教育局")]
+    assert d.rows["projects"][0]["unit_id"] == "department"
