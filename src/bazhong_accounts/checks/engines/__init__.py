@@ -50,7 +50,8 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
     one query each for all files (a Spark job costs seconds, whatever its size)."""
     read = {}
     for name, rel, schema, schema_path in resources:
-        facts = _guard(report, f"file ({rel})", check_bytes, root, name, rel, schema, schema_path, report)
+        facts = _guard(report, f"file ({rel})", check_bytes, root, name, rel, schema, schema_path, report,
+                       not engine.checks_utf8)
         if facts is None:
             continue
         error = engine.load(name, root / rel, facts.header)
@@ -84,7 +85,10 @@ def _counts(engine, read: dict, root: Path, report: Report) -> dict[str, int]:
 def _ragged(root: Path, rel: str, ncols: int, error: str, report: Report) -> None:
     """The engine refused the file: find the ragged rows with the csv module (files.py's message)."""
     from ..files import _scan_with_csv
+    from .bytes import encoding_problem
 
+    if encoding_problem(root / rel, rel, report):
+        return
     if not _scan_with_csv(rel, (root / rel).read_bytes(), ncols, report):
         report.add(rel, message=f"not a valid CSV: {error}")
 
