@@ -130,7 +130,7 @@ def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
         if check.kind == "primary_key":
             _primary_key(t, rows, lines, report)
             continue
-        for (rn, col, v, x), line in zip(rows, lines):
+        for (_rn, col, v, x), line in zip(rows, lines):
             if check.kind.startswith("foreign_key"):
                 fk = t.schema["foreignKeys"][int(check.kind.split(":")[1])]
                 report.add(t.rel, line, col, foreign_key_message(fk, t.name, v, x), col_no=t.col_no(col))
@@ -141,7 +141,7 @@ def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
 
 def _primary_key(t: Loaded, rows, lines, report: Report) -> None:
     groups: dict[str, list] = {}
-    for (rn, col, shown, key), line in sorted(zip(rows, lines), key=lambda p: p[0][0]):
+    for (_rn, col, shown, key), line in sorted(zip(rows, lines), key=lambda p: p[0][0]):
         groups.setdefault(key, []).append((line, col, shown))
     pk = as_list(t.schema.get("primaryKey"))
     for members in groups.values():
@@ -166,7 +166,7 @@ def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
         _unknown_references(resources, loaded, report)
         _guard(report, "structure", _run_structure, backend, loaded, report)
         _guard(report, "identities", check_identities, backend, loaded, report)
-        result.rows = sum(t.lines.rows for t in loaded.values())
+        result.rows = sum(t.lines.rows for t in loaded.values())  # type: ignore[attr-defined]
     finally:
         backend.close()
     return result

@@ -27,7 +27,7 @@ class DuckDBEngine:
         import duckdb
 
         self.workdir = Path(tempfile.mkdtemp(prefix="bazhong-duckdb-"))
-        config = {"memory_limit": memory_limit or os.environ.get("BAZHONG_DUCKDB_MEMORY", "3GB"),
+        config: dict = {"memory_limit": memory_limit or os.environ.get("BAZHONG_DUCKDB_MEMORY", "3GB"),
                   "temp_directory": str(self.workdir / "spill"), "preserve_insertion_order": True}
         if threads:
             config["threads"] = threads

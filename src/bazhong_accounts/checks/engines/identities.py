@@ -261,7 +261,7 @@ def check_identities(engine, loaded: dict, report: Report) -> None:
     for res, items in by_res.items():
         t = loaded[res]
         lines = t.lines.of([r[3] for r in items])
-        for (kind, chk, _, rn, col, m1, m2, m3, m4, erratum), line in zip(items, lines):
+        for (kind, _chk, _res, _rn, col, m1, m2, m3, m4, erratum), line in zip(items, lines):
             text = message(kind, col, m1 or "", m2 or "", m3 or "", m4 or "")
             if erratum is None:
                 report.add(t.rel, line, col, text, col_no=t.col_no(col))
@@ -271,7 +271,7 @@ def check_identities(engine, loaded: dict, report: Report) -> None:
     if stale is not None:
         errata = loaded["errata"]
         found = engine.query(stale)
-        for (ern, eid, chk, res, key, col), line in zip(found, errata.lines.of([r[0] for r in found])):
+        for (_ern, eid, chk, res, key, col), line in zip(found, errata.lines.of([r[0] for r in found])):
             report.add(errata.rel, line, "check",
                        f"stale erratum {eid}: no {chk} break at {res} `{key}` ({col}) any more; update or remove it",
                        col_no=errata.col_no("check"))
