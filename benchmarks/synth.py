@@ -182,7 +182,7 @@ def _scaled_row(res: Resource, row: dict, k: int, money_cols: set[str], excerpts
     out = dict(row)
     for c in money_cols:
         out[c] = scale(row[c], k)
-    money_values = {abs(Decimal(row[c])) for c in money_cols} - {Decimal(0)}
+    money_values = {abs(Decimal(row[c])) for c in money_cols if row[c]} - {Decimal(0)}
     if "source_quote" in row:
         other = {abs(Decimal(row[c])) for c in res.numeric - money_cols if row.get(c)}
         out["source_quote"], _ = rewrite_quote(row["source_quote"], money_values, other, k)
@@ -305,7 +305,10 @@ def write_synthetic(out_dir: str | Path, n: int, src_dir: str | Path = ROOT) -> 
                         fh.write("".join(prefix + a + src + b for a, b in lines[k]))
                 counts[res.name] = len(lines["real"]) * n
             else:
-                rows = {"sources": source_rows, "departments": dept_rows, "classification": classification}[res.name]
+                rows = {"sources": source_rows, "departments": dept_rows, "classification": classification,
+                        # where the real report prints its figures: the synthetic reports are not located
+                        "figure_sources": resources["figure_sources"].rows,
+                        "non_figures": resources["non_figures"].rows}[res.name]
                 rows = sorted(rows, key=lambda r: _typed_key(res.schema, r, res.pk))
                 writer = csv.writer(fh, lineterminator="\n")
                 writer.writerows([r.get(c, "") for c in res.fields] for r in rows)

@@ -116,3 +116,25 @@ def test_full_text_search_for_a_chinese_word(site, page):
     body = page.inner_text("body")
     assert want and f"{len(want)} row" in body
     assert all(r["term_zh"] in body for r in want)
+
+
+def test_annotated_report_to_row_and_back(site, page):
+    """Click a marked figure of /report/<source_id>, land on its row; follow the row's link back
+    to the highlighted passage (issue 11)."""
+    spans = [r for r in csv_rows("figure_sources") if r["row_key"] == "reception_batches"]
+    first = min(spans, key=lambda r: r["start"])
+    page.goto(site + "/report/bazhong-govt-office-2018-final-accounts")
+    page.screenshot(path=SHOTS / "report.png")
+    mark = page.locator(f"#f-{first['start']}")
+    assert mark.inner_text() == first["printed"]
+    assert "three_public_expenses_counts · value = 39" in mark.get_attribute("title")
+    mark.click()
+    page.wait_for_url(re.compile(r"/bazhong/three_public_expenses_counts/2018,bazhong-govt-office,reception_batches"))
+    page.screenshot(path=SHOTS / "report-row.png")
+    assert "国内公务接待批次" in page.inner_text("body")
+    page.locator("a.to-report").first.click()
+    page.wait_for_url(re.compile(r"/report/bazhong-govt-office-2018-final-accounts\?row="))
+    page.screenshot(path=SHOTS / "report-highlighted.png")
+    highlighted = page.locator("a.fig.hl")
+    assert highlighted.count() == len(spans)
+    assert highlighted.first.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 225, 77)"

@@ -142,6 +142,25 @@ def test_output_that_is_a_directory_or_under_a_file(capsys, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # no temp file left behind
 
 
+def test_a_file_with_several_bad_cells_is_still_one_line(capsys, tmp_path, copy_package):
+    pkg = copy_package(tmp_path / "pkg")
+    p = pkg / "data" / "income.csv"
+    with p.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = reader.fieldnames, list(reader)
+    bad = [i for i, r in enumerate(rows) if re.fullmatch(r"[0-9.]+", r["amount"])][:2]
+    for i in bad:
+        rows[i]["amount"] += "万元"
+    with p.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    first_line = bad[0] + 2  # rows of income.csv are one line each; line 1 is the header
+    for argv in (["show", "income", pkg], ["export", "income", pkg, "--format", "json"]):
+        assert_one_error_line(*run(capsys, *argv), f"data/income.csv:{first_line}: amount:", "万元",
+                              "(and 1 more: `bazhong-accounts validate DIR`")
+
+
 def test_validate_internal_error_goes_to_stderr(capsys, monkeypatch):
     def crash(*args, **kwargs):
         raise RuntimeError("kaput")

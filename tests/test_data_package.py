@@ -66,6 +66,9 @@ def test_every_quote_excerpt_is_in_the_archived_source(resource):
             assert excerpt in text, f"{resource['path']}:{line}: {excerpt[:60]!r}"
 
 
+CHINESE_DIGITS = "〇一二三四五六七八九十"
+
+
 @pytest.mark.parametrize("resource", FACT_RESOURCES, ids=lambda r: r["name"])
 def test_every_value_stands_in_its_quote_or_the_row_is_derived(resource):
     # the figures of the report, as each schema declares them (role figure; not years, levels or
@@ -78,6 +81,7 @@ def test_every_value_stands_in_its_quote_or_the_row_is_derived(resource):
             continue
         assert not row["derivation"], f"{resource['path']}:{line}: a rule on a row not marked derived"
         printed = {Decimal(n) for n in re.findall(r"\d+(?:\.\d+)?", row["source_quote"])}
+        printed |= {Decimal(CHINESE_DIGITS.index(c)) for c in re.findall(r"([一二三十])(?=[年项件位次])", row["source_quote"])}  # 连续三年, 十项, 第一位
         for column in numeric:
             if row[column]:
                 assert abs(Decimal(row[column])) in printed, f"{resource['path']}:{line}: {column}={row[column]}"

@@ -462,10 +462,11 @@ def reported(run: Run, path, line, column, fragment) -> bool:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, copy_package, cli):
-    """name -> Run. A validator run costs about a second, so the bad inputs that change different
-    files are broken together in one copy and validated once; a case whose problem that run does
-    not report at its place (a break in one file can hide another, e.g. a missing FK target) is
-    validated again alone, so every case is judged on a run of its own break at worst."""
+    """name -> Outcome, whose .result() is (what the preparation returned, Run). A validator run
+    costs about a second, so the bad inputs that change different files are broken together in one
+    copy and validated once; a case whose problem that run does not report at its place (a break in
+    one file can hide another, e.g. a missing FK target) is validated again alone, so every case is
+    judged on a run of its own break at worst."""
     base = snapshot(copy_package(tmp_path_factory.mktemp("base") / "package"))
     prepared, expected, changed, failed = {}, {}, {}, {}
     for name in SCENARIOS:
@@ -530,7 +531,8 @@ def lines_of(proc):
 def assert_reported(proc, path, line, column, fragment):
     prefix = path + (f":{line}" if line else "") + ": " + (f"{column}: " if column else "")
     hits = [s for s in lines_of(proc) if s.startswith(prefix)]
-    assert hits, f"nothing reported at {prefix!r}:\n{proc.stdout}{proc.stderr}"
+    together = f" (broken together with {', '.join(proc.cases)})" if proc.cases else ""
+    assert hits, f"nothing reported at {prefix!r}{together}:\n{proc.stdout}{proc.stderr}"
     assert any(fragment in s for s in hits), f"{prefix!r} reported without {fragment!r}:\n" + "\n".join(hits)
 
 
@@ -542,7 +544,7 @@ def test_bad_input_is_reported_at_its_place(name, runs):
     (path, line, column, fragment), proc = runs[name].result()
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert "internal error" not in proc.stdout, proc.stdout  # every check ran to its end
+    assert "internal error" not in proc.stdout + proc.stderr, proc.stdout  # every check ran to its end
     assert_reported(proc, path, line, column, fragment)
     assert re.fullmatch(r"\d+ problems?, .*", lines_of(proc)[-1]), lines_of(proc)[-1]
 
@@ -551,7 +553,8 @@ def test_clean_package_validates(runs):
     _, proc = runs["clean"].result()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "internal error" not in proc.stdout
-    assert lines_of(proc)[-1].startswith("OK: 16 resources, "), proc.stdout
+    n = len(json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["resources"])
+    assert lines_of(proc)[-1].startswith(f"OK: {n} resources, "), proc.stdout
     assert "::error" not in proc.stdout  # annotations only under GitHub Actions
 
 

@@ -90,7 +90,7 @@ COMMANDS: dict[str, Command] = {
         arg("old_dir", metavar="OLD_DIR", help="package directory before the change"),
         arg("new_dir", metavar="NEW_DIR", help="package directory after the change"),
     )),
-    "extract": Command("extract.package:run", "turn published 部门决算 reports (PDF, .docx, HTML, text) into draft rows", (
+    "extract": Command("extract.package:run", "published 部门决算 reports (PDF, .docx, HTML, text) → draft rows", (
         arg("reports", nargs="+", metavar="REPORT", help="report files, or folders of them"),
         arg("--out", metavar="DIR", help="write a new package directory (give --out or --into)"),
         arg("--into", metavar="DIR", help="add the reports to this package directory, atomically"),
@@ -165,11 +165,17 @@ def dispatch(args: argparse.Namespace) -> int:
     return int(run(args) or 0)
 
 
+def one_line(message: str) -> str:
+    """The first line of a message (e.g. load()'s one line per bad cell) and how many more there are."""
+    first, *rest = message.strip().splitlines() or [""]
+    return first + (f" (and {len(rest)} more: `{PROG} validate DIR` lists them all)" if rest else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return dispatch(parser().parse_args(argv))
     except UserError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
+        print(f"{PROG}: error: {one_line(str(e))}", file=sys.stderr)
     except BrokenPipeError:  # `bazhong-accounts show x | head`: the reader has what it wanted
         sys.stderr.close()  # no "Exception ignored" when Python flushes at exit
         return 0

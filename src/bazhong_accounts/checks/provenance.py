@@ -29,6 +29,7 @@ from ..model import roles
 from ..model.problems import Report
 from ..model.table import Table, as_arrow, join_keys
 from .identities import GroupSums, Rows, fmt
+from .figure_sources import with_chinese_numerals
 
 SEP = " … "
 REF = re.compile(r"\s*([+-])?\s*(?:\{([a-z0-9_]+):([^{}]+)\}|([0-9]+(?:\.[0-9]+)?))\s*")
@@ -155,7 +156,7 @@ def check_numbers(t: Table, report: Report) -> None:
         return
     plain = (t.text["derived"] != "true").to_numpy()
     codes, uniques = t.codes("source_quote")
-    owners, tokens = _quote_tokens(as_arrow(uniques))
+    owners, tokens = _quote_tokens(as_arrow([with_chinese_numerals(q) for q in uniques]))  # 连续三年: 3
     owners = owners.to_numpy(zero_copy_only=False).astype(np.int64)
     # each column's distinct texts normalised once (675.70 -> 675.7), then (quote, number) pairs
     # as integers: quote code * (distinct numbers) + number code

@@ -7,7 +7,8 @@ a. files: encoding, BOM, line ends, empty/binary/JSON files, ragged rows, header
 b. structure (what frictionless checks), column-wise: types, primary keys, foreign keys;
 c. pandera schemas from the Table Schemas (constraints) plus dataframe-level checks;
 d. accounting identities, exact, with errata for the breaks of the source itself;
-e. provenance: archived sources and checksums, quotes, numbers in quotes, derived rows.
+e. provenance: archived sources and checksums, quotes, numbers in quotes, derived rows;
+f. figure sources: every figure cell located in the report, every number of the report accounted for.
 
 Output: one ``path:line: column: message`` per problem, ``known: …`` per erratum-covered break,
 then a summary line; exit 1 on any problem. With GITHUB_ACTIONS=true also ``::error`` lines.
@@ -16,67 +17,13 @@ then a summary line; exit 1 on any problem. With GITHUB_ACTIONS=true also ``::er
 from __future__ import annotations
 
 import gc
-import json
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..model.problems import Problem, Report
-from .structure import check_roles
-
-
-class Result:
-    def __init__(self):
-        self.report = Report()
-        self.order: dict[str, int] = {"datapackage.json": 0}
-        self.tables: dict = {}
-        self.resources = 0
-
-
-def _guard(report: Report, what: str, fn, *a):
-    """Run one check; a crash becomes a problem, and the other checks still run."""
-    try:
-        return fn(*a)
-    except Exception as e:  # noqa: BLE001 - report, never a traceback
-        report.add("datapackage.json", None, None,
-                   f"internal error in the {what} check: {type(e).__name__}: {e} (please report)")
-
-
-def _load_package(root: Path, result: Result) -> list[tuple[str, str, dict, str]] | None:
-    report = result.report
-    if not (root / "datapackage.json").is_file():
-        report.add("datapackage.json", None, None, f"no datapackage.json in {root}")
-        return None
-    try:
-        package = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        report.add("datapackage.json", None, None, f"not valid JSON: {e}")
-        return None
-    out, seen = [], set()
-    for i, res in enumerate(package.get("resources", [])):
-        name, rel, schema_ref = res.get("name"), res.get("path"), res.get("schema")
-        if not name or not isinstance(rel, str) or schema_ref is None:
-            report.add("datapackage.json", None, None, f"resource #{i + 1} needs a name, a path and a schema")
-            continue
-        if name in seen:
-            report.add("datapackage.json", None, None, f"resource `{name}` is listed twice")
-            continue
-        seen.add(name)
-        result.order.setdefault(rel, len(result.order))
-        if isinstance(schema_ref, dict):
-            schema, schema_path = schema_ref, "datapackage.json"
-        else:
-            schema_path = schema_ref
-            try:
-                schema = json.loads((root / schema_ref).read_text(encoding="utf-8"))
-            except (OSError, ValueError) as e:
-                report.add(schema_ref, None, None, f"schema of resource `{name}` cannot be read: {e}")
-                continue
-        _guard(report, f"roles ({schema_path})", check_roles, schema, schema_path, report)
-        out.append((name, rel, schema, schema_path))
-    result.resources = len(out)
-    return out
+from .package import Result, _guard, _load_package
 
 
 def collect(root: str | Path, with_frictionless: bool = False) -> Result:
@@ -108,7 +55,7 @@ def _one_file(root: Path, resource: tuple) -> tuple[Report, object]:
 def _collect(root: Path, with_frictionless: bool) -> Result:
     from . import structure as checks_structure
     from . import identities
-    from . import provenance
+    from . import figure_sources, provenance
     from .pandera_checks import check_pandera
 
     result = Result()
@@ -150,6 +97,8 @@ def _collect(root: Path, with_frictionless: bool) -> Result:
     # d. identities, e. provenance
     _guard(report, "identities", identities.check_identities, tables, names, report)
     _guard(report, "provenance", provenance.check_provenance, root, tables, names, report)
+    # f. every figure located in the report, every number of the report accounted for
+    result.numbers = _guard(report, "figure sources", figure_sources.check, root, tables, report) or (0, 0, 0)
     return result
 
 
@@ -196,6 +145,11 @@ def run(args) -> int:
             out += [p.annotation("error") for p in problems] + [p.annotation("notice") for p in known]
         n_rows = getattr(result, "rows", None) or sum(len(t) for t in result.tables.values())
         errata_note = f"{len(known)} known errata" if known else "no known errata"
+        accounted, found, unlocated = result.numbers
+        if found:
+            out.append(f"numbers in the report: {accounted} of {found} accounted for "
+                       f"({accounted * 100 // found} %)"
+                       + (f"; {unlocated} report(s) not located yet (no figure_sources rows)" if unlocated else ""))
         if problems:
             out.append(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}, {errata_note}"
                        + (" (see data/errata.csv)" if known else ""))
