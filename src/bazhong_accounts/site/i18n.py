@@ -135,10 +135,10 @@ def translate_error(lang: str, message: str) -> str:
 
 def bilingual(title: str | None, lang: str) -> str:
     """The Chinese or English half of a "中文 / English" title (the whole when it has no " / ")."""
-    if not title or " / " not in title:
+    parts = re.split(r"\s*/\s+", title or "", maxsplit=1)  # "类/款/项" has no space: not a separator
+    if len(parts) < 2:
         return title or ""
-    zh, en = title.split(" / ", 1)
-    return zh if lang == "zh" else en
+    return parts[0] if lang == "zh" else parts[1]
 
 
 # ---------------------------------------------------------------- columns and codes from the schemas
