@@ -158,18 +158,22 @@ def canned_queries(pkg: Package) -> dict:
         for col in completion_columns(t):
             amount = "amount" if "amount" in t.field_names() else ("executed" if "executed" in t.field_names() else "NULL")
             reason = next((q(c) for c in ("reason_zh", "note_zh", "problems_zh") if c in t.field_names()), "NULL")
+            budget = "budget" if "budget" in t.field_names() and amount == "executed" else "NULL"
             select = (
                 f"select '{t.name}' as resource, fiscal_year, department, {q(t.key_column())} as row_key, "
-                f"{_name_expr(t)} as name_zh, {amount} as amount, {q(col)} as completion_pct, {reason} as reason_zh "
-                f"from {q(t.name)}\n    where {_scope()}\n    and "
+                f"{_name_expr(t)} as name_zh, {budget} as budget, {amount} as amount, {q(col)} as completion_pct, "
+                f"{reason} as reason_zh from {q(t.name)}\n    where {_scope()}\n    and "
             )
-            # Two branches, each an index range: over 100 %, and under the threshold.
-            parts.append(_capped(select + f"{q(col)} > 100", f"{q(col)} desc"))
+            # Two branches: over budget, and under the threshold. Where the report prints the budget
+            # and the executed amount, those decide "over" (19.32 spent of 18 is printed as 100 %).
+            over = f"({q(col)} > 100 or {amount} > {budget})" if budget != "NULL" else f"{q(col)} > 100"
+            parts.append(_capped(select + over, f"{q(col)} desc"))
             parts.append(_capped(select + f"{q(col)} < (select t from threshold)", f"{q(col)} desc"))
     queries["budget_deviation"] = {
         "title": "超预算或远低于预算的项目 / Over or far under budget",
-        "description": "Every line whose printed budget completion rate is above 100 % or below :threshold % "
-        f"(default 50), across all tables, highest rate first. Amounts in 万元. {SCOPE}. "
+        "description": "Every line over budget (executed amount above the budget where the report prints both, "
+        "else a printed completion rate above 100 %) or with a printed rate below :threshold % "
+        f"(default 50), across all tables, highest rate first, the printed rate beside. Amounts in 万元. {SCOPE}. "
         f"At most {CAP} rows over budget and {CAP} under it per table.",
         "sql": "with threshold(t) as (select cast(coalesce(nullif(:threshold, ''), '50') as real))\n"
         "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\norder by completion_pct desc",
