@@ -152,12 +152,15 @@ def schemas() -> dict[str, dict]:
 
 @lru_cache(maxsize=1)
 def any_table_titles() -> dict[str, str]:
-    """Column name -> its title in the first schema that has it (for query results)."""
-    out: dict[str, str] = {}
+    """Column name -> its most common title across the schemas (for query results: `name_zh` is
+    名称 in most tables, 部门名称 only in departments)."""
+    from collections import Counter
+
+    seen: dict[str, Counter] = {}
     for schema in schemas().values():
         for f in schema["fields"]:
-            out.setdefault(f["name"], f.get("title", f["name"]))
-    return out
+            seen.setdefault(f["name"], Counter())[f.get("title", f["name"])] += 1
+    return {name: titles.most_common(1)[0][0] for name, titles in seen.items()}
 
 
 def column_title(table: str | None, column: str, lang: str) -> str:

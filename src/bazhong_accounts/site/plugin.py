@@ -109,9 +109,9 @@ def _register_site_modules() -> None:
     """The site's other hook modules (language, search, downloads), registered beside this one."""
     from datasette.plugins import pm
 
-    from . import i18n, search
+    from . import downloads, i18n, search
 
-    for module in (i18n, search):
+    for module in (i18n, search, downloads):
         if not pm.is_registered(module):
             pm.register(module, name=module.__name__)
 
