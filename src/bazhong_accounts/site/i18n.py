@@ -65,7 +65,7 @@ ZH = {
     "is blank": "为空", "is not blank": "不为空", "does not contain": "不包含",
     # row
     "Links from other tables": "其他表中引用此行的记录", "{n} rows from {c} in {t}": "{t} 中 {c} 指向此行的 {n} 行",
-    "Row": "行",
+    "Row": "行", "Link": "链接", "rowid": "行号",
     # query
     "Query parameters": "查询参数", "returning {n} rows": "返回 {n} 行", "returning more than {n} rows": "返回超过 {n} 行",
     "0 results": "没有结果", "SQL of this question": "这个问题的 SQL", "Edit SQL": "编辑 SQL",
@@ -166,6 +166,8 @@ def any_table_titles() -> dict[str, str]:
 def column_title(table: str | None, column: str, lang: str) -> str:
     fields = {f["name"]: f for f in schemas().get(table or "", {}).get("fields", [])}
     title = fields[column].get("title") if column in fields else any_table_titles().get(column)
+    if title is None and column in ("Link", "rowid"):  # columns Datasette adds
+        return text(lang, column)
     return bilingual(title, lang) if title else column
 
 
