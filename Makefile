@@ -45,7 +45,11 @@ debian-fonts:
 debian-test-deps:
 	bash scripts/debian-deps.sh chromium fonts-noto-cjk
 
-test: $(STAMP) debian-test-deps
+# axe-core for the browser test's accessibility check (package.json, pinned by package-lock.json).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+test: $(STAMP) debian-test-deps node_modules/.package-lock.json
 	$(BIN)/frictionless validate datapackage.json
 	$(BIN)/bazhong-accounts validate .
 	$(BIN)/python -m pytest
