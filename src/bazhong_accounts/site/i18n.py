@@ -220,6 +220,28 @@ def cell_html(column: str, cell: dict, lang: str):
     return cell["value"]
 
 
+# Table pages put what a reader looks for first: the row's link, its label and figures; the
+# provenance (quotes, derivation) last.
+ROLE_ORDER = {"label": 1, "figure": 2, "text": 3, "category": 4, "scope": 5, "identifier": 6, "ordinal": 6,
+              "attribute": 7, "provenance": 8}
+
+
+def column_order(table: str | None, columns: list[str]) -> list[int]:
+    """Positions of `columns` in reading order (stable within a role); Datasette's Link column first."""
+    fields = {f["name"]: f for f in schemas().get(table or "", {}).get("fields", [])}
+    if not fields:
+        return list(range(len(columns)))
+    label = roles.row_label(schemas()[table])
+
+    def rank(i: int) -> tuple:
+        f = fields.get(columns[i])
+        if f is None:
+            return (0, i)
+        return (0 if columns[i] == label else ROLE_ORDER.get(f.get("role"), 7), i)
+
+    return sorted(range(len(columns)), key=rank)
+
+
 # ---------------------------------------------------------------- describing a filtered table
 
 
@@ -365,6 +387,7 @@ def template_vars(request, table: str | None) -> dict:
         "parameter_label": lambda name: parameter_label(name, lang),
         "query_description": lambda name, english: query_description(name, english, lang),
         "number_text": number_text,
+        "column_order": lambda columns: column_order(table, [getattr(c, "get", lambda k: c)("name") for c in columns]),
         "translate_error": lambda message: translate_error(lang, str(message)),
         "table_title": table_title,
         "table_description": lambda name: table_description(name, lang),
