@@ -1,8 +1,11 @@
 """The site in a real browser: `datasette serve` as `make serve` runs it, driven by Playwright with
-Debian's chromium. Screenshots go to test-artifacts/screenshots/."""
+Debian's chromium. Chinese by default, English with ?_lang=en and the switch; search, the
+over-budget question, axe-core (from npm, run inside the page), phone width, and no request leaving
+the site. Screenshots of each page type at desktop and phone size go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -14,9 +17,12 @@ import pytest
 
 from bazhong_accounts.site.metadata import serve_command, wait_until_serving
 from test_site_support import ROOT, built_site, csv_rows
+from test_site_i18n import ENGLISH, PAGES
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = {"width": 375, "height": 812}
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 
@@ -44,8 +50,22 @@ def site(tmp_path_factory):
         proc.wait(timeout=10)
 
 
+
+class Browser:
+    """One Chromium page, with every request URL it made (to check none leaves the site)."""
+
+    def __init__(self, context, page):
+        self.context, self.page, self.requests = context, page, []
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def open(self, url: str, size=None):
+        self.page.set_viewport_size(size or {"width": 1280, "height": 900})
+        self.page.goto(url, wait_until="domcontentloaded")
+        return self.page
+
+
 @pytest.fixture(scope="module")
-def page():
+def browser(site):
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium fonts-noto-cjk); "
                     ".ci/run does this")
@@ -53,65 +73,134 @@ def page():
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        pg.set_default_timeout(15000)
-        yield pg
-        browser.close()
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = chromium.new_context(locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        b = Browser(context, page)
+        yield b
+        chromium.close()
+        outside = [u for u in b.requests if not u.startswith(site) and not u.startswith("data:")]
+        assert outside == [], f"requests that left the site: {outside[:5]}"
 
 
-def test_home_page(site, page):
-    page.goto(site + "/")
-    page.screenshot(path=SHOTS / "home.png", full_page=True)
-    body = page.inner_text("body")
-    assert "巴中市部门决算" in body and "图表 / Charts" in body
-    assert "“三公”经费与上年比较" in body  # a canned query linked from the home page
-    assert page.locator('a[href="/charts"]').count() >= 1
+def visible(page) -> str:
+    """The page's text and its buttons' labels."""
+    return page.inner_text("body") + " " + " ".join(page.locator("input[type=submit]").evaluate_all(
+        "els => els.map(e => e.value)"))
 
 
-def test_table_filtered_by_a_facet(site, page):
+def test_every_page_type_in_both_languages_with_screenshots(site, browser):
+    browser.context.clear_cookies()
+    for kind, (path, english) in PAGES.items():
+        name = kind.replace(" ", "-")
+        page = browser.open(site + path)
+        assert page.locator("html").get_attribute("lang") == "zh-CN", kind
+        shown = [s for s in ENGLISH if s in visible(page)]
+        assert shown == [], f"{kind}: English interface text in Chinese mode: {shown}"
+        page.screenshot(path=SHOTS / f"{name}-zh-desktop.png")
+        browser.open(site + path, PHONE).screenshot(path=SHOTS / f"{name}-zh-phone.png")
+        page = browser.open(site + path + ("&" if "?" in path else "?") + "_lang=en")
+        missing = [s for s in english if s not in visible(page)]
+        assert missing == [], f"{kind}: missing with ?_lang=en: {missing}"
+        page.screenshot(path=SHOTS / f"{name}-en-desktop.png")
+        browser.context.clear_cookies()
+
+
+def test_the_switch_persists(site, browser):
+    browser.context.clear_cookies()
+    page = browser.open(site + "/bazhong/income")
+    page.click("a.lang-switch")
+    page.wait_for_url(re.compile(r"_lang=en"))
+    assert "Powered by" in page.inner_text("body")
+    page = browser.open(site + "/bazhong/projects")  # no ?_lang: the cookie decides
+    assert page.locator("html").get_attribute("lang") == "en" and "Powered by" in page.inner_text("body")
+    page.click("a.lang-switch")
+    page.wait_for_url(re.compile(r"_lang=zh"))
+    page = browser.open(site + "/")
+    assert page.locator("html").get_attribute("lang") == "zh-CN" and "技术支持" in page.inner_text("body")
+
+
+def test_column_headers_are_chinese(site, browser):
+    browser.context.clear_cookies()
+    page = browser.open(site + "/bazhong/three_public_expenses")
+    heads = page.locator("th[data-column]").all_inner_texts()
+    fields = json.loads((ROOT / "schemas" / "three_public_expenses.json").read_text(encoding="utf-8"))["fields"]
+    for f in fields:
+        assert any(f["title"].split(" / ")[0] in h and f["name"] in h for h in heads), f["name"]
+
+
+@pytest.mark.parametrize("word,row", [("三公", "“三公”经费"), ("接待", "公务接待费"), ("电子政务云", "电子政务云政府购买服务经费")])
+def test_the_search_box_finds_short_words(site, browser, word, row):
+    page = browser.open(site + "/")
+    page.fill("#site-search-q", word)
+    page.press("#site-search-q", "Enter")
+    page.wait_for_url(re.compile(r"/-/search\?q="))
+    assert page.locator(f'td a:has-text("{row}")').count() >= 1
+    if word == "接待":
+        page.screenshot(path=SHOTS / "search-jiedai.png", full_page=True)
+        page.locator('td a:has-text("公务接待费")').first.click()
+        page.wait_for_url(re.compile(r"/bazhong/three_public_expenses/"))
+        assert "公务接待费" in page.inner_text("body")
+
+
+def test_over_budget_lists_the_special_inspection(site, browser):
+    project = next(r for r in csv_rows("projects") if r["name_zh"] == "专项督查督办经费")
+    page = browser.open(site + "/bazhong/budget_deviation")
+    row = page.locator('tr:has-text("专项督查督办经费")')
+    assert row.count() == 1
+    text = row.inner_text()
+    assert f"{project['executed']}" in text and f"{project['budget'].normalize():f}" in text
+    # the answer comes before the SQL, which is collapsed
+    assert page.locator("details.query-sql").get_attribute("open") is None
+
+
+@pytest.mark.parametrize("path", ["/", "/bazhong/three_public_expenses", "/bazhong/budget_deviation",
+                                  "/-/search?q=%E6%8E%A5%E5%BE%85", "/charts"])
+def test_no_serious_accessibility_violations(site, browser, path):
+    page = browser.open(site + path)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                           ".map(v => ({id: v.id, impact: v.impact, n: v.nodes.length, "
+                           "target: v.nodes[0].target.join(' ')}))")
+    bad = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert bad == [], bad
+
+
+def test_home_fits_a_phone(site, browser):
+    page = browser.open(site + "/", PHONE)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.screenshot(path=SHOTS / "home-phone.png", full_page=True)
+    assert width <= PHONE["width"], width
+
+
+def test_table_filtered_by_a_facet(site, browser):
     rows = csv_rows("indicators")
     category = max({r["category"] for r in rows}, key=lambda c: sum(r["category"] == c for r in rows))
     n = sum(r["category"] == category for r in rows)
-    page.goto(site + "/bazhong/indicators")
+    page = browser.open(site + "/bazhong/indicators")
     page.locator(f'.facet-info a:has-text("{category}")').first.click()
     page.wait_for_url(re.compile(rf"category={category}"))
-    page.screenshot(path=SHOTS / "indicators-facet.png")
     body = page.inner_text("body")
-    assert f"{n} row" in body and "其他指标" in body
+    assert f"{n} 行" in body and "其他指标" in body
     first = next(r for r in rows if r["category"] == category)
     assert first["name_zh"] in body
 
 
-def test_canned_query(site, page):
+def test_canned_query(site, browser):
     rows = [r for r in csv_rows("three_public_expenses") if r["change_amount"] is not None]
-    page.goto(site + "/bazhong/three_public_vs_prior")
-    page.screenshot(path=SHOTS / "three-public-vs-prior.png")
+    page = browser.open(site + "/bazhong/three_public_vs_prior")
     body = page.inner_text("body")
     assert "“三公”经费与上年比较" in body
     for r in rows:
         assert r["name_zh"] in body and str(r["amount"] - r["change_amount"]) in body
 
 
-def test_charts_page_images_load(site, page):
-    page.goto(site + "/charts")
+def test_charts_page_images_load(site, browser):
+    page = browser.open(site + "/charts")
     page.wait_for_load_state("networkidle")
-    page.screenshot(path=SHOTS / "charts.png", full_page=True)
     images = page.locator("img")
     assert images.count() == 7
     widths = images.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
     assert all(w > 0 for w in widths), widths
     assert "图5 一般公共预算财政拨款支出决算变动情况" in page.inner_text("body")
-
-
-def test_full_text_search_for_a_chinese_word(site, page):
-    word = "财政拨款"
-    want = [r for r in csv_rows("glossary") if word in r["term_zh"] + r["term_en"] + r["definition_zh"] + r["source_quote"]]
-    page.goto(site + "/bazhong/glossary")
-    page.fill('input[name="_search"]', word)
-    page.press('input[name="_search"]', "Enter")
-    page.wait_for_url(re.compile(r"_search="))
-    page.screenshot(path=SHOTS / "glossary-search.png")
-    body = page.inner_text("body")
-    assert want and f"{len(want)} row" in body
-    assert all(r["term_zh"] in body for r in want)
