@@ -563,6 +563,39 @@ def canned_query_of(datasette, path: str) -> str | None:
     return name if name in queries else None
 
 
+# The home and database pages: Datasette checks every table (the FTS shadow tables too) on each
+# request, ~1 s. The database is immutable, so their answer never changes: keep it.
+PAGE_CACHE: dict[tuple, tuple[dict, list[bytes]]] = {}
+PAGE_CACHE_SIZE = 64
+
+
+def cacheable(datasette, path: str) -> bool:
+    return path == "/" or path.strip("/") in our_databases(datasette)
+
+
+async def cached(app, key: tuple, scope, receive, send):
+    if key in PAGE_CACHE:
+        start, body = PAGE_CACHE[key]
+        await send(start)
+        for chunk in body:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        return await send({"type": "http.response.body", "body": b""})
+    start_event, body = {}, []
+
+    async def keep(event):
+        if event["type"] == "http.response.start":
+            start_event.update(event)
+        elif event["type"] == "http.response.body" and event.get("body"):
+            body.append(event["body"])
+        await send(event)
+
+    await app(scope, receive, keep)
+    if start_event.get("status") == 200 and len(PAGE_CACHE) < PAGE_CACHE_SIZE:
+        # Without the language cookie: each answer from the cache sets its own.
+        start_event["headers"] = [h for h in start_event.get("headers", []) if h[0].lower() != b"set-cookie"]
+        PAGE_CACHE[key] = (start_event, body)
+
+
 @hookimpl
 def asgi_wrapper(datasette):
     def wrap(app):
@@ -581,14 +614,17 @@ def asgi_wrapper(datasette):
                         response = await error_response(datasette, request, 400, problem, localized=True)
                         return await response.asgi_send(send)
             asked = request.args.get("_lang")
-            if asked not in LANGS:
-                return await app(scope, receive, send)
+            extra = [_cookie_header(asked)] if asked in LANGS else []
 
             async def send_with_cookie(event):
-                if event["type"] == "http.response.start":
-                    event = {**event, "headers": [*event.get("headers", []), _cookie_header(asked)]}
+                if event["type"] == "http.response.start" and extra:
+                    event = {**event, "headers": [*event.get("headers", []), *extra]}
                 await send(event)
 
+            if (scope.get("method") == "GET" and cacheable(datasette, scope.get("path", ""))
+                    and set(request.args) <= {"_lang"}):  # not `?sql=`: a query is not the same page
+                key = (scope["path"], lang_of(request))
+                return await cached(app, key, scope, receive, send_with_cookie)
             return await app(scope, receive, send_with_cookie)
 
         return i18n_app
