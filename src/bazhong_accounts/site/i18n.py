@@ -358,7 +358,17 @@ async def home_info(datasette, lang: str) -> dict:
 
 
 def code_text(column: str, value, label, lang: str):
-    return code_label(column, value, lang) or label
+    shown = code_label(column, value, lang) or label
+    return "-" if shown is None or shown == "" else shown
+
+
+def facets_shown(table: str | None, results: list, request) -> list:
+    """Facets on columns people filter by (roles.facets()) and those the visitor asked for."""
+    schema = schemas().get(table or "")
+    if schema is None:
+        return results
+    wanted = set(roles.facets(schema)) | set(request.args.getlist("_facet") if request is not None else [])
+    return [f for f in results if f["name"] in wanted]
 
 
 def download_url(request, fmt: str, headers: str | None = None) -> str:
@@ -392,6 +402,7 @@ def template_vars(request, table: str | None) -> dict:
         "table_title": table_title,
         "table_description": lambda name: table_description(name, lang),
         "code_text": lambda column, value, label: code_text(column, value, label, lang),
+        "facets_shown": lambda results: facets_shown(table, results, request),
         "download_url": lambda fmt, headers=None: download_url(request, fmt, headers),
         "site_search_q": request.args.get("q") if request is not None and request.path.startswith("/-/search") else "",
     }
