@@ -17,8 +17,5 @@ RUN python -m venv /venv \
 
 EXPOSE 8001
 USER nobody
-CMD ["/venv/bin/datasette", "serve", "-i", "site/bazhong.db", "-h", "0.0.0.0", "-p", "8001", \
-     "--metadata", "site/metadata.json", "--template-dir", "site/templates", \
-     "--static", "charts:site/static/charts", \
-     "--setting", "sql_time_limit_ms", "1000", "--setting", "max_returned_rows", "2000", \
-     "--setting", "facet_time_limit_ms", "200", "--setting", "suggest_facets", "off"]
+# The serve settings live in bazhong_accounts/site/serve.py; --host 0.0.0.0 so the port mapping reaches it.
+CMD ["/venv/bin/bazhong-accounts", "serve", ".", "--db", "site/bazhong.db", "--host", "0.0.0.0", "--port", "8001"]

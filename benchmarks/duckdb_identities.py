@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from bazhong_accounts.model import roles
+
 MONEY = "DECIMAL(18,4)"  # every figure of the package has at most 2 decimals; checked below
 SUMMARY = ("income", "expenditure_by_type", "three_public_expenses")
 
@@ -143,21 +145,23 @@ def _expression_derivations(schemas: dict[str, dict], con) -> list[str]:
             for n, (res, ref_key) in enumerate(refs):
                 expr = expr.replace(f"{{{res}:{ref_key}}}", f"r{n}.amount", 1)
                 joins.append(f"left join {res} r{n} on r{n}.fiscal_year = d.fiscal_year and r{n}.department = d.department "
-                             f"and r{n}.{_key_column(schemas[res])} = '{ref_key}'")
+                             f"and {_key_column(schemas[res], f'r{n}.')} = '{ref_key}'")
             if not re.fullmatch(r"[\sr0-9.amount+\-()]*", expr):
                 raise ValueError(f"{t}: derivation {rule!r} is not a sum or difference of references")
             rule_sql = rule.replace("'", "''")
             out.append(f"""
-  select '{t}', d.fiscal_year, d.department, d.{keycol}, 'derivation', '{rule_sql} = ' || coalesce(cast({expr} as varchar), 'missing')
+  select '{t}', d.fiscal_year, d.department, {_key_column(schema, 'd.')}, 'derivation', '{rule_sql} = ' || coalesce(cast({expr} as varchar), 'missing')
   from {t} d {' '.join(joins)}
-  where d.{keycol} = '{row_key}' and d.derivation = '{rule_sql}' and ({expr}) is distinct from d.amount""")
+  where {_key_column(schema, 'd.')} = '{row_key}' and d.derivation = '{rule_sql}' and ({expr}) is distinct from d.amount""")
     return out
 
 
-def _key_column(schema: dict) -> str:
-    pk = schema["primaryKey"]
-    pk = [pk] if isinstance(pk, str) else pk
-    return [c for c in pk if c not in ("fiscal_year", "department")][-1]
+def _key_column(schema: dict, alias: str = "") -> str:
+    """SQL naming a row within its department-year (roles.row_key: key fields joined by "|")."""
+    fields = roles.row_key_fields(schema)
+    if len(fields) == 1:
+        return alias + fields[0]
+    return f" || '{roles.ROW_KEY_SEPARATOR}' || ".join(f"cast({alias}{c} as varchar)" for c in fields)
 
 
 def check(pkg: str | Path) -> tuple[list[tuple], list[tuple]]:

@@ -8,7 +8,7 @@ times, in the same run and on the same files:
   gets a generous time limit; a run cut off by it is recorded as ">T s");
 - the identities alone as SQL group-bys on DuckDB (benchmarks/duckdb_identities.py DIR);
 - `bazhong-accounts build DIR --out DB`;
-- the Datasette site served as `make serve` serves it (bazhong_accounts.site.metadata.serve_command,
+- the Datasette site served as `make serve` serves it (bazhong_accounts.site.serve.serve_command,
   loopback, free port): p50/p95 of the URLs of benchmarks/bench_site.py (a table page, a filtered
   facet page, two JSON calls and every canned query of the generated metadata.json), with a bounded
   number of requests (--requests per URL, concurrency 2, --url-cap seconds per URL at most).
@@ -87,7 +87,7 @@ def _free_port() -> int:
 
 def serve_command(db: Path, port: int) -> list[str]:
     """The `make serve` command line, from the site's own helper."""
-    from bazhong_accounts.site.metadata import serve_command as site_serve_command
+    from bazhong_accounts.site.serve import serve_command as site_serve_command
 
     return site_serve_command(db, port=port, datasette=str(BIN / "datasette"))
 
@@ -98,7 +98,7 @@ def measure_site(db: Path, requests: int, cap: float) -> dict[str, dict]:
     with open(log, "w") as fh:
         server = subprocess.Popen(serve_command(db, port), stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        from bazhong_accounts.site.metadata import wait_until_serving
+        from bazhong_accounts.site.serve import wait_until_serving
 
         base = f"http://127.0.0.1:{port}"
         if not wait_until_serving(base, server, timeout=300):  # a large immutable db is hashed at start-up

@@ -34,6 +34,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+from bazhong_accounts.model import roles
+
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DEPARTMENT = "bazhong-govt-office"
 REAL_YEAR = 2018
@@ -43,8 +45,6 @@ SEP = " … "
 # A whole number token: not part of a longer number on either side.
 NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 MONEY_AFTER = re.compile(r"\s*万元")
-# Counters, not figures of the report: the validator does not look for them in the quote.
-NOT_FIGURES = {"fiscal_year", "row_no", "term_no", "trip_no"}
 
 
 SOURCE_SLOT = "\x00source\x00"  # stands for the source_id cell in a pre-rendered row
@@ -161,13 +161,18 @@ class Resource:
         self.fields = [f["name"] for f in schema["fields"]]
         self.pk = _pk(schema)
         self.money = money_fields(schema)
-        self.numeric = {f["name"] for f in schema["fields"] if f["type"] in ("number", "integer")} - NOT_FIGURES
-        rest = [c for c in self.pk if c not in ("fiscal_year", "department")]
+        scope = roles.scope(schema)
+        # numbers a quote may print besides money: every numeric column but the department-year
+        # and the ordinals numbering the rows (the schemas' roles say which)
+        counters = {c for c in roles.with_role(schema, "ordinal") if c in self.pk}
+        self.numeric = {f["name"] for f in schema["fields"] if f["type"] in ("number", "integer")} - set(scope) - counters
+        rest = [c for c in self.pk if c not in scope]
         self.rows.sort(key=lambda r: _typed_key(schema, r, rest))
-        self.per_year = self.fields[:2] == ["fiscal_year", "department"]
+        self.per_year = len(scope) > 1 and self.pk[:len(scope)] == scope  # rows of one department-year
 
-    def key_column(self) -> str:
-        return [c for c in self.pk if c not in ("fiscal_year", "department")][-1]
+    def row_key(self, row: dict) -> str:
+        """The row's key as errata name it (roles.row_key)."""
+        return roles.row_key(self.schema, row)
 
 
 def _scaled_row(res: Resource, row: dict, k: int, money_cols: set[str], excerpts: set[str], real_text: str) -> dict:
@@ -195,7 +200,7 @@ def _errata_money(errata: list[dict], resources: dict[str, Resource]) -> dict[in
     out = {}
     for n, e in enumerate(errata):
         target = resources[e["resource"]]
-        row = next((r for r in target.rows if r[target.key_column()] == e["row_key"]), {})
+        row = next((r for r in target.rows if target.row_key(r) == e["row_key"]), {})
         money = e["column"] in target.money or (e["column"] == "value" and row.get("unit_zh") == "万元")
         out[n] = {"value_carried", "value_other"} if money else set()
     return out

@@ -153,3 +153,14 @@ def test_not_a_package(tmp_path, capsys):
     assert cli.main(["diff", str(tmp_path / "empty"), str(ROOT)]) == 1
     err = capsys.readouterr().err
     assert "no datapackage.json" in err and "Traceback" not in err
+
+
+def test_numbers_are_compared_by_the_packages_grammar():
+    from bazhong_accounts.consumers.diff import _parser, _same
+
+    number = _parser({"name": "x", "type": "number"})
+    assert _same("675.70", "675.7", number)  # one value, written two ways
+    assert not _same("675.7", "6.757e2", number)  # not a number of this package: a change
+    assert not _same("675.7", "675.8", number)
+    assert _same("true", "True", _parser({"name": "x", "type": "boolean"}))  # Table Schema's default tokens
+    assert not _same("a", "A", _parser({"name": "x", "type": "string"}))

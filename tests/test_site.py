@@ -20,7 +20,7 @@ import pytest
 from bazhong_accounts.site import build
 from bazhong_accounts.site import charts
 from bazhong_accounts.site.plugin import register_exact_sum
-from bazhong_accounts.site.metadata import SETTINGS, serve_command, setting_text
+from bazhong_accounts.site.serve import SETTINGS, serve_command, setting_text
 from test_site_support import ROOT, built_site, csv_rows, datasette, dec, get, get_json, resources, typed
 
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}
@@ -36,15 +36,29 @@ def ds(db):
     return datasette(db)
 
 
-def key_column(schema) -> str:
-    pk = schema["primaryKey"]
-    rest = [c for c in pk if c not in ("fiscal_year", "department")]
-    return rest[-1] if rest else pk[-1]
+# Expectations read from the Table Schemas' declarations (role, rowLabel), not from the code.
+def role_of(schema) -> dict[str, str]:
+    return {f["name"]: f["role"] for f in schema["fields"]}
+
+
+def row_key_fields(schema) -> list[str]:
+    roles = role_of(schema)
+    pk = schema["primaryKey"] if isinstance(schema["primaryKey"], list) else [schema["primaryKey"]]
+    return [k for k in pk if roles[k] != "scope"] or pk
+
+
+def row_key(schema, row: dict) -> str:
+    """How a row is named within its department-year: its key fields other than the scope ones,
+    joined by "|" (as schemas/errata.json describes row_key)."""
+    return "|".join(str(row[k]) for k in row_key_fields(schema))
 
 
 def fts_columns(schema) -> list[str]:
-    return [f["name"] for f in schema["fields"] if f["type"] == "string"
-            and (f["name"].endswith(("_zh", "_en")) or f["name"] in build.FTS_EXTRA)]
+    return [f["name"] for f in schema["fields"] if f["type"] == "string" and f["role"] in ("label", "text", "provenance")]
+
+
+def figure_columns(schema) -> list[str]:
+    return [n for n, r in role_of(schema).items() if r == "figure"]
 
 
 def sql(ds, query: str, **params) -> list[dict]:
@@ -255,10 +269,9 @@ def test_canned_budget_deviation(ds):
         for res in resources():
             for col in ("budget_completion_pct", "completion_pct"):
                 if col in {f["name"] for f in res["schema"]["fields"]}:
-                    key = key_column(res["schema"])
                     limit = Decimal(threshold or "50")
                     # Over budget: the amounts where both are printed (19.32 of 18 is printed as 100 %).
-                    want |= {(res["name"], str(r[key])) for r in csv_rows(res["name"])
+                    want |= {(res["name"], row_key(res["schema"], r)) for r in csv_rows(res["name"])
                              if r[col] is not None and (r[col] > 100 or r[col] < limit
                                                         or (r.get("budget") or 0) < (r.get("executed") or 0))}
         got = canned(ds, "budget_deviation", threshold=threshold)
@@ -314,11 +327,32 @@ def test_canned_figures_by_section(ds):
             names = {f["name"]: f for f in res["schema"]["fields"]}
             if "source_section" not in names:
                 continue
-            nums = [n for n, f in names.items() if f["type"] in ("number", "integer") and n not in build.NOT_FIGURES]
+            nums = figure_columns(res["schema"])
             want += sum(1 for r in csv_rows(res["name"]) if section in r["source_section"] for n in nums if r[n] is not None)
         got = canned(ds, "figures_by_section", section=section)
         assert len(got) == want, section
         assert all(section in r["source_section"] for r in got)
+
+
+def test_figures_by_section_lists_only_figures(ds):
+    figures = {res["name"]: set(figure_columns(res["schema"])) for res in resources()}
+    got = canned(ds, "figures_by_section", section="")
+    assert got and all(r["column_name"] in figures[r["resource"]] for r in got)
+    shown = {(r["resource"], r["column_name"]) for r in got}
+    assert ("expenditure_by_function", "level") not in shown and ("events", "meeting_no") not in shown
+
+
+def test_every_search_hit_names_its_row(ds):
+    """A project_kpis hit says which project and which row (`project|row`), and its label."""
+    schema = next(res["schema"] for res in resources() if res["name"] == "project_kpis")
+    rows = csv_rows("project_kpis")
+    word = rows[0]["source_section"][-6:]  # its section: every KPI row of every project
+    want = {row_key(schema, r): r["level3_zh"] for r in rows if any(word in (r[c] or "") for c in fts_columns(schema))}
+    assert len({k.split("|")[0] for k in want}) > 1 and len(want) == len(rows)  # several projects have a row 1
+    for query in ("search_like", "search_fulltext"):
+        hits = [h for h in canned(ds, query, q=word) if h["resource"] == "project_kpis"]
+        assert {h["row_key"]: h["row_label"] for h in hits} == want, query
+        assert len(hits) == len({h["row_key"] for h in hits}), query  # no two hits alike
 
 
 @pytest.mark.parametrize("query,word", [("search_like", "接待"), ("search_like", "三公"), ("search_fulltext", "电子政务"),
@@ -327,8 +361,8 @@ def test_canned_searches(ds, query, word):
     want = set()
     for res in resources():
         cols = fts_columns(res["schema"])
-        key = key_column(res["schema"])
-        want |= {(res["name"], str(r[key])) for r in csv_rows(res["name"]) if cols and any(word in (r[c] or "") for c in cols)}
+        want |= {(res["name"], row_key(res["schema"], r)) for r in csv_rows(res["name"])
+                 if cols and any(word in (r[c] or "") for c in cols)}
     got = canned(ds, query, q=word)
     assert {(r["resource"], str(r["row_key"])) for r in got} == want and want
 
@@ -404,7 +438,7 @@ def test_a_failed_build_leaves_the_previous_site_intact(tmp_path):
     out.parent.mkdir()
     out.write_bytes(b"previous db")
     (out.parent / "metadata.json").write_text("previous metadata")
-    with pytest.raises(build.BuildError, match=r"income\.csv line 3, column amount: '12x' is not a number"):
+    with pytest.raises(build.BuildError, match=r'income\.csv:3: amount: "12x" '):
         build.build_site(pkg, out, charts=False)
     assert out.read_bytes() == b"previous db" and (out.parent / "metadata.json").read_text() == "previous metadata"
     assert sorted(p.name for p in out.parent.iterdir()) == ["bazhong.db", "metadata.json"]  # no temp files left
@@ -497,7 +531,8 @@ def test_big_tables_have_no_default_facets_and_small_pages():
 def test_a_filtered_page_reads_its_rows_in_order_from_an_index(db):
     conn = sqlite3.connect(db)
     t = build.load_package(ROOT).tables["indicators"]
-    order = ", ".join([t.key_column()] + [c for c in t.primary_key if c != t.key_column()])
+    key = row_key_fields(t.schema)
+    order = ", ".join(key + [c for c in t.primary_key if c not in key])
     plan = " ".join(r[3] for r in conn.execute(
         f"explain query plan select * from indicators where category = 'x' order by {order} limit 51"))
     assert "TEMP B-TREE" not in plan and "category=?" in plan, plan

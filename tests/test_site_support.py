@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bazhong_accounts.site.build import build_site
 from bazhong_accounts.model.descriptor import package_dir
-from bazhong_accounts.site.metadata import SETTINGS, SITE_DIR
+from bazhong_accounts.site.serve import SETTINGS, templates_dir
 
 ROOT = package_dir()
 _CACHE: dict = {}
@@ -68,7 +68,7 @@ def datasette(db: Path):
         immutables=[str(db)],
         metadata=metadata,
         settings=SETTINGS,
-        template_dir=str(SITE_DIR / "templates"),
+        template_dir=str(templates_dir()),
         static_mounts=[("charts", str(db.parent / "static" / "charts"))],
     )
     asyncio.run(ds.invoke_startup())

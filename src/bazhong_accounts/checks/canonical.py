@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import fail
 from ..model.table import as_arrow
 from ..model.typing import parse_numbers
 from ..model.descriptor import as_list, read_descriptor, read_schema
@@ -212,8 +213,7 @@ def run_fmt(args) -> int:
     try:
         package = read_descriptor(root)
     except (OSError, ValueError) as e:
-        print(f"datapackage.json: cannot read it: {e}")
-        return 1
+        fail(f"{root / 'datapackage.json'}: cannot read it: {e}")
     changed = failed = 0
     for res in package.get("resources", []):
         rel = res.get("path")

@@ -29,10 +29,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..model import roles
 from ..model.table import Table, as_arrow, join_keys, scaled_integers
 from ..model.problems import Problem, Report
 
-SUMMARY = ("income", "expenditure_by_type", "three_public_expenses")
 
 
 @dataclass
@@ -105,7 +105,7 @@ class Rows:
         if getattr(t, "_rows_index", None) is None:
             self = super().__new__(cls)
             self.t = t
-            self.keys = join_keys(t.text["fiscal_year"], t.text["department"], t.row_keys())
+            self.keys = join_keys(*[t.text[c] for c in t.scope()], t.row_keys())
             t._rows_index = self
         return t._rows_index
 
@@ -117,10 +117,10 @@ class Rows:
         return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(int)
 
 
-def _children_list(t, rows, value_col, key_col) -> str:
+def _children_list(t, rows, value_col) -> str:
     if len(rows) > 8:
         return f"{len(rows)} parts"
-    return " + ".join(f"{t.col(key_col)[r]} {t.col(value_col)[r]}" for r in rows)
+    return " + ".join(f"{t.row_key(r)} {t.col(value_col)[r]}" for r in rows)
 
 
 class GroupSums:
@@ -183,15 +183,14 @@ def parts_sum(t: Table, parent_col: str, value_col: str, group_col: str | None) 
     diff = np.zeros(len(pos), dtype=bool)
     diff[keep] = (_objs(sums.total[keep]) != _objs(sums.own_values[pos[keep]])).astype(bool)
     out = []
-    key_col = t.key_field
     for g in np.flatnonzero(diff):
         p, parts = int(pos[g]), sums.members(g)
         group = f"{sums.group[g]} " if sums.group[g] else ""
         out.append(Break(
             "parts_sum", t, p, value_col,
             f"parts do not add up: the {group}parts of `{sums.parent[g]}` sum to {fmt(sums.decimal(sums.total[g]))} "
-            f"({_children_list(t, parts, value_col, key_col)}), the row has {t.col(value_col)[p]}",
-            keys={(t.name, t.col(key_col)[r]) for r in parts} | {(t.name, sums.parent[g])},
+            f"({_children_list(t, parts, value_col)}), the row has {t.col(value_col)[p]}",
+            keys={(t.name, t.row_key(r)) for r in parts} | {(t.name, sums.parent[g])},
             columns={value_col}))
     return out
 
@@ -211,7 +210,7 @@ def rate_breaks(t: Table, check: str, pct_col: str, part, base, rows: np.ndarray
         d = len(t.col(pct_col)[r].partition(".")[2])
         out.append(Break(check, t, int(r), pct_col, f"{pct_col} {t.col(pct_col)[r]} does not match {formula(r)} * 100 = "
                                                     f"{rate_text(part[r], base[r], d)}",
-                         keys={(t.name, t.col(t.key_field)[r])}, columns={pct_col, *columns}))
+                         keys={(t.name, t.row_key(r))}, columns={pct_col, *columns}))
     return out
 
 
@@ -232,7 +231,7 @@ def summary_shares(t: Table) -> list[Break]:
     out = shares(t, base, np.flatnonzero(has_share & found), "parent amount")
     for r in np.flatnonzero(has_share & ~found & (parent == "").to_numpy()):
         out.append(Break("share", t, int(r), "share_pct", "share_pct given on a row without parent_item_id: "
-                         "a share of what?", keys={(t.name, t.col(t.key_field)[r])}, columns={"share_pct"}))
+                         "a share of what?", keys={(t.name, t.row_key(r))}, columns={"share_pct"}))
     return out
 
 
@@ -240,7 +239,6 @@ def changes(t: Table) -> list[Break]:
     """prior_year_amount = amount - change_amount; change_pct = change / prior * 100."""
     amount, prior, change = (t.dec(c) for c in ("amount", "prior_year_amount", "change_amount"))
     out = []
-    key = t.key_field
     both = np.flatnonzero(~pd.isna(amount) & ~pd.isna(prior) & ~pd.isna(change))
     if len(both):
         bad = both[(_objs(amount[both]) - _objs(change[both]) != _objs(prior[both])).astype(bool)]
@@ -248,7 +246,7 @@ def changes(t: Table) -> list[Break]:
             out.append(Break("change", t, int(r), "prior_year_amount",
                              f"prior_year_amount {t.col('prior_year_amount')[r]} is not amount - change_amount = "
                              f"{t.col('amount')[r]} - ({t.col('change_amount')[r]}) = {fmt(amount[r] - change[r])}",
-                             keys={(t.name, t.col(key)[r])}, columns={"prior_year_amount", "change_amount"}))
+                             keys={(t.name, t.row_key(r))}, columns={"prior_year_amount", "change_amount"}))
     # the base of the rate: the printed prior-year amount, else amount - change
     base = np.where(pd.isna(prior), None, prior)
     derive = pd.isna(prior) & ~pd.isna(amount) & ~pd.isna(change)
@@ -292,8 +290,8 @@ def function_vs_type(ebf: Table, ebt: Table | None) -> list[Break]:
         p, codes = int(sums["gpb"].iat[i]), top[members[i]]
         out.append(Break("parts_sum", ebt, p, "amount",
                          f"expenditure_by_function 类 rows sum to {fmt(sums['total'].iat[i])} "
-                         f"({_children_list(ebf, codes, 'amount', 'code')}), gpb_total has {ebt.col('amount')[p]}",
-                         keys={(ebt.name, "gpb_total")} | {(ebf.name, ebf.col("code")[r]) for r in codes},
+                         f"({_children_list(ebf, codes, 'amount')}), gpb_total has {ebt.col('amount')[p]}",
+                         keys={(ebt.name, "gpb_total")} | {(ebf.name, ebf.row_key(r)) for r in codes},
                          columns={"amount"}))
     out += shares(ebf, base, np.flatnonzero(~ebf.missing("share_pct")), "gpb_total")
     return out
@@ -301,7 +299,6 @@ def function_vs_type(ebf: Table, ebt: Table | None) -> list[Break]:
 
 def projects(t: Table) -> list[Break]:
     out = []
-    key = t.key_field
     for total, parts in (("budget", ("budget_fiscal", "budget_other")), ("executed", ("executed_fiscal", "executed_other"))):
         whole, a, b = t.dec(total), t.dec(parts[0]), t.dec(parts[1])
         rows = np.flatnonzero(~pd.isna(whole) & ~pd.isna(a) & ~pd.isna(b))
@@ -312,7 +309,7 @@ def projects(t: Table) -> list[Break]:
             out.append(Break("fiscal_plus_other", t, int(r), total,
                              f"{parts[0]} + {parts[1]} = {t.col(parts[0])[r]} + {t.col(parts[1])[r]} = "
                              f"{fmt(a[r] + b[r])}, but {total} is {t.col(total)[r]}",
-                             keys={(t.name, t.col(key)[r])}, columns={total, *parts}))
+                             keys={(t.name, t.row_key(r))}, columns={total, *parts}))
     executed, budget = t.dec("executed"), t.dec("budget")
     out += rate_breaks(t, "completion_rate", "completion_pct", executed, budget, np.arange(len(t)),
                        lambda r: f"executed / budget * 100 = {t.col('executed')[r]} / {t.col('budget')[r]}",
@@ -359,12 +356,13 @@ def sources_match(tables: dict[str, Table], report: Report) -> None:
     if src is None:
         return
     ids = as_arrow(src.text["source_id"])
-    owner = join_keys(src.text["fiscal_year"], src.text["department"])
+    scope = src.scope()
+    owner = join_keys(*[src.text[c] for c in scope])
     for t in tables.values():
-        if t.name == "sources" or not {"source_id", "fiscal_year", "department"} <= set(t.fields):
+        if t is src or "source_id" not in t.fields or not set(scope) <= set(t.scope()):
             continue
         theirs = owner.take(pc.index_in(as_arrow(t.text["source_id"]), value_set=ids))  # null: unknown source
-        mine = join_keys(t.text["fiscal_year"], t.text["department"])
+        mine = join_keys(*[t.text[c] for c in scope])
         bad = pc.fill_null(pc.not_equal(theirs, mine), False).to_numpy(zero_copy_only=False)
         for r in np.flatnonzero(bad):
             s_fy, s_dept = theirs[int(r)].as_py().split("\x1f")
@@ -390,10 +388,10 @@ def trips_vs_count(trips: Table | None, counts: Table | None, report: Report) ->
 
 
 def ordinals(t: Table, report: Report) -> None:
-    """An integer primary-key column other than fiscal_year (row_no, trip_no, term_no) numbers the
-    rows 1..n within the rest of the key, so a renumbered row cannot pass unnoticed."""
-    for col in t.pk:
-        if col == "fiscal_year" or t.type_of(col) != "integer":
+    """An ordinal of the primary key (row_no, trip_no, term_no: role ordinal) numbers the rows
+    1..n within the rest of the key, so a renumbered row cannot pass unnoticed."""
+    for col in roles.with_role(t.schema, "ordinal"):
+        if col not in t.pk or t.type_of(col) != "integer":
             continue
         rest = [c for c in t.pk if c != col]
         ok = t.usable(col)
@@ -425,8 +423,8 @@ def errata_references(errata: Table, tables: dict[str, Table], known: set[str], 
                 for r in mine:
                     add(r, "resource", f"`{res}` is not a resource of the package")
             continue
-        if not {"fiscal_year", "department"} <= set(t.fields):
-            continue
+        if set(t.scope()) != set(errata.scope()):
+            continue  # rows not named within a department-year (departments, classification)
         pos = Rows(t).find(errata.col("fiscal_year")[mine], errata.col("department")[mine], keys[mine])
         known_col = np.isin(columns[mine], list(t.fields))
         for r in mine[~known_col]:
@@ -482,29 +480,59 @@ def apply_errata(breaks: list[Break], errata: Table | None, report: Report) -> N
                            col_no=errata.col_no("check"))
 
 
-def check_identities(tables: dict[str, Table], known: set[str], report: Report) -> list[Break]:
+def summary_checks(t: Table, tables: dict[str, Table]) -> list[Break]:
+    return summary_shares(t) + changes(t)
+
+
+def function_checks(t: Table, tables: dict[str, Table]) -> list[Break]:
+    return function_vs_type(t, tables.get("expenditure_by_type"))
+
+
+def project_checks(t: Table, tables: dict[str, Table]) -> list[Break]:
+    return projects(t)
+
+
+# resource -> the identities of its own (besides parts adding up to their parent, which every
+# resource with a parent column and a figure gets: `parts_of_parents`)
+TABLE_CHECKS = {
+    "income": [summary_checks],
+    "expenditure_by_type": [summary_checks],
+    "three_public_expenses": [summary_checks],
+    "expenditure_by_function": [function_checks],
+    "projects": [project_checks],
+}
+# The parts of one parent add up per value of this column, when a resource has it (income's
+# breakdown: by source, by kind).
+PARTS_GROUP = "breakdown"
+
+
+def parts_of_parents(t: Table) -> list[Break]:
+    """Parts add up to their parent, for each self-referencing parent column of the schema, over
+    its main figure (roles.parent_links, roles.main_figure)."""
+    value = roles.main_figure(t.schema)
+    if value is None:
+        return []
+    group = PARTS_GROUP if PARTS_GROUP in t.fields else None
+    return [b for parent, _ in roles.parent_links(t.schema) for b in parts_sum(t, parent, value, group)]
+
+
+def table_breaks(tables: dict[str, Table]) -> list[Break]:
     breaks: list[Break] = []
-    for name in SUMMARY:
-        t = tables.get(name)
-        if t is not None:
-            breaks += parts_sum(t, "parent_item_id", "amount", "breakdown")
-            breaks += summary_shares(t)
-            breaks += changes(t)
-    ebf = tables.get("expenditure_by_function")
-    if ebf is not None:
-        breaks += parts_sum(ebf, "parent_code", "amount", None)
-        breaks += function_vs_type(ebf, tables.get("expenditure_by_type"))
-    if tables.get("projects") is not None:
-        breaks += projects(tables["projects"])
-    counts = tables.get("three_public_expenses_counts")
-    if counts is not None:
-        breaks += parts_sum(counts, "parent_count_id", "value", None)
+    for t in tables.values():
+        breaks += parts_of_parents(t)
+        for check in TABLE_CHECKS.get(t.name, []):
+            breaks += check(t, tables)
+    return breaks
+
+
+def check_identities(tables: dict[str, Table], known: set[str], report: Report) -> list[Break]:
+    breaks = table_breaks(tables)
     if tables.get("organisation") is not None:
         organisation(tables["organisation"], report)
     sources_match(tables, report)
     for t in tables.values():
         ordinals(t, report)
-    trips_vs_count(tables.get("overseas_trips"), counts, report)
+    trips_vs_count(tables.get("overseas_trips"), tables.get("three_public_expenses_counts"), report)
     errata = tables.get("errata")
     if errata is not None:
         errata_references(errata, tables, known, report)

@@ -20,6 +20,9 @@ from ..model.table import Table
 from ..model.problems import Report
 
 SKIP = {"field_uniqueness", "multiple_fields_uniqueness"}  # the primary-key check reports these
+# A string's pattern is part of its type's grammar (model.typing checks it, for load() and the
+# build too), so pandera does not check it a second time.
+TYPING_CHECKS = {"str_matches"}
 
 # ---------------------------------------------------------------- dataframe-level checks
 # name -> (fields needed, column to report, test(table) -> ok array, message(row dict) -> str).
@@ -126,9 +129,10 @@ def pandera_frame(t: Table):
     derived = from_frictionless_schema(_frictionless(t.schema))
     columns, frame = {}, {}
     for name, col in derived.columns.items():
-        if not col.checks and col.nullable:
+        checks = [c for c in col.checks if c.name not in TYPING_CHECKS]
+        if not checks and col.nullable:
             continue
-        columns[name] = pa.Column(None, checks=col.checks, nullable=col.nullable, coerce=False, name=name)
+        columns[name] = pa.Column(None, checks=checks, nullable=col.nullable, coerce=False, name=name)
         if t.type_of(name) in ("integer", "number"):
             frame[name] = t.typed[name]
         else:

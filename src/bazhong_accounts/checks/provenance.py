@@ -3,7 +3,7 @@
 - sources: the archived file exists inside the package and its SHA-256 is the one recorded;
 - source_quote (and errata quote_carried): each excerpt (joined by " … ") is a substring of the
   archived text of the row's source;
-- a non-derived row's numeric cells (fiscal_year and ordinals excluded) each appear as a number
+- a non-derived row's figures (role figure: not years, levels or ordinals) each appear as a number
   in its quote, compared as decimals (675.70 == 675.7; sign ignored: 减少2.89 carries -2.89);
 - a derived row equals its derivation: `sum(children)`, or `{resource:key} ± …` over the amount
   (or value) of rows of the same fiscal year and department, recomputed exactly.
@@ -25,12 +25,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..model import roles
 from ..model.table import Table, as_arrow, join_keys
 from .identities import GroupSums, Rows, fmt
 from ..model.problems import Report
 
 SEP = " … "
-NOT_FIGURES = {"fiscal_year", "row_no", "term_no", "trip_no", "level"}
 REF = re.compile(r"\s*([+-])?\s*(?:\{([a-z0-9_]+):([^{}]+)\}|([0-9]+(?:\.[0-9]+)?))\s*")
 
 
@@ -148,7 +148,7 @@ def _quote_tokens(quotes: pa.Array) -> tuple[pa.Array, pa.Array]:
 def check_numbers(t: Table, report: Report) -> None:
     if "source_quote" not in t.text or "derived" not in t.text:
         return
-    numeric = [f for f in t.fields if t.type_of(f) in ("number", "integer") and f not in NOT_FIGURES]
+    numeric = roles.figures(t.schema)
     if not numeric:
         return
     plain = (t.text["derived"] != "true").to_numpy()
@@ -183,11 +183,14 @@ def check_numbers(t: Table, report: Report) -> None:
 
 
 def _value_col(t: Table) -> str | None:
-    return "amount" if "amount" in t.fields else "value" if "value" in t.fields else None
+    """The figure a derivation computes (roles.main_figure: amount, value, …)."""
+    return roles.main_figure(t.schema)
 
 
 def _parent_col(t: Table) -> str | None:
-    return next((c for c in ("parent_item_id", "parent_code", "parent_count_id") if c in t.fields), None)
+    """The parent column of the schema's self-referencing foreign key (roles.parent_links)."""
+    links = roles.parent_links(t.schema)
+    return links[0][0] if links else None
 
 
 def _sum_of_children(t: Table, rows: np.ndarray, report: Report) -> None:
@@ -198,7 +201,7 @@ def _sum_of_children(t: Table, rows: np.ndarray, report: Report) -> None:
                        col_no=t.col_no("derivation"))
         return
     sums = GroupSums(t, pcol, vcol, "breakdown" if "breakdown" in t.fields else None)
-    mine = join_keys(t.col("fiscal_year")[rows], t.col("department")[rows], t.col(t.key_field)[rows])
+    mine = join_keys(*[t.col(c)[rows] for c in t.scope()], t.row_keys().to_numpy()[rows])
     owner = pc.index_in(join_keys(sums.fy, sums.dept, sums.parent), value_set=mine)
     owner = pc.fill_null(owner, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     has_children = np.zeros(len(rows), dtype=bool)
@@ -253,7 +256,7 @@ def _expression(t: Table, rows: np.ndarray, tables: dict[str, Table], known: set
             for r, i, _ in items:
                 values[(r, i)] = None  # that resource could not be read (reported): nothing to compare
             continue
-        if target is None or _value_col(target) is None or target.key_field is None:
+        if target is None or _value_col(target) is None or not target.row_key_fields():
             for r, _, _ in items:
                 problems[r] = f"derivation refers to `{res}`, which is not a resource with amounts"
             continue

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
+from ..model import roles
 from ..model.descriptor import as_list
 from ..model.problems import Report
 from ..model.table import Table, join_keys
@@ -79,3 +80,10 @@ def check_foreign_keys(t: Table, tables: dict[str, Table], known: set[str], repo
             report.add(t.path, int(t.lines[r]), col,
                        f"unknown {rfields[-1]} {values[-1]}: no row of {rname} has ({', '.join(rfields)}) = "
                        f"({', '.join(values)})", col_no=t.col_no(col))
+
+
+def check_roles(schema: dict, schema_path: str, report: Report) -> None:
+    """Every field has a known `role` and the schema a `rowLabel` naming one of its fields: the
+    site, the checks and load() read them (model.roles)."""
+    for field, message in roles.problems(schema):
+        report.add(schema_path, None, field, message)

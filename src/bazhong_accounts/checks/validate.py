@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..model.problems import Problem, Report
+from .structure import check_roles
 
 
 class Result:
@@ -72,6 +73,7 @@ def _load_package(root: Path, result: Result) -> list[tuple[str, str, dict, str]
             except (OSError, ValueError) as e:
                 report.add(schema_ref, None, None, f"schema of resource `{name}` cannot be read: {e}")
                 continue
+        _guard(report, f"roles ({schema_path})", check_roles, schema, schema_path, report)
         out.append((name, rel, schema, schema_path))
     result.resources = len(out)
     return out
@@ -197,5 +199,7 @@ def run(args) -> int:
     except BrokenPipeError:
         raise
     except Exception as e:  # noqa: BLE001 - a clear message and exit 1, never a traceback
-        print(f"validate: internal error: {type(e).__name__}: {e}")
+        # the problems are the output (stdout); this line is not one of them
+        print(f"bazhong-accounts: error: validate: internal error: {type(e).__name__}: {e} (please report)",
+              file=sys.stderr)
         return 1

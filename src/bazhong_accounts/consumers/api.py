@@ -20,11 +20,11 @@ pandas itself is imported only when a table is loaded, so `bazhong-accounts list
 from __future__ import annotations
 
 import csv
-import sys
 import unicodedata
 from decimal import Decimal
 from pathlib import Path
 
+from ..errors import fail
 from ..model.descriptor import package_dir, read_descriptor, read_schema
 
 
@@ -90,6 +90,12 @@ def package(root=None):
 
 # ---------------------------------------------------------------- load
 
+
+class LoadError(ValueError):
+    """The resource does not pass the checks `validate` runs on one table; the message has one
+    ``path:line: column: message`` line per problem, as `validate` prints them."""
+
+
 def load(name: str, root=None, validate: bool = True):
     """The resource `name` as a pandas DataFrame typed per its Table Schema.
 
@@ -97,47 +103,40 @@ def load(name: str, root=None, validate: bool = True):
     cell is empty), so ``load("expenditure_by_function").query("level == 1").amount.sum()``
     is Decimal('2351.13') with no float noise. Codes are strings ("0201" stays "0201").
 
-    Before typing, the text of the CSV is validated by the pandera schema derived from the
-    Table Schema (`bazhong_accounts.pandera_schemas`); a failure raises ValueError naming the
-    file, line, column and value. `root` is a package directory (default: the shipped one).
+    The CSV is read by the validator's own reader and typed by the one typing module
+    (`model.typing`), so a cell `validate` rejects is rejected here: LoadError (a ValueError)
+    with one ``path:line: column: message`` line per problem. With `validate` (the default) the
+    table's primary key, pandera constraints and frame-level checks (level fits code, derived
+    rule, …) run too. `root` is a package directory (default: the shipped one).
     Unknown name -> KeyError listing the valid names.
     """
-    from ..model.pandera_schemas import dataframe_schema, describe_failures, read_text
+    from ..checks.files import read_table
+    from ..model.problems import Report
+    from ..model.typing import parse_types
 
-    schema = table_schema(name, root)
-    csv_path = path(name, root)
-    raw = read_text(csv_path, schema)
-    if validate:
-        import pandera.errors
+    base = _root(root)
+    resource = _resource(name, root)
+    schema = read_schema(base, resource)
+    schema_path = resource["schema"] if isinstance(resource["schema"], str) else "datapackage.json"
+    report = Report()
+    t = read_table(base, name, resource["path"], schema, schema_path, report)
+    if t is not None:
+        parse_types(t, report)
+    if t is not None and validate and not report.problems:
+        _table_checks(t, report)
+    if report.problems or t is None:
+        lines = [str(p) for p in report.sorted({})] or [f"{resource['path']}: cannot be read"]
+        raise LoadError("\n".join(lines))
+    return t.frame()
 
-        try:
-            dataframe_schema(schema).validate(raw, lazy=True)
-        except pandera.errors.SchemaErrors as exc:
-            raise ValueError(describe_failures(exc, csv_path, raw)) from None
-    return typed(raw, schema)
 
+def _table_checks(t, report) -> None:
+    """What `validate` checks within one table: primary key, then the pandera schema."""
+    from ..checks.pandera_checks import check_pandera
+    from ..checks.structure import check_primary_key
 
-def typed(raw, schema: dict):
-    """Convert a text frame (from pandera_schemas.read_text) to the types load() promises."""
-    import pandas as pd
-
-    out = {}
-    for field in schema["fields"]:
-        col, ftype = raw[field["name"]], field.get("type", "string")
-        if ftype == "integer":
-            out[field["name"]] = col.astype("Int64")
-        elif ftype == "number":
-            out[field["name"]] = pd.Series(
-                [None if pd.isna(v) else Decimal(v) for v in col], index=raw.index, dtype=object)
-        elif ftype == "boolean":
-            tokens = {t: True for t in field.get("trueValues", ["true"])}
-            tokens.update({t: False for t in field.get("falseValues", ["false"])})
-            out[field["name"]] = col.map(tokens).astype("boolean")
-        elif ftype == "date":
-            out[field["name"]] = pd.to_datetime(col, format="%Y-%m-%d")
-        else:
-            out[field["name"]] = col.astype("string")
-    return pd.DataFrame(out, index=raw.index)
+    check_primary_key(t, report)
+    check_pandera(t, report)
 
 
 # ---------------------------------------------------------------- terminal tables
@@ -189,13 +188,8 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _unknown(exc: KeyError) -> int:
-    print(f"bazhong-accounts: {exc.args[0]}", file=sys.stderr)
-    return 1
-
-
 def run_list(args) -> int:
-    listing = _listing()
+    listing = _listing(args.dir)
     rows = [[n, "" if c is None else str(c), t] for n, t, c in listing]
     print(format_table(["name", "rows", "title"], rows, right={1}, max_width=60))
     return 0
@@ -203,13 +197,12 @@ def run_list(args) -> int:
 
 def run_show(args) -> int:
     try:
-        schema = table_schema(args.name)
-        df = load(args.name)
+        schema = table_schema(args.name, args.dir)
+        df = load(args.name, args.dir)
     except KeyError as exc:
-        return _unknown(exc)
-    except (ValueError, OSError) as exc:  # invalid or missing CSV
-        print(f"bazhong-accounts: {exc}", file=sys.stderr)
-        return 1
+        fail(exc.args[0])
+    except ValueError as exc:  # invalid CSV
+        fail(str(exc))
     numeric = {i for i, f in enumerate(schema["fields"]) if f.get("type") in ("integer", "number")}
     rows = [[_cell(v) for v in r] for r in df.itertuples(index=False)]
     print(format_table(list(df.columns), rows, right=numeric))

@@ -11,12 +11,12 @@ Cells are compared as text, except `number` columns, compared as decimals (675.7
 from __future__ import annotations
 
 import csv
-import sys
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from ..errors import fail
 from ..model.descriptor import read_descriptor, read_schema
+from ..model.typing import CellError, cell_parser
 
 
 @dataclass
@@ -59,15 +59,22 @@ def _rows(csv_path: Path) -> list[dict] | None:
         return list(csv.DictReader(f))
 
 
-def _same(a: str, b: str, ftype: str) -> bool:
+def _parser(field: dict):
+    """The field's cell parser (model.typing), None for strings: compared as text."""
+    return None if field.get("type", "string") == "string" else cell_parser(field)
+
+
+def _same(a: str, b: str, parse) -> bool:
+    """Equal text, or equal values under the type's grammar (model.typing: 675.70 is 675.7); a
+    cell that is not of its type (6.757e2) is compared as text."""
     if a == b:
         return True
-    if ftype == "number" and a and b:
-        try:
-            return Decimal(a) == Decimal(b)
-        except InvalidOperation:
-            return False
-    return False
+    if parse is None or not a or not b:
+        return False
+    try:
+        return parse(a) == parse(b)
+    except CellError:
+        return False
 
 
 def diff_table(name: str, old: tuple[dict, Path], new: tuple[dict, Path]) -> TableDiff:
@@ -75,6 +82,7 @@ def diff_table(name: str, old: tuple[dict, Path], new: tuple[dict, Path]) -> Tab
     new_schema, new_csv = new
     old_types = {f["name"]: f.get("type", "string") for f in old_schema["fields"]}
     new_types = {f["name"]: f.get("type", "string") for f in new_schema["fields"]}
+    parsers = {f["name"]: _parser(f) for f in new_schema["fields"]}
     key = new_schema.get("primaryKey") or []
     key = [key] if isinstance(key, str) else list(key)
     d = TableDiff(name, key)
@@ -110,7 +118,7 @@ def diff_table(name: str, old: tuple[dict, Path], new: tuple[dict, Path]) -> Tab
             continue
         for col in common:
             a, b = old_row.get(col, ""), new_row.get(col, "")
-            if not _same(a, b, new_types[col]):
+            if not _same(a, b, parsers[col]):
                 d.changed.append((k, col, a, b))
     return d
 
@@ -192,12 +200,10 @@ def render(d: PackageDiff, old_label: str, new_label: str) -> str:
 def run(args) -> int:
     for label in (args.old_dir, args.new_dir):
         if not (Path(label) / "datapackage.json").is_file():
-            print(f"bazhong-accounts diff: {label}: no datapackage.json there", file=sys.stderr)
-            return 1
+            fail(f"{label}: no datapackage.json there")
     try:
         d = diff_packages(args.old_dir, args.new_dir)
-    except (OSError, ValueError, KeyError) as exc:  # unreadable descriptor, schema or CSV
-        print(f"bazhong-accounts diff: {exc}", file=sys.stderr)
-        return 1
+    except (ValueError, KeyError) as exc:  # unreadable descriptor, schema or CSV
+        fail(str(exc))
     print(render(d, args.old_dir, args.new_dir))
     return 0

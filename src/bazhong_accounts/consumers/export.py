@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from ..errors import fail
 from .api import load, path, table_schema
 
 BOM = "\ufeff".encode("utf-8")
@@ -171,17 +173,28 @@ def export_bytes(name: str, fmt: str, excel: bool = False, root=None) -> bytes:
     raise ValueError(f"unknown format {fmt!r}; use csv, json, parquet or xlsx")
 
 
-def run(args) -> int:
+def write_atomically(out: Path, data: bytes) -> None:
+    """All of `data` in `out`, or `out` untouched: a temp file next to it, then os.replace."""
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     try:
-        data = export_bytes(args.name, args.format, excel=args.excel)
-    except KeyError as exc:
-        print(f"bazhong-accounts: {exc.args[0]}", file=sys.stderr)
-        return 1
-    except (ValueError, OSError) as exc:
-        print(f"bazhong-accounts: {exc}", file=sys.stderr)
-        return 1
+        tmp.write_bytes(data)
+        os.replace(tmp, out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        fail(f"{out}: cannot write it: {e.strerror or e}")
+
+
+def run(args) -> int:
+    if args.out not in (None, "-") and not Path(args.out).resolve().parent.is_dir():
+        fail(f"{args.out}: cannot write it: directory {Path(args.out).parent} does not exist")
     if args.excel and args.format != "csv":
-        print("bazhong-accounts: --excel only changes csv output; ignored", file=sys.stderr)
+        fail("--excel only changes csv output; leave it out or use --format csv")
+    try:
+        data = export_bytes(args.name, args.format, excel=args.excel, root=args.dir)
+    except KeyError as exc:
+        fail(exc.args[0])
+    except ValueError as exc:  # invalid CSV
+        fail(str(exc))
     out = args.out
     if out is None and args.format in ("parquet", "xlsx"):
         out = f"{args.name}.{args.format}"  # binary formats never go to a terminal
@@ -189,6 +202,6 @@ def run(args) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
-        Path(out).write_bytes(data)
+        write_atomically(Path(out), data)
         print(f"wrote {out} ({len(data)} bytes)", file=sys.stderr)
     return 0

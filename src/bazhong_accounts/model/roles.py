@@ -73,6 +73,30 @@ def row_label(schema: Schema) -> str:
     return schema["rowLabel"]
 
 
+def scope(schema: Schema) -> list[str]:
+    """The department-year fields of a row (fiscal_year, department)."""
+    return with_role(schema, "scope")
+
+
+def parent_links(schema: Schema) -> list[tuple[str, str]]:
+    """(parent field, the key field it refers to) of each self-referencing foreign key:
+    ``[("parent_item_id", "item_id")]`` for income. A row's parts have it as their parent."""
+    out = []
+    for fk in schema.get("foreignKeys", []):
+        ref = fk.get("reference", {})
+        if ref.get("resource", "") == "":
+            for field, target in zip(as_list(fk["fields"]), as_list(ref.get("fields"))):
+                out.append((field, target))
+    return out
+
+
+def main_figure(schema: Schema) -> str | None:
+    """The figure a row's parts add up to and a derivation computes: the first figure in schema
+    order (amount, value, budget); None for a resource without figures."""
+    found = figures(schema)
+    return found[0] if found else None
+
+
 def searched(schema: Schema) -> list[str]:
     """String columns the full-text search indexes: labels, texts and provenance."""
     return [f["name"] for f in schema["fields"]
@@ -84,21 +108,21 @@ def facets(schema: Schema) -> list[str]:
     return with_role(schema, "scope", "category")
 
 
-def problems(schema: Schema, schema_path: str) -> list[str]:
-    """What is wrong with the role declarations of one Table Schema, one message each."""
-    out = []
-    names = [f["name"] for f in schema.get("fields", [])]
+def problems(schema: Schema) -> list[tuple[str | None, str]]:
+    """What is wrong with the role declarations of one Table Schema: (field or None, message)."""
+    out: list[tuple[str | None, str]] = []
+    names = [f.get("name") for f in schema.get("fields", [])]
     for f in schema.get("fields", []):
-        r = f.get("role")
+        r, name = f.get("role"), f.get("name")
         if r is None:
-            out.append(f"{schema_path}: field `{f['name']}` has no role; give it one of: {', '.join(ROLES)}")
+            out.append((name, f"field has no `role`; give it one of: {', '.join(ROLES)}"))
         elif r not in ROLES:
-            out.append(f"{schema_path}: field `{f['name']}` has the unknown role `{r}`; use one of: {', '.join(ROLES)}")
+            out.append((name, f"unknown role `{r}`; use one of: {', '.join(ROLES)}"))
         elif r == "figure" and f.get("type") not in ("number", "integer"):
-            out.append(f"{schema_path}: field `{f['name']}` is a figure but of type {f.get('type', 'string')}")
+            out.append((name, f"a figure must be a number or an integer, not {f.get('type', 'string')}"))
     label = schema.get("rowLabel")
     if label is None:
-        out.append(f"{schema_path}: no `rowLabel`: name the field that labels a row (e.g. name_zh)")
+        out.append((None, "no `rowLabel`: name the field that labels a row (e.g. name_zh)"))
     elif label not in names:
-        out.append(f"{schema_path}: rowLabel `{label}` is not a field of the schema")
+        out.append((None, f"rowLabel `{label}` is not a field of the schema"))
     return out

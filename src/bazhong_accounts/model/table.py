@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import roles
 from .descriptor import as_list
 from .typing import NUMBER_RE
 
@@ -48,20 +49,42 @@ class Table:
     def col_no(self, col: str | None) -> int | None:
         return self.header.index(col) + 1 if col in self.header else None
 
-    @property
-    def key_field(self) -> str | None:
-        """The primary-key field that names a row within its fiscal year and department."""
-        rest = [k for k in self.pk if k not in ("fiscal_year", "department")]
-        return rest[0] if rest else None
+    def row_key_fields(self) -> list[str]:
+        """The key fields naming a row within its department-year (model.roles)."""
+        return roles.row_key_fields(self.schema)
 
     def row_keys(self) -> pd.Series:
-        """Row key as errata and derivations name it: the key fields after fiscal_year and
-        department, joined by ':' when there are several (project_kpis: project_id:row_no)."""
-        rest = [k for k in self.pk if k not in ("fiscal_year", "department")] or self.pk
-        keys = self.text[rest[0]]
-        for k in rest[1:]:
-            keys = keys + ":" + self.text[k]
+        """Each row's key as errata, figure sources and search hits name it (roles.row_key): the
+        key fields without the scope, joined by "|" when there are several (`cloud|7`)."""
+        fields = self.row_key_fields()
+        keys = self.text[fields[0]]
+        for k in fields[1:]:
+            keys = keys + roles.ROW_KEY_SEPARATOR + self.text[k]
         return keys
+
+    def row_key(self, row: int) -> str:
+        """Row `row`'s key as text (see row_keys)."""
+        return roles.ROW_KEY_SEPARATOR.join(self.col(k)[row] for k in self.row_key_fields())
+
+    def scope(self) -> list[str]:
+        """The department-year fields (role scope)."""
+        return roles.scope(self.schema)
+
+    def frame(self) -> pd.DataFrame:
+        """The typed table `load()` returns: string -> "string" (missing = <NA>), integer -> Int64,
+        number -> exact Decimal (None when missing), boolean -> boolean, date -> datetime64."""
+        out = {}
+        for name in self.fields:
+            ftype = self.type_of(name)
+            if ftype == "number":
+                out[name] = pd.Series(self.dec(name), dtype=object)
+            elif ftype == "date":
+                out[name] = pd.to_datetime(self.typed[name], format="%Y-%m-%d")
+            elif ftype in ("integer", "boolean"):
+                out[name] = self.typed[name].reset_index(drop=True)
+            else:
+                out[name] = self.text[name].where(~self.missing(name)).astype("string")
+        return pd.DataFrame(out)
 
     def col(self, name: str) -> np.ndarray:
         """A text column as a numpy array of str, for reading cells one by one (pandas .iat on

@@ -5,8 +5,11 @@ the message that tells a data editor how to fix a cell. `validate`, `load()`, `b
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -70,47 +73,129 @@ def number_problem(value: str, integer: bool = False) -> str:
     return f'"{value}" is not {what}'
 
 
-def _problem(field: dict, value: str) -> str:
+def boolean_tokens(field: dict) -> tuple[list[str], list[str]]:
+    """(true tokens, false tokens) of a boolean field: its own, else the Table Schema defaults."""
+    return field.get("trueValues", DEFAULT_TRUE), field.get("falseValues", DEFAULT_FALSE)
+
+
+def pattern_of(field: dict) -> str | None:
+    """The field's `pattern` constraint, matched against the whole cell (Table Schema semantics)."""
+    return field.get("constraints", {}).get("pattern") if field.get("type", "string") == "string" else None
+
+
+def pattern_problem(pattern: str, value: str) -> str:
+    return f'"{value}" does not match the pattern {pattern}'
+
+
+def cell_problem(field: dict, value: str) -> str:
+    """Why `value` (a non-missing cell) is not of the field's type, for a data editor."""
     ftype = field.get("type", "string")
     if ftype in ("number", "integer"):
         return number_problem(value, ftype == "integer")
     if ftype == "boolean":
-        tokens = field.get("trueValues", DEFAULT_TRUE)[:1] + field.get("falseValues", DEFAULT_FALSE)[:1]
-        return f'"{value}" is not a boolean: write {" or ".join(tokens)}'
+        true, false = boolean_tokens(field)
+        return f'"{value}" is not a boolean: write {" or ".join(true[:1] + false[:1])}'
     if ftype == "date":
         return f'"{value}" is not a date: write YYYY-MM-DD'
+    pattern = pattern_of(field)
+    if pattern:
+        return pattern_problem(pattern, value)
     return f'"{value}" is not of type {ftype}'
+
+
+
+
+# ---------------------------------------------------------------- per cell
+
+
+class CellError(ValueError):
+    """A cell whose text is not of its field's type; the message says how to fix it."""
+
+
+_INTEGER_CELL = re.compile(INTEGER_RE[1:-1])  # fullmatch: Python's `$` would accept a trailing newline
+_NUMBER_CELL = re.compile(NUMBER_RE[1:-1])
+_DATE_CELL = re.compile(DATE)
+
+
+def _is_date(text: str) -> bool:
+    if not _DATE_CELL.fullmatch(text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def cell_parser(field: dict) -> Callable[[str], object]:
+    """text -> value for one field, the same grammar as the column-wise `type_column`: int,
+    Decimal (exact, as printed), bool, str (a date stays its ISO text) or str. A cell that is not
+    of the type raises CellError with the validator's message. Missing cells are the caller's."""
+    ftype = field.get("type", "string")
+
+    def fail(text: str):
+        raise CellError(cell_problem(field, text))
+
+    if ftype == "integer":
+        return lambda text: int(text) if _INTEGER_CELL.fullmatch(text) else fail(text)
+    if ftype == "number":
+        return lambda text: Decimal(text) if _NUMBER_CELL.fullmatch(text) else fail(text)
+    if ftype == "boolean":
+        true, false = boolean_tokens(field)
+        tokens = {**{t: False for t in false}, **{t: True for t in true}}
+        return lambda text: tokens[text] if text in tokens else fail(text)
+    if ftype == "date":
+        return lambda text: text if _is_date(text) else fail(text)
+    pattern = pattern_of(field)
+    if pattern:
+        compiled = re.compile(pattern)
+        return lambda text: text if compiled.fullmatch(text) else fail(text)
+    return str
+
+
+# ---------------------------------------------------------------- column-wise
+
+
+def type_column(field: dict, s: pd.Series, missing: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """(typed values, bad cells) of one text column: Int64 / float64 for numbers (exact values:
+    `Table.dec`), nullable boolean, the text for dates and strings. Missing cells are never bad.
+    A string cell breaking its pattern is bad too."""
+    ftype = field.get("type", "string")
+    if ftype in ("integer", "number"):
+        valid, typed = parse_numbers(s, ftype == "integer")
+    elif ftype == "boolean":
+        true, false = boolean_tokens(field)
+        valid = s.isin(true + false).to_numpy(dtype=bool)
+        typed = pd.Series(s.isin(true).to_numpy(), dtype="boolean", index=s.index).where(valid & ~missing)
+    elif ftype == "date":
+        dates = pd.to_datetime(s.where(~missing), format="%Y-%m-%d", errors="coerce")
+        valid = (s.str.fullmatch(DATE) & dates.notna()).to_numpy(dtype=bool)
+        typed = s.where(valid & ~missing)
+    elif pattern_of(field):
+        arr = pa.array(s.to_numpy(dtype=object), pa.large_string())
+        valid = pc.match_substring_regex(arr, f"^(?:{pattern_of(field)})$").to_numpy(zero_copy_only=False)
+        typed = s
+    else:  # any text; empty cells are never looked at
+        return s, np.zeros(len(s), dtype=bool)
+    return typed, ~np.asarray(valid, dtype=bool) & ~missing
 
 
 def parse_types(t: Table, report: Report) -> None:
     """Type every column; report each cell whose text is not of its field's type."""
     for name, field in t.fields.items():
-        s = t.text[name]
-        missing = t.missing(name)
-        ftype = field.get("type", "string")
-        if ftype in ("integer", "number"):
-            valid, typed = parse_numbers(s, ftype == "integer")
-        elif ftype == "boolean":
-            true, false = field.get("trueValues", DEFAULT_TRUE), field.get("falseValues", DEFAULT_FALSE)
-            valid = s.isin(true + false).to_numpy(dtype=bool)
-            typed = pd.Series(s.isin(true).to_numpy(), dtype="boolean").where(valid & ~missing)
-        elif ftype == "date":
-            dates = pd.to_datetime(s.where(~missing), format="%Y-%m-%d", errors="coerce")
-            valid = (s.str.fullmatch(DATE) & dates.notna()).to_numpy(dtype=bool)
-            typed = s.where(valid & ~missing)
-        else:  # string (and types the package does not use): any text; empty cells are never looked at
-            t.typed[name] = s
-            t.bad[name] = np.zeros(len(s), dtype=bool)
-            continue
-        bad = ~valid & ~missing
+        typed, bad = type_column(field, t.text[name], t.missing(name))
         t.typed[name] = typed
         t.bad[name] = bad
         if bad.any():
-            col_no = t.col_no(name)
-            cache: dict[str, str] = {}
-            cells = t.col(name)
-            for i in np.flatnonzero(bad):
-                value = cells[i]
-                if value not in cache:
-                    cache[value] = _problem(field, value)
-                report.add(t.path, int(t.lines[i]), name, cache[value], col_no=col_no)
+            _report_bad_cells(t, name, field, bad, report)
+
+
+def _report_bad_cells(t: Table, name: str, field: dict, bad: np.ndarray, report: Report) -> None:
+    col_no = t.col_no(name)
+    cache: dict[str, str] = {}
+    cells = t.col(name)
+    for i in np.flatnonzero(bad):
+        value = cells[i]
+        if value not in cache:
+            cache[value] = cell_problem(field, value)
+        report.add(t.path, int(t.lines[i]), name, cache[value], col_no=col_no)

@@ -8,196 +8,24 @@ build leaves the previous site untouched. A package that does not validate is re
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
 import sys
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
-from ..model.descriptor import as_list, read_descriptor, read_schema
+from ..errors import fail
+from .marker import mark
+from .sqlite import BuildError, Package, Table, load_package, q, read_rows, sort_by_key
+
+__all__ = ["BuildError", "build_site", "load_package", "run"]
 
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}
 
-# Text columns indexed for full-text search: names, reasons, goals, definitions, quotes.
-FTS_EXTRA = {"source_quote", "quote_carried", "quote_other", "explanation_en"}
-# Columns people filter by (besides foreign keys, enums and parent columns).
-FILTER_COLUMNS = ("fiscal_year", "department", "level", "breakdown", "resource", "derived", "source_section")
-# Counters that are not figures of the report (the validator skips them too).
-NOT_FIGURES = {"fiscal_year", "row_no", "term_no", "trip_no"}
-
-
-class BuildError(Exception):
-    """Bad input or a failed build; the message names the file, line and column."""
-
-
-@dataclass
-class Table:
-    name: str
-    title: str
-    description: str
-    schema: dict
-    csv_path: Path
-
-    @property
-    def fields(self) -> list[dict]:
-        return self.schema["fields"]
-
-    def field_names(self) -> list[str]:
-        return [f["name"] for f in self.fields]
-
-    @property
-    def primary_key(self) -> list[str]:
-        return as_list(self.schema.get("primaryKey", []))
-
-    def foreign_keys(self) -> list[tuple[list[str], str, list[str]]]:
-        """(fields, target table, target fields); resource "" is the table itself."""
-        out = []
-        for fk in self.schema.get("foreignKeys", []):
-            ref = fk["reference"]
-            out.append((as_list(fk["fields"]), ref.get("resource") or self.name, as_list(ref["fields"])))
-        return out
-
-    def key_column(self) -> str:
-        """The column that identifies a row within a fiscal year and department."""
-        rest = [c for c in self.primary_key if c not in ("fiscal_year", "department")]
-        return rest[-1] if rest else self.primary_key[-1]
-
-    def name_column(self) -> str | None:
-        for c in ("name_zh", "term_zh", "title_zh", "destinations_zh", "level3_zh", "explanation_en"):
-            if c in self.field_names():
-                return c
-        return None
-
-    def fts_columns(self) -> list[str]:
-        return [
-            f["name"]
-            for f in self.fields
-            if f["type"] == "string" and (f["name"].endswith(("_zh", "_en")) or f["name"] in FTS_EXTRA)
-        ]
-
-    def facet_columns(self) -> list[str]:
-        names = self.field_names()
-        out = [c for c in FILTER_COLUMNS if c in names]
-        out += [f["name"] for f in self.fields if f.get("constraints", {}).get("enum") and f["name"] not in out]
-        return out
-
-    def figure_columns(self) -> list[str]:
-        return [f["name"] for f in self.fields if f["type"] in ("number", "integer") and f["name"] not in NOT_FIGURES]
-
-    def is_fact_table(self) -> bool:
-        return "source_section" in self.field_names()
-
-    def iter_rows(self):
-        """Typed rows (int, Decimal, bool, str, None) streamed from the CSV: a package of millions
-        of rows is never held in memory."""
-        return _read_rows(self)
-
-
-@dataclass
-class Package:
-    dir: Path
-    descriptor: dict
-    tables: dict[str, Table]
-
-
-# ---------------------------------------------------------------- loading
-
-
-def load_package(pkg_dir: str | Path) -> Package:
-    """Read datapackage.json and the schemas; rows are read on demand by Table.iter_rows()."""
-    pkg_dir = Path(pkg_dir)
-    try:
-        descriptor = read_descriptor(pkg_dir)
-    except (OSError, ValueError) as e:
-        raise BuildError(f"{pkg_dir / 'datapackage.json'}: cannot read: {e}") from None
-    tables = {}
-    for res in descriptor["resources"]:
-        try:
-            schema = read_schema(pkg_dir, res)
-        except (OSError, ValueError) as e:
-            raise BuildError(f"{pkg_dir / res['schema']}: cannot read: {e}") from None
-        tables[res["name"]] = Table(
-            res["name"], res.get("title", res["name"]), res.get("description", ""), schema, pkg_dir / res["path"]
-        )
-    return Package(pkg_dir, descriptor, tables)
-
-
-def _read_rows(t: Table, sql: bool = False):
-    """Rows of the CSV: dicts of typed values, or (sql=True) lists of SQLite values in field order."""
-    try:
-        f = t.csv_path.open(encoding="utf-8", newline="")
-    except OSError as e:
-        raise BuildError(f"{t.csv_path}: cannot read: {e}") from None
-    names = t.field_names()
-    convert = [_converter(fdef, sql) for fdef in t.fields]
-    missing = set(t.schema.get("missingValues", [""]))
-    with f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header != names:
-            raise BuildError(f"{t.csv_path} line 1: header {header} differs from the schema fields {names}")
-        for cells in reader:
-            if len(cells) != len(names):
-                raise BuildError(f"{t.csv_path} line {reader.line_num}: {len(cells)} cells, expected {len(names)}")
-            try:
-                values = [None if cell in missing else conv(cell) for conv, cell in zip(convert, cells)]
-            except ValueError:
-                for name, conv, cell in zip(names, convert, cells):  # find the culprit for the message
-                    try:
-                        None if cell in missing else conv(cell)
-                    except ValueError as e:
-                        raise BuildError(f"{t.csv_path} line {reader.line_num}, column {name}: {e}") from None
-                raise
-            yield values if sql else dict(zip(names, values))
-
-
-NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
-
-
-def _converter(fdef: dict, sql: bool):
-    """cell -> value for one field; raises ValueError naming the bad cell. For SQLite numbers are
-    REAL (the plugin's exact sum() turns them back into the printed decimal) and booleans 0/1."""
-    kind = fdef["type"]
-
-    def integer(cell):
-        if not cell.lstrip("-").isdigit():
-            raise ValueError(f"{cell!r} is not an integer")
-        return int(cell)
-
-    def number(cell):
-        if not NUMBER.fullmatch(cell):
-            raise ValueError(f"{cell!r} is not a number")
-        return float(cell) if sql else Decimal(cell)
-
-    true, false = fdef.get("trueValues", ["true"]), fdef.get("falseValues", ["false"])
-
-    def boolean(cell):
-        if cell in true:
-            return 1 if sql else True
-        if cell in false:
-            return 0 if sql else False
-        raise ValueError(f"{cell!r} is not a boolean")
-
-    def date(cell):
-        dt.date.fromisoformat(cell)  # raises ValueError naming the bad date
-        return cell
-
-    return {"integer": integer, "number": number, "boolean": boolean, "date": date}.get(kind, str)
-
 
 # ---------------------------------------------------------------- SQL
-
-
-def q(name: str) -> str:
-    """Quote an SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def sql_foreign_keys(t: Table, tables: dict[str, Table]) -> list[tuple[list[str], str, list[str]]]:
@@ -236,17 +64,17 @@ def create_table_sql(t: Table, tables: dict[str, Table]) -> str:
 
 
 def index_columns(t: Table, tables: dict[str, Table], extra: list[tuple[str, ...]] = ()) -> list[tuple[str, ...]]:
-    """Indexes on foreign keys, parent columns, facet columns and the site's sort order (the key
-    column, then the primary key: Datasette's ORDER BY), minus those the primary key covers.
+    """Indexes on foreign keys, parent columns, facet columns and the site's sort order (the row
+    key, then the primary key: Datasette's ORDER BY), minus those the primary key covers.
     A facet column outside the key also gets (column, sort order): a page filtered by it (e.g.
     category = work_output, a million rows at scale) reads its first rows in order instead of
     sorting all of them; the one-column index stays, being the cheapest to count and facet on.
     `extra`: what the canned queries need (site_metadata.query_indexes)."""
-    key = t.key_column()
-    order = (key, *[c for c in t.primary_key if c != key])
+    key = t.row_key_fields()
+    order = (*key, *[c for c in t.primary_key if c not in key])
     wanted = [order] if sort_by_key(t) else []
     wanted += [tuple(fields) for fields, _, _ in sql_foreign_keys(t, tables)]
-    wanted += [(c,) for c in t.field_names() if c.startswith("parent_")]
+    wanted += [(c,) for c in t.parent_columns()]
     wanted += [(c,) for c in t.facet_columns()]
     if sort_by_key(t):
         wanted += [(c, *order) for c in t.facet_columns() if c not in t.primary_key]
@@ -259,25 +87,20 @@ def index_columns(t: Table, tables: dict[str, Table], extra: list[tuple[str, ...
     return out
 
 
-def sort_by_key(t: Table) -> bool:
-    """Whether the site sorts the table by its key column (code, item_id, metric_id …): for keys of
-    (year, department, id); a longer key (project_kpis) keeps its primary-key order."""
-    return len(t.primary_key) <= 3
-
-
 def write_database(pkg: Package, path: Path) -> None:
     from .metadata import query_indexes
 
     extra = query_indexes(pkg)
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous = OFF")  # speed; the file is a temporary one until os.replace
+    mark(conn)  # the plugin acts only on databases carrying this stamp
     try:
         with conn:
             for t in pkg.tables.values():
                 conn.execute(create_table_sql(t, pkg.tables))
                 names = t.field_names()
                 conn.executemany(
-                    f"INSERT INTO {q(t.name)} VALUES ({', '.join('?' * len(names))})", _read_rows(t, sql=True)
+                    f"INSERT INTO {q(t.name)} VALUES ({', '.join('?' * len(names))})", read_rows(t, sql=True)
                 )
                 for cols in index_columns(t, pkg.tables, [c for name, c in extra if name == t.name]):
                     conn.execute(
@@ -382,15 +205,12 @@ def run(args) -> int:
     out = Path(args.out)
     problems = validation_problems(pkg_dir)
     if problems:
-        print(f"build: refused, {pkg_dir} does not validate; {out} left as it was:", file=sys.stderr)
-        for p in problems:
-            print(f"  {p}", file=sys.stderr)
-        return 1
+        fail(f"build refused: {pkg_dir} does not validate ({len(problems)} problems, the first: {problems[0]}); "
+             f"{out} left as it was; see: bazhong-accounts validate {pkg_dir}")
     charts = not getattr(args, "no_charts", False)
     try:
         build_site(pkg_dir, out, charts=charts)
     except (BuildError, sqlite3.Error, OSError) as e:  # ChartError is a BuildError
-        print(f"build: failed, {out} left as it was: {e}", file=sys.stderr)
-        return 1
+        fail(f"build failed, {out} left as it was: {e}")
     print(f"build: wrote {out}, {out.parent / 'metadata.json'}" + (f", {out.parent / 'static' / 'charts'}/" if charts else ""))
     return 0

@@ -15,7 +15,7 @@ import matplotlib
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
-from .build import BuildError, Package
+from .sqlite import BuildError, Package
 
 CJK_NAMES = re.compile(r"noto ?sans ?cjk|noto ?serif ?cjk|noto ?sans ?sc|source ?han|wenquanyi|wqy|pingfang|"
                        r"microsoft ?yahei|simhei|heiti", re.I)

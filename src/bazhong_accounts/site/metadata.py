@@ -1,59 +1,19 @@
-"""Datasette metadata (titles, column descriptions, facets, full-text search, canned queries) and
-the serve settings, all derived from datapackage.json and the Table Schemas."""
+"""Datasette metadata (titles, column descriptions, facets, full-text search, canned queries),
+all derived from datapackage.json and the Table Schemas."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .build import Package, Table, q, sort_by_key
+from ..model import roles
+from .sqlite import Package, Table, q, sort_by_key
 
-# Shared by `make serve`, the tests, the browser test and the benchmark (tests check the Makefile).
-# suggest_facets off: the facets are configured, and suggesting more doubles the time of a table page.
-# facet_time_limit_ms: a facet the user asks for on a big table is cut off before it slows the page.
-SETTINGS = {"sql_time_limit_ms": 1000, "max_returned_rows": 2000, "facet_time_limit_ms": 200, "suggest_facets": False}
 # Tables with more rows get no default facets: each facet counts every row the page matches (a
 # million at 10,000 department-years, ~100 ms each), and a list of thousands of departments helps
 # nobody. `?_facet=column` still works there, within facet_time_limit_ms.
 FACET_MAX_ROWS = 20_000
 # Rows per table page: each row renders every column, quotes included.
 PAGE_SIZE = 50
-SITE_DIR = Path(__file__).resolve().parents[3] / "site"  # templates live in the checkout
-
-
-def serve_command(db: Path, host: str = "127.0.0.1", port: int = 8001, datasette: str = "datasette") -> list[str]:
-    """The `datasette serve` command line of the site: immutable db, loopback, time limit."""
-    db = Path(db)
-    cmd = [datasette, "serve", "-i", str(db), "-h", host, "-p", str(port),
-           "--metadata", str(db.parent / "metadata.json"),
-           "--template-dir", str(SITE_DIR / "templates"),
-           "--static", f"charts:{db.parent / 'static' / 'charts'}"]
-    for k, v in SETTINGS.items():
-        cmd += ["--setting", k, setting_text(v)]
-    return cmd
-
-
-def wait_until_serving(base: str, server, timeout: float) -> bool:
-    """Poll `base`/robots.txt until the site answers (True), or the server process exits or
-    `timeout` seconds pass (False). Used by the browser test and the benchmarks."""
-    import time
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while server.poll() is None and time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/robots.txt", timeout=1) as r:
-                if r.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    return False
-
-
-def setting_text(v) -> str:
-    """A setting as `datasette serve --setting` spells it."""
-    return {True: "on", False: "off"}.get(v, str(v)) if isinstance(v, bool) else str(v)
 
 
 def _column_description(f: dict) -> str:
@@ -70,10 +30,9 @@ def table_metadata(t: Table, label_targets: set[str], rows: int | None = None) -
         "size": PAGE_SIZE,
     }
     if sort_by_key(t):
-        meta["sort"] = t.key_column()
-    long_text = set(t.fts_columns()) - {"name_zh", "name_en", "term_zh", "term_en"}
-    meta["sortable_columns"] = [c for c in t.field_names() if c not in long_text and c != "derivation"]
-    if t.name in label_targets and t.name_column():
+        meta["sort"] = t.row_key_fields()[0]
+    meta["sortable_columns"] = sortable_columns(t)
+    if t.name in label_targets:
         meta["label_column"] = t.name_column()
     if t.fts_columns():
         meta["fts_table"] = f"{t.name}_fts"
@@ -81,18 +40,25 @@ def table_metadata(t: Table, label_targets: set[str], rows: int | None = None) -
     return meta
 
 
+def sortable_columns(t: Table) -> list[str]:
+    """Every column but long text: texts, and searched provenance (quotes, derivation rules)."""
+    long_text = set(roles.with_role(t.schema, "text")) | (set(t.fts_columns()) & set(roles.with_role(t.schema, "provenance")))
+    return [c for c in t.field_names() if c not in long_text or c == t.name_column()]
+
+
 # ---------------------------------------------------------------- canned queries
 
 # Rows per table (per union branch) a canned query returns at most: with thousands of
 # department-years a query over all of them must stop early to answer within the time limit.
 CAP = 50
-# Every canned query takes these; empty = every department-year (or, for the queries about one
-# report, the first department and its most recent year).
-YEAR_DEPT = ("fiscal_year", "department")
 SCOPE = (
     "Optional :fiscal_year (e.g. 2018) and :department (an id of the departments table, e.g. "
     "bazhong-govt-office) narrow it down"
 )
+CAPPED = f"At most {CAP} rows per table; pick a year or department to see the rest."
+# The scope parameters every canned query takes: the scope fields of the sources table (the
+# department-year of a report), read from its schema.
+SCOPE_TABLE = "sources"
 
 
 def _like_pattern(param: str) -> str:
@@ -100,32 +66,34 @@ def _like_pattern(param: str) -> str:
     return rf"'%' || replace(replace(replace(:{param}, '\', '\\'), '%', '\%'), '_', '\_') || '%'"
 
 
-def _name_expr(t: Table, alias: str = "") -> str:
-    return alias + q(t.name_column()) if t.name_column() else "NULL"
+def _year_dept(pkg: Package) -> list[str]:
+    """The department-year fields (role scope) of the package's reports."""
+    return pkg.tables[SCOPE_TABLE].scope_columns()
 
 
-def _scope(alias: str = "") -> str:
+def _scope(fields: list[str], alias: str = "") -> str:
     """Rows of the department-years asked for; no parameter = all of them."""
-    return " and ".join(f"(:{c} = '' or {alias}{c} = :{c})" for c in YEAR_DEPT)
+    return " and ".join(f"(:{c} = '' or {alias}{q(c)} = :{c})" for c in fields)
 
 
-def _scoped(t: Table) -> bool:
-    return all(c in t.field_names() for c in YEAR_DEPT)
+def _scoped(t: Table, fields: list[str]) -> bool:
+    return all(c in t.scope_columns() for c in fields)
 
 
-def _one_report(table: str) -> str:
+def _one_report(table: str, fields: list[str]) -> str:
     """CTE `report`: the one department-year of `table` the query shows: the :fiscal_year and
     :department asked for, by default the first department (by id) and its most recent year."""
+    cols = ", ".join(fields)
     return (
-        f"report(fiscal_year, department) as (\n"
-        f"  select fiscal_year, department from {q(table)} where {_scope()}\n"
+        f"report({cols}) as (\n"
+        f"  select {cols} from {q(table)} where {_scope(fields)}\n"
         f"  order by department, fiscal_year desc limit 1\n)"
     )
 
 
-def _in_report(alias: str) -> str:
+def _in_report(fields: list[str], alias: str) -> str:
     """Rows of the `report` CTE's department-year, as constants: an index lookup on the key."""
-    return " and ".join(f"{alias}{c} = (select {c} from report)" for c in YEAR_DEPT)
+    return " and ".join(f"{alias}{q(c)} = (select {q(c)} from report)" for c in fields)
 
 
 def _capped(select: str, order: str) -> str:
@@ -133,66 +101,84 @@ def _capped(select: str, order: str) -> str:
     return f"select * from ({select}\n    order by {order} limit {CAP})"
 
 
+def _union(parts: list[str], order: str) -> str:
+    return "select * from (\n  " + "\n  union all\n  ".join(parts) + f"\n)\norder by {order}"
+
+
+def _row_names(t: Table, alias: str = "t.") -> str:
+    """The columns naming a hit's row unambiguously: its row key (roles.row_key: `cloud|7` for a
+    project_kpis row) and its label (the schema's rowLabel)."""
+    return f"{t.row_key_sql(alias)} as row_key, {alias}{q(t.name_column())} as row_label"
+
+
+def _scope_select(t: Table, fields: list[str]) -> str:
+    return ", ".join(f"t.{q(c)} as {c}" if c in t.field_names() else f"NULL as {c}" for c in fields)
+
+
 def completion_columns(t: Table) -> list[str]:
     """The printed budget completion rates of a table (budget_deviation sorts and cuts by them,
     the build indexes them)."""
-    return [c for c in ("budget_completion_pct", "completion_pct") if c in t.field_names()]
+    return [c for c in t.figure_columns() if c.endswith("completion_pct")]
 
 
 def query_indexes(pkg: Package) -> list[tuple[str, tuple[str, ...]]]:
     """Indexes the canned queries need: the completion rates, sorted, with the year and department
     in the index so a :fiscal_year / :department filter is checked without reading the rows."""
-    return [(t.name, (c, *YEAR_DEPT)) for t in pkg.tables.values() if t.is_fact_table() for c in completion_columns(t)]
+    fields = tuple(_year_dept(pkg))
+    return [(t.name, (c, *fields)) for t in pkg.tables.values() if t.is_fact_table() for c in completion_columns(t)]
 
 
-def canned_queries(pkg: Package) -> dict:
-    tables = list(pkg.tables.values())
-    queries = {}
-    capped = f"At most {CAP} rows per table; pick a year or department to see the rest."
+def _deviation_branches(t: Table, col: str, fields: list[str]) -> list[str]:
+    """Two branches: over budget, and under the threshold. Where the report prints the budget and the
+    executed amount, those decide "over" (19.32 spent of 18 is printed as 100 %), the rate beside."""
+    names = t.field_names()
+    amount = "executed" if "executed" in names else q(t.figure_columns()[0])
+    budget = "t.budget" if "budget" in names and amount == "executed" else "NULL"
+    texts = roles.with_role(t.schema, "text")
+    reason = q(texts[0]) if texts else "NULL"
+    select = (
+        f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, {budget} as budget, "
+        f"t.{amount} as amount, t.{q(col)} as completion_pct, {reason} as reason_zh "
+        f"from {q(t.name)} t\n    where {_scope(fields, 't.')}\n    and "
+    )
+    over = f"(t.{q(col)} > 100 or t.{amount} > {budget})" if budget != "NULL" else f"t.{q(col)} > 100"
+    return [_capped(select + over, f"completion_pct desc"),
+            _capped(select + f"t.{q(col)} < (select t from threshold)", f"completion_pct desc")]
 
-    # Budget completion far from 100 %: every table with a printed completion rate.
-    parts = []
-    for t in tables:
-        if not t.is_fact_table():
-            continue
-        for col in completion_columns(t):
-            amount = "amount" if "amount" in t.field_names() else ("executed" if "executed" in t.field_names() else "NULL")
-            reason = next((q(c) for c in ("reason_zh", "note_zh", "problems_zh") if c in t.field_names()), "NULL")
-            budget = "budget" if "budget" in t.field_names() and amount == "executed" else "NULL"
-            select = (
-                f"select '{t.name}' as resource, fiscal_year, department, {q(t.key_column())} as row_key, "
-                f"{_name_expr(t)} as name_zh, {budget} as budget, {amount} as amount, {q(col)} as completion_pct, "
-                f"{reason} as reason_zh from {q(t.name)}\n    where {_scope()}\n    and "
-            )
-            # Two branches: over budget, and under the threshold. Where the report prints the budget
-            # and the executed amount, those decide "over" (19.32 spent of 18 is printed as 100 %).
-            over = f"({q(col)} > 100 or {amount} > {budget})" if budget != "NULL" else f"{q(col)} > 100"
-            parts.append(_capped(select + over, f"{q(col)} desc"))
-            parts.append(_capped(select + f"{q(col)} < (select t from threshold)", f"{q(col)} desc"))
-    queries["budget_deviation"] = {
+
+def budget_deviation(pkg: Package) -> dict:
+    fields = _year_dept(pkg)
+    parts = [branch for t in pkg.tables.values() if t.is_fact_table()
+             for col in completion_columns(t) for branch in _deviation_branches(t, col, fields)]
+    return {
         "title": "超预算或远低于预算的项目 / Over or far under budget",
         "description": "Every line over budget (executed amount above the budget where the report prints both, "
         "else a printed completion rate above 100 %) or with a printed rate below :threshold % "
         f"(default 50), across all tables, highest rate first, the printed rate beside. Amounts in 万元. {SCOPE}. "
         f"At most {CAP} rows over budget and {CAP} under it per table.",
         "sql": "with threshold(t) as (select cast(coalesce(nullif(:threshold, ''), '50') as real))\n"
-        "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\norder by completion_pct desc",
+        + _union(parts, "completion_pct desc"),
     }
 
-    if "projects" in pkg.tables:
-        queries["project_execution"] = {
-            "title": "项目执行率 / Projects by execution rate",
-            "description": "Budget, executed amount, the execution rate computed as executed / budget and the "
-            f"rate the report prints, highest printed rate first. Amounts in 万元. {SCOPE}. "
-            f"At most {CAP} projects.",
-            "sql": "select fiscal_year, department, project_id, name_zh, name_en, budget, executed,\n"
-            "  round(executed * 100.0 / budget, 2) as computed_pct,\n"
-            "  completion_pct as printed_pct,\n"
-            "  round(round(executed * 100.0 / budget, 2) - completion_pct, 2) as difference_pct\n"
-            f"from projects\nwhere {_scope()}\norder by completion_pct desc limit {CAP}",
-        }
 
-    queries["three_public_vs_prior"] = {
+def project_execution(pkg: Package) -> dict | None:
+    if "projects" not in pkg.tables:
+        return None
+    return {
+        "title": "项目执行率 / Projects by execution rate",
+        "description": "Budget, executed amount, the execution rate computed as executed / budget and the "
+        f"rate the report prints, highest printed rate first. Amounts in 万元. {SCOPE}. "
+        f"At most {CAP} projects.",
+        "sql": "select fiscal_year, department, project_id, name_zh, name_en, budget, executed,\n"
+        "  round(executed * 100.0 / budget, 2) as computed_pct,\n"
+        "  completion_pct as printed_pct,\n"
+        "  round(round(executed * 100.0 / budget, 2) - completion_pct, 2) as difference_pct\n"
+        f"from projects\nwhere {_scope(_year_dept(pkg))}\norder by completion_pct desc limit {CAP}",
+    }
+
+
+def three_public_vs_prior(pkg: Package) -> dict:
+    return {
         "title": "“三公”经费与上年比较 / Three public expenses vs the prior year",
         "description": "Each “三公” line: 2018 amount, change against 2017, the 2017 amount implied by "
         "amount − change (exact: rounded to 4 decimals to drop binary noise) and the printed growth rate. 万元. "
@@ -200,19 +186,22 @@ def canned_queries(pkg: Package) -> dict:
         "sql": "select fiscal_year, department, item_id, name_zh, name_en, amount, change_amount,\n"
         "  coalesce(prior_year_amount, round(amount - change_amount, 4)) as prior_year_implied,\n"
         "  change_pct, budget_completion_pct, note_zh\n"
-        f"from three_public_expenses\nwhere {_scope()}\n"
+        f"from three_public_expenses\nwhere {_scope(_year_dept(pkg))}\n"
         f"order by fiscal_year, department, parent_item_id is not null, item_id limit {CAP}",
     }
 
-    queries["expenditure_tree"] = {
+
+def expenditure_tree(pkg: Package) -> dict:
+    fields = _year_dept(pkg)
+    return {
         "title": "支出功能分类树 / Expenditure by function as a tree",
         "description": "General public budget expenditure of one report by 类 / 款 / 项, walked from each 类 "
         "down (recursive CTE), indented by level. Amounts in 万元. :fiscal_year and :department choose the "
         "report; empty = the first department (by id) and its most recent year.",
-        "sql": "with recursive " + _one_report("sources") + ",\n"
+        "sql": "with recursive " + _one_report(SCOPE_TABLE, fields) + ",\n"
         "tree(fiscal_year, department, code, depth, path) as (\n"
         "  select e.fiscal_year, e.department, e.code, 0, e.code\n"
-        f"  from expenditure_by_function e where {_in_report('e.')} and e.parent_code is null\n"
+        f"  from expenditure_by_function e where {_in_report(fields, 'e.')} and e.parent_code is null\n"
         "  union all\n"
         "  select c.fiscal_year, c.department, c.code, tree.depth + 1, tree.path || '/' || c.code\n"
         "  from expenditure_by_function c join tree on c.parent_code = tree.code\n"
@@ -225,96 +214,127 @@ def canned_queries(pkg: Package) -> dict:
         "order by tree.path",
     }
 
-    queries["all_errata"] = {
+
+def all_errata(pkg: Package) -> dict:
+    return {
         "title": "全部勘误 / Every erratum",
         "description": "Every inconsistency of the source report: the value the package carries, the other "
         f"value, both quotes and why. {SCOPE}. At most {CAP} errata, by year and department.",
-        "sql": f"select * from errata\nwhere {_scope()}\norder by fiscal_year, department, erratum_id limit {CAP}",
+        "sql": f"select * from errata\nwhere {_scope(_year_dept(pkg))}\n"
+        f"order by fiscal_year, department, erratum_id limit {CAP}",
     }
 
-    parts = []
-    for t in tables:
-        if not t.is_fact_table():
-            continue
-        for col in t.figure_columns():
-            parts.append(
-                f"select '{t.name}' as resource, t.fiscal_year, t.department, t.{q(t.key_column())} as row_key, "
-                f"{_name_expr(t, 't.')} as name, '{col}' as column_name, t.{q(col)} as value, t.source_section, "
-                f"t.source_quote from {q(t.name)} t where {_in_report('t.')} and t.{q(col)} is not null"
-            )
-    queries["figures_by_section"] = {
+
+def _figure_branch(t: Table, col: str, fields: list[str]) -> str:
+    return (
+        f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, "
+        f"'{col}' as column_name, t.{q(col)} as value, t.source_section, "
+        f"t.source_quote from {q(t.name)} t where {_in_report(fields, 't.')} and t.{q(col)} is not null"
+    )
+
+
+def figures_by_section(pkg: Package) -> dict:
+    """Only figures of the report (role figure): not levels, ordinals or years."""
+    fields = _year_dept(pkg)
+    parts = [_figure_branch(t, col, fields) for t in pkg.tables.values() if t.is_fact_table()
+             for col in t.figure_columns()]
+    return {
         "title": "某一章节的全部数字 / Every figure of a section",
-        "description": "Every numeric cell of one report whose source section contains :section (e.g. "
-        "三公 or 第三部分; empty = all), with the verbatim quote it comes from. :fiscal_year and :department "
-        "choose the report; empty = the first department (by id) and its most recent year.",
-        "sql": "with " + _one_report("sources") + "\n"
+        "description": "Every figure of one report (a number the report prints, or derives by a stated rule) "
+        "whose source section contains :section (e.g. 三公 or 第三部分; empty = all), with the verbatim quote it "
+        "comes from. :fiscal_year and :department choose the report; empty = the first department (by id) "
+        "and its most recent year.",
+        "sql": "with " + _one_report(SCOPE_TABLE, fields) + "\n"
         "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\n"
         f"where source_section like {_like_pattern('section')} escape '\\'\n"
         "order by source_section, resource, row_key, column_name",
     }
 
-    parts = []
-    for t in tables:
-        cols = t.fts_columns()
-        if not cols:
-            continue
-        matched = "coalesce(" + ", ".join(f"case when t.{q(c)} like p.pat escape '\\' then t.{q(c)} end" for c in cols) + ")"
-        select = (
-            f"select '{t.name}' as resource, {'t.fiscal_year' if _scoped(t) else 'NULL'} as fiscal_year, "
-            f"{'t.department' if 'department' in t.field_names() else 'NULL'} as department, "
-            f"t.{q(t.key_column())} as row_key, {_name_expr(t, 't.')} as name, {matched} as matched_text "
-        )
-        if not _scoped(t):
-            parts.append(f"select * from ({select}from p, {q(t.name)} t\n    where :q != '' and matched_text is not null limit {CAP})")
-            continue
-        # Over every department-year a word of 3+ characters is looked up in the trigram index (a
-        # superset of the LIKE matches, which then decides); 2 characters, or a chosen year or
-        # department, read those reports' rows by their key. The branch whose condition on the
-        # parameters is false is skipped before it reads a row.
-        fts = q(t.name + "_fts")
-        parts.append(
-            f"select * from ({select}from p, {fts} join {q(t.name)} t on t.rowid = {fts}.rowid\n"
-            f"    where length(:q) >= 3 and :fiscal_year = '' and :department = ''\n"
-            f"    and {fts} match '\"' || replace(:q, '\"', '\"\"') || '\"' and matched_text is not null limit {CAP})"
-        )
-        parts.append(
-            f"select * from ({select}from p cross join reports cross join {q(t.name)} t using (fiscal_year, department)\n"
-            f"    where :q != '' and (length(:q) < 3 or :fiscal_year != '' or :department != '')\n"
-            f"    and matched_text is not null limit {CAP})"
-        )
-    queries["search_like"] = {
+
+def _like_branches(t: Table, fields: list[str]) -> list[str]:
+    """Over every department-year a word of 3+ characters is looked up in the trigram index (a
+    superset of the LIKE matches, which then decides); 2 characters, or a chosen year or
+    department, read those reports' rows by their key. The branch whose condition on the
+    parameters is false is skipped before it reads a row."""
+    cols = t.fts_columns()
+    matched = "coalesce(" + ", ".join(f"case when t.{q(c)} like p.pat escape '\\' then t.{q(c)} end" for c in cols) + ")"
+    select = f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, {matched} as matched_text "
+    if not _scoped(t, fields):
+        return [f"select * from ({select}from p, {q(t.name)} t\n    where :q != '' and matched_text is not null limit {CAP})"]
+    fts = q(t.name + "_fts")
+    no_scope = " and ".join(f":{c} = ''" for c in fields)
+    some_scope = " or ".join(f":{c} != ''" for c in fields)
+    return [
+        f"select * from ({select}from p, {fts} join {q(t.name)} t on t.rowid = {fts}.rowid\n"
+        f"    where length(:q) >= 3 and {no_scope}\n"
+        f"    and {fts} match '\"' || replace(:q, '\"', '\"\"') || '\"' and matched_text is not null limit {CAP})",
+        f"select * from ({select}from p cross join reports cross join {q(t.name)} t using ({', '.join(fields)})\n"
+        f"    where :q != '' and (length(:q) < 3 or {some_scope})\n"
+        f"    and matched_text is not null limit {CAP})",
+    ]
+
+
+def search_like(pkg: Package) -> dict:
+    fields = _year_dept(pkg)
+    parts = [b for t in pkg.tables.values() if t.fts_columns() for b in _like_branches(t, fields)]
+    return {
         "title": "搜索（两个字也可以）/ Search, short words too",
         "description": "Finds :q anywhere in names, reasons, goals, glossary definitions and quotes of every "
         "table with LIKE, so 2-character Chinese words such as 接待 work (the full-text search needs 3+). "
-        f"{SCOPE}. {capped}",
+        f"Each hit names its row: row_key (the key within its department-year, e.g. `cloud|7` for a project "
+        f"KPI) and row_label. {SCOPE}. {CAPPED}",
         "sql": f"with p(pat) as (select {_like_pattern('q')}),\n"
         # Each report's rows through the primary key: a year or department reads only those rows.
-        f"reports(fiscal_year, department) as (select fiscal_year, department from sources where {_scope()})\n"
-        "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\norder by resource, fiscal_year, department, row_key",
+        f"reports({', '.join(fields)}) as (select {', '.join(fields)} from {SCOPE_TABLE} where {_scope(fields)})\n"
+        + _union(parts, f"resource, {', '.join(fields)}, row_key"),
     }
 
-    parts = []
-    for t in tables:
-        if not t.fts_columns():
-            continue
-        fts = q(t.name + "_fts")
-        select = (
-            f"select '{t.name}' as resource, {'t.fiscal_year' if _scoped(t) else 'NULL'} as fiscal_year, "
-            f"{'t.department' if 'department' in t.field_names() else 'NULL'} as department, "
-            f"t.{q(t.key_column())} as row_key, {_name_expr(t, 't.')} as name, "
-            f"snippet({fts}, -1, '【', '】', '…', 16) as snippet "
-            f"from {fts} join {q(t.name)} t on t.rowid = {fts}.rowid\n"
-            f"    where {fts} match '\"' || replace(:q, '\"', '\"\"') || '\"'"
-            + (f" and {_scope('t.')}" if _scoped(t) else "")
-        )
-        parts.append(f"select * from ({select}\n    limit {CAP})")
-    queries["search_fulltext"] = {
+
+def _fulltext_branch(t: Table, fields: list[str]) -> str:
+    fts = q(t.name + "_fts")
+    select = (
+        f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, "
+        f"snippet({fts}, -1, '【', '】', '…', 16) as snippet "
+        f"from {fts} join {q(t.name)} t on t.rowid = {fts}.rowid\n"
+        f"    where {fts} match '\"' || replace(:q, '\"', '\"\"') || '\"'"
+        + (f" and {_scope(fields, 't.')}" if _scoped(t, fields) else "")
+    )
+    return f"select * from ({select}\n    limit {CAP})"
+
+
+def search_fulltext(pkg: Package) -> dict:
+    fields = _year_dept(pkg)
+    parts = [_fulltext_branch(t, fields) for t in pkg.tables.values() if t.fts_columns()]
+    return {
         "title": "全文搜索（三个字以上）/ Full-text search, 3+ characters",
         "description": "Trigram full-text search (SQLite FTS5) for the phrase :q over every table; needs at "
-        f"least 3 characters — use the short-word search for 2. {SCOPE}. {capped}",
-        "sql": "select * from (\n  " + "\n  union all\n  ".join(parts) + "\n)\norder by resource, fiscal_year, department, row_key",
+        f"least 3 characters — use the short-word search for 2. Each hit names its row (row_key, row_label). "
+        f"{SCOPE}. {CAPPED}",
+        "sql": _union(parts, f"resource, {', '.join(fields)}, row_key"),
     }
-    return queries
+
+
+# name -> the function writing the query (None: the package lacks its tables)
+QUERIES = {
+    "budget_deviation": budget_deviation,
+    "project_execution": project_execution,
+    "three_public_vs_prior": three_public_vs_prior,
+    "expenditure_tree": expenditure_tree,
+    "all_errata": all_errata,
+    "figures_by_section": figures_by_section,
+    "search_like": search_like,
+    "search_fulltext": search_fulltext,
+}
+
+
+def canned_queries(pkg: Package) -> dict:
+    """Datasette canned queries, one function each (QUERIES), in that order."""
+    out = {}
+    for name, write in QUERIES.items():
+        query = write(pkg)
+        if query is not None:
+            out[name] = query
+    return out
 
 
 # ---------------------------------------------------------------- the whole metadata

@@ -1,5 +1,9 @@
 """Datasette plugin of the site, registered by the `datasette` entry point in pyproject.toml.
 
+Installing the package installs the plugin into every Datasette of the environment, so each hook
+acts only where a database this package built is served (the build's stamp, see marker.py);
+anywhere else Datasette behaves as it does without the plugin.
+
 - exact money: SQL sum()/total() add as Decimal, so `select sum(amount) ...` shows 2351.13;
 - /robots.txt disallowing everything (Datasette 0.65 has none);
 - /archive/<file>: the archived source text, the site's `source_url`;
@@ -9,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -16,6 +21,8 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 
 from ..model.descriptor import package_dir, read_descriptor
+from .marker import file_is_ours, is_ours
+from .serve import PACKAGE_DIR_ENV
 
 
 def _decimal(v) -> Decimal | None:
@@ -69,8 +76,15 @@ def register_exact_sum(conn) -> None:
 
 
 @hookimpl
-def prepare_connection(conn):
-    register_exact_sum(conn)
+def prepare_connection(conn, database, datasette):
+    """Exact sum()/total() on our databases only; `database` is just a name, the stamp decides."""
+    if is_ours(conn):
+        register_exact_sum(conn)
+
+
+def serves_ours(datasette) -> bool:
+    """True when at least one database Datasette serves is a file this package built."""
+    return any(db.path and file_is_ours(db.path) for db in datasette.databases.values())
 
 
 async def robots_txt():
@@ -79,7 +93,7 @@ async def robots_txt():
 
 async def archive(request):
     """Serve only the archived sources datapackage.json lists (no path tricks possible)."""
-    root = package_dir()
+    root = Path(os.environ.get(PACKAGE_DIR_ENV) or package_dir())
     name = request.url_vars["name"]
     listed = {Path(s.get("path", "")).name: s["path"] for s in read_descriptor(root).get("sources", [])}
     if name not in listed or not (root / listed[name]).is_file():
@@ -87,9 +101,14 @@ async def archive(request):
     return Response.text((root / listed[name]).read_text(encoding="utf-8"))
 
 
+# (regex, view) pairs, served only next to a database of ours
+ROUTES = [(r"^/robots\.txt$", robots_txt), (r"^/archive/(?P<name>[^/]+)$", archive)]
+
+
 @hookimpl
-def register_routes():
-    return [(r"^/robots\.txt$", robots_txt), (r"^/archive/(?P<name>[^/]+)$", archive)]
+def register_routes(datasette):
+    """Datasette asks once, when it builds its app, after every database was added."""
+    return ROUTES if serves_ours(datasette) else []
 
 
 @hookimpl
