@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_site_i18n import ENGLISH, PAGES
+from test_site_support import ROOT, built_site, csv_rows
 
 from bazhong_accounts.site.metadata import serve_command, wait_until_serving
-from test_site_support import ROOT, built_site, csv_rows
-from test_site_i18n import ENGLISH, PAGES
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -43,7 +43,8 @@ def site(tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     try:
         if not wait_until_serving(base, proc, timeout=20):
-            pytest.fail(f"datasette serve did not start: {proc.stdout.read() if proc.poll() is not None else 'timeout'}")
+            why = proc.stdout.read() if proc.poll() is not None else "timeout"
+            pytest.fail(f"datasette serve did not start: {why}")
         yield base
     finally:
         proc.terminate()
@@ -130,7 +131,8 @@ def test_column_headers_are_chinese(site, browser):
         assert any(f["title"].split(" / ")[0] in h and f["name"] in h for h in heads), f["name"]
 
 
-@pytest.mark.parametrize("word,row", [("三公", "“三公”经费"), ("接待", "公务接待费"), ("电子政务云", "电子政务云政府购买服务经费")])
+@pytest.mark.parametrize("word,row", [("三公", "“三公”经费"), ("接待", "公务接待费"),
+                                      ("电子政务云", "电子政务云政府购买服务经费")])
 def test_the_search_box_finds_short_words(site, browser, word, row):
     page = browser.open(site + "/")
     page.fill("#site-search-q", word)

@@ -15,7 +15,6 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
-
 from test_site_support import built_site, csv_rows, datasette, resources
 
 # Datasette's English interface text, as it shows on its pages.
@@ -30,7 +29,8 @@ PAGES = {
     "table": ("/bazhong/indicators?category=work_output&_size=5&_sort=metric_id",
               ["Next page", "Advanced export", "rows where", "sorted by", "Apply", "Powered by"]),
     "row": ("/bazhong/departments/bazhong-govt-office", ["Links from other tables", "This data as"]),
-    "query": ("/bazhong?sql=" + quote("select item_id, amount from income"), ["Custom SQL query", "Run SQL", "Format SQL"]),
+    "query": ("/bazhong?sql=" + quote("select item_id, amount from income"),
+              ["Custom SQL query", "Run SQL", "Format SQL"]),
     "canned query": ("/bazhong/budget_deviation", ["Query parameters", "Run SQL", "Powered by"]),
     "charts": ("/charts", ["Powered by"]),
     "search": ("/-/search?q=" + quote("三公"), ["Powered by"]),
@@ -97,7 +97,8 @@ def test_column_headers_show_the_chinese_title_with_the_field_name_beside(ds):
         text = visible_text(cell)
         assert titles[name] in text and name in text, (name, text)
     en = get(ds, "/bazhong/three_public_expenses?_lang=en").text
-    amount = next(f["title"].split(" / ")[1] for f in schema_of("three_public_expenses")["fields"] if f["name"] == "amount")
+    fields = schema_of("three_public_expenses")["fields"]
+    amount = next(f["title"].split(" / ")[1] for f in fields if f["name"] == "amount")
     assert amount in visible_text(en)
 
 
@@ -117,7 +118,8 @@ BAD = [
     "/bazhong/three_public_expenses?_sort_desc=nosuchcol", "/bazhong/budget_deviation?threshold=abc",
     "/bazhong/budget_deviation.json?threshold=abc", "/bazhong/budget_deviation?fiscal_year=20x8",
     "/bazhong/search_like?q=" + "长" * 1000, "/bazhong?sql=selec+1", "/bazhong?sql=" + quote("select * from nosuch"),
-    "/bazhong/nosuch", "/nosuch", "/bazhong/income/2018,nosuch,nosuch", "/bazhong/income?_sort=amount&_sort_desc=amount",
+    "/bazhong/nosuch", "/nosuch", "/bazhong/income/2018,nosuch,nosuch",
+    "/bazhong/income?_sort=amount&_sort_desc=amount",
     "/-/search?q=", "/-/search?q=" + "三" * 1000, "/-/search?q=%25", "/-/search?q=_", "/-/search?q=%22",
     "/-/search?q='", "/-/search.json?q=", "/-/search?q=x&table=nosuch", "/-/search?q=x&_size=abc",
     "/-/download.csv?path=/etc/passwd", "/-/download.xlsx", "/bazhong/income.json?_sort=nosuchcol",
@@ -188,7 +190,8 @@ def test_search_ranks_labels_first_caps_and_links(ds):
     assert data["hits"][0]["label"] == "“三公”经费"  # the exact label first
     assert len(get(ds, "/-/search.json?q=" + quote("三公") + "&_size=3").json()["hits"]) == 3
     page = get(ds, "/-/search?q=" + quote("接待")).text
-    assert "<mark>接待</mark>" in page and 'href="/bazhong/three_public_expenses/2018,bazhong-govt-office,reception"' in page
+    assert "<mark>接待</mark>" in page
+    assert 'href="/bazhong/three_public_expenses/2018,bazhong-govt-office,reception"' in page
     one = get(ds, "/-/search.json?q=" + quote("接待") + "&table=three_public_expenses").json()
     assert {h["resource"] for h in one["hits"]} == {"three_public_expenses"}
 
@@ -229,7 +232,7 @@ def test_csv_downloads_read_back_with_chinese_and_numbers_as_printed(ds, fmt):
     want = csv_rows("three_public_expenses")
     bools = {f["name"] for f in schema_of("three_public_expenses")["fields"] if f["type"] == "boolean"}
     assert len(got) == len(want)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         for k, v in w.items():
             assert g[k] == (str(int(v)) if k in bools else as_printed(v)), (k, g[k], v)
 
@@ -244,8 +247,8 @@ def test_xlsx_and_chinese_headers_read_back(ds):
     titles = [f["title"].split(" / ")[0] for f in schema_of("projects")["fields"]]
     assert list(header) == titles
     want = csv_rows("projects")
-    budget = titles.index("预算数") if "预算数" in titles else [f["name"] for f in schema_of("projects")["fields"]].index("budget")
-    for row, w in zip(rows, want):
+    budget = [f["name"] for f in schema_of("projects")["fields"]].index("budget")
+    for row, w in zip(rows, want, strict=True):
         assert Decimal(str(row[budget])) == w["budget"] and "name_zh" in w and w["name_zh"] in row
         if w["budget"] == w["budget"].to_integral_value():
             assert isinstance(row[budget], int)

@@ -75,7 +75,8 @@ async def fetch_rows(datasette, path: str, args: list[tuple[str, str]]) -> tuple
     """Columns and rows of the page at `path` with `args`, following the next pages; or an error."""
     query = [(k, v) for k, v in args if k not in ("_shape", "_size", "_labels", "_next", "_headers")]
     url = f"{path}.json?" + urlencode(query + [("_shape", "objects"), ("_size", "max"), ("_labels", "off")])
-    columns, rows = None, []
+    columns: list[str] | None = None
+    rows: list[dict] = []
     while url and len(rows) < MAX_ROWS:
         r = await datasette.client.get(url)
         if r.status_code != 200:

@@ -12,100 +12,29 @@ import json
 import re
 from functools import lru_cache
 from http.cookies import SimpleCookie
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
-from ..model.descriptor import package_dir, read_descriptor, read_schema
 from ..model import roles
+from ..model.descriptor import package_dir, read_descriptor, read_schema
+from .marker import file_is_ours
 
 LANGS = ("zh", "en")
 COOKIE = "bazhong_lang"
 # Text cells longer than this are shortened on table pages, with a way to expand.
 SHORT_TEXT = 60
 
-# English interface text -> Chinese. Keys are the English strings the templates pass to _().
-ZH = {
-    # shell
-    "中文": "中文", "English": "English", "Switch language": "切换语言",
-    "Search every table": "搜索全部数据表", "Search": "搜索", "home": "首页",
-    "Powered by": "技术支持", "Queries took {ms} ms": "查询耗时 {ms} 毫秒",
-    "Data license:": "数据许可：", "Data source:": "数据来源：", "About:": "关于：",
-    "Menu": "菜单", "Charts": "图表", "All tables": "全部数据表", "Archived source text": "原文存档",
-    "Canned queries": "常用查询", "Questions": "常用问题",
-    "Amounts are in 万元 (10,000 yuan), exactly as printed; sums add them as decimals. "
-    "Each row carries the verbatim quote of the report it comes from.":
-        "金额单位为万元，与原报告印刷的数字完全一致；求和按十进制精确相加。每一行都附有其出处的报告原文。",
-    "Machine-extracted rows are drafts until a person confirms them.": "机器提取的行在人工核对之前只是草稿。",
-    # home / database
-    "{n} rows in {t} tables": "{t} 个数据表，共 {n} 行", "Tables": "数据表", "Queries": "查询",
-    "Custom SQL query": "自定义 SQL 查询", "Run SQL": "运行 SQL", "Format SQL": "格式化 SQL",
-    "{n} rows": "{n} 行", "Many rows": "行数很多", "Download SQLite DB:": "下载 SQLite 数据库：",
-    "hidden": "隐藏", "Columns": "列",
-    # table
-    "Search this table:": "在本表中搜索：", "Apply": "应用", "- remove filter -": "- 删除条件 -",
-    "- column -": "- 选择列 -", "Sort...": "排序…", "Sort by {c}": "按 {c} 排序", "descending": "降序",
-    "where": "条件：", "and": "并且", "sorted by {c}": "按 {c} 排序", "sorted by {c} descending": "按 {c} 降序排列",
-    "search for “{q}”": "搜索“{q}”", "Next page": "下一页", "0 records": "没有记录",
-    "View and edit SQL": "查看并编辑 SQL", "This data as": "数据格式：",
-    "Download:": "下载：", "CSV for Excel": "CSV（Excel 用）", "CSV": "CSV", "Excel (xlsx)": "Excel（xlsx）",
-    "Chinese headers": "中文表头", "Advanced export": "高级导出", "JSON shape:": "JSON 格式：",
-    "default": "默认", "array": "数组", "newline-delimited": "逐行", "object": "对象",
-    "CSV options:": "CSV 选项：", "download file": "下载文件", "expand labels": "展开标签",
-    "stream all rows": "导出全部行", "Export CSV": "导出 CSV", "These facets timed out:": "这些分面统计超时：",
-    "Suggested facets:": "推荐分面：", "Column descriptions": "列说明", "Table definition (SQL)": "表定义（SQL）",
-    "show all": "展开全文", "Table actions": "表操作", "extra where clauses": "附加 where 条件", "remove": "删除",
-    # filter operators (Datasette's display names)
-    "=": "等于", "!=": "不等于", "contains": "包含", "ends with": "结尾是", "starts with": "开头是",
-    ">": "大于", "\u2265": "大于等于", "<": "小于", "\u2264": "小于等于", "like": "like", "not like": "not like",
-    "glob": "glob", "in": "属于", "not in": "不属于", "array contains": "数组包含",
-    "array does not contain": "数组不包含", "date": "日期是", "is null": "为空（null）", "is not null": "不为空（null）",
-    "is blank": "为空", "is not blank": "不为空", "does not contain": "不包含",
-    # row
-    "Links from other tables": "其他表中引用此行的记录", "{n} rows from {c} in {t}": "{t} 中 {c} 指向此行的 {n} 行",
-    "Row": "行", "Link": "链接", "rowid": "行号",
-    # query
-    "Query parameters": "查询参数", "returning {n} rows": "返回 {n} 行", "returning more than {n} rows": "返回超过 {n} 行",
-    "0 results": "没有结果", "SQL of this question": "这个问题的 SQL", "Edit SQL": "编辑 SQL",
-    "Answer": "结果", "hide": "隐藏", "show": "显示",
-    "This query cannot be executed because the database is immutable.": "数据库只读，不能执行这个查询。",
-    # errors
-    "Error {status}": "错误 {status}", "Back to the home page": "返回首页", "Go back": "返回上一页",
-    "Edit the query and run it again:": "修改查询后重新运行：",
-    "Technical detail": "技术细节", "Invalid SQL": "SQL 无效", "SQL Interrupted": "查询被中止",
-    # search
-    "Search results": "搜索结果", "{n} hits for “{q}”": "“{q}”共 {n} 条结果",
-    "more than {n} hits for “{q}”: the first {n}": "“{q}”超过 {n} 条结果，只显示前 {n} 条",
-    "No hits for “{q}”.": "没有找到“{q}”。", "Table": "数据表", "Row key": "行", "Matched column": "匹配的列",
-    "Text": "内容", "in table": "限定数据表", "Type a word, e.g. 三公, 接待 or 电子政务云.": "输入词语，例如 三公、接待、电子政务云。",
-    # charts
-    "The figures of the report (图1–图7), redrawn from the data at build time. Every value printed on a chart "
-    "is the exact figure of the data tables (万元, 10,000 yuan); 2017 values are the printed prior-year amounts "
-    "or the 2018 amount minus the printed change.":
-        "报告中的图1–图7，由数据在构建时重新绘制。图上每个数值都与数据表中的数字完全一致（单位：万元）；2017 年的数值是报告印刷的"
-        "上年数，或 2018 年数减去印刷的增减额。",
-    "The charts were not built. Install a CJK font (sudo apt-get install fonts-noto-cjk) and run make build.":
-        "图表尚未生成。请安装中文字体（sudo apt-get install fonts-noto-cjk）后运行 make build。",
-    "data:": "数据：",
-}
-
+# The Chinese text lives in i18n_zh.json: interface text (keys: the English strings the templates
+# pass to _()), error messages, code labels, descriptions of queries and tables, table.js text.
+ZH_FILE = Path(__file__).with_name("i18n_zh.json")
+_ZH_DATA = json.loads(ZH_FILE.read_text(encoding="utf-8"))
+ZH: dict[str, str] = _ZH_DATA["interface"]
 # Messages of Datasette's exceptions -> Chinese (regex, template); the original stays beside it.
-ERRORS_ZH = [
-    (r"Table not found: (.*)", "找不到数据表：{0}"),
-    (r"Database not found: (.*)", "找不到数据库：{0}"),
-    (r"Record not found: (.*)", "找不到这一行：{0}"),
-    (r"Row not found: (.*)", "找不到这一行：{0}"),
-    (r"Cannot sort table by (.*)", "不能按 {0} 排序：没有这一列，或这一列不能排序。"),
-    (r"Cannot use _sort and _sort_desc at the same time", "不能同时使用 _sort 和 _sort_desc。"),
-    (r"Statement must be a SELECT", "只能运行 SELECT 查询（以 select 或 with 开头）。"),
-    (r"SQL query took too long.*", "查询时间过长，已被中止。请缩小范围（例如指定年份或部门）。"),
-    (r"404|Not found|Page not found", "找不到这个页面。"),
-    (r"(?:near|no such|incomplete input|unrecognized token).*", "SQL 有错误：{0}"),
-    (r"Invalid parameter (.*)", "参数无效：{0}"),
-]
-
+ERRORS_ZH: list[tuple[str, str]] = [(p, zh) for p, zh in _ZH_DATA["errors"]]
 
 def text(lang: str, s: str, **kw) -> str:
     """`s` in `lang`, with {placeholders} filled."""
@@ -172,17 +101,7 @@ def column_title(table: str | None, column: str, lang: str) -> str:
 
 
 # Chinese labels of the codes the data uses (enum values and breakdowns), shown beside the code.
-CODE_LABELS = {
-    "work_output": "工作产出", "staffing": "人员编制", "organisation": "机构", "performance": "绩效",
-    "operating_costs": "机关运行经费", "procurement": "政府采购", "assets": "资产", "project_finance": "项目资金",
-    "chart": "图表", "exact": "精确", "more_than": "多于", "at_least": "至少",
-    "amount_printed_twice": "同一金额印了两次", "text_table_mismatch": "正文与表格不一致", "rate_mismatch": "比率不一致",
-    "cell_repeats_budget": "单元格重复预算数", "count_mismatch": "数量不一致", "share_rounding": "占比舍入",
-    "parts_sum": "分项之和", "share": "占比", "completion_rate": "完成率", "fiscal_plus_other": "财政拨款加其他",
-    "none": "无", "department": "部门", "section_group": "科室组", "section": "科室",
-    "administrative_body": "行政机构", "party_committee": "党组织", "public_institution": "事业单位",
-    "by_category": "按类别", "by_source": "按来源", "by_type": "按类型", "by_economic_class": "按经济分类",
-}
+CODE_LABELS: dict[str, str] = _ZH_DATA["codes"]
 
 
 @lru_cache(maxsize=1)
@@ -231,7 +150,7 @@ def column_order(table: str | None, columns: list[str]) -> list[int]:
     fields = {f["name"]: f for f in schemas().get(table or "", {}).get("fields", [])}
     if not fields:
         return list(range(len(columns)))
-    label = roles.row_label(schemas()[table])
+    label = roles.row_label(schemas()[table or ""])
 
     def rank(i: int) -> tuple:
         f = fields.get(columns[i])
@@ -245,7 +164,8 @@ def column_order(table: str | None, columns: list[str]) -> list[int]:
 # ---------------------------------------------------------------- describing a filtered table
 
 
-def describe(lang: str, table: str, filters, search: str, sort: str | None, sort_desc: str | None, english: str) -> str:
+def describe(lang: str, table: str | None, filters, search: str, sort: str | None, sort_desc: str | None,
+             english: str) -> str:
     """Datasette's "where … sorted by …" in the visitor's language."""
     if lang != "zh":
         return english or ""
@@ -259,28 +179,19 @@ def describe(lang: str, table: str, filters, search: str, sort: str | None, sort
     out = (text(lang, "where") + "，".join(bits)) if bits else ""
     if sort or sort_desc:
         key = "sorted by {c} descending" if sort_desc else "sorted by {c}"
-        out = "，".join(b for b in (out, text(lang, key, c=column_title(table, sort or sort_desc, lang))) if b)
+        by = column_title(table, sort or sort_desc or "", lang)
+        out = "，".join(b for b in (out, text(lang, key, c=by)) if b)
     return out
 
 
 # ---------------------------------------------------------------- canned queries and tables in Chinese
 
-QUERY_DESCRIPTIONS_ZH = {
-    "budget_deviation": "预算执行与预算相差较大的每一行：有预算数和决算数的，比较两个金额（决算数大于预算数即为超预算），"
-    "并列出报告印刷的完成率；只有完成率的，列出高于 100% 或低于 :threshold%（默认 50）的行。金额单位万元。"
-    "可选 :fiscal_year（例如 2018）和 :department（部门编号）缩小范围。",
-    "project_execution": "每个项目的预算数、执行数、按执行数/预算数计算的执行率和报告印刷的执行率，按印刷的执行率从高到低。金额单位万元。",
-    "three_public_vs_prior": "“三公”经费每一行：2018 年金额、比 2017 年增减、由 金额 − 增减 推算出的 2017 年金额（推算值）和印刷的增减率。单位万元。",
-    "expenditure_tree": "一份报告的一般公共预算支出，按功能分类的 类 / 款 / 项 逐级展开并缩进。金额单位万元。",
-    "all_errata": "原报告中的每一处不一致：数据包采用的值、另一个值、两处原文和原因。",
-    "figures_by_section": "一份报告中来源章节包含 :section（例如 三公 或 第三部分）的每一个数字，以及它所在的原文。",
-    "search_like": "在全部数据表的名称、原因、目标、名词解释和原文中查找 :q（两个字也可以）。",
-    "search_fulltext": "全文搜索（三个字以上）：在全部数据表中查找短语 :q。",
-}
+QUERY_DESCRIPTIONS_ZH: dict[str, str] = _ZH_DATA["queries"]
 
 PARAMETER_LABELS = {
     "fiscal_year": ("财政年度", "Fiscal year"), "department": ("部门编号", "Department id"),
-    "threshold": ("低于此完成率（%）", "Threshold (%)"), "q": ("搜索词", "Word"), "section": ("章节包含", "Section contains"),
+    "threshold": ("低于此完成率（%）", "Threshold (%)"), "q": ("搜索词", "Word"),
+    "section": ("章节包含", "Section contains"),
 }
 
 
@@ -316,18 +227,7 @@ def table_title(name: str) -> str:
     return resources().get(name, {}).get("title", name)
 
 
-TABLE_DESCRIPTIONS_ZH = {
-    "departments": "数据包收录其报告的部门。", "sources": "存档的原始文件及其校验和。",
-    "income": "按来源分列的收入、合计及与上年的比较。", "expenditure_by_type": "基本支出与项目支出、人员经费与公用经费、按资金来源的合计。",
-    "expenditure_by_function": "一般公共预算财政拨款支出，按功能分类的 类 / 款 / 项。",
-    "classification": "数据使用的政府收支分类科目编码。",
-    "three_public_expenses": "因公出国（境）费、公务用车购置及运行维护费、公务接待费：金额、占比、预算完成率、与上年比较。",
-    "three_public_expenses_counts": "出国团组和人次、车辆数、接待批次和人次。", "overseas_trips": "报告列出的每一个因公出国（境）团组。",
-    "projects": "有绩效报告的项目：预算、执行、目标。", "project_kpis": "每张项目支出绩效目标完成情况表的各行，空单元格保留。",
-    "indicators": "报告中其他所有数字（长表）：工作产出、人员、绩效、运行经费、资产等。", "organisation": "部门的内设机构和下属单位。",
-    "events": "报告引用的有日期的决定和事项。", "glossary": "第三部分 名词解释 中的名词。",
-    "errata": "原报告的每一处不一致、涉及的数值以及数据包采用的值。",
-}
+TABLE_DESCRIPTIONS_ZH: dict[str, str] = _ZH_DATA["tables"]
 
 
 def table_description(name: str, lang: str) -> str:
@@ -336,7 +236,7 @@ def table_description(name: str, lang: str) -> str:
     return resources().get(name, {}).get("description", "")
 
 
-HOME_INTRO_ZH = ("巴中市人民政府办公室 2018 年部门决算中的每一个数字，整理成有类型、注明出处的数据表。金额单位为万元，与原报告一致。")
+HOME_INTRO_ZH: str = _ZH_DATA["home_intro"]
 
 
 async def home_info(datasette, lang: str) -> dict:
@@ -344,16 +244,18 @@ async def home_info(datasette, lang: str) -> dict:
     Datasette for immutable databases)."""
     dp = read_descriptor(package_dir())
     src = (dp.get("sources") or [{}])[0]
+    databases: list[dict] = []
     out = {"intro": HOME_INTRO_ZH if lang == "zh" else dp.get("description", ""),
-           "archive": f"/archive/{src['path'].rsplit('/', 1)[-1]}" if src.get("path") else None, "databases": []}
+           "archive": f"/archive/{src['path'].rsplit('/', 1)[-1]}" if src.get("path") else None,
+           "databases": databases}
     meta = (datasette.metadata() or {}).get("databases", {})
     for name in sorted(our_databases(datasette)):
         counts = await datasette.databases[name].table_counts(limit=100)
         tables = [{"name": t, "title": table_title(t), "count": counts.get(t) or 0,
                    "description": table_description(t, lang)} for t in resources() if t in counts]
         queries = [{"name": q, **v} for q, v in meta.get(name, {}).get("queries", {}).items()]
-        out["databases"].append({"name": name, "tables": tables, "queries": queries,
-                                 "rows": sum(t["count"] for t in tables)})
+        databases.append({"name": name, "tables": tables, "queries": queries,
+                          "rows": sum(int(t["count"]) for t in tables)})
     return out
 
 
@@ -377,7 +279,8 @@ def download_url(request, fmt: str, headers: str | None = None) -> str:
         return "#"
     args = [(k, v) for k, v in parse_qsl(request.query_string, keep_blank_values=True)
             if k not in ("_next", "_lang", "_size")]
-    args = [("path", request.path.rsplit(".", 1)[0] if request.path.endswith((".json", ".csv")) else request.path)] + args
+    page = request.path.rsplit(".", 1)[0] if request.path.endswith((".json", ".csv")) else request.path
+    args = [("path", page), *args]
     if headers:
         args.append(("_headers", headers))
     return f"/-/download.{fmt}?" + urlencode(args)
@@ -397,7 +300,7 @@ def template_vars(request, table: str | None) -> dict:
         "parameter_label": lambda name: parameter_label(name, lang),
         "query_description": lambda name, english: query_description(name, english, lang),
         "number_text": number_text,
-        "column_order": lambda columns: column_order(table, [getattr(c, "get", lambda k: c)("name") for c in columns]),
+        "column_order": lambda columns: column_order(table, [c["name"] for c in columns]),
         "translate_error": lambda message: translate_error(lang, str(message)),
         "table_title": table_title,
         "table_description": lambda name: table_description(name, lang),
@@ -410,6 +313,9 @@ def template_vars(request, table: str | None) -> dict:
 
 @hookimpl
 def extra_template_vars(template, database, table, request, datasette):
+    if not our_databases(datasette):
+        return {}
+
     async def inner():
         out = template_vars(request, table)
         if template in ("index.html", "database.html"):
@@ -427,9 +333,16 @@ def render_cell(value, column, table, database, datasette):
     return None
 
 
-def our_databases(datasette) -> set[str]:
-    """The databases the site's metadata describes (the plugin leaves any other one alone)."""
-    return set((datasette.metadata() or {}).get("databases", {})) & set(datasette.databases)
+_OURS: dict[tuple, frozenset[str]] = {}
+
+
+def our_databases(datasette) -> frozenset[str]:
+    """The databases this package built (the build's stamp, marker.py); the plugin leaves any other
+    one, and a Datasette serving none of ours, alone."""
+    key = (id(datasette), tuple(datasette.databases))
+    if key not in _OURS:
+        _OURS[key] = frozenset(name for name, db in datasette.databases.items() if db.path and file_is_ours(db.path))
+    return _OURS[key]
 
 
 # ---------------------------------------------------------------- the JavaScript of table pages
@@ -438,9 +351,9 @@ def our_databases(datasette) -> set[str]:
 @lru_cache(maxsize=2)
 def table_js(lang: str) -> str:
     """Datasette's table.js with its menu text in `lang`."""
-    import datasette
-
     from pathlib import Path
+
+    import datasette
 
     js = (Path(datasette.__file__).parent / "static" / "table.js").read_text(encoding="utf-8")
     if lang == "zh":
@@ -449,12 +362,7 @@ def table_js(lang: str) -> str:
     return js
 
 
-JS_ZH = {
-    ">Sort ascending<": ">升序排列<", ">Sort descending<": ">降序排列<", ">Facet by this<": ">按此列分面<",
-    ">Hide this column<": ">隐藏此列<", ">Show all columns<": ">显示全部列<", ">Show not-blank rows<": ">只显示非空行<",
-    '"Remove this filter"': '"删除此条件"', "Type: ": "类型：", "Null": "空值", "Distinct values": "不同取值",
-    "Column actions": "列操作",
-}
+JS_ZH: dict[str, str] = _ZH_DATA["javascript"]
 
 
 async def table_js_route(request):
@@ -526,7 +434,8 @@ def handle_exception(datasette, request, exception):
     It replaces Datasette's own handler, which answers 500 on a plain 404 (it prints the exception
     with `rich` outside an except block) and renders our templates without their variables."""
     outcome = yield
-    outcome.force_result([error_page(datasette, request, exception)])
+    if our_databases(datasette):
+        outcome.force_result([error_page(datasette, request, exception)])
 
 
 # ---------------------------------------------------------------- the cookie and the parameters
@@ -611,7 +520,7 @@ async def cached(app, key: tuple, scope, receive, send):
 def asgi_wrapper(datasette):
     def wrap(app):
         async def i18n_app(scope, receive, send):
-            if scope.get("type") != "http":
+            if scope.get("type") != "http" or not our_databases(datasette):
                 return await app(scope, receive, send)
             from datasette.utils.asgi import Request
 

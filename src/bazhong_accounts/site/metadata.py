@@ -142,8 +142,8 @@ def _deviation_branches(t: Table, col: str, fields: list[str]) -> list[str]:
         f"from {q(t.name)} t\n    where {_scope(fields, 't.')}\n    and "
     )
     over = f"(t.{q(col)} > 100 or t.{amount} > {budget})" if budget != "NULL" else f"t.{q(col)} > 100"
-    return [_capped(select + over, f"completion_pct desc"),
-            _capped(select + f"t.{q(col)} < (select t from threshold)", f"completion_pct desc")]
+    return [_capped(select + over, "completion_pct desc"),
+            _capped(select + f"t.{q(col)} < (select t from threshold)", "completion_pct desc")]
 
 
 def budget_deviation(pkg: Package) -> dict:

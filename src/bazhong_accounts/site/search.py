@@ -83,13 +83,14 @@ async def _read_index(datasette, database: str) -> list[Entry]:
         sql = "select " + ", ".join(f'"{c}"' for c in wanted) + f' from "{name}"'
         rank = {f["name"]: ROLE_RANK.get(f.get("role"), 3) for f in schema["fields"]}
         for row in (await db.execute(sql)).rows:
-            row = dict(zip(wanted, row))
+            row = dict(zip(wanted, row, strict=True))
             common = dict(resource=name, row_key=roles.row_key(schema, row),
                           row_path=path_from_row_pks(row, pks, False), label=str(row[roles.row_label(schema)] or ""),
                           scope=tuple(row[c] for c in scope))
             for c in columns:
                 if row[c]:
-                    entries.append(Entry(column=c, rank=rank[c], text=str(row[c]), norm=normalize(str(row[c])), **common))
+                    text = str(row[c])
+                    entries.append(Entry(column=c, rank=rank[c], text=text, norm=normalize(text), **common))
     return entries
 
 
@@ -126,7 +127,8 @@ def problem(q: str | None, table: str | None, size: str | None, lang: str) -> st
     """Why the search cannot run, in `lang`, or None."""
     zh = lang == "zh"
     if q is None or not q.strip():
-        return "请输入要搜索的词语，例如 三公、接待、电子政务云。" if zh else "Type a word to search for, e.g. 三公, 接待 or 电子政务云."
+        return ("请输入要搜索的词语，例如 三公、接待、电子政务云。" if zh
+                else "Type a word to search for, e.g. 三公, 接待 or 电子政务云.")
     if len(q) > MAX_QUERY:
         return (f"搜索词太长：{len(q)} 个字符，最多 {MAX_QUERY} 个。" if zh
                 else f"The search is too long: {len(q)} characters, at most {MAX_QUERY}.")
