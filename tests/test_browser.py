@@ -17,7 +17,7 @@ import pytest
 from test_site_i18n import ENGLISH, PAGES
 from test_site_support import ROOT, built_site, csv_rows
 
-from bazhong_accounts.site.metadata import serve_command, wait_until_serving
+from bazhong_accounts.site.serve import serve_command, wait_until_serving
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -100,11 +100,11 @@ def test_every_page_type_in_both_languages_with_screenshots(site, browser):
         shown = [s for s in ENGLISH if s in visible(page)]
         assert shown == [], f"{kind}: English interface text in Chinese mode: {shown}"
         page.screenshot(path=SHOTS / f"{name}-zh-desktop.png")
-        browser.open(site + path, PHONE).screenshot(path=SHOTS / f"{name}-zh-phone.png")
+        page.set_viewport_size(PHONE)  # the same page reflowed at phone width
+        page.screenshot(path=SHOTS / f"{name}-zh-phone.png")
         page = browser.open(site + path + ("&" if "?" in path else "?") + "_lang=en")
         missing = [s for s in english if s not in visible(page)]
         assert missing == [], f"{kind}: missing with ?_lang=en: {missing}"
-        page.screenshot(path=SHOTS / f"{name}-en-desktop.png")
         browser.context.clear_cookies()
 
 
