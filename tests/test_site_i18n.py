@@ -18,7 +18,8 @@ import pytest
 from test_site_support import built_site, csv_rows, datasette, resources
 
 # Datasette's English interface text, as it shows on its pages.
-ENGLISH = ["Next page", "Advanced export", "rows where", "Custom SQL query", "Query parameters", "Powered by",
+ENGLISH = ["Report card", "Next page", "Advanced export",
+           "rows where", "Custom SQL query", "Query parameters", "Powered by",
            "Run SQL", "This data as", "Search:", "Data license", "Data source", "Queries took", "Apply",
            "sorted by", "Format SQL", "0 records", "Error 404", "Links from other tables", "Table actions"]
 
@@ -33,6 +34,7 @@ PAGES = {
               ["Custom SQL query", "Run SQL", "Format SQL"]),
     "canned query": ("/bazhong/budget_deviation", ["Query parameters", "Run SQL", "Powered by"]),
     "charts": ("/charts", ["Powered by"]),
+    "report card": ("/-/report/bazhong-govt-office/2018", ["Powered by", "Report card"]),
     "search": ("/-/search?q=" + quote("三公"), ["Powered by"]),
     "error": ("/a/b/c/d/e/f", ["Error 404", "Powered by"]),
 }
@@ -260,3 +262,27 @@ def test_a_canned_query_downloads_with_its_parameters(ds):
     assert got and all("接待" in row["matched_text"] for row in got)
     page = get(ds, "/bazhong/three_public_expenses").text
     assert 'href="/-/download.excel.csv?path=%2Fbazhong%2Fthree_public_expenses"' in page
+
+
+# ---------------------------------------------------------------- the report card
+
+
+def test_report_card_shows_each_figure_linked_and_derives_the_three_public_total_prior_year(ds):
+    home = get(ds, "/").text
+    assert 'href="/-/report/bazhong-govt-office/2018"' in home
+    page = get(ds, "/-/report/bazhong-govt-office/2018").text
+    rows = {r["item_id"]: r for r in csv_rows("three_public_expenses")}
+    parts = [r for r in rows.values() if r["parent_item_id"] == "total"]
+    prior = sum(r["prior_year_amount"] if r["prior_year_amount"] is not None else r["amount"] - r["change_amount"]
+                for r in parts)
+    assert rows["total"]["prior_year_amount"] is None and prior == Decimal("108.16")
+    total_row = re.search(r"<tr>\s*<td><a href=\"/bazhong/three_public_expenses/2018,bazhong-govt-office,total\">"
+                          r".*?</tr>", page, flags=re.S)
+    assert total_row and f">{prior}" in total_row.group() and "推算" in total_row.group()
+    for r in csv_rows("income"):
+        assert f'href="/bazhong/income/2018,bazhong-govt-office,{r["item_id"]}"' in page
+        assert f">{as_printed(r['amount'])}<" in page
+    for r in csv_rows("projects"):
+        assert r["name_zh"] in page and f">{as_printed(r['executed'])}<" in page
+    assert get(ds, "/-/report/bazhong-govt-office/1999").status_code == 404
+    assert get(ds, "/-/report/nosuch/2018").status_code == 404
