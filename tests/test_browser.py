@@ -129,6 +129,10 @@ def test_column_headers_are_chinese(site, browser):
     fields = json.loads((ROOT / "schemas" / "three_public_expenses.json").read_text(encoding="utf-8"))["fields"]
     for f in fields:
         assert any(f["title"].split(" / ")[0] in h and f["name"] in h for h in heads), f["name"]
+    # the column menu Datasette's JavaScript draws
+    page.locator('th[data-column="amount"] .dropdown-menu-icon').click()
+    menu = page.locator(".dropdown-menu").last
+    assert "升序排列" in menu.inner_text() and "Sort ascending" not in menu.inner_text()
 
 
 @pytest.mark.parametrize("word,row", [("三公", "“三公”经费"), ("接待", "公务接待费"),
@@ -169,10 +173,11 @@ def test_no_serious_accessibility_violations(site, browser, path):
     assert bad == [], bad
 
 
-def test_home_fits_a_phone(site, browser):
-    page = browser.open(site + "/", PHONE)
+@pytest.mark.parametrize("path", ["/", "/-/report/bazhong-govt-office/2018"])
+def test_home_and_report_card_fit_a_phone(site, browser, path):
+    page = browser.open(site + path, PHONE)
     width = page.evaluate("document.documentElement.scrollWidth")
-    page.screenshot(path=SHOTS / "home-phone.png", full_page=True)
+    page.screenshot(path=SHOTS / f"{'home' if path == '/' else 'report-card'}-phone-full.png", full_page=True)
     assert width <= PHONE["width"], width
 
 
