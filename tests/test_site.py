@@ -385,7 +385,8 @@ def test_every_canned_query_is_tested_and_its_page_answers(ds, db):
         assert re.search(r"[\u4e00-\u9fff]", query["title"]) and re.match(r"[A-Z][a-z]+\b", query["description"])
         assert not query.get("write") and re.match(r"\s*(select|with)\b", query["sql"], re.I)
         r = get(ds, f"/bazhong/{name}?q={quote('电子政务')}&section={quote('三公')}&threshold=50")
-        assert r.status_code == 200 and re.split(r"\s*/ ", query["title"])[0] in r.text, name  # the page shows its language's half
+        # the page shows its language's half of the title
+        assert r.status_code == 200 and re.split(r"\s*/ ", query["title"])[0] in r.text, name
 
 
 # ---------------------------------------------------------------- charts
