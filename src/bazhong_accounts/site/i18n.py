@@ -239,6 +239,13 @@ def table_description(name: str, lang: str) -> str:
 HOME_INTRO_ZH: str = _ZH_DATA["home_intro"]
 
 
+async def department_years(datasette, database: str) -> list[dict]:
+    db = datasette.databases[database]
+    sql = ("select s.department, s.fiscal_year, d.name_zh, d.name_en from sources s "
+           "join departments d using (department) order by s.department, s.fiscal_year")
+    return [dict(r) for r in (await db.execute(sql)).rows]
+
+
 async def home_info(datasette, lang: str) -> dict:
     """The home page: intro, the questions and the tables of our databases (row counts are cached by
     Datasette for immutable databases)."""
@@ -254,8 +261,6 @@ async def home_info(datasette, lang: str) -> dict:
         tables = [{"name": t, "title": table_title(t), "count": counts.get(t) or 0,
                    "description": table_description(t, lang)} for t in resources() if t in counts]
         queries = [{"name": q, **v} for q, v in meta.get(name, {}).get("queries", {}).items()]
-        from .report import department_years
-
         reports = await department_years(datasette, name)
         databases.append({"name": name, "tables": tables, "queries": queries, "reports": reports,
                           "rows": sum(int(t["count"]) for t in tables)})

@@ -92,18 +92,11 @@ async def section(datasette, database: str, department: str, year: int, spec: tu
             "url": datasette.urls.table(database, name) + f"?fiscal_year={year}&department={department}"}
 
 
-async def department_years(datasette, database: str) -> list[dict]:
-    db = datasette.databases[database]
-    sql = ("select s.department, s.fiscal_year, d.name_zh, d.name_en from sources s "
-           "join departments d using (department) order by s.department, s.fiscal_year")
-    return [dict(r) for r in (await db.execute(sql)).rows]
-
-
 async def card(datasette, department: str, year: int, lang: str) -> dict | None:
     database = sorted(i18n.our_databases(datasette))[0]
     key = (id(datasette), database, department, year, lang)
     if key not in _CARDS:
-        known = await department_years(datasette, database)
+        known = await i18n.department_years(datasette, database)
         this = next((d for d in known if d["department"] == department and d["fiscal_year"] == year), None)
         if this is None:
             return None
@@ -127,7 +120,7 @@ async def report_view(request, datasette):
 
 async def report_index(request, datasette):
     database = sorted(i18n.our_databases(datasette))[0]
-    known = await department_years(datasette, database)
+    known = await i18n.department_years(datasette, database)
     return Response.redirect(f"/-/report/{known[0]['department']}/{known[0]['fiscal_year']}" if known else "/")
 
 
