@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import OrderedDict
 from functools import lru_cache
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -491,24 +492,30 @@ def canned_query_of(datasette, path: str) -> str | None:
     return name if name in queries else None
 
 
-# The home and database pages: Datasette checks every table (the FTS shadow tables too) on each
-# request, ~1 s. The database is immutable, so their answer never changes: keep it.
-PAGE_CACHE: dict[tuple, tuple[dict, list[bytes]]] = {}
-PAGE_CACHE_SIZE = 64
+# Answers kept in memory: the database is immutable, so a page's answer never changes (the home
+# and database pages take ~1 s: Datasette checks every table, FTS shadow tables included). Least
+# recently used first out; only 200 answers of at most MAX_CACHED_BODY bytes.
+PAGE_CACHE: OrderedDict[tuple, tuple[dict, list[bytes]]] = OrderedDict()
+PAGE_CACHE_SIZE = 2000
+MAX_CACHED_BODY = 1_000_000
+NOT_CACHED = ("/-/static/", "/-/i18n/", "/charts/", "/-/download")
 
 
-def cacheable(datasette, path: str) -> bool:
-    return path == "/" or path.strip("/") in our_databases(datasette)
+def cacheable(scope) -> bool:
+    path = scope.get("path", "")
+    return scope.get("method") == "GET" and not path.startswith(NOT_CACHED)
 
 
 async def cached(app, key: tuple, scope, receive, send):
     if key in PAGE_CACHE:
-        start, body = PAGE_CACHE[key]
+        PAGE_CACHE.move_to_end(key)
+        start, chunks = PAGE_CACHE[key]
         await send(start)
-        for chunk in body:
+        for chunk in chunks:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         return await send({"type": "http.response.body", "body": b""})
-    start_event, body = {}, []
+    start_event: dict = {}
+    body: list[bytes] = []
 
     async def keep(event):
         if event["type"] == "http.response.start":
@@ -518,10 +525,12 @@ async def cached(app, key: tuple, scope, receive, send):
         await send(event)
 
     await app(scope, receive, keep)
-    if start_event.get("status") == 200 and len(PAGE_CACHE) < PAGE_CACHE_SIZE:
-        # Without the language cookie: each answer from the cache sets its own.
+    if start_event.get("status") == 200 and sum(map(len, body)) <= MAX_CACHED_BODY:
+        # Without cookies: each answer from the cache sets its own language cookie.
         start_event["headers"] = [h for h in start_event.get("headers", []) if h[0].lower() != b"set-cookie"]
         PAGE_CACHE[key] = (start_event, body)
+        while len(PAGE_CACHE) > PAGE_CACHE_SIZE:
+            PAGE_CACHE.popitem(last=False)
 
 
 @hookimpl
@@ -549,9 +558,8 @@ def asgi_wrapper(datasette):
                     event = {**event, "headers": [*event.get("headers", []), *extra]}
                 await send(event)
 
-            if (scope.get("method") == "GET" and cacheable(datasette, scope.get("path", ""))
-                    and set(request.args) <= {"_lang"}):  # not `?sql=`: a query is not the same page
-                key = (scope["path"], lang_of(request))
+            if cacheable(scope):
+                key = (id(datasette), scope["path"], scope.get("query_string", b""), lang_of(request))
                 return await cached(app, key, scope, receive, send_with_cookie)
             return await app(scope, receive, send_with_cookie)
 
