@@ -162,7 +162,7 @@ def test_over_budget_lists_the_special_inspection(site, browser):
 
 
 @pytest.mark.parametrize("path", ["/", "/bazhong/three_public_expenses", "/bazhong/budget_deviation",
-                                  "/-/search?q=%E6%8E%A5%E5%BE%85", "/charts"])
+                                  "/-/search?q=%E6%8E%A5%E5%BE%85", "/charts", "/-/report/bazhong-govt-office/2018"])
 def test_no_serious_accessibility_violations(site, browser, path):
     page = browser.open(site + path)
     page.add_script_tag(path=str(AXE))
@@ -203,11 +203,31 @@ def test_canned_query(site, browser):
         assert r["name_zh"] in body and str(r["amount"] - r["change_amount"]) in body
 
 
-def test_charts_page_images_load(site, browser):
+def test_charts_are_drawn_in_the_browser_with_exact_values(site, browser):
     page = browser.open(site + "/charts")
-    page.wait_for_load_state("networkidle")
-    images = page.locator("img")
-    assert images.count() == 7
-    widths = images.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
-    assert all(w > 0 for w in widths), widths
+    page.wait_for_function("window.bazhongCharts && window.bazhongCharts.length === 7")
+    widths = page.locator("img").evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
+    assert len(widths) == 7 and all(w > 0 for w in widths), widths  # the PNGs stay as the fallback
     assert "图5 一般公共预算财政拨款支出决算变动情况" in page.inner_text("body")
+    # 图7: its largest bar, hovered, shows the exact amount of the CSV
+    parts = sorted((r for r in csv_rows("three_public_expenses") if r["parent_item_id"] == "total"),
+                   key=lambda r: -r["amount"])
+    box = page.evaluate("""() => {
+        const chart = window.bazhongCharts[6];
+        chart.canvas.scrollIntoView();
+        const bar = chart.getDatasetMeta(0).data[0], r = chart.canvas.getBoundingClientRect();
+        return {x: r.left + (bar.x + bar.base) / 2, y: r.top + bar.y};
+    }""")
+    page.mouse.move(box["x"], box["y"])
+    tip = page.locator("figure[id^=fig7] .chart-tooltip")
+    page.wait_for_function("document.querySelector('figure[id^=fig7] .chart-tooltip').textContent.length > 0")
+    assert parts[0]["name_zh"] in tip.inner_text() and f"{parts[0]['amount']} 万元" in tip.inner_text()
+    page.screenshot(path=SHOTS / "charts-hover.png")
+    # 图1 by keyboard: the first bar is the 2017 total income (printed, or amount - change)
+    total = next(r for r in csv_rows("income") if r["item_id"] == "total")
+    prior = total["prior_year_amount"] or total["amount"] - total["change_amount"]
+    page.focus("figure[id^=fig1] canvas")
+    page.keyboard.press("ArrowRight")
+    assert f"{prior} 万元" in page.locator("figure[id^=fig1] .chart-tooltip").inner_text()
+    outside = [u for u in browser.requests if "chart" in u and not u.startswith(site)]
+    assert outside == []  # the charting library comes from the site

@@ -128,9 +128,9 @@ def _register_site_modules() -> None:
     """The site's other hook modules (language, search, downloads), registered beside this one."""
     from datasette.plugins import pm
 
-    from . import downloads, i18n, report, search
+    from . import downloads, i18n, interactive, report, search
 
-    for module in (i18n, search, downloads, report):
+    for module in (i18n, search, downloads, report, interactive):
         if not pm.is_registered(module):
             pm.register(module, name=module.__name__)
 
