@@ -286,3 +286,23 @@ def test_report_card_shows_each_figure_linked_and_derives_the_three_public_total
         assert r["name_zh"] in page and f">{as_printed(r['executed'])}<" in page
     assert get(ds, "/-/report/bazhong-govt-office/1999").status_code == 404
     assert get(ds, "/-/report/nosuch/2018").status_code == 404
+
+
+# ---------------------------------------------------------------- interactive charts
+
+
+def test_chart_data_holds_the_exact_figures_and_the_library_is_served_by_the_site(ds):
+    charts = {c["figure"]: c for c in get(ds, "/-/charts.json").json()}
+    assert sorted(charts) == list(range(1, 8))
+    parts = sorted((r for r in csv_rows("three_public_expenses") if r["parent_item_id"] == "total"
+                    and r["breakdown"] == "by_category"), key=lambda r: -r["amount"])
+    assert charts[7]["labels_zh"] == [r["name_zh"] for r in parts]
+    assert charts[7]["series"][0]["values"] == [as_printed(r["amount"]) for r in parts]
+    total = next(r for r in csv_rows("income") if r["item_id"] == "total")
+    prior = total["prior_year_amount"] or total["amount"] - total["change_amount"]
+    assert charts[1]["series"][0]["values"][0] == as_printed(prior)
+    assert charts[1]["series"][1]["values"][0] == as_printed(total["amount"])
+    js = get(ds, "/-/vendor/chart.umd.js")
+    assert js.status_code == 200 and "Chart" in js.text[:2000]
+    page = get(ds, "/charts").text
+    assert '<script src="/-/vendor/chart.umd.js">' in page and "http" not in re.sub(r'href="[^"]*"', "", page)
