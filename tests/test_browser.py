@@ -212,16 +212,21 @@ def test_charts_are_drawn_in_the_browser_with_exact_values(site, browser):
     # 图7: its largest bar, hovered, shows the exact amount of the CSV
     parts = sorted((r for r in csv_rows("three_public_expenses") if r["parent_item_id"] == "total"),
                    key=lambda r: -r["amount"])
-    box = page.evaluate("""() => {
-        const chart = window.bazhongCharts[6];
-        chart.canvas.scrollIntoView();
-        const bar = chart.getDatasetMeta(0).data[0], r = chart.canvas.getBoundingClientRect();
-        return {x: r.left + (bar.x + bar.base) / 2, y: r.top + bar.y};
-    }""")
-    page.mouse.move(box["x"], box["y"])
+    want = f"{parts[0]['amount']} 万元"
     tip = page.locator("figure[id^=fig7] .chart-tooltip")
-    page.wait_for_function("document.querySelector('figure[id^=fig7] .chart-tooltip').textContent.length > 0")
-    assert parts[0]["name_zh"] in tip.inner_text() and f"{parts[0]['amount']} 万元" in tip.inner_text()
+    for _ in range(3):  # the page may still be settling (fonts, scrolling): aim again
+        box = page.evaluate("""() => {
+            const chart = window.bazhongCharts[6];
+            chart.canvas.scrollIntoView({block: "center"});
+            const bar = chart.getDatasetMeta(0).data[0], r = chart.canvas.getBoundingClientRect();
+            return {x: r.left + (bar.x + bar.base) / 2, y: r.top + bar.y};
+        }""")
+        page.mouse.move(box["x"] - 20, box["y"] - 5)
+        page.mouse.move(box["x"], box["y"], steps=4)
+        if want in tip.inner_text():
+            break
+        page.wait_for_timeout(300)
+    assert parts[0]["name_zh"] in tip.inner_text() and want in tip.inner_text(), tip.inner_text()
     page.screenshot(path=SHOTS / "charts-hover.png")
     # 图1 by keyboard: the first bar is the 2017 total income (printed, or amount - change)
     total = next(r for r in csv_rows("income") if r["item_id"] == "total")
