@@ -342,16 +342,20 @@ def render_cell(value, column, table, database, datasette):
     return None
 
 
-_OURS: dict[tuple, frozenset[str]] = {}
+def kept(datasette, name: str) -> OrderedDict:
+    """A dict that lives as long as this Datasette (its immutable databases' derived data: the
+    search index, report cards, answers). On the instance, not keyed by id(): ids are reused."""
+    store = datasette.__dict__.setdefault("_bazhong_site", {})
+    return store.setdefault(name, OrderedDict())
 
 
 def our_databases(datasette) -> frozenset[str]:
     """The databases this package built (the build's stamp, marker.py); the plugin leaves any other
     one, and a Datasette serving none of ours, alone."""
-    key = (id(datasette), tuple(datasette.databases))
-    if key not in _OURS:
-        _OURS[key] = frozenset(name for name, db in datasette.databases.items() if db.path and file_is_ours(db.path))
-    return _OURS[key]
+    ours, key = kept(datasette, "ours"), tuple(datasette.databases)
+    if key not in ours:
+        ours[key] = frozenset(name for name, db in datasette.databases.items() if db.path and file_is_ours(db.path))
+    return ours[key]
 
 
 # ---------------------------------------------------------------- the JavaScript of table pages
@@ -495,7 +499,6 @@ def canned_query_of(datasette, path: str) -> str | None:
 # Answers kept in memory: the database is immutable, so a page's answer never changes (the home
 # and database pages take ~1 s: Datasette checks every table, FTS shadow tables included). Least
 # recently used first out; only 200 answers of at most MAX_CACHED_BODY bytes.
-PAGE_CACHE: OrderedDict[tuple, tuple[dict, list[bytes]]] = OrderedDict()
 PAGE_CACHE_SIZE = 2000
 MAX_CACHED_BODY = 1_000_000
 NOT_CACHED = ("/-/static/", "/-/i18n/", "/charts/", "/-/download")
@@ -506,10 +509,11 @@ def cacheable(scope) -> bool:
     return scope.get("method") == "GET" and not path.startswith(NOT_CACHED)
 
 
-async def cached(app, key: tuple, scope, receive, send):
-    if key in PAGE_CACHE:
-        PAGE_CACHE.move_to_end(key)
-        start, chunks = PAGE_CACHE[key]
+async def cached(datasette, app, key: tuple, scope, receive, send):
+    cache = kept(datasette, "answers")
+    if key in cache:
+        cache.move_to_end(key)
+        start, chunks = cache[key]
         await send(start)
         for chunk in chunks:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -528,9 +532,9 @@ async def cached(app, key: tuple, scope, receive, send):
     if start_event.get("status") == 200 and sum(map(len, body)) <= MAX_CACHED_BODY:
         # Without cookies: each answer from the cache sets its own language cookie.
         start_event["headers"] = [h for h in start_event.get("headers", []) if h[0].lower() != b"set-cookie"]
-        PAGE_CACHE[key] = (start_event, body)
-        while len(PAGE_CACHE) > PAGE_CACHE_SIZE:
-            PAGE_CACHE.popitem(last=False)
+        cache[key] = (start_event, body)
+        while len(cache) > PAGE_CACHE_SIZE:
+            cache.popitem(last=False)
 
 
 @hookimpl
@@ -559,8 +563,8 @@ def asgi_wrapper(datasette):
                 await send(event)
 
             if cacheable(scope):
-                key = (id(datasette), scope["path"], scope.get("query_string", b""), lang_of(request))
-                return await cached(app, key, scope, receive, send_with_cookie)
+                key = (scope["path"], scope.get("query_string", b""), lang_of(request))
+                return await cached(datasette, app, key, scope, receive, send_with_cookie)
             return await app(scope, receive, send_with_cookie)
 
         return i18n_app

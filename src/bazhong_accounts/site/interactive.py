@@ -21,7 +21,6 @@ from .charts import CHART_TABLES, ChartError, _Data
 from .serve import _CHECKOUT_SITE
 
 CHART_JS = _CHECKOUT_SITE.parent / "node_modules" / "chart.js" / "dist" / "chart.umd.js"
-_DATA: dict[tuple, list[dict]] = {}
 
 
 def exact(v) -> Decimal:
@@ -79,8 +78,8 @@ def charts_of(d: _Data) -> list[tuple[int, list[str], dict]]:
 
 async def chart_data(datasette) -> list[dict]:
     database = sorted(i18n.our_databases(datasette))[0]
-    key = (id(datasette), database)
-    if key not in _DATA:
+    charts = i18n.kept(datasette, "charts")
+    if database not in charts:
         tables = await chart_rows(datasette, database)
         pairs = sorted({(r["fiscal_year"], r["department"]) for r in tables["income"]})
         out = []
@@ -91,8 +90,8 @@ async def chart_data(datasette) -> list[dict]:
                                 "unit": "万元", **data})
             except ChartError:
                 continue  # a department-year without the rows a chart needs: the PNGs say so at build
-        _DATA[key] = out
-    return _DATA[key]
+        charts[database] = out
+    return charts[database]
 
 
 async def charts_json(request, datasette):

@@ -32,7 +32,6 @@ SECTIONS = [
     ("projects", "1", "项目及执行情况", "Projects and execution"),
     ("errata", "1", "勘误", "Errata"),
 ]
-_CARDS: dict[tuple, dict] = {}
 
 
 def dec(v) -> Decimal | None:
@@ -94,16 +93,16 @@ async def section(datasette, database: str, department: str, year: int, spec: tu
 
 async def card(datasette, department: str, year: int, lang: str) -> dict | None:
     database = sorted(i18n.our_databases(datasette))[0]
-    key = (id(datasette), database, department, year, lang)
-    if key not in _CARDS:
+    cards, key = i18n.kept(datasette, "cards"), (database, department, year, lang)
+    if key not in cards:
         known = await i18n.department_years(datasette, database)
         this = next((d for d in known if d["department"] == department and d["fiscal_year"] == year), None)
         if this is None:
             return None
         tables = set(await datasette.databases[database].table_names())
         sections = [await section(datasette, database, department, year, s, lang) for s in SECTIONS if s[0] in tables]
-        _CARDS[key] = {"department": this, "year": year, "sections": sections, "choices": known}
-    return _CARDS[key]
+        cards[key] = {"department": this, "year": year, "sections": sections, "choices": known}
+    return cards[key]
 
 
 async def report_view(request, datasette):

@@ -58,15 +58,14 @@ class Entry:
     scope: tuple
 
 
-_INDEX: dict[tuple[int, str], list[Entry]] = {}
 
 
 async def index_of(datasette, database: str) -> list[Entry]:
     """Every searched cell of `database`, read once (the database is immutable)."""
-    key = (id(datasette), database)
-    if key not in _INDEX:
-        _INDEX[key] = await _read_index(datasette, database)
-    return _INDEX[key]
+    index = i18n.kept(datasette, "search")
+    if database not in index:
+        index[database] = await _read_index(datasette, database)
+    return index[database]
 
 
 async def _read_index(datasette, database: str) -> list[Entry]:
