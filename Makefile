@@ -44,7 +44,7 @@ debian-fonts:
 
 # chromium: the browser test; fonts-noto-cjk: charts and screenshots; r-base-core: the README's R example.
 debian-test-deps:
-	bash scripts/debian-deps.sh chromium fonts-noto-cjk r-base-core
+	bash scripts/debian-deps.sh chromium fonts-noto-cjk r-base-core openjdk-17-jre-headless
 
 # Chart.js (served by the site for the interactive charts) and axe-core (the browser test's
 # accessibility check), pinned by package-lock.json.

@@ -39,7 +39,8 @@ def _load(con, pkg: Path) -> dict[str, dict]:
         for f in schema["fields"]:
             name = f'"{f["name"]}"'
             if f["type"] == "number":
-                cols.append(f"cast(nullif({name}, '') as {MONEY}) as {name}, nullif({name}, '') as {f['name'] + '_text'}")
+                cols.append(f"cast(nullif({name}, '') as {MONEY}) as {name}, "
+                            f"nullif({name}, '') as {f['name'] + '_text'}")
             elif f["type"] == "integer":
                 cols.append(f"cast(nullif({name}, '') as BIGINT) as {name}")
             else:
@@ -75,15 +76,19 @@ def identity_sql(schemas: dict[str, dict], con) -> str:
         parts.append(f"""
   select '{t}', c.fiscal_year, c.department, c.parent_item_id, 'parts_sum',
          'parts (' || c.breakdown || ') sum to ' || sum(c.amount) || ', parent is ' || any_value(p.amount)
-  from {t} c join {t} p on p.fiscal_year = c.fiscal_year and p.department = c.department and p.item_id = c.parent_item_id
+  from {t} c join {t} p on p.fiscal_year = c.fiscal_year and p.department = c.department
+   and p.item_id = c.parent_item_id
   group by c.fiscal_year, c.department, c.parent_item_id, c.breakdown having sum(c.amount) <> any_value(p.amount)""")
         parts.append(f"""
-  select '{t}', c.fiscal_year, c.department, c.item_id, 'share', 'share_pct ' || c.share_pct_text || ' vs amount / parent'
-  from {t} c join {t} p on p.fiscal_year = c.fiscal_year and p.department = c.department and p.item_id = c.parent_item_id
+  select '{t}', c.fiscal_year, c.department, c.item_id, 'share',
+   'share_pct ' || c.share_pct_text || ' vs amount / parent'
+  from {t} c join {t} p on p.fiscal_year = c.fiscal_year and p.department = c.department
+   and p.item_id = c.parent_item_id
   where c.share_pct is not null and p.amount <> 0
     and not ({_rounds_to(('c.amount', 'p.amount'), 'c.share_pct', 'c.share_pct_text')})""")
         parts.append(f"""
-  select '{t}', fiscal_year, department, item_id, 'change', 'change_pct ' || change_pct_text || ' vs change / (amount - change)'
+  select '{t}', fiscal_year, department, item_id, 'change',
+   'change_pct ' || change_pct_text || ' vs change / (amount - change)'
   from {t} where change_pct is not null and change_amount is not null and amount - change_amount <> 0
     and (sign(change_pct) <> sign(change_amount)
          or not ({_rounds_to(('change_amount', 'amount - change_amount'), 'change_pct', 'change_pct_text')}))""")
@@ -101,10 +106,12 @@ def identity_sql(schemas: dict[str, dict], con) -> str:
   select 'expenditure_by_function', f.fiscal_year, f.department, 'level_1', 'parts_sum',
          '类 rows sum to ' || f.total || ', gpb_total is ' || coalesce(cast(t.amount as varchar), 'missing')
   from (select {key}, sum(amount) as total from expenditure_by_function where level = 1 group by {key}) f
-  left join expenditure_by_type t on t.fiscal_year = f.fiscal_year and t.department = f.department and t.item_id = 'gpb_total'
+  left join expenditure_by_type t on t.fiscal_year = f.fiscal_year and t.department = f.department
+   and t.item_id = 'gpb_total'
   where t.amount is distinct from f.total""")
     parts.append(f"""
-  select 'expenditure_by_function', f.fiscal_year, f.department, f.code, 'share', 'share_pct ' || f.share_pct_text || ' vs amount / gpb_total'
+  select 'expenditure_by_function', f.fiscal_year, f.department, f.code, 'share',
+   'share_pct ' || f.share_pct_text || ' vs amount / gpb_total'
   from expenditure_by_function f join expenditure_by_type t
     on t.fiscal_year = f.fiscal_year and t.department = f.department and t.item_id = 'gpb_total'
   where f.level = 1 and f.share_pct is not null and t.amount <> 0
@@ -112,7 +119,8 @@ def identity_sql(schemas: dict[str, dict], con) -> str:
     for total in ("budget", "executed"):
         parts.append(f"""
   select 'projects', fiscal_year, department, project_id, 'fiscal_plus_other',
-         '{total}_fiscal + {total}_other = ' || ({total}_fiscal + coalesce({total}_other, 0)) || ', {total} is ' || {total}
+         '{total}_fiscal + {total}_other = ' || ({total}_fiscal + coalesce({total}_other, 0))
+         || ', {total} is ' || {total}
   from projects where {total}_fiscal is not null and {total}_fiscal + coalesce({total}_other, 0) <> {total}""")
     parts.append(f"""
   select 'projects', fiscal_year, department, project_id, 'completion_rate',
@@ -144,15 +152,18 @@ def _expression_derivations(schemas: dict[str, dict], con) -> list[str]:
             expr, joins = rule, []
             for n, (res, ref_key) in enumerate(refs):
                 expr = expr.replace(f"{{{res}:{ref_key}}}", f"r{n}.amount", 1)
-                joins.append(f"left join {res} r{n} on r{n}.fiscal_year = d.fiscal_year and r{n}.department = d.department "
+                joins.append(f"left join {res} r{n} on r{n}.fiscal_year = d.fiscal_year "
+                             f"and r{n}.department = d.department "
                              f"and {_key_column(schemas[res], f'r{n}.')} = '{ref_key}'")
             if not re.fullmatch(r"[\sr0-9.amount+\-()]*", expr):
                 raise ValueError(f"{t}: derivation {rule!r} is not a sum or difference of references")
             rule_sql = rule.replace("'", "''")
             out.append(f"""
-  select '{t}', d.fiscal_year, d.department, {_key_column(schema, 'd.')}, 'derivation', '{rule_sql} = ' || coalesce(cast({expr} as varchar), 'missing')
+  select '{t}', d.fiscal_year, d.department, {_key_column(schema, 'd.')}, 'derivation',
+   '{rule_sql} = ' || coalesce(cast({expr} as varchar), 'missing')
   from {t} d {' '.join(joins)}
-  where {_key_column(schema, 'd.')} = '{row_key}' and d.derivation = '{rule_sql}' and ({expr}) is distinct from d.amount""")
+  where {_key_column(schema, 'd.')} = '{row_key}' and d.derivation = '{rule_sql}'
+   and ({expr}) is distinct from d.amount""")
     return out
 
 

@@ -165,7 +165,8 @@ class Resource:
         # numbers a quote may print besides money: every numeric column but the department-year
         # and the ordinals numbering the rows (the schemas' roles say which)
         counters = {c for c in roles.with_role(schema, "ordinal") if c in self.pk}
-        self.numeric = {f["name"] for f in schema["fields"] if f["type"] in ("number", "integer")} - set(scope) - counters
+        numbers = {f["name"] for f in schema["fields"] if f["type"] in ("number", "integer")}
+        self.numeric = numbers - set(scope) - counters
         rest = [c for c in self.pk if c not in scope]
         self.rows.sort(key=lambda r: _typed_key(schema, r, rest))
         self.per_year = len(scope) > 1 and self.pk[:len(scope)] == scope  # rows of one department-year
@@ -181,7 +182,7 @@ def _scaled_row(res: Resource, row: dict, k: int, money_cols: set[str], excerpts
     out = dict(row)
     for c in money_cols:
         out[c] = scale(row[c], k)
-    money_values = {abs(Decimal(row[c])) for c in money_cols} - {Decimal(0)}
+    money_values = {abs(Decimal(row[c])) for c in money_cols if row[c]} - {Decimal(0)}
     if "source_quote" in row:
         other = {abs(Decimal(row[c])) for c in res.numeric - money_cols if row.get(c)}
         out["source_quote"], _ = rewrite_quote(row["source_quote"], money_values, other, k)
@@ -190,7 +191,7 @@ def _scaled_row(res: Resource, row: dict, k: int, money_cols: set[str], excerpts
         for c in ("quote_carried", "quote_other"):
             out[c] = SEP.join(rewrite_excerpt(e, money_values, k) for e in row[c].split(SEP))
             # verbatim quotes go into the synthetic source; a recomputation rule does not
-            excerpts.update(n for e, n in zip(row[c].split(SEP), out[c].split(SEP)) if e in real_text)
+            excerpts.update(n for e, n in zip(row[c].split(SEP), out[c].split(SEP), strict=False) if e in real_text)
     out["source_id"] = SOURCE_SLOT
     return out
 
@@ -304,7 +305,10 @@ def write_synthetic(out_dir: str | Path, n: int, src_dir: str | Path = ROOT) -> 
                         fh.write("".join(prefix + a + src + b for a, b in lines[k]))
                 counts[res.name] = len(lines["real"]) * n
             else:
-                rows = {"sources": source_rows, "departments": dept_rows, "classification": classification}[res.name]
+                rows = {"sources": source_rows, "departments": dept_rows, "classification": classification,
+                        # where the real report prints its figures: the synthetic reports are not located
+                        "figure_sources": resources["figure_sources"].rows,
+                        "non_figures": resources["non_figures"].rows}[res.name]
                 rows = sorted(rows, key=lambda r: _typed_key(res.schema, r, res.pk))
                 writer = csv.writer(fh, lineterminator="\n")
                 writer.writerows([r.get(c, "") for c in res.fields] for r in rows)

@@ -1,4 +1,5 @@
-"""Shared test fixtures: a throw-away copy of the data package, and the installed command line."""
+"""Shared test fixtures: a throw-away copy of the data package, the installed command line, and
+the site built once per session."""
 
 import shutil
 import subprocess
@@ -46,3 +47,14 @@ def copy_package():
 def cli():
     """cli(*args, env=None) -> CompletedProcess of the installed `bazhong-accounts`."""
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def site_db(tmp_path_factory) -> Path:
+    """bazhong.db (metadata.json and static/charts/ beside it) built once from the checkout's
+    package for every site test; validation is tested on its own. Read it, never change it."""
+    from bazhong_accounts.site.build import build_site
+
+    out = tmp_path_factory.mktemp("site") / "bazhong.db"
+    build_site(ROOT, out)
+    return out

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import bazhong_accounts as ba
-from bazhong_accounts.consumers import api
 from bazhong_accounts import cli
+from bazhong_accounts.consumers import api
 
 ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTOR = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
@@ -128,7 +128,7 @@ def test_resources_package_and_path():
     res = ba.resources()
     assert list(res.name) == NAMES
     assert list(res.title) == [r["title"] for r in DESCRIPTOR["resources"]]
-    for name, rows in zip(res.name, res.rows):
+    for name, rows in zip(res.name, res.rows, strict=False):
         assert rows == len(read_rows(ba.path(name))) - 1
     assert ba.package().resource_names == NAMES
     for name in NAMES:
@@ -184,3 +184,16 @@ def test_cli_show_unknown_name(capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err and "unknown resource 'nope'" in err
     assert all(name in err for name in NAMES)
+
+
+def test_cli_show_and_export_of_a_bad_cell_say_it_in_one_line(tmp_path, capsys):
+    pkg = copy_package(tmp_path / "pkg")
+    rows = read_rows(pkg / "data" / "income.csv")
+    for r in (1, 2):
+        rows[r][rows[0].index("amount")] = "6.757e2"
+    write_rows(pkg / "data" / "income.csv", rows)
+    for argv in (["show", "income", str(pkg)], ["export", "income", str(pkg)]):
+        assert cli.main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1, err
+        assert 'income does not load: data/income.csv:2: amount: "6.757e2"' in err and "1 more problem" in err

@@ -1,5 +1,5 @@
-"""The site in a real browser: `datasette serve` as `make serve` runs it, driven by Playwright with
-Debian's chromium. Chinese by default, English with ?_lang=en and the switch; search, the
+"""The site in a real browser: `bazhong-accounts serve`, as `make serve` runs it, driven by Playwright
+with Debian's chromium. Chinese by default, English with ?_lang=en and the switch; search, the
 over-budget question, axe-core (from npm, run inside the page), phone width, and no request leaving
 the site. Screenshots of each page type at desktop and phone size go to test-artifacts/screenshots/."""
 
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from test_site_i18n import ENGLISH, PAGES
-from test_site_support import ROOT, built_site, csv_rows
+from test_site_support import ROOT, csv_rows
 
-from bazhong_accounts.site.serve import serve_command, wait_until_serving
+from bazhong_accounts.site.serve import wait_until_serving
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -34,22 +34,20 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    db = built_site(tmp_path_factory)
+def site(site_db):
     port = _free_port()
-    datasette = str(Path(sys.executable).parent / "datasette")
-    proc = subprocess.Popen(serve_command(db, port=port, datasette=datasette), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    command = [str(Path(sys.executable).parent / "bazhong-accounts"), "serve", "--db", str(site_db),
+               "--port", str(port)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         if not wait_until_serving(base, proc, timeout=20):
-            why = proc.stdout.read() if proc.poll() is not None else "timeout"
-            pytest.fail(f"datasette serve did not start: {why}")
+            said = proc.stdout.read() if proc.poll() is not None else "timeout"
+            pytest.fail(f"bazhong-accounts serve did not start: {said}")
         yield base
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
 
 
 class Browser:

@@ -15,7 +15,8 @@ from frictionless import Package
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
-SOURCES = {r["source_id"]: r for r in csv.DictReader(open(ROOT / "data/sources.csv", encoding="utf-8"))}
+with open(ROOT / "data/sources.csv", encoding="utf-8", newline="") as _f:
+    SOURCES = {r["source_id"]: r for r in csv.DictReader(_f)}
 
 
 def rows(resource):
@@ -65,6 +66,9 @@ def test_every_quote_excerpt_is_in_the_archived_source(resource):
             assert excerpt in text, f"{resource['path']}:{line}: {excerpt[:60]!r}"
 
 
+CHINESE_DIGITS = "〇一二三四五六七八九十"
+
+
 @pytest.mark.parametrize("resource", FACT_RESOURCES, ids=lambda r: r["name"])
 def test_every_value_stands_in_its_quote_or_the_row_is_derived(resource):
     # the figures of the report, as each schema declares them (role figure; not years, levels or
@@ -77,6 +81,7 @@ def test_every_value_stands_in_its_quote_or_the_row_is_derived(resource):
             continue
         assert not row["derivation"], f"{resource['path']}:{line}: a rule on a row not marked derived"
         printed = {Decimal(n) for n in re.findall(r"\d+(?:\.\d+)?", row["source_quote"])}
+        printed |= {Decimal(CHINESE_DIGITS.index(c)) for c in re.findall(r"([一二三十])(?=[年项件位次])", row["source_quote"])}  # 连续三年, 十项, 第一位
         for column in numeric:
             if row[column]:
                 assert abs(Decimal(row[column])) in printed, f"{resource['path']}:{line}: {column}={row[column]}"
@@ -101,7 +106,8 @@ def test_money_cells_have_no_float_noise():
         for line, row in enumerate(rows(resource), start=2):
             for column in numeric:
                 value = row[column]
-                assert not value or re.fullmatch(r"-?\d+(\.\d{1,2})?", value), f"{resource['path']}:{line}: {column}={value}"
+                where = f"{resource['path']}:{line}: {column}={value}"
+                assert not value or re.fullmatch(r"-?\d+(\.\d{1,2})?", value), where
 
 
 def test_csv_files_are_utf8_without_bom_with_lf_endings():

@@ -50,7 +50,7 @@ def expected(name):
     out = []
     for record in df.itertuples(index=False):
         row = []
-        for v, f in zip(record, fields):
+        for v, f in zip(record, fields, strict=False):
             if v is None or (not isinstance(v, Decimal) and pd.isna(v)):
                 row.append(None)
             elif f["type"] == "date":
@@ -71,7 +71,7 @@ def export(name, fmt, out: Path, *extra) -> Path:
 
 
 def as_canonical(rows, fields):
-    return [[canonical(v, f["type"]) for v, f in zip(r, fields)] for r in rows]
+    return [[canonical(v, f["type"]) for v, f in zip(r, fields, strict=False)] for r in rows]
 
 
 def read_back(fmt, path: Path, fields):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import functools
 import json
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def test_per_cell_and_column_wise_grammars_agree(ftype):
     cells = [c for c, ok in GRAMMAR[ftype].items() if ok is not None]
     _, bad = type_column(field, pd.Series(cells, dtype=object), np.zeros(len(cells), dtype=bool))
     parse = cell_parser(field)
-    for text, is_bad in zip(cells, bad):
+    for text, is_bad in zip(cells, bad, strict=False):
         assert is_bad == (not GRAMMAR[ftype][text]), (ftype, text)
         if GRAMMAR[ftype][text]:
             parse(text)
@@ -204,6 +205,7 @@ def _imports(path: Path, module: str) -> set[str]:
     return out
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
     modules = {}
     for path in SRC.rglob("*.py"):
@@ -244,3 +246,39 @@ def test_no_import_cycles():
     assert "bazhong_accounts.site.sqlite" in graph["bazhong_accounts.site.metadata"]
     assert "bazhong_accounts.site.metadata" in graph["bazhong_accounts.site.build"]
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
+
+
+# the folders in the order the data flows; a module may import its own folder's and earlier ones
+LAYERS = ["model", "checks", "extract", "site", "consumers"]
+
+
+def test_modules_import_only_their_own_or_earlier_folders():
+    def layer(module: str) -> int | None:
+        parts = module.split(".")
+        return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else None
+
+    for module, imported in _graph().items():
+        mine = layer(module)
+        for other in imported:
+            theirs = layer(other)
+            if mine is not None and theirs is not None:
+                assert theirs <= mine, f"{module} imports {other}, of a later folder"
+
+
+def test_a_row_is_named_by_its_key_fields_joined_with_a_bar():
+    """errata.row_key names a project_kpis row `project|row` (schemas/errata.json says so)."""
+    from bazhong_accounts.checks.files import read_table
+    from bazhong_accounts.checks.identities import Rows
+    from bazhong_accounts.model.problems import Report
+    from bazhong_accounts.model.typing import parse_types
+
+    schema = json.loads((ROOT / "schemas" / "project_kpis.json").read_text(encoding="utf-8"))
+    report = Report()
+    t = read_table(ROOT, "project_kpis", "data/project_kpis.csv", schema, "schemas/project_kpis.json", report)
+    parse_types(t, report)
+    with open(ROOT / "data" / "project_kpis.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    last = rows[-1]
+    where = ([last["fiscal_year"]] * 2, [last["department"]] * 2)
+    found = Rows(t).find(*where, [f"{last['project_id']}|{last['row_no']}", f"{last['project_id']}:{last['row_no']}"])
+    assert list(found) == [len(rows) - 1, -1] and not report.problems

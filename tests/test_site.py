@@ -9,26 +9,24 @@ import json
 import re
 import shutil
 import sqlite3
-import time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
+from test_site_support import ROOT, csv_rows, datasette, dec, get, get_json, resources, typed
 
-from bazhong_accounts.site import build
-from bazhong_accounts.site import charts
+from bazhong_accounts import cli
+from bazhong_accounts.site import build, charts
 from bazhong_accounts.site.plugin import register_exact_sum
-from bazhong_accounts.site.serve import SETTINGS, serve_command, setting_text
-from test_site_support import ROOT, built_site, csv_rows, datasette, dec, get, get_json, resources, typed
 
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    return built_site(tmp_path_factory)
+def db(site_db):
+    return site_db
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +52,8 @@ def row_key(schema, row: dict) -> str:
 
 
 def fts_columns(schema) -> list[str]:
-    return [f["name"] for f in schema["fields"] if f["type"] == "string" and f["role"] in ("label", "text", "provenance")]
+    return [f["name"] for f in schema["fields"]
+            if f["type"] == "string" and f["role"] in ("label", "text", "provenance")]
 
 
 def figure_columns(schema) -> list[str]:
@@ -99,12 +98,13 @@ def test_foreign_keys_are_enforced_composite_and_self_referencing(db, tmp_path):
     conn.execute("pragma foreign_keys = on")
     row = conn.execute("select * from income where parent_item_id is not null limit 1").fetchone()
     cols = [d[0] for d in conn.execute("select * from income limit 0").description]
-    bad = dict(zip(cols, row), item_id="zz_new", parent_item_id="no_such_item")
+    bad = dict(zip(cols, row, strict=False), item_id="zz_new", parent_item_id="no_such_item")
     with pytest.raises(sqlite3.IntegrityError):
-        conn.execute(f"insert into income ({', '.join(cols)}) values ({', '.join('?' * len(cols))})", list(bad.values()))
+        conn.execute(f"insert into income ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
+                     list(bad.values()))
     kpi = conn.execute("select * from project_kpis limit 1").fetchone()
     kcols = [d[0] for d in conn.execute("select * from project_kpis limit 0").description]
-    bad = dict(zip(kcols, kpi), project_id="no_such_project", row_no=9999)
+    bad = dict(zip(kcols, kpi, strict=False), project_id="no_such_project", row_no=9999)
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute(f"insert into project_kpis values ({', '.join('?' * len(kcols))})", list(bad.values()))
     fk_ids = [r[0] for r in conn.execute("pragma foreign_key_list(project_kpis)")]
@@ -170,7 +170,8 @@ def test_the_plugin_overrides_the_builtin_sum():
     # Python's sqlite3 returns NULL when an aggregate saw no rows: total() of nothing is NULL, not 0.0.
     assert conn.execute("select total(x) from t where 0").fetchone()[0] is None
     conn.execute("insert into t values (0.4)")
-    assert conn.execute("select sum(x) from t").fetchone()[0] == 1 and isinstance(conn.execute("select sum(x) from t").fetchone()[0], int)
+    total = conn.execute("select sum(x) from t").fetchone()[0]
+    assert total == 1 and isinstance(total, int)
 
 
 def test_plugin_is_active_in_datasette(ds):
@@ -195,11 +196,9 @@ def test_writes_are_refused(ds, statement):
 
 def test_a_runaway_query_is_cut_off(ds):
     runaway = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"
-    start = time.monotonic()
     r = get(ds, f"/bazhong?sql={quote(runaway)}")
-    elapsed = time.monotonic() - start
+    # Datasette's own time-limit message: the limit, not the machine's speed, ended the query
     assert r.status_code >= 400 and "too long" in r.text
-    assert elapsed < SETTINGS["sql_time_limit_ms"] / 1000 + 5
 
 
 def test_robots_and_archived_source(ds):
@@ -229,7 +228,8 @@ def test_metadata_describes_every_table_and_column(db):
         for f in res["schema"]["fields"]:
             assert f["title"] in t["columns"][f["name"]] and f.get("description", "") in t["columns"][f["name"]]
     assert tables["departments"]["label_column"] == "name_zh"
-    assert tables["indicators"]["facets"][:2] == ["fiscal_year", "department"] and "category" in tables["indicators"]["facets"]
+    facets = tables["indicators"]["facets"]
+    assert facets[:2] == ["fiscal_year", "department"] and "category" in facets
     assert all(re.fullmatch(r"[a-z_]+", n) for n in meta["databases"]["bazhong"]["queries"])
 
 
@@ -237,7 +237,8 @@ def test_home_page_links_charts_and_queries(ds, db):
     r = get(ds, "/")
     assert r.status_code == 200
     assert 'href="/charts"' in r.text and "巴中" in r.text
-    for name in json.loads((db.parent / "metadata.json").read_text(encoding="utf-8"))["databases"]["bazhong"]["queries"]:
+    meta = json.loads((db.parent / "metadata.json").read_text(encoding="utf-8"))
+    for name in meta["databases"]["bazhong"]["queries"]:
         assert f'href="/bazhong/{name}"' in r.text
 
 
@@ -328,7 +329,8 @@ def test_canned_figures_by_section(ds):
             if "source_section" not in names:
                 continue
             nums = figure_columns(res["schema"])
-            want += sum(1 for r in csv_rows(res["name"]) if section in r["source_section"] for n in nums if r[n] is not None)
+            want += sum(1 for r in csv_rows(res["name"]) if section in r["source_section"]
+                        for n in nums if r[n] is not None)
         got = canned(ds, "figures_by_section", section=section)
         assert len(got) == want, section
         assert all(section in r["source_section"] for r in got)
@@ -355,8 +357,8 @@ def test_every_search_hit_names_its_row(ds):
         assert len(hits) == len({h["row_key"] for h in hits}), query  # no two hits alike
 
 
-@pytest.mark.parametrize("query,word", [("search_like", "接待"), ("search_like", "三公"), ("search_fulltext", "电子政务"),
-                                         ("search_fulltext", "公务接待")])
+@pytest.mark.parametrize("query,word", [("search_like", "接待"), ("search_like", "三公"),
+                                        ("search_fulltext", "电子政务"), ("search_fulltext", "公务接待")])
 def test_canned_searches(ds, query, word):
     want = set()
     for res in resources():
@@ -449,7 +451,7 @@ def test_build_refuses_a_package_that_does_not_validate(tmp_path, capsys):
     pkg = _broken_copy(tmp_path)
     out = tmp_path / "bazhong.db"
     out.write_bytes(b"previous db")
-    assert build.run(SimpleNamespace(dir=str(pkg), out=str(out), no_charts=True)) == 1
+    assert cli.main(["build", str(pkg), "--out", str(out), "--no-charts"]) == 1
     assert "does not validate" in capsys.readouterr().err
     assert out.read_bytes() == b"previous db"
 
@@ -460,21 +462,6 @@ def test_build_command_builds_a_valid_package(tmp_path, capsys):
     conn = sqlite3.connect(out)
     assert conn.execute("select count(*) from income").fetchone()[0] == len(csv_rows("income"))
     assert (out.parent / "metadata.json").is_file()
-
-
-def test_make_serve_uses_the_tested_settings():
-    recipe = (ROOT / "Makefile").read_text(encoding="utf-8").split("\nserve:")[1].split("\n\n")[0]
-    cmd = serve_command(Path("site/bazhong.db"))
-    for flag in ("-i", "-h", "127.0.0.1", "-p", "8001", "--metadata", "--template-dir", "--static"):
-        assert flag in cmd and re.search(rf"(^|\s){re.escape(flag)}(\s|$)", recipe), flag
-    for k, v in SETTINGS.items():
-        assert f"--setting {k} {setting_text(v)}" in recipe, k
-    assert "--root" not in recipe and "allow_sql" not in recipe
-    docker_cmd = json.loads((ROOT / "Dockerfile").read_text(encoding="utf-8").split("\nCMD ")[1].replace("\\\n", ""))
-    assert "-i" in docker_cmd and "--template-dir" in docker_cmd
-    for k, v in SETTINGS.items():
-        i = docker_cmd.index(k)
-        assert docker_cmd[i - 1:i + 2] == ["--setting", k, setting_text(v)], k
 
 
 def test_a_build_without_charts_removes_stale_charts(tmp_path):
@@ -504,7 +491,8 @@ def test_canned_queries_take_a_year_and_a_department(ds, db):
         assert everything, name
         assert canned(ds, name, **base, fiscal_year=str(year), department=dept) == everything, name
         if name not in ("expenditure_tree", "figures_by_section"):  # these show one report
-            assert [r for r in canned(ds, name, **base, department="no-such-department") if r.get("department")] == [], name
+            nowhere = canned(ds, name, **base, department="no-such-department")
+            assert [r for r in nowhere if r.get("department")] == [], name
             assert [r for r in canned(ds, name, **base, fiscal_year=str(year + 1)) if r.get("fiscal_year")] == [], name
 
 

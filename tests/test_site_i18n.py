@@ -15,7 +15,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
-from test_site_support import built_site, csv_rows, datasette, resources
+from test_site_support import csv_rows, datasette, resources
 
 # Datasette's English interface text, as it shows on its pages.
 ENGLISH = ["Report card", "Next page", "Advanced export",
@@ -41,8 +41,8 @@ PAGES = {
 
 
 @pytest.fixture(scope="module")
-def ds(tmp_path_factory):
-    return datasette(built_site(tmp_path_factory))
+def ds(site_db):
+    return datasette(site_db)
 
 
 def get(ds, path: str, **kw):

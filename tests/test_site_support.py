@@ -1,5 +1,5 @@
-"""Shared helpers of the site tests (no tests here): build the site once per session, read the
-CSVs independently of the build code, talk to a Datasette instance."""
+"""Shared helpers of the site tests (no tests here): read the CSVs independently of the build code,
+talk to a Datasette instance. The built site is the session fixture `site_db` (conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,10 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from bazhong_accounts.site.build import build_site
 from bazhong_accounts.model.descriptor import package_dir
 from bazhong_accounts.site.serve import SETTINGS, templates_dir
 
 ROOT = package_dir()
-_CACHE: dict = {}
-
-
-def built_site(tmp_path_factory) -> Path:
-    """Path of bazhong.db, built once per test session (validation is tested separately)."""
-    if "db" not in _CACHE:
-        out = tmp_path_factory.mktemp("site") / "bazhong.db"
-        build_site(ROOT, out)
-        _CACHE["db"] = out
-    return _CACHE["db"]
 
 
 def resources() -> list[dict]:

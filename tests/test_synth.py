@@ -169,8 +169,9 @@ def test_identities_hold_exactly_in_every_department_year(pkg10):
         for name, rows in (("income", inc), ("ebt", ebt), ("tpe", tpe)):
             assert _parts_sums(rows[key]) == real_parts[name], (name, key)
         # projects: fiscal + other = total, same pattern as the real report
-        for r, base in zip(prj[key], prj[REAL]):
-            for total, a, b in (("budget", "budget_fiscal", "budget_other"), ("executed", "executed_fiscal", "executed_other")):
+        for r, base in zip(prj[key], prj[REAL], strict=False):
+            for total, a, b in (("budget", "budget_fiscal", "budget_other"),
+                                ("executed", "executed_fiscal", "executed_other")):
                 assert (dec(r[a]) + dec(r[b]) == dec(r[total])) == (dec(base[a]) + dec(base[b]) == dec(base[total]))
 
 
@@ -248,6 +249,7 @@ def test_provenance_valid_and_marked_synthetic(pkg10):
             if r["derived"] == "true":
                 continue
             printed = {Decimal(n) for n in re.findall(r"\d+(?:\.\d+)?", r["source_quote"])}
+            printed |= {Decimal("〇一二三四五六七八九十".index(c)) for c in re.findall(r"([一二三十])(?=[年项件位次])", r["source_quote"])}
             for col in numeric:
                 assert not r[col] or abs(Decimal(r[col])) in printed, (name, line, col, r[col])
 

@@ -12,11 +12,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from bazhong_accounts.checks import canonical
-from bazhong_accounts.checks import identities
-from bazhong_accounts.checks import validate
-from bazhong_accounts.model.typing import number_problem
+from bazhong_accounts.checks import canonical, identities, validate
 from bazhong_accounts.model.problems import Problem, Report
+from bazhong_accounts.model.typing import number_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 TRICKY = ["plain", "", "a,b", 'say "hi"', "two\nlines", "cr\rinside", " lead", "trail ", "中文，逗号", '"', ",", "\n"]
@@ -66,7 +64,8 @@ def test_bad_numbers_are_explained(value, words):
 def test_primary_key_order_is_typed():
     schema = {"fields": [{"name": "fiscal_year", "type": "integer"}, {"name": "term_no", "type": "integer"}],
               "primaryKey": ["fiscal_year", "term_no"]}
-    text = pd.DataFrame({"fiscal_year": ["2019", "2018", "2018", "2018"], "term_no": ["1", "10", "9", "2"]}, dtype="str")
+    text = pd.DataFrame({"fiscal_year": ["2019", "2018", "2018", "2018"], "term_no": ["1", "10", "9", "2"]},
+                        dtype="str")
     order = canonical.sort_permutation(text, schema)
     assert text.iloc[order]["term_no"].tolist() == ["2", "9", "10", "1"]
 

@@ -3,21 +3,29 @@ in one way and checks that the validator, run as a user runs it, exits 1 and nam
 (and column) with the right message. Rows to break are found by their content, not hard-coded, so
 the tests follow the data as it changes.
 
-One validator run takes a couple of seconds (pandas, pandera and pyarrow start-up included), so
-the module fixture `runs` prepares every case and runs the validators side by side; each test then
-looks at its own case's run (a case whose preparation failed fails its own test only).
+The validator runs in this process through the CLI's main() (a subprocess costs two seconds of
+start-up each); three cases keep the subprocess to hold the command-line contract: a clean run,
+GITHUB_ACTIONS annotations and a broken file. The module fixture `runs` prepares every case, breaks
+the cases that change different files together in one copy, and validates each such copy once (a
+case that run does not report is validated again alone); each test then looks at its own case's
+run (a case whose preparation failed fails its own test only).
 """
 
 import codecs
+import contextlib
 import csv
+import io
 import json
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
+from bazhong_accounts.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -393,20 +401,127 @@ def broken_schema(pkg):
 
 
 SCENARIOS = {**BAD, "clean": clean, "errata_edited": errata_edited, "broken_schema": broken_schema}
-ENV = {"negative_amount": {"GITHUB_ACTIONS": "true"}}  # that run also checks the annotations
+# The CLI contract, as a user runs it (a subprocess each): a clean run, GitHub annotations, a broken file.
+SUBPROCESS = {"clean": {}, "negative_amount": {"GITHUB_ACTIONS": "true"}, "gbk_encoding": {}}
+
+
+@dataclass
+class Run:
+    """What one validator run gave: exit code and output, the shape of subprocess.CompletedProcess."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    cases: tuple = ()  # the bad inputs broken together in this run
+
+
+def validate_in_process(pkg: Path) -> Run:
+    """`bazhong-accounts validate PKG` through the CLI's main(), in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli_main(["validate", str(pkg)])
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def snapshot(pkg: Path) -> dict[str, bytes]:
+    return {p.relative_to(pkg).as_posix(): p.read_bytes() for p in pkg.rglob("*") if p.is_file()}
+
+
+def changes(before: dict[str, bytes], pkg: Path) -> dict[str, bytes | None]:
+    """Files the preparation changed: relative path -> new bytes, or None where it deleted one."""
+    after = snapshot(pkg)
+    return {rel: after.get(rel) for rel in before.keys() | after.keys() if before.get(rel) != after.get(rel)}
+
+
+def apply(changed: dict[str, bytes | None], pkg: Path) -> None:
+    for rel, data in changed.items():
+        if data is None:
+            (pkg / rel).unlink()
+        else:
+            (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+            (pkg / rel).write_bytes(data)
+
+
+def disjoint_groups(changed: dict[str, dict]) -> list[list[str]]:
+    """Cases in groups whose changes touch different files, first fit, in case order."""
+    groups: list[tuple[list[str], set[str]]] = []
+    for name, files in changed.items():
+        group = next((g for g in groups if not g[1] & files.keys()), None)
+        if group is None:
+            groups.append(([name], set(files)))
+        else:
+            group[0].append(name)
+            group[1].update(files)
+    return [names for names, _ in groups]
+
+
+def reported(run: Run, path, line, column, fragment) -> bool:
+    prefix = path + (f":{line}" if line else "") + ": " + (f"{column}: " if column else "")
+    return any(s.startswith(prefix) and fragment in s for s in run.stdout.splitlines())
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, copy_package, cli):
-    """name -> future of (what the preparation returned, validator run), run two or more at a time."""
-    def one(name):
+    """name -> Outcome, whose .result() is (what the preparation returned, Run). A validator run
+    costs about a second, so the bad inputs that change different files are broken together in one
+    copy and validated once; a case whose problem that run does not report at its place (a break in
+    one file can hide another, e.g. a missing FK target) is validated again alone, so every case is
+    judged on a run of its own break at worst."""
+    base = snapshot(copy_package(tmp_path_factory.mktemp("base") / "package"))
+    prepared, expected, changed, failed = {}, {}, {}, {}
+    for name in SCENARIOS:
         pkg = copy_package(tmp_path_factory.mktemp(name) / "package")
-        expect = SCENARIOS[name](pkg)
-        env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"} | ENV.get(name, {})
-        return expect, cli("validate", pkg, env=env)
+        try:
+            expected[name] = SCENARIOS[name](pkg)
+        except Exception as e:  # noqa: BLE001 - that case's test fails with it, the others run
+            failed[name] = e
+            continue
+        prepared[name], changed[name] = pkg, changes(base, pkg)
 
-    with ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
-        return {name: pool.submit(one, name) for name in SCENARIOS}
+    def subprocess_run(name):
+        env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"} | SUBPROCESS[name]
+        proc = cli("validate", prepared[name], env=env)
+        return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    # the subprocesses wait in threads, on the other core, while this process validates the rest
+    with ThreadPoolExecutor(len(SUBPROCESS)) as pool:
+        futures = {name: pool.submit(subprocess_run, name) for name in SUBPROCESS if name in prepared}
+        out = in_process_runs(prepared, expected, changed, skip=SUBPROCESS.keys(), copy_package=copy_package,
+                              tmp=tmp_path_factory)
+        out |= {name: f.result() for name, f in futures.items()}
+    return {name: Outcome(expected.get(name), out.get(name), failed.get(name)) for name in SCENARIOS}
+
+
+def in_process_runs(prepared, expected, changed, skip, copy_package, tmp) -> dict[str, Run]:
+    out = {}
+    alone = [n for n in prepared if n not in BAD and n not in skip]
+    together = {n: changed[n] for n in BAD if n in prepared and n not in skip}
+    for group in disjoint_groups(together):
+        pkg = copy_package(tmp.mktemp("group") / "package")
+        for name in group:
+            apply(changed[name], pkg)
+        run = validate_in_process(pkg)
+        for name in group:
+            if reported(run, *expected[name]):
+                out[name] = Run(run.returncode, run.stdout, run.stderr, tuple(group))
+            else:
+                alone.append(name)
+    for name in alone:
+        out[name] = validate_in_process(prepared[name])
+    return out
+
+
+@dataclass
+class Outcome:
+    expected: object
+    run: Run | None
+    error: Exception | None
+
+    def result(self):
+        """(what the preparation returned, the run), or the preparation's own exception."""
+        if self.error is not None:
+            raise self.error
+        return self.expected, self.run
 
 
 def lines_of(proc):
@@ -416,7 +531,8 @@ def lines_of(proc):
 def assert_reported(proc, path, line, column, fragment):
     prefix = path + (f":{line}" if line else "") + ": " + (f"{column}: " if column else "")
     hits = [s for s in lines_of(proc) if s.startswith(prefix)]
-    assert hits, f"nothing reported at {prefix!r}:\n{proc.stdout}{proc.stderr}"
+    together = f" (broken together with {', '.join(proc.cases)})" if proc.cases else ""
+    assert hits, f"nothing reported at {prefix!r}{together}:\n{proc.stdout}{proc.stderr}"
     assert any(fragment in s for s in hits), f"{prefix!r} reported without {fragment!r}:\n" + "\n".join(hits)
 
 
@@ -428,7 +544,7 @@ def test_bad_input_is_reported_at_its_place(name, runs):
     (path, line, column, fragment), proc = runs[name].result()
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert "internal error" not in proc.stdout, proc.stdout  # every check ran to its end
+    assert "internal error" not in proc.stdout + proc.stderr, proc.stdout  # every check ran to its end
     assert_reported(proc, path, line, column, fragment)
     assert re.fullmatch(r"\d+ problems?, .*", lines_of(proc)[-1]), lines_of(proc)[-1]
 
@@ -437,7 +553,8 @@ def test_clean_package_validates(runs):
     _, proc = runs["clean"].result()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "internal error" not in proc.stdout
-    assert lines_of(proc)[-1].startswith("OK: 16 resources, "), proc.stdout
+    n = len(json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["resources"])
+    assert lines_of(proc)[-1].startswith(f"OK: {n} resources, "), proc.stdout
     assert "::error" not in proc.stdout  # annotations only under GitHub Actions
 
 
@@ -474,7 +591,8 @@ def test_github_actions_annotations(runs):
     (path, line, column, _), proc = runs["negative_amount"].result()
     assert proc.returncode == 1
     col = (ROOT / path).read_text(encoding="utf-8").split("\n", 1)[0].split(",").index(column) + 1
-    assert any(s.startswith(f"::error file={path},line={line},col={col}::{column}: ") for s in lines_of(proc)), proc.stdout
+    annotation = f"::error file={path},line={line},col={col}::{column}: "
+    assert any(s.startswith(annotation) for s in lines_of(proc)), proc.stdout
     assert any(s.startswith("::notice file=") and "known erratum" in s for s in lines_of(proc)), proc.stdout
     assert not lines_of(proc)[-1].startswith("::"), "the summary stays the last line"
 

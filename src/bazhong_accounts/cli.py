@@ -1,6 +1,6 @@
-"""`bazhong-accounts`: check, format, explore, export and serve the 2018 final accounts (部门决算)
-of 巴中市人民政府办公室 as a Frictionless Data Package. Each command lives in its own module,
-imported only when it runs, so that `bazhong-accounts list` does not pay for datasette."""
+"""The `bazhong-accounts` command line: one table of commands (COMMANDS), one error style
+(UserError, printed once by main()). Each command lives in its own module, imported only when it
+runs, so that `bazhong-accounts list` does not pay for datasette."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from . import __version__
 from .errors import UserError, fail
 
 PROG = "bazhong-accounts"
+DESCRIPTION = ("Check, format, explore, export and serve the 2018 final accounts (部门决算) of "
+               "巴中市人民政府办公室 as a Frictionless Data Package.")
+EPILOG = f"`{PROG} COMMAND --help` shows a command's arguments. Errors: one line on stderr, exit 1."
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,16 @@ NAME = arg("name", metavar="NAME", help="resource name, as `bazhong-accounts lis
 
 # The commands, in the order --help lists them. Adding one is adding an entry here.
 COMMANDS: dict[str, Command] = {
-    "validate": Command("checks.validate:run", "check a package directory: structure, pandera, identities, provenance", (
+    "validate": Command("checks.validate:run",
+                        "check a package directory: structure, pandera, identities, provenance", (
         DIR,
         arg("--frictionless", action="store_true",
             help="also run frictionless itself (slow) and report what it finds that validate did not"),
+        arg("--engine", choices=["pandas", "duckdb", "spark", "auto"], default="pandas", metavar="ENGINE",
+            help="where the checks run: pandas, duckdb or spark (SQL, data beyond one process); auto picks by size"),
     )),
-    "fmt": Command("checks.canonical:run_fmt", "rewrite CSVs in canonical form (UTF-8, LF, schema column order, key order)", (
+    "fmt": Command("checks.canonical:run_fmt",
+                   "rewrite CSVs in canonical form (UTF-8, LF, schema column order, key order)", (
         DIR,
         arg("--check", action="store_true", help="report files that are not canonical, change nothing"),
     )),
@@ -62,7 +69,8 @@ COMMANDS: dict[str, Command] = {
         arg("--no-charts", action="store_true", help="skip the charts (they need a CJK font: fonts-noto-cjk)"),
     )),
     "serve": Command("site.serve:run", "serve the built site with Datasette (read-only)", (
-        DIR,
+        arg("dir", nargs="?", default=None, metavar="DIR",
+            help="package directory whose archived sources the site serves at /archive/; default: the shipped package"),
         arg("--db", default="site/bazhong.db", metavar="DB", help="database written by `bazhong-accounts build`"),
         arg("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 serves other machines too"),
         arg("--port", type=int, default=8001, help="port to listen on"),
@@ -82,10 +90,18 @@ COMMANDS: dict[str, Command] = {
         arg("old_dir", metavar="OLD_DIR", help="package directory before the change"),
         arg("new_dir", metavar="NEW_DIR", help="package directory after the change"),
     )),
+    "extract": Command("extract.package:run", "turn published 部门决算 reports (PDF, .docx, HTML, text) into draft rows", (
+        arg("reports", nargs="+", metavar="REPORT", help="report files, or folders of them"),
+        arg("--out", metavar="DIR", help="write a new package directory (give --out or --into)"),
+        arg("--into", metavar="DIR", help="add the reports to this package directory, atomically"),
+        arg("--replace", action="store_true", help="replace a department-year the package already has"),
+        arg("--department", metavar="ID", help="department id (default: read from the report)"),
+        arg("--fiscal-year", type=int, metavar="YEAR", help="fiscal year (default: read from the report)"),
+    )),
 }
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+class HelpFormatter(argparse.HelpFormatter):
     """Shows `(default: …)` after an option's help, except for flags and arguments without one."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
@@ -102,15 +118,26 @@ class Parser(argparse.ArgumentParser):
         fail(f"{message} (see: {self.prog} --help)")
 
 
-def parser() -> Parser:
-    p = Parser(prog=PROG, description=__doc__, formatter_class=HelpFormatter)
+def parser(width: int | None = None) -> Parser:
+    """The command line; `width` fixes where --help wraps (default: the terminal's width)."""
+    def formatter(prog: str) -> HelpFormatter:
+        return HelpFormatter(prog, width=width)
+
+    p = Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=formatter)
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}", help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, command in COMMANDS.items():
-        s = sub.add_parser(name, help=command.help, description=command.help, formatter_class=HelpFormatter)
+        s = sub.add_parser(name, help=command.help, description=command.help, formatter_class=formatter)
         for a in command.args:
             s.add_argument(*a.flags, help=a.help, **a.options)
     return p
+
+
+def help_texts(width: int = 100) -> dict[str, str]:
+    """`--help` of the program (key "") and of each command, as the README's reference shows them."""
+    p = parser(width)
+    commands = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices
+    return {"": p.format_help(), **{name: commands[name].format_help() for name in COMMANDS}}
 
 
 def check_package_dir(args: argparse.Namespace) -> None:
@@ -138,11 +165,17 @@ def dispatch(args: argparse.Namespace) -> int:
     return int(run(args) or 0)
 
 
+def one_line(message: str) -> str:
+    """The first line of a message (e.g. load()'s one line per bad cell) and how many more there are."""
+    first, *rest = message.strip().splitlines() or [""]
+    return first + (f" (and {len(rest)} more: `{PROG} validate DIR` lists them all)" if rest else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return dispatch(parser().parse_args(argv))
     except UserError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
+        print(f"{PROG}: error: {one_line(str(e))}", file=sys.stderr)
     except BrokenPipeError:  # `bazhong-accounts show x | head`: the reader has what it wanted
         sys.stderr.close()  # no "Exception ignored" when Python flushes at exit
         return 0

@@ -19,10 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import fail
-from ..model.table import as_arrow
-from ..model.typing import parse_numbers
 from ..model.descriptor import as_list, read_descriptor, read_schema
 from ..model.problems import Report
+from ..model.table import as_arrow
+from ..model.typing import parse_numbers
 
 FMT_HINT = "run `bazhong-accounts fmt` to fix"
 _Q, _EMPTY = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
@@ -142,20 +142,20 @@ def check_canonical(t, report: Report) -> None:
     before, and a final newline) is canonical; only when lengths differ is the canonical text
     built, to find the first line that differs."""
     data = t.raw[len(codecs.BOM_UTF8):] if t.raw.startswith(codecs.BOM_UTF8) else t.raw
-    if b"\r" not in data and not t.raw.startswith(codecs.BOM_UTF8) and not t.dropped:  # reported already
-        if canonical_length(t.header, t.text, b'"' in data) != len(data) or not data.endswith(b"\n"):
-            canon = canonical_bytes(t.header, t.text)
-            m = min(len(canon), len(data))
-            diff = np.flatnonzero(np.frombuffer(canon, np.uint8, m) != np.frombuffer(data, np.uint8, m))
-            pos = int(diff[0]) if len(diff) else m
-            line = data.count(b"\n", 0, pos) + 1
-            if pos == len(data) and len(canon) > len(data):
-                why = "no newline at the end of the file"
-            elif data[pos:pos + 1] == b'"' or canon[pos:pos + 1] == b'"':
-                why = "quoting differs from minimal quoting"
-            else:
-                why = "the text differs from what the csv module writes"
-            report.add(t.path, line, None, f"not in canonical form: {why}; {FMT_HINT}")
+    reported = b"\r" in data or t.raw.startswith(codecs.BOM_UTF8) or t.dropped  # reported already
+    if not reported and (canonical_length(t.header, t.text, b'"' in data) != len(data) or not data.endswith(b"\n")):
+        canon = canonical_bytes(t.header, t.text)
+        m = min(len(canon), len(data))
+        diff = np.flatnonzero(np.frombuffer(canon, np.uint8, m) != np.frombuffer(data, np.uint8, m))
+        pos = int(diff[0]) if len(diff) else m
+        line = data.count(b"\n", 0, pos) + 1
+        if pos == len(data) and len(canon) > len(data):
+            why = "no newline at the end of the file"
+        elif data[pos:pos + 1] == b'"' or canon[pos:pos + 1] == b'"':
+            why = "quoting differs from minimal quoting"
+        else:
+            why = "the text differs from what the csv module writes"
+        report.add(t.path, line, None, f"not in canonical form: {why}; {FMT_HINT}")
     if any(t.bad.get(k, np.zeros(0, bool)).any() for k in t.pk):
         return  # a key cell is not of its type (reported): its order is meaningless
     if is_sorted(t.text, t.schema):

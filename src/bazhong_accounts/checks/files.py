@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ..model.descriptor import as_list
 from ..model.problems import Report
 from ..model.table import Table
 
@@ -93,8 +91,25 @@ def _scan_with_csv(rel: str, data: bytes, ncols: int, report: Report) -> bool:
 def read_table(root: Path, name: str, rel: str, schema: dict, schema_path: str,
                report: Report) -> Table | None:
     """Pre-read checks on the bytes, then the parse. None when the rows cannot be read."""
-    path = root / rel
     fields = [f["name"] for f in schema["fields"]]
+    data = _read_bytes(root / rel, name, rel, fields, report)
+    if data is None:
+        return None
+    header = _read_header(rel, data, fields, schema_path, report)
+    if header is None:
+        return None
+    tb = _parse(rel, data, header, report)
+    if tb is None:
+        return None
+    lines = _row_lines(tb, data)
+    text, lines, dropped = _drop_blank_rows(rel, tb, data, lines, report)
+    table = Table(name, rel, schema, header, text, lines, data)
+    table.dropped = dropped  # rows reported and left out (their file is not canonical either)
+    return table
+
+
+def _read_bytes(path: Path, name: str, rel: str, fields: list[str], report: Report) -> bytes | None:
+    """The file's bytes without a BOM (reported); None when it is missing, empty or binary."""
     if not path.is_file():
         report.add(rel, message=f"file missing: resource `{name}` of datapackage.json points to it")
         return None
@@ -109,13 +124,20 @@ def read_table(root: Path, name: str, rel: str, schema: dict, schema_path: str,
     if data.startswith(codecs.BOM_UTF8):
         report.add(rel, 1, None, f"UTF-8 byte order mark (BOM) at the start of the file; {FMT_HINT}")
         data = data[len(codecs.BOM_UTF8):]
+    return data
+
+
+def _read_header(rel: str, data: bytes, fields: list[str], schema_path: str, report: Report) -> list[str] | None:
+    """The header row, checked against the schema (and the file against JSON, encoding and CRLF);
+    None when the rows cannot be read by name."""
     first_nl = data.find(b"\n")
     head = data if first_nl < 0 else data[:first_nl]
     try:
         head.decode("utf-8")
     except UnicodeDecodeError:
-        line, msg = _encoding_problem(data)
-        report.add(rel, line, None, msg)
+        problem = _encoding_problem(data)
+        if problem:  # always: the header is not UTF-8
+            report.add(rel, problem[0], None, problem[1])
         return None
     if data[:4096].lstrip()[:1] in (b"{", b"["):
         report.add(rel, 1, None, "not a CSV file: it looks like JSON")
@@ -125,13 +147,18 @@ def read_table(root: Path, name: str, rel: str, schema: dict, schema_path: str,
         report.add(rel, _line_at(data, cr), None, f"CRLF line endings (Windows); use LF only; {FMT_HINT}")
     header = next(csv.reader([head.decode("utf-8").rstrip("\r")]))
     if len(header) == 1 and len(fields) > 1 and header[0] not in fields:
-        report.add(rel, 1, None, f"not a CSV file: the first line has no commas (expected the header {','.join(fields[:3])},…)")
+        report.add(rel, 1, None, "not a CSV file: the first line has no commas "
+                   f"(expected the header {','.join(fields[:3])},…)")
         return None
     if not _header_problems(rel, header, fields, schema_path, report):
         return None
+    return header
 
+
+def _parse(rel: str, data: bytes, header: list[str], report: Report) -> pa.Table | None:
+    """Every cell as a string, by pyarrow; None (problems reported) when the CSV is broken."""
     try:
-        tb = pacsv.read_csv(
+        return pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=4 << 20),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
@@ -145,28 +172,32 @@ def read_table(root: Path, name: str, rel: str, schema: dict, schema_path: str,
             report.add(rel, message=f"not a valid CSV: {e}")
         return None
 
-    # physical line of each row: rows before it plus the newlines quoted inside their cells
+
+def _row_lines(tb: pa.Table, data: bytes) -> np.ndarray:
+    """Physical line of each row: rows before it plus the newlines quoted inside their cells."""
     n = tb.num_rows
     extra = np.zeros(n, dtype=np.int64)
     if data.count(b"\n") > n + 1:  # some newlines are inside quoted cells
         for col in tb.columns:
             if pc.any(pc.match_substring(col, "\n")).as_py():
                 extra += pc.count_substring(col, "\n").to_numpy(zero_copy_only=False).astype(np.int64)
-    lines = 2 + np.arange(n, dtype=np.int64) + np.concatenate([[0], np.cumsum(extra)[:-1]]) if n else extra
+    return 2 + np.arange(n, dtype=np.int64) + np.concatenate([[0], np.cumsum(extra)[:-1]]) if n else extra
 
+
+def _drop_blank_rows(rel: str, tb: pa.Table, data: bytes, lines: np.ndarray,
+                     report: Report) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """(text, lines, rows dropped): blank lines and rows of empty cells reported and left out."""
+    n = tb.num_rows
     text = tb.to_pandas(split_blocks=True)
     # a blank line parses as a row of empty cells: only rows with an empty first cell (few: it is a
     # required field everywhere) need a look at the other cells
     blank = pc.equal(tb.column(0), "").to_numpy(zero_copy_only=False) if n else np.zeros(0, dtype=bool)
     for col in tb.columns[1:] if blank.any() else []:
         blank &= pc.equal(col, "").to_numpy(zero_copy_only=False)
-    if blank.any():
-        raw_lines = data.split(b"\n")
-        for line in lines[blank]:
-            what = "blank line" if not raw_lines[line - 1].strip(b"\r") else "every cell of this row is empty"
-            report.add(rel, int(line), None, what)
-        text = text[~blank].reset_index(drop=True)
-        lines = lines[~blank]
-    table = Table(name, rel, schema, header, text, lines, data)
-    table.dropped = int(blank.sum())  # rows reported and left out (their file is not canonical either)
-    return table
+    if not blank.any():
+        return text, lines, 0
+    raw_lines = data.split(b"\n")
+    for line in lines[blank]:
+        what = "blank line" if not raw_lines[line - 1].strip(b"\r") else "every cell of this row is empty"
+        report.add(rel, int(line), None, what)
+    return text[~blank].reset_index(drop=True), lines[~blank], int(blank.sum())

@@ -30,9 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..model import roles
-from ..model.table import Table, as_arrow, join_keys, scaled_integers
 from ..model.problems import Problem, Report
-
+from ..model.table import Table, as_arrow, join_keys, scaled_integers
 
 
 @dataclass
@@ -98,16 +97,12 @@ def rate_text(part, base, decimals_: int) -> str:
     return fmt(x.quantize(Decimal(1).scaleb(-(decimals_ + 3))))
 
 
-class Rows:
-    """Row lookup by (fiscal_year, department, row key) within one table; one per table."""
+class RowIndex:
+    """Row lookup by (fiscal_year, department, row key) within one table."""
 
-    def __new__(cls, t: Table):
-        if getattr(t, "_rows_index", None) is None:
-            self = super().__new__(cls)
-            self.t = t
-            self.keys = join_keys(*[t.text[c] for c in t.scope()], t.row_keys())
-            t._rows_index = self
-        return t._rows_index
+    def __init__(self, t: Table):
+        self.t = t
+        self.keys = join_keys(*[t.text[c] for c in t.scope()], t.row_keys())
 
     def find(self, fy, dept, key) -> np.ndarray:
         """Row number of each (fy, dept, key), -1 where there is none."""
@@ -115,6 +110,13 @@ class Rows:
             return np.zeros(0, dtype=int)
         found = pc.index_in(join_keys(fy, dept, key), value_set=self.keys)
         return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(int)
+
+
+def Rows(t: Table) -> RowIndex:  # noqa: N802 - reads as the table's rows
+    """The row index of `t`, built once per table."""
+    if "rows" not in t.cache:
+        t.cache["rows"] = RowIndex(t)
+    return t.cache["rows"]
 
 
 def _children_list(t, rows, value_col) -> str:
@@ -131,7 +133,7 @@ class GroupSums:
         rows = np.flatnonzero(~t.eq(parent_col, ""))
         self.rows = rows
         take = pa.array(rows)
-        cols = [t.arrow(c).take(take) for c in ("fiscal_year", "department", parent_col)]
+        cols = [t.arrow(c).take(take) for c in (*t.scope(), parent_col)]  # the department-year, the parent
         cols.append(t.arrow(group_col).take(take) if group_col else pa.array([""] * len(rows), pa.large_string()))
         codes = pc.dictionary_encode(join_keys(*cols)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
         self.codes = codes
@@ -143,12 +145,13 @@ class GroupSums:
         ok = t.usable(value_col)[rows]
         self.missing = np.bincount(codes, weights=~ok, minlength=n) > 0
         exact = scaled_integers(t.text[value_col], t.usable(value_col))
+        self.scale: int | None
         if exact is not None:
             values, self.scale = exact
             self.total = pd.Series(values[rows]).groupby(codes).sum().reindex(range(n), fill_value=0).to_numpy()
             self.own_values = values
         else:  # Decimal, slower
-            self.scale = None
+            self.scale = None  # Decimal sums: no scale
             dec = t.dec(value_col)
             self.total = pd.Series(dec[rows]).groupby(codes).sum().reindex(range(n)).to_numpy()
             self.own_values = dec
@@ -184,7 +187,7 @@ def parts_sum(t: Table, parent_col: str, value_col: str, group_col: str | None) 
     diff[keep] = (_objs(sums.total[keep]) != _objs(sums.own_values[pos[keep]])).astype(bool)
     out = []
     for g in np.flatnonzero(diff):
-        p, parts = int(pos[g]), sums.members(g)
+        p, parts = int(pos[g]), sums.members(int(g))
         group = f"{sums.group[g]} " if sums.group[g] else ""
         out.append(Break(
             "parts_sum", t, p, value_col,
@@ -208,7 +211,8 @@ def rate_breaks(t: Table, check: str, pct_col: str, part, base, rows: np.ndarray
     out = []
     for r in rows[~ok]:
         d = len(t.col(pct_col)[r].partition(".")[2])
-        out.append(Break(check, t, int(r), pct_col, f"{pct_col} {t.col(pct_col)[r]} does not match {formula(r)} * 100 = "
+        out.append(Break(check, t, int(r), pct_col,
+                         f"{pct_col} {t.col(pct_col)[r]} does not match {formula(r)} * 100 = "
                                                     f"{rate_text(part[r], base[r], d)}",
                          keys={(t.name, t.row_key(r))}, columns={pct_col, *columns}))
     return out
@@ -248,10 +252,10 @@ def changes(t: Table) -> list[Break]:
                              f"{t.col('amount')[r]} - ({t.col('change_amount')[r]}) = {fmt(amount[r] - change[r])}",
                              keys={(t.name, t.row_key(r))}, columns={"prior_year_amount", "change_amount"}))
     # the base of the rate: the printed prior-year amount, else amount - change
-    base = np.where(pd.isna(prior), None, prior)
+    base = _objs(prior).copy()  # None where not printed
     derive = pd.isna(prior) & ~pd.isna(amount) & ~pd.isna(change)
     base[derive] = _objs(amount[derive]) - _objs(change[derive])
-    part = np.where(pd.isna(change), None, change)
+    part = _objs(change).copy()
     need = pd.isna(change) & ~pd.isna(prior) & ~pd.isna(amount)
     part[need] = _objs(amount[need]) - _objs(prior[need])
     out += rate_breaks(t, "change", "change_pct", part, base, np.arange(len(t)),
@@ -262,7 +266,7 @@ def changes(t: Table) -> list[Break]:
 
 def function_vs_type(ebf: Table, ebt: Table | None) -> list[Break]:
     """类 rows add up to gpb_total of expenditure_by_type; share_pct of a row = amount / gpb_total."""
-    out = []
+    out: list[Break] = []
     level = ebf.typed["level"]
     top = np.flatnonzero((level == 1).fillna(False).to_numpy())
     if ebt is None or not len(top):
@@ -299,7 +303,8 @@ def function_vs_type(ebf: Table, ebt: Table | None) -> list[Break]:
 
 def projects(t: Table) -> list[Break]:
     out = []
-    for total, parts in (("budget", ("budget_fiscal", "budget_other")), ("executed", ("executed_fiscal", "executed_other"))):
+    for total, parts in (("budget", ("budget_fiscal", "budget_other")),
+                         ("executed", ("executed_fiscal", "executed_other"))):
         whole, a, b = t.dec(total), t.dec(parts[0]), t.dec(parts[1])
         rows = np.flatnonzero(~pd.isna(whole) & ~pd.isna(a) & ~pd.isna(b))
         if not len(rows):
@@ -343,7 +348,8 @@ def organisation(t: Table, report: Report) -> None:
         cur = nxt
         steps += 1
     for r in np.flatnonzero(cur >= 0):
-        report.add(t.path, int(t.lines[r]), "parent_unit_id", "the parent_unit_id chain of this unit never reaches a root (cycle)")
+        report.add(t.path, int(t.lines[r]), "parent_unit_id",
+                   "the parent_unit_id chain of this unit never reaches a root (cycle)")
 
 
 def fiscal(fy, dept) -> str:
@@ -383,7 +389,8 @@ def trips_vs_count(trips: Table | None, counts: Table | None, report: Report) ->
         value = int(counts.typed["value"].iat[r])
         if listed and listed != value:
             report.add(counts.path, int(counts.lines[r]), "value",
-                       f"overseas_delegations is {value} but overseas_trips lists {listed} trips for {fiscal(fy, dept)}",
+                       f"overseas_delegations is {value} but overseas_trips lists {listed} trips for "
+                       f"{fiscal(fy, dept)}",
                        col_no=counts.col_no("value"))
 
 
@@ -399,7 +406,7 @@ def ordinals(t: Table, report: Report) -> None:
         frame["n"] = pd.to_numeric(t.text.loc[ok, col], errors="coerce")
         size = frame.groupby(rest, sort=False)["n"].transform("size")
         over = (frame["n"] > size).to_numpy()
-        for r, n_rows in zip(np.flatnonzero(ok)[over], size.to_numpy()[over]):
+        for r, n_rows in zip(np.flatnonzero(ok)[over], size.to_numpy()[over], strict=False):
             report.add(t.path, int(t.lines[r]), col, f"{col} {t.col(col)[r]} but its group has {n_rows} rows: "
                        f"{col} numbers them 1..n", col_no=t.col_no(col))
 
@@ -439,22 +446,26 @@ def errata_references(errata: Table, tables: dict[str, Table], known: set[str], 
             sel[sel] &= t.usable(col)[pos[sel]] & ~pd.isna(carried[mine[sel]])
             rows, at = mine[sel], pos[sel]
             differ = (_objs(t.dec(col)[at]) != _objs(carried[rows])).astype(bool)
-            for r, p in zip(rows[differ], at[differ]):
+            for r, p in zip(rows[differ], at[differ], strict=False):
                 add(r, "value_carried", f"value_carried {errata.col('value_carried')[r]} but {t.path} line "
                                         f"{int(t.lines[p])} has {col} = {t.col(col)[p]}")
 
 
 def apply_errata(breaks: list[Break], errata: Table | None, report: Report) -> None:
     """Breaks an erratum explains become known; the others are problems; unused errata are stale."""
+    if errata is None:
+        for b in breaks:
+            p = b.problem()
+            report.add(p.path, p.line, p.column, p.message, col_no=p.col_no)
+        return
     index: dict[tuple, list[int]] = {}
-    if errata is not None:
-        for r in range(len(errata)):
-            check = errata.col("check")[r]
-            if check in ("none", ""):
-                continue
-            k = (check, errata.col("fiscal_year")[r], errata.col("department")[r],
-                 errata.col("resource")[r], errata.col("row_key")[r])
-            index.setdefault(k, []).append(r)
+    for r in range(len(errata)):
+        check = errata.col("check")[r]
+        if check in ("none", ""):
+            continue
+        k = (check, errata.col("fiscal_year")[r], errata.col("department")[r],
+             errata.col("resource")[r], errata.col("row_key")[r])
+        index.setdefault(k, []).append(r)
     used: set[int] = set()
     for b in breaks:
         match = None

@@ -13,11 +13,10 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow.compute as pc
-
 from pandera.io.pandas_io import from_frictionless_schema
 
-from ..model.table import Table
 from ..model.problems import Report
+from ..model.table import Table
 
 SKIP = {"field_uniqueness", "multiple_fields_uniqueness"}  # the primary-key check reports these
 # A string's pattern is part of its type's grammar (model.typing checks it, for load() and the
@@ -78,7 +77,8 @@ FRAME_CHECKS = {
                                   "(3 digits = level 1 类, 5 = level 2 款, 7 = level 3 项)"),
     "parent_code_fits": (("code", "level", "parent_code"), "parent_code", _parent_code,
                          lambda r: f"parent_code `{r['parent_code']}` does not fit code {r['code']} at level "
-                                   f"{r['level']} (a 款 or 项 has the code of its parent minus 2 digits; a 类 has none)"),
+                                   f"{r['level']} (a 款 or 项 has the code of its parent minus 2 digits; "
+                                   "a 类 has none)"),
     "item_not_own_parent": (("item_id", "parent_item_id"), "parent_item_id", _own_parent("item_id", "parent_item_id"),
                             lambda r: "a row cannot be its own parent"),
     "unit_not_own_parent": (("unit_id", "parent_unit_id"), "parent_unit_id", _own_parent("unit_id", "parent_unit_id"),
@@ -148,7 +148,7 @@ def _bound(check: str) -> list[str]:
     return re.findall(r"-?[0-9.]+", check)
 
 
-def describe(check: str, column: str, value, field: dict) -> str:
+def describe(check: str, column: str, value, field: dict | None) -> str:
     name = check.split("(")[0]
     c = field.get("constraints", {}) if field else {}
     v = "" if value is None else str(value)

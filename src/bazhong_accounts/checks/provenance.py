@@ -26,9 +26,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..model import roles
+from ..model.problems import Report
 from ..model.table import Table, as_arrow, join_keys
 from .identities import GroupSums, Rows, fmt
-from ..model.problems import Report
+from .figure_sources import with_chinese_numerals
 
 SEP = " … "
 REF = re.compile(r"\s*([+-])?\s*(?:\{([a-z0-9_]+):([^{}]+)\}|([0-9]+(?:\.[0-9]+)?))\s*")
@@ -41,7 +42,7 @@ def check_sources(root: Path, src: Table | None, report: Report) -> dict[str, st
     if src is None:
         return texts
     base = root.resolve()
-    files: dict[str, tuple[str, str] | None] = {}  # path -> (sha256, text or "") / None if unreadable
+    files: dict[str, tuple[str, str | None] | None] = {}  # path -> (sha256, text or None) / None if unreadable
     for r in range(len(src)):
         sid, rel, sha = (src.col(c)[r] for c in ("source_id", "path", "sha256"))
         line = int(src.lines[r])
@@ -49,7 +50,8 @@ def check_sources(root: Path, src: Table | None, report: Report) -> dict[str, st
             path = (root / rel).resolve()
             if base not in path.parents:
                 files[rel] = None
-                report.add(src.path, line, "path", f"`{rel}` is outside the package directory", col_no=src.col_no("path"))
+                report.add(src.path, line, "path", f"`{rel}` is outside the package directory",
+                           col_no=src.col_no("path"))
                 continue
             if not path.is_file():
                 files[rel] = None
@@ -63,9 +65,10 @@ def check_sources(root: Path, src: Table | None, report: Report) -> dict[str, st
                 report.add(src.path, line, "path", f"{rel} is not UTF-8 text: quotes citing it cannot be checked",
                            col_no=src.col_no("path"))
             files[rel] = (hashlib.sha256(data).hexdigest(), text)
-        if files[rel] is None:
+        known = files[rel]
+        if known is None:
             continue
-        digest, text = files[rel]
+        digest, text = known
         if digest != sha:
             report.add(src.path, line, "sha256", f"SHA-256 of {rel} is {digest}, not the recorded {sha}: "
                        "the archived source changed (it must never be edited)", col_no=src.col_no("sha256"))
@@ -153,7 +156,7 @@ def check_numbers(t: Table, report: Report) -> None:
         return
     plain = (t.text["derived"] != "true").to_numpy()
     codes, uniques = t.codes("source_quote")
-    owners, tokens = _quote_tokens(as_arrow(uniques))
+    owners, tokens = _quote_tokens(as_arrow([with_chinese_numerals(q) for q in uniques]))  # 连续三年: 3
     owners = owners.to_numpy(zero_copy_only=False).astype(np.int64)
     # each column's distinct texts normalised once (675.70 -> 675.7), then (quote, number) pairs
     # as integers: quote code * (distinct numbers) + number code
@@ -221,7 +224,7 @@ def _sum_of_children(t: Table, rows: np.ndarray, report: Report) -> None:
 
 def _parse_rule(rule: str):
     """[(sign, Decimal or (resource, key))], or the reason the rule cannot be read."""
-    pos, terms = 0, []
+    pos, terms = 0, []  # type: tuple[int, list[tuple[int, Decimal | tuple[str, str]]]]
     while pos < len(rule):
         m = REF.match(rule, pos)
         if not m or m.end() == pos or (terms and not m.group(1)):
@@ -262,8 +265,8 @@ def _expression(t: Table, rows: np.ndarray, tables: dict[str, Table], known: set
             continue
         at = np.array([r for r, _, _ in items])
         pos = Rows(target).find(t.col("fiscal_year")[at], t.col("department")[at], [k for _, _, k in items])
-        found = target.dec(_value_col(target))
-        for (r, i, key), p in zip(items, pos):
+        found = target.dec(_value_col(target) or "")  # checked above: the target has a value column
+        for (r, i, key), p in zip(items, pos, strict=False):
             if p < 0:
                 problems.setdefault(r, f"derivation refers to {{{res}:{key}}}, which is not a row of {res} "
                                        "for this year and department")
@@ -277,11 +280,12 @@ def _expression(t: Table, rows: np.ndarray, tables: dict[str, Table], known: set
             continue
         terms = parsed[rules[r]]
         nums = [term if not isinstance(term, tuple) else values[(r, i)] for i, (_, term) in enumerate(terms)]
-        if vcol is None or not terms or any(n is None for n in nums) or own[r] is None:
+        if own is None or vcol is None or not terms or any(n is None for n in nums) or own[r] is None:
             continue
-        total = sum(sign * n for (sign, _), n in zip(terms, nums))
+        total = sum(sign * n for (sign, _), n in zip(terms, nums, strict=False))
         if own[r] != total:
-            shown = " ".join(f"{'-' if sign < 0 else '+'} {fmt(n)}" for (sign, _), n in zip(terms, nums)).lstrip("+ ")
+            signed = zip(terms, nums, strict=True)
+            shown = " ".join(f"{'-' if sign < 0 else '+'} {fmt(n)}" for (sign, _), n in signed).lstrip("+ ")
             report.add(t.path, line, vcol, f"derived {vcol} {t.col(vcol)[r]} does not match `{rules[r]}` = "
                        f"{shown} = {fmt(total)}", col_no=t.col_no(vcol))
 

@@ -8,9 +8,6 @@ Constraints (required, minimum, pattern, enum, …) are checked by the pandera s
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
@@ -19,6 +16,7 @@ from ..model import roles
 from ..model.descriptor import as_list
 from ..model.problems import Report
 from ..model.table import Table, join_keys
+
 
 def _show(values) -> str:
     return ", ".join(str(v) for v in values)
@@ -62,7 +60,8 @@ def check_foreign_keys(t: Table, tables: dict[str, Table], known: set[str], repo
         rname = ref.get("resource") or t.name
         rfields = as_list(ref["fields"])
         if rname not in known:
-            report.add(t.path, None, fields[-1], f"foreign key refers to `{rname}`, which is not a resource of datapackage.json")
+            report.add(t.path, None, fields[-1],
+                       f"foreign key refers to `{rname}`, which is not a resource of datapackage.json")
             continue
         rt = tables.get(rname)
         if rt is None or any(f not in rt.typed for f in rfields):

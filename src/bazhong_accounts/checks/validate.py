@@ -7,7 +7,8 @@ a. files: encoding, BOM, line ends, empty/binary/JSON files, ragged rows, header
 b. structure (what frictionless checks), column-wise: types, primary keys, foreign keys;
 c. pandera schemas from the Table Schemas (constraints) plus dataframe-level checks;
 d. accounting identities, exact, with errata for the breaks of the source itself;
-e. provenance: archived sources and checksums, quotes, numbers in quotes, derived rows.
+e. provenance: archived sources and checksums, quotes, numbers in quotes, derived rows;
+f. figure sources: every figure cell located in the report, every number of the report accounted for.
 
 Output: one ``path:line: column: message`` per problem, ``known: …`` per erratum-covered break,
 then a summary line; exit 1 on any problem. With GITHUB_ACTIONS=true also ``::error`` lines.
@@ -32,6 +33,7 @@ class Result:
         self.order: dict[str, int] = {"datapackage.json": 0}
         self.tables: dict = {}
         self.resources = 0
+        self.numbers = (0, 0, 0)  # numbers of the located reports: (accounted for, found), reports not located
 
 
 def _guard(report: Report, what: str, fn, *a):
@@ -108,7 +110,7 @@ def _one_file(root: Path, resource: tuple) -> tuple[Report, object]:
 def _collect(root: Path, with_frictionless: bool) -> Result:
     from . import structure as checks_structure
     from . import identities
-    from . import provenance
+    from . import figure_sources, provenance
     from .pandera_checks import check_pandera
 
     result = Result()
@@ -150,6 +152,8 @@ def _collect(root: Path, with_frictionless: bool) -> Result:
     # d. identities, e. provenance
     _guard(report, "identities", identities.check_identities, tables, names, report)
     _guard(report, "provenance", provenance.check_provenance, root, tables, names, report)
+    # f. every figure located in the report, every number of the report accounted for
+    result.numbers = _guard(report, "figure sources", figure_sources.check, root, tables, report) or (0, 0, 0)
     return result
 
 
@@ -179,15 +183,28 @@ def check(root: str | Path) -> list[Problem]:
 
 def run(args) -> int:
     try:
-        result = collect(args.dir, with_frictionless=getattr(args, "frictionless", False))
+        engine = getattr(args, "engine", "pandas")
+        if engine != "pandas":  # SQL engines: checks/engines/
+            from . import engines
+            engine = engines.choose(args.dir, engine)
+        if engine != "pandas":
+            result = engines.collect(args.dir, engine)
+            engines.print_note()
+        else:
+            result = collect(args.dir, with_frictionless=getattr(args, "frictionless", False))
         report = result.report
         problems = report.sorted(result.order)
         known = sorted(report.known, key=lambda p: (result.order.get(p.path, 99), p.line or 0))
         out = [str(p) for p in problems] + [f"known: {p}" for p in known]
         if os.environ.get("GITHUB_ACTIONS") == "true":  # GitHub turns these into annotations
             out += [p.annotation("error") for p in problems] + [p.annotation("notice") for p in known]
-        n_rows = sum(len(t) for t in result.tables.values())
+        n_rows = getattr(result, "rows", None) or sum(len(t) for t in result.tables.values())
         errata_note = f"{len(known)} known errata" if known else "no known errata"
+        accounted, found, unlocated = result.numbers
+        if found:
+            out.append(f"numbers in the report: {accounted} of {found} accounted for "
+                       f"({accounted * 100 // found} %)"
+                       + (f"; {unlocated} report(s) not located yet (no figure_sources rows)" if unlocated else ""))
         if problems:
             out.append(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}, {errata_note}"
                        + (" (see data/errata.csv)" if known else ""))

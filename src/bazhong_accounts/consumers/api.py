@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import csv
 import unicodedata
-from decimal import Decimal
 from pathlib import Path
 
 from ..errors import fail
 from ..model.descriptor import package_dir, read_descriptor, read_schema
-
 
 # ---------------------------------------------------------------- descriptor and paths
 
@@ -95,6 +93,16 @@ class LoadError(ValueError):
     """The resource does not pass the checks `validate` runs on one table; the message has one
     ``path:line: column: message`` line per problem, as `validate` prints them."""
 
+    def __init__(self, name: str, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.name, self.problems = name, problems
+
+    def one_line(self) -> str:
+        """The error in one line, for the command line."""
+        n = len(self.problems)
+        more = f" (and {n - 1} more problem{'s' if n > 2 else ''}: bazhong-accounts validate)" if n > 1 else ""
+        return f"{self.name} does not load: {self.problems[0]}{more}"
+
 
 def load(name: str, root=None, validate: bool = True):
     """The resource `name` as a pandas DataFrame typed per its Table Schema.
@@ -126,7 +134,7 @@ def load(name: str, root=None, validate: bool = True):
         _table_checks(t, report)
     if report.problems or t is None:
         lines = [str(p) for p in report.sorted({})] or [f"{resource['path']}: cannot be read"]
-        raise LoadError("\n".join(lines))
+        raise LoadError(name, lines)
     return t.frame()
 
 
@@ -164,7 +172,7 @@ def _pad(text: str, width: int, right: bool) -> str:
     return gap + text if right else text + gap
 
 
-def format_table(header: list[str], rows: list[list[str]], right: set[int] = frozenset(),
+def format_table(header: list[str], rows: list[list[str]], right: set[int] | frozenset[int] = frozenset(),
                  max_width: int = 30) -> str:
     """Plain-text table aligned by display width, long cells cut with "…"."""
     cells = [[_truncate(str(c).replace("\n", " "), max_width) for c in r] for r in [header, *rows]]
@@ -201,8 +209,8 @@ def run_show(args) -> int:
         df = load(args.name, args.dir)
     except KeyError as exc:
         fail(exc.args[0])
-    except ValueError as exc:  # invalid CSV
-        fail(str(exc))
+    except LoadError as exc:  # invalid CSV
+        fail(exc.one_line())
     numeric = {i for i, f in enumerate(schema["fields"]) if f.get("type") in ("integer", "number")}
     rows = [[_cell(v) for v in r] for r in df.itertuples(index=False)]
     print(format_table(list(df.columns), rows, right=numeric))

@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..errors import fail
-from .api import load, path, table_schema
+from .api import LoadError, load, path, table_schema
 
 BOM = "\ufeff".encode("utf-8")
 
@@ -38,8 +38,8 @@ def _python_rows(df, schema: dict) -> list[list]:
     types = [f.get("type", "string") for f in schema["fields"]]
     rows = []
     for record in df.itertuples(index=False):
-        row = []
-        for value, ftype in zip(record, types):
+        row: list = []
+        for value, ftype in zip(record, types, strict=False):
             if value is None or (not isinstance(value, Decimal) and pd.isna(value)):
                 row.append(None)
             elif ftype == "integer":
@@ -55,7 +55,8 @@ def _python_rows(df, schema: dict) -> list[list]:
 
 
 def _decimals(value: Decimal) -> int:
-    return max(-value.as_tuple().exponent, 0)
+    exponent = value.as_tuple().exponent
+    return max(-exponent, 0) if isinstance(exponent, int) else 0  # NaN/Infinity: no decimals
 
 
 def _json_value(value) -> str:
@@ -76,7 +77,7 @@ def _json_value(value) -> str:
 
 def to_json(df, schema: dict) -> bytes:
     names = [json.dumps(f["name"], ensure_ascii=False) for f in schema["fields"]]
-    objects = ["{" + ", ".join(f"{n}: {_json_value(v)}" for n, v in zip(names, row)) + "}"
+    objects = ["{" + ", ".join(f"{n}: {_json_value(v)}" for n, v in zip(names, row, strict=False)) + "}"
                for row in _python_rows(df, schema)]
     return ("[\n" + ",\n".join(objects) + "\n]\n" if objects else "[]\n").encode("utf-8")
 
@@ -134,7 +135,7 @@ def to_xlsx(df, schema: dict, name: str) -> bytes:
         cell.font = Font(bold=True)
     for row in _python_rows(df, schema):
         ws.append([float(v) if isinstance(v, Decimal) else v for v in row])
-        for cell, v in zip(ws[ws.max_row], row):
+        for cell, v in zip(ws[ws.max_row], row, strict=False):
             if isinstance(v, Decimal) and v.is_finite():
                 # openpyxl writes numbers with "%.16g", which can add float noise (9.2 ->
                 # 9.199999999999999); store the decimal text itself in the numeric cell.
@@ -142,7 +143,7 @@ def to_xlsx(df, schema: dict, name: str) -> bytes:
                 cell.number_format = "0." + "0" * _decimals(v) if _decimals(v) else "0"
             elif isinstance(v, date):
                 cell.number_format = "yyyy-mm-dd"
-    for i, field in enumerate(schema["fields"], start=1):
+    for i in range(1, len(schema["fields"]) + 1):
         width = max([display_width(str(c.value or "")) for c in ws[ws.cell(1, i).column_letter]])
         ws.column_dimensions[ws.cell(1, i).column_letter].width = min(width + 2, 50)
     ws.freeze_panes = "A2"
@@ -158,12 +159,13 @@ def to_xlsx(df, schema: dict, name: str) -> bytes:
 
 
 def export_bytes(name: str, fmt: str, excel: bool = False, root=None) -> bytes:
-    """The resource in the given format, as bytes. Unknown name -> KeyError listing names."""
+    """The resource in the given format, as bytes. Unknown name -> KeyError listing names; a table
+    `load()` rejects -> LoadError, whatever the format (csv is the file's bytes once it loads)."""
     schema = table_schema(name, root)
+    df = load(name, root)
     if fmt == "csv":
         data = path(name, root).read_bytes()
         return BOM + data if excel else data
-    df = load(name, root)
     if fmt == "json":
         return to_json(df, schema)
     if fmt == "parquet":
@@ -193,7 +195,9 @@ def run(args) -> int:
         data = export_bytes(args.name, args.format, excel=args.excel, root=args.dir)
     except KeyError as exc:
         fail(exc.args[0])
-    except ValueError as exc:  # invalid CSV
+    except LoadError as exc:  # invalid CSV
+        fail(exc.one_line())
+    except ValueError as exc:
         fail(str(exc))
     out = args.out
     if out is None and args.format in ("parquet", "xlsx"):

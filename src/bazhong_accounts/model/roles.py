@@ -85,7 +85,7 @@ def parent_links(schema: Schema) -> list[tuple[str, str]]:
     for fk in schema.get("foreignKeys", []):
         ref = fk.get("reference", {})
         if ref.get("resource", "") == "":
-            for field, target in zip(as_list(fk["fields"]), as_list(ref.get("fields"))):
+            for field, target in zip(as_list(fk["fields"]), as_list(ref.get("fields")), strict=False):
                 out.append((field, target))
     return out
 

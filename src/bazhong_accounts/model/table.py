@@ -9,6 +9,7 @@ from row + 2), and after typing ``typed`` and ``bad`` (cells whose text is not o
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ import pyarrow.compute as pc
 from . import roles
 from .descriptor import as_list
 from .typing import NUMBER_RE
+
 
 class Table:
     """One resource read from its CSV: text cells, line numbers and, after the structure check,
@@ -38,6 +40,7 @@ class Table:
         self._usable: dict[str, np.ndarray] = {}
         self._codes: dict[str, tuple] = {}
         self._arrow: dict[str, pa.Array] = {}
+        self.cache: dict[str, Any] = {}  # lookups the checks build once per table (row index)
         self.dropped = 0
 
     def __len__(self) -> int:
@@ -62,7 +65,7 @@ class Table:
             keys = keys + roles.ROW_KEY_SEPARATOR + self.text[k]
         return keys
 
-    def row_key(self, row: int) -> str:
+    def row_key(self, row: int | np.integer) -> str:
         """Row `row`'s key as text (see row_keys)."""
         return roles.ROW_KEY_SEPARATOR.join(self.col(k)[row] for k in self.row_key_fields())
 

@@ -60,7 +60,8 @@ def number_problem(value: str, integer: bool = False) -> str:
     if THOUSANDS.fullmatch(value):
         return f'"{value}" has a thousands separator; write {value.replace(",", "")}'
     if "%" in value:
-        return f'"{value}" has a percent sign; write the number only ({value.replace("%", "").strip()}): the column is in percent'
+        number = value.replace("%", "").strip()
+        return f'"{value}" has a percent sign; write the number only ({number}): the column is in percent'
     if integer and re.fullmatch(INTEGER, value):
         return f'"{value}" is too large for an integer'
     if integer and re.fullmatch(NUMBER, value):

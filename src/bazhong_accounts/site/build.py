@@ -63,7 +63,8 @@ def create_table_sql(t: Table, tables: dict[str, Table]) -> str:
     return f"CREATE TABLE {q(t.name)} (\n" + ",\n".join(cols) + "\n)"
 
 
-def index_columns(t: Table, tables: dict[str, Table], extra: list[tuple[str, ...]] = ()) -> list[tuple[str, ...]]:
+def index_columns(t: Table, tables: dict[str, Table],
+                  extra: list[tuple[str, ...]] | tuple = ()) -> list[tuple[str, ...]]:
     """Indexes on foreign keys, parent columns, facet columns and the site's sort order (the row
     key, then the primary key: Datasette's ORDER BY), minus those the primary key covers.
     A facet column outside the key also gets (column, sort order): a page filtered by it (e.g.
@@ -104,7 +105,8 @@ def write_database(pkg: Package, path: Path) -> None:
                 )
                 for cols in index_columns(t, pkg.tables, [c for name, c in extra if name == t.name]):
                     conn.execute(
-                        f"CREATE INDEX {q('idx_' + t.name + '_' + '_'.join(cols))} ON {q(t.name)} ({', '.join(map(q, cols))})"
+                        f"CREATE INDEX {q('idx_' + t.name + '_' + '_'.join(cols))} "
+                        f"ON {q(t.name)} ({', '.join(map(q, cols))})"
                     )
                 fts = t.fts_columns()
                 if fts:
@@ -120,7 +122,7 @@ def write_database(pkg: Package, path: Path) -> None:
             pk = pkg.tables[table].primary_key
             key = conn.execute(f"SELECT {', '.join(map(q, pk))} FROM {q(table)} WHERE rowid = ?", (rowid,)).fetchone()
             raise BuildError(
-                f"{pkg.tables[table].csv_path}, data row {rowid}: {dict(zip(pk, key or ()))} refers to a "
+                f"{pkg.tables[table].csv_path}, data row {rowid}: {dict(zip(pk, key or (), strict=False))} refers to a "
                 f"missing row of {target} ({len(problems)} dangling foreign key(s) in all)"
             )
         conn.execute("ANALYZE")
@@ -205,12 +207,13 @@ def run(args) -> int:
     out = Path(args.out)
     problems = validation_problems(pkg_dir)
     if problems:
-        fail(f"build refused: {pkg_dir} does not validate ({len(problems)} problems, the first: {problems[0]}); "
+        fail(f"build refused: {pkg_dir} does not validate ({len(problems)} problem{'s' if len(problems) != 1 else ''}, the first: {problems[0]}); "
              f"{out} left as it was; see: bazhong-accounts validate {pkg_dir}")
     charts = not getattr(args, "no_charts", False)
     try:
         build_site(pkg_dir, out, charts=charts)
     except (BuildError, sqlite3.Error, OSError) as e:  # ChartError is a BuildError
         fail(f"build failed, {out} left as it was: {e}")
-    print(f"build: wrote {out}, {out.parent / 'metadata.json'}" + (f", {out.parent / 'static' / 'charts'}/" if charts else ""))
+    charts_note = f", {out.parent / 'static' / 'charts'}/" if charts else ""
+    print(f"build: wrote {out}, {out.parent / 'metadata.json'}{charts_note}")
     return 0

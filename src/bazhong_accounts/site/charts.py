@@ -13,6 +13,7 @@ from pathlib import Path
 
 import matplotlib
 from matplotlib import font_manager
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .sqlite import BuildError, Package
@@ -56,7 +57,8 @@ class _Data:
 
     def __init__(self, tables: dict[str, list[dict]], fy: int, dept: str):
         self.fy, self.dept = fy, dept
-        self._rows = {t: [r for r in rows if r["fiscal_year"] == fy and r["department"] == dept] for t, rows in tables.items()}
+        self._rows = {t: [r for r in rows if r["fiscal_year"] == fy and r["department"] == dept]
+                      for t, rows in tables.items()}
 
     def rows(self, table: str) -> list[dict]:
         return self._rows[table]
@@ -86,7 +88,7 @@ class _Data:
 # ---------------------------------------------------------------- drawing
 
 
-def _figure(title: str) -> tuple[Figure, object]:
+def _figure(title: str) -> tuple[Figure, Axes]:
     fig = Figure(figsize=(9, 5), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     ax.set_title(title, fontsize=13)
@@ -144,21 +146,29 @@ def _draw_all(d: _Data):
     classes = sorted((r for r in d.rows("expenditure_by_function") if r["level"] == 1), key=lambda r: r["code"])
     if not classes:
         raise ChartError(f"charts: expenditure_by_function has no 类 (level 1) rows for {fy} {d.dept}")
+    def bar(label: str, table: str, row: dict) -> tuple:
+        """(label, prior-year amount, amount) of one row."""
+        return label, d.prior(table, row), row["amount"]
+
     specs = [
         (1, "收、支决算总计变动情况", "Total income and expenditure", ["income", "expenditure_by_type"],
-         lambda t: _comparison(t, [("收入总计\nTotal income", d.prior("income", inc_total), inc_total["amount"]),
-                                   ("支出总计\nTotal expenditure", d.prior("expenditure_by_type", exp_total), exp_total["amount"])], fy)),
+         lambda t: _comparison(t, [bar("收入总计\nTotal income", "income", inc_total),
+                                   bar("支出总计\nTotal expenditure", "expenditure_by_type", exp_total)], fy)),
         (2, "收入决算结构", "Structure of income", ["income"],
          lambda t: _structure(t, d.children("income", "current_year_total", "by_source"))),
         (3, "支出决算结构", "Structure of expenditure", ["expenditure_by_type"],
          lambda t: _structure(t, d.children("expenditure_by_type", "current_year_total", "by_type"))),
-        (4, "财政拨款收、支决算总计变动情况", "Fiscal appropriation income and expenditure", ["income", "expenditure_by_type"],
-         lambda t: _comparison(t, [("财政拨款收入总计\nFiscal appropriation income", d.prior("income", inc_fiscal), inc_fiscal["amount"]),
-                                   ("财政拨款支出总计\nFiscal appropriation expenditure", d.prior("expenditure_by_type", exp_fiscal), exp_fiscal["amount"])], fy)),
-        (5, "一般公共预算财政拨款支出决算变动情况", "General public budget appropriation expenditure", ["expenditure_by_type"],
-         lambda t: _comparison(t, [("一般公共预算财政拨款支出\nGeneral public budget appropriation expenditure",
-                                    d.prior("expenditure_by_type", gpb), gpb["amount"])], fy)),
-        (6, "一般公共预算财政拨款支出决算结构（按功能分类·类）", "Expenditure by function class", ["expenditure_by_function"],
+        (4, "财政拨款收、支决算总计变动情况", "Fiscal appropriation income and expenditure",
+         ["income", "expenditure_by_type"],
+         lambda t: _comparison(t, [bar("财政拨款收入总计\nFiscal appropriation income", "income", inc_fiscal),
+                                   bar("财政拨款支出总计\nFiscal appropriation expenditure", "expenditure_by_type",
+                                       exp_fiscal)], fy)),
+        (5, "一般公共预算财政拨款支出决算变动情况", "General public budget appropriation expenditure",
+         ["expenditure_by_type"],
+         lambda t: _comparison(t, [bar("一般公共预算财政拨款支出\nGeneral public budget appropriation expenditure",
+                                       "expenditure_by_type", gpb)], fy)),
+        (6, "一般公共预算财政拨款支出决算结构（按功能分类·类）", "Expenditure by function class",
+         ["expenditure_by_function"],
          lambda t: _structure(t, classes)),
         (7, "“三公”经费财政拨款支出结构", "Three public expenses", ["three_public_expenses"],
          lambda t: _structure(t, d.children("three_public_expenses", "total", "by_category"))),

@@ -132,6 +132,9 @@ def cell_html(column: str, cell: dict, lang: str):
     if label is not None:
         return label
     if isinstance(raw, float):
+        shown = cell["value"]
+        if isinstance(shown, Markup) and "</a>" in shown:  # a link to the figure's place in the report
+            return Markup(str(shown).replace(f">{escape(str(raw))}</a>", f">{number_text(raw)}</a>"))
         return number_text(raw)
     if isinstance(raw, str) and len(raw) > SHORT_TEXT and not cell.get("is_special_link_column"):
         short = escape(raw[:SHORT_TEXT]) + "…"
@@ -336,8 +339,9 @@ def extra_template_vars(template, database, table, request, datasette):
 
 @hookimpl
 def render_cell(value, column, table, database, datasette):
-    """Numbers as printed (91, not 91.0) in query results too; only in our databases."""
-    if isinstance(value, float) and database in our_databases(datasette):
+    """Numbers as printed (91, not 91.0) in query results, in our databases. Table and row pages
+    format their cells in cell_html (report.py links their figures to the annotated report)."""
+    if table is None and isinstance(value, float) and database in our_databases(datasette):
         return number_text(value)
     return None
 

@@ -42,7 +42,8 @@ def table_metadata(t: Table, label_targets: set[str], rows: int | None = None) -
 
 def sortable_columns(t: Table) -> list[str]:
     """Every column but long text: texts, and searched provenance (quotes, derivation rules)."""
-    long_text = set(roles.with_role(t.schema, "text")) | (set(t.fts_columns()) & set(roles.with_role(t.schema, "provenance")))
+    quotes = set(t.fts_columns()) & set(roles.with_role(t.schema, "provenance"))
+    long_text = set(roles.with_role(t.schema, "text")) | quotes
     return [c for c in t.field_names() if c not in long_text or c == t.name_column()]
 
 
@@ -142,8 +143,8 @@ def _deviation_branches(t: Table, col: str, fields: list[str]) -> list[str]:
         f"from {q(t.name)} t\n    where {_scope(fields, 't.')}\n    and "
     )
     over = f"(t.{q(col)} > 100 or t.{amount} > {budget})" if budget != "NULL" else f"t.{q(col)} > 100"
-    return [_capped(select + over, "completion_pct desc"),
-            _capped(select + f"t.{q(col)} < (select t from threshold)", "completion_pct desc")]
+    return [_capped(select + over, f"t.{q(col)} desc"),
+            _capped(select + f"t.{q(col)} < (select t from threshold)", f"t.{q(col)} desc")]
 
 
 def budget_deviation(pkg: Package) -> dict:
@@ -257,10 +258,12 @@ def _like_branches(t: Table, fields: list[str]) -> list[str]:
     department, read those reports' rows by their key. The branch whose condition on the
     parameters is false is skipped before it reads a row."""
     cols = t.fts_columns()
-    matched = "coalesce(" + ", ".join(f"case when t.{q(c)} like p.pat escape '\\' then t.{q(c)} end" for c in cols) + ")"
+    cases = [f"case when t.{q(c)} like p.pat escape '\\' then t.{q(c)} end" for c in cols]
+    matched = "coalesce(" + ", ".join(cases) + ")"
     select = f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, {matched} as matched_text "
     if not _scoped(t, fields):
-        return [f"select * from ({select}from p, {q(t.name)} t\n    where :q != '' and matched_text is not null limit {CAP})"]
+        return [f"select * from ({select}from p, {q(t.name)} t\n"
+                f"    where :q != '' and matched_text is not null limit {CAP})"]
     fts = q(t.name + "_fts")
     no_scope = " and ".join(f":{c} = ''" for c in fields)
     some_scope = " or ".join(f":{c} != ''" for c in fields)

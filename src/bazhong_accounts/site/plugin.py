@@ -7,7 +7,8 @@ anywhere else Datasette behaves as it does without the plugin.
 - exact money: SQL sum()/total() add as Decimal, so `select sum(amount) ...` shows 2351.13;
 - /robots.txt disallowing everything (Datasette 0.65 has none);
 - /archive/<file>: the archived source text, the site's `source_url`;
-- the chart list (charts.json written by the build) for the /charts page.
+- the chart list (charts.json written by the build) for the /charts page;
+- /report/<source_id>, the annotated report, and links from cells to it (site/report.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datasette.utils.asgi import Response
 
 from ..model.descriptor import package_dir, read_descriptor
 from .marker import file_is_ours, is_ours
+from .report import ROUTE as REPORT_ROUTE, render_cell  # noqa: F401  (render_cell: a hook pluggy finds here)
 from .serve import PACKAGE_DIR_ENV
 
 
@@ -102,7 +104,7 @@ async def archive(request):
 
 
 # (regex, view) pairs, served only next to a database of ours
-ROUTES = [(r"^/robots\.txt$", robots_txt), (r"^/archive/(?P<name>[^/]+)$", archive)]
+ROUTES = [(r"^/robots\.txt$", robots_txt), (r"^/archive/(?P<name>[^/]+)$", archive), REPORT_ROUTE]
 
 
 @hookimpl
@@ -125,12 +127,12 @@ def extra_template_vars(template, datasette):
 
 
 def _register_site_modules() -> None:
-    """The site's other hook modules (language, search, downloads), registered beside this one."""
+    """The site's other hook modules (language, search, downloads, report cards, charts), beside this one."""
     from datasette.plugins import pm
 
-    from . import downloads, i18n, interactive, report, search
+    from . import downloads, i18n, interactive, report_card, search
 
-    for module in (i18n, search, downloads, report, interactive):
+    for module in (i18n, search, downloads, report_card, interactive):
         if not pm.is_registered(module):
             pm.register(module, name=module.__name__)
 

@@ -1,131 +1,292 @@
-"""A report card per department-year at a stable URL, /-/report/<department>/<fiscal_year>: income,
-expenditure by type, general public budget by 类, the 三公 expenses against the prior year, the
-running costs and procurement, projects and their execution, errata. Every figure as printed, each
-row linked to its row; a figure the report does not print (the 三公 total's prior year) is derived
-from printed ones and marked so, with its rule.
+"""`/report/<source_id>`: the archived report as a page, every accounted number marked.
 
-Which columns are figures and which label a row comes from the Table Schemas (model/roles.py). The
-database is immutable, so each card is computed once per language.
+A figure carried by the package is a link to its row (title: resource, column, value); a number
+that is not a figure shows its reason; a figure whose printed value an erratum covers is marked
+and links to the erratum. `?row=<resource>|<row_key>` highlights that row's figures, which is
+where the row pages' links land. Plain HTML: the links work without JavaScript.
+
+`render_cell` (a Datasette hook, registered through plugin.py) gives each located figure cell and
+each `source_quote` a link to its place in the report.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+import csv
+import html
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 from datasette import hookimpl
-from datasette.utils import path_from_row_pks
+from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
+from ..checks.figure_sources import parse_printed
 from ..model import roles
-from ..model.descriptor import as_list
-from . import i18n
+from ..model.descriptor import as_list, package_dir, read_descriptor
+from .marker import file_is_ours
+from .serve import PACKAGE_DIR_ENV
 
-# (resource, SQL condition on its rows, Chinese heading, English heading)
-SECTIONS = [
-    ("income", "1", "收入决算", "Income"),
-    ("expenditure_by_type", "1", "支出决算（基本支出与项目支出）", "Expenditure by type (basic vs project)"),
-    ("expenditure_by_function", "level = 1", "一般公共预算财政拨款支出（按类）",
-     "General public budget expenditure by 类"),
-    ("three_public_expenses", "1", "“三公”经费：与预算和上年比较", "Three public expenses vs budget and prior year"),
-    ("indicators", "category in ('operating_costs', 'procurement')", "机关运行经费与政府采购",
-     "Running costs and government procurement"),
-    ("projects", "1", "项目及执行情况", "Projects and execution"),
-    ("errata", "1", "勘误", "Errata"),
-]
+DATABASE = "bazhong"
+HEADING = re.compile(r"^\s*(第[一二三四五]部分|[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|附件\d)")
 
 
-def dec(v) -> Decimal | None:
-    """A SQLite number as an exact Decimal (floats through their shortest repr)."""
-    return None if v is None else Decimal(repr(v)) if isinstance(v, float) else Decimal(v)
+@dataclass
+class Mark:
+    start: int
+    end: int
+    kind: str  # figure | non_figure
+    cells: list[tuple[str, str, str]] = field(default_factory=list)  # (resource, row_key, column)
+    reason: str = ""
 
 
-def implied_prior(row: dict) -> Decimal | None:
-    """The prior-year amount a row prints, or implies as amount − change."""
-    if row.get("prior_year_amount") is not None:
-        return dec(row["prior_year_amount"])
-    amount, change = dec(row.get("amount")), dec(row.get("change_amount"))
-    return amount - change if amount is not None and change is not None else None
+@dataclass
+class Package:
+    texts: dict[str, str]  # source_id -> archived text
+    titles: dict[str, str]
+    marks: dict[str, list[Mark]]  # source_id -> marks in text order
+    first_span: dict[tuple, int]  # (source_id, resource, row_key[, column]) -> start of its first span
+    schemas: dict[str, dict]
+    scope: dict[str, tuple[str, str]]  # source_id -> (fiscal_year, department): a report is one department-year
+    values: dict[tuple, str]  # (fiscal_year, department, resource, row_key, column) -> the carried value
+    errata: dict[tuple, list[dict]]  # (fiscal_year, department, resource, row_key, column) -> errata rows
 
 
-def derive_parent_priors(rows: list[dict], key: str, parent: str) -> dict[str, Decimal]:
-    """Prior-year amounts of rows that print none, as the sum of their parts' (printed or implied)
-    prior-year amounts, when every part has one: the 三公 total's 2017 figure (108.16)."""
-    out = {}
-    for r in rows:
-        if implied_prior(r) is not None:
+def _rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _stamp(root: Path) -> tuple:
+    """Modification times of what the page reads: a changed file rebuilds the cache."""
+    return tuple(p.stat().st_mtime_ns for p in sorted((root / "data").glob("*.csv")))
+
+
+_CHECKED: dict = {}  # root -> (monotonic time of the last look at the files, their stamp)
+
+
+def package(root: Path | None = None) -> Package:
+    """The package as the page needs it, re-read when a CSV changed (looked at once a second:
+    render_cell calls this for every cell of a table page)."""
+    root = root or Path(os.environ.get(PACKAGE_DIR_ENV) or package_dir())
+    now = time.monotonic()
+    seen = _CHECKED.get(root)
+    if seen is None or now - seen[0] > 1:
+        seen = _CHECKED[root] = (now, _stamp(root))
+    return _load(root, seen[1])
+
+
+@lru_cache(maxsize=2)
+def _load(root: Path, _stamp: tuple) -> Package:
+    desc = read_descriptor(root)
+    by_name = {r["name"]: r for r in desc["resources"]}
+    texts, titles, scope = {}, {}, {}
+    for s in _rows(root / "data" / "sources.csv"):
+        p = root / s["path"]
+        if p.is_file():
+            texts[s["source_id"]], titles[s["source_id"]] = p.read_text(encoding="utf-8"), s["title_zh"]
+            scope[s["source_id"]] = (s["fiscal_year"], s["department"])
+    schemas, values = {}, {}
+    for name, res in by_name.items():
+        schema = read_schema(root, res)
+        schemas[name] = schema
+        if not roles.figures(schema) or "derived" not in roles.with_role(schema, "provenance"):
             continue
-        # One partition of the parent at a time (a total may be broken down two ways).
-        partitions: dict = {}
-        for p in rows:
-            if p.get(parent) == r[key]:
-                partitions.setdefault(p.get("breakdown"), []).append(implied_prior(p))
-        complete = [priors for priors in partitions.values() if all(p is not None for p in priors)]
-        if complete:
-            out[r[key]] = sum(complete[0], Decimal(0))
-    return out
+        for row in _rows(root / res["path"]):
+            key = roles.row_key(schema, row)
+            for col in roles.figures(schema):
+                values[(row["fiscal_year"], row["department"], name, key, col)] = row[col]
+    marks: dict[str, dict[int, Mark]] = {}
+    first: dict[tuple, int] = {}
+    for f in _rows(root / "data" / "figure_sources.csv"):
+        start, cell = int(f["start"]), (f["resource"], f["row_key"], f["column"])
+        m = marks.setdefault(f["source_id"], {}).setdefault(start, Mark(start, int(f["end"]), "figure"))
+        m.cells.append(cell)
+        for k in ((f["source_id"], *cell), (f["source_id"], *cell[:2])):
+            first[k] = min(first.get(k, start), start)
+    for n in _rows(root / "data" / "non_figures.csv"):
+        start = int(n["start"])
+        mark = Mark(start, int(n["end"]), "non_figure", reason=n["reason"])
+        marks.setdefault(n["source_id"], {}).setdefault(start, mark)
+    errata: dict[tuple, list[dict]] = {}
+    for e in _rows(root / "data" / "errata.csv"):
+        errata.setdefault((e["fiscal_year"], e["department"], e["resource"], e["row_key"], e["column"]), []).append(e)
+    ordered = {sid: sorted(ms.values(), key=lambda m: m.start) for sid, ms in marks.items()}
+    return Package(texts, titles, ordered, first, schemas, scope, values, errata)
 
 
-async def section(datasette, database: str, department: str, year: int, spec: tuple, lang: str) -> dict:
-    name, where, zh, en = spec
-    schema = i18n.schemas()[name]
-    db = datasette.databases[database]
-    rows = [dict(r) for r in (await db.execute(
-        f'select * from "{name}" where fiscal_year = ? and department = ? and {where} order by rowid',
-        [year, department])).rows]
-    figures = roles.figures(schema)
-    label = roles.row_label(schema)
-    pks = as_list(schema.get("primaryKey"))
-    out_rows = []
-    key = roles.row_key_fields(schema)[-1]
-    derived = derive_parent_priors(rows, key, f"parent_{key}") if "prior_year_amount" in figures else {}
-    for r in rows:
-        cells = [{"column": c, "title": i18n.column_title(name, c, lang), "text": i18n.number_text(r[c])
-                  if r[c] is not None else "", "derived": False} for c in figures]
-        if r[key] in derived:
-            cell = next(c for c in cells if c["column"] == "prior_year_amount")
-            cell.update(text=f"{derived[r[key]].normalize():f}", derived=True)
-        out_rows.append({"label": r[label], "key": roles.row_key(schema, r), "cells": cells,
-                         "url": datasette.urls.row(database, name, path_from_row_pks(r, pks, False))})
-    return {"resource": name, "title": zh if lang == "zh" else en, "rows": out_rows,
-            "columns": [{"name": c, "title": i18n.column_title(name, c, lang)} for c in figures],
-            "url": datasette.urls.table(database, name) + f"?fiscal_year={year}&department={department}"}
+def read_schema(root: Path, res: dict) -> dict:
+    import json
+
+    if isinstance(res["schema"], dict):
+        return res["schema"]
+    return json.loads((root / res["schema"]).read_text(encoding="utf-8"))
 
 
-async def card(datasette, department: str, year: int, lang: str) -> dict | None:
-    database = sorted(i18n.our_databases(datasette))[0]
-    cards, key = i18n.kept(datasette, "cards"), (database, department, year, lang)
-    if key not in cards:
-        known = await i18n.department_years(datasette, database)
-        this = next((d for d in known if d["department"] == department and d["fiscal_year"] == year), None)
-        if this is None:
-            return None
-        tables = set(await datasette.databases[database].table_names())
-        sections = [await section(datasette, database, department, year, s, lang) for s in SECTIONS if s[0] in tables]
-        cards[key] = {"department": this, "year": year, "sections": sections, "choices": known}
-    return cards[key]
+def row_url(pkg: Package, source_id: str, resource: str, row_key: str) -> str:
+    """/bazhong/<table>/<primary key values, tilde-encoded, comma-joined> (Datasette's row page)."""
+    schema = pkg.schemas[resource]
+    fy, dept = pkg.scope.get(source_id, ("", ""))
+    given = dict(zip(roles.row_key_fields(schema), row_key.split(roles.ROW_KEY_SEPARATOR)))
+    given.update(fiscal_year=fy, department=dept)
+    pk = as_list(schema.get("primaryKey"))
+    return f"/{DATABASE}/{resource}/" + ",".join(tilde_encode(str(given.get(k, ""))) for k in pk)
 
 
-async def report_view(request, datasette):
-    lang = i18n.lang_of(request)
-    department, year = request.url_vars["department"], request.url_vars["year"]
-    found = await card(datasette, department, int(year), lang) if year.isdigit() else None
-    if found is None:
-        why = (f"没有 {department} 部门 {year} 年的报告。" if lang == "zh"
-               else f"There is no report of {department} for {year}.")
-        return await i18n.error_response(datasette, request, 404, why, localized=True)
-    html = await datasette.render_template("report.html", {"card": found}, request=request)
-    return Response.html(html)
+def report_url(source_id: str, resource: str, row_key: str, start: int) -> str:
+    from urllib.parse import quote
+
+    return f"/report/{quote(source_id, safe='')}?row={quote(f'{resource}|{row_key}', safe='')}#f-{start}"
 
 
-async def report_index(request, datasette):
-    database = sorted(i18n.our_databases(datasette))[0]
-    known = await i18n.department_years(datasette, database)
-    return Response.redirect(f"/-/report/{known[0]['department']}/{known[0]['fiscal_year']}" if known else "/")
+def _erratum_of(pkg: Package, source_id: str, cell: tuple, printed: str) -> dict | None:
+    """The erratum of the cell when this printed occurrence states another value than carried."""
+    cell = (*pkg.scope.get(source_id, ("", "")), *cell)
+    errs = pkg.errata.get(cell)
+    if not errs:
+        return None
+    p = parse_printed(printed)
+    carried = pkg.values.get(cell, "")
+    if p is None or not carried:
+        return errs[0]
+    from decimal import Decimal
+
+    return None if p.value == Decimal(carried) else errs[0]
+
+
+def _figure(pkg: Package, source_id: str, m: Mark, highlighted: tuple | None) -> str:
+    printed = pkg.texts[source_id][m.start:m.end]
+    scope = pkg.scope.get(source_id, ("", ""))
+    lines = [f"{res} · {col} = {pkg.values.get((*scope, res, key, col), '')} ({key})" for res, key, col in m.cells]
+    res, key, col = m.cells[0]
+    classes = ["fig"]
+    if highlighted and any(c[:2] == highlighted for c in m.cells):
+        classes.append("hl")
+    err = next((e for c in m.cells if (e := _erratum_of(pkg, source_id, c, printed))), None)
+    extra = ""
+    if err:
+        classes.append("erratum")
+        lines.append(f"erratum {err['erratum_id']}: {err['kind']}")
+        fy, dept = err["fiscal_year"], err["department"]
+        href = f"/{DATABASE}/errata/{tilde_encode(fy)},{tilde_encode(dept)},{tilde_encode(err['erratum_id'])}"
+        extra = f'<a class="erratum-link" href="{href}" title="erratum {html.escape(err["erratum_id"])}">勘误</a>'
+    title = html.escape("\n".join(lines))
+    href = row_url(pkg, source_id, res, key)
+    return (f'<a id="f-{m.start}" class="{" ".join(classes)}" href="{href}" title="{title}" '
+            f'data-cells="{html.escape(";".join("|".join(c) for c in m.cells))}">{html.escape(printed)}</a>{extra}')
+
+
+def render_text(pkg: Package, source_id: str, highlighted: tuple | None = None) -> str:
+    """The report as HTML lines: headings in <h3>-like spans, every mark in place."""
+    text = pkg.texts[source_id]
+    out, pos = [], 0
+    for m in pkg.marks.get(source_id, []):
+        if m.start < pos:
+            continue  # overlapping marks cannot happen once validated; keep the page readable anyway
+        out.append(html.escape(text[pos:m.start]))
+        if m.kind == "figure":
+            out.append(_figure(pkg, source_id, m, highlighted))
+        else:
+            out.append(f'<span id="n-{m.start}" class="nf" tabindex="0" title="not a figure: {m.reason}">'
+                       f"{html.escape(text[m.start:m.end])}</span>")
+        pos = m.end
+    out.append(html.escape(text[pos:]))
+    body = "".join(out)
+    # headings bold, line by line (marks never span a line break)
+    return "\n".join(f'<strong class="h">{line}</strong>' if HEADING.match(html.unescape(re.sub("<[^>]+>", "", line)))
+                     else line for line in body.split("\n"))
+
+
+STYLE = """
+body{font-family:"Noto Sans CJK SC","Noto Sans SC",sans-serif;margin:1.5em auto;max-width:60em;line-height:1.7}
+.report{white-space:pre-wrap;tab-size:2}
+a.fig{background:#e6f0ff;color:#0645ad;text-decoration:none;border-bottom:1px solid #0645ad;padding:0 1px}
+a.fig:hover,a.fig:focus{background:#0645ad;color:#fff}
+a.fig.erratum{background:#fff1d6;border-bottom:2px dashed #b35c00}
+a.erratum-link{font-size:.7em;vertical-align:super;color:#b35c00;margin-left:1px}
+a.fig.hl,a.fig:target{background:#ffe14d;color:#000;outline:2px solid #c9a400}
+span.nf{color:#777;border-bottom:1px dotted #aaa}
+strong.h{display:inline-block;margin-top:.4em}
+.legend span,.legend a{margin-right:1em}
+"""
+
+
+def render_page(pkg: Package, source_id: str, highlighted: tuple | None) -> str:
+    title = html.escape(pkg.titles.get(source_id, source_id))
+    n_fig = sum(m.kind == "figure" for m in pkg.marks.get(source_id, []))
+    n_non = sum(m.kind == "non_figure" for m in pkg.marks.get(source_id, []))
+    note = ""
+    if highlighted:
+        res, key = highlighted
+        note = (f'<p class="row-note">Highlighted: the figures of <a href="{row_url(pkg, source_id, res, key)}">'
+                f"{html.escape(res)} {html.escape(key)}</a>.</p>")
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{title} · 原文标注 / annotated report</title>
+<style>{STYLE}</style></head><body>
+<p><a href="/">巴中市部门决算</a> › 原文 / report</p>
+<h1>{title}</h1>
+<p class="legend"><a class="fig" href="#">数字</a> a figure of the package: click for its row, hover or focus
+for resource, column and value · <a class="fig erratum" href="#">数字</a> printed differently
+elsewhere: see the erratum · <span class="nf">数字</span> not a figure (hover for why).
+{n_fig} figures located, {n_non} numbers that are not figures. Draft: machine-located spans,
+not yet confirmed by a person; see <a href="/{DATABASE}/figure_sources">figure_sources</a>.</p>
+{note}
+<div class="report" lang="zh-CN">{render_text(pkg, source_id, highlighted)}</div>
+</body></html>"""
+
+
+async def report_page(request):
+    source_id = request.url_vars["source_id"]
+    pkg = package()
+    if source_id not in pkg.texts:
+        return Response.html(f"<p>No archived report <code>{html.escape(source_id)}</code>.</p>", status=404)
+    row = request.args.get("row")
+    highlighted = tuple(row.split("|", 1)) if row and "|" in row else None
+    return Response.html(render_page(pkg, source_id, highlighted))
+
+
+ROUTE = (r"^/report/(?P<source_id>[^/]+)$", report_page)
+
+
+@lru_cache(maxsize=8)
+def _file_is_ours(path: str) -> bool:
+    return file_is_ours(path)
+
+
+def _ours(datasette, database: str) -> bool:
+    """Only on a database this package built (its stamp), as every hook of plugin.py."""
+    db = datasette.databases.get(database)
+    return bool(db is not None and db.path and _file_is_ours(db.path))
 
 
 @hookimpl
-def register_routes(datasette):
-    if not i18n.our_databases(datasette):
-        return []
-    return [(r"^/-/report/(?P<department>[a-z0-9-]+)/(?P<year>[^/]+)$", report_view),
-            (r"^/-/report/?$", report_index)]
+def render_cell(row, value, column, table, database, datasette):
+    """A located figure cell links to its first span; a source_quote to the row's first span."""
+    if database != DATABASE or table is None or value in (None, "") or not _ours(datasette, database):
+        return None
+    pkg = package()
+    schema = pkg.schemas.get(table)
+    if schema is None or (column != "source_quote" and column not in roles.figures(schema)):
+        return None
+    try:
+        # a foreign key cell of a table page comes as {"value": …, "label": …}
+        data = {k: (row[k]["value"] if isinstance(row[k], dict) else row[k]) for k in row.keys()}
+        key = roles.row_key(schema, data)
+        source_id = data["source_id"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    start = pkg.first_span.get((source_id, table, key, column) if column != "source_quote" else (source_id, table, key))
+    if start is None or source_id not in pkg.texts:
+        return None
+    from markupsafe import Markup
+
+    href = report_url(source_id, table, key, start)
+    label = "原文 / in the report" if column == "source_quote" else str(value)
+    if column == "source_quote":
+        return Markup(f'{html.escape(str(value))} <a class="to-report" href="{href}">→ {label}</a>')
+    return Markup(f'<a class="to-report" href="{href}" title="where the report prints it">{html.escape(label)}</a>')

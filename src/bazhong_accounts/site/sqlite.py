@@ -157,12 +157,12 @@ def read_rows(t: Table, sql: bool = False) -> Iterator:
             if sql:
                 yield [_sql_value(v) for v in values]
             else:
-                yield dict(zip(names, values))
+                yield dict(zip(names, values, strict=False))
 
 
 def _typed_cells(t: Table, names: list[str], parsers: list, missing: set[str], cells: list[str], line: int) -> list:
-    out = []
-    for name, parse, cell in zip(names, parsers, cells):
+    out: list = []
+    for name, parse, cell in zip(names, parsers, cells, strict=False):
         if cell in missing:
             out.append(None)
             continue

@@ -1,0 +1,137 @@
+"""`validate` on each engine at large N, against the floor: DuckDB's bare scan of the same CSVs.
+
+    python benchmarks/bench_engines.py [--sizes 10000,100000] [--engines duckdb,pandas,spark]
+                                       [--frictionless-timeout 1800] [--work-dir DIR]
+
+For each N the synthetic package of benchmarks/synth.py is generated on disk (removed after), then,
+one after another on the same files, each timed with its peak memory (max RSS of the process tree
+it waited for, so the JVM of Spark counts):
+
+- `scan`: DuckDB counting the rows of every CSV (read_csv, all VARCHAR, parallel): no validator
+  that reads the files can be faster on this machine;
+- `validate --engine E` for each engine (pandas only up to --pandas-max, since it holds the data in
+  memory: about 4 GB at N = 10,000);
+- `frictionless validate` up to --frictionless-max, cut off after --frictionless-timeout.
+
+Appends to benchmarks/results/engines.csv (one row per N and task) and prints the issue's targets:
+duckdb within 2x of the scan and 30x faster than frictionless at N = 10,000, and its peak memory at
+the largest N at most 1.5x its peak at N = 10,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from run import BIN, RESULTS, _tail, timed  # noqa: E402
+from synth import write_synthetic  # noqa: E402
+
+FIELDS = ["date", "n", "rows", "csv_mb", "task", "seconds", "max_rss_mb", "exit", "note"]
+SCAN = """
+import sys, duckdb, pathlib
+con = duckdb.connect(config={"memory_limit": "2GB"})
+rows = 0
+for p in sorted(pathlib.Path(sys.argv[1]).glob("data/*.csv")):
+    rows += con.execute("select count(*) from read_csv(?, all_varchar=true, header=true, parallel=true)",
+                        [str(p)]).fetchone()[0]
+print(rows)
+"""
+
+
+def tasks(pkg: Path, n: int, args) -> list[tuple[str, list[str], float]]:
+    out = [("scan", [sys.executable, "-c", SCAN, str(pkg)], args.timeout)]
+    for engine in args.engines.split(","):
+        if engine == "pandas" and n > args.pandas_max:
+            continue
+        out.append((f"validate {engine}", [str(BIN / "bazhong-accounts"), "validate", str(pkg), "--engine", engine],
+                    args.timeout))
+    if n <= args.frictionless_max:
+        out.append(("frictionless", [str(BIN / "frictionless"), "validate", str(pkg / "datapackage.json")],
+                    args.frictionless_timeout))
+    return out
+
+
+def bench_size(n: int, work: Path, args) -> list[dict]:
+    pkg = work / f"engines-n{n}"
+    t0 = time.perf_counter()
+    counts = write_synthetic(pkg, n)
+    rows = sum(counts.values())
+    mb = sum(p.stat().st_size for p in (pkg / "data").glob("*.csv")) / 1e6
+    base = {"date": time.strftime("%Y-%m-%d"), "n": n, "rows": rows, "csv_mb": f"{mb:.0f}"}
+    out = [dict(base, task="generate", seconds=f"{time.perf_counter() - t0:.1f}")]
+    print(f"N={n}: {rows} rows, {mb:.0f} MB of CSV", flush=True)
+    try:
+        for task, cmd, limit in tasks(pkg, n, args):
+            r = timed(cmd, limit)
+            note = f">{limit:.0f} s: cut off" if r["timeout"] else ("" if r["code"] in (0, 1) else _tail(r["output"]))
+            if r["code"] == 1 and task.startswith("validate"):
+                note = "problems reported: " + _tail(r["output"], 1)
+            out.append(dict(base, task=task, seconds=f"{r['seconds']:.1f}", max_rss_mb=f"{r['max_rss_mb']:.0f}",
+                            exit=r["code"], note=note))
+            print(f"  {task:18s} {r['seconds']:8.1f} s  peak {r['max_rss_mb']:7.0f} MB  {note}", flush=True)
+    finally:
+        shutil.rmtree(pkg, ignore_errors=True)
+    return out
+
+
+def targets(results: list[dict]) -> list[str]:
+    def get(n, task):
+        return next((r for r in results if r["n"] == n and r["task"] == task), None)
+
+    out = []
+    small, large = min(r["n"] for r in results), max(r["n"] for r in results)
+    duck, scan, fr = get(small, "validate duckdb"), get(small, "scan"), get(small, "frictionless")
+    if duck and scan:
+        ratio = float(duck["seconds"]) / float(scan["seconds"])
+        out.append(f"N={small}: duckdb {duck['seconds']} s = {ratio:.1f}x the bare scan ({scan['seconds']} s): "
+                   f"{'PASS' if ratio <= 2 else 'FAIL'} (target <= 2x)")
+    if duck and fr:
+        cut = "cut off" in (fr["note"] or "")
+        speed = float(fr["seconds"]) / float(duck["seconds"])
+        out.append(f"N={small}: frictionless {'>' if cut else ''}{fr['seconds']} s = {'>' if cut else ''}{speed:.0f}x "
+                   f"duckdb: {'PASS' if speed >= 30 else 'FAIL'} (target >= 30x)")
+    big = get(large, "validate duckdb")
+    if duck and big and large != small:
+        growth = float(big["max_rss_mb"]) / float(duck["max_rss_mb"])
+        out.append(f"duckdb peak memory N={large} / N={small}: {big['max_rss_mb']} / {duck['max_rss_mb']} MB = "
+                   f"{growth:.2f}: {'PASS' if growth <= 1.5 else 'FAIL'} (target <= 1.5)")
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--engines", default="duckdb,pandas,spark")
+    ap.add_argument("--pandas-max", type=int, default=10000)
+    ap.add_argument("--frictionless-max", type=int, default=10000)
+    ap.add_argument("--frictionless-timeout", type=float, default=1800)
+    ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--work-dir")
+    ap.add_argument("--out", default=str(RESULTS / "engines.csv"))
+    args = ap.parse_args(argv)
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="bazhong-engines-"))
+    results = []
+    for n in map(int, args.sizes.split(",")):
+        results += bench_size(n, work, args)
+    path = Path(args.out)
+    new = not path.exists()
+    with open(path, "a", encoding="utf-8", newline="") as fh:  # appended: each run keeps its date
+        w = csv.DictWriter(fh, FIELDS, extrasaction="ignore", lineterminator="\n")
+        if new:
+            w.writeheader()
+        w.writerows(results)
+    for line in targets(results):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""`validate DIR --engine duckdb|spark`: the checks of `validate` on an SQL engine.
+
+Flow: the byte checks of each CSV in Python (bytes.py, streamed), each CSV loaded by the engine
+as text with its row numbers, every check of definitions.py run as SQL, and for the failing rows
+only: the physical CSV line (lines.py) and the message (messages.py). The output is the pandas
+validator's (``path:line: column: message``), so the engines can be compared line for line.
+
+What the SQL engines check is listed in COVERED; NOT_COVERED is printed on stderr at each run so
+nobody mistakes a pass for more than it is.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ...model.descriptor import as_list
+from ...model.problems import Report
+from ..validate import Result, _guard, _load_package
+from . import definitions as d
+from .backends import ENGINES
+from .bytes import check_bytes
+from .identities import check_identities
+from .lines import line_maps
+from .definitions import lit, view
+from .messages import cell_message, foreign_key_message, primary_key_message
+
+COVERED = ("files (bytes, encoding, header)", "types", "constraints", "primary keys", "foreign keys",
+           "identities with errata", "stale errata")
+NOT_COVERED = ("canonical form and row order", "provenance (quotes, numbers, derivations, sources)",
+               "organisation roots and cycles", "ordinals", "row-level frame checks", "trips vs count",
+               "errata references")
+DEDUPE = {"required", "pattern", "enum", "range", "length"}  # pandera's: skip a cell already reported
+
+
+class Loaded:
+    """A resource the engine could read: its schema, path, header and line map."""
+
+    def __init__(self, name, rel, schema, facts, lines):
+        self.name, self.rel, self.schema, self.facts, self.lines = name, rel, schema, facts, lines
+        self.fields = {f["name"]: f for f in schema["fields"]}
+        self.header = facts.header
+
+    def col_no(self, col):
+        return self.header.index(col) + 1 if col in self.header else None
+
+
+def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded]:
+    """Byte checks, then each readable CSV handed to the engine; row counts and line maps in
+    one query each for all files (a Spark job costs seconds, whatever its size)."""
+    read = {}
+    for name, rel, schema, schema_path in resources:
+        facts = _guard(report, f"file ({rel})", check_bytes, root, name, rel, schema, schema_path, report)
+        if facts is None:
+            continue
+        error = engine.load(name, root / rel, facts.header)
+        if error is not None:
+            _ragged(root, rel, len(facts.header), error, report)
+            continue
+        read[name] = (rel, schema, facts)
+    counts = _counts(engine, read, root, report)
+    maps = line_maps(engine, {n: (read[n][2], counts[n], root / read[n][0], read[n][0]) for n in counts}, report)
+    return {n: Loaded(n, read[n][0], read[n][1], read[n][2], maps[n]) for n in counts}
+
+
+def _counts(engine, read: dict, root: Path, report: Report) -> dict[str, int]:
+    """Rows of each table; a file the engine reads lazily (Spark) and then refuses is found
+    one by one and reported like a ragged file."""
+    if not read:
+        return {}
+    sql = " union all ".join(f"select {lit(n)} as res, count(*) as n from {view(n)}" for n in read)
+    try:
+        return dict(engine.query(sql))
+    except Exception:  # noqa: BLE001 - some file is malformed: find which
+        counts = {}
+        for n, (rel, _, facts) in read.items():
+            try:
+                counts[n] = engine.query(f"select count(*) from {view(n)}")[0][0]
+            except Exception as e:  # noqa: BLE001
+                _ragged(root, rel, len(facts.header), str(e).split("\n")[0], report)
+        return counts
+
+
+def _ragged(root: Path, rel: str, ncols: int, error: str, report: Report) -> None:
+    """The engine refused the file: find the ragged rows with the csv module (files.py's message)."""
+    from ..files import _scan_with_csv
+
+    if not _scan_with_csv(rel, (root / rel).read_bytes(), ncols, report):
+        report.add(rel, message=f"not a valid CSV: {error}")
+
+
+def _unlisted(root: Path, resources, report: Report) -> None:
+    listed = {Path(rel).as_posix() for _, rel, _, _ in resources}
+    if (root / "data").is_dir():
+        for p in sorted((root / "data").rglob("*.csv")):
+            rel = p.relative_to(root).as_posix()
+            if rel not in listed:
+                report.add(rel, None, None, "CSV file not listed as a resource in datapackage.json")
+
+
+def _unknown_references(resources, loaded: dict[str, Loaded], report: Report) -> None:
+    names = {name for name, *_ in resources}
+    for t in loaded.values():
+        for fk in t.schema.get("foreignKeys", []):
+            rname = fk["reference"].get("resource") or t.name
+            if rname not in names:
+                report.add(t.rel, None, as_list(fk["fields"])[-1],
+                           f"foreign key refers to `{rname}`, which is not a resource of datapackage.json")
+
+
+def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
+    """All type, key and constraint checks in one query (x0 = which check); the rows reported in
+    check order, as the pandas validator does, so its de-duplication picks the same message."""
+    schemas = {name: t.schema for name, t in loaded.items()}
+    checks = d.structure_checks(schemas, engine.one_scan)
+    if not checks:
+        return
+    sql = " union all ".join(f"select {i} as x0, rn, col, v, x from ({c.sql}) s{i}" for i, c in enumerate(checks))
+    found: dict[int, list] = {}
+    for i, rn, col, v, x in engine.query(sql):
+        found.setdefault(i, []).append((rn, col, v, x))
+    for i in sorted(found):
+        check, rows = checks[i], sorted(found[i])
+        t = loaded[check.resource]
+        lines = t.lines.of([r[0] for r in rows])
+        if check.kind == "primary_key":
+            _primary_key(t, rows, lines, report)
+            continue
+        for (rn, col, v, x), line in zip(rows, lines):
+            if check.kind.startswith("foreign_key"):
+                fk = t.schema["foreignKeys"][int(check.kind.split(":")[1])]
+                report.add(t.rel, line, col, foreign_key_message(fk, t.name, v, x), col_no=t.col_no(col))
+            else:  # x: the kind of the cell check
+                report.add(t.rel, line, col, cell_message(x, t.fields[col], v), col_no=t.col_no(col),
+                           dedupe=x in DEDUPE)
+
+
+def _primary_key(t: Loaded, rows, lines, report: Report) -> None:
+    groups: dict[str, list] = {}
+    for (rn, col, shown, key), line in sorted(zip(rows, lines), key=lambda p: p[0][0]):
+        groups.setdefault(key, []).append((line, col, shown))
+    pk = as_list(t.schema.get("primaryKey"))
+    for members in groups.values():
+        shown = members[0][2]
+        for line, col, _ in members:
+            others = [m[0] for m in members if m[0] != line]
+            report.add(t.rel, line, col, primary_key_message(pk, shown, others), col_no=t.col_no(col))
+
+
+def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
+    """Every check the engine covers on the package in `root`, as validate.collect() returns it."""
+    root = Path(root)
+    result = Result()
+    report = result.report
+    resources = _load_package(root, result)
+    if resources is None:
+        return result
+    backend = ENGINES[engine](session) if engine == "spark" and session else ENGINES[engine]()
+    try:
+        loaded = _load_all(root, backend, resources, report)
+        _unlisted(root, resources, report)
+        _unknown_references(resources, loaded, report)
+        _guard(report, "structure", _run_structure, backend, loaded, report)
+        _guard(report, "identities", check_identities, backend, loaded, report)
+        result.rows = sum(t.lines.rows for t in loaded.values())
+    finally:
+        backend.close()
+    return result
+
+
+AUTO_BYTES = 256 << 20  # above this much CSV, pandas' memory (about 4x the data) is the limit
+
+
+def choose(root: str | Path, engine: str) -> str:
+    """The engine `--engine auto` means for this package: pandas when small, else DuckDB."""
+    if engine != "auto":
+        return engine
+    data = Path(root) / "data"
+    size = sum(p.stat().st_size for p in data.rglob("*.csv")) if data.is_dir() else 0
+    return "duckdb" if size > AUTO_BYTES else "pandas"
+
+
+def note() -> str:
+    return "not checked by the SQL engines (use --engine pandas): " + "; ".join(NOT_COVERED)
+
+
+def print_note() -> None:
+    print(note(), file=sys.stderr)

@@ -1,0 +1,133 @@
+"""Where the SQL of definitions.py runs: DuckDB (out-of-core: a database file and a spill
+directory in a temporary directory, a memory limit, CSVs read in parallel) or Spark SQL (the same
+text translated by SQLGlot; local mode by default, any cluster through SPARK_REMOTE / Spark
+Connect or `spark-submit`).
+
+Both read every cell as text (``''`` for an empty cell) and number the rows of each file in file
+order (``rn``, 0-based), so a failing row maps back to its CSV line.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from .definitions import lit, q, view
+
+
+class DuckDBEngine:
+    name = "duckdb"
+    one_scan = False  # its column scans are cheap; a union of simple filters runs faster
+
+    def __init__(self, memory_limit: str | None = None, threads: int | None = None):
+        import duckdb
+
+        self.workdir = Path(tempfile.mkdtemp(prefix="bazhong-duckdb-"))
+        config = {"memory_limit": memory_limit or os.environ.get("BAZHONG_DUCKDB_MEMORY", "2GB"),
+                  "temp_directory": str(self.workdir / "spill"), "preserve_insertion_order": True}
+        if threads:
+            config["threads"] = threads
+        # in memory, spilling to temp_directory beyond memory_limit: a package bigger than RAM is read too
+        self.con = duckdb.connect(":memory:", config=config)
+
+    def load(self, resource: str, path: Path, header: list[str]) -> str | None:
+        """Read one CSV into table r_<name> (file order kept: rowid = rn) and view t_<name>.
+        Returns the reader's error (ragged row, bad quoting) or None."""
+        columns = "{" + ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header) + "}"
+        try:
+            self.con.execute(
+                f"create or replace table {q('r_' + resource)} as select * from read_csv({lit(str(path))}, "
+                f"columns={columns}, header=true, auto_detect=false, delim=',', quote='\"', escape='\"', "
+                f"strict_mode=true, null_padding=false, parallel=true)")
+        except Exception as e:  # noqa: BLE001 - duckdb's CSV errors have no common base class
+            return str(e).split("\n")[0]
+        cells = ", ".join(f"coalesce({q(h)}, '') as {q(h)}" for h in header)
+        self.con.execute(f"create or replace view {view(resource)} as select rowid as rn, {cells} "
+                         f"from {q('r_' + resource)}")
+        return None
+
+    def query(self, sql: str) -> list[tuple]:
+        return self.con.execute(sql).fetchall()
+
+    def materialize(self, name: str, sql: str) -> None:
+        """A result several queries read, computed once."""
+        self.con.execute(f"create or replace temp table {q(name)} as {sql}")
+
+    def close(self) -> None:
+        self.con.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@lru_cache(maxsize=None)
+def to_spark(sql: str) -> str:
+    """The DuckDB text of a check in Spark SQL (SQLGlot)."""
+    import sqlglot
+
+    return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+
+
+_SESSION = None
+
+
+def spark_session():
+    """One SparkSession per process: local[2] unless SPARK_REMOTE names a Spark Connect server."""
+    global _SESSION
+    if _SESSION is None:
+        from pyspark.sql import SparkSession
+
+        builder = SparkSession.builder.appName("bazhong-accounts validate")
+        if not os.environ.get("SPARK_REMOTE"):
+            builder = (builder.master(os.environ.get("BAZHONG_SPARK_MASTER", "local[2]"))
+                       .config("spark.ui.enabled", "false")
+                       .config("spark.ui.showConsoleProgress", "false")
+                       .config("spark.sql.shuffle.partitions", os.environ.get("BAZHONG_SPARK_PARTITIONS", "2"))
+                       # the checks are many small plans: compiling each to Java costs more than it saves
+                       .config("spark.sql.codegen.wholeStage", "false")
+                       .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
+                       .config("spark.sql.ansi.enabled", "false"))
+        _SESSION = builder.getOrCreate()
+        _SESSION.sparkContext.setLogLevel("ERROR")
+    return _SESSION
+
+
+class SparkEngine:
+    name = "spark"
+    one_scan = True  # Catalyst plans hundreds of union branches slowly: one scan per resource
+
+    def __init__(self, session=None):
+        self.spark = session or spark_session()
+        self.frames = []
+
+    def load(self, resource: str, path: Path, header: list[str]) -> str | None:
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        schema = StructType([StructField(h, StringType()) for h in header])
+        # multiLine: a file is one partition, so monotonically_increasing_id() numbers its rows 0..n-1
+        df = self.spark.read.csv(str(path), schema=schema, header=True, multiLine=True, quote='"', escape='"',
+                                 mode="FAILFAST", enforceSchema=True, encoding="UTF-8")
+        df = df.select(F.monotonically_increasing_id().alias("rn"),
+                       *[F.coalesce(F.col(f"`{h}`"), F.lit("")).alias(h) for h in header]).cache()
+        # read lazily: a malformed file fails the first query that counts rows (runner: _counts)
+        df.createOrReplaceTempView(view(resource).strip('"'))
+        self.frames.append(df)
+        return None
+
+    def query(self, sql: str) -> list[tuple]:
+        return [tuple(r) for r in self.spark.sql(to_spark(sql)).collect()]
+
+    def materialize(self, name: str, sql: str) -> None:
+        """A result several queries read, computed once."""
+        df = self.spark.sql(to_spark(sql)).cache()
+        df.createOrReplaceTempView(name)
+        self.frames.append(df)
+
+    def close(self) -> None:
+        for df in self.frames:
+            df.unpersist()
+
+
+ENGINES = {"duckdb": DuckDBEngine, "spark": SparkEngine}

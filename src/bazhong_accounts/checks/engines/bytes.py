@@ -1,0 +1,103 @@
+"""The file checks of checks/files.py that look at bytes, not cells (missing, empty, binary, JSON,
+encoding, BOM, CRLF, header against the schema), streamed in blocks so memory does not grow
+with the file. They stay in Python for every engine: one cheap pass, the messages of files.py."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...model.problems import Report
+from ..files import FMT_HINT, _encoding_problem, _header_problems
+
+BLOCK = 16 << 20
+
+
+@dataclass
+class FileFacts:
+    header: list[str]
+    newlines: int  # b"\n" in the file, to tell whether rows map to lines simply
+    ends_with_newline: bool
+
+
+def _stream(path: Path):
+    with open(path, "rb") as fh:
+        while block := fh.read(BLOCK):
+            yield block
+
+
+def _scan(path: Path, rel: str, report: Report, skip: int) -> tuple[int, bool] | None:
+    """(newlines, ends with newline), reporting the first CR; None when not UTF-8 (reported)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    newlines, seen, cr_line, last = 0, 0, None, b""
+    for block in _stream(path):
+        if seen == 0 and skip:
+            block = block[skip:]
+        try:
+            decoder.decode(block)
+        except UnicodeDecodeError:
+            data = path.read_bytes()[skip:]  # the error path only: files.py's message, with its GBK hint
+            line, msg = _encoding_problem(data)
+            report.add(rel, line, None, msg)
+            return None
+        if cr_line is None and b"\r" in block:
+            cr_line = newlines + block.count(b"\n", 0, block.find(b"\r")) + 1
+        newlines += block.count(b"\n")
+        seen += len(block)
+        last = block[-1:]
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        data = path.read_bytes()[skip:]
+        line, msg = _encoding_problem(data)
+        report.add(rel, line, None, msg)
+        return None
+    if cr_line is not None:
+        report.add(rel, cr_line, None, f"CRLF line endings (Windows); use LF only; {FMT_HINT}")
+    return newlines, last == b"\n"
+
+
+def check_bytes(root: Path, name: str, rel: str, schema: dict, schema_path: str,
+                report: Report) -> FileFacts | None:
+    """Pre-read checks of one CSV; None when its rows cannot be read."""
+    path = root / rel
+    fields = [f["name"] for f in schema["fields"]]
+    if not path.is_file():
+        report.add(rel, message=f"file missing: resource `{name}` of datapackage.json points to it")
+        return None
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    blank = b" \t\r\n" + codecs.BOM_UTF8
+    if not head.strip(blank) and (len(head) < 65536 or not path.read_bytes().strip(blank)):
+        report.add(rel, message=f"empty file: expected at least the header row ({','.join(fields[:3])},…)")
+        return None
+    if b"\x00" in head:
+        report.add(rel, message="binary file, not a CSV (it contains NUL bytes)")
+        return None
+    skip = 0
+    if head.startswith(codecs.BOM_UTF8):
+        report.add(rel, 1, None, f"UTF-8 byte order mark (BOM) at the start of the file; {FMT_HINT}")
+        skip = len(codecs.BOM_UTF8)
+        head = head[skip:]
+    first = head.split(b"\n", 1)[0]
+    try:
+        first.decode("utf-8")
+    except UnicodeDecodeError:
+        line, msg = _encoding_problem(path.read_bytes()[skip:])
+        report.add(rel, line, None, msg)
+        return None
+    if head[:4096].lstrip()[:1] in (b"{", b"["):
+        report.add(rel, 1, None, "not a CSV file: it looks like JSON")
+        return None
+    scanned = _scan(path, rel, report, skip)
+    if scanned is None:
+        return None
+    header = next(csv.reader([first.decode("utf-8").rstrip("\r")]))
+    if len(header) == 1 and len(fields) > 1 and header[0] not in fields:
+        report.add(rel, 1, None, f"not a CSV file: the first line has no commas (expected the header {','.join(fields[:3])},…)")
+        return None
+    if not _header_problems(rel, header, fields, schema_path, report):
+        return None
+    return FileFacts(header, scanned[0], scanned[1])

@@ -1,0 +1,217 @@
+"""Every row-level check of `validate`, written once as SQL (DuckDB dialect) from the Table Schemas.
+
+Each resource is a view ``t_<name>`` with a column ``rn`` (0-based row of the CSV, file order)
+and one VARCHAR column per field, ``''`` for an empty cell (missing value). A check is a query
+that returns the rows that fail it, as
+
+    (rn, col, v, x)    rn = row, col = column to report, v = the cell, x = detail for the message
+
+and a *kind* that `messages.py` turns into the same words the pandas validator prints, in Python
+but only for the failing rows. The Spark engine runs the same text translated by SQLGlot: there
+is one definition of each check, not one per engine.
+
+The grammar of the types is model/typing.py's (INTEGER_RE, NUMBER_RE), the constraints those of
+the Table Schemas (required, enum, pattern, minimum, maximum, minLength, maxLength), the keys the
+schemas' primaryKey and foreignKeys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...model.descriptor import as_list
+from ...model.typing import INTEGER_RE, NUMBER_RE, pattern_of
+
+DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DECIMAL = "DECIMAL(38, 10)"  # Spark's widest exact type; the package prints at most 2 decimals
+
+
+@dataclass(frozen=True)
+class Check:
+    kind: str  # what went wrong, the key of its message in messages.py
+    resource: str
+    column: str | None  # the field the check is about (its Table Schema field), if one
+    sql: str
+
+
+def q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(text) -> str:
+    """A SQL string literal (DuckDB: backslashes are plain characters; SQLGlot escapes them for Spark)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def view(resource: str) -> str:
+    return q("t_" + resource)
+
+
+def ftype(field: dict) -> str:
+    return field.get("type", "string")
+
+
+def valid(field: dict, col: str) -> str:
+    """SQL: the non-empty cell `col` is of the field's type (the grammar of model/typing.py)."""
+    t = ftype(field)
+    if t == "integer":
+        return f"regexp_matches({col}, {lit(INTEGER_RE)})"
+    if t == "number":
+        return f"regexp_matches({col}, {lit(NUMBER_RE)})"
+    if t == "boolean":
+        tokens = field.get("trueValues", ["true", "True", "TRUE", "1"]) + field.get(
+            "falseValues", ["false", "False", "FALSE", "0"])
+        return f"{col} in ({', '.join(map(lit, tokens))})"
+    if t == "date":
+        return f"(regexp_matches({col}, {lit(DATE_RE)}) and try_cast({col} as DATE) is not null)"
+    pattern = pattern_of(field)
+    if pattern:  # a string's pattern is part of its type (model/typing.py), matched on the whole cell
+        return f"regexp_matches({col}, {lit('^(?:' + pattern + ')$')})"
+    return "true"
+
+
+def usable(field: dict, col: str) -> str:
+    """SQL: the cell has a value of the right type."""
+    check = valid(field, col)
+    return f"({col} <> '')" if check == "true" else f"({col} <> '' and {check})"
+
+
+def typed(field: dict, col: str) -> str:
+    """SQL: the cell's value, for comparisons and keys (07 and 7 are the same integer)."""
+    t = ftype(field)
+    if t == "integer":
+        return f"try_cast({col} as BIGINT)"
+    if t == "number":
+        return f"try_cast({col} as {DECIMAL})"
+    return col
+
+
+def _cell(resource: str, kind: str, field: dict, where: str) -> Check:
+    """A check of one cell: `where` (its sql) holds for the cells that fail; see cells()."""
+    return Check(kind, resource, field["name"], where)
+
+
+def type_checks(resource: str, schema: dict) -> list[Check]:
+    out = []
+    for f in schema["fields"]:
+        col = "t." + q(f["name"])  # the table's alias in cells()
+        check = valid(f, col)
+        if check != "true":
+            out.append(_cell(resource, "type", f, f"{col} <> '' and not {check}"))
+    return out
+
+
+def constraint_checks(resource: str, schema: dict) -> list[Check]:
+    """What pandera checks from the Table Schema's constraints, on cells of the right type."""
+    out = []
+    for f in schema["fields"]:
+        c, col = f.get("constraints", {}), "t." + q(f["name"])  # the table's alias in cells()
+        # a cell of the wrong type is reported by its type check first and, like pandas, not
+        # again (Report de-duplicates by cell): no need to repeat the type's regex here
+        ok = f"{col} <> ''"
+        if c.get("required"):
+            out.append(_cell(resource, "required", f, f"{col} = ''"))
+        if "minimum" in c:
+            out.append(_cell(resource, "range", f, f"{ok} and {typed(f, col)} < {c['minimum']}"))
+        if "maximum" in c:
+            out.append(_cell(resource, "range", f, f"{ok} and {typed(f, col)} > {c['maximum']}"))
+        # pattern: part of the type of a string (type_checks)
+        if "enum" in c:
+            values = ", ".join(lit(v) for v in c["enum"])
+            out.append(_cell(resource, "enum", f, f"{ok} and {col} not in ({values})"))
+        if "minLength" in c:
+            out.append(_cell(resource, "length", f, f"{ok} and length({col}) < {int(c['minLength'])}"))
+        if "maxLength" in c:
+            out.append(_cell(resource, "length", f, f"{ok} and length({col}) > {int(c['maxLength'])}"))
+    return out
+
+
+def _fields(schema: dict) -> dict[str, dict]:
+    return {f["name"]: f for f in schema["fields"]}
+
+
+def primary_key_check(resource: str, schema: dict) -> list[Check]:
+    """Rows whose typed primary key another row has too; x = the key as text, to group them."""
+    pk = as_list(schema.get("primaryKey"))
+    if not pk:
+        return []
+    fields = _fields(schema)
+    keys = [f"{typed(fields[k], q(k))} as k{i}" for i, k in enumerate(pk)]
+    on = " and ".join(f"d.k{i} = t.k{i}" for i in range(len(pk)))
+    all_ok = " and ".join(usable(fields[k], q(k)) for k in pk)
+    shown = " || ', ' || ".join(q(k) for k in pk)
+    sql = (f"with t as (select rn, {shown} as shown, {', '.join(keys)} from {view(resource)} where {all_ok}), "
+           f"d as (select {', '.join(f'k{i}' for i in range(len(pk)))} from t "
+           f"group by {', '.join(f'k{i}' for i in range(len(pk)))} having count(*) > 1) "
+           f"select t.rn, {lit(pk[-1])} as col, t.shown as v, "
+           f"{' || chr(31) || '.join(f'cast(t.k{i} as VARCHAR)' for i in range(len(pk)))} as x "
+           f"from t semi join d on {on}")
+    return [Check("primary_key", resource, pk[-1], sql)]
+
+
+def foreign_key_checks(resource: str, schema: dict, schemas: dict[str, dict]) -> list[Check]:
+    """Rows whose foreign key names no row of the referenced resource; v = the values shown."""
+    out = []
+    fields = _fields(schema)
+    for n, fk in enumerate(schema.get("foreignKeys", [])):
+        cols = as_list(fk["fields"])
+        ref = fk["reference"]
+        rname = ref.get("resource") or resource
+        rcols = as_list(ref["fields"])
+        if rname not in schemas:
+            continue  # reported by the runner without a line: the resource does not exist
+        rfields = _fields(schemas[rname])
+        if any(c not in fields for c in cols) or any(c not in rfields for c in rcols):
+            continue
+        mine = " and ".join(usable(fields[c], "c." + q(c)) for c in cols)
+        theirs = " and ".join(usable(rfields[c], q(c)) for c in rcols)
+        ref_keys = ", ".join(f"{typed(rfields[c], q(c))} as k{i}" for i, c in enumerate(rcols))
+        on = " and ".join(f"r.k{i} = {typed(fields[c], 'c.' + q(c))}" for i, c in enumerate(cols))
+        shown = " || ', ' || ".join("c." + q(c) for c in cols)
+        sql = (f"select c.rn, {lit(cols[-1])} as col, {shown} as v, c.{q(cols[-1])} as x "
+               f"from {view(resource)} c anti join "
+               f"(select distinct {ref_keys} from {view(rname)} where {theirs}) r on {on} where {mine}")
+        out.append(Check(f"foreign_key:{n}", resource, cols[-1], sql))
+    return out
+
+
+def cells(resource: str, checks: list[Check], one_scan: bool = True) -> list[Check]:
+    """The cell checks of one resource as one query. one_scan (Spark): each row meets the list
+    of checks (k, column, kind), and a CASE on k picks the check's condition, so Spark plans
+    one scan per resource, not hundreds. Else (DuckDB, whose column scans are cheap): a union
+    of one filter per check."""
+    if not checks:
+        return []
+    if not one_scan:
+        return [Check("cells", resource, None, " union all ".join(
+            f"select t.rn, {lit(c.column)} as col, t.{q(c.column)} as v, {lit(c.kind)} as x "
+            f"from {view(resource)} t where {c.sql}" for c in checks))]
+    values = ", ".join(f"({k}, {lit(c.column)}, {lit(c.kind)})" for k, c in enumerate(checks))
+    cell = " ".join(f"when {k} then t.{q(c.column)}" for k, c in enumerate(checks))
+    fails = " ".join(f"when {k} then ({c.sql})" for k, c in enumerate(checks))
+    sql = (f"select t.rn, c.col, case c.k {cell} end as v, c.x from {view(resource)} t "
+           f"cross join (values {values}) as c(k, col, x) where case c.k {fails} else false end")
+    return [Check("cells", resource, None, sql)]
+
+
+def structure_checks(schemas: dict[str, dict], one_scan: bool = True) -> list[Check]:
+    """Types, keys and constraints of every resource, in the order the pandas validator runs
+    them (types, then keys, then constraints), so the same cell is reported by the same check."""
+    out = []
+    for name, schema in schemas.items():
+        out += cells(name, type_checks(name, schema), one_scan)
+    for name, schema in schemas.items():
+        out += primary_key_check(name, schema) + foreign_key_checks(name, schema, schemas)
+    for name, schema in schemas.items():
+        out += cells(name, constraint_checks(name, schema), one_scan)
+    return out
+
+
+def line_offsets(resource: str, schema: dict) -> str:
+    """SQL: for each row, the newlines quoted inside the cells of the rows before it, so that
+    the physical line of row rn is rn + 2 + before (only run on files that have any)."""
+    per_row = " + ".join(f"(length({q(f['name'])}) - length(replace({q(f['name'])}, chr(10), '')))"
+                         for f in schema["fields"])
+    return (f"select rn, coalesce(sum(n) over (order by rn rows between unbounded preceding and 1 preceding), 0) "
+            f"as before from (select rn, {per_row} as n from {view(resource)}) s")

@@ -1,0 +1,277 @@
+"""Check (d) as SQL: the accounting identities of checks/identities.py, exact (DECIMAL), and the
+errata that explain the breaks of the source itself, matched in SQL too (at N = 100,000 the
+errata table has 900,000 rows: it stays in the engine).
+
+Each break query returns one row per (break, key an erratum may name):
+
+    kind, check, resource, rn, col, fiscal_year, department, cols, kres, kkey, m1, m2, m3, m4
+
+``cols`` (",a,b,") are the columns an erratum may name, m1..m4 what the message shows; the
+message itself is worded in Python (messages of checks/identities.py) for the failing rows only.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ...model import roles
+from ...model.problems import Problem, Report
+from ..identities import PARTS_GROUP, TABLE_CHECKS, fmt, rate_text
+from .definitions import DECIMAL, lit, q, usable, view
+
+FIELDS = "kind, chk, res, rn, col, fy, dept, cols, kres, kkey, m1, m2, m3, m4"
+
+
+def _key(schema: dict, alias: str) -> str:
+    """SQL: the row key errata use (roles.row_key: key fields joined by |)."""
+    fields = roles.row_key_fields(schema)
+    return f" || {lit(roles.ROW_KEY_SEPARATOR)} || ".join(f"{alias}.{q(f)}" for f in fields)
+
+
+def _num(schema: dict, alias: str, col: str) -> str:
+    """SQL: the exact value of a number cell, NULL when empty or not a number."""
+    field = {f["name"]: f for f in schema["fields"]}[col]
+    return f"(case when {usable(field, alias + '.' + q(col))} then cast({alias}.{q(col)} as {DECIMAL}) end)"
+
+
+def _row(kind, chk, res, rn, col, cols, kres, kkey, m=("''", "''", "''", "''"), alias="p") -> str:
+    cols_text = lit("," + ",".join(cols) + ",")
+    ms = ", ".join(f"cast({x} as VARCHAR) as m{i + 1}" for i, x in enumerate(m))
+    return (f"select {lit(kind)} as kind, {lit(chk)} as chk, {lit(res)} as res, {rn} as rn, {lit(col)} as col, "
+            f"{alias}.fiscal_year as fy, {alias}.department as dept, {cols_text} as cols, {kres} as kres, "
+            f"{kkey} as kkey, {ms}")
+
+
+def parts_sum(name: str, schema: dict, parent: str, value: str, group: str | None) -> str:
+    """Parts of each (fiscal year, department, parent, group) add up to the parent's value; a
+    parent derived as sum(children) is left to the derivation check."""
+    t = view(name)
+    key_c, key_p = _key(schema, "c"), _key(schema, "p")
+    grp = f"c.{q(group)}" if group else "''"
+    ok = usable({f["name"]: f for f in schema["fields"]}[value], f"c.{q(value)}")
+    g = (f"select c.fiscal_year, c.department, c.{q(parent)} as par, {grp} as grp, "
+         f"sum(case when {ok} then cast(c.{q(value)} as {DECIMAL}) end) as total, "
+         f"min(case when {ok} then 1 else 0 end) as allok, count(*) as n, "
+         f"string_agg({key_c} || ' ' || c.{q(value)}, ' + ' order by c.rn) as parts "
+         f"from {t} c where c.{q(parent)} <> '' group by c.fiscal_year, c.department, c.{q(parent)}, {grp}")
+    sum_of_children = "(p.derived = 'true' and trim(p.derivation) = 'sum(children)')" if "derivation" in {
+        f["name"] for f in schema["fields"]} else "false"
+    brk = (f"select p.rn, p.fiscal_year, p.department, g.par, g.grp, g.total, g.n, g.parts, p.{q(value)} as v, {key_p} as pkey "
+           f"from ({g}) g join {t} p on p.fiscal_year = g.fiscal_year and p.department = g.department "
+           f"and {key_p} = g.par where g.allok = 1 and {_num(schema, 'p', value)} is not null "
+           f"and not {sum_of_children} and g.total <> {_num(schema, 'p', value)}")
+    m = ("p.par", "p.grp", "p.total", "cast(p.n as VARCHAR) || chr(31) || p.parts || chr(31) || p.v")
+    parent_key = _row("parts_sum", "parts_sum", name, "p.rn", value, [value], lit(name), "p.pkey", m)
+    members = (_row("parts_sum", "parts_sum", name, "p.rn", value, [value], lit(name), key_c, m)
+               + f" from brk p join {t} c on c.fiscal_year = p.fiscal_year and c.department = p.department "
+                 f"and c.{q(parent)} = p.par" + (f" and c.{q(group)} = p.grp" if group else ""))
+    cte = q("brk_" + name)  # one name per resource: SQLGlot hoists CTEs to the top for Spark
+    return (f"select * from (with {cte} as ({brk}) {parent_key} from {cte} p union all "
+            f"{members.replace(' from brk p join', f' from {cte} p join')}) s")
+
+
+def _rate(printed: str, printed_text: str, part: str, base: str) -> str:
+    """SQL: `printed` is part / base * 100 rounded half up to the decimals of its text, with the
+    sign of part (checks/identities.py rate_ok, no division: h = half a unit of the last decimal)."""
+    h = f"cast('0.' || repeat('0', length(split_part({printed_text}, '.', 2))) || '5' as {DECIMAL})"
+    return (f"((abs({printed}) - {h}) * {base} <= abs({part}) * 100 and abs({part}) * 100 < (abs({printed}) + {h}) * {base} "
+            f"and ({printed} = 0 or (({part}) < 0) = (({printed}) < 0)))")
+
+
+def _rate_break(name, schema, chk, pct, part, base, rows_from, cols, formula, cond="true", alias="p") -> str:
+    """Rows whose printed pct is not part / base * 100 (part, base, pct known; base > 0)."""
+    pct_v = _num(schema, alias, pct)
+    m = (f"{alias}.{q(pct)}", part, base, formula)
+    return (_row("rate", chk, name, f"{alias}.rn", pct, [pct, *cols], lit(name), _key(schema, alias), m, alias)
+            + f" from {rows_from} where {cond} and {pct_v} is not null and ({part}) is not null and ({base}) is not null "
+              f"and ({base}) > 0 and not {_rate(pct_v, f'{alias}.{q(pct)}', part, base)}")
+
+
+def summary_shares(name: str, schema: dict) -> list[str]:
+    t = view(name)
+    base = _num(schema, "b", "amount")
+    rows = (f"{t} p left join {t} b on b.fiscal_year = p.fiscal_year and b.department = p.department "
+            f"and b.item_id = p.parent_item_id")
+    found = _rate_break(name, schema, "share", "share_pct", _num(schema, "p", "amount"), base,
+                        rows, ["amount"], "'parent amount'", cond="b.rn is not null")
+    orphan = (_row("no_parent_share", "share", name, "p.rn", "share_pct", ["share_pct"], lit(name), _key(schema, "p"))
+              + f" from {t} p where p.share_pct <> '' and p.parent_item_id = ''")
+    return [found, orphan]
+
+
+def changes(name: str, schema: dict) -> list[str]:
+    t = view(name)
+    amount, prior, change = (_num(schema, "p", c) for c in ("amount", "prior_year_amount", "change_amount"))
+    cols = ["prior_year_amount", "change_amount"]
+    m = ("p.prior_year_amount", "p.amount", "p.change_amount", f"{amount} - {change}")
+    prior_break = (_row("prior", "change", name, "p.rn", "prior_year_amount", cols, lit(name), _key(schema, "p"), m)
+                   + f" from {t} p where {amount} is not null and {prior} is not null and {change} is not null "
+                     f"and {amount} - {change} <> {prior}")
+    base = f"coalesce({prior}, {amount} - {change})"
+    part = f"coalesce({change}, {amount} - {prior})"
+    rate = _rate_break(name, schema, "change", "change_pct", part, base, f"{t} p", ["change_amount"],
+                       "'change'")
+    return [prior_break, rate]
+
+
+def function_vs_type(ebf: dict, ebt: dict) -> list[str]:
+    f, t = view("expenditure_by_function"), view("expenditure_by_type")
+    gpb = (f"{t} g on g.fiscal_year = p.fiscal_year and g.department = p.department and g.item_id = 'gpb_total'")
+    missing = (_row("no_gpb", "parts_sum", "expenditure_by_function", "p.rn", "amount", [], "''", "''")
+               + f" from {f} p left join {gpb} where p.level = '1' and g.rn is null "
+                 f"and p.rn = (select min(x.rn) from {f} x left join {t} y on y.fiscal_year = x.fiscal_year "
+                 f"and y.department = x.department and y.item_id = 'gpb_total' where x.level = '1' and y.rn is null)")
+    amount = _num(ebf, "c", "amount")
+    sums = (f"select c.fiscal_year, c.department, sum({amount}) as total, min(case when {amount} is null then 0 else 1 end) as allok, "
+            f"count(*) as n, string_agg(c.code || ' ' || c.amount, ' + ' order by c.rn) as parts "
+            f"from {f} c where c.level = '1' group by c.fiscal_year, c.department")
+    m = ("''", "''", "s.total", "cast(s.n as VARCHAR) || chr(31) || s.parts || chr(31) || p.amount")
+    cond = (f"from ({sums}) s join {t} p on p.fiscal_year = s.fiscal_year and p.department = s.department "
+            f"and p.item_id = 'gpb_total' where s.allok = 1 and {_num(ebt, 'p', 'amount')} is not null "
+            f"and s.total <> {_num(ebt, 'p', 'amount')}")
+    own = _row("gpb_parts", "parts_sum", "expenditure_by_type", "p.rn", "amount", ["amount"],
+               "'expenditure_by_type'", "'gpb_total'", m) + " " + cond
+    members = (_row("gpb_parts", "parts_sum", "expenditure_by_type", "p.rn", "amount", ["amount"],
+                    "'expenditure_by_function'", "c.code", m) + " " + cond.replace(
+        " where s.allok", f" join {f} c on c.fiscal_year = s.fiscal_year and c.department = s.department "
+                          f"and c.level = '1' where s.allok"))
+    share = _rate_break("expenditure_by_function", ebf, "share", "share_pct", _num(ebf, "p", "amount"),
+                        _num(ebt, "g", "amount"), f"{f} p join {gpb}", ["amount"], "'gpb_total'")
+    return [missing, own, members, share]
+
+
+def projects(schema: dict) -> list[str]:
+    t = view("projects")
+    out = []
+    for total, a, b in (("budget", "budget_fiscal", "budget_other"), ("executed", "executed_fiscal", "executed_other")):
+        w, x, y = (_num(schema, "p", c) for c in (total, a, b))
+        m = (lit(a + "|" + b), f"p.{a} || chr(31) || p.{b}", f"{x} + {y}", f"p.{total}")
+        out.append(_row("fiscal_plus_other", "fiscal_plus_other", "projects", "p.rn", total, [total, a, b],
+                        "'projects'", _key(schema, "p"), m)
+                   + f" from {t} p where {w} is not null and {x} is not null and {y} is not null and {x} + {y} <> {w}")
+    out.append(_rate_break("projects", schema, "completion_rate", "completion_pct", _num(schema, "p", "executed"),
+                           _num(schema, "p", "budget"), f"{t} p", ["executed", "budget"], "'completion'"))
+    return out
+
+
+def _summary(name: str, schemas: dict) -> list[str]:
+    return summary_shares(name, schemas[name]) + changes(name, schemas[name])
+
+
+def _function(name: str, schemas: dict) -> list[str]:
+    if "expenditure_by_type" not in schemas:
+        return []
+    return function_vs_type(schemas[name], schemas["expenditure_by_type"])
+
+
+def _projects(name: str, schemas: dict) -> list[str]:
+    return projects(schemas[name])
+
+
+# the SQL of each per-resource identity of checks/identities.py TABLE_CHECKS (which resource
+# gets which identity is decided there, once)
+SQL_OF = {"summary_checks": _summary, "function_checks": _function, "project_checks": _projects}
+
+
+def break_queries(schemas: dict[str, dict]) -> list[str]:
+    out = []
+    for name, schema in schemas.items():
+        value = roles.main_figure(schema)
+        group = PARTS_GROUP if PARTS_GROUP in {f["name"] for f in schema["fields"]} else None
+        if value is not None:
+            out += [parts_sum(name, schema, parent, value, group) for parent, _ in roles.parent_links(schema)]
+        for check in TABLE_CHECKS.get(name, []):
+            out += SQL_OF[check.__name__](name, schemas)
+    return out
+
+
+def matched_sql(breaks: str, with_errata: bool) -> tuple[str, str | None]:
+    """(each break with the first erratum that explains it, or NULL; errata no break uses)."""
+    if not with_errata:
+        return (f"select kind, chk, res, rn, col, m1, m2, m3, m4, cast(null as VARCHAR) as erratum "
+                f"from ({breaks}) b group by kind, chk, res, rn, col, m1, m2, m3, m4"), None
+    e = (f"select rn as ern, erratum_id, {q('check')} as echk, fiscal_year as efy, department as edept, "
+         f"resource as eres, row_key as ekey, {q('column')} as ecol from {view('errata')} "
+         f"where {q('check')} not in ('none', '')")
+    on = ("e.echk = b.chk and e.efy = b.fy and e.edept = b.dept and e.eres = b.kres and e.ekey = b.kkey "
+          "and instr(b.cols, ',' || e.ecol || ',') > 0")
+    matched = (f"select b.kind, b.chk, b.res, b.rn, b.col, b.m1, b.m2, b.m3, b.m4, min(e.erratum_id) as erratum "
+               f"from ({breaks}) b left join ({e}) e on {on} group by b.kind, b.chk, b.res, b.rn, b.col, b.m1, b.m2, b.m3, b.m4")
+    stale = (f"select e.ern, e.erratum_id, e.echk, e.eres, e.ekey, e.ecol from ({e}) e "
+             f"anti join ({breaks}) b on {on}")
+    return matched, stale
+
+
+# ---------------------------------------------------------------- messages (failing rows only)
+
+
+def _parts(m4: str) -> tuple[int, str, str]:
+    n, parts, value = m4.split("\x1f")
+    return int(n), parts, value
+
+
+def message(kind: str, col: str, m1: str, m2: str, m3: str, m4: str) -> str:
+    if kind == "parts_sum":
+        n, parts, value = _parts(m4)
+        shown = f"{n} parts" if n > 8 else parts
+        group = f"{m2} " if m2 else ""
+        return (f"parts do not add up: the {group}parts of `{m1}` sum to {fmt(Decimal(m3))} ({shown}), "
+                f"the row has {value}")
+    if kind == "gpb_parts":
+        n, parts, value = _parts(m4)
+        shown = f"{n} parts" if n > 8 else parts
+        return f"expenditure_by_function 类 rows sum to {fmt(Decimal(m3))} ({shown}), gpb_total has {value}"
+    if kind == "no_gpb":
+        return ("no expenditure_by_type row `gpb_total` for this fiscal year and department: the 类 rows "
+                "have nothing to add up to")
+    if kind == "no_parent_share":
+        return "share_pct given on a row without parent_item_id: a share of what?"
+    if kind == "prior":
+        amount_minus_change = fmt(Decimal(m4))
+        return (f"prior_year_amount {m1} is not amount - change_amount = {m2} - ({m3}) = {amount_minus_change}")
+    if kind == "fiscal_plus_other":
+        a, b = m1.split("|")
+        va, vb = m2.split("\x1f")
+        return f"{a} + {b} = {va} + {vb} = {fmt(Decimal(m3))}, but {col} is {m4}"
+    if kind == "rate":
+        return _rate_message(col, m1, Decimal(m2), Decimal(m3), m4)
+    return f"{kind}: {m1} {m2} {m3} {m4}"
+
+
+def _rate_message(col: str, printed: str, part: Decimal, base: Decimal, what: str) -> str:
+    d = len(printed.partition(".")[2])
+    formula = {"parent amount": f"amount / parent amount * 100 = {fmt(part)} / {fmt(base)}",
+               "gpb_total": f"amount / gpb_total * 100 = {fmt(part)} / {fmt(base)}",
+               "change": f"change / prior-year amount * 100 = {fmt(part)} / {fmt(base)}",
+               "completion": f"executed / budget * 100 = {fmt(part)} / {fmt(base)}"}[what]
+    return f"{col} {printed} does not match {formula} * 100 = {rate_text(part, base, d)}"
+
+
+def check_identities(engine, loaded: dict, report: Report) -> None:
+    schemas = {name: t.schema for name, t in loaded.items()}
+    queries = break_queries(schemas)
+    if not queries:
+        return
+    engine.materialize("breaks", " union all ".join(f"select {FIELDS} from ({sql}) x{i}" for i, sql in enumerate(queries)))
+    matched, stale = matched_sql("select * from breaks", "errata" in loaded)
+    rows = engine.query(matched)
+    by_res: dict[str, list] = {}
+    for row in rows:
+        by_res.setdefault(row[2], []).append(row)
+    for res, items in by_res.items():
+        t = loaded[res]
+        lines = t.lines.of([r[3] for r in items])
+        for (kind, chk, _, rn, col, m1, m2, m3, m4, erratum), line in zip(items, lines):
+            text = message(kind, col, m1 or "", m2 or "", m3 or "", m4 or "")
+            if erratum is None:
+                report.add(t.rel, line, col, text, col_no=t.col_no(col))
+            else:
+                p = Problem(t.rel, line, col, text + f" (erratum {erratum})", t.col_no(col), erratum)
+                report.add_known(p)
+    if stale is not None:
+        errata = loaded["errata"]
+        found = engine.query(stale)
+        for (ern, eid, chk, res, key, col), line in zip(found, errata.lines.of([r[0] for r in found])):
+            report.add(errata.rel, line, "check",
+                       f"stale erratum {eid}: no {chk} break at {res} `{key}` ({col}) any more; update or remove it",
+                       col_no=errata.col_no("check"))

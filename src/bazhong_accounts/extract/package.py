@@ -1,0 +1,453 @@
+"""`bazhong-accounts extract REPORT... --out DIR | --into DIR`: reports → a package directory.
+
+Each report is read (readers), its outline recognised and parsed into a Draft (tables for the
+table-first outline, narrative for the Sichuan one), and the Draft written as rows of the
+project's resources, with the original file and the text the offsets refer to in archive/, and
+every Break in DIR/review.csv (also printed). The rows are machine-extracted drafts: the sources
+row and the review file say so, and a person confirms them before they are published.
+
+Atomic: everything is written into a temporary directory beside DIR, which replaces DIR only
+when all went well; a failed run leaves DIR byte-identical.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import fail
+from ..model.descriptor import package_dir, read_descriptor, read_schema
+from ..model import roles
+from .draft import Draft
+from .readers import ReportError, ReportText, read_report
+
+SUFFIXES = (".pdf", ".docx", ".html", ".htm", ".txt")
+REVIEW = "review.csv"
+REVIEW_FIELDS = ["fiscal_year", "department", "resource", "row_key", "column", "check", "value_carried",
+                 "value_other", "where"]
+DRAFT_NOTE = ("Machine-extracted draft (bazhong-accounts extract): rows not yet reviewed by a person; "
+              "see review.csv for the report's inconsistencies.")
+
+
+@dataclass
+class Extracted:
+    report: ReportText
+    draft: Draft
+    original: Path
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- one report → Draft
+
+
+def identify(text: str) -> tuple[str, str, int | None]:
+    """(department name, region, year) as the report prints them; "" / None when not found."""
+    flat = re.sub(r"\s", "", text)
+    year = None
+    m = re.search(r"(\d{4})年度?部门决算", flat)
+    if m:
+        year = int(m.group(1))
+    name = ""
+    candidates = [m.group(1) for pattern in (r"第一部分(.{2,40}?)(?:\d{4}年度?)?(?:部门)?概况",
+                                             r"纳入(.{2,40}?)\d{4}年度?部门决算编制范围")
+                  for m in re.finditer(pattern, flat)]
+    candidates += [m.group(1) for m in re.finditer(r"(?m)^\s*([\u4e00-\u9fff（）]{2,40}?)\s*\d{4}\s*年度?部门决算\s*$",
+                                                   text)]
+    for c in candidates:
+        if re.search(r"[\u4e00-\u9fff]{2}", c) and c != "部门" and "部分" not in c:
+            name = c
+            break
+    m = re.match(r"(?:中共)?((?:[\u4e00-\u9fff]{2,4}?省)?(?:[\u4e00-\u9fff]{2,4}?市)?(?:[\u4e00-\u9fff]{1,4}?[区县])?)", name)
+    region = m.group(1) if m else ""
+    return name, region, year
+
+
+def department_id(name: str) -> str:
+    """A stable identifier for a department named in Chinese only (give --department for a
+    readable one): dept- and 8 hex digits of the name's SHA-256."""
+    return "dept-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+
+
+def parse(report: ReportText, department: str | None, fiscal_year: int | None,
+          known: dict[str, str] | None = None) -> tuple[Draft, str, str]:
+    """The Draft of one report, with the department's name and region as printed. `known`:
+    department ids by Chinese name, of the package the report goes into."""
+    from .tables import has_table_outline, parse_tables
+
+    tables = has_table_outline(report.text)
+    if not tables and not _has_narrative_outline(report.text):
+        raise ReportError(f"{report.path}: not a 部门决算 report (no outline found: neither the standard tables "
+                          "nor the 情况说明 of a final-accounts report)")
+    name, region, year = identify(report.text)
+    department = department or (known or {}).get(name)
+    fiscal_year = fiscal_year or year
+    if fiscal_year is None:
+        raise ReportError(f"{report.path}: no fiscal year found (…年度部门决算): give --fiscal-year")
+    if not name and not department:
+        raise ReportError(f"{report.path}: no department name found: give --department")
+    department = department or department_id(name)
+    source_id = f"{department}-{fiscal_year}-final-accounts"
+    if tables:
+        draft = parse_tables(report.text, department=department, fiscal_year=fiscal_year, source_id=source_id)
+    else:
+        draft = _parse_narrative(report, department, fiscal_year)
+        draft.source_id = source_id
+        for rows in draft.rows.values():
+            for r in rows:
+                if "source_id" in r:
+                    r["source_id"] = source_id
+    draft.department_name_zh = draft.department_name_zh or name
+    draft.region_zh = draft.region_zh or region
+    if not any(draft.rows.values()):
+        raise ReportError(f"{report.path}: a 部门决算 outline but no figure could be located in it")
+    return draft, name, region
+
+
+def _has_narrative_outline(text: str) -> bool:
+    flat = re.sub(r"\s", "", text)
+    return "部门决算" in flat and "情况说明" in flat and "收入决算情况说明" in flat
+
+
+def _parse_narrative(report: ReportText, department: str, fiscal_year: int) -> Draft:
+    try:
+        from .narrative import parse_narrative
+    except ImportError:
+        raise ReportError(f"{report.path}: narrative outline (Sichuan): its parser is not installed yet") from None
+    return parse_narrative(report.text, department=department, fiscal_year=fiscal_year)
+
+
+# ---------------------------------------------------------------- package directory
+
+
+class Package:
+    """A package directory being written: its resources, schemas and rows as CSV text."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.descriptor = read_descriptor(root)
+        self.resources = {r["name"]: r for r in self.descriptor["resources"]}
+        self.schemas = {n: read_schema(root, r) for n, r in self.resources.items()}
+        self.rows = {n: self._read(n) for n in self.resources}
+
+    def _read(self, name: str) -> list[dict[str, str]]:
+        path = self.root / self.resources[name]["path"]
+        if not path.is_file():
+            return []
+        with path.open(encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f))
+
+    def fields(self, name: str) -> list[str]:
+        return [f["name"] for f in self.schemas[name]["fields"]]
+
+    def scope(self, name: str) -> list[str]:
+        return roles.with_role(self.schemas[name], "scope")
+
+    def has(self, department: str, year: int) -> bool:
+        return any(r.get("department") == department and r.get("fiscal_year") == str(year)
+                   for r in self.rows.get("sources", []))
+
+    def remove(self, department: str, year: int) -> None:
+        """Every row of a department-year (for --replace), and its archived files."""
+        for src in self.rows.get("sources", []):
+            if src["department"] == department and src["fiscal_year"] == str(year):
+                for p in (self.root / src["path"]).parent.glob(Path(src["path"]).stem + ".*"):
+                    p.unlink()
+        for name in self.rows:
+            scope = self.scope(name)
+            if "fiscal_year" in scope or "department" in scope or name == "sources":
+                self.rows[name] = [r for r in self.rows[name]
+                                   if not (r.get("department") == department and r.get("fiscal_year") == str(year))]
+
+    def add(self, name: str, row: dict[str, str]) -> None:
+        if name not in self.resources:
+            return
+        self.rows[name].append({f: row.get(f, "") or "" for f in self.fields(name)})
+
+    def write(self) -> None:
+        from ..checks.canonical import format_file
+
+        for name, res in self.resources.items():
+            path = self.root / res["path"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            buf = io.StringIO()
+            w = csv.DictWriter(buf, fieldnames=self.fields(name), lineterminator="\n", extrasaction="ignore")
+            w.writeheader()
+            w.writerows(self.rows[name])
+            path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+            canonical, why = format_file(path, self.schemas[name])
+            if canonical is None:
+                raise ReportError(f"{path}: cannot be written in canonical form: {why}")
+            path.write_bytes(canonical)
+
+
+def new_package(dest: Path) -> None:
+    """An empty package at dest: the project's descriptor and schemas, data files with headers."""
+    src = package_dir()
+    shutil.copytree(src / "schemas", dest / "schemas")
+    descriptor = read_descriptor(src)
+    descriptor["name"] = descriptor["id"] = "extracted-final-accounts"
+    descriptor["title"] = "部门决算（机器提取草稿） / Department final accounts (machine-extracted draft)"
+    descriptor["description"] = ("Rows extracted by `bazhong-accounts extract` from published 部门决算 reports. "
+                                 "Machine-extracted drafts, not reviewed by a person: every figure is located in "
+                                 "the archived text; review.csv lists the reports' inconsistencies.")
+    descriptor["sources"] = []
+    descriptor["contributors"] = [c for c in descriptor.get("contributors", []) if "publisher" not in c.get("roles", [])]
+    descriptor["resources"] += _unlisted_resources(dest, descriptor)
+    (dest / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
+                                           encoding="utf-8")
+    (dest / "archive").mkdir()
+    pkg = Package(dest)
+    pkg.write()
+
+
+def _unlisted_resources(root: Path, descriptor: dict) -> list[dict]:
+    """Resources for the schemas the project's descriptor does not list yet (it holds no rows of
+    them), described by the schema's own title and description, like the listed ones."""
+    listed = {r["schema"] for r in descriptor["resources"]}
+    like = descriptor["resources"][0]
+    out = []
+    for path in sorted((root / "schemas").glob("*.json")):
+        rel = f"schemas/{path.name}"
+        if rel in listed:
+            continue
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        out.append({"name": path.stem, "path": f"data/{path.stem}.csv", "title": schema.get("title", path.stem),
+                    "description": schema.get("description", ""),
+                    **{k: like[k] for k in ("format", "mediatype", "encoding", "dialect") if k in like},
+                    "schema": rel})
+    return out
+
+
+def add_report(pkg: Package, ex: Extracted, replace: bool) -> None:
+    d = ex.draft
+    if pkg.has(d.department, d.fiscal_year):
+        if not replace:
+            raise ReportError(f"{ex.original}: {d.department} {d.fiscal_year} is already in the package; "
+                              "give --replace to replace it")
+        pkg.remove(d.department, d.fiscal_year)
+    archive = pkg.root / "archive"
+    archive.mkdir(exist_ok=True)
+    text_rel = f"archive/{d.source_id}.txt"
+    original_rel = f"archive/{d.source_id}{ex.original.suffix.lower() or '.bin'}"
+    text_bytes = d.text.encode("utf-8")
+    (pkg.root / text_rel).write_bytes(text_bytes)
+    if original_rel != text_rel:
+        shutil.copyfile(ex.original, pkg.root / original_rel)
+    original_sha = hashlib.sha256(ex.original.read_bytes()).hexdigest()
+    name = d.department_name_zh
+    if not any(r["department"] == d.department for r in pkg.rows.get("departments", [])):
+        pkg.add("departments", {"department": d.department, "name_zh": name or d.department,
+                                "name_en": f"{name or d.department} (English name to be added)",
+                                "region_zh": d.region_zh or "未知", "region_en": f"{d.region_zh or 'unknown'} (to be translated)"})
+    pkg.add("sources", {
+        "source_id": d.source_id, "fiscal_year": str(d.fiscal_year), "department": d.department,
+        "title_zh": f"{name}{d.fiscal_year}年度部门决算", "title_en": f"{d.department}: final accounts of {d.fiscal_year}",
+        "publisher_zh": name or d.department, "publisher_en": f"{name or d.department}",
+        "period_start": f"{d.fiscal_year}-01-01", "period_end": f"{d.fiscal_year}-12-31", "path": text_rel,
+        "sha256": hashlib.sha256(text_bytes).hexdigest(), "media_type": "text/plain; charset=utf-8",
+        "note_en": f"Text of {original_rel} ({ex.report.media_type}, sha256 {original_sha}). {DRAFT_NOTE}",
+    })
+    _english_names(pkg, d)
+    _classification(pkg, d)
+    for resource, rows in d.rows.items():
+        for row in rows:
+            pkg.add(resource, row)
+
+
+def _english_names(pkg: Package, d: Draft) -> None:
+    """English of a function line the parser has none for: the classification's, where the code
+    and the Chinese name are the same in any year the package holds (else left empty, which
+    validate reports and the review file lists)."""
+    english = {(r["code"], r["name_zh"]): r["name_en"] for r in pkg.rows.get("classification", []) if r["name_en"]}
+    for row in d.rows.get("expenditure_by_function", []):
+        if not row.get("name_en"):
+            row["name_en"] = english.get((row["code"], row["name_zh"]), "")
+
+
+def _classification(pkg: Package, d: Draft) -> None:
+    """The classification rows a new year needs: each code of expenditure_by_function not yet
+    listed for that year, with the name as the table prints it."""
+    have = {(r["fiscal_year"], r["code"]) for r in pkg.rows.get("classification", [])}
+    for row in d.rows.get("expenditure_by_function", []):
+        key = (str(d.fiscal_year), row["code"])
+        if key not in have:
+            have.add(key)
+            pkg.add("classification", {"fiscal_year": str(d.fiscal_year), "code": row["code"], "level": row["level"],
+                                       "parent_code": row.get("parent_code", ""), "name_zh": row["name_zh"],
+                                       "name_en": row.get("name_en", "")})
+
+
+def validation_breaks(root: Path, drafts: list[Draft]) -> list[list[str]]:
+    """The accounting identities and provenance checks of `validate` on the written package, as
+    review lines: the report's own inconsistencies (its rounding, a share that does not match)."""
+    from ..checks.validate import collect
+
+    pkg = Package(root)
+    by_path = {res["path"]: name for name, res in pkg.resources.items()}
+    ours = {(str(d.fiscal_year), d.department) for d in drafts}
+    out = []
+    for p in collect(root).report.problems:
+        name = by_path.get(p.path)
+        row = pkg.rows[name][p.line - 2] if name and p.line and 0 <= p.line - 2 < len(pkg.rows[name]) else None
+        if row is not None and (row.get("fiscal_year"), row.get("department")) not in ours:
+            continue
+        year, dept = (row.get("fiscal_year", ""), row.get("department", "")) if row else ("", "")
+        key = roles.row_key(pkg.schemas[name], row) if row else ""
+        value = row.get(p.column or "", "") if row else ""
+        out.append([year, dept, name or p.path, key, p.column or "", "validate", value, "", str(p)])
+    return out
+
+
+def write_review(root: Path, drafts: list[Draft], extra: list[list[str]]) -> list[list[str]]:
+    """review.csv: every break of the package's extracted reports (earlier runs' kept)."""
+    path = root / REVIEW
+    old = []
+    if path.is_file():
+        with path.open(encoding="utf-8", newline="") as f:
+            ours = {(str(d.fiscal_year), d.department) for d in drafts}
+            old = [r for r in csv.reader(f)][1:]
+            old = [r for r in old if (r[0], r[1]) not in ours]
+    new = [[str(d.fiscal_year), d.department, b.resource, b.row_key, b.column, b.check, b.value_carried,
+            b.value_other, b.where] for d in drafts for b in d.breaks] + extra
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(REVIEW_FIELDS)
+    w.writerows(old + new)
+    path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+    return new
+
+
+# ---------------------------------------------------------------- command
+
+
+def expand(paths: list[str]) -> list[Path]:
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir() if q.suffix.lower() in SUFFIXES and q.is_file())
+        else:
+            out.append(p)
+    return out
+
+
+def _progress(items, enabled: bool):
+    if not enabled:
+        yield from items
+        return
+    from rich.progress import track
+
+    yield from track(items, description="extracting", transient=True)
+
+
+def run(args) -> int:
+    if bool(args.out) == bool(args.into):
+        fail("extract: give --out DIR (a new package) or --into DIR (an existing one), not both")
+    target = Path(args.into or args.out).resolve()
+    reports = expand(args.reports)
+    if not reports:
+        fail(f"extract: no report files in {', '.join(args.reports)} (.pdf, .docx, .html, .htm, .txt)")
+    if args.out and target.exists() and any(target.iterdir()):
+        fail(f"extract: {target} exists and is not empty: use --into {target} to add to it")
+    if args.into and not (target / "datapackage.json").is_file():
+        fail(f"extract: {target} is not a package directory (no datapackage.json): use --out to create one")
+    if len(reports) > 1 and (args.department or args.fiscal_year):
+        fail("extract: --department and --fiscal-year name one report: give one report with them")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.extract-", dir=target.parent))
+    try:
+        work = tmp / "package"
+        if args.into:
+            _copy_package(target, work)
+        else:
+            work.mkdir()
+            new_package(work)
+        failed, done = _extract_all(work, reports, args)
+        if not done:
+            return 1
+        breaks = write_review(work, done, validation_breaks(work, done))
+        for b in breaks:
+            print(f"review: {b[1]} {b[0]} {b[2]}[{b[3]}].{b[4]}: {b[5]}: carried {b[6]}, other {b[7]} ({b[8]})")
+        _swap(work, target, bool(args.into))
+        print(f"extract: wrote {target} ({len(done)} report{'s' if len(done) != 1 else ''}, "
+              f"{len(breaks)} break{'s' if len(breaks) != 1 else ''} to review in {target / REVIEW})")
+        return 1 if failed else 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _extract_all(work: Path, reports: list[Path], args) -> tuple[int, list[Draft]]:
+    pkg = Package(work)
+    failed, done = 0, []
+    year = int(args.fiscal_year) if args.fiscal_year else None
+    for path in _progress(reports, sys.stdout.isatty() and len(reports) > 1):
+        try:
+            text = read_report(path)
+            known = {r["name_zh"]: r["department"] for r in pkg.rows.get("departments", [])}
+            draft, _, _ = parse(text, args.department, year, known)
+            add_report(pkg, Extracted(text, draft, path), args.replace)
+        except ReportError as e:
+            failed += 1
+            print(f"FAILED {e}")
+            continue
+        n_rows = sum(len(r) for r in draft.rows.values())
+        done.append(draft)
+        print(f"ok {path}: {draft.department} {draft.fiscal_year}: {n_rows} rows, {len(draft.spans)} figures, "
+              f"{len(draft.breaks)} breaks (machine-extracted draft)")
+    if done:
+        pkg.write()
+    return failed, done
+
+
+PACKAGE_PARTS = ("datapackage.json", "schemas", "data", "archive", REVIEW)
+
+
+def _copy_package(src: Path, dest: Path) -> None:
+    """The package's own files (not a checkout's .git or .venv beside them)."""
+    dest.mkdir()
+    for part in PACKAGE_PARTS:
+        p = src / part
+        if p.is_dir():
+            shutil.copytree(p, dest / part)
+        elif p.is_file():
+            shutil.copy2(p, dest / part)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    out = {}
+    for part in PACKAGE_PARTS:
+        p = root / part
+        for f in ([p] if p.is_file() else sorted(p.rglob("*")) if p.is_dir() else []):
+            if f.is_file():
+                out[f.relative_to(root).as_posix()] = f.read_bytes()
+    return out
+
+
+def _swap(work: Path, target: Path, into: bool) -> None:
+    """The finished package goes in place. --out: one rename of the directory. --into: each
+    changed file replaced by a rename (os.replace), new ones added, removed ones (--replace)
+    deleted; the target directory itself stays (it may be the current directory)."""
+    if not into:
+        if target.exists():
+            target.rmdir()  # empty (checked above)
+        os.replace(work, target)
+        return
+    new, old = _files(work), _files(target)
+    for rel, data in new.items():
+        if old.get(rel) == data:
+            continue
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.extract-tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, dest)
+    for rel in old.keys() - new.keys():
+        (target / rel).unlink()
