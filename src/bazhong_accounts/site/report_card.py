@@ -113,7 +113,7 @@ async def report_view(request, datasette):
         why = (f"没有 {department} 部门 {year} 年的报告。" if lang == "zh"
                else f"There is no report of {department} for {year}.")
         return await i18n.error_response(datasette, request, 404, why, localized=True)
-    html = await datasette.render_template("report.html", {"card": found}, request=request)
+    html = await datasette.render_template("report_card.html", {"card": found}, request=request)
     return Response.html(html)
 
 
