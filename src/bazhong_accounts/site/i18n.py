@@ -131,16 +131,28 @@ def cell_html(column: str, cell: dict, lang: str):
     label = code_label(column, raw, lang)
     if label is not None:
         return label
+    shown = cell["value"]
+    # report.py links a figure, and a quote, to its place in the annotated report: keep the link.
+    link = TO_REPORT.search(str(shown)) if isinstance(shown, Markup) else None
+    if link is not None:
+        html = str(shown).replace("原文 / in the report", "原文" if lang == "zh" else "in the report")
+        if lang == "zh":
+            html = html.replace(TO_REPORT_TITLE, f'title="{ZH.get("where the report prints it")}"')
+        shown = Markup(html)
+        link = TO_REPORT.search(html)
     if isinstance(raw, float):
-        shown = cell["value"]
-        if isinstance(shown, Markup) and "</a>" in shown:  # a link to the figure's place in the report
+        if link is not None:
             return Markup(str(shown).replace(f">{escape(str(raw))}</a>", f">{number_text(raw)}</a>"))
         return number_text(raw)
     if isinstance(raw, str) and len(raw) > SHORT_TEXT and not cell.get("is_special_link_column"):
         short = escape(raw[:SHORT_TEXT]) + "…"
         return Markup(f'<details class="long-text"><summary>{short}<span class="more">{escape(text(lang, "show all"))}'
-                      f'</span></summary>{escape(raw)}</details>')
-    return cell["value"]
+                      f'</span></summary>{escape(raw)}</details>' + (f" {link.group()}" if link else ""))
+    return shown
+
+
+TO_REPORT = re.compile(r'<a class="to-report"[^>]*>[^<]*</a>')
+TO_REPORT_TITLE = 'title="where the report prints it"'
 
 
 # Table pages put what a reader looks for first: the row's link, its label and figures; the
