@@ -113,6 +113,14 @@ def test_codes_show_their_chinese_label_and_numbers_show_as_printed(ds):
     assert not re.search(r">\d+\.0<", page)
 
 
+def test_shortened_quotes_keep_their_link_to_the_annotated_report(ds):
+    page = get(ds, "/bazhong/three_public_expenses").text
+    quotes = [r["source_quote"] for r in csv_rows("three_public_expenses") if len(r["source_quote"]) > 60]
+    assert quotes and all(html.escape(q, quote=False) in page for q in quotes)  # whole, behind "展开全文"
+    links = re.findall(r'</details> <a class="to-report" href="/report/[^"]+">→ 原文</a>', page)
+    assert len(links) == len(quotes)
+
+
 # ---------------------------------------------------------------- no 500s
 
 BAD = [
