@@ -133,6 +133,10 @@ BAD = [
     "/-/search?q=", "/-/search?q=" + "三" * 1000, "/-/search?q=%25", "/-/search?q=_", "/-/search?q=%22",
     "/-/search?q='", "/-/search.json?q=", "/-/search?q=x&table=nosuch", "/-/search?q=x&_size=abc",
     "/-/download.csv?path=/etc/passwd", "/-/download.xlsx", "/bazhong/income.json?_sort=nosuchcol",
+    "/bazhong/income?_size=abc", "/bazhong/income?_next=garbage", "/bazhong/income?_facet=nosuch",
+    "/bazhong/income?_col=nosuch", "/bazhong/income?_where=nosuch=1", "/bazhong/income?_search=%22",
+    "/bazhong/income?_facet_date=x", "/bazhong?sql=select+'", "/-/report/nosuch/2018",
+    "/-/download.csv?path=/bazhong/income&_sort=nosuch",
 ]
 
 
