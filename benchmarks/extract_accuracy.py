@@ -159,16 +159,19 @@ def main(argv=None) -> int:
         row = {"report": c["report"], "outline": c["outline"], "figures": draft and len(draft.spans) or 0,
                "expected": s["expected"] if s else "", "precision": f"{s['precision']:.4f}" if s else "",
                "recall": f"{s['recall']:.4f}" if s else "",
-               "round_trip_share": f"{rt['share']:.4f}" if rt else "", "round_trip_differ": len(rt["differ"]) if rt else "",
+               "round_trip_share": f"{rt['share']:.4f}" if rt else "",
+               "round_trip_differ": len(rt["differ"]) if rt else "",
                "note": "" if draft is not None else why}
         rows.append(row)
         trip = f"{rt['reproduced']}/{rt['cells']} cells ({rt['share']:.1%}), {len(rt['differ'])} differ" if rt else \
             ("narrative parser not installed" if draft is None and c["outline"] == "narrative" else "")
-        print(f"| {c['report']} | {c['outline']} | {row['figures']} | {row['expected'] if row['expected'] != '' else '–'} | "
+        n_expected = row["expected"] if row["expected"] != "" else "–"
+        print(f"| {c['report']} | {c['outline']} | {row['figures']} | {n_expected} | "
               f"{s['precision']:.1%} | {s['recall']:.1%} | {trip} |" if s else
               f"| {c['report']} | {c['outline']} | {row['figures']} | – | – | – | {trip or row['note']} |")
         for w in (s or {}).get("wrong", []):
-            print(f"  WRONG {w['resource']}[{w['row_key']}].{w['column']}: expected {w['value']}, extracted {w['extracted']}")
+            print(f"  WRONG {w['resource']}[{w['row_key']}].{w['column']}: "
+                  f"expected {w['value']}, extracted {w['extracted']}")
         for m in (s or {}).get("missing", []):
             print(f"  missing {m['resource']}[{m['row_key']}].{m['column']} = {m['value']}")
         for d in (rt or {}).get("differ", []):

@@ -11,14 +11,14 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 import extract_fixtures as fx
+import pytest
+from conftest import ROOT, copy_package_to
+
 from bazhong_accounts import cli
 from bazhong_accounts.extract.package import parse
 from bazhong_accounts.extract.readers import ReportError, read_report
 from bazhong_accounts.model import roles
-from conftest import ROOT, copy_package_to
 
 FORMATS = ("pdf", "docx", "html", "txt")
 WRITERS = {"pdf": fx.write_pdf, "docx": fx.write_docx, "html": fx.write_html, "txt": fx.write_text}
@@ -79,6 +79,14 @@ def test_text_and_table_disagreeing_is_a_break_carrying_the_table(drafts, fmt):
     breaks = [b for b in drafts[fmt].breaks if (b.resource, b.row_key, b.column) == (resource, key, column)]
     assert [(b.check, b.value_carried, b.value_other) for b in breaks] == [("text_table_mismatch", table, text)]
     assert cell(drafts[fmt], resource, key, column) == table
+
+
+def test_a_gbk_report_is_archived_as_published_beside_its_utf8_text(tmp_path, capsys, reports):
+    code, out = run(capsys, reports["txt"], "--out", tmp_path / "pkg", "--department", "gbk-bureau")
+    assert code == 0, out
+    archive = tmp_path / "pkg/archive"
+    assert (archive / "gbk-bureau-2023-final-accounts.original.txt").read_bytes() == reports["txt"].read_bytes()
+    assert fx.TITLE in (archive / "gbk-bureau-2023-final-accounts.txt").read_text(encoding="utf-8")
 
 
 def test_gbk_text_is_decoded(reports):

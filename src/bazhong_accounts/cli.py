@@ -90,7 +90,7 @@ COMMANDS: dict[str, Command] = {
         arg("old_dir", metavar="OLD_DIR", help="package directory before the change"),
         arg("new_dir", metavar="NEW_DIR", help="package directory after the change"),
     )),
-    "extract": Command("extract.package:run", "turn published 部门决算 reports (PDF, .docx, HTML, text) into draft rows", (
+    "extract": Command("extract.package:run", "published 部门决算 reports (PDF, .docx, HTML, text) → draft rows", (
         arg("reports", nargs="+", metavar="REPORT", help="report files, or folders of them"),
         arg("--out", metavar="DIR", help="write a new package directory (give --out or --into)"),
         arg("--into", metavar="DIR", help="add the reports to this package directory, atomically"),

@@ -17,68 +17,13 @@ then a summary line; exit 1 on any problem. With GITHUB_ACTIONS=true also ``::er
 from __future__ import annotations
 
 import gc
-import json
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..model.problems import Problem, Report
-from .structure import check_roles
-
-
-class Result:
-    def __init__(self):
-        self.report = Report()
-        self.order: dict[str, int] = {"datapackage.json": 0}
-        self.tables: dict = {}
-        self.resources = 0
-        self.numbers = (0, 0, 0)  # numbers of the located reports: (accounted for, found), reports not located
-
-
-def _guard(report: Report, what: str, fn, *a):
-    """Run one check; a crash becomes a problem, and the other checks still run."""
-    try:
-        return fn(*a)
-    except Exception as e:  # noqa: BLE001 - report, never a traceback
-        report.add("datapackage.json", None, None,
-                   f"internal error in the {what} check: {type(e).__name__}: {e} (please report)")
-
-
-def _load_package(root: Path, result: Result) -> list[tuple[str, str, dict, str]] | None:
-    report = result.report
-    if not (root / "datapackage.json").is_file():
-        report.add("datapackage.json", None, None, f"no datapackage.json in {root}")
-        return None
-    try:
-        package = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        report.add("datapackage.json", None, None, f"not valid JSON: {e}")
-        return None
-    out, seen = [], set()
-    for i, res in enumerate(package.get("resources", [])):
-        name, rel, schema_ref = res.get("name"), res.get("path"), res.get("schema")
-        if not name or not isinstance(rel, str) or schema_ref is None:
-            report.add("datapackage.json", None, None, f"resource #{i + 1} needs a name, a path and a schema")
-            continue
-        if name in seen:
-            report.add("datapackage.json", None, None, f"resource `{name}` is listed twice")
-            continue
-        seen.add(name)
-        result.order.setdefault(rel, len(result.order))
-        if isinstance(schema_ref, dict):
-            schema, schema_path = schema_ref, "datapackage.json"
-        else:
-            schema_path = schema_ref
-            try:
-                schema = json.loads((root / schema_ref).read_text(encoding="utf-8"))
-            except (OSError, ValueError) as e:
-                report.add(schema_ref, None, None, f"schema of resource `{name}` cannot be read: {e}")
-                continue
-        _guard(report, f"roles ({schema_path})", check_roles, schema, schema_path, report)
-        out.append((name, rel, schema, schema_path))
-    result.resources = len(out)
-    return out
+from .package import Result, _guard, _load_package
 
 
 def collect(root: str | Path, with_frictionless: bool = False) -> Result:

@@ -100,7 +100,7 @@ class LoadError(ValueError):
     def one_line(self) -> str:
         """The error in one line, for the command line."""
         n = len(self.problems)
-        more = f" (and {n - 1} more problem{'s' if n > 2 else ''}: bazhong-accounts validate)" if n > 1 else ""
+        more = f" (and {n - 1} more: `bazhong-accounts validate DIR` lists all)" if n > 1 else ""
         return f"{self.name} does not load: {self.problems[0]}{more}"
 
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import fail
-from ..model.descriptor import package_dir, read_descriptor, read_schema
 from ..model import roles
+from ..model.descriptor import package_dir, read_descriptor, read_schema
 from .draft import Draft
 from .readers import ReportError, ReportText, read_report
 
@@ -66,7 +66,8 @@ def identify(text: str) -> tuple[str, str, int | None]:
         if re.search(r"[\u4e00-\u9fff]{2}", c) and c != "部门" and "部分" not in c:
             name = c
             break
-    m = re.match(r"(?:中共)?((?:[\u4e00-\u9fff]{2,4}?省)?(?:[\u4e00-\u9fff]{2,4}?市)?(?:[\u4e00-\u9fff]{1,4}?[区县])?)", name)
+    han = r"[\u4e00-\u9fff]"
+    m = re.match(rf"(?:中共)?((?:{han}{{2,4}}?省)?(?:{han}{{2,4}}?市)?(?:{han}{{1,4}}?[区县])?)", name)
     region = m.group(1) if m else ""
     return name, region, year
 
@@ -200,7 +201,8 @@ def new_package(dest: Path) -> None:
                                  "Machine-extracted drafts, not reviewed by a person: every figure is located in "
                                  "the archived text; review.csv lists the reports' inconsistencies.")
     descriptor["sources"] = []
-    descriptor["contributors"] = [c for c in descriptor.get("contributors", []) if "publisher" not in c.get("roles", [])]
+    descriptor["contributors"] = [c for c in descriptor.get("contributors", [])
+                                  if "publisher" not in c.get("roles", [])]
     descriptor["resources"] += _unlisted_resources(dest, descriptor)
     (dest / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
@@ -237,8 +239,10 @@ def add_report(pkg: Package, ex: Extracted, replace: bool) -> None:
     archive = pkg.root / "archive"
     archive.mkdir(exist_ok=True)
     text_rel = f"archive/{d.source_id}.txt"
-    original_rel = f"archive/{d.source_id}{ex.original.suffix.lower() or '.bin'}"
     text_bytes = d.text.encode("utf-8")
+    original_rel = f"archive/{d.source_id}{ex.original.suffix.lower() or '.bin'}"
+    if original_rel == text_rel and ex.original.read_bytes() != text_bytes:
+        original_rel = f"archive/{d.source_id}.original.txt"  # a GBK text kept as published
     (pkg.root / text_rel).write_bytes(text_bytes)
     if original_rel != text_rel:
         shutil.copyfile(ex.original, pkg.root / original_rel)
@@ -247,10 +251,12 @@ def add_report(pkg: Package, ex: Extracted, replace: bool) -> None:
     if not any(r["department"] == d.department for r in pkg.rows.get("departments", [])):
         pkg.add("departments", {"department": d.department, "name_zh": name or d.department,
                                 "name_en": f"{name or d.department} (English name to be added)",
-                                "region_zh": d.region_zh or "未知", "region_en": f"{d.region_zh or 'unknown'} (to be translated)"})
+                                "region_zh": d.region_zh or "未知",
+                                "region_en": f"{d.region_zh or 'unknown'} (to be translated)"})
     pkg.add("sources", {
         "source_id": d.source_id, "fiscal_year": str(d.fiscal_year), "department": d.department,
-        "title_zh": f"{name}{d.fiscal_year}年度部门决算", "title_en": f"{d.department}: final accounts of {d.fiscal_year}",
+        "title_zh": f"{name}{d.fiscal_year}年度部门决算",
+        "title_en": f"{d.department}: final accounts of {d.fiscal_year}",
         "publisher_zh": name or d.department, "publisher_en": f"{name or d.department}",
         "period_start": f"{d.fiscal_year}-01-01", "period_end": f"{d.fiscal_year}-12-31", "path": text_rel,
         "sha256": hashlib.sha256(text_bytes).hexdigest(), "media_type": "text/plain; charset=utf-8",

@@ -43,7 +43,8 @@ HEADER_WORDS = ("科目编码", "功能分类", "科目名称", "经济分类", 
 
 # income items: label as printed -> (item_id, parent_item_id, breakdown, English)
 INCOME_ITEMS = {
-    "一般公共预算财政拨款收入": ("gpb", "current_year_total", "by_source", "General public budget appropriation income"),
+    "一般公共预算财政拨款收入": ("gpb", "current_year_total", "by_source",
+                                "General public budget appropriation income"),
     "政府性基金预算财政拨款收入": ("gov_fund", "current_year_total", "by_source",
                                 "Government fund budget appropriation income"),
     "国有资本经营预算财政拨款收入": ("state_capital", "current_year_total", "by_source",
@@ -88,7 +89,8 @@ THREE_PUBLIC = [  # the columns of the 三公 table, left to right, each with �
 NAMES_EN = {
     "一般公共服务支出": "General public services", "外交支出": "Foreign affairs", "国防支出": "National defence",
     "公共安全支出": "Public security", "教育支出": "Education", "科学技术支出": "Science and technology",
-    "文化旅游体育与传媒支出": "Culture, tourism, sports and media", "社会保障和就业支出": "Social security and employment",
+    "文化旅游体育与传媒支出": "Culture, tourism, sports and media",
+    "社会保障和就业支出": "Social security and employment",
     "卫生健康支出": "Health", "节能环保支出": "Energy conservation and environmental protection",
     "城乡社区支出": "Urban and rural communities", "农林水支出": "Agriculture, forestry and water",
     "交通运输支出": "Transport", "资源勘探工业信息等支出": "Resource exploration, industry and information",
@@ -100,7 +102,8 @@ NAMES_EN = {
     "机关服务": "Agency services", "事业运行": "Operation of public institutions",
     "社会工作事务": "Social work affairs", "其他社会工作事务支出": "Other social work affairs",
     "行政事业单位养老支出": "Pensions of administrative and public-institution staff",
-    "机关事业单位基本养老保险缴费支出": "Basic pension insurance contributions of government agencies and public institutions",
+    "机关事业单位基本养老保险缴费支出":
+        "Basic pension insurance contributions of government agencies and public institutions",
     "机关事业单位职业年金缴费支出": "Occupational annuity contributions of government agencies and public institutions",
     "行政事业单位医疗": "Medical care of administrative and public-institution staff",
     "行政单位医疗": "Medical care of administrative units", "事业单位医疗": "Medical care of public institutions",
@@ -111,22 +114,35 @@ NAMES_EN = {
 ECONOMIC_EN = {
     "工资福利支出": "Wages and benefits", "基本工资": "Basic salaries", "津贴补贴": "Allowances and subsidies",
     "奖金": "Bonuses", "伙食补助费": "Meal subsidies", "绩效工资": "Performance pay",
-    "机关事业单位基本养老保险缴费": "Basic pension insurance contributions", "职业年金缴费": "Occupational annuity contributions",
-    "职工基本医疗保险缴费": "Basic medical insurance contributions", "公务员医疗补助缴费": "Civil servants' medical subsidy contributions",
+    "机关事业单位基本养老保险缴费": "Basic pension insurance contributions",
+    "职业年金缴费": "Occupational annuity contributions",
+    "职工基本医疗保险缴费": "Basic medical insurance contributions",
+    "公务员医疗补助缴费": "Civil servants' medical subsidy contributions",
     "其他社会保障缴费": "Other social security contributions", "住房公积金": "Housing provident fund",
     "医疗费": "Medical expenses", "其他工资福利支出": "Other wages and benefits",
     "商品和服务支出": "Goods and services", "办公费": "Office expenses", "印刷费": "Printing", "咨询费": "Consulting",
-    "手续费": "Fees", "水费": "Water", "电费": "Electricity", "邮电费": "Post and telecommunications", "取暖费": "Heating",
+    "手续费": "Fees",
+    "水费": "Water",
+    "电费": "Electricity",
+    "邮电费": "Post and telecommunications",
+    "取暖费": "Heating",
     "物业管理费": "Property management", "差旅费": "Travel", "因公出国（境）费用": "Official overseas travel",
     "维修（护）费": "Repairs and maintenance", "租赁费": "Rent", "会议费": "Meetings", "培训费": "Training",
     "公务接待费": "Official reception", "专用材料费": "Special materials", "被装购置费": "Uniforms",
     "专用燃料费": "Special fuel", "劳务费": "Labour services", "委托业务费": "Commissioned services",
-    "工会经费": "Trade union funds", "福利费": "Welfare", "公务用车运行维护费": "Official vehicle operation and maintenance",
-    "其他交通费用": "Other transport", "税金及附加费用": "Taxes and surcharges", "其他商品和服务支出": "Other goods and services",
-    "对个人和家庭的补助": "Subsidies to individuals and households", "离休费": "Retirement pay (离休)", "退休费": "Retirement pay",
+    "工会经费": "Trade union funds",
+    "福利费": "Welfare",
+    "公务用车运行维护费": "Official vehicle operation and maintenance",
+    "其他交通费用": "Other transport",
+    "税金及附加费用": "Taxes and surcharges",
+    "其他商品和服务支出": "Other goods and services",
+    "对个人和家庭的补助": "Subsidies to individuals and households",
+    "离休费": "Retirement pay (离休)",
+    "退休费": "Retirement pay",
     "退职（役）费": "Severance", "抚恤金": "Survivor benefits", "生活补助": "Living allowances", "救济费": "Relief",
     "医疗费补助": "Medical subsidies", "助学金": "Student grants", "奖励金": "Rewards",
-    "个人农业生产补贴": "Agricultural production subsidies to individuals", "代缴社会保险费": "Social insurance paid on behalf",
+    "个人农业生产补贴": "Agricultural production subsidies to individuals",
+    "代缴社会保险费": "Social insurance paid on behalf",
     "其他对个人和家庭的补助": "Other subsidies to individuals and households", "资本性支出": "Capital expenditure",
     "房屋建筑物购建": "Buildings", "办公设备购置": "Office equipment", "专用设备购置": "Special equipment",
     "信息网络及软件购置更新": "Information networks and software", "公务用车购置": "Official vehicle purchase",
@@ -349,7 +365,8 @@ def parse_tables(text: str, *, department: str, fiscal_year: int, source_id: str
 
 def _numbers(line: Line) -> tuple[list[Tok], list[Tok]]:
     """(label cells, number cells) of a table line."""
-    labels, nums = [], []
+    labels: list[Tok] = []
+    nums: list[Tok] = []
     for s in line.segments():
         (nums if AMOUNT.match(s.printed) else labels).append(s)
     return labels, nums
@@ -379,7 +396,7 @@ def _side_items(lines, start, stop):
 
 
 def _summary(b: Builder, lines, start, stop, section):
-    for side, bare, nums, label in _side_items(lines, start, stop):
+    for side, bare, nums, _label in _side_items(lines, start, stop):
         if len(nums) != 1:
             continue
         if side == 0 and bare in INCOME_ITEMS:
@@ -450,7 +467,7 @@ def _fiscal_summary(b: Builder, lines, start, stop, section):
                 heads["合计"] = s.col
             elif bare.startswith("一般公共预") and "gpb" not in heads:
                 heads["gpb"] = s.col
-    for side, bare, nums, label in _side_items(lines, start, stop):
+    for side, bare, nums, _label in _side_items(lines, start, stop):
         if bare == "总计" and side == 0 and len(nums) == 1:
             r = b.row("income", "fiscal_total", section, item_id="fiscal_total", parent_item_id="", breakdown="",
                       name_zh="财政拨款收入总计", name_en="Total fiscal appropriation income")
@@ -499,7 +516,7 @@ def _gpb_function(b: Builder, lines, start, stop, section) -> dict[str, RowDraft
         rows.append((i, segs[0].printed, name, got))
     names = _wrapped_names(lines, start, stop, rows)
     out: dict[str, RowDraft] = {}
-    for (i, code, _, got), name in zip(rows, names):
+    for (_, code, _, got), name in zip(rows, names, strict=True):
         if name is None:
             continue
         level = {3: 1, 5: 2, 7: 3}[len(code)]
@@ -529,9 +546,9 @@ def _wrapped_names(lines, start, stop, rows) -> list[str | None]:
     idx = [i for i, *_ in rows]
     names: list[str | None] = []
     above = 0
-    for n, (i, code, name, _) in enumerate(rows):
+    for n, (i, _, name, _) in enumerate(rows):
         # the run of name-only lines above this row (after the previous row's share)
-        run_up = []
+        run_up: list[Line] = []
         j = i - 1
         while j >= start and (n == 0 or j > idx[n - 1]) and _is_name_only(lines[j]):
             run_up.insert(0, lines[j])
@@ -598,12 +615,12 @@ def _economic(b: Builder, lines, start, stop, section):
             if not segs or not CODE.match(segs[0].printed) or len(segs[0].printed) > 5:
                 continue
             rest = segs[1:]
-            name = rest[0] if rest and not AMOUNT.match(rest[0].printed) else None
+            cell = rest[0] if rest and not AMOUNT.match(rest[0].printed) else None
             nums = [x for x in rest if AMOUNT.match(x.printed)]
-            if len(nums) != 1 or len(rest) != 1 + (name is not None) or abs(nums[0].col - heads[side].col) > 8:
+            if len(nums) != 1 or len(rest) != 1 + (cell is not None) or abs(nums[0].col - heads[side].col) > 8:
                 continue
-            rows.append((i, segs[0].printed, name, {"决算数": nums[0]}))
-        for (i, code, _, got), name in zip(rows, _wrapped_names(sided, start, stop, rows)):
+            rows.append((i, segs[0].printed, cell, {"决算数": nums[0]}))
+        for (_, code, _, got), name in zip(rows, _wrapped_names(sided, start, stop, rows), strict=True):
             if name is None:
                 continue
             level = 1 if len(code) == 3 else 2
@@ -696,7 +713,8 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
             name, parent, breakdown, en = TYPE_ITEMS[item]
         else:
             name, parent, breakdown, en = {"total": ("支出总计", "", "", "Total expenditure"),
-                                           "current_year_total": ("本年支出合计", "", "", "Expenditure of the year")}[item]
+                                           "current_year_total": ("本年支出合计", "", "", "Expenditure of the year"),
+                                           }[item]
         return b.row("expenditure_by_type", item, "", item_id=item, parent_item_id=parent, breakdown=breakdown,
                      name_zh=name, name_en=en)
 
@@ -750,7 +768,8 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
             put(r, "change_amount", m, 3, signed_by=2)
             put(r, "change_pct", m, 5, signed_by=4)
     # 五、一般公共预算财政拨款支出
-    m = re.search(r"一般公共预算财政拨款支出" + NUM + r"万元，占本年支出合计的" + NUM + "%。" + change("一般公共预算财政拨款支出"), t)
+    m = re.search(r"一般公共预算财政拨款支出" + NUM + r"万元，占本年支出合计的" + NUM + "%。"
+                  + change("一般公共预算财政拨款支出"), t)
     if m:
         r = row("expenditure_by_type", "gpb_total")
         put(r, "amount", m, 1)
@@ -853,7 +872,8 @@ INDICATORS = [
      "Projects given a performance self-evaluation", "个", "projects"),
     ("projects_self_evaluated_budget", r"绩效自评的\d{4}年度项目\d+个，涉及预算金额" + NUM + "万元", "performance",
      "绩效自评的项目涉及预算金额", "Budget of the self-evaluated projects", *WAN),
-    ("projects_self_evaluated_mean_score", r"绩效自评的\d{4}年度项目\d+个，涉及预算金额[\d.]+万元，平均得分" + NUM + "分",
+    ("projects_self_evaluated_mean_score",
+     r"绩效自评的\d{4}年度项目\d+个，涉及预算金额[\d.]+万元，平均得分" + NUM + "分",
      "performance", "绩效自评平均得分", "Average self-evaluation score", "分", "points"),
     ("projects_rated_excellent", r"绩效评级为“优”的项目" + NUM + "个", "performance", "绩效评级为“优”的项目",
      "Projects rated excellent", "个", "projects"),
@@ -888,7 +908,8 @@ def _indicators(b: Builder, f: Flat, where) -> None:
         found = list(re.finditer(pattern, f.text))
         if len(found) == 1:  # twice or more: which one is meant is not certain
             one(metric, found[0], 1, category, name, en, unit, unit_en)
-    m = re.search(r"机关运行经费支出[\d.]+万元，比\d{4}年度?(增加|减少)" + NUM + r"万元，(增长|下降)" + NUM + "%", f.text)
+    m = re.search(r"机关运行经费支出[\d.]+万元，比\d{4}年度?(增加|减少)" + NUM + r"万元，(增长|下降)" + NUM + "%",
+                  f.text)
     if m:
         one("operating_costs_change", m, 2, "operating_costs", "机关运行经费比上年增加",
             "Administrative operating costs, change on the previous year", *WAN, value=_sign(m.group(1), f.tok(m, 2)))
@@ -931,7 +952,7 @@ def _economic_sums(b: Builder) -> None:
         children = [c for c in rows if len(code) == 3 and len(c) == 5 and c.startswith(code)]
         if not children or not r.fields.get("amount"):
             continue
-        total = sum(dec(rows[c].fields.get("amount") or "0") for c in children)
+        total = sum((dec(rows[c].fields.get("amount") or "0") or Decimal(0) for c in children), Decimal(0))
         if total != dec(r.fields["amount"]):
             b.broke(r.resource, code, "amount", "sum_of_children", r.fields["amount"], total,
                     f"{r.section}: {code} {r.fields.get('name_zh', '')} vs the sum of its {len(children)} lines")

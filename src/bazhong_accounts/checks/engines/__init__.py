@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ...model.descriptor import as_list
 from ...model.problems import Report
-from ..validate import Result, _guard, _load_package
+from ..package import Result, _guard, _load_package
 from . import definitions as d
 from .backends import ENGINES
 from .bytes import check_bytes
