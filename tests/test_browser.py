@@ -159,8 +159,9 @@ def test_over_budget_lists_the_special_inspection(site, browser):
     assert page.locator("details.query-sql").get_attribute("open") is None
 
 
-@pytest.mark.parametrize("path", ["/", "/bazhong/three_public_expenses", "/bazhong/budget_deviation",
-                                  "/-/search?q=%E6%8E%A5%E5%BE%85", "/charts", "/-/report/bazhong-govt-office/2018"])
+@pytest.mark.parametrize("path", ["/", "/bazhong", "/bazhong/indicators?category=work_output",
+                                  "/bazhong/budget_deviation", "/-/search?q=%E6%8E%A5%E5%BE%85", "/charts",
+                                  "/-/report/bazhong-govt-office/2018"])
 def test_no_serious_accessibility_violations(site, browser, path):
     page = browser.open(site + path)
     page.add_script_tag(path=str(AXE))
