@@ -514,8 +514,8 @@ def canned_query_of(datasette, path: str) -> str | None:
 
 # Answers kept in memory: the database is immutable, so a page's answer never changes (the home
 # and database pages take ~1 s: Datasette checks every table, FTS shadow tables included). Least
-# recently used first out; only 200 answers of at most MAX_CACHED_BODY bytes.
-PAGE_CACHE_SIZE = 2000
+# recently used first out; only 200 answers of at most MAX_CACHED_BODY bytes, CACHE_BYTES in all.
+CACHE_BYTES = 64_000_000
 MAX_CACHED_BODY = 1_000_000
 NOT_CACHED = ("/-/static/", "/-/i18n/", "/charts/", "/-/download")
 
@@ -545,12 +545,15 @@ async def cached(datasette, app, key: tuple, scope, receive, send):
         await send(event)
 
     await app(scope, receive, keep)
-    if start_event.get("status") == 200 and sum(map(len, body)) <= MAX_CACHED_BODY:
+    size = sum(map(len, body))
+    if start_event.get("status") == 200 and size <= MAX_CACHED_BODY:
         # Without cookies: each answer from the cache sets its own language cookie.
         start_event["headers"] = [h for h in start_event.get("headers", []) if h[0].lower() != b"set-cookie"]
-        cache[key] = (start_event, body)
-        while len(cache) > PAGE_CACHE_SIZE:
-            cache.popitem(last=False)
+        sizes = kept(datasette, "answer sizes")
+        cache[key], sizes[key] = (start_event, body), size
+        while sum(sizes.values()) > CACHE_BYTES:
+            oldest, _ = cache.popitem(last=False)
+            sizes.pop(oldest, None)
 
 
 @hookimpl
