@@ -22,8 +22,8 @@ warnings.filterwarnings("ignore", message="PySpark does not yet fully support pa
 import pandera.pandas as pa  # noqa: E402
 from pandera.io.pandas_io import from_frictionless_schema  # noqa: E402
 
-from ..model.problems import Report
-from ..model.table import Table
+from ..model.problems import Report  # noqa: E402
+from ..model.table import Table  # noqa: E402
 
 SKIP = {"field_uniqueness", "multiple_fields_uniqueness"}  # the primary-key check reports these
 # A string's pattern is part of its type's grammar (model.typing checks it, for load() and the
