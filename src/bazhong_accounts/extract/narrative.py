@@ -24,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..model.descriptor import package_dir, read_descriptor, read_schema
+from .items import EBT, INC, ITEMS, TPE
 from .draft import Break, Draft, Span
 
 RESOURCES = ("income", "expenditure_by_type", "expenditure_by_function", "three_public_expenses",
@@ -33,53 +34,6 @@ PCT = r"[%％]"
 CN_NO = "一二三四五六七八九十"
 
 # ---------------------------------------------------------------- the outline's vocabulary
-
-INC, EBT, TPE = "income", "expenditure_by_type", "three_public_expenses"
-
-# item id -> (parent_item_id, breakdown, name_zh, name_en): the outline's standard lines
-ITEMS = {
-    INC: {
-        "total": ("", "", "收入总计", "Total income"),
-        "carryover": ("total", "by_source", "年初结转和结余", "Carry-over and balance from the previous year"),
-        "current_year_total": ("total", "by_source", "本年收入合计", "Income of the year"),
-        "gpb": ("current_year_total", "by_source", "一般公共预算财政拨款收入",
-                "General public budget appropriation income"),
-        "gov_fund": ("current_year_total", "by_source", "政府性基金预算财政拨款收入",
-                     "Government fund budget appropriation income"),
-        "state_capital": ("current_year_total", "by_source", "国有资本经营预算财政拨款收入",
-                          "State capital operation budget appropriation income"),
-        "superior_subsidy": ("current_year_total", "by_source", "上级补助收入", "Subsidies from the higher level"),
-        "business": ("current_year_total", "by_source", "事业收入", "Income from public-service activities"),
-        "operating": ("current_year_total", "by_source", "经营收入", "Operating income"),
-        "subordinate": ("current_year_total", "by_source", "附属单位上缴收入", "Income remitted by subordinate units"),
-        "other": ("current_year_total", "by_source", "其他收入", "Other income"),
-        "fiscal_total": ("", "", "财政拨款收入总计", "Total fiscal appropriation income"),
-    },
-    EBT: {
-        "total": ("", "", "支出总计", "Total expenditure"),
-        "current_year_total": ("", "", "本年支出合计", "Expenditure of the year"),
-        "basic": ("current_year_total", "by_type", "基本支出", "Basic expenditure"),
-        "project": ("current_year_total", "by_type", "项目支出", "Project expenditure"),
-        "fiscal_total": ("", "", "财政拨款支出总计", "Total fiscal appropriation expenditure"),
-        "gpb_total": ("current_year_total", "by_fund", "一般公共预算财政拨款支出",
-                      "General public budget appropriation expenditure"),
-        "gov_fund_total": ("current_year_total", "by_fund", "政府性基金预算拨款支出",
-                           "Government fund budget appropriation expenditure"),
-        "state_capital_total": ("current_year_total", "by_fund", "国有资本经营预算拨款支出",
-                                "State capital operation budget appropriation expenditure"),
-        "personnel": ("basic", "by_economic_nature", "人员经费", "Personnel expenses"),
-        "public_funds": ("basic", "by_economic_nature", "公用经费", "Public (operating) funds"),
-        "year_end_carryover": ("", "", "年末结转和结余（推算）", "Carry-over and balance at year end (derived)"),
-    },
-    TPE: {
-        "total": ("", "", "“三公”经费财政拨款支出", "Three public expenses (fiscal appropriation)"),
-        "overseas": ("total", "by_category", "因公出国（境）经费", "Official overseas (outbound) travel"),
-        "vehicles": ("total", "by_category", "公务用车购置及运行维护费", "Official vehicle purchase and operation"),
-        "vehicle_purchase": ("vehicles", "by_use", "公务用车购置支出", "Official vehicle purchase"),
-        "vehicle_operation": ("vehicles", "by_use", "公务用车运行维护费", "Official vehicle operation and maintenance"),
-        "reception": ("total", "by_category", "公务接待费", "Official reception"),
-    },
-}
 
 # section kind -> printed label -> the rows it names. A label matches as printed, or followed
 # by 支出 ("公务接待费支出"). Quotes and spaces are ignored.
@@ -866,6 +820,9 @@ class Parser:
         a, b = dec(inc.figures["amount"][0].value), dec(ebt.figures["amount"][0].value)
         if a > b:
             row = self.item_row(EBT, "year_end_carryover")
+            if not row.derived:  # named once: not printed, the difference of two printed totals
+                row.meta["name_zh"] += "（推算）"
+                row.meta["name_en"] += " (derived)"
             row.derived["amount"] = (fmt(a - b), "{income:total} - {expenditure_by_type:total}")
             row.section = inc.section
             both = (inc.figures["amount"][0], ebt.figures["amount"][0])

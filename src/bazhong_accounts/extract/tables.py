@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from .draft import Break, Draft, Span
+from .items import ITEMS, Item
 
 NUM = r"(-?\d+(?:\.\d+)?)"
 CODE = re.compile(r"^\d{3}(?:\d{2}){0,2}$")
@@ -41,50 +42,19 @@ TABLE_TITLES = {
 # heading cells that are never a fragment of a wrapped name (支出 can be: 一般公共服务 / 支出)
 HEADER_WORDS = ("科目编码", "功能分类", "科目名称", "经济分类", "项目", "单位：万元", "决算数", "预算数", "合计")
 
-# income items: label as printed -> (item_id, parent_item_id, breakdown, English)
-INCOME_ITEMS = {
-    "一般公共预算财政拨款收入": ("gpb", "current_year_total", "by_source",
-                                "General public budget appropriation income"),
-    "政府性基金预算财政拨款收入": ("gov_fund", "current_year_total", "by_source",
-                                "Government fund budget appropriation income"),
-    "国有资本经营预算财政拨款收入": ("state_capital", "current_year_total", "by_source",
-                                  "State capital operation budget appropriation income"),
-    "上级补助收入": ("superior_subsidy", "current_year_total", "by_source", "Subsidies from the higher authority"),
-    "事业收入": ("business", "current_year_total", "by_source", "Income from public-service activities"),
-    "经营收入": ("operating", "current_year_total", "by_source", "Operating income"),
-    "附属单位上缴收入": ("subordinate", "current_year_total", "by_source", "Income remitted by subordinate units"),
-    "其他收入": ("other", "current_year_total", "by_source", "Other income"),
-    "本年收入合计": ("current_year_total", "total", "by_source", "Income of the year"),
-    "使用非财政拨款结余": ("non_fiscal_balance_used", "total", "by_source", "Use of non-appropriation balances"),
-    "年初结转和结余": ("carryover", "total", "by_source", "Carry-over and balance from the previous year"),
-    "总计": ("total", "", "", "Total income"),
+# labels as the summary tables print them -> item ids of extract/items.py
+INCOME_LABELS = {
+    "一般公共预算财政拨款收入": "gpb", "政府性基金预算财政拨款收入": "gov_fund",
+    "国有资本经营预算财政拨款收入": "state_capital", "上级补助收入": "superior_subsidy", "事业收入": "business",
+    "经营收入": "operating", "附属单位上缴收入": "subordinate", "其他收入": "other",
+    "本年收入合计": "current_year_total", "使用非财政拨款结余": "non_fiscal_balance_used",
+    "年初结转和结余": "carryover", "总计": "total",
 }
-EXPENDITURE_ITEMS = {
-    "本年支出合计": ("current_year_total", "", "", "Expenditure of the year"),
-    "年末结转和结余": ("year_end_carryover", "", "", "Carry-over and balance at year end"),
-    "总计": ("total", "", "", "Total expenditure"),
-}
-# 财政拨款收入 (the three appropriation kinds together): no parent, so that it is not summed with
-# the by_source parts it overlaps (its share of 本年收入合计 is left out for the same reason)
-FISCAL_INCOME = dict(item_id="fiscal", parent_item_id="", breakdown="", name_zh="财政拨款收入",
-                     name_en="Fiscal appropriation income")
-TYPE_ITEMS = {
-    "basic": ("基本支出", "current_year_total", "by_type", "Basic expenditure"),
-    "project": ("项目支出", "current_year_total", "by_type", "Project expenditure"),
-    "personnel": ("人员经费", "basic", "by_economic_nature", "Personnel expenses"),
-    "public_funds": ("公用经费", "basic", "by_economic_nature", "Public (operating) funds"),
-    "gpb_total": ("一般公共预算财政拨款支出", "current_year_total", "by_fund",
-                  "General public budget appropriation expenditure"),
-    "fiscal_total": ("财政拨款支出总计", "", "", "Total fiscal appropriation expenditure"),
-}
-THREE_PUBLIC = [  # the columns of the 三公 table, left to right, each with 预算数 and 决算数
-    ("total", "", "", "财政拨款“三公”经费", "Three public expenses (fiscal appropriation)"),
-    ("overseas", "total", "by_category", "因公出国（境）费", "Official overseas (outbound) travel"),
-    ("vehicles", "total", "by_category", "公务用车购置及运行维护费", "Official vehicle purchase and operation"),
-    ("vehicle_purchase", "vehicles", "by_use", "公务用车购置费", "Official vehicle purchase"),
-    ("vehicle_operation", "vehicles", "by_use", "公务用车运行维护费", "Official vehicle operation and maintenance"),
-    ("reception", "total", "by_category", "公务接待费", "Official reception"),
-]
+EXPENDITURE_LABELS = {"本年支出合计": "current_year_total", "年末结转和结余": "year_end_carryover", "总计": "total"}
+# the columns of the 三公 table, left to right (each with 预算数 and 决算数), as the table heads them
+THREE_PUBLIC = [("total", "财政拨款“三公”经费"), ("overseas", "因公出国（境）费"),
+                ("vehicles", "公务用车购置及运行维护费"), ("vehicle_purchase", "公务用车购置费"),
+                ("vehicle_operation", "公务用车运行维护费"), ("reception", "公务接待费")]
 # English of the 类 of the function classification, and of common 款/项 names
 NAMES_EN = {
     "一般公共服务支出": "General public services", "外交支出": "Foreign affairs", "国防支出": "National defence",
@@ -260,6 +230,13 @@ class Builder:
                 r.fields.setdefault(k, v)
         return r
 
+    def item(self, resource: str, item_id: str, section: str, name_zh: str = "") -> RowDraft:
+        """The row of a summary item: parent, breakdown and English from extract/items.py; the
+        Chinese name as printed when the outline read one, else the standard name."""
+        spec = ITEMS[resource][item_id]
+        return self.row(resource, item_id, section, item_id=item_id, parent_item_id=spec.parent,
+                        breakdown=spec.breakdown, name_zh=name_zh or spec.name_zh, name_en=spec.name_en)
+
     def figure(self, r: RowDraft, column: str, tok: Tok, where: str, value: str | None = None) -> None:
         if any(ch.isspace() for ch in tok.printed):
             return  # a number broken over two lines: no one-line quote holds it, so it is left out
@@ -401,16 +378,11 @@ def _summary(b: Builder, lines, start, stop, section):
     for side, bare, nums, _label in _side_items(lines, start, stop):
         if len(nums) != 1:
             continue
-        if side == 0 and bare in INCOME_ITEMS:
-            item, parent, breakdown, en = INCOME_ITEMS[bare]
-            r = b.row("income", item, section, item_id=item, parent_item_id=parent, breakdown=breakdown,
-                      name_zh=bare, name_en=en)
-            b.figure(r, "amount", nums[0], section)
-        elif bare in EXPENDITURE_ITEMS and (side == 1 or bare != "总计"):
-            item, parent, breakdown, en = EXPENDITURE_ITEMS[bare]
-            r = b.row("expenditure_by_type", item, section, item_id=item, parent_item_id=parent,
-                      breakdown=breakdown, name_zh=bare, name_en=en)
-            b.figure(r, "amount", nums[0], section)
+        if side == 0 and bare in INCOME_LABELS:
+            b.figure(b.item("income", INCOME_LABELS[bare], section, bare), "amount", nums[0], section)
+        elif bare in EXPENDITURE_LABELS and (side == 1 or bare != "总计"):
+            b.figure(b.item("expenditure_by_type", EXPENDITURE_LABELS[bare], section, bare), "amount", nums[0],
+                     section)
 
 
 def _columns(lines, start, stop, names: list[str]) -> dict[str, float] | None:
@@ -450,11 +422,7 @@ def _expenditure(b: Builder, lines, start, stop, section):
                 return
             for head, item in (("本年支出合计", "current_year_total"), ("基本支出", "basic"), ("项目支出", "project")):
                 if head in got:
-                    name, parent, breakdown, en = (("本年支出合计", "", "", "Expenditure of the year")
-                                                   if item == "current_year_total" else TYPE_ITEMS[item])
-                    r = b.row("expenditure_by_type", item, section, item_id=item, parent_item_id=parent,
-                              breakdown=breakdown, name_zh=name, name_en=en)
-                    b.figure(r, "amount", got[head], section)
+                    b.figure(b.item("expenditure_by_type", item, section, head), "amount", got[head], section)
             return
 
 
@@ -471,23 +439,15 @@ def _fiscal_summary(b: Builder, lines, start, stop, section):
                 heads["gpb"] = s.col
     for side, bare, nums, _label in _side_items(lines, start, stop):
         if bare == "总计" and side == 0 and len(nums) == 1:
-            r = b.row("income", "fiscal_total", section, item_id="fiscal_total", parent_item_id="", breakdown="",
-                      name_zh="财政拨款收入总计", name_en="Total fiscal appropriation income")
-            b.figure(r, "amount", nums[0], section)
+            b.figure(b.item("income", "fiscal_total", section), "amount", nums[0], section)
         elif bare in ("总计", "本年支出合计") and side == 1 and len(heads) == 2:
             got = _assign(nums, heads)
             if not got:
                 continue
             if bare == "总计" and "合计" in got:
-                name, parent, breakdown, en = TYPE_ITEMS["fiscal_total"]
-                r = b.row("expenditure_by_type", "fiscal_total", section, item_id="fiscal_total",
-                          parent_item_id=parent, breakdown=breakdown, name_zh=name, name_en=en)
-                b.figure(r, "amount", got["合计"], section)
+                b.figure(b.item("expenditure_by_type", "fiscal_total", section), "amount", got["合计"], section)
             if bare == "本年支出合计" and "gpb" in got:
-                name, parent, breakdown, en = TYPE_ITEMS["gpb_total"]
-                r = b.row("expenditure_by_type", "gpb_total", section, item_id="gpb_total", parent_item_id=parent,
-                          breakdown=breakdown, name_zh=name, name_en=en)
-                b.figure(r, "amount", got["gpb"], section)
+                b.figure(b.item("expenditure_by_type", "gpb_total", section), "amount", got["gpb"], section)
 
 
 def _is_name_only(ln: Line) -> bool:
@@ -534,10 +494,7 @@ def _gpb_function(b: Builder, lines, start, stop, section) -> dict[str, RowDraft
         if len(labels) == 1 and labels[0].printed.replace(" ", "") == "合计":
             got = _assign(nums, cols)
             if got and "合计" in got:
-                name, parent, breakdown, en = TYPE_ITEMS["gpb_total"]
-                r = b.row("expenditure_by_type", "gpb_total", section, item_id="gpb_total", parent_item_id=parent,
-                          breakdown=breakdown, name_zh=name, name_en=en)
-                b.figure(r, "amount", got["合计"], section)
+                b.figure(b.item("expenditure_by_type", "gpb_total", section), "amount", got["合计"], section)
     return out
 
 
@@ -592,12 +549,10 @@ def _income(b: Builder, lines, start, stop, section):
         if len(labels) == 1 and labels[0].printed.replace(" ", "") == "合计" and nums:
             got = _assign(nums, cols)
             if got and "财政拨款收入" in got:
-                b.figure(b.row("income", "fiscal", section, **FISCAL_INCOME), "amount", got["财政拨款收入"], section)
+                b.figure(b.item("income", "fiscal", section), "amount", got["财政拨款收入"], section)
             if got and "本年收入合计" in got:
-                item, parent, breakdown, en = INCOME_ITEMS["本年收入合计"]
-                r = b.row("income", item, section, item_id=item, parent_item_id=parent, breakdown=breakdown,
-                          name_zh="本年收入合计", name_en=en)
-                b.figure(r, "amount", got["本年收入合计"], section)
+                b.figure(b.item("income", "current_year_total", section, "本年收入合计"), "amount",
+                         got["本年收入合计"], section)
             return
 
 
@@ -658,10 +613,7 @@ def _gpb_basic(b: Builder, lines, start, stop, section):
             bare = label.printed.replace(" ", "")
             item = {"人员经费合计": "personnel", "公用经费合计": "public_funds"}.get(bare)
             if item and len(nums) == 1:
-                name, parent, breakdown, en = TYPE_ITEMS[item]
-                r = b.row("expenditure_by_type", item, section, item_id=item, parent_item_id=parent,
-                          breakdown=breakdown, name_zh=name, name_en=en)
-                b.figure(r, "amount", nums[0], section)
+                b.figure(b.item("expenditure_by_type", item, section), "amount", nums[0], section)
 
 
 def _three_public(b: Builder, lines, start, stop, section):
@@ -673,9 +625,8 @@ def _three_public(b: Builder, lines, start, stop, section):
             continue
         if len(nums) != 12:
             return
-        for n, (item, parent, breakdown, name, en) in enumerate(THREE_PUBLIC):
-            r = b.row("three_public_expenses", item, section, item_id=item, parent_item_id=parent,
-                      breakdown=breakdown, name_zh=name, name_en=en)
+        for n, (item, heading) in enumerate(THREE_PUBLIC):
+            r = b.item("three_public_expenses", item, section, heading)
             b.figure(r, "budget_amount", nums[2 * n], section)
             b.figure(r, "amount", nums[2 * n + 1], section)
         return
@@ -709,24 +660,7 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
         return "第三部分 情况说明 > " + _heading_before(text, f.offsets[m.start()])
 
     def row(resource, item):
-        if resource == "income":
-            for label, spec in INCOME_ITEMS.items():
-                if spec[0] == item:
-                    return b.row("income", item, "", item_id=item, parent_item_id=spec[1], breakdown=spec[2],
-                                 name_zh=label if item != "total" else "收入总计", name_en=spec[3])
-            if item == "fiscal":
-                return b.row("income", item, "", **FISCAL_INCOME)
-            if item == "fiscal_total":
-                return b.row("income", item, "", item_id=item, parent_item_id="", breakdown="",
-                             name_zh="财政拨款收入总计", name_en="Total fiscal appropriation income")
-        if item in TYPE_ITEMS:
-            name, parent, breakdown, en = TYPE_ITEMS[item]
-        else:
-            name, parent, breakdown, en = {"total": ("支出总计", "", "", "Total expenditure"),
-                                           "current_year_total": ("本年支出合计", "", "", "Expenditure of the year"),
-                                           }[item]
-        return b.row("expenditure_by_type", item, "", item_id=item, parent_item_id=parent, breakdown=breakdown,
-                     name_zh=name, name_en=en)
+        return b.item(resource, item, "")
 
     def put(r, column, m, g, signed_by=None):
         tok = f.tok(m, g)
@@ -757,8 +691,9 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
         tail = t[m.end(): m.end() + 300].split("。")[0]
         for mm in re.finditer(r"([\u4e00-\u9fff]+?)" + NUM + r"万元，占" + NUM + "%", tail):
             label = mm.group(1)
-            if label in INCOME_ITEMS and INCOME_ITEMS[label][1] == "current_year_total":
-                r = row("income", INCOME_ITEMS[label][0])
+            item = INCOME_LABELS.get(label, "")
+            if ITEMS["income"].get(item, Item("", "", "", "")).parent == "current_year_total":
+                r = row("income", item)
                 mm2 = re.compile(re.escape(label) + NUM + r"万元，占" + NUM + "%").search(t, m.end() + mm.start())
                 put(r, "amount", mm2, 1)
                 put(r, "share_pct", mm2, 2)
