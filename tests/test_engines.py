@@ -36,6 +36,10 @@ UNCOVERED = re.compile("|".join([
     r"overseas_delegations is", r"is not a resource of the package", r"is not a column of",
     r"^no row `", r"^value_carried ", r"does not fit code", r"^parent_code `", r"cannot be its own parent",
     r"is before period_start", r"breakdown given on", r"every cell of this row is empty",
+    # check (f), figure_sources.py
+    r"» states ", r"has no span in data/figure_sources", r"is not in the passage of", r"the source has «",
+    r"is neither a figure", r"^no row `", r"is not a figure column", r"is derived: its rule", r"is in %, but",
+    r"is not one number", r"is empty but «", r"is outside the source text",
 ]))
 
 

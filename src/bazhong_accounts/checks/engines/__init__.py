@@ -29,7 +29,7 @@ COVERED = ("files (bytes, encoding, header)", "types", "constraints", "primary k
            "identities with errata", "stale errata")
 NOT_COVERED = ("canonical form and row order", "provenance (quotes, numbers, derivations, sources)",
                "organisation roots and cycles", "ordinals", "row-level frame checks", "trips vs count",
-               "errata references")
+               "errata references", "figure sources (spans, numbers of the report accounted for)")
 DEDUPE = {"required", "pattern", "enum", "range", "length"}  # pandera's: skip a cell already reported
 
 
