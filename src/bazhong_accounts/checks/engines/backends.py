@@ -20,13 +20,14 @@ from .definitions import lit, q, view
 
 class DuckDBEngine:
     name = "duckdb"
-    one_scan = False  # its column scans are cheap; a union of simple filters runs faster
+    one_scan = True  # one pass over a table for all its cell checks (measured faster than a union)
+    checks_utf8 = True  # read_csv refuses invalid UTF-8: no decoding pass in Python first
 
     def __init__(self, memory_limit: str | None = None, threads: int | None = None):
         import duckdb
 
         self.workdir = Path(tempfile.mkdtemp(prefix="bazhong-duckdb-"))
-        config = {"memory_limit": memory_limit or os.environ.get("BAZHONG_DUCKDB_MEMORY", "2GB"),
+        config: dict = {"memory_limit": memory_limit or os.environ.get("BAZHONG_DUCKDB_MEMORY", "3GB"),
                   "temp_directory": str(self.workdir / "spill"), "preserve_insertion_order": True}
         if threads:
             config["threads"] = threads
@@ -96,6 +97,7 @@ def spark_session():
 class SparkEngine:
     name = "spark"
     one_scan = True  # Catalyst plans hundreds of union branches slowly: one scan per resource
+    checks_utf8 = False  # Spark's reader replaces invalid bytes silently: decode in Python first
 
     def __init__(self, session=None):
         self.spark = session or spark_session()

@@ -28,9 +28,10 @@ def _stream(path: Path):
             yield block
 
 
-def _scan(path: Path, rel: str, report: Report, skip: int) -> tuple[int, bool] | None:
-    """(newlines, ends with newline), reporting the first CR; None when not UTF-8 (reported)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def _scan(path: Path, rel: str, report: Report, skip: int, decode: bool = True) -> tuple[int, bool] | None:
+    """(newlines, ends with newline), reporting the first CR; None when not UTF-8 (reported).
+    decode=False leaves the UTF-8 check to an engine that makes it while reading."""
+    decoder = codecs.getincrementaldecoder("utf-8")() if decode else _NoDecoder()
     newlines, seen, cr_line, last = 0, 0, None, b""
     for block in _stream(path):
         if seen == 0 and skip:
@@ -59,8 +60,22 @@ def _scan(path: Path, rel: str, report: Report, skip: int) -> tuple[int, bool] |
     return newlines, last == b"\n"
 
 
+class _NoDecoder:
+    def decode(self, block: bytes, final: bool = False) -> str:
+        return ""
+
+
+def encoding_problem(path: Path, rel: str, report: Report) -> bool:
+    """Report the file's first invalid UTF-8 byte (files.py's message); False if there is none."""
+    data = path.read_bytes()
+    found = _encoding_problem(data[3:] if data.startswith(codecs.BOM_UTF8) else data)
+    if found:
+        report.add(rel, found[0], None, found[1])
+    return found is not None
+
+
 def check_bytes(root: Path, name: str, rel: str, schema: dict, schema_path: str,
-                report: Report) -> FileFacts | None:
+                report: Report, decode: bool = True) -> FileFacts | None:
     """Pre-read checks of one CSV; None when its rows cannot be read."""
     path = root / rel
     fields = [f["name"] for f in schema["fields"]]
@@ -91,7 +106,7 @@ def check_bytes(root: Path, name: str, rel: str, schema: dict, schema_path: str,
     if head[:4096].lstrip()[:1] in (b"{", b"["):
         report.add(rel, 1, None, "not a CSV file: it looks like JSON")
         return None
-    scanned = _scan(path, rel, report, skip)
+    scanned = _scan(path, rel, report, skip, decode)
     if scanned is None:
         return None
     header = next(csv.reader([first.decode("utf-8").rstrip("\r")]))

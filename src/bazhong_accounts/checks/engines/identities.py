@@ -16,7 +16,8 @@ from decimal import Decimal
 
 from ...model import roles
 from ...model.problems import Problem, Report
-from ..identities import PARTS_GROUP, TABLE_CHECKS, fmt, rate_text
+from ...model.descriptor import as_list
+from ..identities import PARTS_GROUP, TABLE_CHECKS, fiscal, fmt, rate_text
 from .definitions import DECIMAL, lit, q, usable, view
 
 FIELDS = "kind, chk, res, rn, col, fy, dept, cols, kres, kkey, m1, m2, m3, m4"
@@ -261,7 +262,7 @@ def check_identities(engine, loaded: dict, report: Report) -> None:
     for res, items in by_res.items():
         t = loaded[res]
         lines = t.lines.of([r[3] for r in items])
-        for (kind, chk, _, rn, col, m1, m2, m3, m4, erratum), line in zip(items, lines):
+        for (kind, _chk, _res, _rn, col, m1, m2, m3, m4, erratum), line in zip(items, lines):
             text = message(kind, col, m1 or "", m2 or "", m3 or "", m4 or "")
             if erratum is None:
                 report.add(t.rel, line, col, text, col_no=t.col_no(col))
@@ -271,7 +272,71 @@ def check_identities(engine, loaded: dict, report: Report) -> None:
     if stale is not None:
         errata = loaded["errata"]
         found = engine.query(stale)
-        for (ern, eid, chk, res, key, col), line in zip(found, errata.lines.of([r[0] for r in found])):
+        for (_ern, eid, chk, res, key, col), line in zip(found, errata.lines.of([r[0] for r in found])):
             report.add(errata.rel, line, "check",
                        f"stale erratum {eid}: no {chk} break at {res} `{key}` ({col}) any more; update or remove it",
                        col_no=errata.col_no("check"))
+
+
+# ---------------------------------------------------------------- ordinals, sources of rows
+
+
+def ordinal_checks(schemas: dict[str, dict]) -> list[tuple[str, str]]:
+    """(resource, sql): an ordinal of the primary key (row_no, trip_no: role ordinal) numbers the
+    rows 1..n within the rest of the key (checks/identities.py ordinals)."""
+    out = []
+    for name, schema in schemas.items():
+        fields = {f["name"]: f for f in schema["fields"]}
+        pk = as_list(schema.get("primaryKey"))
+        for col in roles.with_role(schema, "ordinal"):
+            if col not in pk or fields[col].get("type") != "integer":
+                continue
+            rest = ", ".join(f"t.{q(c)}" for c in pk if c != col)
+            size = f"count(*) over (partition by {rest})" if rest else "count(*) over ()"
+            out.append((name, f"select rn, {lit(col)} as col, v, cast(size as VARCHAR) as x from "
+                              f"(select t.rn, t.{q(col)} as v, try_cast(t.{q(col)} as BIGINT) as n, {size} as size "
+                              f"from {view(name)} t where {usable(fields[col], 't.' + q(col))}) s where n > size"))
+    return out
+
+
+def source_checks(schemas: dict[str, dict]) -> list[tuple[str, str]]:
+    """(resource, sql): a fact row cites the report of its own department-year."""
+    if "sources" not in schemas:
+        return []
+    scope = roles.scope(schemas["sources"])
+    out = []
+    for name, schema in schemas.items():
+        names = {f["name"] for f in schema["fields"]}
+        if name == "sources" or "source_id" not in names or not set(scope) <= set(roles.scope(schema)):
+            continue
+        differs = " or ".join(f"s.{q(c)} <> t.{q(c)}" for c in scope)
+        shown = " || chr(31) || ".join([f"s.{q(c)}" for c in scope] + [f"t.{q(c)}" for c in scope])
+        out.append((name, f"select t.rn, 'source_id' as col, t.source_id as v, {shown} as x from {view(name)} t "
+                          f"join (select source_id, {', '.join(q(c) for c in scope)}, "
+                          f"row_number() over (partition by source_id order by rn) as k from {view('sources')}) s "
+                          f"on s.source_id = t.source_id and s.k = 1 where {differs}"))
+    return out
+
+
+def check_rows(engine, loaded: dict, report: Report) -> None:
+    schemas = {name: t.schema for name, t in loaded.items()}
+    checks = [("ordinal", *c) for c in ordinal_checks(schemas)] + [("source", *c) for c in source_checks(schemas)]
+    if not checks:
+        return
+    sql = " union all ".join(f"select {i} as x0, rn, col, v, x from ({c[2]}) s{i}" for i, c in enumerate(checks))
+    found: dict[int, list] = {}
+    for i, rn, col, v, x in engine.query(sql):
+        found.setdefault(i, []).append((rn, col, v, x))
+    for i in sorted(found):
+        kind, res, _ = checks[i]
+        t, rows = loaded[res], sorted(found[i])
+        scope = roles.scope(schemas["sources"]) if kind == "source" else []
+        for (_rn, col, v, x), line in zip(rows, t.lines.of([r[0] for r in rows]), strict=True):
+            if kind == "ordinal":
+                text = f"{col} {v} but its group has {x} rows: {col} numbers them 1..n"
+            else:
+                values = x.split("\x1f")
+                theirs, mine = dict(zip(scope, values[:len(scope)])), dict(zip(scope, values[len(scope):]))
+                text = (f"source {v} is the report of {fiscal(theirs['fiscal_year'], theirs['department'])}, "
+                        f"not of {fiscal(mine['fiscal_year'], mine['department'])}")
+            report.add(t.rel, line, col, text, col_no=t.col_no(col))

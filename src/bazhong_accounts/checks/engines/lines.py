@@ -44,7 +44,7 @@ def _newlines_per_row(resource: str, header: list[str]) -> str:
 def line_maps(engine, files: dict, report: Report) -> dict[str, LineMap]:
     """files: name -> (facts, rows, path, rel)."""
     maps, odd = {}, {}
-    for name, (facts, rows, path, rel) in files.items():
+    for name, (facts, rows, _path, _rel) in files.items():
         expected = rows + int(facts.ends_with_newline)
         if facts.newlines == expected:
             maps[name] = LineMap(rows)

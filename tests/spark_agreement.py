@@ -1,0 +1,30 @@
+"""Spark agrees with pandas (and so with DuckDB): `make test-spark`, not part of `make test`
+(minutes per run on a 2-core machine: see tests/test_engines.py). Spark in local mode, one
+SparkSession for the session; Java from Debian's openjdk-17-jre-headless.
+
+    .venv/bin/python -m pytest tests/spark_agreement.py
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from test_engines import ROOT, compare
+from test_engines import broken, pandas_on_broken  # noqa: F401  fixtures
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from bazhong_accounts.checks.engines.backends import spark_session
+
+    return spark_session()
+
+
+def test_spark_agrees_on_the_real_package(spark):
+    expected, got = compare(ROOT, "spark")
+    assert got == expected
+
+
+def test_spark_agrees_on_a_broken_package(spark, broken, pandas_on_broken):  # noqa: F811
+    expected, got = compare(broken[0], "spark", pandas_on_broken[0])
+    assert got == expected, (sorted(got - expected), sorted(expected - got))
