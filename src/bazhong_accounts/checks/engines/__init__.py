@@ -28,7 +28,8 @@ from .messages import cell_message, foreign_key_message, primary_key_message
 COVERED = ("files (bytes, encoding, header)", "types", "constraints", "primary keys", "foreign keys",
            "identities with errata", "stale errata", "ordinals", "a row's source is its department-year's")
 NOT_COVERED = ("canonical form and row order", "provenance (quotes, numbers, derivations, archived sources)",
-               "organisation roots and cycles", "row-level frame checks", "trips vs count", "errata references")
+               "organisation roots and cycles", "row-level frame checks", "trips vs count", "errata references",
+               "figure sources (spans, numbers of the report accounted for)")
 DEDUPE = {"required", "pattern", "enum", "range", "length"}  # pandera's: skip a cell already reported
 
 
