@@ -36,7 +36,7 @@ build: validate
 site: build
 
 # The settings live in src/bazhong_accounts/site/serve.py, and nowhere else.
-serve: debian-fonts build
+serve: debian-fonts build node_modules/.package-lock.json
 	$(BIN)/bazhong-accounts serve . --db $(DB)
 
 debian-fonts:
@@ -46,7 +46,12 @@ debian-fonts:
 debian-test-deps:
 	bash scripts/debian-deps.sh chromium fonts-noto-cjk r-base-core openjdk-17-jre-headless
 
-test: debian-test-deps $(STAMP) lint
+# Chart.js (served by the site for the interactive charts) and axe-core (the browser test's
+# accessibility check), pinned by package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+test: debian-test-deps $(STAMP) lint node_modules/.package-lock.json
 	$(BIN)/frictionless validate datapackage.json
 	$(BIN)/bazhong-accounts validate .
 	$(BIN)/python -m pytest

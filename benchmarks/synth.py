@@ -154,6 +154,10 @@ def _csv_line(cells: list[str]) -> str:
     return buf.getvalue()
 
 
+# where the real report prints its figures (offsets into its text): copied as they are, the
+# synthetic reports are not located
+REAL_ONLY = {"figure_sources", "non_figures"}
+
 class Resource:
     def __init__(self, desc: dict, schema: dict, rows: list[dict]):
         self.desc, self.schema, self.rows = desc, schema, rows
@@ -169,7 +173,8 @@ class Resource:
         self.numeric = numbers - set(scope) - counters
         rest = [c for c in self.pk if c not in scope]
         self.rows.sort(key=lambda r: _typed_key(schema, r, rest))
-        self.per_year = len(scope) > 1 and self.pk[:len(scope)] == scope  # rows of one department-year
+        self.per_year = (len(scope) > 1 and self.pk[:len(scope)] == scope  # rows of one department-year
+                         and self.name not in REAL_ONLY)
 
     def row_key(self, row: dict) -> str:
         """The row's key as errata name it (roles.row_key)."""

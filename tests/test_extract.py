@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -64,7 +65,9 @@ def test_every_figure_is_located_in_the_archived_text(drafts, fmt):
     assert d.spans
     for s in d.spans:
         assert d.text[s.start:s.end] == s.printed, s
-        assert Decimal(cell(d, s.resource, s.row_key, s.column).lstrip("-")) == Decimal(s.printed.replace(",", ""))
+        value = Decimal(cell(d, s.resource, s.row_key, s.column))
+        number = Decimal(re.search(r"\d[\d,]*(?:\.\d+)?", s.printed).group().replace(",", ""))
+        assert number == abs(value) and (value >= 0 or s.printed[:2] in ("减少", "下降")), s
     located = {(s.resource, s.row_key, s.column) for s in d.spans}
     for resource, rows in d.rows.items():
         for r in rows:
@@ -199,6 +202,18 @@ def test_extracted_package_validates_and_the_break_is_in_the_review_file(into):
     resource, key, column, table, text = fx.PLANTED_BREAK
     assert [(r["resource"], r["row_key"], r["column"], r["check"], r["value_carried"], r["value_other"])
             for r in review] == [(resource, key, column, "text_table_mismatch", table, text)]
+
+
+def test_the_spans_wait_beside_the_package_in_figure_sources_columns(into):
+    root, _, _ = into
+    with (root / "review-figure_sources.csv").open(encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["department"] == "test-bureau"]
+    text = (root / f"archive/{rows[0]['source_id']}.txt").read_text(encoding="utf-8")
+    assert all(text[int(r["start"]):int(r["end"])] == r["printed"] for r in rows)
+    held = {k for k in fx.EXPECTED if k[0] != "expenditure_by_economic"}  # the project's package lacks it
+    assert {(r["resource"], r["row_key"], r["column"]) for r in rows} >= held
+    assert not any(r["resource"] == "expenditure_by_economic" for r in rows)
+    assert [r["printed"] for r in rows if r["row_key"] == "operating_costs_change"] == ["减少1.20"]
 
 
 def test_into_refuses_an_existing_department_year_and_changes_nothing(into, capsys, reports):

@@ -363,6 +363,11 @@ def test_every_quote_stands_verbatim_in_the_archived_text(which, real):
      ("projects", "project_1", "executed_fiscal", "fiscal_plus_other", "44", "45")),
     ("\t预算数:\n\t50万元", "\t预算数:\n\t55万元",
      ("projects", "project_1", "budget", "text_table_mismatch", "50", "55")),
+    # 支出总计 is the spending of the year: last year's balance (860.5 + 40.25) - (790.3 - 10.3) = 120.75
+    ("2018年度收、支总计各860.5万元。其中：年初结转和结余60万元。与2017年相比，收、支总计各减少40.25万元，下降4.47%。",
+     "2018年度收入总计860.5万元。其中：年初结转和结余60万元。与2017年相比，收入总计减少40.25万元，下降4.47%。\n"
+     "2018年度支出总计790.3万元。与2017年相比，支出总计增加10.3万元，增长1.32%。",
+     ("income", "carryover", "amount", "carryover_chain", "60", "120.75")),
 ])
 def test_each_check_turns_a_contradiction_into_a_break(printed, wrong, expected):
     assert SYNTHETIC.count(printed) == 1
@@ -395,3 +400,29 @@ def test_a_known_department_named_in_passing_is_not_the_reporting_one():
     text = SYNTHETIC.replace("负责全县教育工作。", "负责全县教育工作，配合巴中市人民政府办公室开展督查。")
     d = parse_narrative(text)
     assert d.department_name_zh == "通江县教育局" and d.department != "bazhong-govt-office"
+
+
+def test_other_funds_in_a_year_of_only_general_budget_income_is_a_break():
+    text = (SYNTHETIC.replace("一般公共预算财政拨款收入780.5万元，占97.5%；事业收入20万元，占2.5%；",
+                              "一般公共预算财政拨款收入800.5万元，占100%；")
+            .replace("\t45万元\n\t其他资金:\n\t0\n\t其他资金:\n\t0",
+                     "\t45万元\n\t其他资金:\n\t0\n\t其他资金:\n\t0.5万元"))
+    assert text.count("\t0.5万元") == 1
+    d = parse_narrative(text, department="tongjiang-education")
+    assert ("projects", "project_1", "executed_other", "fund_source", "0.5", "") in {
+        (b.resource, b.row_key, b.column, b.check, b.value_carried, b.value_other) for b in d.breaks}
+
+
+def test_units_projects_name_are_organisation_rows_under_the_department(real):
+    with (ROOT / "data" / "projects.csv").open(encoding="utf-8") as fh:
+        expected = {r["project_id"]: r["unit_id"] for r in csv.DictReader(fh) if r["department"] == real.department}
+    assert {p["project_id"]: p["unit_id"] for p in real.rows["projects"]} == expected
+    units = {u["unit_id"]: u for u in real.rows["organisation"]}
+    assert set(expected.values()) <= set(units)
+    assert [u["unit_id"] for u in units.values() if not u["parent_unit_id"]] == ["office"]
+    assert all(u["source_quote"] in real.text for u in units.values())
+    # a department the package does not know: the unit printed as its own name is the root
+    d = parse_narrative(SYNTHETIC)
+    assert [(u["unit_id"], u["parent_unit_id"], u["unit_type"], u["name_zh"]) for u in d.rows["organisation"]] == [
+        ("department", "", "department", "县教育局")]
+    assert d.rows["projects"][0]["unit_id"] == "department"

@@ -125,6 +125,25 @@ def test_names_and_texts_as_printed():
                 assert r[col] in TEXT, (r["project_id"], col)
 
 
+@pytest.mark.parametrize("printed, value, unit", [
+    ("减少2.89万元", "-2.89", "万元"), ("下降11.21%", "-11.21", "%"), ("增长3.6%", "3.6", "%"),
+    ("13.16 %", "13.16", "%"), ("44.95亿元", "44.95", "亿元"), ("２５２４.９７", "2524.97", None),
+    ("三", "3", None), ("十", "10", None), ("十九", "19", None), ("二十", "20", None), ("一百零八", "108", None),
+])
+def test_what_a_span_states(printed, value, unit):
+    from bazhong_accounts.checks.figure_sources import parse_printed
+
+    p = parse_printed(printed)
+    assert (p.value, p.unit) == (Decimal(value), unit)
+
+
+@pytest.mark.parametrize("printed", ["2.89万", "约3%", "3.6%。", "", "减少"])
+def test_a_span_that_is_not_one_number_is_refused(printed):
+    from bazhong_accounts.checks.figure_sources import parse_printed
+
+    assert parse_printed(printed) is None
+
+
 # ---------------------------------------------------------------- the validator on broken copies
 
 
@@ -278,6 +297,18 @@ def quote_excerpt_outside_the_passage(pkg):
     save(pkg, "indicators", header, ind)
     return (f"data/indicators.csv:{lines[i]}: source_quote: excerpt «第三部分  名词解释» is not in the passage of "
             "the row's figures (within 300 characters of a span in data/figure_sources.csv)")
+
+
+@case
+def printed_in_another_unit(pkg):
+    """The span of reception's amount (9.82万元) moved onto its share, 9.49%."""
+    header, fs, lines = load(pkg, "figure_sources")
+    i = span_row(fs, "three_public_expenses", "reception", "amount")
+    at = TEXT.index("9.49%")
+    fs[i].update(start=str(at), end=str(at + 5), printed="9.49%")
+    save(pkg, "figure_sources", header, fs)
+    return (f"data/figure_sources.csv:{lines[i]}: printed: «9.49%» is in %, but three_public_expenses `amount` "
+            "is in 万元")
 
 
 @pytest.fixture(scope="module")

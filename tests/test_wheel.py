@@ -39,6 +39,8 @@ from bazhong_accounts.model.descriptor import package_dir
 venv = Path(sys.argv[1]).resolve()
 assert Path(ba.__file__).resolve().is_relative_to(venv), ba.__file__
 assert package_dir() == Path(ba.__file__).parent / "package_data", package_dir()
+from bazhong_accounts.site.serve import templates_dir  # `bazhong-accounts serve` from the wheel (Dockerfile)
+assert templates_dir() == package_dir() / "templates" and (templates_dir() / "pages").is_dir(), templates_dir()
 
 def text(v):
     if v is None or (not hasattr(v, "as_tuple") and pd.isna(v)):

@@ -44,7 +44,7 @@ NUMBER = re.compile(rf"{ARABIC}|{CHINESE}")
 
 SIGN_WORDS = {"增加": 1, "增长": 1, "减少": -1, "下降": -1, "降低": -1}
 UNITS = ("万元", "亿元", "%")
-PRINTED = re.compile(rf"^(?P<sign>{'|'.join(SIGN_WORDS)})?(?P<num>{ARABIC}|[{CN_DIGITS}]+)"
+PRINTED = re.compile(rf"^(?P<sign>{'|'.join(SIGN_WORDS)})?(?P<num>{ARABIC}|[{CN_DIGITS}零]+)"
                      rf"(?P<unit>\s?(?:{'|'.join(map(re.escape, UNITS))}))?$")
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
 _CN_VALUE = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
@@ -89,7 +89,7 @@ def parse_printed(printed: str) -> Printed | None:
         return None
     num = m.group("num")
     try:
-        value = Decimal(num.translate(_FULL_WIDTH)) if num[0] not in CN_DIGITS else Decimal(chinese_value(num))
+        value = Decimal(num.translate(_FULL_WIDTH)) if num[0] not in CN_DIGITS + "零" else Decimal(chinese_value(num))
     except (InvalidOperation, KeyError):
         return None
     if m.group("sign"):

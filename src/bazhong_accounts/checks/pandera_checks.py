@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow.compute as pc
-from pandera.io.pandas_io import from_frictionless_schema
 
-from ..model.problems import Report
-from ..model.table import Table
+# pandera imports pyspark.pandas (at import and when it registers backends) wherever PySpark is
+# installed, for the Spark engine, and pyspark.pandas warns about pandas 3 on every command; this
+# package never uses pyspark.pandas. Only that one warning is silenced.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+
+import pandera.pandas as pa  # noqa: E402
+from pandera.io.pandas_io import from_frictionless_schema  # noqa: E402
+
+from ..model.problems import Report  # noqa: E402
+from ..model.table import Table  # noqa: E402
 
 SKIP = {"field_uniqueness", "multiple_fields_uniqueness"}  # the primary-key check reports these
 # A string's pattern is part of its type's grammar (model.typing checks it, for load() and the

@@ -27,7 +27,7 @@ from ..model.descriptor import package_dir, read_descriptor, read_schema
 from .draft import Break, Draft, Span
 
 RESOURCES = ("income", "expenditure_by_type", "expenditure_by_function", "three_public_expenses",
-             "three_public_expenses_counts", "projects", "indicators")
+             "three_public_expenses_counts", "projects", "indicators", "organisation")
 NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"  # 3,200.67 or 3200.67
 PCT = r"[%％]"
 CN_NO = "一二三四五六七八九十"
@@ -386,7 +386,9 @@ def rate_text(part: Decimal, base: Decimal) -> str:
 
 
 class Parser:
-    def __init__(self, text: str, department: str, fiscal_year: int, source_id: str, refs: References):
+    def __init__(self, text: str, department: str, fiscal_year: int, source_id: str, refs: "References",
+                 names: tuple[str, ...] = ()):
+        self.names = [n for n in names if n]  # the department's Chinese names (full, short)
         self.original = text
         self.text, self.where = flatten(text)  # the parser reads the flat text; spans point into `text`
         self.department = department
@@ -706,7 +708,7 @@ class Parser:
             if cell == "项目名称":
                 out["name"] = nxt[0]
             elif cell == "预算单位":
-                out["unit"] = nxt[0]
+                out["unit"], out["unit_at"] = nxt[0], (nxt[1], nxt[2])
             elif cell in slots and seen.get(cell, 0) < len(slots[cell]):
                 col = slots[cell][seen.get(cell, 0)]
                 seen[cell] = seen.get(cell, 0) + 1
@@ -720,7 +722,10 @@ class Parser:
     def project(self, n: int, para, table: dict, sec: Section) -> None:
         name = table["name"]
         pid = self.refs.project_id(self.department, name) or f"project_{n}"
-        unit_id = self.refs.unit_id(self.fiscal_year, self.department, table.get("unit", ""))
+        unit_id = ""
+        if "unit" in table:
+            start, end = table["unit_at"]
+            unit_id = self.unit(table["unit"], start, end, sec)
         meta = {"project_id": pid, "name_zh": name, "name_en": self.refs.project_name_en(self.department, name) or name,
                 "unit_id": unit_id, "unit_name_zh": table.get("unit", ""),
                 "expected_goal_zh": table.get("expected_goal_zh", ""),
@@ -745,6 +750,53 @@ class Parser:
                 if m:
                     row.meta[col] = m.group(1)
         self.table_breaks(row, table, sec)
+
+    # ---- the units projects name (预算单位), as organisation rows so that unit_id refers to one
+
+    def unit(self, printed: str, start: int, end: int, sec: Section) -> str:
+        """unit_id of a printed 预算单位: the department itself (root), else a unit under it; the
+        package's id and type when it knows the unit, else a type read from the name's ending
+        (办 → administrative_body, 中心 → public_institution …); "" when neither."""
+        known = self.refs.unit(self.department, printed)
+        root = self.refs.root_unit(self.department)
+        root_id = (root or {}).get("unit_id", "department")
+        if (known and not known["parent_unit_id"]) or any(n == printed or n.endswith(printed) for n in self.names):
+            uid, parent, kind = root_id, "", "department"
+        else:
+            kind = known["unit_type"] if known else unit_type(printed)
+            made = sum(1 for (r, k) in self.rows if r == "organisation" and k.startswith("unit_")) + 1
+            uid = known["unit_id"] if known else (f"unit_{made}" if kind else "")
+            parent = root_id
+        if not uid:
+            return ""
+        row = self.row("organisation", uid, {"unit_id": uid, "parent_unit_id": parent, "unit_type": kind,
+                                             "name_zh": printed, "name_en": (known or {}).get("name_en") or printed})
+        row.section = row.section or sec.path
+        if not row.quote_extra:
+            row.quote_extra.append(self.verbatim(start, end))
+        return uid
+
+    def organisation_root(self) -> None:
+        """Units hang under the department: a root located in the text, or no organisation rows."""
+        units = [k for (r, k) in self.rows if r == "organisation"]
+        if not units or any(not self.rows["organisation", k].meta["parent_unit_id"] for k in units):
+            return
+        root_id = self.rows["organisation", units[0]].meta["parent_unit_id"]
+        for name in self.names:
+            at = self.text.find(name)
+            if at >= 0:
+                known = self.refs.root_unit(self.department) or {}
+                row = self.row("organisation", root_id, {
+                    "unit_id": root_id, "parent_unit_id": "", "unit_type": "department", "name_zh": name,
+                    "name_en": known.get("name_en") or name})
+                row.section = self.part_at(at).path
+                row.quote_extra.append(self.verbatim(at, at + len(name)))
+                return
+        for k in units:  # the department is not printed by name: no tree to hang the units on
+            del self.rows["organisation", k]
+        for (r, _), row in self.rows.items():
+            if r == "projects":
+                row.meta["unit_id"] = ""
 
     def table_breaks(self, row: RowDraft, table: dict, sec: Section) -> None:
         """A table's 财政拨款 + 其他资金 must make its own total."""
@@ -774,7 +826,36 @@ class Parser:
                 self.projects(sec)
             if sec.kind in ("other", "performance"):
                 self.indicators(sec)
+        self.budget_completion()
         self.derive_year_end_carryover()
+        self.one_fact_one_row()
+        self.organisation_root()
+
+    def part_at(self, pos: int) -> Section:
+        """The part (第四部分 附件 …) holding flat position `pos`, as a section for paths."""
+        heads = [m for m in re.finditer(rf"(?m)^[ \t\u3000]*(第[{CN_NO}]+部分[^\n]*)$", self.text) if m.start() <= pos]
+        title = squeeze(heads[-1].group(1)) if heads else ""
+        start = heads[-1].start() if heads else 0
+        return Section("", title, start, len(self.text))
+
+    def budget_completion(self) -> None:
+        """预算完成情况。…财政拨款支出X万元。完成预算Y%: the 部门整体支出绩效评价 appended to
+        Sichuan reports states the completion of the whole appropriation."""
+        pattern = (rf"(?<!一般公共预算)财政拨款支出\s*(?P<num>{NUM})\s*万元\s*[。，,；;]?\s*"
+                   rf"完成(?:全年)?预算的?\s*(?P<pct>{NUM})\s*{PCT}")
+        for m in re.finditer(pattern, self.text):
+            sec = self.part_at(m.start())
+            row = self.item_row(EBT, "fiscal_total")
+            self.put(row, "amount", m.group("num"), m.start("num"), m.end("num"), sec)
+            self.put(row, "budget_completion_pct", m.group("pct"), m.start("pct"), m.end("pct"), sec)
+
+    def one_fact_one_row(self) -> None:
+        """共有车辆N辆 (国有资产) is the 三公 公务用车 count when both print the same number: one
+        fact, one row (the count)."""
+        held, cars = self.rows.get(("indicators", "vehicles_held")), self.rows.get(
+            ("three_public_expenses_counts", "vehicles"))
+        if held and cars and dec(held.figures["value"][0].value) == dec(cars.figures["value"][0].value):
+            del self.rows["indicators", "vehicles_held"]
 
     def derive_year_end_carryover(self) -> None:
         """Where a report's 支出总计 is less than its 收入总计 (it prints the spending of the year,
@@ -873,17 +954,33 @@ class References:
         return next((r["name_en"] for r in self.rows("projects")
                      if r["department"] == department and r["name_zh"] == name_zh), None)
 
-    def unit_id(self, year: int, department: str, printed: str) -> str:
-        """The organisation unit a project's 预算单位 names: exact, else the longest unit name the
-        printed one ends with (市政府应急办 → 应急办)."""
-        units = [r for r in self.rows("organisation")
-                 if r["department"] == department and r["fiscal_year"] == str(year)]
-        exact = [r["unit_id"] for r in units if r["name_zh"] == printed]
-        if exact:
-            return exact[0]
+    def units(self, department: str) -> list[dict]:
+        """The department's organisation units, latest year first (ids are kept across years)."""
+        rows = [r for r in self.rows("organisation") if r["department"] == department]
+        return sorted(rows, key=lambda r: -int(r["fiscal_year"]))
+
+    def unit(self, department: str, printed: str) -> dict | None:
+        """The unit a project's 预算单位 names: exact, else the longest unit name the printed one
+        ends with (市政府应急办 → 应急办)."""
+        units = self.units(department)
+        exact = [r for r in units if r["name_zh"] == printed]
         ends = sorted((r for r in units if r["name_zh"] and printed.endswith(r["name_zh"])),
                       key=lambda r: -len(r["name_zh"]))
-        return ends[0]["unit_id"] if ends else ""
+        return (exact or ends or [None])[0]
+
+    def root_unit(self, department: str) -> dict | None:
+        return next((r for r in self.units(department) if not r["parent_unit_id"]), None)
+
+
+UNIT_TYPES = (("党委", "party_committee"), ("中心", "public_institution"), ("研究所", "public_institution"),
+              ("站", "public_institution"), ("院", "public_institution"), ("馆", "public_institution"),
+              ("办公室", "administrative_body"), ("办", "administrative_body"), ("局", "administrative_body"),
+              ("研究室", "administrative_body"), ("科", "section"))
+
+
+def unit_type(name: str) -> str:
+    """The kind of unit a name ends with; "" when the ending says nothing."""
+    return next((kind for end, kind in UNIT_TYPES if name.endswith(end)), "")
 
 
 def norm_name(name: str) -> str:
@@ -913,7 +1010,8 @@ def parse_narrative(text: str, *, department: str | None = None, fiscal_year: in
     year = fiscal_year or report_year(flat)
     dept_id, name_zh, region_zh = identify_department(flat, department, refs)
     source_id = f"{dept_id}-{year}-final-accounts"
-    parser = Parser(text, dept_id, year, source_id, refs)
+    known = refs.department_row(dept_id) or {}
+    parser = Parser(text, dept_id, year, source_id, refs, (name_zh, known.get("short_name_zh", "")))
     parser.parse()
     draft = Draft(text=text, department=dept_id, fiscal_year=year, source_id=source_id,
                   department_name_zh=name_zh, region_zh=region_zh)
@@ -964,7 +1062,7 @@ def resolve(parser: Parser, draft: Draft) -> None:
     # a row without a figure (a project table of XX placeholders) is no row; a resource the
     # package has no schema for is left out
     parser.rows = {k: row for k, row in parser.rows.items()
-                   if (row.figures or row.derived) and row.resource in parser.refs.schemas}
+                   if (row.figures or row.derived or row.quote_extra) and row.resource in parser.refs.schemas}
     for (resource, key), row in parser.rows.items():
         values = {}
         for column, printed in row.figures.items():
@@ -1035,6 +1133,38 @@ def identity_breaks(parser: Parser, carried: dict) -> None:
         s = sum(get("expenditure_by_function", k, "amount") for k in lei)
         if s != gpb:
             add(EBT, "gpb_total", "amount", "sum_of_children", fmt(gpb), fmt(s), f"the 类 add up to {fmt(s)}")
+    carryover_chain(get, add, carried)
+    fund_sources(get, add, carried)
+
+
+def carryover_chain(get, add, carried: dict) -> None:
+    """Where 支出总计 is the spending of the year (less than 收入总计), last year's totals follow
+    from the printed changes, and their difference is what last year carried over: it must be
+    this year's 年初结转和结余."""
+    income, spent = get(INC, "total", "amount"), get(EBT, "total", "amount")
+    income_up, spent_up = get(INC, "total", "change_amount"), get(EBT, "total", "change_amount")
+    carryover = get(INC, "carryover", "amount")
+    if None in (income, spent, income_up, spent_up, carryover) or not income > spent:
+        return
+    before = (income - income_up) - (spent - spent_up)
+    if before != carryover:
+        add(INC, "carryover", "amount", "carryover_chain", carried[INC, "carryover"]["amount"], fmt(before),
+            f"last year's totals from the printed changes, ({fmt(income)} - {fmt(income_up)}) - ({fmt(spent)} - "
+            f"{fmt(spent_up)}) = {fmt(before)}, would be carried over, not {fmt(carryover)}")
+
+
+def fund_sources(get, add, carried: dict) -> None:
+    """A project spending 其他资金 in a year whose income is all 一般公共预算财政拨款 (占100%)."""
+    share = get(INC, "gpb", "share_pct")
+    if share != 100:
+        return
+    for (resource, key), values in carried.items():
+        for column in ("budget_other", "executed_other"):
+            other = get(resource, key, column) if resource == "projects" else None
+            if other:
+                add(resource, key, column, "fund_source", values[column], "",
+                    f"the project table prints 其他资金 {values[column]}万元, but the year's income is 100% "
+                    f"一般公共预算财政拨款收入 (二、收入决算情况说明)")
 
 
 def share_base(resource: str, meta: dict, get) -> Decimal | None:

@@ -32,6 +32,7 @@ from .readers import ReportError, ReportText, read_report
 
 SUFFIXES = (".pdf", ".docx", ".html", ".htm", ".txt")
 REVIEW = "review.csv"
+SPANS = "review-figure_sources.csv"
 REVIEW_FIELDS = ["fiscal_year", "department", "resource", "row_key", "column", "check", "value_carried",
                  "value_other", "where"]
 DRAFT_NOTE = ("Machine-extracted draft (bazhong-accounts extract): rows not yet reviewed by a person; "
@@ -313,23 +314,51 @@ def validation_breaks(root: Path, drafts: list[Draft]) -> list[list[str]]:
     return out
 
 
-def write_review(root: Path, drafts: list[Draft], extra: list[list[str]]) -> list[list[str]]:
-    """review.csv: every break of the package's extracted reports (earlier runs' kept)."""
-    path = root / REVIEW
+def _write_beside(path: Path, header: list[str], rows: list[list[str]], drafts: list[Draft]) -> None:
+    """A CSV beside the package: these drafts' rows replace theirs of an earlier run, the other
+    department-years' rows are kept."""
+    ours = {(str(d.fiscal_year), d.department) for d in drafts}
+    year, dept = header.index("fiscal_year"), header.index("department")
     old = []
     if path.is_file():
         with path.open(encoding="utf-8", newline="") as f:
-            ours = {(str(d.fiscal_year), d.department) for d in drafts}
-            old = [r for r in csv.reader(f)][1:]
-            old = [r for r in old if (r[0], r[1]) not in ours]
-    new = [[str(d.fiscal_year), d.department, b.resource, b.row_key, b.column, b.check, b.value_carried,
-            b.value_other, b.where] for d in drafts for b in d.breaks] + extra
+            old = [r for r in list(csv.reader(f))[1:] if (r[year], r[dept]) not in ours]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(REVIEW_FIELDS)
-    w.writerows(old + new)
+    w.writerow(header)
+    w.writerows(old + rows)
     path.write_text(buf.getvalue(), encoding="utf-8", newline="")
+
+
+def write_review(root: Path, drafts: list[Draft], extra: list[list[str]]) -> list[list[str]]:
+    """review.csv: every break of the package's extracted reports (earlier runs' kept)."""
+    new = [[str(d.fiscal_year), d.department, b.resource, b.row_key, b.column, b.check, b.value_carried,
+            b.value_other, b.where] for d in drafts for b in d.breaks] + extra
+    _write_beside(root / REVIEW, REVIEW_FIELDS, new, drafts)
     return new
+
+
+def write_spans(root: Path, drafts: list[Draft]) -> None:
+    """review-figure_sources.csv: where each extracted figure is printed, in the columns of the
+    figure_sources resource. It stays beside the package until a person has reviewed the report:
+    a report with figure_sources rows must account for every number it prints (figures and
+    non_figures), which a draft does not."""
+    schema = json.loads((root / "schemas" / "figure_sources.json").read_text(encoding="utf-8")) \
+        if (root / "schemas" / "figure_sources.json").is_file() else None
+    if schema is None:
+        return
+    header = [f["name"] for f in schema["fields"]]
+    listed = {r["name"] for r in read_descriptor(root)["resources"]}
+    rows = []
+    for d in drafts:
+        for s in (s for s in d.spans if s.resource in listed):  # rows the package can hold
+            values = {"resource": s.resource, "row_key": s.row_key, "column": s.column,
+                      "fiscal_year": str(d.fiscal_year), "department": d.department, "source_id": d.source_id,
+                      "start": str(s.start), "end": str(s.end), "printed": s.printed}
+            rows.append([values.get(h, "") for h in header])
+    key = [header.index(k) for k in ("fiscal_year", "department", "resource", "row_key", "column")]
+    rows.sort(key=lambda r: ([r[i] for i in key], int(r[header.index("start")])))  # its primary key
+    _write_beside(root / SPANS, header, rows, drafts)
 
 
 # ---------------------------------------------------------------- command
@@ -380,6 +409,7 @@ def run(args) -> int:
         if not done:
             return 1
         breaks = write_review(work, done, validation_breaks(work, done))
+        write_spans(work, done)
         for b in breaks:
             print(f"review: {b[1]} {b[0]} {b[2]}[{b[3]}].{b[4]}: {b[5]}: carried {b[6]}, other {b[7]} ({b[8]})")
         _swap(work, target, bool(args.into))
@@ -413,7 +443,7 @@ def _extract_all(work: Path, reports: list[Path], args) -> tuple[int, list[Draft
     return failed, done
 
 
-PACKAGE_PARTS = ("datapackage.json", "schemas", "data", "archive", REVIEW)
+PACKAGE_PARTS = ("datapackage.json", "schemas", "data", "archive", REVIEW, SPANS)
 
 
 def _copy_package(src: Path, dest: Path) -> None:

@@ -269,6 +269,8 @@ class Builder:
             if dec(have) != dec(value):
                 self.breaks.append(Break(r.resource, r.key, column, "text_table_mismatch", have, value,
                                          f"{self.where[(r.resource, r.key, column)]} vs {where}"))
+            else:  # the same figure printed again: another located occurrence
+                self.spans.append(Span(r.resource, r.key, column, tok.start, tok.end, tok.printed))
             return
         r.fields[column] = value
         self.where[(r.resource, r.key, column)] = where
@@ -682,6 +684,14 @@ def _three_public(b: Builder, lines, start, stop, section):
 # ---------------------------------------------------------------- 情况说明
 
 
+def _with_sign_word(text: str, word: Tok, number: Tok) -> Tok:
+    """The span of a signed figure (减少1.20) reaches back over its sign word when nothing stands
+    between them, so that what it prints states the value; else the bare number."""
+    if word.end == number.start:
+        return Tok(word.start, number.end, text[word.start:number.end], number.col)
+    return number
+
+
 def _sign(word: str, tok: Tok) -> str:
     return ("-" if word in ("减少", "下降", "降低") else "") + tok.value
 
@@ -721,6 +731,8 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
     def put(r, column, m, g, signed_by=None):
         tok = f.tok(m, g)
         value = _sign(m.group(signed_by), tok) if signed_by else None
+        if signed_by:
+            tok = _with_sign_word(text, f.tok(m, signed_by), tok)
         if not r.section:
             r.section = where(m)
         b.figure(r, column, tok, where(m), value)
@@ -902,7 +914,10 @@ def _indicators(b: Builder, f: Flat, where) -> None:
     def one(metric, m, g, category, name, en, unit, unit_en, value=None):
         r = b.row("indicators", metric, where(m), metric_id=metric, category=category, name_zh=name, name_en=en,
                   unit_zh=unit, unit_en=unit_en, qualifier="exact")
-        b.figure(r, "value", f.tok(m, g), where(m), value)
+        tok = f.tok(m, g)
+        if value is not None and value.startswith("-"):
+            tok = _with_sign_word(f.source, f.tok(m, g - 1), tok)
+        b.figure(r, "value", tok, where(m), value)
 
     for metric, pattern, category, name, en, unit, unit_en in INDICATORS:
         found = list(re.finditer(pattern, f.text))

@@ -128,10 +128,11 @@ def _is_date(text: str) -> bool:
     return True
 
 
-def cell_parser(field: dict) -> Callable[[str], object]:
+def cell_parser(field: dict, number: Callable[[str], object] = Decimal) -> Callable[[str], object]:
     """text -> value for one field, the same grammar as the column-wise `type_column`: int,
-    Decimal (exact, as printed), bool, str (a date stays its ISO text) or str. A cell that is not
-    of the type raises CellError with the validator's message. Missing cells are the caller's."""
+    Decimal (exact, as printed; `number=float` for SQLite's REAL), bool, str (a date stays its ISO
+    text) or str. A cell that is not of the type raises CellError with the validator's message.
+    Missing cells are the caller's."""
     ftype = field.get("type", "string")
 
     def fail(text: str):
@@ -140,7 +141,7 @@ def cell_parser(field: dict) -> Callable[[str], object]:
     if ftype == "integer":
         return lambda text: int(text) if _INTEGER_CELL.fullmatch(text) else fail(text)
     if ftype == "number":
-        return lambda text: Decimal(text) if _NUMBER_CELL.fullmatch(text) else fail(text)
+        return lambda text: number(text) if _NUMBER_CELL.fullmatch(text) else fail(text)
     if ftype == "boolean":
         true, false = boolean_tokens(field)
         tokens = {**{t: False for t in false}, **{t: True for t in true}}

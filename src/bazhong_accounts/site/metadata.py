@@ -130,17 +130,20 @@ def query_indexes(pkg: Package) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _deviation_branches(t: Table, col: str, fields: list[str]) -> list[str]:
-    """Two branches, each an index range: over 100 %, and under the threshold."""
+    """Two branches: over budget, and under the threshold. Where the report prints the budget and the
+    executed amount, those decide "over" (19.32 spent of 18 is printed as 100 %), the rate beside."""
     names = t.field_names()
     amount = "executed" if "executed" in names else q(t.figure_columns()[0])
+    budget = "t.budget" if "budget" in names and amount == "executed" else "NULL"
     texts = roles.with_role(t.schema, "text")
     reason = q(texts[0]) if texts else "NULL"
     select = (
-        f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, "
+        f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, {budget} as budget, "
         f"t.{amount} as amount, t.{q(col)} as completion_pct, {reason} as reason_zh "
         f"from {q(t.name)} t\n    where {_scope(fields, 't.')}\n    and "
     )
-    return [_capped(select + f"t.{q(col)} > 100", f"t.{q(col)} desc"),
+    over = f"(t.{q(col)} > 100 or t.{amount} > {budget})" if budget != "NULL" else f"t.{q(col)} > 100"
+    return [_capped(select + over, f"t.{q(col)} desc"),
             _capped(select + f"t.{q(col)} < (select t from threshold)", f"t.{q(col)} desc")]
 
 
@@ -150,8 +153,9 @@ def budget_deviation(pkg: Package) -> dict:
              for col in completion_columns(t) for branch in _deviation_branches(t, col, fields)]
     return {
         "title": "超预算或远低于预算的项目 / Over or far under budget",
-        "description": "Every line whose printed budget completion rate is above 100 % or below :threshold % "
-        f"(default 50), across all tables, highest rate first. Amounts in 万元. {SCOPE}. "
+        "description": "Every line over budget (executed amount above the budget where the report prints both, "
+        "else a printed completion rate above 100 %) or with a printed rate below :threshold % "
+        f"(default 50), across all tables, highest rate first, the printed rate beside. Amounts in 万元. {SCOPE}. "
         f"At most {CAP} rows over budget and {CAP} under it per table.",
         "sql": "with threshold(t) as (select cast(coalesce(nullif(:threshold, ''), '50') as real))\n"
         + _union(parts, "completion_pct desc"),

@@ -124,3 +124,17 @@ def extra_template_vars(template, datasette):
         if mount == "charts" and manifest.is_file():
             return {"bazhong_charts": json.loads(manifest.read_text(encoding="utf-8"))}
     return {"bazhong_charts": []}
+
+
+def _register_site_modules() -> None:
+    """The site's other hook modules (language, search, downloads, report cards, charts), beside this one."""
+    from datasette.plugins import pm
+
+    from . import downloads, i18n, interactive, report_card, search
+
+    for module in (i18n, search, downloads, report_card, interactive):
+        if not pm.is_registered(module):
+            pm.register(module, name=module.__name__)
+
+
+_register_site_modules()

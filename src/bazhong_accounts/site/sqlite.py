@@ -122,26 +122,17 @@ def load_package(pkg_dir: str | Path) -> Package:
     return Package(pkg_dir, descriptor, tables)
 
 
-def _sql_value(value):
-    """SQLite's value of a typed cell: numbers REAL (the plugin's exact sum() turns them back into
-    the printed decimal), booleans 0/1."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bool):
-        return int(value)
-    return value
-
-
 def read_rows(t: Table, sql: bool = False) -> Iterator:
     """Rows of the CSV typed by model.typing (the grammar `validate` and `load()` use): dicts of
-    typed values, or (sql=True) lists of SQLite values in field order. A bad cell raises
-    BuildError ``path:line: column: message``."""
+    typed values, or (sql=True) lists of SQLite values in field order: numbers REAL (the plugin's
+    exact sum() turns them back into the printed decimal), booleans 0/1 (Python's True/False). A
+    bad cell raises BuildError ``path:line: column: message``."""
     try:
         f = t.csv_path.open(encoding="utf-8", newline="")
     except OSError as e:
         raise BuildError(f"{t.csv_path}: cannot read: {e}") from None
     names = t.field_names()
-    parsers = [cell_parser(fdef) for fdef in t.fields]
+    parsers = [cell_parser(fdef, float if sql else Decimal) for fdef in t.fields]
     missing = set(t.schema.get("missingValues", [""]))
     with f:
         reader = csv.reader(f)
@@ -152,25 +143,23 @@ def read_rows(t: Table, sql: bool = False) -> Iterator:
         for cells in reader:
             if len(cells) != len(names):
                 raise BuildError(f"{t.csv_path}:{start}: {len(cells)} cells, expected {len(names)}")
-            values = _typed_cells(t, names, parsers, missing, cells, start)
+            try:
+                values = [None if cell in missing else parse(cell) for parse, cell in zip(parsers, cells, strict=True)]
+            except CellError:
+                _raise_bad_cell(t, names, parsers, missing, cells, start)
             start = reader.line_num + 1
-            if sql:
-                yield [_sql_value(v) for v in values]
-            else:
-                yield dict(zip(names, values, strict=False))
+            yield values if sql else dict(zip(names, values, strict=True))
 
 
-def _typed_cells(t: Table, names: list[str], parsers: list, missing: set[str], cells: list[str], line: int) -> list:
-    out: list = []
-    for name, parse, cell in zip(names, parsers, cells, strict=False):
-        if cell in missing:
-            out.append(None)
-            continue
-        try:
-            out.append(parse(cell))
-        except CellError as e:
-            raise BuildError(f"{t.csv_path}:{line}: {name}: {e}") from None
-    return out
+def _raise_bad_cell(t: Table, names: list[str], parsers: list, missing: set[str], cells: list[str], line: int):
+    """The first cell of the row that is not of its type, as a BuildError naming it."""
+    for name, parse, cell in zip(names, parsers, cells, strict=True):
+        if cell not in missing:
+            try:
+                parse(cell)
+            except CellError as e:
+                raise BuildError(f"{t.csv_path}:{line}: {name}: {e}") from None
+    raise BuildError(f"{t.csv_path}:{line}: a cell is not of its type")  # not reached: one raised above
 
 
 def sort_by_key(t: Table) -> bool:

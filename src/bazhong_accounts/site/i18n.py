@@ -1,0 +1,595 @@
+"""The site's two languages: Chinese by default, English with `?_lang=en` (remembered in a cookie).
+
+Datasette 0.65 has no translation machinery, so the templates in site/templates call `_("English
+text")`, which this module answers from one table (ZH). Column headers come from the Table Schema
+titles ("中文 / English"), codes from CODE_LABELS. Error pages are rendered here too, so that no
+error answers 500 from inside Datasette's own handler, and always in the visitor's language.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from functools import lru_cache
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
+
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+from markupsafe import Markup, escape
+
+from ..model import roles
+from ..model.descriptor import package_dir, read_descriptor, read_schema
+from .marker import file_is_ours
+
+LANGS = ("zh", "en")
+COOKIE = "bazhong_lang"
+# Text cells longer than this are shortened on table pages, with a way to expand.
+SHORT_TEXT = 60
+
+# The Chinese text lives in i18n_zh.json: interface text (keys: the English strings the templates
+# pass to _()), error messages, code labels, descriptions of queries and tables, table.js text.
+ZH_FILE = Path(__file__).with_name("i18n_zh.json")
+_ZH_DATA = json.loads(ZH_FILE.read_text(encoding="utf-8"))
+ZH: dict[str, str] = _ZH_DATA["interface"]
+# Messages of Datasette's exceptions -> Chinese (regex, template); the original stays beside it.
+ERRORS_ZH: list[tuple[str, str]] = [(p, zh) for p, zh in _ZH_DATA["errors"]]
+
+def text(lang: str, s: str, **kw) -> str:
+    """`s` in `lang`, with {placeholders} filled."""
+    out = ZH.get(s, s) if lang == "zh" else s
+    return out.format(**kw) if kw else out
+
+
+def lang_of(request) -> str:
+    """?_lang= first, then the cookie, then Chinese."""
+    if request is None:
+        return "zh"
+    asked = request.args.get("_lang")
+    if asked in LANGS:
+        return asked
+    return request.cookies.get(COOKIE) if request.cookies.get(COOKIE) in LANGS else "zh"
+
+
+def translate_error(lang: str, message: str) -> str:
+    if lang != "zh":
+        return message
+    for pattern, zh in ERRORS_ZH:
+        m = re.fullmatch(pattern, message.strip(), re.S)
+        if m:
+            return zh.format(*(m.groups() or (message,)))
+    return "出错了：" + message
+
+
+def bilingual(title: str | None, lang: str) -> str:
+    """The Chinese or English half of a "中文 / English" title (the whole when it has no " / ")."""
+    parts = re.split(r"\s*/\s+", title or "", maxsplit=1)  # "类/款/项" has no space: not a separator
+    if len(parts) < 2:
+        return title or ""
+    return parts[0] if lang == "zh" else parts[1]
+
+
+# ---------------------------------------------------------------- columns and codes from the schemas
+
+
+@lru_cache(maxsize=1)
+def schemas() -> dict[str, dict]:
+    root = package_dir()
+    return {r["name"]: read_schema(root, r) for r in read_descriptor(root)["resources"]}
+
+
+@lru_cache(maxsize=1)
+def any_table_titles() -> dict[str, str]:
+    """Column name -> its most common title across the schemas (for query results: `name_zh` is
+    名称 in most tables, 部门名称 only in departments)."""
+    from collections import Counter
+
+    seen: dict[str, Counter] = {}
+    for schema in schemas().values():
+        for f in schema["fields"]:
+            seen.setdefault(f["name"], Counter())[f.get("title", f["name"])] += 1
+    return {name: titles.most_common(1)[0][0] for name, titles in seen.items()}
+
+
+def column_title(table: str | None, column: str, lang: str) -> str:
+    fields = {f["name"]: f for f in schemas().get(table or "", {}).get("fields", [])}
+    title = fields[column].get("title") if column in fields else any_table_titles().get(column)
+    if title is None and column in ("Link", "rowid"):  # columns Datasette adds
+        return text(lang, column)
+    return bilingual(title, lang) if title else column
+
+
+# Chinese labels of the codes the data uses (enum values and breakdowns), shown beside the code.
+CODE_LABELS: dict[str, str] = _ZH_DATA["codes"]
+
+
+@lru_cache(maxsize=1)
+def coded_columns() -> frozenset[str]:
+    """Columns whose values are codes: the categories of the schemas that are not Chinese text."""
+    return frozenset(c for s in schemas().values() for c in roles.with_role(s, "category")
+                     if not c.endswith(("_zh", "_en")))
+
+
+def code_label(column: str, value, lang: str):
+    if lang == "zh" and column in coded_columns() and isinstance(value, str) and value in CODE_LABELS:
+        return Markup(f'{escape(CODE_LABELS[value])} <small class="code">{escape(value)}</small>')
+    return None
+
+
+def number_text(value) -> str:
+    """A number as the report prints it: 91 not 91.0 (REAL columns), else its shortest form."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def cell_html(column: str, cell: dict, lang: str):
+    """A table-page cell: codes labelled, numbers as printed, long text shortened with a way to expand."""
+    raw = cell.get("raw")
+    label = code_label(column, raw, lang)
+    if label is not None:
+        return label
+    shown = cell["value"]
+    # report.py links a figure, and a quote, to its place in the annotated report: keep the link.
+    link = TO_REPORT.search(str(shown)) if isinstance(shown, Markup) else None
+    if link is not None:
+        html = str(shown).replace("原文 / in the report", "原文" if lang == "zh" else "in the report")
+        if lang == "zh":
+            html = html.replace(TO_REPORT_TITLE, f'title="{ZH.get("where the report prints it")}"')
+        shown = Markup(html)
+        link = TO_REPORT.search(html)
+    if isinstance(raw, float):
+        if link is not None:
+            return Markup(str(shown).replace(f">{escape(str(raw))}</a>", f">{number_text(raw)}</a>"))
+        return number_text(raw)
+    if isinstance(raw, str) and len(raw) > SHORT_TEXT and not cell.get("is_special_link_column"):
+        short = escape(raw[:SHORT_TEXT]) + "…"
+        return Markup(f'<details class="long-text"><summary>{short}<span class="more">{escape(text(lang, "show all"))}'
+                      f'</span></summary>{escape(raw)}</details>' + (f" {link.group()}" if link else ""))
+    return shown
+
+
+TO_REPORT = re.compile(r'<a class="to-report"[^>]*>[^<]*</a>')
+TO_REPORT_TITLE = 'title="where the report prints it"'
+
+
+# Table pages put what a reader looks for first: the row's link, its label and figures; the
+# provenance (quotes, derivation) last.
+ROLE_ORDER = {"label": 1, "figure": 2, "text": 3, "category": 4, "scope": 5, "identifier": 6, "ordinal": 6,
+              "attribute": 7, "provenance": 8}
+
+
+def column_order(table: str | None, columns: list[str]) -> list[int]:
+    """Positions of `columns` in reading order (stable within a role); Datasette's Link column first."""
+    fields = {f["name"]: f for f in schemas().get(table or "", {}).get("fields", [])}
+    if not fields:
+        return list(range(len(columns)))
+    label = roles.row_label(schemas()[table or ""])
+
+    def rank(i: int) -> tuple:
+        f = fields.get(columns[i])
+        if f is None:
+            return (0, i)
+        return (0 if columns[i] == label else ROLE_ORDER.get(f.get("role"), 7), i)
+
+    return sorted(range(len(columns)), key=rank)
+
+
+# ---------------------------------------------------------------- describing a filtered table
+
+
+def describe(lang: str, table: str | None, filters, search: str, sort: str | None, sort_desc: str | None,
+             english: str) -> str:
+    """Datasette's "where … sorted by …" in the visitor's language."""
+    if lang != "zh":
+        return english or ""
+    bits = []
+    if search:
+        bits.append(text(lang, "search for “{q}”", q=search))
+    ops = {k: d for k, d, _ in filters.lookups()}
+    for column, lookup, value in filters.selections():
+        op = text(lang, ops.get(lookup, lookup))
+        bits.append(f"{column_title(table, column, lang)} {op} {value}".strip())
+    out = (text(lang, "where") + "，".join(bits)) if bits else ""
+    if sort or sort_desc:
+        key = "sorted by {c} descending" if sort_desc else "sorted by {c}"
+        by = column_title(table, sort or sort_desc or "", lang)
+        out = "，".join(b for b in (out, text(lang, key, c=by)) if b)
+    return out
+
+
+# ---------------------------------------------------------------- canned queries and tables in Chinese
+
+QUERY_DESCRIPTIONS_ZH: dict[str, str] = _ZH_DATA["queries"]
+
+PARAMETER_LABELS = {
+    "fiscal_year": ("财政年度", "Fiscal year"), "department": ("部门编号", "Department id"),
+    "threshold": ("低于此完成率（%）", "Threshold (%)"), "q": ("搜索词", "Word"),
+    "section": ("章节包含", "Section contains"),
+}
+
+
+def parameter_label(name: str, lang: str) -> str:
+    pair = PARAMETER_LABELS.get(name)
+    return (pair[0] if lang == "zh" else pair[1]) if pair else name
+
+
+def query_description(name: str | None, english: str | None, lang: str) -> str:
+    if lang == "zh" and name in QUERY_DESCRIPTIONS_ZH:
+        return QUERY_DESCRIPTIONS_ZH[name]
+    return english or ""
+
+
+# ---------------------------------------------------------------- the language switch
+
+
+def url_with_lang(request, lang: str) -> str:
+    """The current page in `lang` (the cookie then remembers the choice)."""
+    if request is None:
+        return f"/?_lang={lang}"
+    args = [(k, v) for k, v in parse_qsl(request.query_string, keep_blank_values=True) if k != "_lang"]
+    return request.path + "?" + urlencode(args + [("_lang", lang)])
+
+
+@lru_cache(maxsize=1)
+def resources() -> dict[str, dict]:
+    root = package_dir()
+    return {r["name"]: r for r in read_descriptor(root)["resources"]}
+
+
+def table_title(name: str) -> str:
+    return resources().get(name, {}).get("title", name)
+
+
+TABLE_DESCRIPTIONS_ZH: dict[str, str] = _ZH_DATA["tables"]
+
+
+def table_description(name: str, lang: str) -> str:
+    if lang == "zh" and name in TABLE_DESCRIPTIONS_ZH:
+        return TABLE_DESCRIPTIONS_ZH[name]
+    return resources().get(name, {}).get("description", "")
+
+
+HOME_INTRO_ZH: str = _ZH_DATA["home_intro"]
+
+
+async def department_years(datasette, database: str) -> list[dict]:
+    db = datasette.databases[database]
+    sql = ("select s.department, s.fiscal_year, d.name_zh, d.name_en from sources s "
+           "join departments d using (department) order by s.department, s.fiscal_year")
+    return [dict(r) for r in (await db.execute(sql)).rows]
+
+
+async def home_info(datasette, lang: str) -> dict:
+    """The home page: intro, the questions and the tables of our databases (row counts are cached by
+    Datasette for immutable databases)."""
+    dp = read_descriptor(package_dir())
+    src = (dp.get("sources") or [{}])[0]
+    databases: list[dict] = []
+    out = {"intro": HOME_INTRO_ZH if lang == "zh" else dp.get("description", ""),
+           "archive": f"/archive/{src['path'].rsplit('/', 1)[-1]}" if src.get("path") else None,
+           "databases": databases}
+    meta = (datasette.metadata() or {}).get("databases", {})
+    for name in sorted(our_databases(datasette)):
+        counts = await datasette.databases[name].table_counts(limit=100)
+        tables = [{"name": t, "title": table_title(t), "count": counts.get(t) or 0,
+                   "description": table_description(t, lang)} for t in resources() if t in counts]
+        queries = [{"name": q, **v} for q, v in meta.get(name, {}).get("queries", {}).items()]
+        reports = await department_years(datasette, name)
+        databases.append({"name": name, "tables": tables, "queries": queries, "reports": reports,
+                          "rows": sum(int(t["count"]) for t in tables)})
+    return out
+
+
+def code_text(column: str, value, label, lang: str):
+    shown = code_label(column, value, lang) or label
+    return "-" if shown is None or shown == "" else shown
+
+
+def facets_shown(table: str | None, results: list, request) -> list:
+    """Facets on columns people filter by (roles.facets()) and those the visitor asked for."""
+    schema = schemas().get(table or "")
+    if schema is None:
+        return results
+    wanted = set(roles.facets(schema)) | set(request.args.getlist("_facet") if request is not None else [])
+    return [f for f in results if f["name"] in wanted]
+
+
+def download_url(request, fmt: str, headers: str | None = None) -> str:
+    """The download of what this page shows (same filters, sort and parameters), in `fmt`."""
+    if request is None:
+        return "#"
+    args = [(k, v) for k, v in parse_qsl(request.query_string, keep_blank_values=True)
+            if k not in ("_next", "_lang", "_size")]
+    page = request.path.rsplit(".", 1)[0] if request.path.endswith((".json", ".csv")) else request.path
+    args = [("path", page), *args]
+    if headers:
+        args.append(("_headers", headers))
+    return f"/-/download.{fmt}?" + urlencode(args)
+
+
+def template_vars(request, table: str | None) -> dict:
+    lang = lang_of(request)
+    return {
+        "_": lambda s, **kw: text(lang, s, **kw),
+        "lang": lang,
+        "other_lang": "en" if lang == "zh" else "zh",
+        "lang_url": lambda other: url_with_lang(request, other),
+        "half": lambda title: bilingual(title, lang),
+        "column_title": lambda column, t=None: column_title(t or table, column, lang),
+        "cell_html": lambda column, cell: cell_html(column, cell, lang),
+        "describe": lambda *a: describe(lang, table, *a),
+        "parameter_label": lambda name: parameter_label(name, lang),
+        "query_description": lambda name, english: query_description(name, english, lang),
+        "number_text": number_text,
+        "column_order": lambda columns: column_order(table, [c["name"] for c in columns]),
+        "translate_error": lambda message: translate_error(lang, str(message)),
+        "table_title": table_title,
+        "table_description": lambda name: table_description(name, lang),
+        "code_text": lambda column, value, label: code_text(column, value, label, lang),
+        "facets_shown": lambda results: facets_shown(table, results, request),
+        "download_url": lambda fmt, headers=None: download_url(request, fmt, headers),
+        "site_search_q": request.args.get("q") if request is not None and request.path.startswith("/-/search") else "",
+    }
+
+
+@hookimpl
+def extra_template_vars(template, database, table, request, datasette):
+    if not our_databases(datasette):
+        return {}
+
+    async def inner():
+        out = template_vars(request, table)
+        if template in ("index.html", "database.html"):
+            out["home"] = await home_info(datasette, out["lang"])
+        return out
+
+    return inner
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    """Numbers as printed (91, not 91.0) in query results, in our databases. Table and row pages
+    format their cells in cell_html (report.py links their figures to the annotated report)."""
+    if table is None and isinstance(value, float) and database in our_databases(datasette):
+        return number_text(value)
+    return None
+
+
+def kept(datasette, name: str) -> OrderedDict:
+    """A dict that lives as long as this Datasette (its immutable databases' derived data: the
+    search index, report cards, answers). On the instance, not keyed by id(): ids are reused."""
+    store = datasette.__dict__.setdefault("_bazhong_site", {})
+    return store.setdefault(name, OrderedDict())
+
+
+def our_databases(datasette) -> frozenset[str]:
+    """The databases this package built (the build's stamp, marker.py); the plugin leaves any other
+    one, and a Datasette serving none of ours, alone."""
+    ours, key = kept(datasette, "ours"), tuple(datasette.databases)
+    if key not in ours:
+        ours[key] = frozenset(name for name, db in datasette.databases.items() if db.path and file_is_ours(db.path))
+    return ours[key]
+
+
+# ---------------------------------------------------------------- the JavaScript of table pages
+
+
+@lru_cache(maxsize=2)
+def table_js(lang: str) -> str:
+    """Datasette's table.js with its menu text in `lang`."""
+    from pathlib import Path
+
+    import datasette
+
+    js = (Path(datasette.__file__).parent / "static" / "table.js").read_text(encoding="utf-8")
+    if lang == "zh":
+        for en, zh in JS_ZH.items():
+            js = js.replace(en, zh)
+    return js
+
+
+JS_ZH: dict[str, str] = _ZH_DATA["javascript"]
+
+
+async def table_js_route(request):
+    lang = request.url_vars["lang"]
+    return Response(table_js(lang), content_type="application/javascript; charset=utf-8",
+                    headers={"cache-control": "max-age=3600"})
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/i18n/table-(?P<lang>zh|en)\.js$", table_js_route)]
+
+
+# ---------------------------------------------------------------- errors in the visitor's language
+
+
+USER_ERRORS = r"Cannot sort|Cannot use _sort|_col=|_nocol="
+
+
+def error_status(exception) -> tuple[int, str, str | None]:
+    from datasette.utils.asgi import Base400
+    from datasette.views.base import DatasetteError
+
+    if isinstance(exception, Base400):
+        return exception.status, str(exception.args[0] if exception.args else exception), None
+    if isinstance(exception, DatasetteError):
+        message = re.sub(r"\s+", " ", re.sub(r"<textarea.*?</textarea>|<script.*?</script>|<[^>]+>", " ",
+                                             str(exception.message), flags=re.S)).strip()
+        # Datasette raises these with its default status 500, but the visitor asked for them.
+        status = 400 if exception.status == 500 and re.match(USER_ERRORS, message) else exception.status
+        return status, message, exception.title
+    return 500, str(exception), None
+
+
+async def error_response(datasette, request, status: int, message: str, title: str | None = None,
+                         localized: bool = False) -> Response:
+    """`localized`: the message is already in the visitor's language."""
+    lang = lang_of(request)
+    shown = message if localized else translate_error(lang, message)
+    if request.path.split("?")[0].endswith(".json"):
+        return Response.json({"ok": False, "error": shown, "status": status,
+                              "title": title}, status=status)
+    sql = request.args.get("sql") if request.args.get("sql") is not None else None
+    database = next(iter(our_databases(datasette)), None)
+    html = await datasette.render_template(
+        ["error.html"],
+        {"status": status, "error": message, "error_shown": shown, "title": title,
+         "sql": sql, "sql_database": database},
+        request=request,
+    )
+    return Response.html(html, status=status)
+
+
+def error_page(datasette, request, exception):
+    async def inner():
+        status, message, title = error_status(exception)
+        if status >= 500:
+            import traceback
+
+            traceback.print_exception(exception)
+        return await error_response(datasette, request, status, message, title)
+
+    return inner
+
+
+@hookimpl(hookwrapper=True)
+def handle_exception(datasette, request, exception):
+    """Every error page in the visitor's language, with a way back and the SQL editor where it applies.
+    It replaces Datasette's own handler, which answers 500 on a plain 404 (it prints the exception
+    with `rich` outside an except block) and renders our templates without their variables."""
+    outcome = yield
+    if our_databases(datasette):
+        outcome.force_result([error_page(datasette, request, exception)])
+
+
+# ---------------------------------------------------------------- the cookie and the parameters
+
+
+def _cookie_header(lang: str) -> tuple[bytes, bytes]:
+    c = SimpleCookie()
+    c[COOKIE] = lang
+    c[COOKIE]["path"] = "/"
+    c[COOKIE]["max-age"] = 365 * 24 * 3600
+    c[COOKIE]["samesite"] = "Lax"
+    return b"set-cookie", c[COOKIE].OutputString().encode()
+
+
+# Canned-query parameters and what a valid value looks like (empty always means "all").
+PARAMETER_RULES = {
+    "threshold": (re.compile(r"-?\d+(\.\d+)?"), "a number such as 50", "一个数字，例如 50"),
+    "fiscal_year": (re.compile(r"\d{4}"), "a year such as 2018", "四位数的年份，例如 2018"),
+    "department": (re.compile(r"[a-z0-9]+(-[a-z0-9]+)*"), "a department id such as bazhong-govt-office",
+                   "部门编号，例如 bazhong-govt-office"),
+}
+MAX_PARAMETER = 200
+
+
+def parameter_problem(name: str, value: str, lang: str) -> str | None:
+    """What is wrong with one canned-query parameter, or None."""
+    if len(value) > MAX_PARAMETER:
+        return (f"参数 {name} 太长（{len(value)} 个字符，最多 {MAX_PARAMETER}）" if lang == "zh"
+                else f"Parameter {name} is too long ({len(value)} characters, at most {MAX_PARAMETER})")
+    rule = PARAMETER_RULES.get(name)
+    if rule is None or value.strip() == "" or rule[0].fullmatch(value.strip()):
+        return None
+    return (f"参数 {name} 的值 “{value}” 无效：应为{rule[2]}，或留空" if lang == "zh"
+            else f"Invalid parameter {name}: “{value}” is not {rule[1]} (or empty)")
+
+
+def canned_query_of(datasette, path: str) -> str | None:
+    parts = path.strip("/").split("/")
+    if len(parts) != 2:
+        return None
+    database, name = parts[0], re.sub(r"\.(json|csv)$", "", parts[1])
+    if database not in our_databases(datasette):
+        return None
+    queries = ((datasette.metadata() or {}).get("databases", {}).get(database, {}).get("queries", {}))
+    return name if name in queries else None
+
+
+# Answers kept in memory: the database is immutable, so a page's answer never changes (the home
+# and database pages take ~1 s: Datasette checks every table, FTS shadow tables included). Least
+# recently used first out; only 200 answers of at most MAX_CACHED_BODY bytes, CACHE_BYTES in all.
+CACHE_BYTES = 64_000_000
+MAX_CACHED_BODY = 1_000_000
+NOT_CACHED = ("/-/static/", "/-/i18n/", "/charts/", "/-/download")
+
+
+def cacheable(scope) -> bool:
+    path = scope.get("path", "")
+    return scope.get("method") == "GET" and not path.startswith(NOT_CACHED)
+
+
+async def cached(datasette, app, key: tuple, scope, receive, send):
+    cache = kept(datasette, "answers")
+    if key in cache:
+        cache.move_to_end(key)
+        start, chunks = cache[key]
+        await send(start)
+        for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        return await send({"type": "http.response.body", "body": b""})
+    start_event: dict = {}
+    body: list[bytes] = []
+
+    async def keep(event):
+        if event["type"] == "http.response.start":
+            start_event.update(event)
+        elif event["type"] == "http.response.body" and event.get("body"):
+            body.append(event["body"])
+        await send(event)
+
+    await app(scope, receive, keep)
+    size = sum(map(len, body))
+    if start_event.get("status") == 200 and size <= MAX_CACHED_BODY:
+        # Without cookies: each answer from the cache sets its own language cookie.
+        start_event["headers"] = [h for h in start_event.get("headers", []) if h[0].lower() != b"set-cookie"]
+        sizes = kept(datasette, "answer sizes")
+        cache[key], sizes[key] = (start_event, body), size
+        while sum(sizes.values()) > CACHE_BYTES:
+            oldest, _ = cache.popitem(last=False)
+            sizes.pop(oldest, None)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def i18n_app(scope, receive, send):
+            if scope.get("type") != "http" or not our_databases(datasette):
+                return await app(scope, receive, send)
+            from datasette.utils.asgi import Request
+
+            # Outside Datasette's CSRF middleware: templates still ask for a token.
+            request = Request({**scope, "csrftoken": lambda: ""}, receive)
+            if canned_query_of(datasette, scope.get("path", "")):
+                lang = lang_of(request)
+                for name, value in parse_qsl(request.query_string, keep_blank_values=True):
+                    problem = parameter_problem(name, value, lang)
+                    if problem:
+                        response = await error_response(datasette, request, 400, problem, localized=True)
+                        return await response.asgi_send(send)
+            asked = request.args.get("_lang")
+            extra = [_cookie_header(asked)] if asked in LANGS else []
+
+            async def send_with_cookie(event):
+                if event["type"] == "http.response.start" and extra:
+                    event = {**event, "headers": [*event.get("headers", []), *extra]}
+                await send(event)
+
+            if cacheable(scope):
+                key = (scope["path"], scope.get("query_string", b""), lang_of(request))
+                return await cached(datasette, app, key, scope, receive, send_with_cookie)
+            return await app(scope, receive, send_with_cookie)
+
+        return i18n_app
+
+    return wrap
+
+
+def as_json(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
