@@ -183,3 +183,13 @@ def test_line_numbers_follow_quoted_newlines(package):
     got = [(x.path, x.line, x.column, x.message) for x in engines.collect(package, "duckdb").report.problems]
     assert [g for g in got if g[0] == "data/projects.csv"] == [("data/projects.csv", lines[-1], "budget",
                                                                 '"abc" is not a number')]
+
+
+def test_a_missing_engine_is_a_clear_error(capsys, monkeypatch):
+    from bazhong_accounts.cli import main
+
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # as if duckdb were not installed
+    assert main(["validate", str(ROOT), "--engine", "duckdb"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bazhong-accounts: error: this engine needs duckdb"), err
+    assert "Traceback" not in err

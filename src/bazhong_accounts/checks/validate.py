@@ -22,6 +22,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..errors import UserError
 from ..model.problems import Problem, Report
 from .package import Result, _guard, _load_package
 
@@ -158,7 +159,7 @@ def run(args) -> int:
         sys.stdout.write("\n".join(out) + "\n")
         sys.stdout.flush()
         return 1 if problems else 0
-    except BrokenPipeError:
+    except (BrokenPipeError, UserError):  # UserError: main() prints it (an engine not installed)
         raise
     except Exception as e:  # noqa: BLE001 - a clear message and exit 1, never a traceback
         # the problems are the output (stdout); this line is not one of them

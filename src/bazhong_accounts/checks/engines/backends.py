@@ -15,6 +15,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from ...errors import UserError
 from .definitions import lit, q, view
 
 
@@ -24,7 +25,7 @@ class DuckDBEngine:
     checks_utf8 = True  # read_csv refuses invalid UTF-8: no decoding pass in Python first
 
     def __init__(self, memory_limit: str | None = None, threads: int | None = None):
-        import duckdb
+        duckdb = _need("duckdb", "duckdb")
 
         self.workdir = Path(tempfile.mkdtemp(prefix="bazhong-duckdb-"))
         config: dict = {"memory_limit": memory_limit or os.environ.get("BAZHONG_DUCKDB_MEMORY", "3GB"),
@@ -62,6 +63,22 @@ class DuckDBEngine:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+class EngineMissing(UserError):
+    """An engine's library is not installed: `bazhong-accounts: error: …`, exit 1."""
+
+
+def _need(module: str, extra: str):
+    """Import an engine's library, or say how to install it (not a traceback)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise EngineMissing(f"this engine needs {module.split('.')[0]}: pip install 'bazhong-accounts[{extra}]'"
+                            if extra != "duckdb" else
+                            "this engine needs duckdb: pip install duckdb (pinned in constraints.txt)") from None
+
+
 @lru_cache(maxsize=None)
 def to_spark(sql: str) -> str:
     """The DuckDB text of a check in Spark SQL (SQLGlot)."""
@@ -77,7 +94,7 @@ def spark_session():
     """One SparkSession per process: local[2] unless SPARK_REMOTE names a Spark Connect server."""
     global _SESSION
     if _SESSION is None:
-        from pyspark.sql import SparkSession
+        SparkSession = _need("pyspark.sql", "spark").SparkSession
 
         builder = SparkSession.builder.appName("bazhong-accounts validate")
         if not os.environ.get("SPARK_REMOTE"):
