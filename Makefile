@@ -59,7 +59,7 @@ test: debian-test-deps $(STAMP) lint node_modules/.package-lock.json
 # Spark agrees with pandas and DuckDB (minutes on 2 cores: apart from `make test`; needs Java)
 test-spark: debian-test-deps $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,spark]'
-	$(BIN)/python -m pytest tests/spark_agreement.py
+	$(BIN)/python -m pytest tests/checks/spark_agreement.py
 
 # ruff (lint, config in pyproject.toml), mypy (src/ only) and actionlint (the GitHub workflows).
 lint: $(STAMP) $(ACTIONLINT)

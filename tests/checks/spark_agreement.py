@@ -1,8 +1,8 @@
 """Spark agrees with pandas (and so with DuckDB): `make test-spark`, not part of `make test`
-(minutes per run on a 2-core machine: see tests/test_engines.py). Spark in local mode, one
+(minutes per run on a 2-core machine: see tests/checks/test_engines.py). Spark in local mode, one
 SparkSession for the session; Java from Debian's openjdk-17-jre-headless.
 
-    .venv/bin/python -m pytest tests/spark_agreement.py
+    .venv/bin/python -m pytest tests/checks/spark_agreement.py
 """
 
 from __future__ import annotations

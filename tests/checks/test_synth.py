@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from frictionless import Package
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import duckdb_identities  # noqa: E402
 from synth import department_year, source_id, write_synthetic  # noqa: E402

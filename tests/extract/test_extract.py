@@ -1,5 +1,5 @@
 """`bazhong-accounts extract` (issue 12): each input format, each bad input, --into atomicity, the
-review file, and the corpus accuracy floors. Fixtures are written by tests/extract_fixtures.py
+review file, and the corpus accuracy floors. Fixtures are written by tests/extract/extract_fixtures.py
 from figures the tests control; expected values come from there and from the person-made
 expected-figures files, never from the extractor."""
 

@@ -17,7 +17,7 @@ import pytest
 import bazhong_accounts as ba
 from bazhong_accounts import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DESCRIPTOR = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
 NAMES = [r["name"] for r in DESCRIPTOR["resources"]]
 CJK = re.compile(r"[\u4e00-\u9fff]")

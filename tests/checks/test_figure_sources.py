@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE = "archive/bazhong-govt-office-2018-final-accounts.txt"
 TEXT = (ROOT / SOURCE).read_bytes().decode("utf-8")
 

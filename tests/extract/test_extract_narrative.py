@@ -14,7 +14,7 @@ from bazhong_accounts.extract.accuracy import round_trip, score
 from bazhong_accounts.extract.narrative import parse_narrative
 from bazhong_accounts.model import roles
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "archive" / "bazhong-govt-office-2018-final-accounts.txt"
 SIX = ("income", "expenditure_by_type", "expenditure_by_function", "three_public_expenses",
        "three_public_expenses_counts", "projects")

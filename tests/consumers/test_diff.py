@@ -10,7 +10,7 @@ import pytest
 from bazhong_accounts import cli
 from bazhong_accounts.consumers.diff import diff_packages
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def copy_package(dest: Path) -> Path:

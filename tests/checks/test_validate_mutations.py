@@ -27,7 +27,7 @@ import pytest
 
 from bazhong_accounts.cli import main as cli_main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # ---------------------------------------------------------------- reading and writing the copy
 

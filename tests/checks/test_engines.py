@@ -7,7 +7,7 @@ problems of the checks they run (COVERED below, by their words) are compared, an
 that the mutation cases give many of them. Mutation cases that break different files are combined in
 one broken package, so a few validator runs cover them all.
 
-Spark runs the same comparisons in tests/spark_agreement.py (`make test-spark`), apart from `make
+Spark runs the same comparisons in tests/checks/spark_agreement.py (`make test-spark`), apart from `make
 test`: on this 2-core machine one Spark run of the real package takes minutes (JVM start, one
 job per query), more than the whole suite's time budget.
 """
@@ -24,7 +24,7 @@ import pytest
 
 from bazhong_accounts.checks import engines, validate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 

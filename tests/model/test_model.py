@@ -19,7 +19,7 @@ from bazhong_accounts.model.typing import CellError, cell_parser, type_column
 from bazhong_accounts.site import build
 from bazhong_accounts.site.sqlite import BuildError, load_package, read_rows
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "bazhong_accounts"
 
 # One bad cell per type: (type, resource, column, data row (1 = first), text). Written here, not

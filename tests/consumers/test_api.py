@@ -14,7 +14,7 @@ import bazhong_accounts as ba
 from bazhong_accounts import cli
 from bazhong_accounts.consumers import api
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DESCRIPTOR = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
 NAMES = [r["name"] for r in DESCRIPTOR["resources"]]
 

@@ -16,7 +16,7 @@ from bazhong_accounts.checks import canonical, identities, validate
 from bazhong_accounts.model.problems import Problem, Report
 from bazhong_accounts.model.typing import number_problem
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TRICKY = ["plain", "", "a,b", 'say "hi"', "two\nlines", "cr\rinside", " lead", "trail ", "中文，逗号", '"', ",", "\n"]
 
 
