@@ -81,7 +81,8 @@ def test_every_value_stands_in_its_quote_or_the_row_is_derived(resource):
             continue
         assert not row["derivation"], f"{resource['path']}:{line}: a rule on a row not marked derived"
         printed = {Decimal(n) for n in re.findall(r"\d+(?:\.\d+)?", row["source_quote"])}
-        printed |= {Decimal(CHINESE_DIGITS.index(c)) for c in re.findall(r"([一二三十])(?=[年项件位次])", row["source_quote"])}  # 连续三年, 十项, 第一位
+        counted = re.findall(r"([一二三十])(?=[年项件位次])", row["source_quote"])  # 连续三年, 十项, 第一位
+        printed |= {Decimal(CHINESE_DIGITS.index(c)) for c in counted}
         for column in numeric:
             if row[column]:
                 assert abs(Decimal(row[column])) in printed, f"{resource['path']}:{line}: {column}={row[column]}"

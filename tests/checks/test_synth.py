@@ -249,7 +249,8 @@ def test_provenance_valid_and_marked_synthetic(pkg10):
             if r["derived"] == "true":
                 continue
             printed = {Decimal(n) for n in re.findall(r"\d+(?:\.\d+)?", r["source_quote"])}
-            printed |= {Decimal("〇一二三四五六七八九十".index(c)) for c in re.findall(r"([一二三十])(?=[年项件位次])", r["source_quote"])}
+            counted = re.findall(r"([一二三十])(?=[年项件位次])", r["source_quote"])  # 连续三年, 十项
+            printed |= {Decimal("〇一二三四五六七八九十".index(c)) for c in counted}
             for col in numeric:
                 assert not r[col] or abs(Decimal(r[col])) in printed, (name, line, col, r[col])
 

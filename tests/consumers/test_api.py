@@ -196,4 +196,5 @@ def test_cli_show_and_export_of_a_bad_cell_say_it_in_one_line(tmp_path, capsys):
         assert cli.main(argv) == 1, argv
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1, err
-        assert 'income does not load: data/income.csv:2: amount: "6.757e2"' in err and "(and 1 more: `bazhong-accounts validate DIR` lists all)" in err
+        assert 'income does not load: data/income.csv:2: amount: "6.757e2"' in err
+        assert "(and 1 more: `bazhong-accounts validate DIR` lists all)" in err
