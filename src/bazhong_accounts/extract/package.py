@@ -90,6 +90,8 @@ def parse(report: ReportText, department: str | None, fiscal_year: int | None,
         raise ReportError(f"{report.path}: not a 部门决算 report (no outline found: neither the standard tables "
                           "nor the 情况说明 of a final-accounts report)")
     name, region, year = identify(report.text)
+    if not tables and not name and not department:
+        department, name, region = _narrative_identity(report, known or {})
     department = department or (known or {}).get(name)
     fiscal_year = fiscal_year or year
     if fiscal_year is None:
@@ -117,6 +119,19 @@ def parse(report: ReportText, department: str | None, fiscal_year: int | None,
 def _has_narrative_outline(text: str) -> bool:
     flat = re.sub(r"\s", "", text)
     return "部门决算" in flat and "情况说明" in flat and "收入决算情况说明" in flat
+
+
+def _narrative_identity(report: ReportText, known: dict[str, str]) -> tuple[str, str, str]:
+    """(id, Chinese name, region) as the narrative parser finds them: a narrative report often
+    prints its name only in headings identify() does not read (see narrative.identify_department).
+    The target package's id wins for a name it already knows."""
+    from .narrative import References, flatten, identify_department
+
+    try:
+        dept, name, region = identify_department(flatten(report.text)[0], None, References(package_dir()))
+    except ValueError as e:
+        raise ReportError(f"{report.path}: {e}") from None
+    return known.get(name, dept), name, region
 
 
 def _parse_narrative(report: ReportText, department: str, fiscal_year: int) -> Draft:
