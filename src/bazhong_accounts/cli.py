@@ -67,11 +67,16 @@ COMMANDS: dict[str, Command] = {
         arg("--out", default="site/bazhong.db", metavar="DB",
             help="database to write; metadata.json and static/charts/ go next to it"),
         arg("--no-charts", action="store_true", help="skip the charts (they need a CJK font: fonts-noto-cjk)"),
+        arg("--draft", action="store_true",
+            help="build even if the package does not validate (machine-extracted drafts): the problems are "
+                 "recorded and every page of the database says its rows are not reviewed"),
     )),
     "serve": Command("site.serve:run", "serve the built site with Datasette (read-only)", (
         arg("dir", nargs="?", default=None, metavar="DIR",
             help="package directory whose archived sources the site serves at /archive/; default: the shipped package"),
-        arg("--db", default="site/bazhong.db", metavar="DB", help="database written by `bazhong-accounts build`"),
+        arg("--db", action="append", metavar="DB",
+            help="database written by `bazhong-accounts build`, repeat for several; default: every one "
+                 "the build made under site/ (site/bazhong.db, site/corpus/corpus.db)"),
         arg("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 serves other machines too"),
         arg("--port", type=int, default=8001, help="port to listen on"),
     )),

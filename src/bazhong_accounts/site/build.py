@@ -161,9 +161,11 @@ def validation_problems(pkg_dir: Path) -> list[str]:
     return lines[-20:] or [f"validator exited with status {proc.returncode}"]
 
 
-def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True) -> dict:
+def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft: list[str] | None = None) -> dict:
     """Build db, metadata.json (next to the db) and static/charts/ (next to the db), atomically
-    per file: nothing is replaced unless every part was built. Returns the metadata."""
+    per file: nothing is replaced unless every part was built. Returns the metadata.
+    `draft`: the validation problems of a package built anyway (build --draft); the database's
+    metadata records them and says "draft", which the site's pages show (site/draft.py)."""
     from . import metadata as site_metadata
 
     pkg_dir, out = Path(pkg_dir), Path(out)
@@ -180,6 +182,8 @@ def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True) -> dic
             p.unlink(missing_ok=True)
         write_database(pkg, tmp_db)
         metadata = site_metadata.build_metadata(pkg, db_name=out.stem, row_counts=row_counts(tmp_db, pkg))
+        if draft is not None:
+            metadata["databases"][out.stem].update({"draft": True, "validation_problems": draft})
         tmp_meta.write_text(json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         if charts:
             from . import charts as charts_mod
@@ -206,12 +210,17 @@ def run(args) -> int:
     pkg_dir = Path(args.dir)
     out = Path(args.out)
     problems = validation_problems(pkg_dir)
-    if problems:
+    draft = getattr(args, "draft", False)
+    if problems and draft:
+        # a machine-extracted package carries its reports' own contradictions: built, and said so
+        print(f"build --draft: {pkg_dir} has {len(problems)} validation problem{'s' if len(problems) != 1 else ''}, "
+              f"recorded in {out.parent / 'metadata.json'}; the first: {problems[0]}", file=sys.stderr)
+    elif problems:
         fail(f"build refused: {pkg_dir} does not validate ({len(problems)} problem{'s' if len(problems) != 1 else ''}, the first: {problems[0]}); "
              f"{out} left as it was; see: bazhong-accounts validate {pkg_dir}")
     charts = not getattr(args, "no_charts", False)
     try:
-        build_site(pkg_dir, out, charts=charts)
+        build_site(pkg_dir, out, charts=charts, draft=problems if draft else None)
     except (BuildError, sqlite3.Error, OSError) as e:  # ChartError is a BuildError
         fail(f"build failed, {out} left as it was: {e}")
     charts_note = f", {out.parent / 'static' / 'charts'}/" if charts else ""
