@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from bazhong_accounts import cli
-from bazhong_accounts.site.build import build_site, validation_problems
-from bazhong_accounts.site.serve import SETTINGS, merged_metadata, templates_dir
+from bazhong_accounts.site.serve import SETTINGS, built_databases, merged_metadata, templates_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 BANNER = {"zh": "机器提取的草稿", "en": "Machine-extracted draft"}
@@ -41,7 +40,7 @@ def corpus(tmp_path_factory) -> tuple[Path, Path]:
     cli.main(["extract", *corpus_reports(), "--out", str(pkg)])
     assert (pkg / "datapackage.json").is_file()
     db = tmp / "site" / "corpus" / "corpus.db"
-    build_site(pkg, db, charts=False, draft=validation_problems(pkg))
+    assert cli.main(["build", str(pkg), "--draft", "--no-charts", "--out", str(db)]) == 0
     return pkg, db
 
 
@@ -114,3 +113,37 @@ def test_exact_sum_compares_departments_in_one_query(ds, corpus):
     got = get(ds, "/corpus.json?sql=" + urllib.parse.quote(sql) + "&_shape=array").json()
     assert {r["department"]: Decimal(repr(r["total"])) for r in got} == expected
     assert len(expected) == 2
+
+
+def test_without_draft_the_build_refuses_the_extracted_package(corpus, tmp_path, capsys):
+    assert cli.main(["build", str(corpus[0]), "--no-charts", "--out", str(tmp_path / "x.db")]) == 1
+    assert "build refused" in capsys.readouterr().err
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_serve_serves_every_built_database_with_their_metadata_merged(corpus, site_db, tmp_path, monkeypatch,
+                                                                     capsys):
+    import datasette.cli
+
+    site = tmp_path / "site"
+    (site / "corpus").mkdir(parents=True)
+    for src, dest in ((site_db, site), (corpus[1], site / "corpus")):
+        for name in (src.name, "metadata.json"):
+            (dest / name).write_bytes((src.parent / name).read_bytes())
+    (site / "stray.db").write_bytes(b"")  # not built by us: not served
+    assert built_databases(site) == [site / "bazhong.db", site / "corpus" / "corpus.db"]
+    seen = {}
+
+    def fake_main(args, prog_name):
+        seen["args"] = args
+        meta = Path(args[args.index("--metadata") + 1])
+        seen["databases"] = set(json.loads(meta.read_text(encoding="utf-8"))["databases"])
+        raise SystemExit(0)
+
+    monkeypatch.setattr(datasette.cli.cli, "main", fake_main)
+    monkeypatch.chdir(tmp_path)  # the default databases are those under ./site
+    monkeypatch.setenv("BAZHONG_ACCOUNTS_DIR", "unset")
+    assert cli.main(["serve", str(ROOT), "--port", "8124"]) == 0, capsys.readouterr().err
+    args = " ".join(seen["args"])
+    assert "-i site/bazhong.db -i site/corpus/corpus.db " in args
+    assert seen["databases"] == {"bazhong", "corpus"}
