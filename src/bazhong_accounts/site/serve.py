@@ -20,9 +20,6 @@ SETTINGS = {"sql_time_limit_ms": 1000, "max_returned_rows": 2000, "facet_time_li
 HOST = "127.0.0.1"  # loopback: `--host 0.0.0.0` is a deliberate choice (the Dockerfile makes it)
 PORT = 8001
 DB = Path("site/bazhong.db")  # where `make build` writes the database
-# The extracted corpus (`make serve` builds it with `build --draft`): a folder of its own, because
-# the build writes metadata.json and static/charts/ next to the database.
-CORPUS_DB = Path("site/corpus/corpus.db")
 # The plugin's /archive/ route serves the archived sources of this package directory.
 PACKAGE_DIR_ENV = "BAZHONG_ACCOUNTS_DIR"
 
@@ -42,7 +39,9 @@ def setting_text(v) -> str:
 
 def built_databases(site: Path = DB.parent) -> list[Path]:
     """Every database the build made under `site` (site/*.db, site/*/*.db), the hand-made
-    package's first: the others are served beside it."""
+    package's first: the others are served beside it. The extracted corpus (`make corpus`) is
+    site/corpus/corpus.db, a folder of its own because the build writes metadata.json and
+    static/charts/ next to the database."""
     from .marker import file_is_ours
 
     found = sorted(p for p in [*site.glob("*.db"), *site.glob("*/*.db")] if file_is_ours(p))
