@@ -205,6 +205,8 @@ def test_canned_query(site, browser):
 def test_charts_are_drawn_in_the_browser_with_exact_values(site, browser):
     page = browser.open(site + "/charts")
     page.wait_for_function("window.bazhongCharts && window.bazhongCharts.length === 7")
+    # a PNG still loading is not yet complete; a broken one is complete with no width
+    page.wait_for_function("Array.from(document.images).every(i => i.complete)")
     widths = page.locator("img").evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
     assert len(widths) == 7 and all(w > 0 for w in widths), widths  # the PNGs stay as the fallback
     assert "图5 一般公共预算财政拨款支出决算变动情况" in page.inner_text("body")
