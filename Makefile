@@ -67,7 +67,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 test: debian-test-deps $(STAMP) lint node_modules/.package-lock.json
 	$(BIN)/frictionless validate datapackage.json
 	$(BIN)/bazhong-accounts validate .
-	$(BIN)/python -m pytest -n 2 --dist loadfile  # two cores: a file's tests stay on one worker (module fixtures built once)
+	$(BIN)/python -m pytest -n 2 --dist worksteal  # both cores; an idle worker takes tests from the busy one
 
 # Spark agrees with pandas and DuckDB (minutes on 2 cores: apart from `make test`; needs Java)
 test-spark: debian-test-deps $(STAMP)
