@@ -21,7 +21,8 @@ from test_site_support import csv_rows, datasette, resources
 ENGLISH = ["Report card", "Next page", "Advanced export",
            "rows where", "Custom SQL query", "Query parameters", "Powered by",
            "Run SQL", "This data as", "Search:", "Data license", "Data source", "Queries took", "Apply",
-           "sorted by", "Format SQL", "0 records", "Error 404", "Links from other tables", "Table actions"]
+           "sorted by", "Format SQL", "0 records", "Error 404", "Links from other tables", "Table actions",
+           "a figure of the package", "figures located"]
 
 # Each page type, and the English strings it shows with ?_lang=en.
 PAGES = {
@@ -36,6 +37,8 @@ PAGES = {
     "charts": ("/charts", ["Powered by"]),
     "report card": ("/-/report/bazhong-govt-office/2018", ["Powered by", "Report card"]),
     "search": ("/-/search?q=" + quote("三公"), ["Powered by"]),
+    "annotated report": ("/report/bazhong-govt-office-2018-final-accounts",
+                         ["a figure of the package", "figures located"]),
     "error": ("/a/b/c/d/e/f", ["Error 404", "Powered by"]),
 }
 

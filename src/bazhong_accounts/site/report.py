@@ -27,6 +27,7 @@ from datasette.utils.asgi import Response
 from ..checks.figure_sources import parse_printed
 from ..model import roles
 from ..model.descriptor import as_list, package_dir, read_descriptor
+from . import i18n
 from .marker import file_is_ours
 from .serve import PACKAGE_DIR_ENV
 
@@ -216,38 +217,52 @@ strong.h{display:inline-block;margin-top:.4em}
 """
 
 
-def render_page(pkg: Package, source_id: str, highlighted: tuple | None) -> str:
+def render_page(pkg: Package, source_id: str, highlighted: tuple | None, lang: str = "zh") -> str:
+    """The annotated report, its interface in `lang` (the site's language: Chinese first)."""
     title = html.escape(pkg.titles.get(source_id, source_id))
     n_fig = sum(m.kind == "figure" for m in pkg.marks.get(source_id, []))
     n_non = sum(m.kind == "non_figure" for m in pkg.marks.get(source_id, []))
     note = ""
     if highlighted:
         res, key = highlighted
-        note = (f'<p class="row-note">Highlighted: the figures of <a href="{row_url(pkg, source_id, res, key)}">'
-                f"{html.escape(res)} {html.escape(key)}</a>.</p>")
+        link = f'<a href="{row_url(pkg, source_id, res, key)}">{html.escape(res)} {html.escape(key)}</a>'
+        note = f'<p class="row-note">{i18n.text(lang, "Highlighted: the figures of {row}.", row=link)}</p>'
+    legend = i18n.text(lang, REPORT_LEGEND, n_fig=n_fig, n_non=n_non,
+                       fig='<a class="fig" href="#">数字</a>', erratum='<a class="fig erratum" href="#">数字</a>',
+                       nf='<span class="nf">数字</span>',
+                       sources=f'<a href="/{DATABASE}/figure_sources">figure_sources</a>')
+    page_lang = "zh-CN" if lang == "zh" else "en"
     return f"""<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>{title} · 原文标注 / annotated report</title>
+<html lang="{page_lang}"><head><meta charset="utf-8"><title>{title} · {i18n.text(lang, "annotated report")}</title>
 <style>{STYLE}</style></head><body>
-<p><a href="/">巴中市部门决算</a> › 原文 / report</p>
+<p><a href="/">{i18n.text(lang, "Bazhong department final accounts")}</a> › {i18n.text(lang, "annotated report")}
+ · <a href="?_lang={"en" if lang == "zh" else "zh"}">{"English" if lang == "zh" else "中文"}</a></p>
+<form action="/-/search" method="get" role="search"><input type="search" name="q"
+ aria-label="{i18n.text(lang, "Search every table")}" placeholder="{i18n.text(lang, "Search every table")}">
+<button>{i18n.text(lang, "Search")}</button></form>
 <h1>{title}</h1>
-<p class="legend"><a class="fig" href="#">数字</a> a figure of the package: click for its row, hover or focus
-for resource, column and value · <a class="fig erratum" href="#">数字</a> printed differently
-elsewhere: see the erratum · <span class="nf">数字</span> not a figure (hover for why).
-{n_fig} figures located, {n_non} numbers that are not figures. Draft: machine-located spans,
-not yet confirmed by a person; see <a href="/{DATABASE}/figure_sources">figure_sources</a>.</p>
+<p class="legend">{legend}</p>
 {note}
 <div class="report" lang="zh-CN">{render_text(pkg, source_id, highlighted)}</div>
 </body></html>"""
 
 
+REPORT_LEGEND = ("{fig} a figure of the package: click for its row, hover or focus for resource, column and value · "
+                 "{erratum} printed differently elsewhere: see the erratum · {nf} not a figure (hover for why). "
+                 "{n_fig} figures located, {n_non} numbers that are not figures. Draft: machine-located spans, "
+                 "not yet confirmed by a person; see {sources}.")
+
+
 async def report_page(request):
     source_id = request.url_vars["source_id"]
+    lang = i18n.lang_of(request)
     pkg = package()
     if source_id not in pkg.texts:
-        return Response.html(f"<p>No archived report <code>{html.escape(source_id)}</code>.</p>", status=404)
+        missing = i18n.text(lang, "No archived report {source_id}.", source_id=f"<code>{html.escape(source_id)}</code>")
+        return Response.html(f"<p>{missing}</p>", status=404)
     row = request.args.get("row")
     highlighted = tuple(row.split("|", 1)) if row and "|" in row else None
-    return Response.html(render_page(pkg, source_id, highlighted))
+    return Response.html(render_page(pkg, source_id, highlighted, lang))
 
 
 ROUTE = (r"^/report/(?P<source_id>[^/]+)$", report_page)
