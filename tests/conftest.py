@@ -1,6 +1,7 @@
 """Shared test fixtures: a throw-away copy of the data package, the installed command line, and
 the site built once per session."""
 
+import csv
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,27 @@ def copy_package_to(dest: Path) -> Path:
         else:
             shutil.copy2(src, dest / part)
     return dest
+
+
+def read_rows(pkg: Path, name: str):
+    """(header, rows as dicts, physical line where each row starts) of data/<name>.csv in a copy."""
+    with open(pkg / "data" / f"{name}.csv", encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        rows, lines, start = [], [], reader.line_num + 1
+        for r in reader:
+            rows.append(dict(zip(header, r)))
+            lines.append(start)
+            start = reader.line_num + 1
+    return header, rows, lines
+
+
+def write_rows(pkg: Path, name: str, header, rows) -> None:
+    """Write data/<name>.csv of a copy back in canonical form (UTF-8, LF)."""
+    with open(pkg / "data" / f"{name}.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows([[r[h] for h in header] for r in rows])
 
 
 def run_cli(*args, env=None, timeout=600) -> subprocess.CompletedProcess:

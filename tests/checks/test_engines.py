@@ -122,14 +122,14 @@ def pandas_on_broken(broken):
 def synthetic(tmp_path_factory) -> Path:
     from synth import write_synthetic
 
-    from test_validate_mutations import load, save
+    from conftest import read_rows, write_rows
 
     out = tmp_path_factory.mktemp("synth") / "package"
     write_synthetic(out, 20)
     # one row citing another department-year's report: the sources check runs as SQL too
-    header, rows, lines = load(out, "income")
+    header, rows, lines = read_rows(out, "income")
     rows[-1]["source_id"] = next(r["source_id"] for r in rows if r["department"] != rows[-1]["department"])
-    save(out, "income", header, rows)
+    write_rows(out, "income", header, rows)
     return out, lines[-1]
 
 
@@ -174,12 +174,12 @@ def test_cli_engine_option(capsys):
 
 def test_line_numbers_follow_quoted_newlines(package):
     """A bad cell after rows with newlines inside quoted cells: the same line in every engine."""
-    from test_validate_mutations import load, save
+    from conftest import read_rows, write_rows
 
-    header, rows, lines = load(package, "projects")
+    header, rows, lines = read_rows(package, "projects")
     assert lines[-1] > len(rows) + 1, "the file has newlines inside quoted cells"
     rows[-1]["budget"] = "abc"
-    save(package, "projects", header, rows)
+    write_rows(package, "projects", header, rows)
     got = [(x.path, x.line, x.column, x.message) for x in engines.collect(package, "duckdb").report.problems]
     assert [g for g in got if g[0] == "data/projects.csv"] == [("data/projects.csv", lines[-1], "budget",
                                                                 '"abc" is not a number')]

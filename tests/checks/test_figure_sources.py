@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import read_rows, write_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = "archive/bazhong-govt-office-2018-final-accounts.txt"
@@ -147,26 +148,6 @@ def test_a_span_that_is_not_one_number_is_refused(printed):
 # ---------------------------------------------------------------- the validator on broken copies
 
 
-def load(pkg: Path, name: str):
-    """(header, rows, physical line of each row) of data/<name>.csv in the copy."""
-    with open(pkg / "data" / f"{name}.csv", encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        out, lines, start = [], [], reader.line_num + 1
-        for r in reader:
-            out.append(dict(zip(header, r)))
-            lines.append(start)
-            start = reader.line_num + 1
-    return header, out, lines
-
-
-def save(pkg: Path, name: str, header, rows_) -> None:
-    with open(pkg / "data" / f"{name}.csv", "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows([[r[h] for h in header] for r in rows_])
-
-
 def problems(pkg: Path) -> list[str]:
     from bazhong_accounts.checks.validate import collect
 
@@ -223,9 +204,9 @@ def case(fn):
 
 @case
 def figure_cell_without_span(pkg):
-    header, fs, _ = load(pkg, "figure_sources")
-    save(pkg, "figure_sources", header, [r for r in fs if r["row_key"] != "arbitration_cases"])
-    _, ind, lines = load(pkg, "indicators")
+    header, fs, _ = read_rows(pkg, "figure_sources")
+    write_rows(pkg, "figure_sources", header, [r for r in fs if r["row_key"] != "arbitration_cases"])
+    _, ind, lines = read_rows(pkg, "indicators")
     line = lines[next(i for i, r in enumerate(ind) if r["metric_id"] == "arbitration_cases")]
     return (f"data/indicators.csv:{line}: value: figure 14 has no span in data/figure_sources.csv: "
             "say where the report prints it")
@@ -233,11 +214,11 @@ def figure_cell_without_span(pkg):
 
 @case
 def shifted_span(pkg):
-    header, fs, lines = load(pkg, "figure_sources")
+    header, fs, lines = read_rows(pkg, "figure_sources")
     i = span_row(fs, "three_public_expenses", "overseas", "share_pct")
     start, end = int(fs[i]["start"]) + 1, int(fs[i]["end"]) + 1
     fs[i]["start"], fs[i]["end"] = str(start), str(end)
-    save(pkg, "figure_sources", header, fs)
+    write_rows(pkg, "figure_sources", header, fs)
     return (f"data/figure_sources.csv:{lines[i]}: printed: the source has «{TEXT[start:end]}» at {start}..{end}, "
             "not «22.12%»")
 
@@ -245,11 +226,11 @@ def shifted_span(pkg):
 @case
 def printed_value_is_not_the_cell(pkg):
     """The span of internal_sections (14) points at another number: 72 staff."""
-    header, fs, lines = load(pkg, "figure_sources")
+    header, fs, lines = read_rows(pkg, "figure_sources")
     i = span_row(fs, "indicators", "internal_sections", "value")
     at = TEXT.index("供给人员72人") + len("供给人员")
     fs[i].update(start=str(at), end=str(at + 2), printed="72")
-    save(pkg, "figure_sources", header, fs)
+    write_rows(pkg, "figure_sources", header, fs)
     return (f"data/figure_sources.csv:{lines[i]}: printed: «72» states 72, but indicators internal_sections `value` "
             "is 14 and no erratum of that cell gives 72")
 
@@ -257,10 +238,10 @@ def printed_value_is_not_the_cell(pkg):
 @case
 def sign_against_the_printed_decrease(pkg):
     """The audit's bug: 降低13.9% carried as +13.9."""
-    header, ind, _ = load(pkg, "indicators")
+    header, ind, _ = read_rows(pkg, "indicators")
     next(r for r in ind if r["metric_id"] == "documents_issued_change_pct")["value"] = "13.9"
-    save(pkg, "indicators", header, ind)
-    _, fs, lines = load(pkg, "figure_sources")
+    write_rows(pkg, "indicators", header, ind)
+    _, fs, lines = read_rows(pkg, "figure_sources")
     i = span_row(fs, "indicators", "documents_issued_change_pct", "value")
     return (f"data/figure_sources.csv:{lines[i]}: printed: «降低13.9%» states -13.9, but indicators "
             "documents_issued_change_pct `value` is 13.9 and no erratum of that cell gives -13.9")
@@ -268,9 +249,9 @@ def sign_against_the_printed_decrease(pkg):
 
 @case
 def number_left_unaccounted(pkg):
-    header, nf, _ = load(pkg, "non_figures")
+    header, nf, _ = read_rows(pkg, "non_figures")
     gone = next(r for r in nf if r["printed"] == "108")  # 第108次常务会议
-    save(pkg, "non_figures", header, [r for r in nf if r is not gone])
+    write_rows(pkg, "non_figures", header, [r for r in nf if r is not gone])
     assert TEXT[int(gone["start"]):int(gone["end"])] == "108"
     line, col = where_in_source(int(gone["start"]))
     return (f"{SOURCE}:{line}: col {col}: number «108» is neither a figure (data/figure_sources.csv) nor a "
@@ -281,9 +262,9 @@ def number_left_unaccounted(pkg):
 @case
 def spans_disagree_without_erratum(pkg):
     """22.89 (detail paragraph) vs 22.9 carried: fine only while overseas_amount_two_ways covers it."""
-    header, er, _ = load(pkg, "errata")
-    save(pkg, "errata", header, [r for r in er if r["erratum_id"] != "overseas_amount_two_ways"])
-    _, fs, lines = load(pkg, "figure_sources")
+    header, er, _ = read_rows(pkg, "errata")
+    write_rows(pkg, "errata", header, [r for r in er if r["erratum_id"] != "overseas_amount_two_ways"])
+    _, fs, lines = read_rows(pkg, "figure_sources")
     i = next(i for i, r in enumerate(fs) if r["row_key"] == "overseas" and r["printed"] == "22.89万元")
     return (f"data/figure_sources.csv:{lines[i]}: printed: «22.89万元» states 22.89, but three_public_expenses "
             "overseas `amount` is 22.9 and no erratum of that cell gives 22.89")
@@ -291,10 +272,10 @@ def spans_disagree_without_erratum(pkg):
 
 @case
 def quote_excerpt_outside_the_passage(pkg):
-    header, ind, lines = load(pkg, "indicators")
+    header, ind, lines = read_rows(pkg, "indicators")
     i = next(i for i, r in enumerate(ind) if r["metric_id"] == "cloud_monthly_reports")
     ind[i]["source_quote"] += " … 第三部分  名词解释"  # in the report, far from 运行月报12期
-    save(pkg, "indicators", header, ind)
+    write_rows(pkg, "indicators", header, ind)
     return (f"data/indicators.csv:{lines[i]}: source_quote: excerpt «第三部分  名词解释» is not in the passage of "
             "the row's figures (within 300 characters of a span in data/figure_sources.csv)")
 
@@ -302,11 +283,11 @@ def quote_excerpt_outside_the_passage(pkg):
 @case
 def printed_in_another_unit(pkg):
     """The span of reception's amount (9.82万元) moved onto its share, 9.49%."""
-    header, fs, lines = load(pkg, "figure_sources")
+    header, fs, lines = read_rows(pkg, "figure_sources")
     i = span_row(fs, "three_public_expenses", "reception", "amount")
     at = TEXT.index("9.49%")
     fs[i].update(start=str(at), end=str(at + 5), printed="9.49%")
-    save(pkg, "figure_sources", header, fs)
+    write_rows(pkg, "figure_sources", header, fs)
     return (f"data/figure_sources.csv:{lines[i]}: printed: «9.49%» is in %, but three_public_expenses `amount` "
             "is in 万元")
 
@@ -330,13 +311,13 @@ def test_each_broken_rule_fails_with_file_line_column(broken, name):
 
 @pytest.fixture(scope="module")
 def ds(site_db):
-    from test_site_support import datasette
+    from site_support import datasette
 
     return datasette(site_db)
 
 
 def page(ds, path: str) -> str:
-    from test_site_support import get
+    from site_support import get
 
     r = get(ds, path)
     assert r.status_code == 200, f"{path}: HTTP {r.status_code}"
@@ -369,7 +350,7 @@ def test_report_page_marks_every_figure_and_non_figure(ds):
 
 
 def test_report_page_unknown_source_is_a_404(ds):
-    from test_site_support import get
+    from site_support import get
 
     assert get(ds, "/report/no-such-report").status_code == 404
 

@@ -13,7 +13,6 @@ run (a case whose preparation failed fails its own test only).
 
 import codecs
 import contextlib
-import csv
 import io
 import json
 import os
@@ -26,38 +25,19 @@ from pathlib import Path
 import pytest
 
 from bazhong_accounts.cli import main as cli_main
+from conftest import read_rows, write_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # ---------------------------------------------------------------- reading and writing the copy
 
 
-def load(pkg: Path, name: str):
-    """(header, rows as dicts, physical line of each row) of data/<name>.csv."""
-    with open(pkg / "data" / f"{name}.csv", encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        rows, lines, start = [], [], reader.line_num + 1
-        for r in reader:
-            rows.append(dict(zip(header, r)))
-            lines.append(start)
-            start = reader.line_num + 1
-    return header, rows, lines
-
-
-def save(pkg: Path, name: str, header, rows) -> None:
-    with open(pkg / "data" / f"{name}.csv", "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows([[r[h] for h in header] for r in rows])
-
-
 def edit(pkg: Path, name: str, pick, change):
     """Apply change(row) to the first row where pick(row) holds; returns (path, line, row)."""
-    header, rows, lines = load(pkg, name)
+    header, rows, lines = read_rows(pkg, name)
     i = next(i for i, r in enumerate(rows) if pick(r))
     change(rows[i])
-    save(pkg, name, header, rows)
+    write_rows(pkg, name, header, rows)
     return f"data/{name}.csv", lines[i], rows[i]
 
 
@@ -68,7 +48,7 @@ def bump(text: str) -> str:
 
 
 def errata_keys(pkg: Path, check: str) -> set:
-    return {(r["resource"], r["row_key"]) for r in load(pkg, "errata")[1] if r["check"] == check}
+    return {(r["resource"], r["row_key"]) for r in read_rows(pkg, "errata")[1] if r["check"] == check}
 
 
 def first_excerpt_digit(quote: str) -> int:
@@ -142,47 +122,47 @@ def unit_in_number(pkg):
 
 @bad
 def missing_column(pkg):
-    header, rows, _ = load(pkg, "indicators")
+    header, rows, _ = read_rows(pkg, "indicators")
     header.remove("unit_en")
-    save(pkg, "indicators", header, rows)
+    write_rows(pkg, "indicators", header, rows)
     return "data/indicators.csv", 1, "unit_en", "column missing"
 
 
 @bad
 def extra_column(pkg):
-    header, rows, _ = load(pkg, "three_public_expenses_counts")
+    header, rows, _ = read_rows(pkg, "three_public_expenses_counts")
     for r in rows:
         r["remark"] = "x"
-    save(pkg, "three_public_expenses_counts", header + ["remark"], rows)
+    write_rows(pkg, "three_public_expenses_counts", header + ["remark"], rows)
     return "data/three_public_expenses_counts.csv", 1, "remark", "unexpected column"
 
 
 @bad
 def renamed_column(pkg):
-    header, rows, _ = load(pkg, "income")
+    header, rows, _ = read_rows(pkg, "income")
     for r in rows:
         r["amt"] = r.pop("amount")
-    save(pkg, "income", ["amt" if h == "amount" else h for h in header], rows)
+    write_rows(pkg, "income", ["amt" if h == "amount" else h for h in header], rows)
     return "data/income.csv", 1, "amt", "`amount` expected here (renamed?)"
 
 
 @bad
 def duplicate_key(pkg):
-    header, rows, lines = load(pkg, "glossary")
+    header, rows, lines = read_rows(pkg, "glossary")
     rows.insert(1, dict(rows[0]))
-    save(pkg, "glossary", header, rows)
+    write_rows(pkg, "glossary", header, rows)
     return "data/glossary.csv", lines[1], "term_no", "duplicate primary key"
 
 
 @bad
 def unknown_classification_code(pkg):
-    known = {r["code"] for r in load(pkg, "classification")[1]}
-    header, rows, lines = load(pkg, "expenditure_by_function")
+    known = {r["code"] for r in read_rows(pkg, "classification")[1]}
+    header, rows, lines = read_rows(pkg, "expenditure_by_function")
     i = next(i for i, r in enumerate(rows) if r["level"] == "3")
     new = next(rows[i]["parent_code"] + f"{n:02d}" for n in range(98, 0, -1)
                if rows[i]["parent_code"] + f"{n:02d}" not in known)
     rows[i]["code"] = new
-    save(pkg, "expenditure_by_function", header, rows)
+    write_rows(pkg, "expenditure_by_function", header, rows)
     return "data/expenditure_by_function.csv", lines[i], "code", f"unknown code {new}"
 
 
@@ -213,7 +193,7 @@ def binary_file(pkg):
 
 @bad
 def json_file(pkg):
-    _, rows, _ = load(pkg, "organisation")
+    _, rows, _ = read_rows(pkg, "organisation")
     (pkg / "data/organisation.csv").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     return "data/organisation.csv", 1, None, "not a CSV file"
 
@@ -233,7 +213,7 @@ def unlisted_csv(pkg):
 @bad
 def ragged_row(pkg):
     p = pkg / "data/project_kpis.csv"
-    _, _, lines = load(pkg, "project_kpis")
+    _, _, lines = read_rows(pkg, "project_kpis")
     line = next(a for a, b in zip(lines, lines[1:]) if b == a + 1)  # a row on one line
     text = p.read_text(encoding="utf-8").split("\n")
     text[line - 1] += ",extra"
@@ -243,10 +223,10 @@ def ragged_row(pkg):
 
 @bad
 def item_amount_changed(pkg):
-    header, rows, lines = load(pkg, "expenditure_by_function")
+    header, rows, lines = read_rows(pkg, "expenditure_by_function")
     i = next(i for i, r in enumerate(rows) if r["level"] == "3")
     rows[i]["amount"] = bump(rows[i]["amount"])
-    save(pkg, "expenditure_by_function", header, rows)
+    write_rows(pkg, "expenditure_by_function", header, rows)
     parent = next(j for j, r in enumerate(rows) if r["code"] == rows[i]["parent_code"])
     return "data/expenditure_by_function.csv", lines[parent], "amount", "sum to"
 
@@ -254,7 +234,7 @@ def item_amount_changed(pkg):
 def _summary_row(pkg, column, check):
     """(table, row index) of the first summary row with `column` whose break no erratum covers."""
     for name in SUMMARY:
-        _, rows, _ = load(pkg, name)
+        _, rows, _ = read_rows(pkg, name)
         for i, r in enumerate(rows):
             if r[column] and r["derived"] == "false" and (name, r["item_id"]) not in errata_keys(pkg, check):
                 return name, i
@@ -264,9 +244,9 @@ def _summary_row(pkg, column, check):
 @bad
 def share_changed(pkg):
     name, i = _summary_row(pkg, "share_pct", "share")
-    header, rows, lines = load(pkg, name)
+    header, rows, lines = read_rows(pkg, name)
     rows[i]["share_pct"] = bump(rows[i]["share_pct"])
-    save(pkg, name, header, rows)
+    write_rows(pkg, name, header, rows)
     return f"data/{name}.csv", lines[i], "share_pct", "does not match amount / parent amount * 100"
 
 
@@ -281,9 +261,9 @@ def completion_rate_changed(pkg):
 @bad
 def change_pct_changed(pkg):
     name, i = _summary_row(pkg, "change_pct", "change")  # no erratum can cover a change break
-    header, rows, lines = load(pkg, name)
+    header, rows, lines = read_rows(pkg, name)
     rows[i]["change_pct"] = bump(rows[i]["change_pct"])
-    save(pkg, name, header, rows)
+    write_rows(pkg, name, header, rows)
     return f"data/{name}.csv", lines[i], "change_pct", "does not match change / prior-year amount * 100"
 
 
@@ -307,12 +287,12 @@ def value_not_in_quote(pkg):
 @bad
 def derived_value_changed(pkg):
     for res in json.loads((pkg / "datapackage.json").read_text(encoding="utf-8"))["resources"]:
-        header, rows, lines = load(pkg, res["name"])
+        header, rows, lines = read_rows(pkg, res["name"])
         col = "amount" if "amount" in header else "value" if "value" in header else None
         i = next((i for i, r in enumerate(rows) if col and r.get("derived") == "true" and r[col]), None)
         if i is not None:
             rows[i][col] = bump(rows[i][col])
-            save(pkg, res["name"], header, rows)
+            write_rows(pkg, res["name"], header, rows)
             return f"data/{res['name']}.csv", lines[i], col, f"derived {col}"
     raise AssertionError("no derived row in the package")
 
@@ -327,9 +307,9 @@ def archive_sha256_changed(pkg):
 
 @bad
 def rows_out_of_key_order(pkg):
-    header, rows, lines = load(pkg, "events")
+    header, rows, lines = read_rows(pkg, "events")
     rows[0], rows[1] = rows[1], rows[0]
-    save(pkg, "events", header, rows)
+    write_rows(pkg, "events", header, rows)
     return "data/events.csv", lines[0], None, "not in primary-key order"
 
 
@@ -345,10 +325,10 @@ def unneeded_quotes(pkg):
 @bad
 def ordinal_renumbered(pkg):
     # the last trip numbered past the count: still a unique key, but no longer 1..n
-    header, rows, lines = load(pkg, "overseas_trips")
+    header, rows, lines = read_rows(pkg, "overseas_trips")
     i = max(range(len(rows)), key=lambda i: int(rows[i]["trip_no"]))
     rows[i]["trip_no"] = str(len(rows) + 5)
-    save(pkg, "overseas_trips", header, rows)
+    write_rows(pkg, "overseas_trips", header, rows)
     return "data/overseas_trips.csv", lines[i], "trip_no", "numbers them 1..n"
 
 
@@ -375,21 +355,21 @@ def clean(pkg):
 def errata_edited(pkg):
     """Drop the first erratum whose break is reported on its own row (that break must now fail),
     and add one for a share that adds up (nothing to explain: stale). Different rows, one run."""
-    header, rows, _ = load(pkg, "errata")
+    header, rows, _ = read_rows(pkg, "errata")
     i = next(i for i, r in enumerate(rows) if r["check"] in ("share", "completion_rate", "fiscal_plus_other"))
     gone = rows.pop(i)
     name, j = _summary_row(pkg, "share_pct", "share")
-    target = load(pkg, name)[1][j]
+    target = read_rows(pkg, name)[1][j]
     rows.append(dict(rows[-1], erratum_id="zzz_stale_share", kind="share_rounding", resource=name,
                      row_key=target["item_id"], column="share_pct", check="share", value_carried=target["share_pct"],
                      value_other=target["share_pct"], quote_carried=target["source_quote"].split(" … ")[0]))
-    save(pkg, "errata", header, rows)
-    _, broken, lines = load(pkg, gone["resource"])
+    write_rows(pkg, "errata", header, rows)
+    _, broken, lines = read_rows(pkg, gone["resource"])
     key = next(k for k in ("item_id", "code", "project_id", "count_id", "metric_id") if k in broken[0])
     k = next(k for k, r in enumerate(broken) if r[key] == gone["row_key"] and r["fiscal_year"] == gone["fiscal_year"]
              and r["department"] == gone["department"])
     return {"gone": gone, "path": f"data/{gone['resource']}.csv", "line": lines[k],
-            "stale_line": load(pkg, "errata")[2][-1]}
+            "stale_line": read_rows(pkg, "errata")[2][-1]}
 
 
 def broken_schema(pkg):
@@ -560,7 +540,7 @@ def test_clean_package_validates(runs):
 
 def test_errata_covered_breaks_are_known_not_problems(runs, copy_package, tmp_path):
     _, proc = runs["clean"].result()
-    errata = load(copy_package(tmp_path / "p"), "errata")[1]
+    errata = read_rows(copy_package(tmp_path / "p"), "errata")[1]
     with_check = [e for e in errata if e["check"] != "none"]
     assert with_check, "the package has no erratum with a check to exercise"
     known = [s for s in lines_of(proc) if s.startswith("known: ")]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from test_site_i18n import ENGLISH, PAGES
-from test_site_support import ROOT, csv_rows
+from site_support import ROOT, csv_rows
 
 from bazhong_accounts.site.serve import wait_until_serving
 

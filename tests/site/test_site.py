@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
-from test_site_support import ROOT, csv_rows, datasette, dec, get, get_json, resources, typed
+from site_support import ROOT, csv_rows, datasette, dec, get, get_json, resources, typed
 
 from bazhong_accounts import cli
 from bazhong_accounts.site import build, charts

@@ -15,7 +15,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
-from test_site_support import csv_rows, datasette, resources
+from site_support import csv_rows, datasette, resources
 
 # Datasette's English interface text, as it shows on its pages.
 ENGLISH = ["Report card", "Next page", "Advanced export",

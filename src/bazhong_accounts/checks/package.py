@@ -63,3 +63,13 @@ def _load_package(root: Path, result: Result) -> list[tuple[str, str, dict, str]
         out.append((name, rel, schema, schema_path))
     result.resources = len(out)
     return out
+
+
+def report_unlisted_csvs(root: Path, resources, report: Report) -> None:
+    """A CSV under data/ that no resource lists: data a user would never see."""
+    listed = {Path(rel).as_posix() for _, rel, _, _ in resources}
+    if (root / "data").is_dir():
+        for p in sorted((root / "data").rglob("*.csv")):
+            rel = p.relative_to(root).as_posix()
+            if rel not in listed:
+                report.add(rel, None, None, "CSV file not listed as a resource in datapackage.json")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..model.problems import Problem, Report
-from .package import Result, _guard, _load_package
+from .package import Result, _guard, _load_package, report_unlisted_csvs
 
 
 def collect(root: str | Path, with_frictionless: bool = False) -> Result:
@@ -76,12 +76,7 @@ def _collect(root: Path, with_frictionless: bool) -> Result:
         report.cells |= part.cells
         if t is not None:
             tables[name] = t
-    listed = {Path(rel).as_posix() for _, rel, _, _ in resources}
-    if (root / "data").is_dir():
-        for p in sorted((root / "data").rglob("*.csv")):
-            rel = p.relative_to(root).as_posix()
-            if rel not in listed:
-                report.add(rel, None, None, "CSV file not listed as a resource in datapackage.json")
+    report_unlisted_csvs(root, resources, report)
 
     # b. keys
     names = {name for name, _, _, _ in resources}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ...model.descriptor import as_list
 from ...model.problems import Report
-from ..package import Result, _guard, _load_package
+from ..package import Result, _guard, _load_package, report_unlisted_csvs
 from . import definitions as d
 from .backends import ENGINES
 from .bytes import check_bytes
@@ -93,15 +93,6 @@ def _ragged(root: Path, rel: str, ncols: int, error: str, report: Report) -> Non
         report.add(rel, message=f"not a valid CSV: {error}")
 
 
-def _unlisted(root: Path, resources, report: Report) -> None:
-    listed = {Path(rel).as_posix() for _, rel, _, _ in resources}
-    if (root / "data").is_dir():
-        for p in sorted((root / "data").rglob("*.csv")):
-            rel = p.relative_to(root).as_posix()
-            if rel not in listed:
-                report.add(rel, None, None, "CSV file not listed as a resource in datapackage.json")
-
-
 def _unknown_references(resources, loaded: dict[str, Loaded], report: Report) -> None:
     names = {name for name, *_ in resources}
     for t in loaded.values():
@@ -162,7 +153,7 @@ def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
     backend = ENGINES[engine](session) if engine == "spark" and session else ENGINES[engine]()
     try:
         loaded = _load_all(root, backend, resources, report)
-        _unlisted(root, resources, report)
+        report_unlisted_csvs(root, resources, report)
         _unknown_references(resources, loaded, report)
         _guard(report, "structure", _run_structure, backend, loaded, report)
         _guard(report, "identities", check_identities, backend, loaded, report)
