@@ -21,6 +21,7 @@ import re
 import shutil
 import sys
 import tempfile
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from .readers import ReportError, ReportText, read_report
 
 SUFFIXES = (".pdf", ".docx", ".html", ".htm", ".txt")
 REVIEW = "review.csv"
-SPANS = "review-figure_sources.csv"
+from ..checks.figure_sources import UNCLASSIFIED  # validate keeps reporting it until a person gives a reason
 REVIEW_FIELDS = ["fiscal_year", "department", "resource", "row_key", "column", "check", "value_carried",
                  "value_other", "where"]
 DRAFT_NOTE = ("Machine-extracted draft (bazhong-accounts extract): rows not yet reviewed by a person; "
@@ -174,10 +175,14 @@ class Package:
 
     def remove(self, department: str, year: int) -> None:
         """Every row of a department-year (for --replace), and its archived files."""
+        gone = set()
         for src in self.rows.get("sources", []):
             if src["department"] == department and src["fiscal_year"] == str(year):
+                gone.add(src["source_id"])
                 for p in (self.root / src["path"]).parent.glob(Path(src["path"]).stem + ".*"):
                     p.unlink()
+        if "non_figures" in self.rows:  # scoped by its source only
+            self.rows["non_figures"] = [r for r in self.rows["non_figures"] if r["source_id"] not in gone]
         for name in self.rows:
             scope = self.scope(name)
             if "fiscal_year" in scope or "department" in scope or name == "sources":
@@ -283,6 +288,68 @@ def add_report(pkg: Package, ex: Extracted, replace: bool) -> None:
     for resource, rows in d.rows.items():
         for row in rows:
             pkg.add(resource, row)
+    _spans_and_non_figures(pkg, d)
+
+
+def _spans_and_non_figures(pkg: Package, d: Draft) -> None:
+    """figure_sources: each span of a figure the package holds. non_figures: every other number
+    of the archived text (found by the validator's own scanner), with the reason the context
+    shows, else `unclassified`, which validate reports until a person gives the reason. Both are
+    machine drafts like the figures (the sources row and review.csv say so)."""
+    from ..checks.figure_sources import numbers_in
+
+    held = [s for s in d.spans if s.resource in pkg.resources]  # rows the package can hold
+    for s in sorted(held, key=lambda s: s.start):
+        pkg.add("figure_sources", {"resource": s.resource, "row_key": s.row_key, "column": s.column,
+                                   "fiscal_year": str(d.fiscal_year), "department": d.department,
+                                   "source_id": d.source_id, "start": str(s.start), "end": str(s.end),
+                                   "printed": s.printed})
+    covered = sorted((s.start, s.end) for s in held)
+    starts = [s for s, _ in covered]
+    for start, end in numbers_in(d.text):
+        i = bisect_right(starts, start) - 1
+        if any(covered[j][0] <= start and end <= covered[j][1] for j in range(max(0, i - 3), i + 1)):
+            continue
+        pkg.add("non_figures", {"source_id": d.source_id, "start": str(start), "end": str(end),
+                                "printed": d.text[start:end], "reason": non_figure_reason(d.text, start, end)})
+
+
+_CN = "一二三四五六七八九十两百千"
+
+
+def non_figure_reason(text: str, start: int, end: int) -> str:
+    """Why text[start:end] is not a figure, as far as its neighbours show; `unclassified` when
+    they do not (a person decides: a figure to locate, or a reason)."""
+    before, after = text[max(0, start - 3):start], text[end:end + 3]
+    number = text[start:end]
+    line_start = text.rfind("\n", 0, start) + 1
+    at_line_start = text[line_start:start].strip() in ("", "（", "(")
+    if re.fullmatch(r"[〔\[（(]", before[-1:] or "") and re.match(r"\d{4}[〕\]）)]", number + after[:1]) \
+            and "号" in text[end:end + 12]:
+        return "document_number"
+    if re.fullmatch(r"(19|20)\d\d", number) and after.startswith("年") and re.match(r"年\s*\d{1,2}\s*月", text[end:end + 6]):
+        return "date"
+    if re.fullmatch(r"(19|20)\d\d", number) and (after.startswith("年") or after.startswith(("-", "—"))):
+        return "year"
+    if re.fullmatch(r"\d{1,2}", number) and (after.startswith(("月", "日")) and re.search(r"年\s*$|月\s*$", before)):
+        return "date"
+    if before.endswith("第") and after.startswith("次"):
+        return "meeting_number"
+    if after.startswith(("大", "届")):
+        return "session_number"
+    if before.endswith("第") and after.startswith(("部分", "章", "节")):
+        return "heading_number"
+    if after.startswith("、") and number[0] in _CN:  # 一、 a heading, or a numbered row label of a table
+        return "heading_number"
+    if at_line_start and (after.startswith("、") or (before.endswith(("（", "(")) and after.startswith(("）", ")")))):
+        return "heading_number"
+    if after.startswith("是") and number[0] in _CN:
+        return "list_ordinal"
+    if at_line_start and re.match(r"[.．](?!\d)", after):
+        return "list_ordinal"
+    if before.endswith(("表", "图", "附件")):
+        return "heading_number"
+    return UNCLASSIFIED
 
 
 def _english_names(pkg: Package, d: Draft) -> None:
@@ -353,29 +420,6 @@ def write_review(root: Path, drafts: list[Draft], extra: list[list[str]]) -> lis
     return new
 
 
-def write_spans(root: Path, drafts: list[Draft]) -> None:
-    """review-figure_sources.csv: where each extracted figure is printed, in the columns of the
-    figure_sources resource. It stays beside the package until a person has reviewed the report:
-    a report with figure_sources rows must account for every number it prints (figures and
-    non_figures), which a draft does not."""
-    schema = json.loads((root / "schemas" / "figure_sources.json").read_text(encoding="utf-8")) \
-        if (root / "schemas" / "figure_sources.json").is_file() else None
-    if schema is None:
-        return
-    header = [f["name"] for f in schema["fields"]]
-    listed = {r["name"] for r in read_descriptor(root)["resources"]}
-    rows = []
-    for d in drafts:
-        for s in (s for s in d.spans if s.resource in listed):  # rows the package can hold
-            values = {"resource": s.resource, "row_key": s.row_key, "column": s.column,
-                      "fiscal_year": str(d.fiscal_year), "department": d.department, "source_id": d.source_id,
-                      "start": str(s.start), "end": str(s.end), "printed": s.printed}
-            rows.append([values.get(h, "") for h in header])
-    key = [header.index(k) for k in ("fiscal_year", "department", "resource", "row_key", "column")]
-    rows.sort(key=lambda r: ([r[i] for i in key], int(r[header.index("start")])))  # its primary key
-    _write_beside(root / SPANS, header, rows, drafts)
-
-
 # ---------------------------------------------------------------- command
 
 
@@ -424,7 +468,6 @@ def run(args) -> int:
         if not done:
             return 1
         breaks = write_review(work, done, validation_breaks(work, done))
-        write_spans(work, done)
         for b in breaks:
             print(f"review: {b[1]} {b[0]} {b[2]}[{b[3]}].{b[4]}: {b[5]}: carried {b[6]}, other {b[7]} ({b[8]})")
         _swap(work, target, bool(args.into))
@@ -458,7 +501,7 @@ def _extract_all(work: Path, reports: list[Path], args) -> tuple[int, list[Draft
     return failed, done
 
 
-PACKAGE_PARTS = ("datapackage.json", "schemas", "data", "archive", REVIEW, SPANS)
+PACKAGE_PARTS = ("datapackage.json", "schemas", "data", "archive", REVIEW)
 
 
 def _copy_package(src: Path, dest: Path) -> None:
