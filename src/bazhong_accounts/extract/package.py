@@ -25,6 +25,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..checks.figure_sources import UNCLASSIFIED, numbers_in  # the validator's own scanner and reason
 from ..errors import fail
 from ..model import roles
 from ..model.descriptor import package_dir, read_descriptor, read_schema
@@ -33,7 +34,6 @@ from .readers import ReportError, ReportText, read_report
 
 SUFFIXES = (".pdf", ".docx", ".html", ".htm", ".txt")
 REVIEW = "review.csv"
-from ..checks.figure_sources import UNCLASSIFIED  # validate keeps reporting it until a person gives a reason
 REVIEW_FIELDS = ["fiscal_year", "department", "resource", "row_key", "column", "check", "value_carried",
                  "value_other", "where"]
 DRAFT_NOTE = ("Machine-extracted draft (bazhong-accounts extract): rows not yet reviewed by a person; "
@@ -296,8 +296,6 @@ def _spans_and_non_figures(pkg: Package, d: Draft) -> None:
     of the archived text (found by the validator's own scanner), with the reason the context
     shows, else `unclassified`, which validate reports until a person gives the reason. Both are
     machine drafts like the figures (the sources row and review.csv say so)."""
-    from ..checks.figure_sources import numbers_in
-
     held = [s for s in d.spans if s.resource in pkg.resources]  # rows the package can hold
     for s in sorted(held, key=lambda s: s.start):
         pkg.add("figure_sources", {"resource": s.resource, "row_key": s.row_key, "column": s.column,
