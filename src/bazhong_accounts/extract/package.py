@@ -304,12 +304,27 @@ def _spans_and_non_figures(pkg: Package, d: Draft) -> None:
                                    "printed": s.printed})
     covered = sorted((s.start, s.end) for s in held)
     starts = [s for s, _ in covered]
+    codes = _printed_codes(pkg, d)
     for start, end in numbers_in(d.text):
         i = bisect_right(starts, start) - 1
         if any(covered[j][0] <= start and end <= covered[j][1] for j in range(max(0, i - 3), i + 1)):
             continue
         pkg.add("non_figures", {"source_id": d.source_id, "start": str(start), "end": str(end),
-                                "printed": d.text[start:end], "reason": non_figure_reason(d.text, start, end)})
+                                "printed": d.text[start:end],
+                                "reason": "classification_code" if d.text[start:end] in codes
+                                else non_figure_reason(d.text, start, end)})
+
+
+def _printed_codes(pkg: Package, d: Draft) -> set[str]:
+    """Identifiers of the draft's rows that are printed as digits: the 科目编码 of the tables
+    (201, 20103, …), which name a row and are not figures."""
+    out = set()
+    for resource, rows in d.rows.items():
+        if resource not in pkg.schemas:
+            continue  # rows the package cannot hold: their numbers stay for a person to look at
+        fields = roles.with_role(pkg.schemas[resource], "identifier")
+        out |= {r[f] for r in rows for f in fields if r.get(f, "").isdigit()}
+    return out
 
 
 _CN = "一二三四五六七八九十两百千"
@@ -327,7 +342,7 @@ def non_figure_reason(text: str, start: int, end: int) -> str:
         return "document_number"
     if re.fullmatch(r"(19|20)\d\d", number) and after.startswith("年") and re.match(r"年\s*\d{1,2}\s*月", text[end:end + 6]):
         return "date"
-    if re.fullmatch(r"(19|20)\d\d", number) and (after.startswith("年") or after.startswith(("-", "—"))):
+    if re.fullmatch(r"(19|20)\d\d", number) and (re.match(r" ?年", after) or after.startswith(("-", "—"))):
         return "year"
     if re.fullmatch(r"\d{1,2}", number) and (after.startswith(("月", "日")) and re.search(r"年\s*$|月\s*$", before)):
         return "date"
