@@ -132,6 +132,7 @@ BAD = [
     "/bazhong/budget_deviation.json?threshold=abc", "/bazhong/budget_deviation?fiscal_year=20x8",
     "/bazhong/search_like?q=" + "长" * 1000, "/bazhong?sql=selec+1", "/bazhong?sql=" + quote("select * from nosuch"),
     "/bazhong/nosuch", "/nosuch", "/bazhong/income/2018,nosuch,nosuch",
+    "/bazhong/income/2018%2Cbazhong-govt-office%2Ctotal",  # a key's commas sent encoded: was a 500
     "/bazhong/income?_sort=amount&_sort_desc=amount",
     "/-/search?q=", "/-/search?q=" + "三" * 1000, "/-/search?q=%25", "/-/search?q=_", "/-/search?q=%22",
     "/-/search?q='", "/-/search.json?q=", "/-/search?q=x&table=nosuch", "/-/search?q=x&_size=abc",
@@ -321,3 +322,13 @@ def test_chart_data_holds_the_exact_figures_and_the_library_is_served_by_the_sit
     assert js.status_code == 200 and "Chart" in js.text[:2000]
     page = get(ds, "/charts").text
     assert '<script src="/-/vendor/chart.umd.js">' in page and "http" not in re.sub(r'href="[^"]*"', "", page)
+
+
+def test_on_a_phone_each_cell_is_preceded_by_its_chinese_column_title(ds):
+    """Row and query pages print each column's title before its cell at phone width."""
+    income = next(r for r in resources() if r["name"] == "income")
+    titles = {f["name"]: f["title"].split(" / ")[0] for f in income["schema"]["fields"]}
+    for path, first in (("/bazhong/income/2018,bazhong-govt-office,total", "fiscal_year"),
+                        ("/bazhong?sql=" + quote("select item_id, amount from income"), "item_id")):
+        text = get(ds, path).text
+        assert f'td:nth-of-type(1):before {{ content: "{titles[first]}' in text, path
