@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections import OrderedDict
 from functools import lru_cache
 from http.cookies import SimpleCookie
@@ -423,6 +424,10 @@ def error_status(exception) -> tuple[int, str, str | None]:
         # Datasette raises these with its default status 500, but the visitor asked for them.
         status = 400 if exception.status == 500 and re.match(USER_ERRORS, message) else exception.status
         return status, message, exception.title
+    if isinstance(exception, sqlite3.ProgrammingError) and "binding parameter" in str(exception):
+        # a row URL whose key has fewer parts than the primary key (its commas sent as %2C, say):
+        # Datasette runs the lookup without them; for the visitor there is no such row
+        return 404, f"Record not found: {exception}", None
     return 500, str(exception), None
 
 
