@@ -673,14 +673,20 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
 
     def change(what: str) -> str:
         return r"与\d{4}年度?相比，" + what + r"(增加|减少)" + NUM + r"万元，(增长|下降)" + NUM + "%"
+
+    def total_with_change(label: str, item: str, not_after: str = "") -> None:
+        """A 收入支出总计 sentence: one total for both sides, its change and change rate."""
+        lookbehind = f"(?<!{not_after})" if not_after else ""
+        m = re.search(lookbehind + label + NUM + r"万元。" + change(label), t)
+        if m:
+            for res in ("income", "expenditure_by_type"):
+                r = row(res, item)
+                put(r, "amount", m, 1)
+                put(r, "change_amount", m, 3, signed_by=2)
+                put(r, "change_pct", m, 5, signed_by=4)
+
     # 一、收入支出总计
-    m = re.search(r"(?<!财政拨款)收入支出总计" + NUM + r"万元。" + change("收入支出总计"), t)
-    if m:
-        for res in ("income", "expenditure_by_type"):
-            r = row(res, "total")
-            put(r, "amount", m, 1)
-            put(r, "change_amount", m, 3, signed_by=2)
-            put(r, "change_pct", m, 5, signed_by=4)
+    total_with_change("收入支出总计", "total", not_after="财政拨款")
     # 二、收入: 本年收入合计 and each source with its share
     m = re.search(r"本年收入合计" + NUM + r"万元，其中：", t)
     if m:
@@ -707,13 +713,7 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
         put(row("expenditure_by_type", "project"), "amount", m, 4)
         put(row("expenditure_by_type", "project"), "share_pct", m, 5)
     # 四、财政拨款收入支出总计
-    m = re.search(r"财政拨款收入支出总计" + NUM + r"万元。" + change("财政拨款收入支出总计"), t)
-    if m:
-        for res in ("income", "expenditure_by_type"):
-            r = row(res, "fiscal_total")
-            put(r, "amount", m, 1)
-            put(r, "change_amount", m, 3, signed_by=2)
-            put(r, "change_pct", m, 5, signed_by=4)
+    total_with_change("财政拨款收入支出总计", "fiscal_total")
     # 五、一般公共预算财政拨款支出
     m = re.search(r"一般公共预算财政拨款支出" + NUM + r"万元，占本年支出合计的" + NUM + "%。"
                   + change("一般公共预算财政拨款支出"), t)
