@@ -42,6 +42,17 @@ TABLE_TITLES = {
 # heading cells that are never a fragment of a wrapped name (支出 can be: 一般公共服务 / 支出)
 HEADER_WORDS = ("科目编码", "功能分类", "科目名称", "经济分类", "项目", "单位：万元", "决算数", "预算数", "合计")
 
+# the column headings of the tables by 科目编码 -> the columns of their resource; the first ones
+# must be printed for the table to be read
+GPB_HEADS = {"合计": "amount", "基本支出": "basic_amount", "项目支出": "project_amount"}
+ALL_FUNDS_HEADS = {"本年支出合计": "amount", "基本支出": "basic_amount", "项目支出": "project_amount",
+                   "上缴上级支出": "remitted_amount", "经营支出": "operating_amount",
+                   "对附属单位补助支出": "subordinate_subsidy_amount"}
+INCOME_HEADS = {"本年收入合计": "amount", "财政拨款收入": "fiscal_amount", "上级补助收入": "superior_subsidy_amount",
+                "事业收入": "business_amount", "经营收入": "operating_amount",
+                "附属单位上缴收入": "subordinate_amount", "其他收入": "other_amount"}
+ALL_FUNDS, INCOME_BY_FUNCTION = "expenditure_by_function_all_funds", "income_by_function"
+
 # labels as the summary tables print them -> item ids of extract/items.py
 INCOME_LABELS = {
     "一般公共预算财政拨款收入": "gpb", "政府性基金预算财政拨款收入": "gov_fund",
@@ -336,8 +347,14 @@ def parse_tables(text: str, *, department: str, fiscal_year: int, source_id: str
         _income(b, lines, *tables["income"], f"{part2} > {title['income']}")
     if "three_public" in tables:
         _three_public(b, lines, *tables["three_public"], f"{part2} > {title['three_public']}")
+    if "summary" in tables:
+        _summary_classes(b, lines, *tables["summary"], f"{part2} > {title['summary']}")
+    if "fiscal_summary" in tables:
+        _fiscal_summary_classes(b, lines, *tables["fiscal_summary"], f"{part2} > {title['fiscal_summary']}")
     _narrative(b, text, narrative_start(lines, tables), codes)
-    _sums(b, codes)
+    _sums(b, codes, GPB_HEADS)
+    _sums(b, _rows_of(b, ALL_FUNDS), ALL_FUNDS_HEADS)
+    _sums(b, _rows_of(b, INCOME_BY_FUNCTION), INCOME_HEADS)
     _economic_sums(b)
     return _draft(b, text, department, fiscal_year, source_id)
 
@@ -385,16 +402,19 @@ def _summary(b: Builder, lines, start, stop, section):
                      section)
 
 
-def _columns(lines, start, stop, names: list[str]) -> dict[str, float] | None:
-    """Display centres of column headings (the first line of the table naming each)."""
+def _columns(lines, start, stop, names: list[str], optional: tuple[str, ...] = ()) -> dict[str, float] | None:
+    """Display centres of column headings (the first line of the table naming each); None when
+    one of `names` is not printed. `optional` headings are placed where printed too, so that a
+    number under one of them is never taken for its neighbour's; a heading wrapped over two
+    lines (附属单位 / 上缴收入) is found by its first line."""
     cols: dict[str, float] = {}
     for ln in lines[start:stop]:
         for s in ln.segments():
             bare = re.sub(r"\s", "", s.printed)
-            for n in names:
-                if n not in cols and bare == n:
+            for n in (*names, *optional):
+                if n not in cols and (bare == n or (n in optional and len(bare) >= 4 and n.startswith(bare))):
                     cols[n] = s.col
-    return cols if len(cols) == len(names) else None
+    return cols if all(n in cols for n in names) else None
 
 
 def _assign(nums: list[Tok], cols: dict[str, float], tolerance: float = 8) -> dict[str, Tok] | None:
@@ -411,6 +431,7 @@ def _assign(nums: list[Tok], cols: dict[str, float], tolerance: float = 8) -> di
 
 def _expenditure(b: Builder, lines, start, stop, section):
     """支出决算表: the 合计 line gives 本年支出合计, 基本支出 and 项目支出 (all funds)."""
+    _code_table(b, lines, start, stop, section, ALL_FUNDS, ALL_FUNDS_HEADS, 3)
     cols = _columns(lines, start, stop, ["本年支出合计", "基本支出", "项目支出"])
     if cols is None:
         return
@@ -426,9 +447,9 @@ def _expenditure(b: Builder, lines, start, stop, section):
             return
 
 
-def _fiscal_summary(b: Builder, lines, start, stop, section):
-    """财政拨款收入支出决算总表: 总计 on both sides (财政拨款收入/支出总计) and the right side's
-    本年支出合计 under 一般公共预算财政拨款."""
+def _fiscal_heads(lines, start, stop) -> dict[str, float]:
+    """The expenditure columns of the 财政拨款收入支出决算总表: 合计 and 一般公共预算财政拨款 (its
+    heading wrapped: 一般公共预 / 算财政拨款)."""
     heads = {}
     for ln in lines[start:stop]:
         for s in ln.segments():
@@ -437,17 +458,32 @@ def _fiscal_summary(b: Builder, lines, start, stop, section):
                 heads["合计"] = s.col
             elif bare.startswith("一般公共预") and "gpb" not in heads:
                 heads["gpb"] = s.col
+    return heads
+
+
+# 财政拨款收入支出决算总表: income labels (the left side) -> income item ids; expenditure rows (the
+# right side) -> item ids under 合计 and under 一般公共预算财政拨款
+FISCAL_INCOME = {"一般公共预算财政拨款": "gpb", "政府性基金预算财政拨款": "gov_fund",
+                 "国有资本经营预算财政拨款": "state_capital", "本年收入合计": "fiscal", "总计": "fiscal_total"}
+FISCAL_EXPENDITURE = {"本年支出合计": ("fiscal_current_year_total", "gpb_total"),
+                      "总计": ("fiscal_total", "gpb_grand_total")}
+
+
+def _fiscal_summary(b: Builder, lines, start, stop, section):
+    """财政拨款收入支出决算总表: the income side's appropriation kinds, 本年收入合计 (财政拨款收入)
+    and 总计; the expenditure side's 本年支出合计 and 总计 under 合计 and under 一般公共预算财政拨款."""
+    heads = _fiscal_heads(lines, start, stop)
+    seen_income = set()
     for side, bare, nums, _label in _side_items(lines, start, stop):
-        if bare == "总计" and side == 0 and len(nums) == 1:
-            b.figure(b.item("income", "fiscal_total", section), "amount", nums[0], section)
-        elif bare in ("总计", "本年支出合计") and side == 1 and len(heads) == 2:
+        if side == 0 and bare in FISCAL_INCOME and bare not in seen_income:
+            seen_income.add(bare)  # 一、一般公共预算财政拨款 again under 年初结转和结余: not this one
+            if len(nums) == 1:
+                b.figure(b.item("income", FISCAL_INCOME[bare], section), "amount", nums[0], section)
+        elif bare in FISCAL_EXPENDITURE and side == 1 and len(heads) == 2:
             got = _assign(nums, heads)
-            if not got:
-                continue
-            if bare == "总计" and "合计" in got:
-                b.figure(b.item("expenditure_by_type", "fiscal_total", section), "amount", got["合计"], section)
-            if bare == "本年支出合计" and "gpb" in got:
-                b.figure(b.item("expenditure_by_type", "gpb_total", section), "amount", got["gpb"], section)
+            for head, item in zip(("合计", "gpb"), FISCAL_EXPENDITURE[bare], strict=True):
+                if got and head in got:
+                    b.figure(b.item("expenditure_by_type", item, section), "amount", got[head], section)
 
 
 def _is_name_only(ln: Line) -> bool:
@@ -460,8 +496,29 @@ def _is_name_only(ln: Line) -> bool:
 
 
 def _gpb_function(b: Builder, lines, start, stop, section) -> dict[str, RowDraft]:
-    """一般公共预算财政拨款支出决算表: 类/款/项 by 科目编码 with 合计, 基本支出, 项目支出."""
-    cols = _columns(lines, start, stop, ["合计", "基本支出", "项目支出"])
+    """一般公共预算财政拨款支出决算表: 类/款/项 by 科目编码 with 合计, 基本支出, 项目支出; its 合计
+    line is 一般公共预算财政拨款支出 with its basic and project parts."""
+    out = _code_table(b, lines, start, stop, section, "expenditure_by_function", GPB_HEADS, 3)
+    cols = _columns(lines, start, stop, list(GPB_HEADS))
+    if cols is None:
+        return out
+    for ln in lines[start:stop]:
+        labels, nums = _numbers(ln)
+        if len(labels) == 1 and labels[0].printed.replace(" ", "") == "合计":
+            got = _assign(nums, cols) or {}
+            for head, item in (("合计", "gpb_total"), ("基本支出", "gpb_basic"), ("项目支出", "gpb_project")):
+                if head in got:
+                    b.figure(b.item("expenditure_by_type", item, section), "amount", got[head], section)
+    return out
+
+
+def _code_table(b: Builder, lines, start, stop, section, resource: str, heads: dict[str, str],
+                required: int) -> dict[str, RowDraft]:
+    """A table of 类/款/项 lines by 科目编码: each line's numbers under the column headings `heads`
+    (heading -> column of `resource`, the first `required` of them printed), its name as printed
+    (wrapped names joined). A line whose numbers do not sit under one heading each is left out."""
+    names_needed = list(heads)[:required]
+    cols = _columns(lines, start, stop, names_needed, tuple(list(heads)[required:]))
     rows: list[tuple[int, str, Tok | None, dict[str, Tok]]] = []
     if cols is None:
         return {}
@@ -483,19 +540,49 @@ def _gpb_function(b: Builder, lines, start, stop, section) -> dict[str, RowDraft
             continue
         level = {3: 1, 5: 2, 7: 3}[len(code)]
         parent = "" if level == 1 else code[: 3 if level == 2 else 5]
-        r = b.row("expenditure_by_function", code, section, code=code, level=str(level), parent_code=parent,
+        r = b.row(resource, code, section, code=code, level=str(level), parent_code=parent,
                   name_zh=name, name_en=NAMES_EN.get(name, ""))
-        for head, column in (("合计", "amount"), ("基本支出", "basic_amount"), ("项目支出", "project_amount")):
+        for head, column in heads.items():
             if head in got:
                 b.figure(r, column, got[head], section)
         out[code] = r
-    for ln in lines[start:stop]:  # the 合计 line: 一般公共预算财政拨款支出
-        labels, nums = _numbers(ln)
-        if len(labels) == 1 and labels[0].printed.replace(" ", "") == "合计":
-            got = _assign(nums, cols)
-            if got and "合计" in got:
-                b.figure(b.item("expenditure_by_type", "gpb_total", section), "amount", got["合计"], section)
     return out
+
+
+def _rows_of(b: Builder, resource: str) -> dict[str, RowDraft]:
+    return {key: r for (res, key), r in b.rows.items() if res == resource}
+
+
+def _class_by_name(b: Builder, resource: str, printed: str) -> RowDraft | None:
+    """The 类 line of `resource` a summary table names (一、一般公共服务支出 -> 201)."""
+    found = [r for r in _rows_of(b, resource).values() if r.fields.get("level") == "1"
+             and r.fields.get("name_zh") == printed]
+    return found[0] if len(found) == 1 else None
+
+
+def _summary_classes(b: Builder, lines, start, stop, section):
+    """收入支出决算总表, expenditure side: each 类 with its 决算数, the 本年支出合计 of that 类 (all
+    funds), which the 支出决算表 prints again: located as the same figure, a difference a Break."""
+    for _side, bare, nums, _label in _side_items(lines, start, stop):
+        r = _class_by_name(b, ALL_FUNDS, bare)
+        if r is not None and len(nums) == 1:
+            b.figure(r, "amount", nums[0], section)
+
+
+def _fiscal_summary_classes(b: Builder, lines, start, stop, section):
+    """财政拨款收入支出决算总表, expenditure side: each 类 under 合计 (the three appropriations)
+    and under 一般公共预算财政拨款 (the 类 line of the 一般公共预算财政拨款支出决算表, printed again)."""
+    heads = _fiscal_heads(lines, start, stop)
+    for _side, bare, nums, _label in _side_items(lines, start, stop):
+        gpb = _class_by_name(b, "expenditure_by_function", bare)
+        if gpb is None or len(heads) != 2:
+            continue
+        got = _assign(nums, heads) or {}
+        if "gpb" in got:
+            b.figure(gpb, "amount", got["gpb"], section)
+        all_funds = b.rows.get((ALL_FUNDS, gpb.key))
+        if "合计" in got and all_funds is not None:
+            b.figure(all_funds, "fiscal_amount", got["合计"], section)
 
 
 def _wrapped_names(lines, start, stop, rows) -> list[str | None]:
@@ -541,6 +628,7 @@ def _wrapped_names(lines, start, stop, rows) -> list[str | None]:
 
 def _income(b: Builder, lines, start, stop, section):
     """收入决算表: the 合计 line's 本年收入合计 and 财政拨款收入."""
+    _code_table(b, lines, start, stop, section, INCOME_BY_FUNCTION, INCOME_HEADS, 2)
     cols = _columns(lines, start, stop, ["本年收入合计", "财政拨款收入"])
     if cols is None:
         return
@@ -882,17 +970,20 @@ def _indicators(b: Builder, f: Flat, where) -> None:
 # ---------------------------------------------------------------- sums
 
 
-def _sums(b: Builder, codes: dict[str, RowDraft]) -> None:
-    """合计 = 基本支出 + 项目支出 on each line of the function table; a line that does not add up
-    is a Break, nothing is corrected. (Sums of children, shares and totals are the identities
-    `validate` checks on the written package: extract adds its findings to the review.)"""
+def _sums(b: Builder, codes: dict[str, RowDraft], heads: dict[str, str]) -> None:
+    """The first column of a code table = the sum of the others (合计 = 基本支出 + 项目支出 …) on
+    each line that prints its parts; a line that does not add up is a Break, nothing is
+    corrected. (Sums of children, shares and totals are the identities `validate` checks on the
+    written package: extract adds its findings to the review.)"""
+    total_col, *part_cols = heads.values()
     for code, r in codes.items():
-        a, basic, project = (dec(r.fields.get(c) or "") for c in ("amount", "basic_amount", "project_amount"))
-        if a is not None and (basic is not None or project is not None):
-            total = (basic or 0) + (project or 0)
+        a = dec(r.fields.get(total_col) or "")
+        parts = [dec(r.fields.get(c) or "") for c in part_cols]
+        if a is not None and any(p is not None for p in parts):
+            total = sum((p for p in parts if p is not None), Decimal(0))
             if total != a:
-                b.broke(r.resource, r.key, "amount", "sum_of_columns", a, total,
-                        f"{r.section}: {code} 合计 vs 基本支出 + 项目支出")
+                b.broke(r.resource, r.key, total_col, "sum_of_columns", a, total,
+                        f"{r.section}: {code} {list(heads)[0]} vs {' + '.join(list(heads)[1:])}")
 
 
 def _economic_sums(b: Builder) -> None:
