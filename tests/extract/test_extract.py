@@ -71,6 +71,10 @@ def test_every_figure_is_located_in_the_archived_text(drafts, fmt):
     located = {(s.resource, s.row_key, s.column) for s in d.spans}
     for resource, rows in d.rows.items():
         for r in rows:
+            if r["derived"] == "true":  # not printed: its rule is its provenance
+                assert r["derivation"] and not any(s.row_key == roles.row_key(schema(resource), r) and
+                                                   s.resource == resource for s in d.spans)
+                continue
             for col in roles.figures(schema(resource)):
                 if r.get(col):
                     assert (resource, roles.row_key(schema(resource), r), col) in located
@@ -260,6 +264,23 @@ def test_a_non_figure_reason_is_read_from_its_neighbours(text, reason):
     from bazhong_accounts.extract.package import non_figure_reason
 
     (start, end), = [n for n in numbers_in(text) if text[n[0]:n[1]] not in ("12", "31") or reason != "date"][:1]
+    assert non_figure_reason(text, start, end) == reason
+
+
+@pytest.mark.parametrize("text, number, reason", [
+    ("单位2024\n          年新成立", "2024", "year"),  # the line broken between the year and 年
+    ("截至2024年 12 月31 日", "12", "date"), ("截至2024年 12 月31 日", "31", "date"),
+    ("单价100\n  万元（含）以上设备（不含车辆）0 台（套）", "100", "threshold"),
+    ("   序号   单位名称   备注\n     1   中共上海市普陀区委社会工作部（本级）\n     2   上海市普陀区社会工作发展服务中心",
+     "2", "list_ordinal"),
+    ("     2   上海市普陀区社会工作发展服务中心", "2", "unclassified"),  # no 序号 heading above
+    ("单价100万元的设备", "100", "unclassified"),  # a price, not the bound of a category
+])
+def test_a_non_figure_reason_read_across_the_layout(text, number, reason):
+    from bazhong_accounts.checks.figure_sources import numbers_in
+    from bazhong_accounts.extract.package import non_figure_reason
+
+    start, end = next(n for n in numbers_in(text) if text[n[0]:n[1]] == number)
     assert non_figure_reason(text, start, end) == reason
 
 

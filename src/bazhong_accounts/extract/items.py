@@ -37,9 +37,12 @@ ITEMS: dict[str, dict[str, Item]] = {
                             "Income remitted by subordinate units"),
         "other": Item("current_year_total", "by_source", "其他收入", "Other income"),
         "fiscal_total": Item("", "", "财政拨款收入总计", "Total fiscal appropriation income"),
-        # the three appropriation kinds together: no parent, so that it is not summed with the
-        # by_source parts it overlaps
-        "fiscal": Item("", "", "财政拨款收入", "Fiscal appropriation income"),
+        # the three appropriation kinds together: a part of current_year_total in a breakdown of
+        # its own (by_funding), so that it is not summed with the by_source parts it overlaps; the
+        # other part is derived (extract/tables._non_fiscal)
+        "fiscal": Item("current_year_total", "by_funding", "财政拨款收入", "Fiscal appropriation income"),
+        "non_fiscal": Item("current_year_total", "by_funding", "非财政拨款收入（推算）",
+                           "Income other than fiscal appropriations (derived)"),
     },
     EBT: {
         "total": Item("", "", "支出总计", "Total expenditure"),

@@ -335,17 +335,23 @@ def non_figure_reason(text: str, start: int, end: int) -> str:
     they do not (a person decides: a figure to locate, or a reason)."""
     before, after = text[max(0, start - 3):start], text[end:end + 3]
     number = text[start:end]
+    # what follows with the line breaks and spaces of the layout taken out (2024\n    年)
+    after_flat = re.sub(r"\s", "", text[end:end + 24])[:8]
     line_start = text.rfind("\n", 0, start) + 1
     at_line_start = text[line_start:start].strip() in ("", "（", "(")
     if re.fullmatch(r"[〔\[（(]", before[-1:] or "") and re.match(r"\d{4}[〕\]）)]", number + after[:1]) \
             and "号" in text[end:end + 12]:
         return "document_number"
-    if re.fullmatch(r"(19|20)\d\d", number) and after.startswith("年") and re.match(r"年\s*\d{1,2}\s*月", text[end:end + 6]):
+    if re.fullmatch(r"(19|20)\d\d", number) and re.match(r"年\d{1,2}月", after_flat):
         return "date"
-    if re.fullmatch(r"(19|20)\d\d", number) and (re.match(r" ?年", after) or after.startswith(("-", "—"))):
+    if re.fullmatch(r"(19|20)\d\d", number) and (after_flat.startswith("年") or after.startswith(("-", "—"))):
         return "year"
-    if re.fullmatch(r"\d{1,2}", number) and (after.startswith(("月", "日")) and re.search(r"年\s*$|月\s*$", before)):
+    if re.fullmatch(r"\d{1,2}", number) and after_flat.startswith(("月", "日")) and re.search(r"年\s*$|月\s*$", before):
         return "date"
+    if before.endswith("单价") and re.match(r"万?元(（含）)?以[上下]", after_flat):
+        return "threshold"
+    if at_line_start and _in_numbered_list(text, start, number):
+        return "list_ordinal"
     if before.endswith("第") and after.startswith("次"):
         return "meeting_number"
     if after.startswith(("大", "届")):
@@ -365,21 +371,38 @@ def non_figure_reason(text: str, start: int, end: int) -> str:
     return UNCLASSIFIED
 
 
+def _in_numbered_list(text: str, start: int, number: str) -> bool:
+    """A 序号 of a list printed as a table (序号 单位名称 备注, then `1   中共…`): a small
+    integer at the start of its line, a name after it, the heading 序号 a few lines above."""
+    if not re.fullmatch(r"\d{1,3}", number) or not re.match(r" {2,}[\u4e00-\u9fff]", text[start + len(number):][:4]):
+        return False
+    above = text[:start].split("\n")[-40:]
+    return any(re.match(r"\s*序号\s", ln) for ln in above)
+
+
+# the resources whose lines are 科目编码 of the function classification (foreign key to classification)
+FUNCTION_LINES = ("expenditure_by_function", "expenditure_by_function_all_funds", "income_by_function")
+
+
+def _function_lines(d: Draft):
+    return (row for name in FUNCTION_LINES for row in d.rows.get(name, []))
+
+
 def _english_names(pkg: Package, d: Draft) -> None:
     """English of a function line the parser has none for: the classification's, where the code
     and the Chinese name are the same in any year the package holds (else left empty, which
     validate reports and the review file lists)."""
     english = {(r["code"], r["name_zh"]): r["name_en"] for r in pkg.rows.get("classification", []) if r["name_en"]}
-    for row in d.rows.get("expenditure_by_function", []):
+    for row in _function_lines(d):
         if not row.get("name_en"):
             row["name_en"] = english.get((row["code"], row["name_zh"]), "")
 
 
 def _classification(pkg: Package, d: Draft) -> None:
-    """The classification rows a new year needs: each code of expenditure_by_function not yet
+    """The classification rows a new year needs: each code of the function lines not yet
     listed for that year, with the name as the table prints it."""
     have = {(r["fiscal_year"], r["code"]) for r in pkg.rows.get("classification", [])}
-    for row in d.rows.get("expenditure_by_function", []):
+    for row in _function_lines(d):
         key = (str(d.fiscal_year), row["code"])
         if key not in have:
             have.add(key)

@@ -219,6 +219,7 @@ class RowDraft:
     fields: dict[str, str]
     section: str
     quotes: list[str] = field(default_factory=list)
+    derivation: str = ""  # the rule of a row the report does not print (then it has no span)
 
 
 class Builder:
@@ -352,6 +353,7 @@ def parse_tables(text: str, *, department: str, fiscal_year: int, source_id: str
     if "fiscal_summary" in tables:
         _fiscal_summary_classes(b, lines, *tables["fiscal_summary"], f"{part2} > {title['fiscal_summary']}")
     _narrative(b, text, narrative_start(lines, tables), codes)
+    _non_fiscal(b)
     _sums(b, codes, GPB_HEADS)
     _sums(b, _rows_of(b, ALL_FUNDS), ALL_FUNDS_HEADS)
     _sums(b, _rows_of(b, INCOME_BY_FUNCTION), INCOME_HEADS)
@@ -779,9 +781,11 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
     m = re.search(r"本年收入合计" + NUM + r"万元，其中：", t)
     if m:
         put(row("income", "current_year_total"), "amount", m, 1)
-        mm = re.compile(r"其中：财政拨款收入" + NUM + r"万元").match(t, m.end() - 3)
+        mm = re.compile(r"其中：财政拨款收入" + NUM + r"万元(?:，占" + NUM + "%)?").match(t, m.end() - 3)
         if mm:
             put(row("income", "fiscal"), "amount", mm, 1)
+            if mm.group(2):  # its share of 本年收入合计
+                put(row("income", "fiscal"), "share_pct", mm, 2)
         tail = t[m.end(): m.end() + 300].split("。")[0]
         for mm in re.finditer(r"([\u4e00-\u9fff]+?)" + NUM + r"万元，占" + NUM + "%", tail):
             label = mm.group(1)
@@ -811,6 +815,9 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
         put(r, "share_pct", m, 2)
         put(r, "change_amount", m, 4, signed_by=3)
         put(r, "change_pct", m, 6, signed_by=5)
+    m = re.search(r"一般公共预算财政拨款支出" + NUM + r"万元，主要用于以下方面", t)
+    if m:  # (二) 结构情况: the total printed again before its 类
+        put(row("expenditure_by_type", "gpb_total"), "amount", m, 1)
     by_name = {r.fields["name_zh"]: r for c, r in codes.items() if len(c) == 3}
     for m in re.finditer(r"([\u4e00-\u9fff]+?)（类）" + NUM + r"万元，占" + NUM + "%", t):
         r = by_name.get(m.group(1).lstrip("及和、"))
@@ -831,6 +838,7 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
     m = re.search(r"一般公共预算财政拨款基本支出" + NUM + r"万元。其中：人员经费" + NUM + r"万元[^；]*?；公用经费" + NUM
                   + r"万元", t)
     if m:
+        put(row("expenditure_by_type", "gpb_basic"), "amount", m, 1)
         put(row("expenditure_by_type", "personnel"), "amount", m, 2)
         put(row("expenditure_by_type", "public_funds"), "amount", m, 3)
     _indicators(b, f, where)
@@ -894,6 +902,17 @@ INDICATORS = [
      "面向中小企业预留政府采购项目预算金额", "Procurement budget reserved for small and medium enterprises", *WAN),
     ("procurement_small_micro_reserved_budget", r"面向小微企业预留政府采购项目预算金额" + NUM + "万元", "procurement",
      "面向小微企业预留政府采购项目预算金额", "Procurement budget reserved for small and micro enterprises", *WAN),
+    ("procurement_sme_reserved_awarded_sme",
+     r"面向中小企业预留的?政府采购项目中，由中小企业供应商中标或成交的，采购金额" + NUM + "万元", "procurement",
+     "面向中小企业预留的政府采购项目中由中小企业供应商中标或成交的采购金额",
+     "Procurement reserved for small and medium enterprises, awarded to them", *WAN),
+    ("procurement_small_micro_reserved_awarded_small_micro",
+     r"面向小微企业预留的?政府采购项目中，由小微企业供应商中标或成交的，采购金额" + NUM + "万元", "procurement",
+     "面向小微企业预留的政府采购项目中由小微企业供应商中标或成交的采购金额",
+     "Procurement reserved for small and micro enterprises, awarded to them", *WAN),
+    ("procurement_other_awarded_sme", r"其他政府采购项目中，由中小企业供应商中标或成交的，采购金额" + NUM + "万元",
+     "procurement", "其他政府采购项目中由中小企业供应商中标或成交的采购金额",
+     "Other procurement awarded to small and medium enterprises", *WAN),
     ("vehicles_held", r"共有车辆" + NUM + "辆", "assets", "共有车辆", "Vehicles held", "辆", "vehicles"),
     ("projects_with_targets", r"编报绩效目标的\d{4}年度项目" + NUM + "个", "performance", "编报绩效目标的项目",
      "Projects with performance targets set", "个", "projects"),
@@ -1002,16 +1021,29 @@ def _economic_sums(b: Builder) -> None:
 # ---------------------------------------------------------------- result
 
 
+def _non_fiscal(b: Builder) -> None:
+    """财政拨款收入 is a part of 本年收入合计 (its share is printed); the other part, income
+    other than fiscal appropriations, is not printed: derived by its rule, so that the two
+    parts add up and the share is checked."""
+    total, fiscal = b.rows.get(("income", "current_year_total")), b.rows.get(("income", "fiscal"))
+    if total is None or fiscal is None or not total.fields.get("amount") or not fiscal.fields.get("amount"):
+        return
+    r = b.item("income", "non_fiscal", fiscal.section)
+    r.fields["amount"] = str(Decimal(total.fields["amount"]) - Decimal(fiscal.fields["amount"]))
+    r.derivation = "{income:current_year_total} - {income:fiscal}"
+    r.quotes = [total.quotes[0], fiscal.quotes[0]]
+
+
 def _draft(b: Builder, text: str, department: str, fiscal_year: int, source_id: str) -> Draft:
     rows: dict[str, list[dict[str, str]]] = {}
     located = {(s.resource, s.row_key) for s in b.spans}
     for r in b.rows.values():
-        if (r.resource, r.key) not in located:  # a row is drafted for the figures it carries
+        if (r.resource, r.key) not in located and not r.derivation:  # a row is drafted for its figures
             continue
         row = dict(r.fields)
         row.update(fiscal_year=str(fiscal_year), department=department, source_id=source_id,
                    source_section=r.section or "第三部分 情况说明", source_quote=" … ".join(r.quotes),
-                   derived="false", derivation="")
+                   derived="true" if r.derivation else "false", derivation=r.derivation)
         rows.setdefault(r.resource, []).append(row)
     return Draft(text=text, department=department, fiscal_year=fiscal_year, source_id=source_id, rows=rows,
                  spans=b.spans, breaks=b.breaks)
