@@ -271,8 +271,8 @@ def test_a_non_figure_reason_is_read_from_its_neighbours(text, reason):
     ("单位2024\n          年新成立", "2024", "year"),  # the line broken between the year and 年
     ("截至2024年 12 月31 日", "12", "date"), ("截至2024年 12 月31 日", "31", "date"),
     ("单价100\n  万元（含）以上设备（不含车辆）0 台（套）", "100", "threshold"),
-    ("   序号   单位名称   备注\n     1   中共上海市普陀区委社会工作部（本级）\n     2   上海市普陀区社会工作发展服务中心",
-     "2", "list_ordinal"),
+    ("   序号   单位名称   备注\n     1   中共上海市普陀区委社会工作部（本级）\n"
+     "     2   上海市普陀区社会工作发展服务中心", "2", "list_ordinal"),
     ("     2   上海市普陀区社会工作发展服务中心", "2", "unclassified"),  # no 序号 heading above
     ("单价100万元的设备", "100", "unclassified"),  # a price, not the bound of a category
 ])
