@@ -145,3 +145,18 @@ def test_the_same_value_under_another_label_is_not_a_printing(text):
     starts = {s.start for s in d.spans if (s.resource, s.row_key) == ("expenditure_by_function", "201")}
     others = {s.start for s in d.spans if (s.resource, s.row_key) == ("expenditure_by_function", "20139")}
     assert starts and others and not starts & others
+
+
+def test_a_number_under_the_government_fund_column_is_its_own(text):
+    """财政拨款收入支出决算总表: a 本年支出合计 printed under 政府性基金预算财政拨款 (Putuo prints
+    none; placed here under that heading's centre) is gov_fund_total, never 一般公共预算's."""
+    from bazhong_accounts.extract.tables import display_width
+
+    heading = re.search(r"^( +)政府性基\s+国有资本\s*$", text, re.M)
+    centre = display_width(heading.group(1)) + display_width("政府性基") / 2
+    line = re.search(r"^.*本年支出合计\s+307\.82\s+307\.82$", text, re.M)
+    padding = " " * round(centre - 2.5 - display_width(line.group()))
+    changed = text[:line.end()] + padding + "12.00" + text[line.end():]
+    d = parse_tables(changed, department="putuo", fiscal_year=2024, source_id="putuo-2024")
+    ebt = {r["item_id"]: r["amount"] for r in d.rows["expenditure_by_type"]}
+    assert (ebt["gov_fund_total"], ebt["gpb_total"], ebt["fiscal_current_year_total"]) == ("12.00", "307.82", "307.82")

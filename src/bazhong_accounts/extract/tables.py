@@ -449,26 +449,32 @@ def _expenditure(b: Builder, lines, start, stop, section):
             return
 
 
+# the expenditure columns of the 财政拨款收入支出决算总表 by the first line of their wrapped
+# headings (一般公共预 / 算财政拨款): 合计 and 一般公共预算 must be printed, the other two are
+# placed where printed, so that a number under them is never taken for 一般公共预算's
+FISCAL_HEADS = {"合计": "合计", "gpb": "一般公共预", "gov_fund": "政府性基", "state_capital": "国有资本"}
+
+
 def _fiscal_heads(lines, start, stop) -> dict[str, float]:
-    """The expenditure columns of the 财政拨款收入支出决算总表: 合计 and 一般公共预算财政拨款 (its
-    heading wrapped: 一般公共预 / 算财政拨款)."""
-    heads = {}
+    """Display centres of the expenditure columns of the 财政拨款收入支出决算总表; {} when 合计 or
+    一般公共预算财政拨款 is not printed."""
+    heads: dict[str, float] = {}
     for ln in lines[start:stop]:
         for s in ln.segments():
             bare = s.printed.replace(" ", "")
-            if bare == "合计" and "合计" not in heads:
-                heads["合计"] = s.col
-            elif bare.startswith("一般公共预") and "gpb" not in heads:
-                heads["gpb"] = s.col
-    return heads
+            for head, printed in FISCAL_HEADS.items():
+                if head not in heads and (bare == printed if head == "合计" else bare.startswith(printed)):
+                    heads[head] = s.col
+    return heads if "合计" in heads and "gpb" in heads else {}
 
 
 # 财政拨款收入支出决算总表: income labels (the left side) -> income item ids; expenditure rows (the
 # right side) -> item ids under 合计 and under 一般公共预算财政拨款
 FISCAL_INCOME = {"一般公共预算财政拨款": "gpb", "政府性基金预算财政拨款": "gov_fund",
                  "国有资本经营预算财政拨款": "state_capital", "本年收入合计": "fiscal", "总计": "fiscal_total"}
-FISCAL_EXPENDITURE = {"本年支出合计": ("fiscal_current_year_total", "gpb_total"),
-                      "总计": ("fiscal_total", "gpb_grand_total")}
+FISCAL_EXPENDITURE = {"本年支出合计": {"合计": "fiscal_current_year_total", "gpb": "gpb_total",
+                                   "gov_fund": "gov_fund_total", "state_capital": "state_capital_total"},
+                      "总计": {"合计": "fiscal_total", "gpb": "gpb_grand_total"}}
 
 
 def _fiscal_summary(b: Builder, lines, start, stop, section):
@@ -481,10 +487,10 @@ def _fiscal_summary(b: Builder, lines, start, stop, section):
             seen_income.add(bare)  # 一、一般公共预算财政拨款 again under 年初结转和结余: not this one
             if len(nums) == 1:
                 b.figure(b.item("income", FISCAL_INCOME[bare], section), "amount", nums[0], section)
-        elif bare in FISCAL_EXPENDITURE and side == 1 and len(heads) == 2:
-            got = _assign(nums, heads)
-            for head, item in zip(("合计", "gpb"), FISCAL_EXPENDITURE[bare], strict=True):
-                if got and head in got:
+        elif bare in FISCAL_EXPENDITURE and side == 1 and heads:
+            got = _assign(nums, heads) or {}
+            for head, item in FISCAL_EXPENDITURE[bare].items():
+                if head in got:
                     b.figure(b.item("expenditure_by_type", item, section), "amount", got[head], section)
 
 
@@ -577,7 +583,7 @@ def _fiscal_summary_classes(b: Builder, lines, start, stop, section):
     heads = _fiscal_heads(lines, start, stop)
     for _side, bare, nums, _label in _side_items(lines, start, stop):
         gpb = _class_by_name(b, "expenditure_by_function", bare)
-        if gpb is None or len(heads) != 2:
+        if gpb is None or not heads:
             continue
         got = _assign(nums, heads) or {}
         if "gpb" in got:
