@@ -155,6 +155,25 @@ class Package:
         self.resources = {r["name"]: r for r in self.descriptor["resources"]}
         self.schemas = {n: read_schema(root, r) for n, r in self.resources.items()}
         self.rows = {n: self._read(n) for n in self.resources}
+        self.listed: list[str] = []  # resources this run adds to the descriptor
+
+    def list_resource(self, name: str) -> None:
+        """List a resource whose schema the package has (or the project has: copied) but whose
+        rows it did not hold yet (expenditure_by_economic …), as its schema describes: "a package
+        lists this resource once it holds rows"."""
+        schema = self.root / "schemas" / f"{name}.json"
+        if name in self.resources or not re.fullmatch(r"[a-z0-9_]+", name):
+            return
+        if not schema.is_file():
+            if not (package_dir() / "schemas" / schema.name).is_file():
+                return
+            shutil.copyfile(package_dir() / "schemas" / schema.name, schema)
+        entry = _resource_entry(schema, self.descriptor["resources"][0])
+        self.descriptor["resources"].append(entry)
+        self.resources[name] = entry
+        self.schemas[name] = read_schema(self.root, entry)
+        self.rows[name] = []
+        self.listed.append(name)
 
     def _read(self, name: str) -> list[dict[str, str]]:
         path = self.root / self.resources[name]["path"]
@@ -197,6 +216,8 @@ class Package:
     def write(self) -> None:
         from ..checks.canonical import format_file
 
+        if self.listed:
+            _write_descriptor(self.root, self.descriptor)
         for name, res in self.resources.items():
             path = self.root / res["path"]
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -225,11 +246,17 @@ def new_package(dest: Path) -> None:
     descriptor["contributors"] = [c for c in descriptor.get("contributors", [])
                                   if "publisher" not in c.get("roles", [])]
     descriptor["resources"] += _unlisted_resources(dest, descriptor)
-    (dest / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
-                                           encoding="utf-8")
+    _write_descriptor(dest, descriptor)
     (dest / "archive").mkdir()
     pkg = Package(dest)
     pkg.write()
+
+
+def _write_descriptor(root: Path, descriptor: dict) -> None:
+    """datapackage.json as the project writes it (2-space indent, UTF-8 as is); inside the run's
+    temporary directory, which replaces the target only when all went well."""
+    (root / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
+                                           encoding="utf-8")
 
 
 def _unlisted_resources(root: Path, descriptor: dict) -> list[dict]:
@@ -237,17 +264,19 @@ def _unlisted_resources(root: Path, descriptor: dict) -> list[dict]:
     them), described by the schema's own title and description, like the listed ones."""
     listed = {r["schema"] for r in descriptor["resources"]}
     like = descriptor["resources"][0]
-    out = []
-    for path in sorted((root / "schemas").glob("*.json")):
-        rel = f"schemas/{path.name}"
-        if rel in listed:
-            continue
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        out.append({"name": path.stem, "path": f"data/{path.stem}.csv", "title": schema.get("title", path.stem),
-                    "description": schema.get("description", ""),
-                    **{k: like[k] for k in ("format", "mediatype", "encoding", "dialect") if k in like},
-                    "schema": rel})
-    return out
+    return [_resource_entry(path, like) for path in sorted((root / "schemas").glob("*.json"))
+            if f"schemas/{path.name}" not in listed]
+
+
+def _resource_entry(schema_path: Path, like: dict) -> dict:
+    """The descriptor's entry of the resource of a schema file: its own title and description,
+    the format of the listed resource `like`."""
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    name = schema_path.stem
+    return {"name": name, "path": f"data/{name}.csv", "title": schema.get("title", name),
+            "description": schema.get("description", ""),
+            **{k: like[k] for k in ("format", "mediatype", "encoding", "dialect") if k in like},
+            "schema": f"schemas/{name}.json"}
 
 
 def add_report(pkg: Package, ex: Extracted, replace: bool) -> None:
@@ -285,6 +314,8 @@ def add_report(pkg: Package, ex: Extracted, replace: bool) -> None:
     })
     _english_names(pkg, d)
     _classification(pkg, d)
+    for resource in d.rows:
+        pkg.list_resource(resource)  # a table this package held no rows of yet
     for resource, rows in d.rows.items():
         for row in rows:
             pkg.add(resource, row)

@@ -258,8 +258,10 @@ class Builder:
             if dec(have) != dec(value):
                 self.breaks.append(Break(r.resource, r.key, column, "text_table_mismatch", have, value,
                                          f"{self.where[(r.resource, r.key, column)]} vs {where}"))
-            else:  # the same figure printed again: another located occurrence
-                self.spans.append(Span(r.resource, r.key, column, tok.start, tok.end, tok.printed))
+            # the figure printed again, another located occurrence; one that states another value
+            # stays a problem of validate until an erratum of the cell gives that value (as the
+            # narrative outline does)
+            self.spans.append(Span(r.resource, r.key, column, tok.start, tok.end, tok.printed))
             return
         r.fields[column] = value
         self.where[(r.resource, r.key, column)] = where
