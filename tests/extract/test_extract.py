@@ -269,9 +269,10 @@ def test_every_other_number_is_a_non_figure_draft_with_its_reason(into):
     assert reason["年12月"] == "date"
     assert reason["第二部"] == "heading_number"
     assert reason["\n一、"] == "heading_number"
-    # a function code its rows carry names a row; an economic code whose table the package lacks
-    # stays for a person (the project's package has no expenditure_by_economic)
+    # a function code or an economic code its rows carry names a row (--into listed
+    # expenditure_by_economic); a 类 line of the summary table no row holds stays for a person
     assert reason[" 201 "] == "classification_code"
+    assert reason[" 30201 "] == "classification_code"
     assert "unclassified" in {r["reason"] for r in drafts}
     note = rows_of(root, "sources", "test-bureau")[0]["note_en"]
     assert "not yet reviewed by a person" in note

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -745,17 +746,35 @@ def _sign(word: str, tok: Tok) -> str:
     return ("-" if word in ("减少", "下降", "降低") else "") + tok.value
 
 
-def _heading_before(text: str, offset: int) -> str:
-    heads = [m for m in re.finditer(r"(?m)^\s*([一二三四五六七八九十]+、[^\n]{2,40}?)\s*$", text[:offset])]
-    return heads[-1].group(1).strip() if heads else "情况说明"
+HEADING = r"([一二三四五六七八九十]+、[^\n]{2,40}?)"
+
+
+class Headings:
+    """The last heading (一、…) printed before an offset. The text is scanned once (a figure
+    asks for its heading each, and a scan per figure made a 40-page report slow): a heading is
+    a line of its own, or the beginning of the figure's own line up to the figure."""
+
+    def __init__(self, text: str):
+        self.text = text
+        found = [(m.end(), m.group(1).strip()) for m in re.finditer(rf"(?m)^\s*{HEADING}\s*$", text)]
+        self.ends, self.names = [e for e, _ in found], [n for _, n in found]
+
+    def before(self, offset: int) -> str:
+        line_start = self.text.rfind("\n", 0, offset) + 1
+        own = re.fullmatch(rf"\s*{HEADING}\s*", self.text[line_start:offset])
+        if own:
+            return own.group(1).strip()
+        i = bisect_right(self.ends, line_start) - 1
+        return self.names[i] if i >= 0 else "情况说明"
 
 
 def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) -> None:
     f = Flat(text, start)
     t = f.text
+    headings = Headings(text)
 
     def where(m):
-        return "第三部分 情况说明 > " + _heading_before(text, f.offsets[m.start()])
+        return "第三部分 情况说明 > " + headings.before(f.offsets[m.start()])
 
     def row(resource, item):
         return b.item(resource, item, "")
