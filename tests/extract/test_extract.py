@@ -236,7 +236,7 @@ def test_extracted_package_validates_and_the_break_is_in_the_review_file(into):
             for r in span] == [("figure_sources", f"{resource}|{key}|{column}", "printed", "validate", text)]
     assert f"«{text}» states {text}, but {resource} {key} `{column}` is {table}" in span[0]["where"]
     drafts = [r for r in non_figures_of(root, "test-bureau-2023-final-accounts") if r["reason"] == "unclassified"]
-    assert drafts  # the summary table's 类 lines, which no 支出决算表 line gives a row: never silently "100 %"
+    assert [r["printed"] for r in drafts] == [fx.UNCLASSIFIED[1]]  # never silently "100 % accounted"
     assert len(unclassified) == len(drafts)
     assert all(r["resource"] == "archive/test-bureau-2023-final-accounts.txt" for r in unclassified)
 
@@ -270,10 +270,11 @@ def test_every_other_number_is_a_non_figure_draft_with_its_reason(into):
     assert reason["第二部"] == "heading_number"
     assert reason["\n一、"] == "heading_number"
     # a function code or an economic code its rows carry names a row (--into listed
-    # expenditure_by_economic); a 类 line of the summary table no row holds stays for a person
+    # expenditure_by_economic); a number nothing explains stays for a person
     assert reason[" 201 "] == "classification_code"
     assert reason[" 30201 "] == "classification_code"
-    assert "unclassified" in {r["reason"] for r in drafts}
+    before, number, after = fx.UNCLASSIFIED
+    assert reason[before[-1] + number + after[0]] == "unclassified"
     note = rows_of(root, "sources", "test-bureau")[0]["note_en"]
     assert "not yet reviewed by a person" in note
 

@@ -573,10 +573,18 @@ def _class_by_name(b: Builder, resource: str, printed: str) -> RowDraft | None:
 
 def _summary_classes(b: Builder, lines, start, stop, section):
     """收入支出决算总表, expenditure side: each 类 with its 决算数, the 本年支出合计 of that 类 (all
-    funds), which the 支出决算表 prints again: located as the same figure, a difference a Break."""
+    funds), which the 支出决算表 prints again: located as the same figure, a difference a Break.
+    Where the 支出决算表 gives no line of that 类, its code is the 一般公共预算 table's 类 of the
+    same name (one classification)."""
     for _side, bare, nums, _label in _side_items(lines, start, stop):
+        if len(nums) != 1:
+            continue
         r = _class_by_name(b, ALL_FUNDS, bare)
-        if r is not None and len(nums) == 1:
+        gpb = _class_by_name(b, "expenditure_by_function", bare)
+        if r is None and gpb is not None:
+            r = b.row(ALL_FUNDS, gpb.key, section, code=gpb.key, level="1", parent_code="", name_zh=bare,
+                      name_en=NAMES_EN.get(bare, ""))
+        if r is not None:
             b.figure(r, "amount", nums[0], section)
 
 
