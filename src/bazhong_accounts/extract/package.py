@@ -405,9 +405,10 @@ def non_figure_reason(text: str, start: int, end: int) -> str:
 def _in_numbered_list(text: str, start: int, number: str) -> bool:
     """A 序号 of a list printed as a table (序号 单位名称 备注, then `1   中共…`): a small
     integer at the start of its line, a name after it, the heading 序号 a few lines above."""
-    if not re.fullmatch(r"\d{1,3}", number) or not re.match(r" {2,}[\u4e00-\u9fff]", text[start + len(number):][:4]):
+    end = start + len(number)
+    if not re.fullmatch(r"\d{1,3}", number) or not re.match(r" {2,}[\u4e00-\u9fff]", text[end:end + 4]):
         return False
-    above = text[:start].split("\n")[-40:]
+    above = text[max(0, start - 4000):start].split("\n")[-40:]  # a window: never the whole text again
     return any(re.match(r"\s*序号\s", ln) for ln in above)
 
 
