@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
+from datasette import hookimpl
 from datasette.utils.asgi import Response
 
 from . import i18n
@@ -106,6 +107,11 @@ async def chooser_view(request, datasette):
     lang_arg = request.args.get("_lang")
     url = compare_url(matched[0].groups(), matched[1].groups())
     return Response.redirect(url + ("?" + urlencode({"_lang": lang_arg}) if lang_arg in i18n.LANGS else ""))
+
+
+@hookimpl
+def register_routes(datasette):
+    return ROUTES if i18n.our_databases(datasette) else []
 
 
 ROUTES = [

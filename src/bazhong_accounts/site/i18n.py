@@ -131,6 +131,13 @@ def coded_columns() -> frozenset[str]:
                      if not c.endswith(("_zh", "_en")))
 
 
+def code_text_plain(column: str, value, lang: str) -> str:
+    """A value of a filter sentence: a code as its Chinese label, the code beside (工作产出（work_output）)."""
+    if lang == "zh" and column in coded_columns() and value in CODE_LABELS:
+        return f"{CODE_LABELS[value]}（{value}）"
+    return value
+
+
 def code_label(column: str, value, lang: str):
     if lang == "zh" and column in coded_columns() and isinstance(value, str) and value in CODE_LABELS:
         return Markup(f'{escape(CODE_LABELS[value])} <small class="code">{escape(value)}</small>')
@@ -210,7 +217,7 @@ def describe(lang: str, table: str | None, filters, search: str, sort: str | Non
     ops = {k: d for k, d, _ in filters.lookups()}
     for column, lookup, value in filters.selections():
         op = text(lang, ops.get(lookup, lookup))
-        bits.append(f"{column_title(table, column, lang)} {op} {value}".strip())
+        bits.append(f"{column_title(table, column, lang)} {op} {code_text_plain(column, value, lang)}".strip())
     out = (text(lang, "where") + "，".join(bits)) if bits else ""
     if sort or sort_desc:
         key = "sorted by {c} descending" if sort_desc else "sorted by {c}"
@@ -366,9 +373,6 @@ def extra_template_vars(template, database, table, request, datasette):
         out = template_vars(request, table)
         if template in ("index.html", "database.html"):
             out["home"] = await home_info(datasette, out["lang"])
-            from .report_card import department_years as every_department_year  # it imports this module
-
-            out["home"]["reports"] = await every_department_year(datasette)
         return out
 
     return inner

@@ -157,7 +157,17 @@ async def report_index(request, datasette):
 def register_routes(datasette):
     if not i18n.our_databases(datasette):
         return []
-    from .comparison import ROUTES  # here: comparison.py builds on the cards of this module
-
     return [(r"^/-/report/(?P<department>[a-z0-9-]+)/(?P<year>[^/]+)$", report_view),
-            (r"^/-/report/?$", report_index), *ROUTES]
+            (r"^/-/report/?$", report_index)]
+
+
+@hookimpl
+def extra_template_vars(template, datasette):
+    """`department_years` for the home page's list of report cards and its comparison chooser."""
+    if template != "index.html" or not i18n.our_databases(datasette):
+        return {}
+
+    async def inner():
+        return {"department_years": await department_years(datasette)}
+
+    return inner
