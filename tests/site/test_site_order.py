@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+from decimal import Decimal
 
 from urllib.parse import urlsplit
 
@@ -165,7 +166,7 @@ def test_every_field_has_a_chinese_description():
     for r in resources():
         for f in r["schema"]["fields"]:
             zh = f.get("description_zh", "")
-            assert re.search(r"[\u4e00-\u9fff]", zh), f"resource {r['name']}: field {f['name']} has no Chinese description_zh"
+            assert re.search(r"[\u4e00-\u9fff]", zh), f"{r['name']}: field {f['name']} has no Chinese description_zh"
 
 
 def test_column_descriptions_follow_the_language(ds):
@@ -176,3 +177,14 @@ def test_column_descriptions_follow_the_language(ds):
         for name in ("amount", "change_pct"):
             assert f"<dd>{fields[name][key]}</dd>" in box, (lang, name)
         assert f'title="{fields["amount"][key]}"' in page, lang
+
+
+def test_a_comparison_of_reviewed_reports_has_no_draft_banner_and_a_report_against_itself_differs_by_zero(ds):
+    page = get(ds, f"/-/compare/{DEPT}/2018/{DEPT}/2018")
+    assert "draft-banner" not in page and "比较：" in page
+    differences = re.findall(r'<td class="type-float difference" data-title="B − A">([^<]*)</td>', page)
+    numbers = [d for d in differences if d != "–"]
+    assert len(numbers) > 20 and all(Decimal(d) == 0 for d in numbers)
+    figures = sum(1 for r in csv_rows("income") for c in roles.figures(schema_of("income")) if r[c] is not None)
+    income = page[page.index('id="income"'):page.index("</section>", page.index('id="income"'))]
+    assert len(re.findall(r'data-title="A · [^"]*"><a href="/bazhong/income/', income)) == figures

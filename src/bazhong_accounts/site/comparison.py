@@ -81,9 +81,10 @@ async def compare_view(request, datasette):
     if all(y.isdigit() for y in years):
         found = await comparison(datasette, (v["dept_a"], int(years[0])), (v["dept_b"], int(years[1])), lang)
     if found is None:
-        missing = next(((d, y) for d, y in ((v["dept_a"], years[0]), (v["dept_b"], years[1]))
-                        if not y.isdigit() or await card(datasette, d, int(y), lang) is None))
-        return await i18n.error_response(datasette, request, 404, no_report(*missing, lang), localized=True)
+        for department, year in ((v["dept_a"], years[0]), (v["dept_b"], years[1])):
+            if not year.isdigit() or await card(datasette, department, int(year), lang) is None:
+                return await i18n.error_response(datasette, request, 404, no_report(department, year, lang),
+                                                 localized=True)
     html = await datasette.render_template("compare.html", {"cmp": found, "database": found["database"]},
                                            request=request)
     return Response.html(html)

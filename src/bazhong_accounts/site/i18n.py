@@ -105,7 +105,7 @@ def column_title(table: str | None, column: str, lang: str) -> str:
 
 def column_description(table: str | None, column: str, lang: str) -> str:
     """The field's description in `lang`: the schema's `description_zh` on the Chinese site."""
-    field = next((f for f in schemas().get(table or "", {}).get("fields", []) if f["name"] == column), {})
+    field: dict = next((f for f in schemas().get(table or "", {}).get("fields", []) if f["name"] == column), {})
     return field.get("description_zh" if lang == "zh" else "description") or field.get("description", "")
 
 
