@@ -18,7 +18,7 @@ import pytest
 from site_support import ROOT, csv_rows, datasette, resources
 
 # Datasette's English interface text, as it shows on its pages.
-ENGLISH = ["Report card", "Next page", "Advanced export",
+ENGLISH = ["Report card", "Comparison", "Next page", "Advanced export",
            "rows where", "Custom SQL query", "Query parameters", "Powered by",
            "Run SQL", "This data as", "Search:", "Data license", "Data source", "Queries took", "Apply",
            "sorted by", "Format SQL", "0 records", "Error 404", "Links from other tables", "Table actions",
@@ -36,6 +36,7 @@ PAGES = {
     "canned query": ("/bazhong/budget_deviation", ["Query parameters", "Run SQL", "Powered by"]),
     "charts": ("/charts", ["Powered by"]),
     "report card": ("/-/report/bazhong-govt-office/2018", ["Powered by", "Report card"]),
+    "comparison": ("/-/compare/bazhong-govt-office/2018/bazhong-govt-office/2018", ["Powered by", "Comparison"]),
     "search": ("/-/search?q=" + quote("三公"), ["Powered by"]),
     "annotated report": ("/report/bazhong-govt-office-2018-final-accounts",
                          ["a figure of the package", "figures located"]),
