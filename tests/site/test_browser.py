@@ -260,3 +260,15 @@ def test_charts_are_drawn_in_the_browser_with_exact_values(site, browser):
     assert f"{prior} 万元" in page.locator("figure[id^=fig1] .chart-tooltip").inner_text()
     outside = [u for u in browser.requests if "chart" in u and not u.startswith(site)]
     assert outside == []  # the charting library comes from the site
+
+
+@pytest.mark.parametrize("size", [None, PHONE], ids=["desktop", "phone"])
+def test_parts_are_indented_under_their_parent(site, browser, size):
+    """收入总计 › 本年收入合计 › 事业收入: each one step further right, at both sizes."""
+    page = browser.open(site + "/bazhong/income", size)
+    lefts = [page.locator(f'td.col-name_zh:text-is("{name}")').evaluate(
+        "td => { const r = document.createRange(); r.selectNodeContents(td.lastChild);"
+        " return r.getBoundingClientRect().left - td.getBoundingClientRect().left; }")
+        for name in ("收入总计", "本年收入合计", "事业收入")]
+    assert lefts[0] < lefts[1] < lefts[2], lefts
+    page.screenshot(path=SHOTS / f"income-tree-{'phone' if size else 'desktop'}.png")

@@ -178,18 +178,15 @@ def test_two_department_years_side_by_side_each_figure_linked_and_differences_ex
     both = [k for k in a if k in b and a[k]["amount"] and b[k]["amount"]]
     assert both, "no income line in both reports"
     for key in both:
-        line = next(x for x in lines if x[next(t for t in x if t.startswith("A ·"))][1]
-                    == f"/bazhong/income/2018,bazhong-govt-office,{key}")
-        a_cell = line[next(t for t in line if t.startswith("A ·"))]
-        b_cell = line[next(t for t in line if t.startswith("B ·"))]
+        line = next(x for x in lines if x["A"][1] == f"/bazhong/income/2018,bazhong-govt-office,{key}")
+        a_cell, b_cell = line["A"], line["B"]
         assert Decimal(a_cell[0]) == Decimal(a[key]["amount"])
         assert Decimal(b_cell[0]) == Decimal(b[key]["amount"])
         assert b_cell[1] == f"/corpus/income/{year},{other['department']},{key}"
         assert Decimal(line["B − A"][0]) == Decimal(b[key]["amount"]) - Decimal(a[key]["amount"])
         assert "e" not in line["B − A"][0].lower()  # exact decimal text, no float noise or exponent
     for key in (k for k in a if k not in b and a[k]["amount"]):  # a line only A has: no difference
-        line = next(x for x in lines if x[next(t for t in x if t.startswith("A ·"))][1]
-                    == f"/bazhong/income/2018,bazhong-govt-office,{key}")
+        line = next(x for x in lines if x["A"][1] == f"/bazhong/income/2018,bazhong-govt-office,{key}")
         assert line["B − A"][0] == "–"
     english = get(ds, f"/-/compare/bazhong-govt-office/2018/{other['department']}/{year}?_lang=en").text
     assert "Comparison:" in english and BANNER["en"] in english and other["name_en"] in english
