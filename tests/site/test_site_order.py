@@ -188,3 +188,14 @@ def test_a_comparison_of_reviewed_reports_has_no_draft_banner_and_a_report_again
     figures = sum(1 for r in csv_rows("income") for c in roles.figures(schema_of("income")) if r[c] is not None)
     income = page[page.index('id="income"'):page.index("</section>", page.index('id="income"'))]
     assert len(re.findall(r'data-title="A"><a href="/bazhong/income/', income)) == figures
+
+
+@pytest.mark.parametrize("n, pick_from_a_list", [(3, True), (201, False)])
+def test_the_chooser_lists_department_years_up_to_200_then_takes_them_typed(ds, n, pick_from_a_list):
+    choices = [{"department": f"d{i}", "fiscal_year": 2018, "name_zh": f"部门{i}", "name_en": f"Dept {i}",
+                "database": "bazhong"} for i in range(n)]
+    page = asyncio.run(ds.render_template("_compare_chooser.html", {"choices": choices, "chosen_a": "d0/2018",
+                                                                    "chosen_b": "d1/2018"}))
+    assert page.count("<option ") == (2 * n if pick_from_a_list else 0)
+    assert ('<input id="compare-a" name="a" value="d0/2018"' in page) is not pick_from_a_list
+    assert ('<option value="d1/2018" selected>部门1 2018</option>' in page) is pick_from_a_list

@@ -113,9 +113,16 @@ async def department_years(datasette) -> list[dict]:
     return kept["all"]
 
 
+# Cards kept in memory, least recently used first out: a comparison reads two, and at 10,000
+# department-years visitors could otherwise fill the memory with them.
+MAX_CARDS = 400
+
+
 async def card(datasette, department: str, year: int, lang: str) -> dict | None:
     cards, key = i18n.kept(datasette, "cards"), (department, year, lang)
-    if key not in cards:
+    if key in cards:
+        cards.move_to_end(key)
+    else:
         known = await department_years(datasette)
         this = next((d for d in known if d["department"] == department and d["fiscal_year"] == year), None)
         if this is None:
@@ -128,6 +135,8 @@ async def card(datasette, department: str, year: int, lang: str) -> dict | None:
                       "database": database, "draft": draft.is_draft(datasette, database),
                       "key": f"{department}/{year}", "compare_with": other,
                       "name": f"{this['name_zh'] if lang == 'zh' else this['name_en']} {year}"}
+        while len(cards) > MAX_CARDS:
+            cards.popitem(last=False)
     return cards[key]
 
 
