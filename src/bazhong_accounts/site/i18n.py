@@ -303,8 +303,7 @@ async def home_info(datasette, lang: str) -> dict:
         tables = [{"name": t, "title": table_title(t), "count": counts.get(t) or 0,
                    "description": table_description(t, lang)} for t in resources() if t in counts]
         queries = [{"name": q, **v} for q, v in meta.get(name, {}).get("queries", {}).items()]
-        reports = await department_years(datasette, name)
-        databases.append({"name": name, "tables": tables, "queries": queries, "reports": reports,
+        databases.append({"name": name, "tables": tables, "queries": queries,
                           "rows": sum(int(t["count"]) for t in tables)})
     return out
 
