@@ -118,6 +118,10 @@ def test_pages_follow_each_other_in_key_order(ds):
     assert len(shown) == len(set(shown)) == 8
     bad = asyncio.run(ds.client.get("/bazhong/income?_next=2018,x"))
     assert bad.status_code == 400 and "_next" in bad.text
+    for sorted_page in ("/bazhong/indicators?_size=3", "/bazhong/income?_size=3&_sort_desc=amount"):
+        found = re.search(r'<a href="([^"]*_next=[^"]*)">下一页</a>', get(ds, sorted_page))
+        link = urlsplit(html.unescape(found.group(1)))
+        assert "<td" in get(ds, f"{link.path}?{link.query}")  # the sort value, then the key: not refused
 
 
 def test_report_card_sections_follow_the_same_order(ds):
