@@ -49,6 +49,9 @@ COVERED = re.compile("|".join([
     r"^parts do not add up", r"类 rows sum to", r"^no expenditure_by_type row", r"^share_pct given on a row",
     r"is not amount - change_amount", r"^\w+ \+ \w+ = .*, but \w+ is ", r"does not match .* \* 100 = ",
     r"^stale erratum", r"numbers them 1\.\.n", r"is the report of",
+    # organisation and trips (checks/engines/package_checks.py)
+    r"root units \(units without parent_unit_id\)", r"never reaches a root \(cycle\)",
+    r"^overseas_delegations is \d+ but overseas_trips lists",
 ]))
 
 
@@ -133,7 +136,47 @@ def synthetic(tmp_path_factory) -> Path:
     return out, lines[-1]
 
 
+@pytest.fixture(scope="session")
+def org_and_trips(tmp_path_factory, copy_package):
+    """A copy with two root units, a cycle of two units and a trip too many: one case per check
+    of checks/engines/package_checks.py, with the (path, line, column) each must be reported at."""
+    from conftest import read_rows, write_rows
+
+    pkg = copy_package(tmp_path_factory.mktemp("org") / "package")
+    header, rows, lines = read_rows(pkg, "organisation")
+    child = [i for i, r in enumerate(rows) if r["parent_unit_id"]]
+    a, b, c = child[0], child[1], child[2]
+    rows[a]["parent_unit_id"] = ""  # a second root
+    rows[b]["parent_unit_id"], rows[c]["parent_unit_id"] = rows[c]["unit_id"], rows[b]["unit_id"]  # a cycle
+    write_rows(pkg, "organisation", header, rows)
+    first_root = min(a, next(i for i, r in enumerate(rows) if not r["parent_unit_id"] and i != a))
+    second_root = max(a, next(i for i, r in enumerate(rows) if not r["parent_unit_id"] and i != a))
+    header, trips, _ = read_rows(pkg, "overseas_trips")
+    trips.append(dict(trips[-1], trip_no=str(len(trips) + 1)))
+    write_rows(pkg, "overseas_trips", header, trips)
+    _, counts, count_lines = read_rows(pkg, "three_public_expenses_counts")
+    delegations = next(i for i, r in enumerate(counts) if r["count_id"] == "overseas_delegations")
+    assert first_root != second_root
+    return pkg, {("data/organisation.csv", lines[second_root], "parent_unit_id", "root units"),
+                 ("data/organisation.csv", lines[b], "parent_unit_id", "never reaches a root"),
+                 ("data/organisation.csv", lines[c], "parent_unit_id", "never reaches a root"),
+                 ("data/three_public_expenses_counts.csv", count_lines[delegations], "value",
+                  "overseas_trips lists")}
+
+
+def reported(got: set, expected: set) -> set:
+    """The (path, line, column, words) of `expected` that some problem of `got` matches."""
+    return {e for e in expected for g in got if g[:3] == e[:3] and e[3] in g[3]}
+
+
 # ---------------------------------------------------------------- the tests
+
+
+def test_duckdb_agrees_on_organisation_and_trips(org_and_trips):
+    pkg, cases = org_and_trips
+    expected, got = compare(pkg, "duckdb")
+    assert got == expected, (sorted(got - expected), sorted(expected - got))
+    assert reported(got, cases) == cases, sorted(got)
 
 
 def test_duckdb_agrees_on_the_real_package():

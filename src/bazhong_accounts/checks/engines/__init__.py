@@ -22,13 +22,15 @@ from .backends import ENGINES
 from .bytes import check_bytes
 from .identities import check_identities, check_rows
 from .lines import line_maps
+from .package_checks import check_package
 from .definitions import lit, view
 from .messages import cell_message, foreign_key_message, primary_key_message
 
 COVERED = ("files (bytes, encoding, header)", "types", "constraints", "primary keys", "foreign keys",
-           "identities with errata", "stale errata", "ordinals", "a row's source is its department-year's")
+           "identities with errata", "stale errata", "ordinals", "a row's source is its department-year's",
+           "organisation roots and cycles", "trips vs count")
 NOT_COVERED = ("canonical form and row order", "provenance (quotes, numbers, derivations, archived sources)",
-               "organisation roots and cycles", "row-level frame checks", "trips vs count", "errata references",
+               "row-level frame checks", "errata references",
                "figure sources (spans, numbers of the report accounted for)")
 DEDUPE = {"required", "pattern", "enum", "range", "length"}  # pandera's: skip a cell already reported
 
@@ -158,6 +160,7 @@ def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
         _guard(report, "structure", _run_structure, backend, loaded, report)
         _guard(report, "identities", check_identities, backend, loaded, report)
         _guard(report, "ordinals and sources", check_rows, backend, loaded, report)
+        _guard(report, "organisation and trips", check_package, backend, loaded, report)
         result.rows = sum(t.lines.rows for t in loaded.values())  # type: ignore[attr-defined]
     finally:
         backend.close()
