@@ -318,11 +318,9 @@ def source_checks(schemas: dict[str, dict]) -> list[tuple[str, str]]:
     return out
 
 
-def check_rows(engine, loaded: dict, report: Report) -> None:
-    schemas = {name: t.schema for name, t in loaded.items()}
-    checks = [("ordinal", *c) for c in ordinal_checks(schemas)] + [("source", *c) for c in source_checks(schemas)]
-    if not checks:
-        return
+def failing_rows(engine, checks: list[tuple[str, str, str]], loaded: dict):
+    """Checks (kind, resource, sql returning rn, col, v, x) in one query (x0 = which check):
+    (kind, table, its failing rows in row order, their lines), in check order."""
     sql = " union all ".join(f"select {i} as x0, rn, col, v, x from ({c[2]}) s{i}" for i, c in enumerate(checks))
     found: dict[int, list] = {}
     for i, rn, col, v, x in engine.query(sql):
@@ -330,8 +328,17 @@ def check_rows(engine, loaded: dict, report: Report) -> None:
     for i in sorted(found):
         kind, res, _ = checks[i]
         t, rows = loaded[res], sorted(found[i])
+        yield kind, t, rows, t.lines.of([r[0] for r in rows])
+
+
+def check_rows(engine, loaded: dict, report: Report) -> None:
+    schemas = {name: t.schema for name, t in loaded.items()}
+    checks = [("ordinal", *c) for c in ordinal_checks(schemas)] + [("source", *c) for c in source_checks(schemas)]
+    if not checks:
+        return
+    for kind, t, rows, lines in failing_rows(engine, checks, loaded):
         scope = roles.scope(schemas["sources"]) if kind == "source" else []
-        for (_rn, col, v, x), line in zip(rows, t.lines.of([r[0] for r in rows]), strict=True):
+        for (_rn, col, v, x), line in zip(rows, lines, strict=True):
             if kind == "ordinal":
                 text = f"{col} {v} but its group has {x} rows: {col} numbers them 1..n"
             else:

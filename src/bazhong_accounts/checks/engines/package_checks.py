@@ -13,7 +13,7 @@ from ...model import roles
 from ...model.problems import Report
 from ..identities import fiscal
 from .definitions import lit, usable, view
-from .identities import _key
+from .identities import _key, failing_rows
 
 ORGANISATION, TRIPS, COUNTS = "organisation", "overseas_trips", "three_public_expenses_counts"
 DOUBLINGS = 6  # 2^6 = 64 parents up, identities.organisation()'s bound
@@ -79,16 +79,9 @@ def message(kind: str, v: str, x: str) -> str:
 
 
 def check_package(engine, loaded: dict, report: Report) -> None:
-    """All of them in one query (x0 = which check), reported in check order."""
     checks = package_checks({name: t.schema for name, t in loaded.items()})
     if not checks:
         return
-    sql = " union all ".join(f"select {i} as x0, rn, col, v, x from ({c[2]}) s{i}" for i, c in enumerate(checks))
-    found: dict[int, list] = {}
-    for i, rn, col, v, x in engine.query(sql):
-        found.setdefault(i, []).append((rn, col, v, x))
-    for i in sorted(found):
-        kind, res, _ = checks[i]
-        t, rows = loaded[res], sorted(found[i])
-        for (_rn, col, v, x), line in zip(rows, t.lines.of([r[0] for r in rows])):
+    for kind, t, rows, lines in failing_rows(engine, checks, loaded):
+        for (_rn, col, v, x), line in zip(rows, lines):
             report.add(t.rel, line, col, message(kind, v, x), col_no=t.col_no(col))
