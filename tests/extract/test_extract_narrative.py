@@ -145,6 +145,25 @@ def test_every_printed_figure_is_located(real):
                     assert (name, key, col) in located, (name, key, col)
 
 
+def test_every_span_states_its_cells_value_or_is_a_break(real):
+    """What validate reads in a span (the sign word before the number included) is the value the
+    draft carries, except for the printings of the report's own contradictions (its breaks):
+    `减少2.89`, never a bare `2.89` for -2.89."""
+    from decimal import Decimal
+
+    from bazhong_accounts.checks.figure_sources import parse_printed
+
+    schemas = {n: json.loads((ROOT / "schemas" / f"{n}.json").read_text(encoding="utf-8")) for n in real.rows}
+    cells = {(n, roles.row_key(schemas[n], r)): r for n, rows in real.rows.items() for r in rows}
+    broken = {(b.resource, b.row_key, b.column) for b in real.breaks}
+    wrong = [s for s in real.spans if (s.resource, s.row_key, s.column) not in broken
+             and parse_printed(s.printed).value != Decimal(cells[s.resource, s.row_key][s.column])]
+    assert wrong == []
+    overseas = {s.column: s.printed for s in real.spans if (s.resource, s.row_key) == ("three_public_expenses",
+                                                                                          "overseas")}
+    assert (overseas["change_amount"], overseas["change_pct"]) == ("减少2.89", "下降11.21")
+
+
 def test_round_trip_counts_a_wrong_figure_as_differing(real):
     broken = copy.deepcopy(real)
     row = next(r for r in broken.rows["income"] if r["item_id"] == "total")
