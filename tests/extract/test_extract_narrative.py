@@ -6,6 +6,7 @@ import csv
 import json
 import re
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -149,8 +150,6 @@ def test_every_span_states_its_cells_value_or_is_a_break(real):
     """What validate reads in a span (the sign word before the number included) is the value the
     draft carries, except for the printings of the report's own contradictions (its breaks):
     `减少2.89`, never a bare `2.89` for -2.89."""
-    from decimal import Decimal
-
     from bazhong_accounts.checks.figure_sources import parse_printed
 
     schemas = {n: json.loads((ROOT / "schemas" / f"{n}.json").read_text(encoding="utf-8")) for n in real.rows}
@@ -328,6 +327,11 @@ def test_wrapped_pdf_text_gives_the_same_figures_located_in_it():
     assert [(b.row_key, b.check, b.value_carried, b.value_other) for b in d.breaks] == [
         ("reception", "printed_twice", "4", "4.2")]
     assert d.spans and all(text[s.start:s.end] == s.printed for s in d.spans)
+    from bazhong_accounts.checks.figure_sources import parse_printed
+
+    vehicles = next(s for s in d.spans if (s.row_key, s.column) == ("vehicles", "change_amount"))
+    assert re.fullmatch(r"减少\s+1\.5", vehicles.printed)  # the sign word across the layout's space
+    assert parse_printed(vehicles.printed).value == Decimal("-1.5")
 
 
 def test_half_width_brackets_and_listed_vehicle_kinds():

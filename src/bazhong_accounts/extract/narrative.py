@@ -366,13 +366,14 @@ class Parser:
         return self.verbatim(*sentence_bounds(self.text, start, end))
 
     def span(self, resource: str, key: str, column: str, p: Printed) -> Span:
-        """The printed number; a negative figure's span reaches back over its sign word (减少2.89)
-        when the archived text prints them together, so that what it prints states the value."""
+        """The printed number; a negative figure's span reaches back over its sign word (减少2.89,
+        减少 2.89 in a PDF) when only white space stands between them, so that what it prints
+        states the value."""
         start, end = self.where[p.start], self.where[p.end - 1] + 1
         word = next((w for w in NEGATIVE_WORDS if self.text.endswith(w, 0, p.start)), None)
         if p.value.startswith("-") and word:
             word_start = self.where[p.start - len(word)]
-            if self.original[word_start:start] == word:
+            if re.fullmatch(re.escape(word) + r"\s*", self.original[word_start:start]):
                 start = word_start
         return Span(resource, key, column, start, end, self.original[start:end])
 
