@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from test_engines import ROOT, compare
-from test_engines import broken, pandas_on_broken  # noqa: F401  fixtures
+from test_engines import broken, org_and_trips, pandas_on_broken, reported  # noqa: F401  fixtures
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +28,10 @@ def test_spark_agrees_on_the_real_package(spark):
 def test_spark_agrees_on_a_broken_package(spark, broken, pandas_on_broken):  # noqa: F811
     expected, got = compare(broken[0], "spark", pandas_on_broken[0])
     assert got == expected, (sorted(got - expected), sorted(expected - got))
+
+
+def test_spark_agrees_on_organisation_and_trips(spark, org_and_trips):  # noqa: F811
+    pkg, cases = org_and_trips
+    expected, got = compare(pkg, "spark")
+    assert got == expected, (sorted(got - expected), sorted(expected - got))
+    assert reported(got, cases) == cases, sorted(got)

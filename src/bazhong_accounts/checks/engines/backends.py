@@ -104,7 +104,11 @@ def spark_session():
                        .config("spark.sql.shuffle.partitions", os.environ.get("BAZHONG_SPARK_PARTITIONS", "2"))
                        # the checks are many small plans: compiling each to Java costs more than it saves
                        .config("spark.sql.codegen.wholeStage", "false")
-                       .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
+                       # every table is one partition (load): joins and aggregates need no exchange,
+                       # so no broadcast jobs and no adaptive re-planning per stage (measured: the
+                       # structure query of the real package went from 127 jobs to 1)
+                       .config("spark.sql.adaptive.enabled", "false")
+                       .config("spark.sql.autoBroadcastJoinThreshold", "-1")
                        .config("spark.sql.ansi.enabled", "false"))
         _SESSION = builder.getOrCreate()
         _SESSION.sparkContext.setLogLevel("ERROR")
@@ -116,9 +120,12 @@ class SparkEngine:
     one_scan = True  # Catalyst plans hundreds of union branches slowly: one scan per resource
     checks_utf8 = False  # Spark's reader replaces invalid bytes silently: decode in Python first
 
+    SMALL = 64 << 20  # CSV bytes below which each query runs as one task (see query)
+
     def __init__(self, session=None):
         self.spark = session or spark_session()
         self.frames = []
+        self.bytes = 0
 
     def load(self, resource: str, path: Path, header: list[str]) -> str | None:
         from pyspark.sql import functions as F
@@ -128,7 +135,10 @@ class SparkEngine:
         # multiLine: a file is one partition, so monotonically_increasing_id() numbers its rows 0..n-1
         df = self.spark.read.csv(str(path), schema=schema, header=True, multiLine=True, quote='"', escape='"',
                                  mode="FAILFAST", enforceSchema=True, encoding="UTF-8")
-        df = df.select(F.monotonically_increasing_id().alias("rn"),
+        self.bytes += path.stat().st_size
+        # multiLine reads a file as one partition anyway; coalesce(1) says so to the planner
+        # (SinglePartition), so joins and aggregates over one table need no shuffle
+        df = df.coalesce(1).select(F.monotonically_increasing_id().alias("rn"),
                        *[F.coalesce(F.col(f"`{h}`"), F.lit("")).alias(h) for h in header]).cache()
         # read lazily: a malformed file fails the first query that counts rows (runner: _counts)
         df.createOrReplaceTempView(view(resource).strip('"'))
@@ -136,7 +146,10 @@ class SparkEngine:
         return None
 
     def query(self, sql: str) -> list[tuple]:
-        return [tuple(r) for r in self.spark.sql(to_spark(sql)).collect()]
+        df = self.spark.sql(to_spark(sql))
+        if self.bytes < self.SMALL:  # a union of n branches is n tasks, each deserialising the whole
+            df = df.coalesce(1)  # plan (seen in jstack): one task for a small package
+        return [tuple(r) for r in df.collect()]
 
     def materialize(self, name: str, sql: str) -> None:
         """A result several queries read, computed once."""
