@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bazhong_accounts import cli
-from bazhong_accounts.site.serve import SETTINGS, built_databases, merged_metadata, templates_dir
+from bazhong_accounts.site.serve import built_databases, make_datasette
 
 ROOT = Path(__file__).resolve().parents[2]
 BANNER = {"zh": "机器提取的草稿", "en": "Machine-extracted draft"}
@@ -46,12 +46,7 @@ def corpus(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def ds(corpus, site_db):
-    from datasette.app import Datasette
-
-    dbs = [site_db, corpus[1]]
-    d = Datasette([], immutables=[str(p) for p in dbs], metadata=merged_metadata(dbs), settings=SETTINGS,
-                  template_dir=str(templates_dir()),
-                  static_mounts=[("charts", str(site_db.parent / "static" / "charts"))])
+    d = make_datasette([site_db, corpus[1]])
     asyncio.run(d.invoke_startup())
     return d
 
