@@ -83,6 +83,14 @@ def create_app():
     return Warming(ds, ds.app())
 
 
+def serve_command(db: str | Path | list = DB, host: str = HOST, port: int = PORT, workers: int | None = None,
+                  program: str = "bazhong-accounts") -> list[str]:
+    """The `bazhong-accounts serve` command line of `db` (one or a list): what the benchmarks start."""
+    dbs = db if isinstance(db, list) else [db]
+    cmd = [program, "serve", *(a for d in dbs for a in ("--db", str(d))), "--host", host, "--port", str(port)]
+    return cmd + (["--workers", str(workers)] if workers else [])
+
+
 def wait_until_serving(base: str, server, timeout: float) -> bool:
     """Poll `base`/robots.txt until the site answers (True), or the server process exits or
     `timeout` seconds pass (False). Used by the browser test and the benchmarks."""
