@@ -4,7 +4,7 @@ search, row and annotated-report pages, in turn, from many clients at once.
     python benchmarks/load_mix.py [--db site/bazhong.db] [--requests 2000] [--concurrency 50 200] [--workers N]
 
 Serves the site as `make serve` does (`bazhong-accounts serve`, a free loopback port), waits for it
-to answer and sends each page a few times (warm-up, not counted), then sends --requests requests
+to answer and for its own warming to end (SETTLE), sends each page a few times (not counted), then sends --requests requests
 for each --concurrency (clients at once, each request with a 30 s timeout) and reports requests/s,
 p50, p95 and errors (a status >= 500, a timeout or a refused connection), overall and per page, with
 the machine's load average (1 minute) before and after. The client runs on the same 2 cores as
@@ -48,6 +48,7 @@ PAGES = [
 FIELDS = ["concurrency", "page", "requests", "errors", "seconds", "requests_per_s", "p50_ms", "p95_ms", "max_ms",
           "workers", "load_before", "load_after"]
 WARM_UP = 4  # passes over the pages before the clock starts
+SETTLE = 20  # seconds for the server's own warming (site/cache.py) to end before the clock starts
 TIMEOUT = 30.0
 
 
@@ -113,6 +114,7 @@ def main(argv=None) -> int:
         if not wait_until_serving(base, server, timeout=60):
             print("datasette serve did not start", file=sys.stderr)
             return 1
+        time.sleep(SETTLE)
         asyncio.run(warm_up(base))
         rows = [row for c in args.concurrency for row in asyncio.run(run_load(base, args.requests, c))]
         for row in rows:

@@ -22,10 +22,10 @@ from . import i18n
 PERMISSION_ANSWERS = 4096
 
 # Pages fetched when a server starts: the home page, everything it links to on the site (tables,
-# queries, report cards, charts) and a search (which reads the search index), each in Chinese, in
-# English by the switch (?_lang=en) and in English by the remembered cookie.
+# queries, report cards, charts) and a search (which reads the search index), in both languages.
 NOT_WARMED = ("/-/static/", "/archive/", "//")
 WARM_SEARCH = "/-/search?q=%E4%B8%89%E5%85%AC"  # 三公
+WARM_DELAY = 2.0  # seconds after the server starts
 
 
 def table_rules(source, database: str) -> bool:
@@ -72,16 +72,18 @@ def pages_linked_from(home_html: str) -> list[str]:
     return [p for p in links if not p.startswith(NOT_WARMED) and "_lang=" not in p]
 
 
-async def warm(datasette) -> int:
-    """Fetch every page of pages_linked_from() in its three language variants (answers kept);
-    returns how many were fetched. Runs beside the server: visitors never wait for it."""
+async def warm(datasette, delay: float = WARM_DELAY) -> int:
+    """Fetch every page of pages_linked_from() in Chinese and in English by the cookie, and the
+    home page by the switch (?_lang=en), after `delay` seconds (the first visitor goes first; each
+    worker warms its own cache on the same cores); returns how many were fetched."""
+    await asyncio.sleep(delay)
     home = await datasette.client.get("/")
     pages = pages_linked_from(home.text)
+    await datasette.client.get("/?_lang=en")
     for page in pages:
         await datasette.client.get(page)
-        await datasette.client.get(page + ("&" if "?" in page else "?") + "_lang=en")
         await datasette.client.get(page, cookies={i18n.COOKIE: "en"})
-    return 3 * len(pages)
+    return 2 * len(pages) + 1
 
 
 class Warming:
