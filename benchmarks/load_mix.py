@@ -7,8 +7,8 @@ Serves the site as `make serve` does (`bazhong-accounts serve`, a free loopback 
 to answer and for its own warming to end (SETTLE), sends each page a few times (not counted), then sends --requests requests
 for each --concurrency (clients at once, each request with a 30 s timeout) and reports requests/s,
 p50, p95 and errors (a status >= 500, a timeout or a refused connection), overall and per page, with
-the machine's load average (1 minute) before and after. The client runs on the same 2 cores as
-the server. Writes benchmarks/results/site_load.csv (rows "all" and one per page).
+the server's CPU time per request and the machine's load average (1 minute) before and after. The
+client (plain keep-alive HTTP/1.1 connections, one per client) runs on the same 2 cores as the server. Writes benchmarks/results/site_load.csv (rows "all" and one per page).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ PAGES = [
     ("report", "/report/bazhong-govt-office-2018-final-accounts"),
 ]
 FIELDS = ["concurrency", "page", "requests", "errors", "seconds", "requests_per_s", "p50_ms", "p95_ms", "max_ms",
-          "workers", "load_before", "load_after"]
+          "server_cpu_ms_per_request", "workers", "load_before", "load_after"]
 WARM_UP = 4  # passes over the pages before the clock starts
 SETTLE = 20  # seconds for the server's own warming (site/cache.py) to end before the clock starts
 TIMEOUT = 30.0
@@ -58,36 +58,85 @@ def stats(latencies: list[float]) -> dict:
             "max_ms": round(max(latencies) * 1000)}
 
 
-async def run_load(base: str, total: int, concurrency: int) -> list[dict]:
+class Connection:
+    """One keep-alive HTTP/1.1 connection on loopback: a load client that costs the shared cores far
+    less than httpx (about a tenth), so that the server, not the client, is what is measured."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> int:
+        """The status of GET `path`, its body read whole (Content-Length or chunked)."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split()[1])
+        headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in head[1:] if ":" in line)}
+        if "content-length" in headers:
+            await self.reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding") == "chunked":
+            while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                await self.reader.readexactly(size + 2)
+            await self.reader.readuntil(b"\r\n")
+        if headers.get("connection", "").lower() == "close":
+            await self.close()
+        return status
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process `pid` and its children (uvicorn's workers), from /proc."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for p in [pid, *map(int, children.read_text().split())] if children.exists() else [pid]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+async def run_load(port: int, total: int, concurrency: int, server_pid: int) -> list[dict]:
     """`total` requests over PAGES from `concurrency` clients: the row "all", then one per page."""
     latencies: dict[str, list[float]] = {name: [] for name, _ in PAGES}
     errors = dict.fromkeys(latencies, 0)
     queue = list(range(total))
 
-    async def client(http: httpx.AsyncClient):
+    async def client():
+        connection = Connection("127.0.0.1", port)
         while queue:
             name, path = PAGES[queue.pop() % len(PAGES)]
             start = time.perf_counter()
             try:
-                r = await http.get(base + path)
-                errors[name] += r.status_code >= 500
-            except httpx.HTTPError:
+                status = await asyncio.wait_for(connection.get(path), TIMEOUT)
+                errors[name] += status >= 500
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
                 errors[name] += 1
+                await connection.close()
             latencies[name].append(time.perf_counter() - start)
+        await connection.close()
 
-    load_before = os.getloadavg()[0]
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=TIMEOUT, limits=limits) as http:
-        start = time.perf_counter()
-        await asyncio.gather(*(client(http) for _ in range(concurrency)))
-        seconds = time.perf_counter() - start
+    load_before, cpu_before = os.getloadavg()[0], server_cpu_seconds(server_pid)
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    seconds = time.perf_counter() - start
     common = {"concurrency": concurrency, "seconds": round(seconds, 2), "load_before": round(load_before, 1),
               "load_after": round(os.getloadavg()[0], 1)}
     every = [x for page in latencies.values() for x in page]
+    cpu_ms = (server_cpu_seconds(server_pid) - cpu_before) * 1000 / total
     rows = [{**common, "page": "all", "errors": sum(errors.values()), "requests_per_s": round(total / seconds, 1),
-             **stats(every)}]
-    rows += [{**common, "page": name, "errors": errors[name], "requests_per_s": "", **stats(latencies[name])}
-             for name, _ in PAGES]
+             "server_cpu_ms_per_request": round(cpu_ms, 2), **stats(every)}]
+    rows += [{**common, "page": name, "errors": errors[name], "requests_per_s": "", "server_cpu_ms_per_request": "",
+              **stats(latencies[name])} for name, _ in PAGES]
     return rows
 
 
@@ -116,7 +165,7 @@ def main(argv=None) -> int:
             return 1
         time.sleep(SETTLE)
         asyncio.run(warm_up(base))
-        rows = [row for c in args.concurrency for row in asyncio.run(run_load(base, args.requests, c))]
+        rows = [row for c in args.concurrency for row in asyncio.run(run_load(port, args.requests, c, server.pid))]
         for row in rows:
             row["workers"] = args.workers
     finally:
@@ -132,7 +181,7 @@ def main(argv=None) -> int:
     for r in rows:
         print(f"{r['concurrency']:4} clients  {r['page']:13} {r['requests']:5} req  {r['errors']} errors  "
               f"p50 {r['p50_ms']:6} ms  p95 {r['p95_ms']:6} ms  max {r['max_ms']:6} ms  {r['requests_per_s']} req/s  "
-              f"load {r['load_before']}→{r['load_after']}")
+              f"server CPU {r['server_cpu_ms_per_request']} ms/req  load {r['load_before']}→{r['load_after']}")
     return 0
 
 
