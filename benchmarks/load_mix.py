@@ -1,10 +1,10 @@
 """Mixed load on the site, as readers would bring it: home, report card, table, canned query, JSON,
 search, row and annotated-report pages, in turn, from many clients at once.
 
-    python benchmarks/load_mix.py [--db site/bazhong.db] [--requests 2000] [--concurrency 50 200] [--workers N]
+    python benchmarks/load_mix.py [--db site/bazhong.db] [--requests 2000] [--concurrency 50 200] [--workers 2 1]
 
 Serves the site as `make serve` does (`bazhong-accounts serve`, a free loopback port), waits for it
-to answer and for its own warming to end (SETTLE), sends each page a few times (not counted), then sends --requests requests
+to answer and for its own warming to end (wait_until_idle), sends each page a few times (not counted), then sends --requests requests
 for each --concurrency (clients at once, each request with a 30 s timeout) and reports requests/s,
 p50, p95 and errors (a status >= 500, a timeout or a refused connection), overall and per page, with
 the server's CPU time per request and the machine's load average (1 minute) before and after. The
@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -47,8 +46,8 @@ PAGES = [
 ]
 FIELDS = ["concurrency", "page", "requests", "errors", "seconds", "requests_per_s", "p50_ms", "p95_ms", "max_ms",
           "server_cpu_ms_per_request", "workers", "load_before", "load_after"]
-WARM_UP = 4  # passes over the pages before the clock starts
-SETTLE = 20  # seconds for the server's own warming (site/cache.py) to end before the clock starts
+WARM_UP = 4  # passes over the pages (8 connections each) before the clock starts
+SETTLE = 120  # seconds at most to wait for the server's own warming (site/cache.py) to end
 TIMEOUT = 30.0
 
 
@@ -140,10 +139,45 @@ async def run_load(port: int, total: int, concurrency: int, server_pid: int) -> 
     return rows
 
 
-async def warm_up(base: str) -> None:
-    async with httpx.AsyncClient(timeout=TIMEOUT) as http:
-        for _ in range(WARM_UP):  # each worker process keeps its own answers
-            await asyncio.gather(*(http.get(base + path) for _, path in PAGES))
+def wait_until_idle(pid: int) -> None:
+    """Until the server uses under 5 % of a core for a second (its warming has ended), SETTLE s at most."""
+    deadline = time.monotonic() + SETTLE
+    while time.monotonic() < deadline:
+        before = server_cpu_seconds(pid)
+        time.sleep(1)
+        if server_cpu_seconds(pid) - before < 0.05:
+            return
+
+
+async def warm_up(port: int) -> None:
+    """Each page from WARM_UP connections at once, so that every worker process has answered each."""
+    async def client():
+        connection = Connection("127.0.0.1", port)
+        for _, path in PAGES:
+            await connection.get(path)
+        await connection.close()
+
+    for _ in range(WARM_UP):
+        await asyncio.gather(*(client() for _ in range(8)))
+
+
+def measure(db: Path, workers: int, requests: int, concurrency: list[int]) -> list[dict] | None:
+    """The rows of run_load for each concurrency, against a server of `workers` processes."""
+    port = free_port()
+    program = str(Path(sys.executable).parent / "bazhong-accounts")
+    server = subprocess.Popen(serve_command(db, port=port, workers=workers, program=program),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_until_serving(f"http://127.0.0.1:{port}", server, timeout=60):
+            print("bazhong-accounts serve did not start", file=sys.stderr)
+            return None
+        wait_until_idle(server.pid)
+        asyncio.run(warm_up(port))
+        rows = [row for c in concurrency for row in asyncio.run(run_load(port, requests, c, server.pid))]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return [{**row, "workers": workers} for row in rows]
 
 
 def main(argv=None) -> int:
@@ -151,26 +185,16 @@ def main(argv=None) -> int:
     ap.add_argument("--db", default=str(ROOT / "site" / "bazhong.db"))
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[50, 200])
+    ap.add_argument("--workers", type=int, nargs="+", default=[WORKERS],
+                    help=f"server processes, one run each (default {WORKERS}, as served)")
     ap.add_argument("--out", default=str(HERE / "results" / "site_load.csv"))
-    ap.add_argument("--workers", type=int, default=WORKERS, help=f"server processes (default {WORKERS}, as served)")
     args = ap.parse_args(argv)
-    port = free_port()
-    program = str(Path(sys.executable).parent / "bazhong-accounts")
-    server = subprocess.Popen(serve_command(Path(args.db), port=port, workers=args.workers, program=program),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        if not wait_until_serving(base, server, timeout=60):
-            print("datasette serve did not start", file=sys.stderr)
+    rows = []
+    for workers in args.workers:
+        measured = measure(Path(args.db), workers, args.requests, args.concurrency)
+        if measured is None:
             return 1
-        time.sleep(SETTLE)
-        asyncio.run(warm_up(base))
-        rows = [row for c in args.concurrency for row in asyncio.run(run_load(port, args.requests, c, server.pid))]
-        for row in rows:
-            row["workers"] = args.workers
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        rows += measured
     out = Path(args.out)
     tmp = out.with_suffix(".csv.tmp")
     with tmp.open("w", encoding="utf-8", newline="") as f:
@@ -179,9 +203,10 @@ def main(argv=None) -> int:
         w.writerows(rows)
     tmp.replace(out)
     for r in rows:
-        print(f"{r['concurrency']:4} clients  {r['page']:13} {r['requests']:5} req  {r['errors']} errors  "
-              f"p50 {r['p50_ms']:6} ms  p95 {r['p95_ms']:6} ms  max {r['max_ms']:6} ms  {r['requests_per_s']} req/s  "
-              f"server CPU {r['server_cpu_ms_per_request']} ms/req  load {r['load_before']}→{r['load_after']}")
+        print(f"{r['workers']} workers {r['concurrency']:4} clients  {r['page']:13} {r['requests']:5} req  "
+              f"{r['errors']} errors  p50 {r['p50_ms']:6} ms  p95 {r['p95_ms']:6} ms  max {r['max_ms']:6} ms  "
+              f"{r['requests_per_s']} req/s  server CPU {r['server_cpu_ms_per_request']} ms/req  "
+              f"load {r['load_before']}→{r['load_after']}")
     return 0
 
 
