@@ -1,7 +1,7 @@
 """Mixed load on the site, as readers would bring it: home, report card, table, canned query, JSON,
 search, row and annotated-report pages, in turn, from many clients at once.
 
-    python benchmarks/load_mix.py [--db site/bazhong.db] [--requests 2000] [--concurrency 50 200] [--workers 2 1]
+    python benchmarks/load_mix.py [--db site/bazhong.db] [--requests 2000] [--concurrency 1 50 200] [--workers 2 1]
 
 Serves the site as `make serve` does (`bazhong-accounts serve`, a free loopback port), waits for it
 to answer and for its own warming to end (wait_until_idle), sends each page a few times (not counted), then sends --requests requests
@@ -184,7 +184,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", default=str(ROOT / "site" / "bazhong.db"))
     ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--concurrency", type=int, nargs="+", default=[50, 200])
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 50, 200], help="1: each page alone")
     ap.add_argument("--workers", type=int, nargs="+", default=[WORKERS],
                     help=f"server processes, one run each (default {WORKERS}, as served)")
     ap.add_argument("--out", default=str(HERE / "results" / "site_load.csv"))
