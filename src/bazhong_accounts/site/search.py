@@ -135,7 +135,8 @@ def matching_norms(index: Index, needle: str):
 
 def best_per_row(index: Index, needle: str, table: str | None) -> dict[tuple[str, int], tuple]:
     """(resource, rowid) -> (score, column number) of its best matching column. Score: label
-    matches first, then exact texts, then early and short matches; ties to the first column."""
+    matches first, then exact texts, then early and short matches; ties to the first column.
+    One hit per row: rows of other department-years with the same key are hits of their own."""
     best: dict[tuple[str, int], tuple] = {}
     for i, at in matching_norms(index, needle):
         norm = index.norms[i]
@@ -152,27 +153,20 @@ def best_per_row(index: Index, needle: str, table: str | None) -> dict[tuple[str
 
 
 async def rank_hits(db, index: Index, best: dict[tuple[str, int], tuple], size: int) -> list[Entry]:
-    """The `size` best rows, best first; rows of equal score in a resource ordered by row key (read
-    back for the first `size` rows and every row tied with the last of them)."""
-    ordered = sorted(best, key=lambda key: (best[key][0], key[0]))
-    if len(ordered) > size:
-        boundary = (best[ordered[size - 1]][0], ordered[size - 1][0])
-        cut = size
-        while cut < len(ordered) and (best[ordered[cut]][0], ordered[cut][0]) == boundary:
-            cut += 1
-        ordered = ordered[:cut]
+    """The `size` best rows, best first; rows of equal score by resource, then in the table's own
+    order (rowid: the build writes rows in primary-key order). Only the rows shown are read back."""
+    ordered = sorted(best, key=lambda key: (best[key][0], key))[:size]
     rows = await read_rows(db, ordered)
     hits = []
     for resource, rowid in ordered:
         schema, row = i18n.schemas()[resource], rows[resource, rowid]
-        pks = as_list(schema.get("primaryKey"))
         column = index.columns[best[resource, rowid][1]][1]
-        hits.append((best[resource, rowid][0], Entry(
-            resource=resource, row_key=roles.row_key(schema, row), row_path=path_from_row_pks(row, pks, False),
+        hits.append(Entry(
+            resource=resource, row_key=roles.row_key(schema, row),
+            row_path=path_from_row_pks(row, as_list(schema.get("primaryKey")), False),
             label=str(row[roles.row_label(schema)] or ""), column=column, text=str(row[column]),
-            scope=tuple(row[c] for c in roles.with_role(schema, "scope")))))
-    hits.sort(key=lambda h: (h[0], h[1].resource, h[1].row_key))
-    return [e for _, e in hits[:size]]
+            scope=tuple(row[c] for c in roles.with_role(schema, "scope"))))
+    return hits
 
 
 READ_AT_ONCE = 500  # rowids per query
