@@ -4,8 +4,8 @@ folder, then `make serve` there until the home page answers, timed step by step.
     python benchmarks/first_start.py [--port 8001] [--cold-cache] [--keep]
 
 Each command `make` runs goes through a timing shell (make's SHELL), so the breakdown is of the
-Makefile's own steps; steps that run side by side (`make -j3`) overlap, so they add up to more than
-the total. --cold-cache gives uv an empty cache (every wheel downloaded again). The machine's load
+Makefile's own steps, in wall-clock and CPU seconds; steps that run side by side (`make -j3`)
+overlap, so they add up to more than the total. --cold-cache gives uv an empty cache (every wheel downloaded again). The machine's load
 average is recorded beside the times. Writes benchmarks/results/first_start.csv.
 """
 
@@ -32,14 +32,16 @@ from bench_site import free_port  # noqa: E402
 # make's SHELL: runs the recipe line with bash and appends "seconds<TAB>command" to $FIRST_START_LOG
 TIMING_SHELL = """#!/bin/bash
 shift  # make calls SHELL -c 'command'
-start=$(date +%s.%N)
-bash -c "$1"
+times=$(mktemp)
+/usr/bin/time -o "$times" -f '%e\\t%U\\t%S' bash -c "$1"
 code=$?
-end=$(date +%s.%N)
-printf '%s\\t%s\\t%s\\n' "$end" "$(echo "$end - $start" | bc)" "$(echo "$1" | tr '\\n\\t' '  ' | cut -c1-150)" >> "$FIRST_START_LOG"
+IFS=$'\\t' read -r wall user sys < <(tail -n 1 "$times")
+rm -f "$times"
+printf '%s\\t%s\\t%s\\t%s\\n' "$(date +%s.%N)" "$wall" "$(echo "$user + $sys" | bc)" \\
+  "$(echo "$1" | tr '\\n\\t' '  ' | cut -c1-150)" >> "$FIRST_START_LOG"
 exit $code
 """
-FIELDS = ["step", "seconds", "load_average"]
+FIELDS = ["step", "seconds", "cpu_seconds", "load_average"]
 TIMEOUT = 600
 
 
@@ -51,12 +53,13 @@ def answers(url: str) -> bool:
         return False
 
 
-def steps(log: Path) -> list[tuple[float, float, str]]:
-    """(epoch it ended, seconds, command) of each recipe line make ran to its end (not the server)."""
+def steps(log: Path) -> list[tuple[float, float, float, str]]:
+    """(epoch it ended, seconds, CPU seconds, command) of each recipe line make ran to its end (not
+    the server). CPU seconds (user + system, children included) hardly depend on the machine's load."""
     out = []
     for line in log.read_text(encoding="utf-8").splitlines():
-        end, seconds, command = line.split("\t", 2)
-        out.append((float(end), float(seconds), command))
+        end, seconds, cpu, command = line.split("\t", 3)
+        out.append((float(end), float(seconds), float(cpu), command))
     return out
 
 
@@ -95,14 +98,15 @@ def main(argv=None) -> int:
     if make.returncode not in (None, 0, -signal.SIGTERM, 2):
         print(f"make serve failed ({make.returncode}); see {work}", file=sys.stderr)
     load = f"{load_before:.1f}–{os.getloadavg()[0]:.1f}"
-    rows = [{"step": "git clone", "seconds": round(cloned, 1), "load_average": load}]
+    rows = [{"step": "git clone", "seconds": round(cloned, 1), "cpu_seconds": "", "load_average": load}]
     done = steps(log)
-    rows += [{"step": command, "seconds": round(seconds, 1), "load_average": load} for _, seconds, command in done]
-    last = max([end for end, _, _ in done], default=epoch)
+    rows += [{"step": command, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1), "load_average": load}
+             for _, seconds, cpu, command in done]
+    last = max([end for end, _, _, _ in done], default=epoch)
     rows.append({"step": "bazhong-accounts serve: start to the first page", "seconds": round(answered - last, 1),
-                 "load_average": load})
+                 "cpu_seconds": "", "load_average": load})
     rows.append({"step": "fresh clone to the first page (total)" + (" (uv cache empty)" if args.cold_cache else ""),
-                 "seconds": round(total, 1), "load_average": load})
+                 "seconds": round(total, 1), "cpu_seconds": "", "load_average": load})
     out = HERE / "results" / "first_start.csv"
     tmp = out.with_suffix(".csv.tmp")
     with tmp.open("w", encoding="utf-8", newline="") as f:
@@ -111,7 +115,7 @@ def main(argv=None) -> int:
         w.writerows(rows)
     os.replace(tmp, out)
     for r in rows:
-        print(f"{r['seconds']:7.1f} s  {r['step']}")
+        print(f"{r['seconds']:7.1f} s  (CPU {r['cpu_seconds']:>5} s)  {r['step']}")
     print(f"load average {load}; wrote {out}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
