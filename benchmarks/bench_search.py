@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import os
 import shutil
 import statistics
@@ -27,6 +26,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE))
+
+from results_csv import write_results  # noqa: E402
 
 from bazhong_accounts.site import search  # noqa: E402
 from bazhong_accounts.site.serve import make_datasette  # noqa: E402
@@ -94,12 +96,7 @@ def main(argv=None) -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     out = HERE / "results" / "search_scale.csv"
-    tmp = out.with_suffix(".csv.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, out)
+    write_results(out, FIELDS, rows)
     return 0
 
 

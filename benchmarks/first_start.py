@@ -12,7 +12,6 @@ average is recorded beside the times. Writes benchmarks/results/first_start.csv.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import shutil
 import signal
@@ -26,6 +25,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+
+from results_csv import write_results  # noqa: E402
 
 from bench_site import free_port  # noqa: E402
 
@@ -108,12 +109,7 @@ def main(argv=None) -> int:
     rows.append({"step": "fresh clone to the first page (total)" + (" (uv cache empty)" if args.cold_cache else ""),
                  "seconds": round(total, 1), "cpu_seconds": "", "load_average": load})
     out = HERE / "results" / "first_start.csv"
-    tmp = out.with_suffix(".csv.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, out)
+    write_results(out, FIELDS, rows)
     for r in rows:
         print(f"{r['seconds']:7.1f} s  (CPU {r['cpu_seconds']:>5} s)  {r['step']}")
     print(f"load average {load}; wrote {out}")

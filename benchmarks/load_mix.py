@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import os
 import statistics
 import subprocess
@@ -29,6 +28,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
+
+from results_csv import write_results  # noqa: E402
 
 from bench_site import free_port  # noqa: E402
 
@@ -196,12 +197,7 @@ def main(argv=None) -> int:
             return 1
         rows += measured
     out = Path(args.out)
-    tmp = out.with_suffix(".csv.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(out)
+    write_results(out, FIELDS, rows)
     for r in rows:
         print(f"{r['workers']} workers {r['concurrency']:4} clients  {r['page']:13} {r['requests']:5} req  "
               f"{r['errors']} errors  p50 {r['p50_ms']:6} ms  p95 {r['p95_ms']:6} ms  max {r['max_ms']:6} ms  "

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import os
 import sys
 import time
@@ -22,6 +21,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
+
+from results_csv import write_results  # noqa: E402
 
 from load_mix import PAGES  # noqa: E402
 
@@ -56,12 +57,7 @@ def main(argv=None) -> int:
                      "again_ms": round(again, 1), "load_average": round(os.getloadavg()[0], 1)})
         print(f"{name:16} {status}  first {first:7.1f} ms  again {again:5.1f} ms")
     out = HERE / "results" / "page_first.csv"
-    tmp = out.with_suffix(".csv.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, out)
+    write_results(out, FIELDS, rows)
     return 1 if any(r["status"] >= 500 for r in rows) else 0
 
 
