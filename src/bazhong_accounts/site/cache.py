@@ -4,8 +4,9 @@ while it serves, so answers derived from them never go stale.
 - Datasette 0.65.5 deep-copies the whole metadata (330 kB with the corpus) on every table
   permission check, ~10 ms each and about 450 for the home page; our metadata restricts no table,
   so the answer is known without it (memoize_table_permissions, on our sites only).
-- `warm` fetches, when a server starts, the pages the home page links to in both languages, so
-  that their first visitor is answered from memory (i18n.py keeps every GET answer).
+- `warm` fetches, after a server's first request, the pages the home page links to in both
+  languages for that request's host, so that their first visitor is answered from memory (i18n.py
+  keeps every GET answer, per host).
 """
 
 from __future__ import annotations
@@ -72,28 +73,31 @@ def pages_linked_from(home_html: str) -> list[str]:
     return [p for p in links if not p.startswith(NOT_WARMED) and "_lang=" not in p]
 
 
-async def warm(datasette, delay: float = WARM_DELAY) -> int:
+async def warm(datasette, host: str = "localhost", delay: float = WARM_DELAY) -> int:
     """Fetch every page of pages_linked_from() in Chinese and in English by the cookie, and the
-    home page by the switch (?_lang=en), after `delay` seconds (the first visitor goes first; each
+    home page by the switch (?_lang=en), as asked of `host` (Datasette writes absolute links with
+    it, so answers are kept per host), after `delay` seconds (the first visitor goes first; each
     worker warms its own cache on the same cores); returns how many were fetched."""
     await asyncio.sleep(delay)
-    home = await datasette.client.get("/")
+    headers = {"host": host}
+    home = await datasette.client.get("/", headers=headers)
     pages = pages_linked_from(home.text)
-    await datasette.client.get("/?_lang=en")
+    await datasette.client.get("/?_lang=en", headers=headers)
     for page in pages:
-        await datasette.client.get(page)
-        await datasette.client.get(page, cookies={i18n.COOKIE: "en"})
+        await datasette.client.get(page, headers=headers)
+        await datasette.client.get(page, headers=headers, cookies={i18n.COOKIE: "en"})
     return 2 * len(pages) + 1
 
 
 class Warming:
-    """An ASGI app: `app`, starting warm(datasette) when the server starts (the lifespan startup)."""
+    """An ASGI app: `app`, starting warm(datasette) for the host its first visitor asked for."""
 
     def __init__(self, datasette, app):
         self.datasette, self.app = datasette, app
         self.task: asyncio.Task | None = None  # referenced until the server stops
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "lifespan" and self.task is None:
-            self.task = asyncio.get_running_loop().create_task(warm(self.datasette))
+        if scope["type"] == "http" and self.task is None:
+            host = dict(scope.get("headers") or []).get(b"host", b"localhost").decode("latin-1")
+            self.task = asyncio.get_running_loop().create_task(warm(self.datasette, host))
         await self.app(scope, receive, send)
