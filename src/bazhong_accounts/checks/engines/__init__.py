@@ -11,6 +11,7 @@ nobody mistakes a pass for more than it is.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -20,9 +21,10 @@ from ..package import Result, _guard, _load_package, report_unlisted_csvs
 from . import definitions as d
 from .backends import ENGINES
 from .bytes import check_bytes
-from .identities import check_identities, check_rows
-from .lines import line_maps
-from .definitions import lit, view
+from .identities import break_queries as identities_sql
+from .identities import check_identities, check_rows, matched_sql, ordinal_checks, source_checks
+from .lines import NEWLINES, line_maps
+from .definitions import lit, q, view
 from .messages import cell_message, foreign_key_message, primary_key_message
 
 COVERED = ("files (bytes, encoding, header)", "types", "constraints", "primary keys", "foreign keys",
@@ -40,28 +42,65 @@ class Loaded:
         self.name, self.rel, self.schema, self.facts, self.lines = name, rel, schema, facts, lines
         self.fields = {f["name"]: f for f in schema["fields"]}
         self.header = facts.header
+        self.path = None  # set by _load_all: the CSV, read again when a cell check fails
 
     def col_no(self, col):
         return self.header.index(col) + 1 if col in self.header else None
 
 
+def row_queries(schemas: dict[str, dict]) -> list[str]:
+    """The SQL of every check that reads tables row by row (keys, identities, errata, ordinals,
+    sources): the columns they name are the ones a load keeps. A new check over the tables adds
+    its SQL here, or its columns are not loaded."""
+    breaks = identities_sql(schemas)
+    out = [c.sql for c in d.structure_checks(schemas, failed={})]
+    out += breaks + [q for q in matched_sql(" union all ".join(breaks) or "select 1", True) if q]
+    return out + [sql for _, sql in ordinal_checks(schemas) + source_checks(schemas)]
+
+
+_WORD = re.compile(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_]*)')
+
+
+def columns_read(header: list[str], resource: str, queries: list[str]) -> list[str]:
+    """The columns of the header named anywhere in a query that reads the resource's view (a
+    superset of what it reads: a word in a string literal only keeps a column too many)."""
+    words: set[str] = set()
+    for sql in queries:
+        if view(resource) in sql:
+            words |= {quoted.replace('""', '"') if quoted else word for quoted, word in _WORD.findall(sql)}
+    return [h for h in header if h in words]
+
+
+def mask_names(checks) -> list[str]:
+    return [f"__mask{i}" for i in range(len(d.masks(checks)))]
+
+
 def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded]:
-    """Byte checks, then each readable CSV handed to the engine; row counts and line maps in
-    one query each for all files (a Spark job costs seconds, whatever its size)."""
+    """Byte checks, then each readable CSV read by the engine in one pass: the columns the row
+    checks read, the cell-check masks and the quoted newlines of each row; row counts and line
+    maps in one query each for all files (a Spark job costs seconds, whatever its size)."""
+    schemas = {name: schema for name, _, schema, _ in resources}
+    queries = row_queries(schemas)
     read = {}
     for name, rel, schema, schema_path in resources:
         facts = _guard(report, f"file ({rel})", check_bytes, root, name, rel, schema, schema_path, report,
                        not engine.checks_utf8)
         if facts is None:
             continue
-        error = engine.load(name, root / rel, facts.header)
+        checks = d.cell_checks(name, schema)
+        computed = dict(zip(mask_names(checks), d.masks(checks)))
+        computed[NEWLINES] = d.newlines_in_row(facts.header)
+        error = engine.load(name, root / rel, facts.header, columns_read(facts.header, name, queries), computed)
         if error is not None:
             _ragged(root, rel, len(facts.header), error, report)
             continue
         read[name] = (rel, schema, facts)
     counts = _counts(engine, read, root, report)
     maps = line_maps(engine, {n: (read[n][2], counts[n], root / read[n][0], read[n][0]) for n in counts}, report)
-    return {n: Loaded(n, read[n][0], read[n][1], read[n][2], maps[n]) for n in counts}
+    loaded = {n: Loaded(n, read[n][0], read[n][1], read[n][2], maps[n]) for n in counts}
+    for t in loaded.values():
+        t.path = root / t.rel
+    return loaded
 
 
 def _counts(engine, read: dict, root: Path, report: Report) -> dict[str, int]:
@@ -103,11 +142,38 @@ def _unknown_references(resources, loaded: dict[str, Loaded], report: Report) ->
                            f"foreign key refers to `{rname}`, which is not a resource of datapackage.json")
 
 
+def _failed_cells(engine, loaded: dict[str, Loaded]) -> dict[str, list]:
+    """The cell checks that failed somewhere, per resource: bit_or() of the masks the load
+    computed, one small query for all files."""
+    parts, checks = [], {}
+    for name, t in loaded.items():
+        checks[name] = d.cell_checks(name, t.schema)
+        bits = ", ".join(f"bit_or({q(m)})" for m in mask_names(checks[name]))
+        if bits:
+            parts.append(f"select {lit(name)} as res, [{bits}] as bits from {view(name)}")
+    if not parts:
+        return {}
+    return {res: d.failing(checks[res], bits) for res, bits in engine.query(" union all ".join(parts))
+            if any(bits)}
+
+
+def _duplicate_keys(engine, loaded: dict[str, Loaded]) -> set[str]:
+    """Resources where two rows may share a primary key (their key hashes collide)."""
+    parts = [sql for name, t in loaded.items() if (sql := d.primary_key_suspects(name, t.schema))]
+    return {res for res, n in engine.query(" union all ".join(parts)) if n} if parts else set()
+
+
 def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
     """All type, key and constraint checks in one query (x0 = which check); the rows reported in
-    check order, as the pandas validator does, so its de-duplication picks the same message."""
+    check order, as the pandas validator does, so its de-duplication picks the same message.
+    Only the cell checks that failed run (on every column of their file, read again), and the
+    exact primary-key query only where key hashes collide: a valid package pays neither."""
     schemas = {name: t.schema for name, t in loaded.items()}
-    checks = d.structure_checks(schemas, engine.one_scan)
+    failed = _failed_cells(engine, loaded)
+    for name in failed:
+        t = loaded[name]
+        engine.load_full(name, t.path, t.header)
+    checks = d.structure_checks(schemas, engine.one_scan, failed, _duplicate_keys(engine, loaded))
     if not checks:
         return
     sql = " union all ".join(f"select {i} as x0, rn, col, v, x from ({c.sql}) s{i}" for i, c in enumerate(checks))

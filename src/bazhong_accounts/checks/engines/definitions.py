@@ -195,23 +195,69 @@ def cells(resource: str, checks: list[Check], one_scan: bool = True) -> list[Che
     return [Check("cells", resource, None, sql)]
 
 
-def structure_checks(schemas: dict[str, dict], one_scan: bool = True) -> list[Check]:
+def structure_checks(schemas: dict[str, dict], one_scan: bool = True, failed: dict[str, list[Check]] | None = None,
+                     duplicates: set[str] | None = None) -> list[Check]:
     """Types, keys and constraints of every resource, in the order the pandas validator runs
-    them (types, then keys, then constraints), so the same cell is reported by the same check."""
+    them (types, then keys, then constraints), so the same cell is reported by the same check.
+    failed (the cell checks the masks saw fail) and duplicates (resources whose key hashes
+    collide) leave out the queries that would find nothing."""
+    def cell_checks_of(name, schema, kinds):
+        checks = cell_checks(name, schema) if failed is None else failed.get(name, [])
+        return [c for c in checks if (c.kind == "type") == (kinds == "type")]
+
     out = []
     for name, schema in schemas.items():
-        out += cells(name, type_checks(name, schema), one_scan)
+        out += cells(name, cell_checks_of(name, schema, "type"), one_scan)
     for name, schema in schemas.items():
-        out += primary_key_check(name, schema) + foreign_key_checks(name, schema, schemas)
+        if duplicates is None or name in duplicates:
+            out += primary_key_check(name, schema)
+        out += foreign_key_checks(name, schema, schemas)
     for name, schema in schemas.items():
-        out += cells(name, constraint_checks(name, schema), one_scan)
+        out += cells(name, cell_checks_of(name, schema, "constraints"), one_scan)
     return out
 
 
-def line_offsets(resource: str, schema: dict) -> str:
-    """SQL: for each row, the newlines quoted inside the cells of the rows before it, so that
-    the physical line of row rn is rn + 2 + before (only run on files that have any)."""
-    per_row = " + ".join(f"(length({q(f['name'])}) - length(replace({q(f['name'])}, chr(10), '')))"
-                         for f in schema["fields"])
-    return (f"select rn, coalesce(sum(n) over (order by rn rows between unbounded preceding and 1 preceding), 0) "
-            f"as before from (select rn, {per_row} as n from {view(resource)}) s")
+def cell_checks(resource: str, schema: dict) -> list[Check]:
+    """Every check of one cell of the resource, types before constraints (the pandas order)."""
+    return type_checks(resource, schema) + constraint_checks(resource, schema)
+
+
+MASK_BITS = 62  # cell checks per mask column (a BIGINT, sign bit left alone)
+
+
+def masks(checks: list[Check]) -> list[str]:
+    """SQL, one expression per MASK_BITS checks: bit i set when check i fails on the row. The
+    load computes them while it reads the file, so a valid file costs one pass for all its cell
+    checks, and bit_or() over the column tells which checks (if any) need their rows found."""
+    out = []
+    for start in range(0, len(checks), MASK_BITS):
+        out.append(" | ".join(f"(case when {c.sql} then cast({1 << i} as BIGINT) else cast(0 as BIGINT) end)"
+                              for i, c in enumerate(checks[start:start + MASK_BITS])))
+    return out
+
+
+def failing(checks: list[Check], bits: list) -> list[Check]:
+    """The checks whose bits are set in the bit_or() of each mask column."""
+    return [c for i, c in enumerate(checks) if (int(bits[i // MASK_BITS] or 0) >> (i % MASK_BITS)) & 1]
+
+
+def newlines_in_row(header: list[str]) -> str:
+    """SQL: newlines quoted inside the row's cells (counted only on rows holding one), so that
+    lines.py maps a row to its physical line without reading the file again."""
+    cols = [f"t.{q(h)}" for h in header]
+    held = " or ".join(f"contains({c}, chr(10))" for c in cols)
+    count = " + ".join(f"(length({c}) - length(replace({c}, chr(10), '')))" for c in cols)
+    return f"(case when {held} then {count} else 0 end)"
+
+
+def primary_key_suspects(resource: str, schema: dict) -> str | None:
+    """SQL: how many usable rows share a hash of their typed primary key with another; 0 proves
+    the key unique, more runs primary_key_check (exact) to find the rows."""
+    pk = as_list(schema.get("primaryKey"))
+    if not pk:
+        return None
+    fields = _fields(schema)
+    keys = ", ".join(typed(fields[k], q(k)) for k in pk)
+    all_ok = " and ".join(usable(fields[k], q(k)) for k in pk)
+    return (f"select {lit(resource)} as res, count(*) - count(distinct hash({keys})) as n "
+            f"from {view(resource)} where {all_ok}")

@@ -1,7 +1,8 @@
 """Row number -> physical CSV line, whatever the engine, without a pass over every row in Python.
 
 Most files have one line per row: line = rn + 2. For files with newlines quoted inside cells the
-engine lists the rows that hold some (few; one query for all files), and they are added up. A
+engine lists the rows that hold some (counted while the file was loaded; few; one query for all
+files), and they are added up. A
 file whose newlines are still not accounted for (blank lines, which the engines skip) is read
 once with the csv module, as the pandas validator does, and its blank lines are reported.
 """
@@ -35,10 +36,11 @@ class LineMap:
         return [self.line(int(rn)) for rn in rns]
 
 
-def _newlines_per_row(resource: str, header: list[str]) -> str:
-    per_row = " + ".join(f"(length({q(h)}) - length(replace({q(h)}, chr(10), '')))" for h in header)
-    return (f"select {lit(resource)} as res, rn, n from (select rn, {per_row} as n from {view(resource)}) s "
-            f"where n > 0")
+NEWLINES = "__nl"  # the column of each loaded table: newlines quoted in the row (definitions.newlines_in_row)
+
+
+def _newlines_per_row(resource: str) -> str:
+    return f"select {lit(resource)} as res, rn, {q(NEWLINES)} as n from {view(resource)} where {q(NEWLINES)} > 0"
 
 
 def line_maps(engine, files: dict, report: Report) -> dict[str, LineMap]:
@@ -53,7 +55,7 @@ def line_maps(engine, files: dict, report: Report) -> dict[str, LineMap]:
     if not odd:
         return maps
     held: dict[str, list] = {n: [] for n in odd}
-    sql = " union all ".join(_newlines_per_row(n, files[n][0].header) for n in odd)
+    sql = " union all ".join(_newlines_per_row(n) for n in odd)
     for res, rn, n in engine.query(sql):
         held[res].append((rn, n))
     for name, expected in odd.items():
