@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ...model.descriptor import as_list
@@ -23,7 +24,7 @@ from .backends import ENGINES
 from .bytes import check_bytes
 from .identities import break_queries as identities_sql
 from .identities import check_identities, check_rows, matched_sql, ordinal_checks, source_checks
-from .lines import NEWLINES, line_maps
+from .lines import line_maps
 from .definitions import lit, q, view
 from .messages import cell_message, foreign_key_message, primary_key_message
 
@@ -43,6 +44,8 @@ class Loaded:
         self.fields = {f["name"]: f for f in schema["fields"]}
         self.header = facts.header
         self.path = None  # set by _load_all: the CSV, read again when a cell check fails
+        self.failed: list = []  # set by _load_all: the cell checks that fail on some row
+        self.duplicates = True  # set by _load_all: False when no two rows can share a key
 
     def col_no(self, col):
         return self.header.index(col) + 1 if col in self.header else None
@@ -77,30 +80,50 @@ def mask_names(checks) -> list[str]:
 
 def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded]:
     """Byte checks, then each readable CSV read by the engine in one pass: the columns the row
-    checks read, the cell-check masks and the quoted newlines of each row; row counts and line
+    checks read and the cell-check masks; row counts and line
     maps in one query each for all files (a Spark job costs seconds, whatever its size)."""
     schemas = {name: schema for name, _, schema, _ in resources}
     queries = row_queries(schemas)
     read = {}
-    for name, rel, schema, schema_path in resources:
-        facts = _guard(report, f"file ({rel})", check_bytes, root, name, rel, schema, schema_path, report,
-                       not engine.checks_utf8)
+    for (name, rel, schema, _), facts in zip(resources, _bytes_checked(root, engine, resources, report)):
         if facts is None:
             continue
         checks = d.cell_checks(name, schema)
         computed = dict(zip(mask_names(checks), d.masks(checks)))
-        computed[NEWLINES] = d.newlines_in_row(facts.header)
+        if (key := d.primary_key_hash(schema)) is not None:
+            computed[d.KEY_HASH] = key
         error = engine.load(name, root / rel, facts.header, columns_read(facts.header, name, queries), computed)
         if error is not None:
             _ragged(root, rel, len(facts.header), error, report)
             continue
         read[name] = (rel, schema, facts)
     counts = _counts(engine, read, root, report)
+    # what the columns computed by the load say, asked before any file is read again in full
+    failed = _guard(report, "cell masks", _failed_cells, engine, {n: read[n][1] for n in counts}) or {}
+    duplicates = _guard(report, "key hashes", _duplicate_keys, engine, {n: read[n][1] for n in counts})
     maps = line_maps(engine, {n: (read[n][2], counts[n], root / read[n][0], read[n][0]) for n in counts}, report)
     loaded = {n: Loaded(n, read[n][0], read[n][1], read[n][2], maps[n]) for n in counts}
     for t in loaded.values():
-        t.path = root / t.rel
+        t.path, t.failed = root / t.rel, failed.get(t.name, [])
+        t.duplicates = duplicates is None or t.name in duplicates
     return loaded
+
+
+def _bytes_checked(root: Path, engine, resources, report: Report):
+    """The byte checks' facts of each file in order; the next file's pass runs in a thread while
+    the engine reads this one (the engine does not hold the GIL), its problems kept apart and
+    added in file order."""
+    def one(resource):
+        name, rel, schema, schema_path = resource
+        own = Report()
+        return _guard(own, f"file ({rel})", check_bytes, root, name, rel, schema, schema_path, own,
+                      not engine.checks_utf8), own
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for facts, own in pool.map(one, resources):
+            report.problems += own.problems
+            report.cells |= own.cells
+            yield facts
 
 
 def _counts(engine, read: dict, root: Path, report: Report) -> dict[str, int]:
@@ -142,12 +165,12 @@ def _unknown_references(resources, loaded: dict[str, Loaded], report: Report) ->
                            f"foreign key refers to `{rname}`, which is not a resource of datapackage.json")
 
 
-def _failed_cells(engine, loaded: dict[str, Loaded]) -> dict[str, list]:
+def _failed_cells(engine, schemas: dict[str, dict]) -> dict[str, list]:
     """The cell checks that failed somewhere, per resource: bit_or() of the masks the load
     computed, one small query for all files."""
     parts, checks = [], {}
-    for name, t in loaded.items():
-        checks[name] = d.cell_checks(name, t.schema)
+    for name, schema in schemas.items():
+        checks[name] = d.cell_checks(name, schema)
         bits = ", ".join(f"bit_or({q(m)})" for m in mask_names(checks[name]))
         if bits:
             parts.append(f"select {lit(name)} as res, [{bits}] as bits from {view(name)}")
@@ -157,9 +180,9 @@ def _failed_cells(engine, loaded: dict[str, Loaded]) -> dict[str, list]:
             if any(bits)}
 
 
-def _duplicate_keys(engine, loaded: dict[str, Loaded]) -> set[str]:
+def _duplicate_keys(engine, schemas: dict[str, dict]) -> set[str]:
     """Resources where two rows may share a primary key (their key hashes collide)."""
-    parts = [sql for name, t in loaded.items() if (sql := d.primary_key_suspects(name, t.schema))]
+    parts = [d.primary_key_suspects(name) for name, schema in schemas.items() if d.primary_key_hash(schema)]
     return {res for res, n in engine.query(" union all ".join(parts)) if n} if parts else set()
 
 
@@ -169,11 +192,12 @@ def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
     Only the cell checks that failed run (on every column of their file, read again), and the
     exact primary-key query only where key hashes collide: a valid package pays neither."""
     schemas = {name: t.schema for name, t in loaded.items()}
-    failed = _failed_cells(engine, loaded)
+    failed = {name: t.failed for name, t in loaded.items() if t.failed}
     for name in failed:
         t = loaded[name]
         engine.load_full(name, t.path, t.header)
-    checks = d.structure_checks(schemas, engine.one_scan, failed, _duplicate_keys(engine, loaded))
+    duplicates = {name for name, t in loaded.items() if t.duplicates}
+    checks = d.structure_checks(schemas, engine.one_scan, failed, duplicates)
     if not checks:
         return
     sql = " union all ".join(f"select {i} as x0, rn, col, v, x from ({c.sql}) s{i}" for i, c in enumerate(checks))

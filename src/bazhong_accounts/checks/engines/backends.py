@@ -34,6 +34,7 @@ class DuckDBEngine:
             config["threads"] = threads
         # in memory, spilling to temp_directory beyond memory_limit: a package bigger than RAM is read too
         self.con = duckdb.connect(":memory:", config=config)
+        self.full: set[str] = set()  # resources read again with every column (load_full)
 
     def load(self, resource: str, path: Path, header: list[str], keep: list[str],
              computed: dict[str, str]) -> str | None:
@@ -53,7 +54,10 @@ class DuckDBEngine:
 
     def load_full(self, resource: str, path: Path, header: list[str]) -> None:
         """Every column of the file behind t_<name> (rows numbered as load() numbered them), for
-        the queries that find the failing cells: only when some cell check failed."""
+        the queries that find the failing cells or the quoted newlines: only when needed."""
+        if resource in self.full:
+            return
+        self.full.add(resource)
         self.con.execute(f"create or replace table {q('f_' + resource)} as select * from {self._read(path, header)}")
         cells = ", ".join(f"coalesce({q(h)}, '') as {q(h)}" for h in header)
         self.con.execute(f"create or replace view {view(resource)} as select rowid as rn, {cells} "

@@ -243,21 +243,30 @@ def failing(checks: list[Check], bits: list) -> list[Check]:
 
 def newlines_in_row(header: list[str]) -> str:
     """SQL: newlines quoted inside the row's cells (counted only on rows holding one), so that
-    lines.py maps a row to its physical line without reading the file again."""
+    lines.py maps a row to its physical line."""
     cols = [f"t.{q(h)}" for h in header]
     held = " or ".join(f"contains({c}, chr(10))" for c in cols)
     count = " + ".join(f"(length({c}) - length(replace({c}, chr(10), '')))" for c in cols)
     return f"(case when {held} then {count} else 0 end)"
 
 
-def primary_key_suspects(resource: str, schema: dict) -> str | None:
-    """SQL: how many usable rows share a hash of their typed primary key with another; 0 proves
-    the key unique, more runs primary_key_check (exact) to find the rows."""
+KEY_HASH = "__key"  # column of each loaded table: the hash of the row's typed primary key
+
+
+def primary_key_hash(schema: dict) -> str | None:
+    """SQL over the row `t`: a hash of its typed primary key (NULL when a key cell is unusable),
+    computed while the file is read."""
     pk = as_list(schema.get("primaryKey"))
     if not pk:
         return None
     fields = _fields(schema)
-    keys = ", ".join(typed(fields[k], q(k)) for k in pk)
-    all_ok = " and ".join(usable(fields[k], q(k)) for k in pk)
-    return (f"select {lit(resource)} as res, count(*) - count(distinct hash({keys})) as n "
-            f"from {view(resource)} where {all_ok}")
+    keys = ", ".join(typed(fields[k], "t." + q(k)) for k in pk)
+    all_ok = " and ".join(usable(fields[k], "t." + q(k)) for k in pk)
+    return f"(case when {all_ok} then hash({keys}) end)"
+
+
+def primary_key_suspects(resource: str) -> str:
+    """SQL: how many rows share their key hash with another; 0 proves the key unique (equal keys
+    hash alike), more runs primary_key_check (exact) to find the rows."""
+    return (f"select {lit(resource)} as res, count({q(KEY_HASH)}) - count(distinct {q(KEY_HASH)}) as n "
+            f"from {view(resource)}")

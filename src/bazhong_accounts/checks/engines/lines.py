@@ -1,8 +1,8 @@
 """Row number -> physical CSV line, whatever the engine, without a pass over every row in Python.
 
 Most files have one line per row: line = rn + 2. For files with newlines quoted inside cells the
-engine lists the rows that hold some (counted while the file was loaded; few; one query for all
-files), and they are added up. A
+engine lists the rows that hold some (few; one query for all files, which reads every column of
+those files again: the load kept only some), and they are added up. A
 file whose newlines are still not accounted for (blank lines, which the engines skip) is read
 once with the csv module, as the pandas validator does, and its blank lines are reported.
 """
@@ -15,7 +15,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from ...model.problems import Report
-from .definitions import lit, q, view
+from .definitions import lit, newlines_in_row, view
 
 
 class LineMap:
@@ -36,11 +36,9 @@ class LineMap:
         return [self.line(int(rn)) for rn in rns]
 
 
-NEWLINES = "__nl"  # the column of each loaded table: newlines quoted in the row (definitions.newlines_in_row)
-
-
-def _newlines_per_row(resource: str) -> str:
-    return f"select {lit(resource)} as res, rn, {q(NEWLINES)} as n from {view(resource)} where {q(NEWLINES)} > 0"
+def _newlines_per_row(resource: str, header: list[str]) -> str:
+    return (f"select {lit(resource)} as res, rn, n from (select rn, {newlines_in_row(header)} as n "
+            f"from {view(resource)} t) s where n > 0")
 
 
 def line_maps(engine, files: dict, report: Report) -> dict[str, LineMap]:
@@ -55,7 +53,10 @@ def line_maps(engine, files: dict, report: Report) -> dict[str, LineMap]:
     if not odd:
         return maps
     held: dict[str, list] = {n: [] for n in odd}
-    sql = " union all ".join(_newlines_per_row(n) for n in odd)
+    for name in odd:  # the load kept only some columns: the newlines can be in any
+        facts, _rows, path, _rel = files[name]
+        engine.load_full(name, path, facts.header)
+    sql = " union all ".join(_newlines_per_row(n, files[n][0].header) for n in odd)
     for res, rn, n in engine.query(sql):
         held[res].append((rn, n))
     for name, expected in odd.items():
