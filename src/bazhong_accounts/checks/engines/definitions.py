@@ -71,9 +71,10 @@ def valid(field: dict, col: str) -> str:
     return "true"
 
 
-def usable(field: dict, col: str) -> str:
-    """SQL: the cell has a value of the right type."""
-    check = valid(field, col)
+def usable(field: dict, col: str, all_valid: bool = False) -> str:
+    """SQL: the cell has a value of the right type. all_valid: the column's type check failed
+    nowhere, so a value is enough (no regex again)."""
+    check = "true" if all_valid else valid(field, col)
     return f"({col} <> '')" if check == "true" else f"({col} <> '' and {check})"
 
 
@@ -150,8 +151,9 @@ def primary_key_check(resource: str, schema: dict) -> list[Check]:
     return [Check("primary_key", resource, pk[-1], sql)]
 
 
-def foreign_key_checks(resource: str, schema: dict, schemas: dict[str, dict]) -> list[Check]:
-    """Rows whose foreign key names no row of the referenced resource; v = the values shown."""
+def foreign_key_checks(resource: str, schema: dict, schemas: dict[str, dict], all_valid=lambda res, col: False) -> list[Check]:
+    """Rows whose foreign key names no row of the referenced resource; v = the values shown.
+    all_valid(resource, column): no cell of the column failed its type check."""
     out = []
     fields = _fields(schema)
     for n, fk in enumerate(schema.get("foreignKeys", [])):
@@ -164,8 +166,8 @@ def foreign_key_checks(resource: str, schema: dict, schemas: dict[str, dict]) ->
         rfields = _fields(schemas[rname])
         if any(c not in fields for c in cols) or any(c not in rfields for c in rcols):
             continue
-        mine = " and ".join(usable(fields[c], "c." + q(c)) for c in cols)
-        theirs = " and ".join(usable(rfields[c], q(c)) for c in rcols)
+        mine = " and ".join(usable(fields[c], "c." + q(c), all_valid(resource, c)) for c in cols)
+        theirs = " and ".join(usable(rfields[c], q(c), all_valid(rname, c)) for c in rcols)
         ref_keys = ", ".join(f"{typed(rfields[c], q(c))} as k{i}" for i, c in enumerate(rcols))
         on = " and ".join(f"r.k{i} = {typed(fields[c], 'c.' + q(c))}" for i, c in enumerate(cols))
         shown = " || ', ' || ".join("c." + q(c) for c in cols)
@@ -205,13 +207,17 @@ def structure_checks(schemas: dict[str, dict], one_scan: bool = True, failed: di
         checks = cell_checks(name, schema) if failed is None else failed.get(name, [])
         return [c for c in checks if (c.kind == "type") == (kinds == "type")]
 
+    def all_valid(name, col):
+        return failed is not None and name in schemas and not any(
+            c.kind == "type" and c.column == col for c in failed.get(name, []))
+
     out = []
     for name, schema in schemas.items():
         out += cells(name, cell_checks_of(name, schema, "type"), one_scan)
     for name, schema in schemas.items():
         if duplicates is None or name in duplicates:
             out += primary_key_check(name, schema)
-        out += foreign_key_checks(name, schema, schemas)
+        out += foreign_key_checks(name, schema, schemas, all_valid)
     for name, schema in schemas.items():
         out += cells(name, cell_checks_of(name, schema, "constraints"), one_scan)
     return out
