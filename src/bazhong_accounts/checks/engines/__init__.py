@@ -56,7 +56,7 @@ def row_queries(schemas: dict[str, dict]) -> list[str]:
     sources): the columns they name are the ones a load keeps. A new check over the tables adds
     its SQL here, or its columns are not loaded."""
     breaks = identities_sql(schemas)
-    out = [c.sql for c in d.structure_checks(schemas, failed={})]
+    out = [c.sql for c in d.structure_checks(schemas, failed={}, duplicates=set())]  # those read the full file
     out += breaks + [q for q in matched_sql(" union all ".join(breaks) or "select 1", True) if q]
     return out + [sql for _, sql in ordinal_checks(schemas) + source_checks(schemas)]
 
@@ -189,14 +189,14 @@ def _duplicate_keys(engine, schemas: dict[str, dict]) -> set[str]:
 def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
     """All type, key and constraint checks in one query (x0 = which check); the rows reported in
     check order, as the pandas validator does, so its de-duplication picks the same message.
-    Only the cell checks that failed run (on every column of their file, read again), and the
-    exact primary-key query only where key hashes collide: a valid package pays neither."""
+    Only the cell checks that failed run, and the exact primary-key query only where key hashes
+    collide, each on every column of its file, read again: a valid package pays neither."""
     schemas = {name: t.schema for name, t in loaded.items()}
     failed = {name: t.failed for name, t in loaded.items() if t.failed}
-    for name in failed:
+    duplicates = {name for name, t in loaded.items() if t.duplicates}
+    for name in sorted(set(failed) | duplicates):
         t = loaded[name]
         engine.load_full(name, t.path, t.header)
-    duplicates = {name for name, t in loaded.items() if t.duplicates}
     checks = d.structure_checks(schemas, engine.one_scan, failed, duplicates)
     if not checks:
         return
