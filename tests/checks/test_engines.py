@@ -260,7 +260,8 @@ def test_a_broken_cell_in_a_big_file_gets_its_exact_line(bigger, monkeypatch):
     calls = _reads_in_full(monkeypatch)
     got = [(x.path, x.line, x.column, x.message) for x in engines.collect(bigger, "duckdb").report.problems]
     assert sorted(got) == [
-        ("data/indicators.csv", lines[i], "value", '"12a" has a unit (a); write the number only (12): the unit is in the schema'),
+        ("data/indicators.csv", lines[i], "value",
+         '"12a" has a unit (a); write the number only (12): the unit is in the schema'),
         ("data/indicators.csv", lines[i + 1], "qualifier", '"roughly" is not one of: exact, more_than, at_least'),
         ("data/projects.csv", p_lines[-2], "budget", '"1,000" has a thousands separator; write 1000'),
     ], got
