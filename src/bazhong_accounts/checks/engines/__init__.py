@@ -1,9 +1,13 @@
 """`validate DIR --engine duckdb|spark`: the checks of `validate` on an SQL engine.
 
-Flow: the byte checks of each CSV in Python (bytes.py, streamed), each CSV loaded by the engine
-as text with its row numbers, every check of definitions.py run as SQL, and for the failing rows
-only: the physical CSV line (lines.py) and the message (messages.py). The output is the pandas
-validator's (``path:line: column: message``), so the engines can be compared line for line.
+Flow: the byte checks of each CSV in Python (bytes.py, streamed, the next file's in a thread), each
+CSV read by the engine in one pass into a table of the columns the row checks name (row_queries),
+the cell checks' masks and the primary key's hash, rows numbered in file order. A valid package
+stops there for its cells and keys (fast path); a failing cell check or a key-hash collision reads
+that file again with every column and runs only those checks as queries that name the rows (slow
+path). Keys, identities, errata, ordinals and sources run as SQL on the tables. For the failing
+rows only: the physical CSV line (lines.py) and the message (messages.py). The output is the
+pandas validator's (``path:line: column: message``), so the engines can be compared line for line.
 
 What the SQL engines check is listed in COVERED; NOT_COVERED is printed on stderr at each run so
 nobody mistakes a pass for more than it is.
