@@ -51,12 +51,13 @@ FIELDS = ["n", "rows", "csv_mb", "task", "seconds", "us_per_row", "max_rss_mb", 
 # ---------------------------------------------------------------- commands
 
 
-def timed(cmd: list[str], timeout: float) -> dict:
+def timed(cmd: list[str], timeout: float, env: dict | None = None) -> dict:
     """Run cmd: wall time, peak memory (max RSS of the process and the children it waited for),
     exit code, and whether the time limit cut it off (the whole process group is killed then)."""
     with tempfile.TemporaryFile("w+") as log:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                env=env)
         cut = False
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -72,7 +73,8 @@ def timed(cmd: list[str], timeout: float) -> dict:
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         log.seek(0)
         return {"seconds": seconds, "code": None if cut else proc.returncode, "timeout": cut,
-                "output": log.read(), "max_rss_mb": usage.ru_maxrss / 1024}
+                "output": log.read(), "max_rss_mb": usage.ru_maxrss / 1024,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime}  # what the load of other jobs does not inflate
 
 
 def _tail(text: str, n: int = 5) -> str:

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -148,23 +147,17 @@ def row_counts(path: Path, pkg: Package) -> dict[str, int]:
 # ---------------------------------------------------------------- validation and the command
 
 
-def validation_problems(pkg_dir: Path) -> list[str]:
-    """Ask the project's validator; its own API if it has `check(dir)`, else its command."""
-    try:
-        from ..checks import validate
-    except ImportError as e:
-        return [f"the validator cannot be imported: {e}"]
-    if hasattr(validate, "check"):
+def validation_problems(pkg_dir: Path, engine: str = "auto") -> list[str]:
+    """Ask the project's validator. `auto`: pandas for a small package, DuckDB past
+    checks.engines.AUTO_BYTES of CSV (pandas holds about 4x the data in memory; DuckDB streams)."""
+    from ..checks import engines, validate
+
+    engine = engines.choose(pkg_dir, engine)
+    if engine == "pandas":
         return [str(p) for p in validate.check(pkg_dir)]
-    proc = subprocess.run(
-        [sys.executable, "-m", "bazhong_accounts.cli", "validate", str(pkg_dir)],
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode == 0:
-        return []
-    lines = (proc.stdout + proc.stderr).strip().splitlines()
-    return lines[-20:] or [f"validator exited with status {proc.returncode}"]
+    result = engines.collect(pkg_dir, engine)
+    engines.print_note()
+    return [str(p) for p in result.report.sorted(result.order)]
 
 
 def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft: list[str] | None = None) -> dict:
@@ -215,7 +208,7 @@ def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft:
 def run(args) -> int:
     pkg_dir = Path(args.dir)
     out = Path(args.out)
-    problems = validation_problems(pkg_dir)
+    problems = validation_problems(pkg_dir, getattr(args, "engine", "auto"))
     draft = getattr(args, "draft", False)
     if problems and draft:
         # a machine-extracted package carries its reports' own contradictions: built, and said so
