@@ -8,15 +8,11 @@ from the code. `--check`: exit 1 when README.md is stale (tests/test_cli.py does
 
 from __future__ import annotations
 
-import os
-import re
 import sys
-from pathlib import Path
+
+from readme_blocks import replace_block, sync
 
 from bazhong_accounts.cli import PROG, help_texts
-
-ROOT = Path(__file__).resolve().parent.parent
-START, END = "<!-- cli:start -->", "<!-- cli:end -->"
 
 
 def reference() -> str:
@@ -28,28 +24,9 @@ def reference() -> str:
 
 
 def render(readme: str) -> str:
-    """README text with the block between the markers replaced (an error when a marker is missing)."""
-    if START not in readme or END not in readme:
-        raise ValueError(f"README.md: markers {START} and {END} not found")
-    block = f"{START}\n{reference()}\n{END}"
-    return re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, readme, flags=re.S)
-
-
-def main() -> int:
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    new = render(text)
-    if "--check" in sys.argv:
-        if new != text:
-            print("README.md: the command-line reference is stale; run: python scripts/cli_reference.py",
-                  file=sys.stderr)
-            return 1
-        return 0
-    tmp = readme.with_name(readme.name + ".tmp")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, readme)
-    return 0
+    """README text with the command-line reference replaced (an error when a marker is missing)."""
+    return replace_block(readme, "cli", reference())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(sync(render, "cli_reference.py"))

@@ -1,12 +1,13 @@
 """Rewrite the generated tables of README.md from the data: the resources (between the
 resources:start/end markers: datapackage.json and CSV row counts) and the errata (errata:start/end).
-`--check` exits 1 when README.md is out of date."""
+`--check` exits 1 when README.md is out of date (scripts/readme_blocks.py)."""
 
 import csv
 import json
-import re
 import sys
 from pathlib import Path
+
+from readme_blocks import replace_block, sync
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,24 +32,10 @@ def errata_table() -> str:
 
 
 def render(text: str) -> str:
-    for marker, make in (("resources", resources_table), ("errata", errata_table)):
-        start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
-        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: f"{start}\n{make()}\n{end}", text, flags=re.S)  # noqa: B023 - called at once
+    for name, make in (("resources", resources_table), ("errata", errata_table)):
+        text = replace_block(text, name, make())
     return text
 
 
-def main() -> int:
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    new = render(text)
-    if "--check" in sys.argv:
-        if new != text:
-            print("README.md: the generated tables are out of date; run `python scripts/readme_table.py`")
-            return 1
-        return 0
-    readme.write_text(new, encoding="utf-8")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(sync(render, "readme_table.py"))

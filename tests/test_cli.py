@@ -12,6 +12,7 @@ import importlib.util
 import json
 import re
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,8 @@ def test_help_shows_the_defaults(capsys):
 
 
 def load_script(name: str):
+    if str(ROOT / "scripts") not in sys.path:  # as `python scripts/NAME.py` would: its neighbours import
+        sys.path.insert(0, str(ROOT / "scripts"))
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
