@@ -16,13 +16,13 @@ import sys
 from pathlib import Path
 
 from ..errors import fail
+from .fts import build_search_tables
 from .marker import mark
 from .sqlite import BuildError, Package, Table, exact_twin, exact_twin_sql, load_csv, load_package, q, sort_by_key
 
 __all__ = ["BuildError", "build_site", "load_package", "run"]
 
 CACHE_KIB = 64 * 1024
-FTS_HASH_BYTES = 64 << 20
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}
 
 
@@ -107,24 +107,12 @@ def write_database(pkg: Package, path: Path) -> None:
             for t in pkg.tables.values():
                 conn.execute(create_table_sql(t, pkg.tables))
                 load_csv(conn, t)
-                # indexes and search after the load: one sort each instead of updates row by row
+                # indexes after the load: one sort each instead of updates row by row
                 for cols in index_columns(t, pkg.tables, [c for name, c in extra if name == t.name]):
                     conn.execute(
                         f"CREATE INDEX {q('idx_' + t.name + '_' + '_'.join(cols))} "
                         f"ON {q(t.name)} ({', '.join(map(q, cols))})"
                     )
-                fts = t.fts_columns()
-                if fts:
-                    # External-content FTS5 table named <table>_fts: Datasette finds it by content="<table>".
-                    conn.execute(
-                        f"CREATE VIRTUAL TABLE {q(t.name + '_fts')} USING fts5("
-                        f"{', '.join(map(q, fts))}, content={q(t.name)}, tokenize='trigram')"
-                    )
-                    # a 64 MB term buffer instead of 1 MB: fewer, larger segments to merge (a quarter
-                    # less CPU, a quarter smaller index at N = 1,000), memory still bounded
-                    fts_table = q(t.name + "_fts")
-                    conn.execute(f"INSERT INTO {fts_table}({fts_table}, rank) VALUES ('hashsize', {FTS_HASH_BYTES})")
-                    conn.execute(f"INSERT INTO {fts_table}({fts_table}) VALUES ('rebuild')")
         problems = conn.execute("PRAGMA foreign_key_check").fetchall()
         if problems:
             table, rowid, target, _ = problems[0]
@@ -134,6 +122,8 @@ def write_database(pkg: Package, path: Path) -> None:
                 f"{pkg.tables[table].csv_path}, data row {rowid}: {dict(zip(pk, key or (), strict=False))} refers to a "
                 f"missing row of {target} ({len(problems)} dangling foreign key(s) in all)"
             )
+        # full-text search tables <table>_fts (Datasette finds them by content="<table>"), on every core
+        build_search_tables(path, list(pkg.tables.values()))
         conn.execute("PRAGMA analysis_limit = 1000")  # statistics from a sample: seconds, not minutes
         conn.execute("ANALYZE")
         conn.commit()
