@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import fail
 from .fts import build_search_tables
 from .marker import mark
-from .sqlite import BuildError, Package, Table, exact_twin, exact_twin_sql, load_csv, load_package, q, sort_by_key
+from .sqlite import BuildError, Package, Table, exact_view_sql, load_csv, load_package, q, sort_by_key
 
 __all__ = ["BuildError", "build_site", "load_package", "run"]
 
@@ -55,8 +55,6 @@ def create_table_sql(t: Table, tables: dict[str, Table]) -> str:
             raise BuildError(f"{t.name}: field {f['name']} has type {f['type']!r}; the build knows {sorted(SQL_TYPES)}")
         not_null = " NOT NULL" if f.get("constraints", {}).get("required") else ""
         cols.append(f"  {q(f['name'])} {SQL_TYPES[f['type']]}{not_null}")
-        if exact_twin(f):
-            cols.append(f"  {exact_twin_sql(f)}")
     if t.primary_key:
         cols.append(f"  PRIMARY KEY ({', '.join(map(q, t.primary_key))})")
     for fields, target, target_fields in sql_foreign_keys(t, tables):
@@ -107,6 +105,8 @@ def write_database(pkg: Package, path: Path) -> None:
             for t in pkg.tables.values():
                 conn.execute(create_table_sql(t, pkg.tables))
                 load_csv(conn, t)
+                if exact_view_sql(t):  # <table>_exact: exact integer twins of the numbers (sqlite.py)
+                    conn.execute(exact_view_sql(t))
                 # indexes after the load: one sort each instead of updates row by row
                 for cols in index_columns(t, pkg.tables, [c for name, c in extra if name == t.name]):
                     conn.execute(

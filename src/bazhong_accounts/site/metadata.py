@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model import roles
-from .sqlite import Package, Table, exact_twin, exact_twin_description, q, sort_by_key
+from .sqlite import Package, Table, q, sort_by_key
 
 # Tables with more rows get no default facets: each facet counts every row the page matches (a
 # million at 10,000 department-years, ~100 ms each), and a list of thousands of departments helps
@@ -25,8 +25,7 @@ def table_metadata(t: Table, label_targets: set[str], rows: int | None = None) -
     meta = {
         "title": t.title,
         "description": t.description,
-        "columns": {f["name"]: _column_description(f) for f in t.fields}
-        | {exact_twin(f): exact_twin_description(f) for f in t.fields if exact_twin(f)},
+        "columns": {f["name"]: _column_description(f) for f in t.fields},
         "facets": t.facet_columns() if rows is None or rows <= FACET_MAX_ROWS else [],
         "size": PAGE_SIZE,
     }

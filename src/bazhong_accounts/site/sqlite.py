@@ -193,12 +193,13 @@ def bad_cell_message(t: Table, cells: list[str], line: int) -> str:
 # ---------------------------------------------------------------- exact money: integer twins
 #
 # A number field declares `decimalPlaces` d in its Table Schema (the report's own decimals). The
-# build stores the value as REAL (shown as printed: 2524.97) and adds a virtual generated column
-# <field>_x<10^d>, the value times 10^d as an exact INTEGER: SQLite's own sum() adds those exactly,
-# in any SQLite, with or without this package's plugin. The REAL is exact enough to give the integer
-# back: cells have at most d decimals and at most MAX_WHOLE_DIGITS digits before the point (checked
-# when loading), so round(value * 10^d) is the printed number times 10^d, and the REAL is the
-# double nearest to the printed decimal (what Python's float() gives).
+# table stores the value as REAL (shown as printed: 2524.97), and the view <table>_exact shows every
+# column of the table plus <field>_x<10^d>: the value times 10^d as an exact INTEGER, which SQLite's
+# own sum() adds exactly, in any SQLite, with or without this package's plugin. The REAL gives the
+# integer back exactly: cells have at most d decimals and at most MAX_WHOLE_DIGITS digits before the
+# point (checked when loading), so round(value * 10^d) is the printed number times 10^d (the REAL is
+# the double nearest to the printed decimal, what Python's float() gives). A view, not columns of
+# the table: the site's pages, downloads and searches show the tables as the CSVs have them.
 
 MAX_WHOLE_DIGITS = 13  # 10^13 * 10^2 < 2^53: every such value * 100 is an exact double
 
@@ -215,18 +216,18 @@ def exact_twin(field: dict) -> str | None:
     return None if d is None else f"{field['name']}_x{10 ** d}"
 
 
-def exact_twin_description(field: dict) -> str:
-    """What the site says about a twin column."""
-    scale = 10 ** decimal_places(field)
-    return (f"{field.get('title', field['name'])} ×{scale}: {field['name']} times {scale} as an exact integer, "
-            f"so that sum({exact_twin(field)}) adds exactly in any SQLite (generated from {field['name']}).")
+def exact_view_name(t: Table) -> str:
+    return t.name + "_exact"
 
 
-def exact_twin_sql(field: dict) -> str:
-    """The generated column's definition."""
-    d = decimal_places(field)
-    return (f"{q(exact_twin(field))} INTEGER GENERATED ALWAYS AS "
-            f"(cast(round({q(field['name'])} * {10 ** d}) as integer)) VIRTUAL")
+def exact_view_sql(t: Table) -> str | None:
+    """CREATE VIEW <table>_exact: the table's columns, then each number's exact integer twin."""
+    twins = [f"cast(round({q(f['name'])} * {10 ** decimal_places(f)}) as integer) AS {q(exact_twin(f))}"
+             for f in t.fields if exact_twin(f)]
+    if not twins:
+        return None
+    columns = ", ".join([*map(q, t.field_names()), *twins])
+    return f"CREATE VIEW {q(exact_view_name(t))} AS SELECT {columns} FROM {q(t.name)}"
 
 
 def decimals_problem(field: dict, cell: str) -> str | None:
