@@ -8,7 +8,8 @@ of requests to each URL (--requests per URL, --concurrency at a time, at most --
 and reports requests/s, p50 and p95 latency: a table page, a facet-filtered page of every table
 (its first facet column), every canned query of the db's metadata.json and JSON API calls, among them
 the exact `select sum(amount)` over expenditure_by_function's 类 rows (50,000 at N = 10,000), its
-integer twin `sum(amount_x100)` (view expenditure_by_function_exact) and `count(*)` of the same rows (the floor). Each request differs
+integer twin `sum(amount_x100)` (view expenditure_by_function_exact) and `count(*)` of the same
+rows (the floor). Each request differs
 by an ignored `_bench=<i>` so the site's answer cache never answers (--cached: it may).
 Writes benchmarks/results/site.csv.
 Without --db (and no site/bazhong.db) the site is built from the checkout first.
