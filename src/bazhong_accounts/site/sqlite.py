@@ -11,6 +11,7 @@ import csv
 import re
 import sqlite3
 from collections.abc import Iterator
+from typing import Any
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -162,7 +163,7 @@ def _open_csv(t: Table):
         raise BuildError(f"{t.csv_path}: cannot read: {e}") from None
 
 
-def _reader_after_header(t: Table, f) -> Iterator[list[str]]:
+def _reader_after_header(t: Table, f) -> Any:  # a csv reader (typeshed names it _csv._reader)
     reader = csv.reader(f)
     try:
         header = next(reader, None)
