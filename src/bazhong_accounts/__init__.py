@@ -9,7 +9,7 @@
     ba.package()                         # frictionless.Package
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from .consumers.api import load, package, path, resources  # noqa: E402  (after __version__: hatch reads it)
 

@@ -63,14 +63,22 @@ def test_each_format_gives_the_printed_figures(drafts, fmt):
 def test_every_figure_is_located_in_the_archived_text(drafts, fmt):
     d = drafts[fmt]
     assert d.spans
+    resource, key, column, table, text = fx.PLANTED_BREAK
     for s in d.spans:
         assert d.text[s.start:s.end] == s.printed, s
         value = Decimal(cell(d, s.resource, s.row_key, s.column))
         number = Decimal(re.search(r"\d[\d,]*(?:\.\d+)?", s.printed).group().replace(",", ""))
+        if (s.resource, s.row_key, s.column, s.printed) == (resource, key, column, text):
+            assert value == Decimal(table)  # the other printing, located too: the draft carries the table's
+            continue
         assert number == abs(value) and (value >= 0 or s.printed[:2] in ("减少", "下降")), s
     located = {(s.resource, s.row_key, s.column) for s in d.spans}
     for resource, rows in d.rows.items():
         for r in rows:
+            if r["derived"] == "true":  # not printed: its rule is its provenance
+                assert r["derivation"] and not any(s.row_key == roles.row_key(schema(resource), r) and
+                                                   s.resource == resource for s in d.spans)
+                continue
             for col in roles.figures(schema(resource)):
                 if r.get(col):
                     assert (resource, roles.row_key(schema(resource), r), col) in located
@@ -194,18 +202,41 @@ def test_into_adds_the_report_atomically_and_keeps_the_rest(into):
         assert any(r["fiscal_year"] == "2023" and r["code"] == "2010302" for r in csv.DictReader(f))
 
 
+def test_into_lists_a_resource_the_package_held_no_rows_of(into):
+    """The project's descriptor does not list expenditure_by_economic (no 2018 rows): the report's
+    基本支出 table by 经济分类 lists it, as its schema says, with the rows the fixture prints."""
+    root, _, _ = into
+    before = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
+    after = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    assert "expenditure_by_economic" not in [r["name"] for r in before["resources"]]
+    assert [r["name"] for r in after["resources"]][:len(before["resources"])] == \
+        [r["name"] for r in before["resources"]]
+    added = {r["name"]: r for r in after["resources"][len(before["resources"]):]}
+    assert "expenditure_by_economic" in added
+    assert added["expenditure_by_economic"]["schema"] == "schemas/expenditure_by_economic.json"
+    economic = {r["code"]: r["amount"] for r in rows_of(root, "expenditure_by_economic", "test-bureau")}
+    assert economic.items() >= {k[1]: v for k, v in fx.EXPECTED.items() if k[0] == "expenditure_by_economic"}.items()
+
+
 def test_extracted_package_validates_and_the_break_is_in_the_review_file(into):
     """extract runs validate on what it wrote and lists its problems in review.csv: here the
-    planted text-vs-table break, and the numbers extract could not classify (non_figures
-    `unclassified`, which validate keeps reporting), so validate found nothing else."""
+    planted text-vs-table break (extract's, and validate's: the text's printing is located and
+    states another value than the cell, until an erratum gives it), and the numbers extract could
+    not classify (non_figures `unclassified`, which validate keeps reporting), so validate found
+    nothing else."""
     root, _, _ = into
     review = list(csv.DictReader((root / "review.csv").open(encoding="utf-8")))
     resource, key, column, table, text = fx.PLANTED_BREAK
     unclassified = [r for r in review if "is `unclassified` in data/non_figures.csv" in r["where"]]
     assert [(r["resource"], r["row_key"], r["column"], r["check"], r["value_carried"], r["value_other"])
-            for r in review if r not in unclassified] == [(resource, key, column, "text_table_mismatch", table, text)]
+            for r in review if r not in unclassified][:1] == [(resource, key, column, "text_table_mismatch", table,
+                                                                text)]
+    span = [r for r in review if r not in unclassified][1:]
+    assert [(r["resource"], r["row_key"].rsplit("|", 1)[0], r["column"], r["check"], r["value_carried"])
+            for r in span] == [("figure_sources", f"{resource}|{key}|{column}", "printed", "validate", text)]
+    assert f"«{text}» states {text}, but {resource} {key} `{column}` is {table}" in span[0]["where"]
     drafts = [r for r in non_figures_of(root, "test-bureau-2023-final-accounts") if r["reason"] == "unclassified"]
-    assert drafts  # the economic table's numbers at least: never silently "100 % accounted"
+    assert [r["printed"] for r in drafts] == [fx.UNCLASSIFIED[1]]  # never silently "100 % accounted"
     assert len(unclassified) == len(drafts)
     assert all(r["resource"] == "archive/test-bureau-2023-final-accounts.txt" for r in unclassified)
 
@@ -220,9 +251,7 @@ def test_the_spans_go_into_figure_sources(into):
     rows = rows_of(root, "figure_sources", "test-bureau")
     text = (root / f"archive/{rows[0]['source_id']}.txt").read_text(encoding="utf-8")
     assert all(text[int(r["start"]):int(r["end"])] == r["printed"] for r in rows)
-    held = {k for k in fx.EXPECTED if k[0] != "expenditure_by_economic"}  # the project's package lacks it
-    assert {(r["resource"], r["row_key"], r["column"]) for r in rows} >= held
-    assert not any(r["resource"] == "expenditure_by_economic" for r in rows)
+    assert {(r["resource"], r["row_key"], r["column"]) for r in rows} >= set(fx.EXPECTED)
     assert [r["printed"] for r in rows if r["row_key"] == "operating_costs_change"] == ["减少1.20"]
     assert not (root / "review-figure_sources.csv").exists()
 
@@ -240,10 +269,12 @@ def test_every_other_number_is_a_non_figure_draft_with_its_reason(into):
     assert reason["年12月"] == "date"
     assert reason["第二部"] == "heading_number"
     assert reason["\n一、"] == "heading_number"
-    # a function code its rows carry names a row; an economic code whose table the package lacks
-    # stays for a person (the project's package has no expenditure_by_economic)
+    # a function code or an economic code its rows carry names a row (--into listed
+    # expenditure_by_economic); a number nothing explains stays for a person
     assert reason[" 201 "] == "classification_code"
-    assert "unclassified" in {r["reason"] for r in drafts}
+    assert reason[" 30201 "] == "classification_code"
+    before, number, after = fx.UNCLASSIFIED
+    assert reason[before[-1] + number + after[0]] == "unclassified"
     note = rows_of(root, "sources", "test-bureau")[0]["note_en"]
     assert "not yet reviewed by a person" in note
 
@@ -260,6 +291,23 @@ def test_a_non_figure_reason_is_read_from_its_neighbours(text, reason):
     from bazhong_accounts.extract.package import non_figure_reason
 
     (start, end), = [n for n in numbers_in(text) if text[n[0]:n[1]] not in ("12", "31") or reason != "date"][:1]
+    assert non_figure_reason(text, start, end) == reason
+
+
+@pytest.mark.parametrize("text, number, reason", [
+    ("单位2024\n          年新成立", "2024", "year"),  # the line broken between the year and 年
+    ("截至2024年 12 月31 日", "12", "date"), ("截至2024年 12 月31 日", "31", "date"),
+    ("单价100\n  万元（含）以上设备（不含车辆）0 台（套）", "100", "threshold"),
+    ("   序号   单位名称   备注\n     1   中共上海市普陀区委社会工作部（本级）\n"
+     "     2   上海市普陀区社会工作发展服务中心", "2", "list_ordinal"),
+    ("     2   上海市普陀区社会工作发展服务中心", "2", "unclassified"),  # no 序号 heading above
+    ("单价100万元的设备", "100", "unclassified"),  # a price, not the bound of a category
+])
+def test_a_non_figure_reason_read_across_the_layout(text, number, reason):
+    from bazhong_accounts.checks.figure_sources import numbers_in
+    from bazhong_accounts.extract.package import non_figure_reason
+
+    start, end = next(n for n in numbers_in(text) if text[n[0]:n[1]] == number)
     assert non_figure_reason(text, start, end) == reason
 
 

@@ -23,6 +23,7 @@ CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 375, "height": 812}
+COMPARISON = "/-/compare/bazhong-govt-office/2018/bazhong-govt-office/2018"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 
@@ -161,7 +162,7 @@ def test_over_budget_lists_the_special_inspection(site, browser):
 
 @pytest.mark.parametrize("path", ["/", "/bazhong", "/bazhong/indicators?category=work_output",
                                   "/bazhong/budget_deviation", "/-/search?q=%E6%8E%A5%E5%BE%85", "/charts",
-                                  "/-/report/bazhong-govt-office/2018"])
+                                  "/-/report/bazhong-govt-office/2018", COMPARISON])
 def test_no_serious_accessibility_violations(site, browser, path):
     page = browser.open(site + path)
     page.add_script_tag(path=str(AXE))
@@ -172,12 +173,34 @@ def test_no_serious_accessibility_violations(site, browser, path):
     assert bad == [], bad
 
 
-@pytest.mark.parametrize("path", ["/", "/-/report/bazhong-govt-office/2018"])
-def test_home_and_report_card_fit_a_phone(site, browser, path):
+@pytest.mark.parametrize("path, name", [("/", "home"), ("/-/report/bazhong-govt-office/2018", "report-card"),
+                                        (COMPARISON, "comparison"), ("/bazhong/income", "income-table")])
+def test_home_report_card_comparison_and_a_table_fit_a_phone(site, browser, path, name):
     page = browser.open(site + path, PHONE)
     width = page.evaluate("document.documentElement.scrollWidth")
-    page.screenshot(path=SHOTS / f"{'home' if path == '/' else 'report-card'}-phone-full.png", full_page=True)
+    page.screenshot(path=SHOTS / f"{name}-phone-full.png", full_page=True)
     assert width <= PHONE["width"], width
+
+
+def before_text(page, selector: str) -> list[str]:
+    """What each matching cell shows before its content (its ::before), as the reader sees it."""
+    return page.locator(selector).evaluate_all(
+        "els => els.map(e => getComputedStyle(e, '::before').content.replace(/^\"|\"$/g, ''))")
+
+
+def test_on_a_phone_each_report_card_figure_says_which_figure_it_is(site, browser):
+    """财政拨款收入总计: 2524.97, 370.14 and 17.18, each under its own column title."""
+    row = next(r for r in csv_rows("income") if r["item_id"] == "fiscal_total")
+    fields = json.loads((ROOT / "schemas" / "income.json").read_text(encoding="utf-8"))["fields"]
+    titles = {f["name"]: f["title"].split(" / ")[0] for f in fields}
+    page = browser.open(site + "/-/report/bazhong-govt-office/2018", PHONE)
+    tr = f'#income tr:has(a:text-is("{row["name_zh"]}"))'
+    shown = dict(zip(page.locator(f"{tr} td").all_inner_texts(), before_text(page, f"{tr} td"), strict=True))
+    for column in ("amount", "change_amount", "change_pct"):
+        assert shown[f"{row[column]}"] == titles[column], (column, shown)
+    page.locator(tr).screenshot(path=SHOTS / "report-card-row-phone.png")
+    page = browser.open(site + "/-/report/bazhong-govt-office/2018")  # at desktop width: a plain table
+    assert set(before_text(page, f"{tr} td")) == {"none"}
 
 
 def test_table_filtered_by_a_facet(site, browser):
@@ -237,3 +260,15 @@ def test_charts_are_drawn_in_the_browser_with_exact_values(site, browser):
     assert f"{prior} 万元" in page.locator("figure[id^=fig1] .chart-tooltip").inner_text()
     outside = [u for u in browser.requests if "chart" in u and not u.startswith(site)]
     assert outside == []  # the charting library comes from the site
+
+
+@pytest.mark.parametrize("size", [None, PHONE], ids=["desktop", "phone"])
+def test_parts_are_indented_under_their_parent(site, browser, size):
+    """收入总计 › 本年收入合计 › 事业收入: each one step further right, at both sizes."""
+    page = browser.open(site + "/bazhong/income", size)
+    lefts = [page.locator(f'td.col-name_zh:text-is("{name}")').evaluate(
+        "td => { const r = document.createRange(); r.selectNodeContents(td.lastChild);"
+        " return r.getBoundingClientRect().left - td.getBoundingClientRect().left; }")
+        for name in ("收入总计", "本年收入合计", "事业收入")]
+    assert lefts[0] < lefts[1] < lefts[2], lefts
+    page.screenshot(path=SHOTS / f"income-tree-{'phone' if size else 'desktop'}.png")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import html
 import json
+import re
 import urllib.parse
 from decimal import Decimal
 from pathlib import Path
@@ -147,3 +149,78 @@ def test_serve_serves_every_built_database_with_their_metadata_merged(corpus, si
     args = " ".join(seen["args"])
     assert "-i site/bazhong.db -i site/corpus/corpus.db " in args
     assert seen["databases"] == {"bazhong", "corpus"}
+
+
+# ---------------------------------------------------------------- comparing two department-years
+
+
+def table_lines(page: str, section: str) -> list[dict[str, tuple[str, str | None]]]:
+    """The lines of one section of a comparison: data-title -> (text, link) of each cell."""
+    part = page[page.index(f'id="{section}"'):]
+    part = part[:part.index("</section>")]
+    out = []
+    for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", part, flags=re.S)[1:]:
+        cells = re.findall(r'<td class="[^"]*" data-title="([^"]*)">(.*?)</td>', tr, flags=re.S)
+        out.append({html.unescape(t): (html.unescape(re.sub(r"<[^>]+>|（推算）|（derived）", "", c)).strip(),
+                                       (re.findall(r'<a href="([^"]+)"', c) or [None])[0]) for t, c in cells})
+    return out
+
+
+def test_two_department_years_side_by_side_each_figure_linked_and_differences_exact(ds, corpus):
+    other = next(r for r in rows(corpus[0], "departments") if r["department"] != "bazhong-govt-office")
+    year = next(r["fiscal_year"] for r in rows(corpus[0], "sources") if r["department"] == other["department"])
+    page = get(ds, f"/-/compare/bazhong-govt-office/2018/{other['department']}/{year}").text
+    assert BANNER["zh"] in page and NOT_REVIEWED["zh"] in page  # one side comes from the draft database
+    # A: the hand-made (reviewed) database; B: the corpus, the only one that has it
+    a = {r["item_id"]: r for r in rows(ROOT, "income")}
+    b = {r["item_id"]: r for r in rows(corpus[0], "income") if r["department"] == other["department"]}
+    lines = [line for line in table_lines(page, "income") if line["数字"][0] == "金额"]
+    both = [k for k in a if k in b and a[k]["amount"] and b[k]["amount"]]
+    assert both, "no income line in both reports"
+    for key in both:
+        line = next(x for x in lines if x["A"][1] == f"/bazhong/income/2018,bazhong-govt-office,{key}")
+        a_cell, b_cell = line["A"], line["B"]
+        assert Decimal(a_cell[0]) == Decimal(a[key]["amount"])
+        assert Decimal(b_cell[0]) == Decimal(b[key]["amount"])
+        assert b_cell[1] == f"/corpus/income/{year},{other['department']},{key}"
+        assert Decimal(line["B − A"][0]) == Decimal(b[key]["amount"]) - Decimal(a[key]["amount"])
+        assert "e" not in line["B − A"][0].lower()  # exact decimal text, no float noise or exponent
+    for key in (k for k in a if k not in b and a[k]["amount"]):  # a line only A has: no difference
+        line = next(x for x in lines if x["A"][1] == f"/bazhong/income/2018,bazhong-govt-office,{key}")
+        assert line["B − A"][0] == "–"
+    english = get(ds, f"/-/compare/bazhong-govt-office/2018/{other['department']}/{year}?_lang=en").text
+    assert "Comparison:" in english and BANNER["en"] in english and other["name_en"] in english
+
+
+def test_the_chooser_leads_to_the_stable_comparison_url(ds, corpus):
+    other = next(r for r in rows(corpus[0], "departments") if r["department"] != "bazhong-govt-office")
+    home = get(ds, "/").text
+    assert 'action="/-/compare"' in home and f'value="{other["department"]}/' in home
+    card = get(ds, "/-/report/bazhong-govt-office/2018").text
+    assert 'action="/-/compare"' in card and f'<option value="{other["department"]}/' in card
+    year = next(r["fiscal_year"] for r in rows(corpus[0], "sources") if r["department"] == other["department"])
+    asked = f"/-/compare?a=bazhong-govt-office/2018&b={other['department']}/{year}"
+    r = asyncio.run(ds.client.get(asked))
+    assert r.status_code == 302
+    assert r.headers["location"] == f"/-/compare/bazhong-govt-office/2018/{other['department']}/{year}"
+    r = asyncio.run(ds.client.get(asked + "&_lang=en"))
+    assert r.headers["location"].endswith("?_lang=en")
+
+
+@pytest.mark.parametrize("path, status, said", [
+    ("/-/compare?a=bazhong-govt-office/2018&b=nonsense", 400, "“nonsense” 不是“部门编号/年份”"),
+    ("/-/compare/bazhong-govt-office/2018/nosuch/2018", 404, "没有 nosuch 部门 2018 年的报告"),
+    ("/-/compare/bazhong-govt-office/20x8/bazhong-govt-office/2018", 404,
+     "没有 bazhong-govt-office 部门 20x8 年的报告"),
+])
+def test_a_comparison_of_what_does_not_exist_says_so(ds, path, status, said):
+    r = asyncio.run(ds.client.get(path))
+    assert r.status_code == status and said in r.text, (r.status_code, r.text[:300])
+
+
+def test_a_report_card_of_the_corpus_only_carries_the_banner(ds, corpus):
+    other = next(r for r in rows(corpus[0], "sources") if r["department"] != "bazhong-govt-office")
+    page = get(ds, f"/-/report/{other['department']}/{other['fiscal_year']}").text
+    assert BANNER["zh"] in page and f"/corpus/income/{other['fiscal_year']},{other['department']}," in page
+    reviewed = get(ds, "/-/report/bazhong-govt-office/2018").text
+    assert BANNER["zh"] not in reviewed and "/bazhong/income/2018,bazhong-govt-office," in reviewed

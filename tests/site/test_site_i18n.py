@@ -15,10 +15,10 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
-from site_support import csv_rows, datasette, resources
+from site_support import ROOT, csv_rows, datasette, resources
 
 # Datasette's English interface text, as it shows on its pages.
-ENGLISH = ["Report card", "Next page", "Advanced export",
+ENGLISH = ["Report card", "Comparison", "Next page", "Advanced export",
            "rows where", "Custom SQL query", "Query parameters", "Powered by",
            "Run SQL", "This data as", "Search:", "Data license", "Data source", "Queries took", "Apply",
            "sorted by", "Format SQL", "0 records", "Error 404", "Links from other tables", "Table actions",
@@ -36,6 +36,7 @@ PAGES = {
     "canned query": ("/bazhong/budget_deviation", ["Query parameters", "Run SQL", "Powered by"]),
     "charts": ("/charts", ["Powered by"]),
     "report card": ("/-/report/bazhong-govt-office/2018", ["Powered by", "Report card"]),
+    "comparison": ("/-/compare/bazhong-govt-office/2018/bazhong-govt-office/2018", ["Powered by", "Comparison"]),
     "search": ("/-/search?q=" + quote("三公"), ["Powered by"]),
     "annotated report": ("/report/bazhong-govt-office-2018-final-accounts",
                          ["a figure of the package", "figures located"]),
@@ -292,7 +293,7 @@ def test_report_card_shows_each_figure_linked_and_derives_the_three_public_total
     prior = sum(r["prior_year_amount"] if r["prior_year_amount"] is not None else r["amount"] - r["change_amount"]
                 for r in parts)
     assert rows["total"]["prior_year_amount"] is None and prior == Decimal("108.16")
-    total_row = re.search(r"<tr>\s*<td><a href=\"/bazhong/three_public_expenses/2018,bazhong-govt-office,total\">"
+    total_row = re.search(r"<tr>\s*<td[^>]*><a href=\"/bazhong/three_public_expenses/2018,bazhong-govt-office,total\">"
                           r".*?</tr>", page, flags=re.S)
     assert total_row and f">{prior}" in total_row.group() and "推算" in total_row.group()
     for r in csv_rows("income"):
@@ -325,10 +326,15 @@ def test_chart_data_holds_the_exact_figures_and_the_library_is_served_by_the_sit
 
 
 def test_on_a_phone_each_cell_is_preceded_by_its_chinese_column_title(ds):
-    """Row and query pages print each column's title before its cell at phone width."""
+    """Table and row pages give each cell its column's title (shown before it at phone width, whatever
+    the column order); query pages print it per position."""
     income = next(r for r in resources() if r["name"] == "income")
     titles = {f["name"]: f["title"].split(" / ")[0] for f in income["schema"]["fields"]}
-    for path, first in (("/bazhong/income/2018,bazhong-govt-office,total", "fiscal_year"),
-                        ("/bazhong?sql=" + quote("select item_id, amount from income"), "item_id")):
-        text = get(ds, path).text
-        assert f'td:nth-of-type(1):before {{ content: "{titles[first]}' in text, path
+    for path in ("/bazhong/income/2018,bazhong-govt-office,total", "/bazhong/income"):
+        cells = re.findall(r'<td class="col-([a-z_]+) [^"]*" data-title="([^"]*)"', get(ds, path).text)
+        assert {c for c, _ in cells} == set(titles), path
+        assert all(title == titles[column] for column, title in cells), path
+    text = get(ds, "/bazhong?sql=" + quote("select item_id, amount from income")).text
+    assert f'td:nth-of-type(1):before {{ content: "{titles["item_id"]}' in text
+    style = (ROOT / "site" / "templates" / "_site_style.html").read_text(encoding="utf-8")
+    assert ".rows-and-columns td[data-title]:before { content: attr(data-title); }" in style

@@ -37,9 +37,12 @@ ITEMS: dict[str, dict[str, Item]] = {
                             "Income remitted by subordinate units"),
         "other": Item("current_year_total", "by_source", "其他收入", "Other income"),
         "fiscal_total": Item("", "", "财政拨款收入总计", "Total fiscal appropriation income"),
-        # the three appropriation kinds together: no parent, so that it is not summed with the
-        # by_source parts it overlaps
-        "fiscal": Item("", "", "财政拨款收入", "Fiscal appropriation income"),
+        # the three appropriation kinds together: a part of current_year_total in a breakdown of
+        # its own (by_funding), so that it is not summed with the by_source parts it overlaps; the
+        # other part is derived (extract/tables._non_fiscal)
+        "fiscal": Item("current_year_total", "by_funding", "财政拨款收入", "Fiscal appropriation income"),
+        "non_fiscal": Item("current_year_total", "by_funding", "非财政拨款收入（推算）",
+                           "Income other than fiscal appropriations (derived)"),
     },
     EBT: {
         "total": Item("", "", "支出总计", "Total expenditure"),
@@ -53,6 +56,17 @@ ITEMS: dict[str, dict[str, Item]] = {
                                "Government fund budget appropriation expenditure"),
         "state_capital_total": Item("current_year_total", "by_fund", "国有资本经营预算拨款支出",
                                     "State capital operation budget appropriation expenditure"),
+        # the 一般公共预算 part of basic/project (the 合计 line of its 支出决算表, and 情况说明 六)
+        "gpb_basic": Item("gpb_total", "by_type", "一般公共预算财政拨款基本支出",
+                          "General public budget appropriation: basic expenditure"),
+        "gpb_project": Item("gpb_total", "by_type", "一般公共预算财政拨款项目支出",
+                            "General public budget appropriation: project expenditure"),
+        # 财政拨款收入支出决算总表: the 本年支出合计 of the three appropriations, and the 总计 of the
+        # 一般公共预算 column (with its year-end balance); no parent: they overlap the by_fund parts
+        "fiscal_current_year_total": Item("", "", "财政拨款本年支出合计",
+                                          "Fiscal appropriation expenditure of the year"),
+        "gpb_grand_total": Item("", "", "一般公共预算财政拨款支出总计",
+                                "Total general public budget appropriation expenditure (with year-end balance)"),
         "personnel": Item("basic", "by_economic_nature", "人员经费", "Personnel expenses"),
         "public_funds": Item("basic", "by_economic_nature", "公用经费", "Public (operating) funds"),
         "year_end_carryover": Item("", "", "年末结转和结余", "Carry-over and balance at year end"),

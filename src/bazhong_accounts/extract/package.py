@@ -155,6 +155,25 @@ class Package:
         self.resources = {r["name"]: r for r in self.descriptor["resources"]}
         self.schemas = {n: read_schema(root, r) for n, r in self.resources.items()}
         self.rows = {n: self._read(n) for n in self.resources}
+        self.listed: list[str] = []  # resources this run adds to the descriptor
+
+    def list_resource(self, name: str) -> None:
+        """List a resource whose schema the package has (or the project has: copied) but whose
+        rows it did not hold yet (expenditure_by_economic …), as its schema describes: "a package
+        lists this resource once it holds rows"."""
+        schema = self.root / "schemas" / f"{name}.json"
+        if name in self.resources or not re.fullmatch(r"[a-z0-9_]+", name):
+            return
+        if not schema.is_file():
+            if not (package_dir() / "schemas" / schema.name).is_file():
+                return
+            shutil.copyfile(package_dir() / "schemas" / schema.name, schema)
+        entry = _resource_entry(schema, self.descriptor["resources"][0])
+        self.descriptor["resources"].append(entry)
+        self.resources[name] = entry
+        self.schemas[name] = read_schema(self.root, entry)
+        self.rows[name] = []
+        self.listed.append(name)
 
     def _read(self, name: str) -> list[dict[str, str]]:
         path = self.root / self.resources[name]["path"]
@@ -197,6 +216,8 @@ class Package:
     def write(self) -> None:
         from ..checks.canonical import format_file
 
+        if self.listed:
+            _write_descriptor(self.root, self.descriptor)
         for name, res in self.resources.items():
             path = self.root / res["path"]
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -225,11 +246,17 @@ def new_package(dest: Path) -> None:
     descriptor["contributors"] = [c for c in descriptor.get("contributors", [])
                                   if "publisher" not in c.get("roles", [])]
     descriptor["resources"] += _unlisted_resources(dest, descriptor)
-    (dest / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
-                                           encoding="utf-8")
+    _write_descriptor(dest, descriptor)
     (dest / "archive").mkdir()
     pkg = Package(dest)
     pkg.write()
+
+
+def _write_descriptor(root: Path, descriptor: dict) -> None:
+    """datapackage.json as the project writes it (2-space indent, UTF-8 as is); inside the run's
+    temporary directory, which replaces the target only when all went well."""
+    (root / "datapackage.json").write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
+                                           encoding="utf-8")
 
 
 def _unlisted_resources(root: Path, descriptor: dict) -> list[dict]:
@@ -237,17 +264,19 @@ def _unlisted_resources(root: Path, descriptor: dict) -> list[dict]:
     them), described by the schema's own title and description, like the listed ones."""
     listed = {r["schema"] for r in descriptor["resources"]}
     like = descriptor["resources"][0]
-    out = []
-    for path in sorted((root / "schemas").glob("*.json")):
-        rel = f"schemas/{path.name}"
-        if rel in listed:
-            continue
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        out.append({"name": path.stem, "path": f"data/{path.stem}.csv", "title": schema.get("title", path.stem),
-                    "description": schema.get("description", ""),
-                    **{k: like[k] for k in ("format", "mediatype", "encoding", "dialect") if k in like},
-                    "schema": rel})
-    return out
+    return [_resource_entry(path, like) for path in sorted((root / "schemas").glob("*.json"))
+            if f"schemas/{path.name}" not in listed]
+
+
+def _resource_entry(schema_path: Path, like: dict) -> dict:
+    """The descriptor's entry of the resource of a schema file: its own title and description,
+    the format of the listed resource `like`."""
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    name = schema_path.stem
+    return {"name": name, "path": f"data/{name}.csv", "title": schema.get("title", name),
+            "description": schema.get("description", ""),
+            **{k: like[k] for k in ("format", "mediatype", "encoding", "dialect") if k in like},
+            "schema": f"schemas/{name}.json"}
 
 
 def add_report(pkg: Package, ex: Extracted, replace: bool) -> None:
@@ -285,6 +314,8 @@ def add_report(pkg: Package, ex: Extracted, replace: bool) -> None:
     })
     _english_names(pkg, d)
     _classification(pkg, d)
+    for resource in d.rows:
+        pkg.list_resource(resource)  # a table this package held no rows of yet
     for resource, rows in d.rows.items():
         for row in rows:
             pkg.add(resource, row)
@@ -335,17 +366,23 @@ def non_figure_reason(text: str, start: int, end: int) -> str:
     they do not (a person decides: a figure to locate, or a reason)."""
     before, after = text[max(0, start - 3):start], text[end:end + 3]
     number = text[start:end]
+    # what follows with the line breaks and spaces of the layout taken out (2024\n    年)
+    after_flat = re.sub(r"\s", "", text[end:end + 24])[:8]
     line_start = text.rfind("\n", 0, start) + 1
     at_line_start = text[line_start:start].strip() in ("", "（", "(")
     if re.fullmatch(r"[〔\[（(]", before[-1:] or "") and re.match(r"\d{4}[〕\]）)]", number + after[:1]) \
             and "号" in text[end:end + 12]:
         return "document_number"
-    if re.fullmatch(r"(19|20)\d\d", number) and after.startswith("年") and re.match(r"年\s*\d{1,2}\s*月", text[end:end + 6]):
+    if re.fullmatch(r"(19|20)\d\d", number) and re.match(r"年\d{1,2}月", after_flat):
         return "date"
-    if re.fullmatch(r"(19|20)\d\d", number) and (re.match(r" ?年", after) or after.startswith(("-", "—"))):
+    if re.fullmatch(r"(19|20)\d\d", number) and (after_flat.startswith("年") or after.startswith(("-", "—"))):
         return "year"
-    if re.fullmatch(r"\d{1,2}", number) and (after.startswith(("月", "日")) and re.search(r"年\s*$|月\s*$", before)):
+    if re.fullmatch(r"\d{1,2}", number) and after_flat.startswith(("月", "日")) and re.search(r"年\s*$|月\s*$", before):
         return "date"
+    if before.endswith("单价") and re.match(r"万?元(（含）)?以[上下]", after_flat):
+        return "threshold"
+    if at_line_start and _in_numbered_list(text, start, number):
+        return "list_ordinal"
     if before.endswith("第") and after.startswith("次"):
         return "meeting_number"
     if after.startswith(("大", "届")):
@@ -365,21 +402,39 @@ def non_figure_reason(text: str, start: int, end: int) -> str:
     return UNCLASSIFIED
 
 
+def _in_numbered_list(text: str, start: int, number: str) -> bool:
+    """A 序号 of a list printed as a table (序号 单位名称 备注, then `1   中共…`): a small
+    integer at the start of its line, a name after it, the heading 序号 a few lines above."""
+    end = start + len(number)
+    if not re.fullmatch(r"\d{1,3}", number) or not re.match(r" {2,}[\u4e00-\u9fff]", text[end:end + 4]):
+        return False
+    above = text[max(0, start - 4000):start].split("\n")[-40:]  # a window: never the whole text again
+    return any(re.match(r"\s*序号\s", ln) for ln in above)
+
+
+# the resources whose lines are 科目编码 of the function classification (foreign key to classification)
+FUNCTION_LINES = ("expenditure_by_function", "expenditure_by_function_all_funds", "income_by_function")
+
+
+def _function_lines(d: Draft):
+    return (row for name in FUNCTION_LINES for row in d.rows.get(name, []))
+
+
 def _english_names(pkg: Package, d: Draft) -> None:
     """English of a function line the parser has none for: the classification's, where the code
     and the Chinese name are the same in any year the package holds (else left empty, which
     validate reports and the review file lists)."""
     english = {(r["code"], r["name_zh"]): r["name_en"] for r in pkg.rows.get("classification", []) if r["name_en"]}
-    for row in d.rows.get("expenditure_by_function", []):
+    for row in _function_lines(d):
         if not row.get("name_en"):
             row["name_en"] = english.get((row["code"], row["name_zh"]), "")
 
 
 def _classification(pkg: Package, d: Draft) -> None:
-    """The classification rows a new year needs: each code of expenditure_by_function not yet
+    """The classification rows a new year needs: each code of the function lines not yet
     listed for that year, with the name as the table prints it."""
     have = {(r["fiscal_year"], r["code"]) for r in pkg.rows.get("classification", [])}
-    for row in d.rows.get("expenditure_by_function", []):
+    for row in _function_lines(d):
         key = (str(d.fiscal_year), row["code"])
         if key not in have:
             have.add(key)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -41,6 +42,17 @@ TABLE_TITLES = {
 }
 # heading cells that are never a fragment of a wrapped name (支出 can be: 一般公共服务 / 支出)
 HEADER_WORDS = ("科目编码", "功能分类", "科目名称", "经济分类", "项目", "单位：万元", "决算数", "预算数", "合计")
+
+# the column headings of the tables by 科目编码 -> the columns of their resource; the first ones
+# must be printed for the table to be read
+GPB_HEADS = {"合计": "amount", "基本支出": "basic_amount", "项目支出": "project_amount"}
+ALL_FUNDS_HEADS = {"本年支出合计": "amount", "基本支出": "basic_amount", "项目支出": "project_amount",
+                   "上缴上级支出": "remitted_amount", "经营支出": "operating_amount",
+                   "对附属单位补助支出": "subordinate_subsidy_amount"}
+INCOME_HEADS = {"本年收入合计": "amount", "财政拨款收入": "fiscal_amount", "上级补助收入": "superior_subsidy_amount",
+                "事业收入": "business_amount", "经营收入": "operating_amount",
+                "附属单位上缴收入": "subordinate_amount", "其他收入": "other_amount"}
+ALL_FUNDS, INCOME_BY_FUNCTION = "expenditure_by_function_all_funds", "income_by_function"
 
 # labels as the summary tables print them -> item ids of extract/items.py
 INCOME_LABELS = {
@@ -208,6 +220,7 @@ class RowDraft:
     fields: dict[str, str]
     section: str
     quotes: list[str] = field(default_factory=list)
+    derivation: str = ""  # the rule of a row the report does not print (then it has no span)
 
 
 class Builder:
@@ -246,8 +259,10 @@ class Builder:
             if dec(have) != dec(value):
                 self.breaks.append(Break(r.resource, r.key, column, "text_table_mismatch", have, value,
                                          f"{self.where[(r.resource, r.key, column)]} vs {where}"))
-            else:  # the same figure printed again: another located occurrence
-                self.spans.append(Span(r.resource, r.key, column, tok.start, tok.end, tok.printed))
+            # the figure printed again, another located occurrence; one that states another value
+            # stays a problem of validate until an erratum of the cell gives that value (as the
+            # narrative outline does)
+            self.spans.append(Span(r.resource, r.key, column, tok.start, tok.end, tok.printed))
             return
         r.fields[column] = value
         self.where[(r.resource, r.key, column)] = where
@@ -336,8 +351,15 @@ def parse_tables(text: str, *, department: str, fiscal_year: int, source_id: str
         _income(b, lines, *tables["income"], f"{part2} > {title['income']}")
     if "three_public" in tables:
         _three_public(b, lines, *tables["three_public"], f"{part2} > {title['three_public']}")
+    if "summary" in tables:
+        _summary_classes(b, lines, *tables["summary"], f"{part2} > {title['summary']}")
+    if "fiscal_summary" in tables:
+        _fiscal_summary_classes(b, lines, *tables["fiscal_summary"], f"{part2} > {title['fiscal_summary']}")
     _narrative(b, text, narrative_start(lines, tables), codes)
-    _sums(b, codes)
+    _non_fiscal(b)
+    _sums(b, codes, GPB_HEADS)
+    _sums(b, _rows_of(b, ALL_FUNDS), ALL_FUNDS_HEADS)
+    _sums(b, _rows_of(b, INCOME_BY_FUNCTION), INCOME_HEADS)
     _economic_sums(b)
     return _draft(b, text, department, fiscal_year, source_id)
 
@@ -385,16 +407,19 @@ def _summary(b: Builder, lines, start, stop, section):
                      section)
 
 
-def _columns(lines, start, stop, names: list[str]) -> dict[str, float] | None:
-    """Display centres of column headings (the first line of the table naming each)."""
+def _columns(lines, start, stop, names: list[str], optional: tuple[str, ...] = ()) -> dict[str, float] | None:
+    """Display centres of column headings (the first line of the table naming each); None when
+    one of `names` is not printed. `optional` headings are placed where printed too, so that a
+    number under one of them is never taken for its neighbour's; a heading wrapped over two
+    lines (附属单位 / 上缴收入) is found by its first line."""
     cols: dict[str, float] = {}
     for ln in lines[start:stop]:
         for s in ln.segments():
             bare = re.sub(r"\s", "", s.printed)
-            for n in names:
-                if n not in cols and bare == n:
+            for n in (*names, *optional):
+                if n not in cols and (bare == n or (n in optional and len(bare) >= 4 and n.startswith(bare))):
                     cols[n] = s.col
-    return cols if len(cols) == len(names) else None
+    return cols if all(n in cols for n in names) else None
 
 
 def _assign(nums: list[Tok], cols: dict[str, float], tolerance: float = 8) -> dict[str, Tok] | None:
@@ -411,6 +436,7 @@ def _assign(nums: list[Tok], cols: dict[str, float], tolerance: float = 8) -> di
 
 def _expenditure(b: Builder, lines, start, stop, section):
     """支出决算表: the 合计 line gives 本年支出合计, 基本支出 and 项目支出 (all funds)."""
+    _code_table(b, lines, start, stop, section, ALL_FUNDS, ALL_FUNDS_HEADS, 3)
     cols = _columns(lines, start, stop, ["本年支出合计", "基本支出", "项目支出"])
     if cols is None:
         return
@@ -426,28 +452,49 @@ def _expenditure(b: Builder, lines, start, stop, section):
             return
 
 
-def _fiscal_summary(b: Builder, lines, start, stop, section):
-    """财政拨款收入支出决算总表: 总计 on both sides (财政拨款收入/支出总计) and the right side's
-    本年支出合计 under 一般公共预算财政拨款."""
-    heads = {}
+# the expenditure columns of the 财政拨款收入支出决算总表 by the first line of their wrapped
+# headings (一般公共预 / 算财政拨款): 合计 and 一般公共预算 must be printed, the other two are
+# placed where printed, so that a number under them is never taken for 一般公共预算's
+FISCAL_HEADS = {"合计": "合计", "gpb": "一般公共预", "gov_fund": "政府性基", "state_capital": "国有资本"}
+
+
+def _fiscal_heads(lines, start, stop) -> dict[str, float]:
+    """Display centres of the expenditure columns of the 财政拨款收入支出决算总表; {} when 合计 or
+    一般公共预算财政拨款 is not printed."""
+    heads: dict[str, float] = {}
     for ln in lines[start:stop]:
         for s in ln.segments():
             bare = s.printed.replace(" ", "")
-            if bare == "合计" and "合计" not in heads:
-                heads["合计"] = s.col
-            elif bare.startswith("一般公共预") and "gpb" not in heads:
-                heads["gpb"] = s.col
+            for head, printed in FISCAL_HEADS.items():
+                if head not in heads and (bare == printed if head == "合计" else bare.startswith(printed)):
+                    heads[head] = s.col
+    return heads if "合计" in heads and "gpb" in heads else {}
+
+
+# 财政拨款收入支出决算总表: income labels (the left side) -> income item ids; expenditure rows (the
+# right side) -> item ids under 合计 and under 一般公共预算财政拨款
+FISCAL_INCOME = {"一般公共预算财政拨款": "gpb", "政府性基金预算财政拨款": "gov_fund",
+                 "国有资本经营预算财政拨款": "state_capital", "本年收入合计": "fiscal", "总计": "fiscal_total"}
+FISCAL_EXPENDITURE = {"本年支出合计": {"合计": "fiscal_current_year_total", "gpb": "gpb_total",
+                                   "gov_fund": "gov_fund_total", "state_capital": "state_capital_total"},
+                      "总计": {"合计": "fiscal_total", "gpb": "gpb_grand_total"}}
+
+
+def _fiscal_summary(b: Builder, lines, start, stop, section):
+    """财政拨款收入支出决算总表: the income side's appropriation kinds, 本年收入合计 (财政拨款收入)
+    and 总计; the expenditure side's 本年支出合计 and 总计 under 合计 and under 一般公共预算财政拨款."""
+    heads = _fiscal_heads(lines, start, stop)
+    seen_income = set()
     for side, bare, nums, _label in _side_items(lines, start, stop):
-        if bare == "总计" and side == 0 and len(nums) == 1:
-            b.figure(b.item("income", "fiscal_total", section), "amount", nums[0], section)
-        elif bare in ("总计", "本年支出合计") and side == 1 and len(heads) == 2:
-            got = _assign(nums, heads)
-            if not got:
-                continue
-            if bare == "总计" and "合计" in got:
-                b.figure(b.item("expenditure_by_type", "fiscal_total", section), "amount", got["合计"], section)
-            if bare == "本年支出合计" and "gpb" in got:
-                b.figure(b.item("expenditure_by_type", "gpb_total", section), "amount", got["gpb"], section)
+        if side == 0 and bare in FISCAL_INCOME and bare not in seen_income:
+            seen_income.add(bare)  # 一、一般公共预算财政拨款 again under 年初结转和结余: not this one
+            if len(nums) == 1:
+                b.figure(b.item("income", FISCAL_INCOME[bare], section), "amount", nums[0], section)
+        elif bare in FISCAL_EXPENDITURE and side == 1 and heads:
+            got = _assign(nums, heads) or {}
+            for head, item in FISCAL_EXPENDITURE[bare].items():
+                if head in got:
+                    b.figure(b.item("expenditure_by_type", item, section), "amount", got[head], section)
 
 
 def _is_name_only(ln: Line) -> bool:
@@ -460,8 +507,29 @@ def _is_name_only(ln: Line) -> bool:
 
 
 def _gpb_function(b: Builder, lines, start, stop, section) -> dict[str, RowDraft]:
-    """一般公共预算财政拨款支出决算表: 类/款/项 by 科目编码 with 合计, 基本支出, 项目支出."""
-    cols = _columns(lines, start, stop, ["合计", "基本支出", "项目支出"])
+    """一般公共预算财政拨款支出决算表: 类/款/项 by 科目编码 with 合计, 基本支出, 项目支出; its 合计
+    line is 一般公共预算财政拨款支出 with its basic and project parts."""
+    out = _code_table(b, lines, start, stop, section, "expenditure_by_function", GPB_HEADS, 3)
+    cols = _columns(lines, start, stop, list(GPB_HEADS))
+    if cols is None:
+        return out
+    for ln in lines[start:stop]:
+        labels, nums = _numbers(ln)
+        if len(labels) == 1 and labels[0].printed.replace(" ", "") == "合计":
+            got = _assign(nums, cols) or {}
+            for head, item in (("合计", "gpb_total"), ("基本支出", "gpb_basic"), ("项目支出", "gpb_project")):
+                if head in got:
+                    b.figure(b.item("expenditure_by_type", item, section), "amount", got[head], section)
+    return out
+
+
+def _code_table(b: Builder, lines, start, stop, section, resource: str, heads: dict[str, str],
+                required: int) -> dict[str, RowDraft]:
+    """A table of 类/款/项 lines by 科目编码: each line's numbers under the column headings `heads`
+    (heading -> column of `resource`, the first `required` of them printed), its name as printed
+    (wrapped names joined). A line whose numbers do not sit under one heading each is left out."""
+    names_needed = list(heads)[:required]
+    cols = _columns(lines, start, stop, names_needed, tuple(list(heads)[required:]))
     rows: list[tuple[int, str, Tok | None, dict[str, Tok]]] = []
     if cols is None:
         return {}
@@ -483,19 +551,57 @@ def _gpb_function(b: Builder, lines, start, stop, section) -> dict[str, RowDraft
             continue
         level = {3: 1, 5: 2, 7: 3}[len(code)]
         parent = "" if level == 1 else code[: 3 if level == 2 else 5]
-        r = b.row("expenditure_by_function", code, section, code=code, level=str(level), parent_code=parent,
+        r = b.row(resource, code, section, code=code, level=str(level), parent_code=parent,
                   name_zh=name, name_en=NAMES_EN.get(name, ""))
-        for head, column in (("合计", "amount"), ("基本支出", "basic_amount"), ("项目支出", "project_amount")):
+        for head, column in heads.items():
             if head in got:
                 b.figure(r, column, got[head], section)
         out[code] = r
-    for ln in lines[start:stop]:  # the 合计 line: 一般公共预算财政拨款支出
-        labels, nums = _numbers(ln)
-        if len(labels) == 1 and labels[0].printed.replace(" ", "") == "合计":
-            got = _assign(nums, cols)
-            if got and "合计" in got:
-                b.figure(b.item("expenditure_by_type", "gpb_total", section), "amount", got["合计"], section)
     return out
+
+
+def _rows_of(b: Builder, resource: str) -> dict[str, RowDraft]:
+    return {key: r for (res, key), r in b.rows.items() if res == resource}
+
+
+def _class_by_name(b: Builder, resource: str, printed: str) -> RowDraft | None:
+    """The 类 line of `resource` a summary table names (一、一般公共服务支出 -> 201)."""
+    found = [r for r in _rows_of(b, resource).values() if r.fields.get("level") == "1"
+             and r.fields.get("name_zh") == printed]
+    return found[0] if len(found) == 1 else None
+
+
+def _summary_classes(b: Builder, lines, start, stop, section):
+    """收入支出决算总表, expenditure side: each 类 with its 决算数, the 本年支出合计 of that 类 (all
+    funds), which the 支出决算表 prints again: located as the same figure, a difference a Break.
+    Where the 支出决算表 gives no line of that 类, its code is the 一般公共预算 table's 类 of the
+    same name (one classification)."""
+    for _side, bare, nums, _label in _side_items(lines, start, stop):
+        if len(nums) != 1:
+            continue
+        r = _class_by_name(b, ALL_FUNDS, bare)
+        gpb = _class_by_name(b, "expenditure_by_function", bare)
+        if r is None and gpb is not None:
+            r = b.row(ALL_FUNDS, gpb.key, section, code=gpb.key, level="1", parent_code="", name_zh=bare,
+                      name_en=NAMES_EN.get(bare, ""))
+        if r is not None:
+            b.figure(r, "amount", nums[0], section)
+
+
+def _fiscal_summary_classes(b: Builder, lines, start, stop, section):
+    """财政拨款收入支出决算总表, expenditure side: each 类 under 合计 (the three appropriations)
+    and under 一般公共预算财政拨款 (the 类 line of the 一般公共预算财政拨款支出决算表, printed again)."""
+    heads = _fiscal_heads(lines, start, stop)
+    for _side, bare, nums, _label in _side_items(lines, start, stop):
+        gpb = _class_by_name(b, "expenditure_by_function", bare)
+        if gpb is None or not heads:
+            continue
+        got = _assign(nums, heads) or {}
+        if "gpb" in got:
+            b.figure(gpb, "amount", got["gpb"], section)
+        all_funds = b.rows.get((ALL_FUNDS, gpb.key))
+        if "合计" in got and all_funds is not None:
+            b.figure(all_funds, "fiscal_amount", got["合计"], section)
 
 
 def _wrapped_names(lines, start, stop, rows) -> list[str | None]:
@@ -541,6 +647,7 @@ def _wrapped_names(lines, start, stop, rows) -> list[str | None]:
 
 def _income(b: Builder, lines, start, stop, section):
     """收入决算表: the 合计 line's 本年收入合计 and 财政拨款收入."""
+    _code_table(b, lines, start, stop, section, INCOME_BY_FUNCTION, INCOME_HEADS, 2)
     cols = _columns(lines, start, stop, ["本年收入合计", "财政拨款收入"])
     if cols is None:
         return
@@ -647,17 +754,35 @@ def _sign(word: str, tok: Tok) -> str:
     return ("-" if word in ("减少", "下降", "降低") else "") + tok.value
 
 
-def _heading_before(text: str, offset: int) -> str:
-    heads = [m for m in re.finditer(r"(?m)^\s*([一二三四五六七八九十]+、[^\n]{2,40}?)\s*$", text[:offset])]
-    return heads[-1].group(1).strip() if heads else "情况说明"
+HEADING = r"([一二三四五六七八九十]+、[^\n]{2,40}?)"
+
+
+class Headings:
+    """The last heading (一、…) printed before an offset. The text is scanned once (a figure
+    asks for its heading each, and a scan per figure made a 40-page report slow): a heading is
+    a line of its own, or the beginning of the figure's own line up to the figure."""
+
+    def __init__(self, text: str):
+        self.text = text
+        found = [(m.end(), m.group(1).strip()) for m in re.finditer(rf"(?m)^\s*{HEADING}\s*$", text)]
+        self.ends, self.names = [e for e, _ in found], [n for _, n in found]
+
+    def before(self, offset: int) -> str:
+        line_start = self.text.rfind("\n", 0, offset) + 1
+        own = re.fullmatch(rf"\s*{HEADING}\s*", self.text[line_start:offset])
+        if own:
+            return own.group(1).strip()
+        i = bisect_right(self.ends, line_start) - 1
+        return self.names[i] if i >= 0 else "情况说明"
 
 
 def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) -> None:
     f = Flat(text, start)
     t = f.text
+    headings = Headings(text)
 
     def where(m):
-        return "第三部分 情况说明 > " + _heading_before(text, f.offsets[m.start()])
+        return "第三部分 情况说明 > " + headings.before(f.offsets[m.start()])
 
     def row(resource, item):
         return b.item(resource, item, "")
@@ -691,9 +816,11 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
     m = re.search(r"本年收入合计" + NUM + r"万元，其中：", t)
     if m:
         put(row("income", "current_year_total"), "amount", m, 1)
-        mm = re.compile(r"其中：财政拨款收入" + NUM + r"万元").match(t, m.end() - 3)
+        mm = re.compile(r"其中：财政拨款收入" + NUM + r"万元(?:，占" + NUM + "%)?").match(t, m.end() - 3)
         if mm:
             put(row("income", "fiscal"), "amount", mm, 1)
+            if mm.group(2):  # its share of 本年收入合计
+                put(row("income", "fiscal"), "share_pct", mm, 2)
         tail = t[m.end(): m.end() + 300].split("。")[0]
         for mm in re.finditer(r"([\u4e00-\u9fff]+?)" + NUM + r"万元，占" + NUM + "%", tail):
             label = mm.group(1)
@@ -723,6 +850,9 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
         put(r, "share_pct", m, 2)
         put(r, "change_amount", m, 4, signed_by=3)
         put(r, "change_pct", m, 6, signed_by=5)
+    m = re.search(r"一般公共预算财政拨款支出" + NUM + r"万元，主要用于以下方面", t)
+    if m:  # (二) 结构情况: the total printed again before its 类
+        put(row("expenditure_by_type", "gpb_total"), "amount", m, 1)
     by_name = {r.fields["name_zh"]: r for c, r in codes.items() if len(c) == 3}
     for m in re.finditer(r"([\u4e00-\u9fff]+?)（类）" + NUM + r"万元，占" + NUM + "%", t):
         r = by_name.get(m.group(1).lstrip("及和、"))
@@ -743,6 +873,7 @@ def _narrative(b: Builder, text: str, start: int, codes: dict[str, RowDraft]) ->
     m = re.search(r"一般公共预算财政拨款基本支出" + NUM + r"万元。其中：人员经费" + NUM + r"万元[^；]*?；公用经费" + NUM
                   + r"万元", t)
     if m:
+        put(row("expenditure_by_type", "gpb_basic"), "amount", m, 1)
         put(row("expenditure_by_type", "personnel"), "amount", m, 2)
         put(row("expenditure_by_type", "public_funds"), "amount", m, 3)
     _indicators(b, f, where)
@@ -806,6 +937,17 @@ INDICATORS = [
      "面向中小企业预留政府采购项目预算金额", "Procurement budget reserved for small and medium enterprises", *WAN),
     ("procurement_small_micro_reserved_budget", r"面向小微企业预留政府采购项目预算金额" + NUM + "万元", "procurement",
      "面向小微企业预留政府采购项目预算金额", "Procurement budget reserved for small and micro enterprises", *WAN),
+    ("procurement_sme_reserved_awarded_sme",
+     r"面向中小企业预留的?政府采购项目中，由中小企业供应商中标或成交的，采购金额" + NUM + "万元", "procurement",
+     "面向中小企业预留的政府采购项目中由中小企业供应商中标或成交的采购金额",
+     "Procurement reserved for small and medium enterprises, awarded to them", *WAN),
+    ("procurement_small_micro_reserved_awarded_small_micro",
+     r"面向小微企业预留的?政府采购项目中，由小微企业供应商中标或成交的，采购金额" + NUM + "万元", "procurement",
+     "面向小微企业预留的政府采购项目中由小微企业供应商中标或成交的采购金额",
+     "Procurement reserved for small and micro enterprises, awarded to them", *WAN),
+    ("procurement_other_awarded_sme", r"其他政府采购项目中，由中小企业供应商中标或成交的，采购金额" + NUM + "万元",
+     "procurement", "其他政府采购项目中由中小企业供应商中标或成交的采购金额",
+     "Other procurement awarded to small and medium enterprises", *WAN),
     ("vehicles_held", r"共有车辆" + NUM + "辆", "assets", "共有车辆", "Vehicles held", "辆", "vehicles"),
     ("projects_with_targets", r"编报绩效目标的\d{4}年度项目" + NUM + "个", "performance", "编报绩效目标的项目",
      "Projects with performance targets set", "个", "projects"),
@@ -882,17 +1024,20 @@ def _indicators(b: Builder, f: Flat, where) -> None:
 # ---------------------------------------------------------------- sums
 
 
-def _sums(b: Builder, codes: dict[str, RowDraft]) -> None:
-    """合计 = 基本支出 + 项目支出 on each line of the function table; a line that does not add up
-    is a Break, nothing is corrected. (Sums of children, shares and totals are the identities
-    `validate` checks on the written package: extract adds its findings to the review.)"""
+def _sums(b: Builder, codes: dict[str, RowDraft], heads: dict[str, str]) -> None:
+    """The first column of a code table = the sum of the others (合计 = 基本支出 + 项目支出 …) on
+    each line that prints its parts; a line that does not add up is a Break, nothing is
+    corrected. (Sums of children, shares and totals are the identities `validate` checks on the
+    written package: extract adds its findings to the review.)"""
+    total_col, *part_cols = heads.values()
     for code, r in codes.items():
-        a, basic, project = (dec(r.fields.get(c) or "") for c in ("amount", "basic_amount", "project_amount"))
-        if a is not None and (basic is not None or project is not None):
-            total = (basic or 0) + (project or 0)
+        a = dec(r.fields.get(total_col) or "")
+        parts = [dec(r.fields.get(c) or "") for c in part_cols]
+        if a is not None and any(p is not None for p in parts):
+            total = sum((p for p in parts if p is not None), Decimal(0))
             if total != a:
-                b.broke(r.resource, r.key, "amount", "sum_of_columns", a, total,
-                        f"{r.section}: {code} 合计 vs 基本支出 + 项目支出")
+                b.broke(r.resource, r.key, total_col, "sum_of_columns", a, total,
+                        f"{r.section}: {code} {list(heads)[0]} vs {' + '.join(list(heads)[1:])}")
 
 
 def _economic_sums(b: Builder) -> None:
@@ -911,16 +1056,29 @@ def _economic_sums(b: Builder) -> None:
 # ---------------------------------------------------------------- result
 
 
+def _non_fiscal(b: Builder) -> None:
+    """财政拨款收入 is a part of 本年收入合计 (its share is printed); the other part, income
+    other than fiscal appropriations, is not printed: derived by its rule, so that the two
+    parts add up and the share is checked."""
+    total, fiscal = b.rows.get(("income", "current_year_total")), b.rows.get(("income", "fiscal"))
+    if total is None or fiscal is None or not total.fields.get("amount") or not fiscal.fields.get("amount"):
+        return
+    r = b.item("income", "non_fiscal", fiscal.section)
+    r.fields["amount"] = str(Decimal(total.fields["amount"]) - Decimal(fiscal.fields["amount"]))
+    r.derivation = "{income:current_year_total} - {income:fiscal}"
+    r.quotes = [total.quotes[0], fiscal.quotes[0]]
+
+
 def _draft(b: Builder, text: str, department: str, fiscal_year: int, source_id: str) -> Draft:
     rows: dict[str, list[dict[str, str]]] = {}
     located = {(s.resource, s.row_key) for s in b.spans}
     for r in b.rows.values():
-        if (r.resource, r.key) not in located:  # a row is drafted for the figures it carries
+        if (r.resource, r.key) not in located and not r.derivation:  # a row is drafted for its figures
             continue
         row = dict(r.fields)
         row.update(fiscal_year=str(fiscal_year), department=department, source_id=source_id,
                    source_section=r.section or "第三部分 情况说明", source_quote=" … ".join(r.quotes),
-                   derived="false", derivation="")
+                   derived="true" if r.derivation else "false", derivation=r.derivation)
         rows.setdefault(r.resource, []).append(row)
     return Draft(text=text, department=department, fiscal_year=fiscal_year, source_id=source_id, rows=rows,
                  spans=b.spans, breaks=b.breaks)

@@ -104,8 +104,10 @@ def searched(schema: Schema) -> list[str]:
 
 
 def facets(schema: Schema) -> list[str]:
-    """Columns people filter by: the department-year and categories."""
-    return with_role(schema, "scope", "category")
+    """Columns people filter by: the department-year and categories, without the English twin of a
+    Chinese category (unit_en beside unit_zh: the same choice twice)."""
+    found = with_role(schema, "scope", "category")
+    return [c for c in found if not (c.endswith("_en") and c[:-3] + "_zh" in found)]
 
 
 def problems(schema: Schema) -> list[tuple[str | None, str]]:

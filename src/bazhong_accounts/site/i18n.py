@@ -22,7 +22,8 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from ..model import roles
-from ..model.descriptor import package_dir, read_descriptor, read_schema
+from ..model.descriptor import as_list, package_dir, read_descriptor, read_schema
+from . import hierarchy
 from .marker import file_is_ours
 
 LANGS = ("zh", "en")
@@ -102,6 +103,23 @@ def column_title(table: str | None, column: str, lang: str) -> str:
     return bilingual(title, lang) if title else column
 
 
+def column_description(table: str | None, column: str, lang: str) -> str:
+    """The field's description in `lang`: the schema's `description_zh` on the Chinese site."""
+    field: dict = next((f for f in schemas().get(table or "", {}).get("fields", []) if f["name"] == column), {})
+    return field.get("description_zh" if lang == "zh" else "description") or field.get("description", "")
+
+
+def tree_rows(table: str | None, display_rows: list, sorted_by: str | None) -> list[tuple]:
+    """A table page's rows with their depth: in tree order (parents first) unless the visitor
+    sorted the page by a column, which then decides (depth 0)."""
+    schema = schemas().get(table or "")
+    if sorted_by or schema is None:
+        return [(r, 0) for r in display_rows]
+    values = [{c["column"]: c.get("raw") for c in r.cells} for r in display_rows]
+    rows = dict(zip(map(id, values), display_rows, strict=True))
+    return [(rows[id(v)], depth) for v, depth in hierarchy.tree_order(schema, values)]
+
+
 # Chinese labels of the codes the data uses (enum values and breakdowns), shown beside the code.
 CODE_LABELS: dict[str, str] = _ZH_DATA["codes"]
 
@@ -111,6 +129,13 @@ def coded_columns() -> frozenset[str]:
     """Columns whose values are codes: the categories of the schemas that are not Chinese text."""
     return frozenset(c for s in schemas().values() for c in roles.with_role(s, "category")
                      if not c.endswith(("_zh", "_en")))
+
+
+def code_text_plain(column: str, value, lang: str) -> str:
+    """A value of a filter sentence: a code as its Chinese label, the code beside (工作产出（work_output）)."""
+    if lang == "zh" and column in coded_columns() and value in CODE_LABELS:
+        return f"{CODE_LABELS[value]}（{value}）"
+    return value
 
 
 def code_label(column: str, value, lang: str):
@@ -192,7 +217,7 @@ def describe(lang: str, table: str | None, filters, search: str, sort: str | Non
     ops = {k: d for k, d, _ in filters.lookups()}
     for column, lookup, value in filters.selections():
         op = text(lang, ops.get(lookup, lookup))
-        bits.append(f"{column_title(table, column, lang)} {op} {value}".strip())
+        bits.append(f"{column_title(table, column, lang)} {op} {code_text_plain(column, value, lang)}".strip())
     out = (text(lang, "where") + "，".join(bits)) if bits else ""
     if sort or sort_desc:
         key = "sorted by {c} descending" if sort_desc else "sorted by {c}"
@@ -278,8 +303,7 @@ async def home_info(datasette, lang: str) -> dict:
         tables = [{"name": t, "title": table_title(t), "count": counts.get(t) or 0,
                    "description": table_description(t, lang)} for t in resources() if t in counts]
         queries = [{"name": q, **v} for q, v in meta.get(name, {}).get("queries", {}).items()]
-        reports = await department_years(datasette, name)
-        databases.append({"name": name, "tables": tables, "queries": queries, "reports": reports,
+        databases.append({"name": name, "tables": tables, "queries": queries,
                           "rows": sum(int(t["count"]) for t in tables)})
     return out
 
@@ -325,6 +349,9 @@ def template_vars(request, table: str | None) -> dict:
         "parameter_label": lambda name: parameter_label(name, lang),
         "query_description": lambda name, english: query_description(name, english, lang),
         "number_text": number_text,
+        "column_description": lambda column: column_description(table, column, lang),
+        "tree_rows": lambda display_rows, sorted_by: tree_rows(table, display_rows, sorted_by),
+        "row_label_column": roles.row_label(schemas()[table]) if table in schemas() else None,
         "column_order": lambda columns: column_order(table, [c["name"] for c in columns]),
         "translate_error": lambda message: translate_error(lang, str(message)),
         "table_title": table_title,
@@ -506,6 +533,27 @@ def parameter_problem(name: str, value: str, lang: str) -> str | None:
             else f"Invalid parameter {name}: “{value}” is not {rule[1]} (or empty)")
 
 
+def next_problem(datasette, path: str, args, lang: str) -> str | None:
+    """What is wrong with a table page's `_next` token, or None. Datasette ignores a token of the
+    wrong length when the page is in primary-key order (a silent first page): its parts must be the
+    sort column's value, if the page is sorted, then the primary key's."""
+    token = args.get("_next")
+    parts = path.strip("/").split("/")
+    if token is None or len(parts) != 2:
+        return None
+    database, table = parts[0], re.sub(r"\.(json|csv)$", "", parts[1])
+    schema = schemas().get(table)
+    if database not in our_databases(datasette) or schema is None:
+        return None
+    meta = (datasette.metadata() or {}).get("databases", {}).get(database, {}).get("tables", {}).get(table, {})
+    sorted_by = args.get("_sort") or args.get("_sort_desc") or meta.get("sort") or meta.get("sort_desc")
+    expected = len(as_list(schema.get("primaryKey"))) + (1 if sorted_by else 0)
+    if len(token.split(",")) == expected:
+        return None
+    return (f"参数 _next 的值 “{token}” 无效：应为上一页“下一页”链接中的值" if lang == "zh"
+            else f"Invalid _next “{token}”: use the value of the previous page's next link")
+
+
 def canned_query_of(datasette, path: str) -> str | None:
     parts = path.strip("/").split("/")
     if len(parts) != 2:
@@ -578,6 +626,10 @@ def asgi_wrapper(datasette):
                     if problem:
                         response = await error_response(datasette, request, 400, problem, localized=True)
                         return await response.asgi_send(send)
+            problem = next_problem(datasette, scope.get("path", ""), request.args, lang_of(request))
+            if problem:
+                response = await error_response(datasette, request, 400, problem, localized=True)
+                return await response.asgi_send(send)
             asked = request.args.get("_lang")
             extra = [_cookie_header(asked)] if asked in LANGS else []
 

@@ -18,7 +18,7 @@ from datasette.utils.asgi import Response
 
 from ..model import roles
 from ..model.descriptor import as_list
-from . import i18n
+from . import draft, hierarchy, i18n
 
 # (resource, SQL condition on its rows, Chinese heading, English heading)
 SECTIONS = [
@@ -35,8 +35,8 @@ SECTIONS = [
 
 
 def dec(v) -> Decimal | None:
-    """A SQLite number as an exact Decimal (floats through their shortest repr)."""
-    return None if v is None else Decimal(repr(v)) if isinstance(v, float) else Decimal(v)
+    """A SQLite number as the report prints it, exactly: 91 not 91.0 (REAL), else its shortest form."""
+    return None if v is None else Decimal(i18n.number_text(v))
 
 
 def implied_prior(row: dict) -> Decimal | None:
@@ -65,6 +65,19 @@ def derive_parent_priors(rows: list[dict], key: str, parent: str) -> dict[str, D
     return out
 
 
+def figure_cells(name: str, row: dict, figures: list[str], derived: Decimal | None, lang: str) -> list[dict]:
+    """One cell per figure column: its title, value (Decimal, as printed) and text; `derived`: the
+    prior-year amount the row does not print but its parts imply."""
+    cells = []
+    for c in figures:
+        value, is_derived = dec(row[c]), False
+        if c == "prior_year_amount" and derived is not None:
+            value, is_derived = derived, True
+        cells.append({"column": c, "title": i18n.column_title(name, c, lang), "value": value,
+                      "text": "" if value is None else f"{value:f}", "derived": is_derived})
+    return cells
+
+
 async def section(datasette, database: str, department: str, year: int, spec: tuple, lang: str) -> dict:
     name, where, zh, en = spec
     schema = i18n.schemas()[name]
@@ -75,34 +88,61 @@ async def section(datasette, database: str, department: str, year: int, spec: tu
     figures = roles.figures(schema)
     label = roles.row_label(schema)
     pks = as_list(schema.get("primaryKey"))
-    out_rows = []
-    key = roles.row_key_fields(schema)[-1]
-    derived = derive_parent_priors(rows, key, f"parent_{key}") if "prior_year_amount" in figures else {}
-    for r in rows:
-        cells = [{"column": c, "title": i18n.column_title(name, c, lang), "text": i18n.number_text(r[c])
-                  if r[c] is not None else "", "derived": False} for c in figures]
-        if r[key] in derived:
-            cell = next(c for c in cells if c["column"] == "prior_year_amount")
-            cell.update(text=f"{derived[r[key]].normalize():f}", derived=True)
-        out_rows.append({"label": r[label], "key": roles.row_key(schema, r), "cells": cells,
-                         "url": datasette.urls.row(database, name, path_from_row_pks(r, pks, False))})
+    link = hierarchy.parent_link(schema)
+    derived = derive_parent_priors(rows, link[1], link[0]) if link and "prior_year_amount" in figures else {}
+    out_rows = [{"label": r[label], "key": roles.row_key(schema, r), "depth": depth,
+                 "cells": figure_cells(name, r, figures, derived.get(r[link[1]]) if link else None, lang),
+                 "url": datasette.urls.row(database, name, path_from_row_pks(r, pks, False))}
+                for r, depth in hierarchy.tree_order(schema, rows)]
     return {"resource": name, "title": zh if lang == "zh" else en, "rows": out_rows,
             "columns": [{"name": c, "title": i18n.column_title(name, c, lang)} for c in figures],
             "url": datasette.urls.table(database, name) + f"?fiscal_year={year}&department={department}"}
 
 
+async def department_years(datasette) -> list[dict]:
+    """Every department-year of our databases, each once, with the database it is read from: a
+    reviewed database before a draft one (build --draft), then by name."""
+    kept = i18n.kept(datasette, "department-years")
+    if "all" not in kept:
+        found: dict[tuple, dict] = {}
+        ordered = sorted(i18n.our_databases(datasette), key=lambda d: (draft.is_draft(datasette, d), d))
+        for database in ordered:
+            for d in await i18n.department_years(datasette, database):
+                found.setdefault((d["department"], d["fiscal_year"]), {**d, "database": database})
+        kept["all"] = sorted(found.values(), key=lambda d: (d["department"], d["fiscal_year"]))
+    return kept["all"]
+
+
+# Cards kept in memory, least recently used first out: a comparison reads two, and at 10,000
+# department-years visitors could otherwise fill the memory with them.
+MAX_CARDS = 400
+
+
 async def card(datasette, department: str, year: int, lang: str) -> dict | None:
-    database = sorted(i18n.our_databases(datasette))[0]
-    cards, key = i18n.kept(datasette, "cards"), (database, department, year, lang)
-    if key not in cards:
-        known = await i18n.department_years(datasette, database)
+    cards, key = i18n.kept(datasette, "cards"), (department, year, lang)
+    if key in cards:
+        cards.move_to_end(key)
+    else:
+        known = await department_years(datasette)
         this = next((d for d in known if d["department"] == department and d["fiscal_year"] == year), None)
         if this is None:
             return None
+        database = this["database"]
         tables = set(await datasette.databases[database].table_names())
         sections = [await section(datasette, database, department, year, s, lang) for s in SECTIONS if s[0] in tables]
-        cards[key] = {"department": this, "year": year, "sections": sections, "choices": known}
+        other = next((f"{d['department']}/{d['fiscal_year']}" for d in known if d is not this), "")
+        cards[key] = {"department": this, "year": year, "sections": sections, "choices": known,
+                      "database": database, "draft": draft.is_draft(datasette, database),
+                      "key": f"{department}/{year}", "compare_with": other,
+                      "name": f"{this['name_zh'] if lang == 'zh' else this['name_en']} {year}"}
+        while len(cards) > MAX_CARDS:
+            cards.popitem(last=False)
     return cards[key]
+
+
+def no_report(department: str, year: str, lang: str) -> str:
+    return (f"没有 {department} 部门 {year} 年的报告。" if lang == "zh"
+            else f"There is no report of {department} for {year}.")
 
 
 async def report_view(request, datasette):
@@ -110,16 +150,15 @@ async def report_view(request, datasette):
     department, year = request.url_vars["department"], request.url_vars["year"]
     found = await card(datasette, department, int(year), lang) if year.isdigit() else None
     if found is None:
-        why = (f"没有 {department} 部门 {year} 年的报告。" if lang == "zh"
-               else f"There is no report of {department} for {year}.")
-        return await i18n.error_response(datasette, request, 404, why, localized=True)
-    html = await datasette.render_template("report_card.html", {"card": found}, request=request)
+        return await i18n.error_response(datasette, request, 404, no_report(department, year, lang), localized=True)
+    # `database`: the card's own, so that a draft database's banner shows (site/draft.py)
+    html = await datasette.render_template("report_card.html", {"card": found, "database": found["database"]},
+                                           request=request)
     return Response.html(html)
 
 
 async def report_index(request, datasette):
-    database = sorted(i18n.our_databases(datasette))[0]
-    known = await i18n.department_years(datasette, database)
+    known = await department_years(datasette)
     return Response.redirect(f"/-/report/{known[0]['department']}/{known[0]['fiscal_year']}" if known else "/")
 
 
@@ -129,3 +168,15 @@ def register_routes(datasette):
         return []
     return [(r"^/-/report/(?P<department>[a-z0-9-]+)/(?P<year>[^/]+)$", report_view),
             (r"^/-/report/?$", report_index)]
+
+
+@hookimpl
+def extra_template_vars(template, datasette):
+    """`department_years` for the home page's list of report cards and its comparison chooser."""
+    if template != "index.html" or not i18n.our_databases(datasette):
+        return {}
+
+    async def inner():
+        return {"department_years": await department_years(datasette)}
+
+    return inner

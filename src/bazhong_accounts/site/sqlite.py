@@ -350,5 +350,6 @@ def _raise_at_record(t: Table, rowid: int):
 
 def sort_by_key(t: Table) -> bool:
     """Whether the site sorts the table by its row key (code, item_id, metric_id …): when one
-    field names a row; a longer key (project_kpis) keeps its primary-key order."""
-    return len(t.row_key_fields()) == 1
+    field names a row; a longer key (project_kpis) keeps its primary-key order, and so does a
+    hierarchy (its department-years one after the other, each in tree order: site/hierarchy.py)."""
+    return len(t.row_key_fields()) == 1 and not t.parent_columns()
