@@ -6,6 +6,7 @@ import csv
 import json
 import re
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,23 @@ def test_every_printed_figure_is_located(real):
             for col in ("amount", "share_pct", "change_amount", "value", "budget", "executed", "completion_pct"):
                 if row.get(col):
                     assert (name, key, col) in located, (name, key, col)
+
+
+def test_every_span_states_its_cells_value_or_is_a_break(real):
+    """What validate reads in a span (the sign word before the number included) is the value the
+    draft carries, except for the printings of the report's own contradictions (its breaks):
+    `减少2.89`, never a bare `2.89` for -2.89."""
+    from bazhong_accounts.checks.figure_sources import parse_printed
+
+    schemas = {n: json.loads((ROOT / "schemas" / f"{n}.json").read_text(encoding="utf-8")) for n in real.rows}
+    cells = {(n, roles.row_key(schemas[n], r)): r for n, rows in real.rows.items() for r in rows}
+    broken = {(b.resource, b.row_key, b.column) for b in real.breaks}
+    wrong = [s for s in real.spans if (s.resource, s.row_key, s.column) not in broken
+             and parse_printed(s.printed).value != Decimal(cells[s.resource, s.row_key][s.column])]
+    assert wrong == []
+    overseas = {s.column: s.printed for s in real.spans if (s.resource, s.row_key) == ("three_public_expenses",
+                                                                                          "overseas")}
+    assert (overseas["change_amount"], overseas["change_pct"]) == ("减少2.89", "下降11.21")
 
 
 def test_round_trip_counts_a_wrong_figure_as_differing(real):
@@ -309,6 +327,11 @@ def test_wrapped_pdf_text_gives_the_same_figures_located_in_it():
     assert [(b.row_key, b.check, b.value_carried, b.value_other) for b in d.breaks] == [
         ("reception", "printed_twice", "4", "4.2")]
     assert d.spans and all(text[s.start:s.end] == s.printed for s in d.spans)
+    from bazhong_accounts.checks.figure_sources import parse_printed
+
+    vehicles = next(s for s in d.spans if (s.row_key, s.column) == ("vehicles", "change_amount"))
+    assert re.fullmatch(r"减少\s+1\.5", vehicles.printed)  # the sign word across the layout's space
+    assert parse_printed(vehicles.printed).value == Decimal("-1.5")
 
 
 def test_half_width_brackets_and_listed_vehicle_kinds():

@@ -44,7 +44,8 @@ NUMBER = re.compile(rf"{ARABIC}|{CHINESE}")
 
 SIGN_WORDS = {"增加": 1, "增长": 1, "减少": -1, "下降": -1, "降低": -1}
 UNITS = ("万元", "亿元", "%")
-PRINTED = re.compile(rf"^(?P<sign>{'|'.join(SIGN_WORDS)})?(?P<num>{ARABIC}|[{CN_DIGITS}零]+)"
+# the sign word and the number may stand apart by the layout's white space (减少 2.89 in a PDF)
+PRINTED = re.compile(rf"^(?:(?P<sign>{'|'.join(SIGN_WORDS)})\s*)?(?P<num>{ARABIC}|[{CN_DIGITS}零]+)"
                      rf"(?P<unit>\s?(?:{'|'.join(map(re.escape, UNITS))}))?$")
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
 _CN_VALUE = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}

@@ -23,9 +23,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from ..checks.figure_sources import SIGN_WORDS
 from ..model.descriptor import package_dir, read_descriptor, read_schema
 from .items import EBT, INC, ITEMS, TPE
 from .draft import Break, Draft, Span
+
+NEGATIVE_WORDS = tuple(w for w, sign in SIGN_WORDS.items() if sign < 0)  # as the validator reads a span
 
 RESOURCES = ("income", "expenditure_by_type", "expenditure_by_function", "three_public_expenses",
              "three_public_expenses_counts", "projects", "indicators", "organisation")
@@ -363,7 +366,15 @@ class Parser:
         return self.verbatim(*sentence_bounds(self.text, start, end))
 
     def span(self, resource: str, key: str, column: str, p: Printed) -> Span:
+        """The printed number; a negative figure's span reaches back over its sign word (减少2.89,
+        减少 2.89 in a PDF) when only white space stands between them, so that what it prints
+        states the value."""
         start, end = self.where[p.start], self.where[p.end - 1] + 1
+        word = next((w for w in NEGATIVE_WORDS if self.text.endswith(w, 0, p.start)), None)
+        if p.value.startswith("-") and word:
+            word_start = self.where[p.start - len(word)]
+            if re.fullmatch(re.escape(word) + r"\s*", self.original[word_start:start]):
+                start = word_start
         return Span(resource, key, column, start, end, self.original[start:end])
 
     def row(self, resource: str, key: str, meta: dict[str, str] | None = None) -> RowDraft:

@@ -21,6 +21,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from ..checks.figure_sources import SIGN_WORDS
 from .draft import Break, Draft, Span
 from .items import ITEMS, Item
 
@@ -28,6 +29,7 @@ NUM = r"(-?\d+(?:\.\d+)?)"
 CODE = re.compile(r"^\d{3}(?:\d{2}){0,2}$")
 AMOUNT = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 SEGMENT = re.compile(r"\S+(?: \S+)*")  # cells are at least two spaces apart
+SIGN_WORD = re.compile(rf"^(?:{'|'.join(SIGN_WORDS)}) *")  # before a signed figure, spaces of the layout after
 
 TABLE_TITLES = {
     "summary": "收入支出决算总表",
@@ -251,7 +253,7 @@ class Builder:
                         breakdown=spec.breakdown, name_zh=name_zh or spec.name_zh, name_en=spec.name_en)
 
     def figure(self, r: RowDraft, column: str, tok: Tok, where: str, value: str | None = None) -> None:
-        if any(ch.isspace() for ch in tok.printed):
+        if any(ch.isspace() for ch in SIGN_WORD.sub("", tok.printed)):
             return  # a number broken over two lines: no one-line quote holds it, so it is left out
         value = tok.value if value is None else value
         have = r.fields.get(column)
@@ -743,9 +745,10 @@ def _three_public(b: Builder, lines, start, stop, section):
 
 
 def _with_sign_word(text: str, word: Tok, number: Tok) -> Tok:
-    """The span of a signed figure (减少1.20) reaches back over its sign word when nothing stands
-    between them, so that what it prints states the value; else the bare number."""
-    if word.end == number.start:
+    """The span of a signed figure (减少1.20, 减少 1.20 in a PDF) reaches back over its sign word
+    when only spaces stand between them on its line, so that what it prints states the value; else
+    the bare number."""
+    if not text[word.end:number.start].strip(" "):
         return Tok(word.start, number.end, text[word.start:number.end], number.col)
     return number
 
