@@ -1,12 +1,17 @@
 """Load benchmark of the Datasette site, served as `make serve` serves it.
 
-    python benchmarks/bench_site.py [--db site/bazhong.db] [--requests 200] [--concurrency 4] [--cap 30]
+    python benchmarks/bench_site.py [--db site/bazhong.db] [--requests 200] [--concurrency 4] [--cap 30] [--cached]
 
 Starts `bazhong-accounts serve` on a free loopback port (bazhong_accounts.site.serve.serve_command: the
 immutable db, metadata.json and charts next to it, the same settings), then sends a bounded number
 of requests to each URL (--requests per URL, --concurrency at a time, at most --cap seconds per URL)
-and reports requests/s, p50 and p95 latency: a table page, a facet-filtered page, every canned query
-of the db's metadata.json and two JSON API calls. Writes benchmarks/results/site.csv.
+and reports requests/s, p50 and p95 latency: a table page, a facet-filtered page of every table
+(its first facet column), every canned query of the db's metadata.json and JSON API calls, among them
+the exact `select sum(amount)` over expenditure_by_function's 类 rows (50,000 at N = 10,000), its
+integer twin `sum(amount_x100)` (view expenditure_by_function_exact) and `count(*)` of the same
+rows (the floor). Each request differs
+by an ignored `_bench=<i>` so the site's answer cache never answers (--cached: it may).
+Writes benchmarks/results/site.csv.
 Without --db (and no site/bazhong.db) the site is built from the checkout first.
 """
 
@@ -32,6 +37,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from bazhong_accounts.site.serve import serve_command, wait_until_serving  # noqa: E402
+from bazhong_accounts.site.sqlite import load_package  # noqa: E402
 
 # Sample parameters of the canned queries (an empty search matches nothing).
 QUERY_PARAMS = {"q": "电子政务", "section": "三公", "threshold": "50"}
@@ -44,25 +50,48 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def first_value(base: str, db: str, table: str, column: str) -> str | None:
+    sql = f'select "{column}" from "{table}" where "{column}" is not null limit 1'
+    rows = httpx.get(f"{base}/{db}.json", params={"sql": sql, "_shape": "array"}, timeout=30).json()
+    return str(rows[0][column]) if rows else None
+
+
+def facet_pages(base: str, db: str) -> list[tuple[str, str]]:
+    """A page of each table filtered by one value of its first facet column (roles.facets) that is
+    not a scope column (fiscal_year, department: those pages are the table page at N = 1)."""
+    out = []
+    for t in load_package(ROOT).tables.values():
+        columns = [c for c in t.facet_columns() if c not in t.scope_columns()] or t.facet_columns()
+        value = first_value(base, db, t.name, columns[0]) if columns else None
+        if value is not None:
+            out.append((f"facet {t.name}.{columns[0]}", f"/{db}/{t.name}?{quote(columns[0])}={quote(value)}"))
+    return out
+
+
 def urls(db: Path, base: str) -> list[tuple[str, str]]:
     meta = json.loads((db.parent / "metadata.json").read_text(encoding="utf-8"))
     name = db.stem
-    facets = httpx.get(f"{base}/{name}/indicators.json?_facet=category&_size=0", timeout=30).json()
-    category = facets["facet_results"]["category"]["results"][0]["value"]
+    category = first_value(base, name, "indicators", "category")
+    level1 = "from expenditure_by_function where level = 1"  # 50,000 rows at N = 10,000
     out = [
         ("table page", f"/{name}/expenditure_by_function"),
         ("facet page", f"/{name}/indicators?category={quote(category)}"),
         ("json table", f"/{name}/income.json?_shape=array&_size=max"),
-        ("json sql sum", f"/{name}.json?_shape=array&sql=" + quote("select sum(amount) as s from expenditure_by_function where level = 1")),
+        ("json sql sum", f"/{name}.json?_shape=array&sql=" + quote(f"select sum(amount) as s {level1}")),
+        ("json sql sum twin", f"/{name}.json?_shape=array&sql="
+         + quote("select sum(amount_x100) as s from expenditure_by_function_exact where level = 1")),
+        ("json sql count", f"/{name}.json?_shape=array&sql=" + quote(f"select count(*) as n {level1}")),
     ]
     for qname, query in meta["databases"][name]["queries"].items():
         params = "&".join(f"{k}={quote(v)}" for k, v in QUERY_PARAMS.items() if f":{k}" in query["sql"])
         out.append((f"query {qname}", f"/{name}/{qname}" + (f"?{params}" if params else "")))
-    return out
+    return out + facet_pages(base, name)
 
 
-async def load(base: str, path: str, n: int, concurrency: int, cap: float) -> dict:
-    """n GETs of path, `concurrency` at a time, stopping early after `cap` seconds."""
+async def load(base: str, path: str, n: int, concurrency: int, cap: float, cached: bool = False) -> dict:
+    """n GETs of path, `concurrency` at a time, stopping early after `cap` seconds. Unless `cached`,
+    each request carries its own `_bench=<i>` (ignored by the pages), so the site's answer cache
+    (i18n.cached) misses and the page is computed every time: the cost of the query itself."""
     latencies, failures, sent = [], 0, 0
     start = time.monotonic()
 
@@ -70,9 +99,10 @@ async def load(base: str, path: str, n: int, concurrency: int, cap: float) -> di
         nonlocal failures, sent
         while sent < n and time.monotonic() - start < cap:
             sent += 1
+            url = base + path if cached else f"{base}{path}{'&' if '?' in path else '?'}_bench={sent}"
             t0 = time.monotonic()
             try:
-                r = await client.get(base + path)
+                r = await client.get(url)
                 ok = r.status_code == 200
             except httpx.HTTPError:
                 ok = False
@@ -102,6 +132,7 @@ def main(argv=None) -> int:
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--cap", type=float, default=30, help="seconds per URL at most")
     p.add_argument("--out", type=Path, default=HERE / "results" / "site.csv")
+    p.add_argument("--cached", action="store_true", help="repeat the same URL (the site's answer cache answers)")
     args = p.parse_args(argv)
 
     if not args.db.exists():
@@ -125,7 +156,7 @@ def main(argv=None) -> int:
             return 1
         for name, path in urls(args.db, base):
             httpx.get(base + path, timeout=args.cap)  # warm-up, not counted
-            row = {"name": name, "url": path, **asyncio.run(load(base, path, args.requests, args.concurrency, args.cap))}
+            row = {"name": name, "url": path, **asyncio.run(load(base, path, args.requests, args.concurrency, args.cap, args.cached))}
             results.append(row)
             print(f"{name:32} {row['requests']:4} req {row['requests_per_s']:8} req/s  p50 {row['p50_ms']:7} ms  "
                   f"p95 {row['p95_ms']:7} ms  failures {row['failures']}" + ("  (capped)" if row["capped"] else ""),

@@ -68,14 +68,15 @@ def _session_rss(sid: int) -> int:
     return total
 
 
-def timed(cmd: list[str], timeout: float) -> dict:
+def timed(cmd: list[str], timeout: float, env: dict | None = None) -> dict:
     """Run cmd: wall time, CPU time (user + system, children included), peak memory (the larger of
     the max RSS of the processes waited for and the peak sum of RSS over the whole process tree,
     polled every 50 ms), exit code, and whether the time limit cut it off (the whole process
     group is killed then)."""
     with tempfile.TemporaryFile("w+") as log:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                env=env)
         cut, tree = False, 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)

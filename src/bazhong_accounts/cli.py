@@ -70,6 +70,8 @@ COMMANDS: dict[str, Command] = {
         arg("--draft", action="store_true",
             help="build even if the package does not validate (machine-extracted drafts): the problems are "
                  "recorded and every page of the database says its rows are not reviewed"),
+        arg("--engine", choices=["pandas", "duckdb", "auto"], default="auto", metavar="ENGINE",
+            help="validator run before building (see validate --engine); auto: DuckDB for a large package"),
     )),
     "serve": Command("site.serve:run", "serve the built site with Datasette (read-only)", (
         arg("dir", nargs="?", default=None, metavar="DIR",

@@ -7,6 +7,7 @@ import ast
 import csv
 import functools
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import bazhong_accounts as ba
 from bazhong_accounts.checks import validate
 from bazhong_accounts.model.typing import CellError, cell_parser, type_column
 from bazhong_accounts.site import build
-from bazhong_accounts.site.sqlite import BuildError, load_package, read_rows
+from bazhong_accounts.site.sqlite import BuildError, cell_sql, load_csv, load_package
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "bazhong_accounts"
@@ -63,9 +64,11 @@ def test_a_bad_cell_is_rejected_by_validate_load_and_build(broken, ftype, resour
     with pytest.raises(ValueError) as exc:
         ba.load(resource, root=pkg)
     assert said[0] in str(exc.value).splitlines()  # the same words as validate
-    table = load_package(pkg).tables[resource]
+    tables = load_package(pkg).tables
+    conn = sqlite3.connect(":memory:")
+    conn.execute(build.create_table_sql(tables[resource], tables))
     with pytest.raises(BuildError) as exc:
-        list(read_rows(table, sql=True))
+        load_csv(conn, tables[resource])  # the build's loader types cells in SQL: the same words
     assert str(exc.value) == f"{pkg / 'data' / resource}.csv:{row + 1}: {column}: {said[0].split(': ', 2)[2]}"
 
 
@@ -108,6 +111,10 @@ def test_per_cell_and_column_wise_grammars_agree(ftype):
         else:
             with pytest.raises(CellError, match=r'^"'):
                 parse(text)
+    if ftype != "string":  # the build types cells in SQL (patterns: on distinct values, in Python)
+        conn = sqlite3.connect(":memory:")
+        stored = [conn.execute(f"select typeof({cell_sql(field, '?1', [''])})", (c,)).fetchone()[0] for c in cells]
+        assert [t == "blob" for t in stored] == [not GRAMMAR[ftype][c] for c in cells], ftype
 
 
 def test_the_default_boolean_tokens_are_table_schemas():

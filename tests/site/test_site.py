@@ -447,12 +447,14 @@ def test_a_failed_build_leaves_the_previous_site_intact(tmp_path):
     assert sorted(p.name for p in out.parent.iterdir()) == ["bazhong.db", "metadata.json"]  # no temp files left
 
 
-def test_build_refuses_a_package_that_does_not_validate(tmp_path, capsys):
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])  # auto: DuckDB for a large package
+def test_build_refuses_a_package_that_does_not_validate(tmp_path, capsys, engine):
     pkg = _broken_copy(tmp_path)
     out = tmp_path / "bazhong.db"
     out.write_bytes(b"previous db")
-    assert cli.main(["build", str(pkg), "--out", str(out), "--no-charts"]) == 1
-    assert "does not validate" in capsys.readouterr().err
+    assert cli.main(["build", str(pkg), "--out", str(out), "--no-charts", "--engine", engine]) == 1
+    err = capsys.readouterr().err
+    assert "does not validate" in err and 'income.csv:3: amount: "12x"' in err, err
     assert out.read_bytes() == b"previous db"
 
 

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 import shutil
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
 from ..errors import fail
+from .fts import build_search_tables
 from .marker import mark
-from .sqlite import BuildError, Package, Table, load_package, q, read_rows, sort_by_key
+from .sqlite import BuildError, Package, Table, exact_view_sql, load_csv, load_package, q, sort_by_key
 
 __all__ = ["BuildError", "build_site", "load_package", "run"]
 
+CACHE_KIB = 64 * 1024
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}
 
 
@@ -70,6 +72,7 @@ def index_columns(t: Table, tables: dict[str, Table],
     A facet column outside the key also gets (column, sort order): a page filtered by it (e.g.
     category = work_output, a million rows at scale) reads its first rows in order instead of
     sorting all of them; the one-column index stays, being the cheapest to count and facet on.
+    And (column, every number column): sums filtered by a category never read the table.
     `extra`: what the canned queries need (site_metadata.query_indexes)."""
     key = t.row_key_fields()
     order = (*key, *[c for c in t.primary_key if c not in key])
@@ -79,6 +82,11 @@ def index_columns(t: Table, tables: dict[str, Table],
     wanted += [(c,) for c in t.facet_columns()]
     if sort_by_key(t):
         wanted += [(c, *order) for c in t.facet_columns() if c not in t.primary_key]
+    # sums by a category (sum(amount) where level = 1: 50,000 of 240,000 rows at N = 10,000) read
+    # this index alone instead of every row of the table: 10 ms instead of 260 ms
+    numbers = [f["name"] for f in t.fields if f["type"] == "number"]
+    if numbers:
+        wanted += [(c, *numbers) for c in t.facet_columns() if c not in t.primary_key and c not in numbers]
     wanted += [tuple(cols) for cols in extra]
     pk = tuple(t.primary_key)
     out = []
@@ -93,29 +101,25 @@ def write_database(pkg: Package, path: Path) -> None:
 
     extra = query_indexes(pkg)
     conn = sqlite3.connect(path)
-    conn.execute("PRAGMA synchronous = OFF")  # speed; the file is a temporary one until os.replace
+    # speed: the file is a temporary one until os.replace, so no journal and no fsync; the page
+    # cache is bounded (64 MB), so memory stays flat at any size
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     mark(conn)  # the plugin acts only on databases carrying this stamp
     try:
         with conn:
             for t in pkg.tables.values():
                 conn.execute(create_table_sql(t, pkg.tables))
-                names = t.field_names()
-                conn.executemany(
-                    f"INSERT INTO {q(t.name)} VALUES ({', '.join('?' * len(names))})", read_rows(t, sql=True)
-                )
+                load_csv(conn, t)
+                if exact_view_sql(t):  # <table>_exact: exact integer twins of the numbers (sqlite.py)
+                    conn.execute(exact_view_sql(t))
+                # indexes after the load: one sort each instead of updates row by row
                 for cols in index_columns(t, pkg.tables, [c for name, c in extra if name == t.name]):
                     conn.execute(
                         f"CREATE INDEX {q('idx_' + t.name + '_' + '_'.join(cols))} "
                         f"ON {q(t.name)} ({', '.join(map(q, cols))})"
                     )
-                fts = t.fts_columns()
-                if fts:
-                    # External-content FTS5 table named <table>_fts: Datasette finds it by content="<table>".
-                    conn.execute(
-                        f"CREATE VIRTUAL TABLE {q(t.name + '_fts')} USING fts5("
-                        f"{', '.join(map(q, fts))}, content={q(t.name)}, tokenize='trigram')"
-                    )
-                    conn.execute(f"INSERT INTO {q(t.name + '_fts')}({q(t.name + '_fts')}) VALUES ('rebuild')")
         problems = conn.execute("PRAGMA foreign_key_check").fetchall()
         if problems:
             table, rowid, target, _ = problems[0]
@@ -125,6 +129,9 @@ def write_database(pkg: Package, path: Path) -> None:
                 f"{pkg.tables[table].csv_path}, data row {rowid}: {dict(zip(pk, key or (), strict=False))} refers to a "
                 f"missing row of {target} ({len(problems)} dangling foreign key(s) in all)"
             )
+        # full-text search tables <table>_fts (Datasette finds them by content="<table>"), on every core
+        build_search_tables(path, list(pkg.tables.values()))
+        conn.execute("PRAGMA analysis_limit = 1000")  # statistics from a sample: seconds, not minutes
         conn.execute("ANALYZE")
         conn.commit()
     finally:
@@ -142,23 +149,36 @@ def row_counts(path: Path, pkg: Package) -> dict[str, int]:
 # ---------------------------------------------------------------- validation and the command
 
 
-def validation_problems(pkg_dir: Path) -> list[str]:
-    """Ask the project's validator; its own API if it has `check(dir)`, else its command."""
-    try:
-        from ..checks import validate
-    except ImportError as e:
-        return [f"the validator cannot be imported: {e}"]
-    if hasattr(validate, "check"):
+def validation_problems(pkg_dir: Path, engine: str = "auto") -> list[str]:
+    """Ask the project's validator. `auto`: pandas for a small package, DuckDB past
+    checks.engines.AUTO_BYTES of CSV (pandas holds about 4x the data in memory; DuckDB streams)."""
+    from ..checks import engines, validate
+
+    engine = engines.choose(pkg_dir, engine)
+    if engine == "pandas":
         return [str(p) for p in validate.check(pkg_dir)]
-    proc = subprocess.run(
-        [sys.executable, "-m", "bazhong_accounts.cli", "validate", str(pkg_dir)],
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode == 0:
-        return []
-    lines = (proc.stdout + proc.stderr).strip().splitlines()
-    return lines[-20:] or [f"validator exited with status {proc.returncode}"]
+    with _environ(MEMORY_ENV, os.environ.get(MEMORY_ENV, VALIDATE_MEMORY)):
+        result = engines.collect(pkg_dir, engine)
+    engines.print_note()
+    return [str(p) for p in result.report.sorted(result.order)]
+
+
+# DuckDB's memory limit while the build validates (it spills beyond it): the whole build stays
+# under 1 GB (at N = 10,000: validate 767 MB peak with 500MB, 2.4 GB with validate's own 3GB)
+MEMORY_ENV, VALIDATE_MEMORY = "BAZHONG_DUCKDB_MEMORY", "500MB"
+
+
+@contextmanager
+def _environ(name: str, value: str):
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = old
 
 
 def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft: list[str] | None = None) -> dict:
@@ -209,7 +229,7 @@ def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft:
 def run(args) -> int:
     pkg_dir = Path(args.dir)
     out = Path(args.out)
-    problems = validation_problems(pkg_dir)
+    problems = validation_problems(pkg_dir, getattr(args, "engine", "auto"))
     draft = getattr(args, "draft", False)
     if problems and draft:
         # a machine-extracted package carries its reports' own contradictions: built, and said so

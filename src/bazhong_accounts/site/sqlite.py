@@ -8,14 +8,17 @@ build, metadata and charts import this module; it imports none of them (no impor
 from __future__ import annotations
 
 import csv
+import re
+import sqlite3
 from collections.abc import Iterator
+from typing import Any
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from ..model import roles
 from ..model.descriptor import as_list, read_descriptor, read_schema
-from ..model.typing import CellError, cell_parser
+from ..model.typing import CellError, boolean_tokens, cell_parser, pattern_of
 
 
 class BuildError(Exception):
@@ -122,44 +125,227 @@ def load_package(pkg_dir: str | Path) -> Package:
     return Package(pkg_dir, descriptor, tables)
 
 
-def read_rows(t: Table, sql: bool = False) -> Iterator:
+def read_rows(t: Table) -> Iterator[dict]:
     """Rows of the CSV typed by model.typing (the grammar `validate` and `load()` use): dicts of
-    typed values, or (sql=True) lists of SQLite values in field order: numbers REAL (the plugin's
-    exact sum() turns them back into the printed decimal), booleans 0/1 (Python's True/False). A
-    bad cell raises BuildError ``path:line: column: message``."""
+    int, Decimal, bool, str or None. A bad cell raises BuildError ``path:line: column: message``.
+    (The build does not come here: it types cells in SQL, see load_csv.)"""
+    names = t.field_names()
+    parsers = [cell_parser(fdef, Decimal) for fdef in t.fields]
+    missing = set(t.schema.get("missingValues", [""]))
+    for line, cells in csv_records(t):
+        try:
+            values = [None if cell in missing else parse(cell) for parse, cell in zip(parsers, cells, strict=True)]
+        except CellError:
+            raise BuildError(bad_cell_message(t, cells, line)) from None
+        yield dict(zip(names, values, strict=True))
+
+
+def csv_records(t: Table) -> Iterator[tuple[int, list[str]]]:
+    """(line where the record starts, cells) of every data record; a wrong header, a record of
+    the wrong length or unreadable bytes raise BuildError naming the line."""
+    with _open_csv(t) as f:
+        reader = _reader_after_header(t, f)
+        start = 2
+        try:
+            for cells in reader:
+                if len(cells) != len(t.fields):
+                    raise BuildError(f"{t.csv_path}:{start}: {len(cells)} cells, expected {len(t.fields)}")
+                yield start, cells
+                start = reader.line_num + 1
+        except (csv.Error, UnicodeDecodeError) as e:
+            raise BuildError(f"{t.csv_path}:{start}: cannot read: {e}") from None
+
+
+def _open_csv(t: Table):
     try:
-        f = t.csv_path.open(encoding="utf-8", newline="")
+        return t.csv_path.open(encoding="utf-8", newline="")
     except OSError as e:
         raise BuildError(f"{t.csv_path}: cannot read: {e}") from None
-    names = t.field_names()
-    parsers = [cell_parser(fdef, float if sql else Decimal) for fdef in t.fields]
-    missing = set(t.schema.get("missingValues", [""]))
-    with f:
-        reader = csv.reader(f)
+
+
+def _reader_after_header(t: Table, f) -> Any:  # a csv reader (typeshed names it _csv._reader)
+    reader = csv.reader(f)
+    try:
         header = next(reader, None)
-        if header != names:
-            raise BuildError(f"{t.csv_path}:1: header {header} differs from the schema fields {names}")
-        start = 2
-        for cells in reader:
-            if len(cells) != len(names):
-                raise BuildError(f"{t.csv_path}:{start}: {len(cells)} cells, expected {len(names)}")
-            try:
-                values = [None if cell in missing else parse(cell) for parse, cell in zip(parsers, cells, strict=True)]
-            except CellError:
-                _raise_bad_cell(t, names, parsers, missing, cells, start)
-            start = reader.line_num + 1
-            yield values if sql else dict(zip(names, values, strict=True))
+    except (csv.Error, UnicodeDecodeError) as e:
+        raise BuildError(f"{t.csv_path}:1: cannot read: {e}") from None
+    if header != t.field_names():
+        raise BuildError(f"{t.csv_path}:1: header {header} differs from the schema fields {t.field_names()}")
+    return reader
 
 
-def _raise_bad_cell(t: Table, names: list[str], parsers: list, missing: set[str], cells: list[str], line: int):
-    """The first cell of the row that is not of its type, as a BuildError naming it."""
-    for name, parse, cell in zip(names, parsers, cells, strict=True):
-        if cell not in missing:
-            try:
-                parse(cell)
-            except CellError as e:
-                raise BuildError(f"{t.csv_path}:{line}: {name}: {e}") from None
-    raise BuildError(f"{t.csv_path}:{line}: a cell is not of its type")  # not reached: one raised above
+def bad_cell_message(t: Table, cells: list[str], line: int) -> str:
+    """``path:line: column: message`` for the first cell of a record that is not of its type (the
+    validator's words), or whose decimals the exact integer twin cannot hold."""
+    missing = set(t.schema.get("missingValues", [""]))
+    for fdef, cell in zip(t.fields, cells, strict=True):
+        if cell in missing:
+            continue
+        try:
+            cell_parser(fdef, str)(cell)
+        except CellError as e:
+            return f"{t.csv_path}:{line}: {fdef['name']}: {e}"
+        problem = decimals_problem(fdef, cell)
+        if problem:
+            return f"{t.csv_path}:{line}: {fdef['name']}: {problem}"
+    return f"{t.csv_path}:{line}: a cell is not of its type"  # not reached: the SQL and this agree
+
+
+# ---------------------------------------------------------------- exact money: integer twins
+#
+# A number field declares `decimalPlaces` d in its Table Schema (the report's own decimals). The
+# table stores the value as REAL (shown as printed: 2524.97), and the view <table>_exact shows every
+# column of the table plus <field>_x<10^d>: the value times 10^d as an exact INTEGER, which SQLite's
+# own sum() adds exactly, in any SQLite, with or without this package's plugin. The REAL gives the
+# integer back exactly: cells have at most d decimals and at most MAX_WHOLE_DIGITS digits before the
+# point (checked when loading), so round(value * 10^d) is the printed number times 10^d (the REAL is
+# the double nearest to the printed decimal, what Python's float() gives). A view, not columns of
+# the table: the site's pages, downloads and searches show the tables as the CSVs have them.
+
+MAX_WHOLE_DIGITS = 13  # 10^13 * 10^2 < 2^53: every such value * 100 is an exact double
+
+
+def decimal_places(field: dict) -> int | None:
+    """The decimals the schema declares for a number field (None: no exact twin)."""
+    d = field.get("decimalPlaces")
+    return d if field.get("type") == "number" and isinstance(d, int) and 0 <= d <= 4 else None
+
+
+def exact_twin(field: dict) -> str | None:
+    """Name of the exact integer column of a number field: amount -> amount_x100 (decimalPlaces 2)."""
+    d = decimal_places(field)
+    return None if d is None else f"{field['name']}_x{10 ** d}"
+
+
+def exact_view_name(t: Table) -> str:
+    return t.name + "_exact"
+
+
+def exact_view_sql(t: Table) -> str | None:
+    """CREATE VIEW <table>_exact: the table's columns, then each number's exact integer twin."""
+    twins = [f"cast(round({q(f['name'])} * {10 ** decimal_places(f)}) as integer) AS {q(exact_twin(f))}"
+             for f in t.fields if exact_twin(f)]
+    if not twins:
+        return None
+    columns = ", ".join([*map(q, t.field_names()), *twins])
+    return f"CREATE VIEW {q(exact_view_name(t))} AS SELECT {columns} FROM {q(t.name)}"
+
+
+def decimals_problem(field: dict, cell: str) -> str | None:
+    """Why a valid number cell does not fit its exact twin (too many decimals or digits)."""
+    d = decimal_places(field)
+    if d is None:
+        return None
+    whole, _, frac = cell.lstrip("-").partition(".")
+    if len(frac) > d:
+        return (f'"{cell}" has {len(frac)} decimal places; the schema declares decimalPlaces {d} '
+                f"(raise it in the schema if the report prints more)")
+    if len(whole) > MAX_WHOLE_DIGITS:
+        return f'"{cell}" has more than {MAX_WHOLE_DIGITS} digits before the decimal point'
+    return None
+
+
+# ---------------------------------------------------------------- typing cells in SQL
+#
+# The build hands csv.reader's records straight to executemany (no Python per row): each
+# parameter is typed by an SQL expression with the grammar of model.typing. A cell that breaks it
+# is stored as a BLOB (never a value of a CSV cell), found after the load and reported with the
+# validator's message (bad_cell_message). String patterns are checked on the distinct values.
+
+BAD = "cast({p} as blob)"
+
+
+def _unsigned(p: str) -> str:
+    return f"(case when {p} glob '-*' then substr({p}, 2) else {p} end)"
+
+
+def _number_ok(p: str, field: dict) -> str:
+    s = _unsigned(p)
+    ok = (f"{s} <> '' and {s} not glob '*[^0-9.]*' and {s} not glob '*.*.*' "
+          f"and {s} not glob '.*' and {s} not glob '*.'")
+    d = decimal_places(field)
+    if d is not None:
+        ok += (f" and (instr({s}, '.') = 0 or length({s}) - instr({s}, '.') <= {d})"
+               f" and instr({s} || '.', '.') - 1 <= {MAX_WHOLE_DIGITS}")
+    return ok
+
+
+def cell_sql(field: dict, p: str, missing: list[str]) -> str:
+    """SQL typing the CSV text bound to parameter `p` as model.typing does: NULL when missing, the
+    typed value when valid, else the text as a BLOB (the mark of a bad cell)."""
+    ftype = field.get("type", "string")
+    bad = BAD.format(p=p)
+    if ftype == "integer":
+        s = _unsigned(p)
+        ok = f"{s} <> '' and {s} not glob '*[^0-9]*' and length({s}) <= 18"
+        value = f"case when {ok} then cast({p} as integer) else {bad} end"
+    elif ftype == "number":
+        value = f"case when {_number_ok(p, field)} then cast({p} as real) else {bad} end"
+    elif ftype == "boolean":
+        true, false = boolean_tokens(field)
+        whens = [f"when {_lit(t)} then 1" for t in true] + [f"when {_lit(t)} then 0" for t in false]
+        value = f"case {p} {' '.join(whens)} else {bad} end"
+    elif ftype == "date":
+        # a real calendar day: SQLite carries 02-30 over to 03-02 once a modifier is applied; year 0 is not one
+        value = (f"case when {p} glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' and {p} not glob '0000*' "
+                 f"and date({p}, '+0 days') is {p} then {p} else {bad} end")
+    else:
+        value = p
+    return f"case when {p} in ({', '.join(map(_lit, missing))}) then null else {value} end"
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def insert_sql(t: Table) -> str:
+    missing = t.schema.get("missingValues", [""])
+    values = ", ".join(cell_sql(f, f"?{i}", missing) for i, f in enumerate(t.fields, 1))
+    return f"INSERT INTO {q(t.name)} ({', '.join(map(q, t.field_names()))}) VALUES ({values})"
+
+
+def load_csv(conn: sqlite3.Connection, t: Table) -> None:
+    """Stream the CSV of `t` into its (empty) table: csv.reader's records go to executemany as
+    they are, typed in SQL; memory stays flat whatever the size. Raises BuildError naming the
+    file, line and column of the first bad record or cell."""
+    with _open_csv(t) as f:
+        reader = _reader_after_header(t, f)
+        try:
+            conn.executemany(insert_sql(t), reader)
+        except (sqlite3.ProgrammingError, csv.Error, UnicodeDecodeError):
+            list(csv_records(t))  # raises the BuildError naming the record
+            raise
+    _check_loaded_cells(conn, t)
+
+
+def _check_loaded_cells(conn: sqlite3.Connection, t: Table) -> None:
+    """The first bad cell of the loaded table (a BLOB, see cell_sql), then the string patterns."""
+    typed = [f["name"] for f in t.fields if f.get("type", "string") != "string"]
+    if typed:
+        where = " or ".join(f"typeof({q(c)}) = 'blob'" for c in typed)
+        hit = conn.execute(f"SELECT rowid FROM {q(t.name)} WHERE {where} ORDER BY rowid LIMIT 1").fetchone()
+        if hit:
+            _raise_at_record(t, hit[0])
+    for fdef in t.fields:
+        pattern = pattern_of(fdef)
+        if pattern:
+            _check_pattern(conn, t, fdef["name"], re.compile(pattern))
+
+
+def _check_pattern(conn: sqlite3.Connection, t: Table, column: str, pattern: re.Pattern) -> None:
+    """Each distinct value once (a few thousand at most), in Python's regex grammar as validate."""
+    for (value,) in conn.execute(f"SELECT DISTINCT {q(column)} FROM {q(t.name)} WHERE {q(column)} IS NOT NULL"):
+        if not pattern.fullmatch(value):
+            rowid = conn.execute(f"SELECT min(rowid) FROM {q(t.name)} WHERE {q(column)} = ?", (value,)).fetchone()[0]
+            _raise_at_record(t, rowid)
+
+
+def _raise_at_record(t: Table, rowid: int):
+    """Rows are inserted in file order, so rowid n is the n-th record: read it again for its line."""
+    for n, (line, cells) in enumerate(csv_records(t), 1):
+        if n == rowid:
+            raise BuildError(bad_cell_message(t, cells, line))
+    raise BuildError(f"{t.csv_path}: record {rowid} not found again")  # the file changed meanwhile
 
 
 def sort_by_key(t: Table) -> bool:
