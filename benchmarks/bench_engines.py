@@ -1,14 +1,17 @@
 """`validate` on each engine at large N, against the floor: DuckDB's bare scan of the same CSVs.
 
+    python benchmarks/bench_engines.py --sizes 10000      # the issue's one run at N = 10,000
     python benchmarks/bench_engines.py [--sizes 10000,100000] [--engines duckdb,pandas,spark]
                                        [--frictionless-timeout 1800] [--work-dir DIR]
 
 For each N the synthetic package of benchmarks/synth.py is generated on disk (removed after), then,
-one after another on the same files, each timed with its peak memory (max RSS of the process tree
-it waited for, so the JVM of Spark counts):
+one after another on the same files, each timed (wall and CPU seconds) with its peak memory (the
+peak sum of RSS over its whole process tree, polled, so the JVM of Spark counts):
 
 - `scan`: DuckDB counting the rows of every CSV (read_csv, all VARCHAR, parallel): no validator
   that reads the files can be faster on this machine;
+- `scan cells`: DuckDB reading every cell of every CSV as text (the longest cell of each column):
+  the floor of a validator that looks at every cell (count(*) builds no cell at all);
 - `validate --engine E` for each engine (pandas only up to --pandas-max, since it holds the data in
   memory: about 4 GB at N = 10,000);
 - `frictionless validate` up to --frictionless-max, cut off after --frictionless-timeout.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import shutil
 import sys
 import tempfile
@@ -34,7 +38,7 @@ sys.path.insert(0, str(HERE))
 from run import BIN, RESULTS, _tail, timed  # noqa: E402
 from synth import write_synthetic  # noqa: E402
 
-FIELDS = ["date", "n", "rows", "csv_mb", "task", "seconds", "max_rss_mb", "exit", "note"]
+FIELDS = ["date", "n", "rows", "csv_mb", "task", "seconds", "cpu_seconds", "max_rss_mb", "load_avg", "exit", "note"]
 SCAN = """
 import sys, duckdb, pathlib
 con = duckdb.connect(config={"memory_limit": "2GB"})
@@ -44,10 +48,12 @@ for p in sorted(pathlib.Path(sys.argv[1]).glob("data/*.csv")):
                         [str(p)]).fetchone()[0]
 print(rows)
 """
+SCAN_CELLS = SCAN.replace("select count(*)", "select count(*), max(strlen(COLUMNS(*)))")
 
 
 def tasks(pkg: Path, n: int, args) -> list[tuple[str, list[str], float]]:
-    out = [("scan", [sys.executable, "-c", SCAN, str(pkg)], args.timeout)]
+    out = [("scan", [sys.executable, "-c", SCAN, str(pkg)], args.timeout),
+           ("scan cells", [sys.executable, "-c", SCAN_CELLS, str(pkg)], args.timeout)]
     for engine in args.engines.split(","):
         if engine == "pandas" and n > args.pandas_max:
             continue
@@ -66,7 +72,7 @@ def bench_size(n: int, work: Path, args) -> list[dict]:
     rows = sum(counts.values())
     mb = sum(p.stat().st_size for p in (pkg / "data").glob("*.csv")) / 1e6
     base = {"date": time.strftime("%Y-%m-%d"), "n": n, "rows": rows, "csv_mb": f"{mb:.0f}"}
-    out = [dict(base, task="generate", seconds=f"{time.perf_counter() - t0:.1f}")]
+    out = [dict(base, task="generate", seconds=f"{time.perf_counter() - t0:.1f}", load_avg="%.1f" % os.getloadavg()[0])]
     print(f"N={n}: {rows} rows, {mb:.0f} MB of CSV", flush=True)
     try:
         for task, cmd, limit in tasks(pkg, n, args):
@@ -74,21 +80,31 @@ def bench_size(n: int, work: Path, args) -> list[dict]:
             note = f">{limit:.0f} s: cut off" if r["timeout"] else ("" if r["code"] in (0, 1) else _tail(r["output"]))
             if r["code"] == 1 and task.startswith("validate"):
                 note = "problems reported: " + _tail(r["output"], 1)
-            out.append(dict(base, task=task, seconds=f"{r['seconds']:.1f}", max_rss_mb=f"{r['max_rss_mb']:.0f}",
-                            exit=r["code"], note=note))
-            print(f"  {task:18s} {r['seconds']:8.1f} s  peak {r['max_rss_mb']:7.0f} MB  {note}", flush=True)
+            load = "%.1f" % os.getloadavg()[0]
+            out.append(dict(base, task=task, seconds=f"{r['seconds']:.1f}", cpu_seconds=f"{r['cpu_seconds']:.1f}",
+                            max_rss_mb=f"{r['max_rss_mb']:.0f}", load_avg=load, exit=r["code"], note=note))
+            print(f"  {task:18s} {r['seconds']:8.1f} s  cpu {r['cpu_seconds']:8.1f} s  peak {r['max_rss_mb']:7.0f} MB"
+                  f"  load {load}  {note}", flush=True)
     finally:
         shutil.rmtree(pkg, ignore_errors=True)
     return out
 
 
 def targets(results: list[dict]) -> list[str]:
+    """The issue's targets, and each task against the duckdb engine, in wall and in CPU seconds
+    (on a shared machine the CPU ratio is the steadier one)."""
     def get(n, task):
         return next((r for r in results if r["n"] == n and r["task"] == task), None)
 
     out = []
     small, large = min(r["n"] for r in results), max(r["n"] for r in results)
     duck, scan, fr = get(small, "validate duckdb"), get(small, "scan"), get(small, "frictionless")
+    if duck:
+        for r in results:
+            if r["n"] == small and r.get("cpu_seconds") and r["task"] != "generate":
+                out.append(f"N={small}: {r['task']:16s} {r['seconds']:>7} s wall = "
+                           f"{float(r['seconds']) / float(duck['seconds']):5.2f}x duckdb; {r['cpu_seconds']:>7} s CPU = "
+                           f"{float(r['cpu_seconds']) / max(float(duck['cpu_seconds']), 0.1):5.2f}x duckdb")
     if duck and scan:
         ratio = float(duck["seconds"]) / float(scan["seconds"])
         out.append(f"N={small}: duckdb {duck['seconds']} s = {ratio:.1f}x the bare scan ({scan['seconds']} s): "
@@ -106,10 +122,25 @@ def targets(results: list[dict]) -> list[str]:
     return out
 
 
+def append_results(path: Path, results: list[dict]) -> None:
+    """Append to the results CSV (each run keeps its date); a file with older columns is rewritten
+    with the new ones, empty in its old rows, atomically."""
+    rows = []
+    if path.exists():
+        with open(path, encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, FIELDS, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows + results)
+    os.replace(tmp, path)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10000,100000")
-    ap.add_argument("--engines", default="duckdb,pandas,spark")
+    ap.add_argument("--engines", default="duckdb,pandas")  # spark: add it (minutes of JVM per run)
     ap.add_argument("--pandas-max", type=int, default=10000)
     ap.add_argument("--frictionless-max", type=int, default=10000)
     ap.add_argument("--frictionless-timeout", type=float, default=1800)
@@ -121,13 +152,7 @@ def main(argv=None) -> int:
     results = []
     for n in map(int, args.sizes.split(",")):
         results += bench_size(n, work, args)
-    path = Path(args.out)
-    new = not path.exists()
-    with open(path, "a", encoding="utf-8", newline="") as fh:  # appended: each run keeps its date
-        w = csv.DictWriter(fh, FIELDS, extrasaction="ignore", lineterminator="\n")
-        if new:
-            w.writeheader()
-        w.writerows(results)
+    append_results(Path(args.out), results)
     for line in targets(results):
         print(line)
     return 0

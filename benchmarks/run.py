@@ -51,13 +51,32 @@ FIELDS = ["n", "rows", "csv_mb", "task", "seconds", "us_per_row", "max_rss_mb", 
 # ---------------------------------------------------------------- commands
 
 
+def _session_rss(sid: int) -> int:
+    """Bytes resident in every process of session sid (a command and all its children, a JVM too)."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            if int(fields[3]) == sid:  # fields after the name: state, ppid, pgrp, session, ...
+                with open(f"/proc/{entry.name}/statm") as fh:
+                    total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+    return total
+
+
 def timed(cmd: list[str], timeout: float) -> dict:
-    """Run cmd: wall time, peak memory (max RSS of the process and the children it waited for),
-    exit code, and whether the time limit cut it off (the whole process group is killed then)."""
+    """Run cmd: wall time, CPU time (user + system, children included), peak memory (the larger of
+    the max RSS of the processes waited for and the peak sum of RSS over the whole process tree,
+    polled every 50 ms), exit code, and whether the time limit cut it off (the whole process
+    group is killed then)."""
     with tempfile.TemporaryFile("w+") as log:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        cut = False
+        cut, tree = False, 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -67,12 +86,14 @@ def timed(cmd: list[str], timeout: float) -> dict:
                 pid, status, usage = os.wait4(proc.pid, 0)
                 cut = True
                 break
+            tree = max(tree, _session_rss(proc.pid))
             time.sleep(0.05)
         seconds = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         log.seek(0)
         return {"seconds": seconds, "code": None if cut else proc.returncode, "timeout": cut,
-                "output": log.read(), "max_rss_mb": usage.ru_maxrss / 1024}
+                "output": log.read(), "max_rss_mb": max(usage.ru_maxrss * 1024, tree) / 2**20,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime}
 
 
 def _tail(text: str, n: int = 5) -> str:

@@ -193,3 +193,76 @@ def test_a_missing_engine_is_a_clear_error(capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith("bazhong-accounts: error: this engine needs duckdb"), err
     assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------- the fast path and the slow path
+
+
+def _multiline_files(pkg: Path) -> set[str]:
+    """Resources whose CSV has newlines quoted inside cells (a row spans several lines)."""
+    from conftest import read_rows
+
+    out = set()
+    for csv_path in (pkg / "data").glob("*.csv"):
+        _, rows, lines = read_rows(pkg, csv_path.stem)
+        if rows and lines[-1] != len(rows) + 1:
+            out.add(csv_path.stem)
+    return out
+
+
+def _reads_in_full(monkeypatch) -> list[str]:
+    """The resources the DuckDB engine reads a second time with every column."""
+    from bazhong_accounts.checks.engines.backends import DuckDBEngine
+
+    calls: list[str] = []
+    original = DuckDBEngine.load_full
+
+    def spy(self, resource, path, header):
+        calls.append(resource)
+        return original(self, resource, path, header)
+
+    monkeypatch.setattr(DuckDBEngine, "load_full", spy)
+    return calls
+
+
+def test_a_valid_package_is_read_once(monkeypatch):
+    """No cell check fails on the real package: only the files with quoted newlines are read again
+    (for their line numbers), none for its cells."""
+    calls = _reads_in_full(monkeypatch)
+    assert engines.collect(ROOT, "duckdb").report.problems == []
+    assert set(calls) == _multiline_files(ROOT) and len(calls) == len(set(calls)), calls
+
+
+@pytest.fixture(scope="session")
+def bigger(tmp_path_factory) -> Path:
+    """200 department-years: indicators.csv has about 29,000 rows, many DuckDB vectors."""
+    from synth import write_synthetic
+
+    out = tmp_path_factory.mktemp("bigger") / "package"
+    write_synthetic(out, 200)
+    return out
+
+
+def test_a_broken_cell_in_a_big_file_gets_its_exact_line(bigger, monkeypatch):
+    """The load's masks find that a cell check failed; the slow path reads that file again and
+    names the exact CSV line, also after rows spanning several lines (projects)."""
+    from conftest import read_rows, write_rows
+
+    header, rows, lines = read_rows(bigger, "indicators")
+    assert len(rows) > 25000
+    i = len(rows) * 2 // 3
+    rows[i]["value"], rows[i + 1]["qualifier"] = "12a", "roughly"
+    write_rows(bigger, "indicators", header, rows)
+    p_header, p_rows, p_lines = read_rows(bigger, "projects")
+    assert p_lines[-1] > len(p_rows) + 1, "projects has newlines inside quoted cells"
+    p_rows[-2]["budget"] = "1,000"
+    write_rows(bigger, "projects", p_header, p_rows)
+    calls = _reads_in_full(monkeypatch)
+    got = [(x.path, x.line, x.column, x.message) for x in engines.collect(bigger, "duckdb").report.problems]
+    assert sorted(got) == [
+        ("data/indicators.csv", lines[i], "value",
+         '"12a" has a unit (a); write the number only (12): the unit is in the schema'),
+        ("data/indicators.csv", lines[i + 1], "qualifier", '"roughly" is not one of: exact, more_than, at_least'),
+        ("data/projects.csv", p_lines[-2], "budget", '"1,000" has a thousands separator; write 1000'),
+    ], got
+    assert "indicators" in calls and "glossary" not in calls

@@ -1,9 +1,13 @@
 """`validate DIR --engine duckdb|spark`: the checks of `validate` on an SQL engine.
 
-Flow: the byte checks of each CSV in Python (bytes.py, streamed), each CSV loaded by the engine
-as text with its row numbers, every check of definitions.py run as SQL, and for the failing rows
-only: the physical CSV line (lines.py) and the message (messages.py). The output is the pandas
-validator's (``path:line: column: message``), so the engines can be compared line for line.
+Flow: the byte checks of each CSV in Python (bytes.py, streamed, the next file's in a thread), each
+CSV read by the engine in one pass into a table of the columns the row checks name (row_queries),
+the cell checks' masks and the primary key's hash, rows numbered in file order. A valid package
+stops there for its cells and keys (fast path); a failing cell check or a key-hash collision reads
+that file again with every column and runs only those checks as queries that name the rows (slow
+path). Keys, identities, errata, ordinals and sources run as SQL on the tables. For the failing
+rows only: the physical CSV line (lines.py) and the message (messages.py). The output is the
+pandas validator's (``path:line: column: message``), so the engines can be compared line for line.
 
 What the SQL engines check is listed in COVERED; NOT_COVERED is printed on stderr at each run so
 nobody mistakes a pass for more than it is.
@@ -11,7 +15,9 @@ nobody mistakes a pass for more than it is.
 
 from __future__ import annotations
 
+import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ...model.descriptor import as_list
@@ -20,9 +26,10 @@ from ..package import Result, _guard, _load_package, report_unlisted_csvs
 from . import definitions as d
 from .backends import ENGINES
 from .bytes import check_bytes
-from .identities import check_identities, check_rows
+from .identities import break_queries as identities_sql
+from .identities import check_identities, check_rows, matched_sql, ordinal_checks, source_checks
 from .lines import line_maps
-from .definitions import lit, view
+from .definitions import lit, q, view
 from .messages import cell_message, foreign_key_message, primary_key_message
 
 COVERED = ("files (bytes, encoding, header)", "types", "constraints", "primary keys", "foreign keys",
@@ -40,28 +47,87 @@ class Loaded:
         self.name, self.rel, self.schema, self.facts, self.lines = name, rel, schema, facts, lines
         self.fields = {f["name"]: f for f in schema["fields"]}
         self.header = facts.header
+        self.path = None  # set by _load_all: the CSV, read again when a cell check fails
+        self.failed: list = []  # set by _load_all: the cell checks that fail on some row
+        self.duplicates = True  # set by _load_all: False when no two rows can share a key
 
     def col_no(self, col):
         return self.header.index(col) + 1 if col in self.header else None
 
 
+def row_queries(schemas: dict[str, dict]) -> list[str]:
+    """The SQL of every check that reads tables row by row (keys, identities, errata, ordinals,
+    sources): the columns they name are the ones a load keeps. A new check over the tables adds
+    its SQL here, or its columns are not loaded."""
+    breaks = identities_sql(schemas)
+    out = [c.sql for c in d.structure_checks(schemas, failed={}, duplicates=set())]  # those read the full file
+    out += breaks + [q for q in matched_sql(" union all ".join(breaks) or "select 1", True) if q]
+    return out + [sql for _, sql in ordinal_checks(schemas) + source_checks(schemas)]
+
+
+_WORD = re.compile(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_]*)')
+
+
+def columns_read(header: list[str], resource: str, queries: list[str]) -> list[str]:
+    """The columns of the header named anywhere in a query that reads the resource's view (a
+    superset of what it reads: a word in a string literal only keeps a column too many)."""
+    words: set[str] = set()
+    for sql in queries:
+        if view(resource) in sql:
+            words |= {quoted.replace('""', '"') if quoted else word for quoted, word in _WORD.findall(sql)}
+    return [h for h in header if h in words]
+
+
+def mask_names(checks) -> list[str]:
+    return [f"__mask{i}" for i in range(len(d.masks(checks)))]
+
+
 def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded]:
-    """Byte checks, then each readable CSV handed to the engine; row counts and line maps in
-    one query each for all files (a Spark job costs seconds, whatever its size)."""
+    """Byte checks, then each readable CSV read by the engine in one pass: the columns the row
+    checks read and the cell-check masks; row counts and line
+    maps in one query each for all files (a Spark job costs seconds, whatever its size)."""
+    schemas = {name: schema for name, _, schema, _ in resources}
+    queries = row_queries(schemas)
     read = {}
-    for name, rel, schema, schema_path in resources:
-        facts = _guard(report, f"file ({rel})", check_bytes, root, name, rel, schema, schema_path, report,
-                       not engine.checks_utf8)
+    for (name, rel, schema, _), facts in zip(resources, _bytes_checked(root, engine, resources, report)):
         if facts is None:
             continue
-        error = engine.load(name, root / rel, facts.header)
+        checks = d.cell_checks(name, schema)
+        computed = dict(zip(mask_names(checks), d.masks(checks)))
+        if (key := d.primary_key_hash(schema)) is not None:
+            computed[d.KEY_HASH] = key
+        error = engine.load(name, root / rel, facts.header, columns_read(facts.header, name, queries), computed)
         if error is not None:
             _ragged(root, rel, len(facts.header), error, report)
             continue
         read[name] = (rel, schema, facts)
     counts = _counts(engine, read, root, report)
+    # what the columns computed by the load say, asked before any file is read again in full
+    failed = _guard(report, "cell masks", _failed_cells, engine, {n: read[n][1] for n in counts}) or {}
+    duplicates = _guard(report, "key hashes", _duplicate_keys, engine, {n: read[n][1] for n in counts})
     maps = line_maps(engine, {n: (read[n][2], counts[n], root / read[n][0], read[n][0]) for n in counts}, report)
-    return {n: Loaded(n, read[n][0], read[n][1], read[n][2], maps[n]) for n in counts}
+    loaded = {n: Loaded(n, read[n][0], read[n][1], read[n][2], maps[n]) for n in counts}
+    for t in loaded.values():
+        t.path, t.failed = root / t.rel, failed.get(t.name, [])
+        t.duplicates = duplicates is None or t.name in duplicates
+    return loaded
+
+
+def _bytes_checked(root: Path, engine, resources, report: Report):
+    """The byte checks' facts of each file in order; the next file's pass runs in a thread while
+    the engine reads this one (the engine does not hold the GIL), its problems kept apart and
+    added in file order."""
+    def one(resource):
+        name, rel, schema, schema_path = resource
+        own = Report()
+        return _guard(own, f"file ({rel})", check_bytes, root, name, rel, schema, schema_path, own,
+                      not engine.checks_utf8), own
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for facts, own in pool.map(one, resources):
+            report.problems += own.problems
+            report.cells |= own.cells
+            yield facts
 
 
 def _counts(engine, read: dict, root: Path, report: Report) -> dict[str, int]:
@@ -103,11 +169,39 @@ def _unknown_references(resources, loaded: dict[str, Loaded], report: Report) ->
                            f"foreign key refers to `{rname}`, which is not a resource of datapackage.json")
 
 
+def _failed_cells(engine, schemas: dict[str, dict]) -> dict[str, list]:
+    """The cell checks that failed somewhere, per resource: bit_or() of the masks the load
+    computed, one small query for all files."""
+    parts, checks = [], {}
+    for name, schema in schemas.items():
+        checks[name] = d.cell_checks(name, schema)
+        bits = ", ".join(f"bit_or({q(m)})" for m in mask_names(checks[name]))
+        if bits:
+            parts.append(f"select {lit(name)} as res, [{bits}] as bits from {view(name)}")
+    if not parts:
+        return {}
+    return {res: d.failing(checks[res], bits) for res, bits in engine.query(" union all ".join(parts))
+            if any(bits)}
+
+
+def _duplicate_keys(engine, schemas: dict[str, dict]) -> set[str]:
+    """Resources where two rows may share a primary key (their key hashes collide)."""
+    parts = [d.primary_key_suspects(name) for name, schema in schemas.items() if d.primary_key_hash(schema)]
+    return {res for res, n in engine.query(" union all ".join(parts)) if n} if parts else set()
+
+
 def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
     """All type, key and constraint checks in one query (x0 = which check); the rows reported in
-    check order, as the pandas validator does, so its de-duplication picks the same message."""
+    check order, as the pandas validator does, so its de-duplication picks the same message.
+    Only the cell checks that failed run, and the exact primary-key query only where key hashes
+    collide, each on every column of its file, read again: a valid package pays neither."""
     schemas = {name: t.schema for name, t in loaded.items()}
-    checks = d.structure_checks(schemas, engine.one_scan)
+    failed = {name: t.failed for name, t in loaded.items() if t.failed}
+    duplicates = {name for name, t in loaded.items() if t.duplicates}
+    for name in sorted(set(failed) | duplicates):
+        t = loaded[name]
+        engine.load_full(name, t.path, t.header)
+    checks = d.structure_checks(schemas, engine.one_scan, failed, duplicates)
     if not checks:
         return
     sql = " union all ".join(f"select {i} as x0, rn, col, v, x from ({c.sql}) s{i}" for i, c in enumerate(checks))

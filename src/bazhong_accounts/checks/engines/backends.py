@@ -21,7 +21,7 @@ from .definitions import lit, q, view
 
 class DuckDBEngine:
     name = "duckdb"
-    one_scan = True  # one pass over a table for all its cell checks (measured faster than a union)
+    one_scan = False  # the cell queries run only for checks that failed: one filter each
     checks_utf8 = True  # read_csv refuses invalid UTF-8: no decoding pass in Python first
 
     def __init__(self, memory_limit: str | None = None, threads: int | None = None):
@@ -34,22 +34,41 @@ class DuckDBEngine:
             config["threads"] = threads
         # in memory, spilling to temp_directory beyond memory_limit: a package bigger than RAM is read too
         self.con = duckdb.connect(":memory:", config=config)
+        self.full: set[str] = set()  # resources read again with every column (load_full)
 
-    def load(self, resource: str, path: Path, header: list[str]) -> str | None:
-        """Read one CSV into table r_<name> (file order kept: rowid = rn) and view t_<name>.
-        Returns the reader's error (ragged row, bad quoting) or None."""
-        columns = "{" + ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header) + "}"
-        try:
-            self.con.execute(
-                f"create or replace table {q('r_' + resource)} as select * from read_csv({lit(str(path))}, "
-                f"columns={columns}, header=true, auto_detect=false, delim=',', quote='\"', escape='\"', "
-                f"strict_mode=true, null_padding=false, parallel=true)")
+    def load(self, resource: str, path: Path, header: list[str], keep: list[str],
+             computed: dict[str, str]) -> str | None:
+        """Read one CSV in one parallel pass into table r_<name>: the columns `keep` (those the
+        row checks read) and `computed` (name -> SQL over the row `t`, say the cell-check masks),
+        file order kept (rowid = rn), behind view t_<name>. Returns the reader's error (ragged
+        row, bad quoting) or None."""
+        cells = ", ".join(f"coalesce({q(h)}, '') as {q(h)}" for h in header)
+        kept = [f"t.{q(h)}" for h in keep] + [f"{sql} as {q(name)}" for name, sql in computed.items()]
+        try:  # the subquery's unused columns are never built: projection pushdown into read_csv
+            self.con.execute(f"create or replace table {q('r_' + resource)} as select {', '.join(kept) or '0 as x'} "
+                             f"from (select {cells} from {self._read(path, header)}) t")
         except Exception as e:  # noqa: BLE001 - duckdb's CSV errors have no common base class
             return str(e).split("\n")[0]
+        self.con.execute(f"create or replace view {view(resource)} as select rowid as rn, * from {q('r_' + resource)}")
+        return None
+
+    def load_full(self, resource: str, path: Path, header: list[str]) -> None:
+        """Every column of the file behind t_<name> (rows numbered as load() numbered them), for
+        the queries that find the failing cells or the quoted newlines: only when needed."""
+        if resource in self.full:
+            return
+        self.full.add(resource)
+        self.con.execute(f"create or replace table {q('f_' + resource)} as select * from {self._read(path, header)}")
         cells = ", ".join(f"coalesce({q(h)}, '') as {q(h)}" for h in header)
         self.con.execute(f"create or replace view {view(resource)} as select rowid as rn, {cells} "
-                         f"from {q('r_' + resource)}")
-        return None
+                         f"from {q('f_' + resource)}")
+        self.con.execute(f"drop table if exists {q('r_' + resource)}")
+
+    @staticmethod
+    def _read(path: Path, header: list[str]) -> str:
+        columns = "{" + ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header) + "}"
+        return (f"read_csv({lit(str(path))}, columns={columns}, header=true, auto_detect=false, delim=',', "
+                f"quote='\"', escape='\"', strict_mode=true, null_padding=false, parallel=true)")
 
     def query(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
@@ -120,7 +139,10 @@ class SparkEngine:
         self.spark = session or spark_session()
         self.frames = []
 
-    def load(self, resource: str, path: Path, header: list[str]) -> str | None:
+    def load(self, resource: str, path: Path, header: list[str], keep: list[str],
+             computed: dict[str, str]) -> str | None:
+        """Every column (Spark keeps the frame cached; `keep` is DuckDB's saving) and the
+        `computed` columns, translated by SQLGlot, behind view t_<name>."""
         from pyspark.sql import functions as F
         from pyspark.sql.types import StringType, StructField, StructType
 
@@ -131,9 +153,15 @@ class SparkEngine:
         df = df.select(F.monotonically_increasing_id().alias("rn"),
                        *[F.coalesce(F.col(f"`{h}`"), F.lit("")).alias(h) for h in header]).cache()
         # read lazily: a malformed file fails the first query that counts rows (runner: _counts)
-        df.createOrReplaceTempView(view(resource).strip('"'))
+        raw = "raw_" + resource
+        df.createOrReplaceTempView(raw)
         self.frames.append(df)
+        extra = "".join(f", {sql} as {q(name)}" for name, sql in computed.items())
+        self.spark.sql(to_spark(f"select t.*{extra} from {q(raw)} t")).createOrReplaceTempView(view(resource).strip('"'))
         return None
+
+    def load_full(self, resource: str, path: Path, header: list[str]) -> None:
+        """t_<name> has every column already."""
 
     def query(self, sql: str) -> list[tuple]:
         return [tuple(r) for r in self.spark.sql(to_spark(sql)).collect()]

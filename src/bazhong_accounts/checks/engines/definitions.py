@@ -71,9 +71,10 @@ def valid(field: dict, col: str) -> str:
     return "true"
 
 
-def usable(field: dict, col: str) -> str:
-    """SQL: the cell has a value of the right type."""
-    check = valid(field, col)
+def usable(field: dict, col: str, all_valid: bool = False) -> str:
+    """SQL: the cell has a value of the right type. all_valid: the column's type check failed
+    nowhere, so a value is enough (no regex again)."""
+    check = "true" if all_valid else valid(field, col)
     return f"({col} <> '')" if check == "true" else f"({col} <> '' and {check})"
 
 
@@ -150,8 +151,9 @@ def primary_key_check(resource: str, schema: dict) -> list[Check]:
     return [Check("primary_key", resource, pk[-1], sql)]
 
 
-def foreign_key_checks(resource: str, schema: dict, schemas: dict[str, dict]) -> list[Check]:
-    """Rows whose foreign key names no row of the referenced resource; v = the values shown."""
+def foreign_key_checks(resource: str, schema: dict, schemas: dict[str, dict], all_valid=lambda res, col: False) -> list[Check]:
+    """Rows whose foreign key names no row of the referenced resource; v = the values shown.
+    all_valid(resource, column): no cell of the column failed its type check."""
     out = []
     fields = _fields(schema)
     for n, fk in enumerate(schema.get("foreignKeys", [])):
@@ -164,8 +166,8 @@ def foreign_key_checks(resource: str, schema: dict, schemas: dict[str, dict]) ->
         rfields = _fields(schemas[rname])
         if any(c not in fields for c in cols) or any(c not in rfields for c in rcols):
             continue
-        mine = " and ".join(usable(fields[c], "c." + q(c)) for c in cols)
-        theirs = " and ".join(usable(rfields[c], q(c)) for c in rcols)
+        mine = " and ".join(usable(fields[c], "c." + q(c), all_valid(resource, c)) for c in cols)
+        theirs = " and ".join(usable(rfields[c], q(c), all_valid(rname, c)) for c in rcols)
         ref_keys = ", ".join(f"{typed(rfields[c], q(c))} as k{i}" for i, c in enumerate(rcols))
         on = " and ".join(f"r.k{i} = {typed(fields[c], 'c.' + q(c))}" for i, c in enumerate(cols))
         shown = " || ', ' || ".join("c." + q(c) for c in cols)
@@ -195,23 +197,82 @@ def cells(resource: str, checks: list[Check], one_scan: bool = True) -> list[Che
     return [Check("cells", resource, None, sql)]
 
 
-def structure_checks(schemas: dict[str, dict], one_scan: bool = True) -> list[Check]:
+def structure_checks(schemas: dict[str, dict], one_scan: bool = True, failed: dict[str, list[Check]] | None = None,
+                     duplicates: set[str] | None = None) -> list[Check]:
     """Types, keys and constraints of every resource, in the order the pandas validator runs
-    them (types, then keys, then constraints), so the same cell is reported by the same check."""
+    them (types, then keys, then constraints), so the same cell is reported by the same check.
+    failed (the cell checks the masks saw fail) and duplicates (resources whose key hashes
+    collide) leave out the queries that would find nothing."""
+    def cell_checks_of(name, schema, kinds):
+        checks = cell_checks(name, schema) if failed is None else failed.get(name, [])
+        return [c for c in checks if (c.kind == "type") == (kinds == "type")]
+
+    def all_valid(name, col):
+        return failed is not None and name in schemas and not any(
+            c.kind == "type" and c.column == col for c in failed.get(name, []))
+
     out = []
     for name, schema in schemas.items():
-        out += cells(name, type_checks(name, schema), one_scan)
+        out += cells(name, cell_checks_of(name, schema, "type"), one_scan)
     for name, schema in schemas.items():
-        out += primary_key_check(name, schema) + foreign_key_checks(name, schema, schemas)
+        if duplicates is None or name in duplicates:
+            out += primary_key_check(name, schema)
+        out += foreign_key_checks(name, schema, schemas, all_valid)
     for name, schema in schemas.items():
-        out += cells(name, constraint_checks(name, schema), one_scan)
+        out += cells(name, cell_checks_of(name, schema, "constraints"), one_scan)
     return out
 
 
-def line_offsets(resource: str, schema: dict) -> str:
-    """SQL: for each row, the newlines quoted inside the cells of the rows before it, so that
-    the physical line of row rn is rn + 2 + before (only run on files that have any)."""
-    per_row = " + ".join(f"(length({q(f['name'])}) - length(replace({q(f['name'])}, chr(10), '')))"
-                         for f in schema["fields"])
-    return (f"select rn, coalesce(sum(n) over (order by rn rows between unbounded preceding and 1 preceding), 0) "
-            f"as before from (select rn, {per_row} as n from {view(resource)}) s")
+def cell_checks(resource: str, schema: dict) -> list[Check]:
+    """Every check of one cell of the resource, types before constraints (the pandas order)."""
+    return type_checks(resource, schema) + constraint_checks(resource, schema)
+
+
+MASK_BITS = 62  # cell checks per mask column (a BIGINT, sign bit left alone)
+
+
+def masks(checks: list[Check]) -> list[str]:
+    """SQL, one expression per MASK_BITS checks: bit i set when check i fails on the row. The
+    load computes them while it reads the file, so a valid file costs one pass for all its cell
+    checks, and bit_or() over the column tells which checks (if any) need their rows found."""
+    out = []
+    for start in range(0, len(checks), MASK_BITS):
+        out.append(" | ".join(f"(case when {c.sql} then cast({1 << i} as BIGINT) else cast(0 as BIGINT) end)"
+                              for i, c in enumerate(checks[start:start + MASK_BITS])))
+    return out
+
+
+def failing(checks: list[Check], bits: list) -> list[Check]:
+    """The checks whose bits are set in the bit_or() of each mask column."""
+    return [c for i, c in enumerate(checks) if (int(bits[i // MASK_BITS] or 0) >> (i % MASK_BITS)) & 1]
+
+
+def newlines_in_row(header: list[str]) -> str:
+    """SQL: newlines quoted inside the row's cells (counted only on rows holding one), so that
+    lines.py maps a row to its physical line."""
+    cols = [f"t.{q(h)}" for h in header]
+    held = " or ".join(f"contains({c}, chr(10))" for c in cols)
+    count = " + ".join(f"(length({c}) - length(replace({c}, chr(10), '')))" for c in cols)
+    return f"(case when {held} then {count} else 0 end)"
+
+
+KEY_HASH = "__key"  # column of each loaded table: the hash of the row's typed primary key
+
+
+def primary_key_hash(schema: dict) -> str | None:
+    """SQL over the row `t`: a hash of its typed primary key (NULL when a key cell is unusable),
+    computed while the file is read."""
+    pk = as_list(schema.get("primaryKey"))
+    if not pk:
+        return None
+    fields = _fields(schema)
+    keys = ", ".join(typed(fields[k], "t." + q(k)) for k in pk)
+    all_ok = " and ".join(usable(fields[k], "t." + q(k)) for k in pk)
+    return f"(case when {all_ok} then hash({keys}) end)"
+
+
+def primary_key_suspects(resource: str) -> str:
+    """SQL: how many rows share their key hash with another; 0 proves the key unique (equal keys
+    hash alike), more runs primary_key_check (exact) to find the rows."""
+    return (f"select {lit(resource)} as res, count({q(KEY_HASH)}) - count(distinct {q(KEY_HASH)}) as n "
+            f"from {view(resource)}")

@@ -1,7 +1,8 @@
 """Row number -> physical CSV line, whatever the engine, without a pass over every row in Python.
 
 Most files have one line per row: line = rn + 2. For files with newlines quoted inside cells the
-engine lists the rows that hold some (few; one query for all files), and they are added up. A
+engine lists the rows that hold some (few; one query for all files, which reads every column of
+those files again: the load kept only some), and they are added up. A
 file whose newlines are still not accounted for (blank lines, which the engines skip) is read
 once with the csv module, as the pandas validator does, and its blank lines are reported.
 """
@@ -14,7 +15,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from ...model.problems import Report
-from .definitions import lit, q, view
+from .definitions import lit, newlines_in_row, view
 
 
 class LineMap:
@@ -36,9 +37,8 @@ class LineMap:
 
 
 def _newlines_per_row(resource: str, header: list[str]) -> str:
-    per_row = " + ".join(f"(length({q(h)}) - length(replace({q(h)}, chr(10), '')))" for h in header)
-    return (f"select {lit(resource)} as res, rn, n from (select rn, {per_row} as n from {view(resource)}) s "
-            f"where n > 0")
+    return (f"select {lit(resource)} as res, rn, n from (select rn, {newlines_in_row(header)} as n "
+            f"from {view(resource)} t) s where n > 0")
 
 
 def line_maps(engine, files: dict, report: Report) -> dict[str, LineMap]:
@@ -53,6 +53,9 @@ def line_maps(engine, files: dict, report: Report) -> dict[str, LineMap]:
     if not odd:
         return maps
     held: dict[str, list] = {n: [] for n in odd}
+    for name in odd:  # the load kept only some columns: the newlines can be in any
+        facts, _rows, path, _rel = files[name]
+        engine.load_full(name, path, facts.header)
     sql = " union all ".join(_newlines_per_row(n, files[n][0].header) for n in odd)
     for res, rn, n in engine.query(sql):
         held[res].append((rn, n))

@@ -7,7 +7,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ...model.typing import cell_problem, pattern_of
-from ..pandera_checks import describe
 
 # kinds -> the pandera check name describe() words them by
 _PANDERA = {"required": "not_nullable", "pattern": "str_matches", "enum": "isin", "range": "in_range",
@@ -29,6 +28,8 @@ def _hashable(field: dict) -> tuple:
 def cell_message(kind: str, field: dict, value: str) -> str:
     if kind == "type":
         return _type_message(_hashable(field), value)
+    from ..pandera_checks import describe  # pandera takes a second to import: only when a cell fails
+
     return describe(_PANDERA[kind], field["name"], value, field)
 
 
