@@ -30,12 +30,12 @@ OVERVIEW = textwrap.dedent("""\
 
 WORK = "第一部分 部门概况 > 一、基本职能及主要工作"
 EXPECTED = [  # metric_id, category, name_zh, name_en, value, unit_zh, qualifier, source_section
-    ("count_overview_1_1", "work_output", "全年处理请示报告", "", "120", "件", "exact", WORK),
-    ("count_overview_1_2", "work_output", "审核、制发公文", "", "86", "件", "exact", WORK),
-    ("count_overview_1_3", "work_output", "先后深入基层调研", "", "9", "次", "exact", WORK),
-    ("count_overview_1_4", "work_output", "撰写材料", "", "30", "篇", "more_than", WORK),
-    ("count_overview_1_5", "work_output", "每月下乡", "", "1", "次", "at_least", WORK),
-    ("count_overview_2_1", "organisation", "财政预算供给人员", "", "40", "人", "exact",
+    ("count_overview_1_1", "work_output", "全年处理请示报告", "全年处理请示报告 (English name to be added)", "120", "件", "exact", WORK),
+    ("count_overview_1_2", "work_output", "审核、制发公文", "审核、制发公文 (English name to be added)", "86", "件", "exact", WORK),
+    ("count_overview_1_3", "work_output", "先后深入基层调研", "先后深入基层调研 (English name to be added)", "9", "次", "exact", WORK),
+    ("count_overview_1_4", "work_output", "撰写材料", "撰写材料 (English name to be added)", "30", "篇", "more_than", WORK),
+    ("count_overview_1_5", "work_output", "每月下乡", "每月下乡 (English name to be added)", "1", "次", "at_least", WORK),
+    ("count_overview_2_1", "organisation", "财政预算供给人员", "财政预算供给人员 (English name to be added)", "40", "人", "exact",
      "第一部分 部门概况 > 二、机构设置"),
 ]
 COLUMNS = ("metric_id", "category", "name_zh", "name_en", "value", "unit_zh", "qualifier", "source_section")
@@ -93,3 +93,9 @@ def test_a_count_takes_the_hand_made_id_where_this_source_names_it(own):
 def test_chinese_numerals_that_name_get_their_reason(text, number, reason):
     start, end = next(n for n in numbers_in(text) if text[n[0]:n[1]] == number)
     assert non_figure_reason(text, start, end) == reason
+
+
+def test_an_unknown_unit_is_marked_for_translation_never_left_empty():
+    draft = parse_narrative(OVERVIEW.replace("每月下乡1次以上", "接待考察39批次"), department="tongjiang-education")
+    row, = [r for r in draft.rows["indicators"] if r["value"] == "39"]
+    assert (row["unit_zh"], row["unit_en"]) == ("批次", "批次 (to be translated)")

@@ -1224,7 +1224,7 @@ def count_clauses(body: str):
 def work_counts(self: Parser) -> None:
     """Each count of the 部门概况 part as an `indicators` draft row: the hand-made metric id (and
     category, English) where this source's hand-made row has the same value, unit and qualifier
-    and a name one holds the other of; else `count_<section>_<n>` with no English."""
+    and a name one holds the other of; else `count_<section>_<n>`, its English to be added."""
     known = [r for r in self.refs.rows("indicators") if r.get("source_id") == self.source_id]
     unit_en = {r["unit_zh"]: r["unit_en"] for r in self.refs.rows("indicators")}
     taken = {k for (res, k) in self.rows if res == "indicators"}  # given by another sentence: one fact, one row
@@ -1238,7 +1238,9 @@ def work_counts(self: Parser) -> None:
                 continue
             row = self.row("indicators", metric, {
                 "metric_id": metric, "category": hand.get("category") or sec.kind, "name_zh": name,
-                "name_en": hand.get("name_en", ""), "unit_zh": unit,
-                "unit_en": hand.get("unit_en") or unit_en.get(unit, ""), "qualifier": qualifier})
+                # English is required (the database's NOT NULL): a marked placeholder, as for departments
+                "name_en": hand.get("name_en") or f"{name} (English name to be added)", "unit_zh": unit,
+                "unit_en": hand.get("unit_en") or unit_en.get(unit) or f"{unit} (to be translated)",
+                "qualifier": qualifier})
             self.put(row, "value", value, sec.start + s, sec.start + e, sec)
 
