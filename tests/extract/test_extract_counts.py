@@ -29,16 +29,16 @@ OVERVIEW = textwrap.dedent("""\
     """)
 
 WORK = "第一部分 部门概况 > 一、基本职能及主要工作"
-EXPECTED = [  # metric_id, category, name_zh, name_en, value, unit_zh, qualifier, source_section
-    ("count_overview_1_1", "work_output", "全年处理请示报告", "全年处理请示报告 (English name to be added)", "120", "件", "exact", WORK),
-    ("count_overview_1_2", "work_output", "审核、制发公文", "审核、制发公文 (English name to be added)", "86", "件", "exact", WORK),
-    ("count_overview_1_3", "work_output", "先后深入基层调研", "先后深入基层调研 (English name to be added)", "9", "次", "exact", WORK),
-    ("count_overview_1_4", "work_output", "撰写材料", "撰写材料 (English name to be added)", "30", "篇", "more_than", WORK),
-    ("count_overview_1_5", "work_output", "每月下乡", "每月下乡 (English name to be added)", "1", "次", "at_least", WORK),
-    ("count_overview_2_1", "organisation", "财政预算供给人员", "财政预算供给人员 (English name to be added)", "40", "人", "exact",
+EXPECTED = [  # metric_id, category, name_zh, value, unit_zh, qualifier, source_section
+    ("count_overview_1_1", "work_output", "全年处理请示报告", "120", "件", "exact", WORK),
+    ("count_overview_1_2", "work_output", "审核、制发公文", "86", "件", "exact", WORK),
+    ("count_overview_1_3", "work_output", "先后深入基层调研", "9", "次", "exact", WORK),
+    ("count_overview_1_4", "work_output", "撰写材料", "30", "篇", "more_than", WORK),
+    ("count_overview_1_5", "work_output", "每月下乡", "1", "次", "at_least", WORK),
+    ("count_overview_2_1", "organisation", "财政预算供给人员", "40", "人", "exact",
      "第一部分 部门概况 > 二、机构设置"),
 ]
-COLUMNS = ("metric_id", "category", "name_zh", "name_en", "value", "unit_zh", "qualifier", "source_section")
+COLUMNS = ("metric_id", "category", "name_zh", "value", "unit_zh", "qualifier", "source_section")
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,8 @@ def own():
 def test_counts_of_the_overview_become_exactly_these_indicator_rows(overview):
     got = [tuple(r[c] for c in COLUMNS) for r in overview.rows["indicators"] if r["metric_id"].startswith("count_")]
     assert sorted(got) == sorted(EXPECTED)
+    english = {r["name_en"] for r in overview.rows["indicators"] if r["metric_id"].startswith("count_")}
+    assert english == {f"{row[2]} (English name to be added)" for row in EXPECTED}  # a draft: none invented
 
 
 def test_each_count_is_located_where_it_is_printed(overview):
