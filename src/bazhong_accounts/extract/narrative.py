@@ -183,14 +183,16 @@ def squeeze(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip()
 
 
+def parts_named(text: str, word: str) -> list[tuple[str, int, int]]:
+    """Each part (第一部分 …) whose heading holds `word`: (its heading, start, end)."""
+    parts = list(re.finditer(rf"(?m)^[ \t\u3000]*(第[{CN_NO}]+部分)[ \t\u3000]*(\S[^\n]*)$", text))
+    return [(squeeze(f"{m.group(1)} {m.group(2)}"), m.end(), parts[i + 1].start() if i + 1 < len(parts) else len(text))
+            for i, m in enumerate(parts) if word in m.group(2)]
+
+
 def explanation_part(text: str) -> tuple[str, int, int] | None:
     """The 部门决算情况说明 part: (its heading, start, end)."""
-    parts = list(re.finditer(rf"(?m)^[ \t\u3000]*(第[{CN_NO}]+部分)[ \t\u3000]*(\S[^\n]*)$", text))
-    found = []
-    for i, m in enumerate(parts):
-        if "决算情况说明" in m.group(2):
-            end = parts[i + 1].start() if i + 1 < len(parts) else len(text)
-            found.append((squeeze(f"{m.group(1)} {m.group(2)}"), m.end(), end))
+    found = parts_named(text, "决算情况说明")
     # a table of contents names the part too: the part is the one that prints figures
     return max(found, key=lambda f: text.count("万元", f[1], f[2])) if found else None
 
@@ -1187,9 +1189,7 @@ LIST_MARKER = re.compile(rf"^(?:[{CN_NO}]+是|[{CN_NO}]+、|[（(][{CN_NO}]+[)�
 def overview_part(text: str) -> tuple[str, int, int] | None:
     """The 部门概况 part: (its heading, start, end); of several headings (a table of contents
     names it too) the longest part."""
-    parts = list(re.finditer(rf"(?m)^[ \t\u3000]*(第[{CN_NO}]+部分)[ \t\u3000]*(\S[^\n]*)$", text))
-    found = [(squeeze(f"{m.group(1)} {m.group(2)}"), m.end(), parts[i + 1].start() if i + 1 < len(parts) else len(text))
-             for i, m in enumerate(parts) if "部门概况" in m.group(2)]
+    found = parts_named(text, "部门概况")
     return max(found, key=lambda f: f[2] - f[1]) if found else None
 
 
