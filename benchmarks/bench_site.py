@@ -2,7 +2,7 @@
 
     python benchmarks/bench_site.py [--db site/bazhong.db] [--requests 200] [--concurrency 4] [--cap 30]
 
-Starts `datasette serve` on a free loopback port (bazhong_accounts.site.serve.serve_command: the
+Starts `bazhong-accounts serve` on a free loopback port (bazhong_accounts.site.serve.serve_command: the
 immutable db, metadata.json and charts next to it, the same settings), then sends a bounded number
 of requests to each URL (--requests per URL, --concurrency at a time, at most --cap seconds per URL)
 and reports requests/s, p50 and p95 latency: a table page, a facet-filtered page, every canned query
@@ -114,9 +114,9 @@ def main(argv=None) -> int:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    datasette = str(Path(sys.executable).parent / "datasette")
+    program = str(Path(sys.executable).parent / "bazhong-accounts")
     log = open(os.devnull, "w")
-    server = subprocess.Popen(serve_command(args.db, port=port, datasette=datasette), stdout=log, stderr=log)
+    server = subprocess.Popen(serve_command(args.db, port=port, program=program), stdout=log, stderr=log)
     results = []
     try:
         # a large immutable db is hashed at startup: allow minutes

@@ -113,7 +113,7 @@ def serve_command(db: Path, port: int) -> list[str]:
     """The `make serve` command line, from the site's own helper."""
     from bazhong_accounts.site.serve import serve_command as site_serve_command
 
-    return site_serve_command(db, port=port, datasette=str(BIN / "datasette"))
+    return site_serve_command(db, port=port, program=str(BIN / "bazhong-accounts"))
 
 
 def measure_site(db: Path, requests: int, cap: float) -> dict[str, dict]:

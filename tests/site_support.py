@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bazhong_accounts.model.descriptor import package_dir
-from bazhong_accounts.site.serve import SETTINGS, templates_dir
+from bazhong_accounts.site.serve import make_datasette
 
 ROOT = package_dir()
 
@@ -49,17 +49,8 @@ def dec(v) -> Decimal | None:
 
 
 def datasette(db: Path):
-    from datasette.app import Datasette
-
-    metadata = json.loads((db.parent / "metadata.json").read_text(encoding="utf-8"))
-    ds = Datasette(
-        [],
-        immutables=[str(db)],
-        metadata=metadata,
-        settings=SETTINGS,
-        template_dir=str(templates_dir()),
-        static_mounts=[("charts", str(db.parent / "static" / "charts"))],
-    )
+    """The site's Datasette as every serving worker builds it (site/serve.py), started."""
+    ds = make_datasette([db])
     asyncio.run(ds.invoke_startup())
     return ds
 

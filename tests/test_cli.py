@@ -235,31 +235,40 @@ def test_serve_refuses_what_it_cannot_serve(capsys, tmp_path):
     assert_one_error_line(*run(capsys, "serve", "--db", foreign), str(foreign), "not a database built by")
 
 
-def test_serve_runs_datasette_on_the_built_site(capsys, monkeypatch, site_db, tmp_path):
-    import datasette.cli
+def test_serve_runs_the_built_site_with_uvicorn_workers(capsys, monkeypatch, site_db):
+    import asyncio
+
+    import uvicorn
+
+    from bazhong_accounts.site import serve
 
     seen = {}
 
-    def fake_main(args, prog_name):
+    def fake_run(app, **options):
         import os
 
-        seen["args"], seen["dir"] = args, os.environ.get("BAZHONG_ACCOUNTS_DIR")
-        raise SystemExit(0)
+        seen.update(app=app, dir=os.environ.get("BAZHONG_ACCOUNTS_DIR"), spec=os.environ.get(serve.SERVE_ENV),
+                    **options)
 
-    monkeypatch.setattr(datasette.cli.cli, "main", fake_main)
+    monkeypatch.setattr(uvicorn, "run", fake_run)
     monkeypatch.setenv("BAZHONG_ACCOUNTS_DIR", "unset")  # serve sets it; monkeypatch restores it after
+    monkeypatch.setenv(serve.SERVE_ENV, "unset")
     code, _, err = run(capsys, "serve", ROOT, "--db", site_db, "--port", 8123)
     assert code == 0, err
-    args = " ".join(seen["args"])
-    assert args.startswith("serve ") and f"-i {site_db} " in args  # immutable
-    assert " -h 127.0.0.1 " in args and " -p 8123 " in args  # loopback unless told otherwise
-    assert f"--metadata {site_db.parent / 'metadata.json'}" in args
-    assert f"--static charts:{site_db.parent / 'static' / 'charts'}" in args
-    # the limits the site promises in the README: 1 s per query, facets cut off, no suggestions
-    promised = ("sql_time_limit_ms 1000", "max_returned_rows 2000", "facet_time_limit_ms 200", "suggest_facets off")
-    for setting in promised:
-        assert f"--setting {setting}" in args, setting
+    assert seen["app"] == "bazhong_accounts.site.serve:create_app" and seen["factory"] is True
+    assert (seen["host"], seen["port"], seen["workers"]) == ("127.0.0.1", 8123, 2)  # loopback unless told
     assert seen["dir"] == str(ROOT.resolve())
+    assert json.loads(seen["spec"])["dbs"] == [str(site_db.resolve())]
+    # what each worker builds: the immutable db, its metadata, the limits the README promises
+    monkeypatch.setenv(serve.SERVE_ENV, seen["spec"])
+    ds = serve.create_app().datasette
+    assert [d.path for d in ds.databases.values() if d.path] == [str(site_db.resolve())]
+    assert not ds.databases[site_db.stem].is_mutable
+    assert ds.metadata("title") == json.loads((site_db.parent / "metadata.json").read_text(encoding="utf-8"))["title"]
+    promised = {"sql_time_limit_ms": 1000, "max_returned_rows": 2000, "facet_time_limit_ms": 200,
+                "suggest_facets": False}
+    assert {k: ds.setting(k) for k in promised} == promised
+    assert asyncio.run(ds.client.get("/robots.txt")).status_code == 200
 
 
 def test_make_serve_and_the_dockerfile_call_bazhong_accounts_serve():

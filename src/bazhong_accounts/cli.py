@@ -79,6 +79,7 @@ COMMANDS: dict[str, Command] = {
                  "the build made under site/ (site/bazhong.db, site/corpus/corpus.db)"),
         arg("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 serves other machines too"),
         arg("--port", type=int, default=8001, help="port to listen on"),
+        arg("--workers", type=int, default=None, help="server processes; default: 2, one per core (site/serve.py)"),
     )),
     "list": Command("consumers.api:run_list", "list the resources with their row counts and titles", (DIR,)),
     "show": Command("consumers.api:run_show", "print a resource as a table", (NAME, DIR)),

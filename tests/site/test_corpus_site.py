@@ -10,6 +10,7 @@ import asyncio
 import csv
 import html
 import json
+import os
 import re
 import urllib.parse
 from decimal import Decimal
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bazhong_accounts import cli
-from bazhong_accounts.site.serve import SETTINGS, built_databases, merged_metadata, templates_dir
+from bazhong_accounts.site.serve import SERVE_ENV, built_databases, create_app, make_datasette
 
 ROOT = Path(__file__).resolve().parents[2]
 BANNER = {"zh": "机器提取的草稿", "en": "Machine-extracted draft"}
@@ -48,12 +49,7 @@ def corpus(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def ds(corpus, site_db):
-    from datasette.app import Datasette
-
-    dbs = [site_db, corpus[1]]
-    d = Datasette([], immutables=[str(p) for p in dbs], metadata=merged_metadata(dbs), settings=SETTINGS,
-                  template_dir=str(templates_dir()),
-                  static_mounts=[("charts", str(site_db.parent / "static" / "charts"))])
+    d = make_datasette([site_db, corpus[1]])
     asyncio.run(d.invoke_startup())
     return d
 
@@ -125,7 +121,7 @@ def test_without_draft_the_build_refuses_the_extracted_package(corpus, tmp_path,
 
 def test_serve_serves_every_built_database_with_their_metadata_merged(corpus, site_db, tmp_path, monkeypatch,
                                                                      capsys):
-    import datasette.cli
+    import uvicorn
 
     site = tmp_path / "site"
     (site / "corpus").mkdir(parents=True)
@@ -136,19 +132,20 @@ def test_serve_serves_every_built_database_with_their_metadata_merged(corpus, si
     assert built_databases(site) == [site / "bazhong.db", site / "corpus" / "corpus.db"]
     seen = {}
 
-    def fake_main(args, prog_name):
-        seen["args"] = args
-        meta = Path(args[args.index("--metadata") + 1])
-        seen["databases"] = set(json.loads(meta.read_text(encoding="utf-8"))["databases"])
-        raise SystemExit(0)
+    def fake_run(app, **options):
+        seen["spec"] = json.loads(os.environ[SERVE_ENV])
 
-    monkeypatch.setattr(datasette.cli.cli, "main", fake_main)
+    monkeypatch.setattr(uvicorn, "run", fake_run)
     monkeypatch.chdir(tmp_path)  # the default databases are those under ./site
     monkeypatch.setenv("BAZHONG_ACCOUNTS_DIR", "unset")
+    monkeypatch.setenv(SERVE_ENV, "unset")
     assert cli.main(["serve", str(ROOT), "--port", "8124"]) == 0, capsys.readouterr().err
-    args = " ".join(seen["args"])
-    assert "-i site/bazhong.db -i site/corpus/corpus.db " in args
-    assert seen["databases"] == {"bazhong", "corpus"}
+    assert seen["spec"]["dbs"] == [str(site / "bazhong.db"), str(site / "corpus" / "corpus.db")]
+    # what each worker serves: both databases, immutable, their metadata merged
+    monkeypatch.setenv(SERVE_ENV, json.dumps(seen["spec"]))
+    ds = create_app().datasette
+    assert set(ds.metadata()["databases"]) == {"bazhong", "corpus"}
+    assert all(not ds.databases[name].is_mutable for name in ("bazhong", "corpus"))
 
 
 # ---------------------------------------------------------------- comparing two department-years

@@ -639,7 +639,8 @@ def asgi_wrapper(datasette):
                 await send(event)
 
             if cacheable(scope):
-                key = (scope["path"], scope.get("query_string", b""), lang_of(request))
+                # the host too: Datasette writes absolute links (facets, pagination) with it
+                key = (scope["path"], scope.get("query_string", b""), lang_of(request), request.host)
                 return await cached(datasette, app, key, scope, receive, send_with_cookie)
             return await app(scope, receive, send_with_cookie)
 

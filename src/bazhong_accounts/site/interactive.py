@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
 from ..model import roles
 from . import i18n
-from .charts import CHART_TABLES, ChartError, _Data
+# charts.py (matplotlib, pandas) is imported where the data is first computed: not on every server start
+if TYPE_CHECKING:
+    from .charts import _Data
 from .serve import _CHECKOUT_SITE
 
 CHART_JS = _CHECKOUT_SITE.parent / "node_modules" / "chart.js" / "dist" / "chart.umd.js"
@@ -30,6 +33,8 @@ def exact(v) -> Decimal:
 
 async def chart_rows(datasette, database: str) -> dict[str, list[dict]]:
     """The chart tables' rows with their figures as exact Decimals."""
+    from .charts import CHART_TABLES
+
     db = datasette.databases[database]
     out = {}
     for table in CHART_TABLES:
@@ -80,6 +85,8 @@ async def chart_data(datasette) -> list[dict]:
     database = sorted(i18n.our_databases(datasette))[0]
     charts = i18n.kept(datasette, "charts")
     if database not in charts:
+        from .charts import ChartError, _Data
+
         tables = await chart_rows(datasette, database)
         pairs = sorted({(r["fiscal_year"], r["department"]) for r in tables["income"]})
         out = []

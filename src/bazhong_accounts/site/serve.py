@@ -1,12 +1,17 @@
 """`bazhong-accounts serve`: the Datasette site as `make serve` and the Dockerfile run it. The one
-place the serve settings live; the tests and the benchmarks import them from here."""
+place the serve settings live; the tests and the benchmarks import them from here.
+
+Served by uvicorn with WORKERS processes (one per core of the 2-core machine it is measured on),
+uvloop and httptools; each worker builds the site's Datasette (make_datasette) and, once started,
+fetches the pages the home page links to so that their first visitor is answered from memory
+(cache.py): the databases are immutable, so an answer never goes stale."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -17,11 +22,14 @@ from ..errors import fail
 # suggest_facets off: the facets are configured, and suggesting more doubles the time of a table page.
 # facet_time_limit_ms: a facet the user asks for on a big table is cut off before it slows the page.
 SETTINGS = {"sql_time_limit_ms": 1000, "max_returned_rows": 2000, "facet_time_limit_ms": 200, "suggest_facets": False}
+WORKERS = 2
 HOST = "127.0.0.1"  # loopback: `--host 0.0.0.0` is a deliberate choice (the Dockerfile makes it)
 PORT = 8001
 DB = Path("site/bazhong.db")  # where `make build` writes the database
 # The plugin's /archive/ route serves the archived sources of this package directory.
 PACKAGE_DIR_ENV = "BAZHONG_ACCOUNTS_DIR"
+# What each worker serves (databases, secret), set by `run` for uvicorn's worker processes.
+SERVE_ENV = "BAZHONG_ACCOUNTS_SERVE"
 
 _CHECKOUT_SITE = Path(__file__).resolve().parents[3] / "site"
 _INSTALLED_TEMPLATES = Path(__file__).resolve().parents[1] / "package_data" / "templates"
@@ -30,11 +38,6 @@ _INSTALLED_TEMPLATES = Path(__file__).resolve().parents[1] / "package_data" / "t
 def templates_dir() -> Path:
     """The site's templates: shipped in the wheel, else the checkout's site/templates."""
     return _INSTALLED_TEMPLATES if _INSTALLED_TEMPLATES.is_dir() else _CHECKOUT_SITE / "templates"
-
-
-def setting_text(v) -> str:
-    """A setting as `datasette serve --setting` spells it."""
-    return {True: "on", False: "off"}.get(v, str(v)) if isinstance(v, bool) else str(v)
 
 
 def built_databases(site: Path = DB.parent) -> list[Path]:
@@ -58,22 +61,34 @@ def merged_metadata(dbs: list[Path]) -> dict:
     return metadata
 
 
-def serve_command(db: str | Path | list = DB, host: str = HOST, port: int = PORT, datasette: str = "datasette",
-                  metadata: Path | None = None) -> list[str]:
-    """The `datasette serve` command line of the site: immutable dbs, loopback, time limits. The
-    metadata (default: the first db's) and charts are the ones the build wrote next to the first
-    database; `metadata` is the merged one when several are served."""
-    dbs = [Path(d) for d in db] if isinstance(db, list) else [Path(db)]
-    cmd = [datasette, "serve"]
-    for d in dbs:
-        cmd += ["-i", str(d)]
-    cmd += ["-h", host, "-p", str(port),
-            "--metadata", str(metadata or dbs[0].parent / "metadata.json"),
-            "--template-dir", str(templates_dir()),
-            "--static", f"charts:{dbs[0].parent / 'static' / 'charts'}"]
-    for k, v in SETTINGS.items():
-        cmd += ["--setting", k, setting_text(v)]
-    return cmd
+def make_datasette(dbs: list[Path], metadata: dict | None = None, secret: str | None = None):
+    """The site's Datasette: `dbs` immutable (the first one's charts mounted at /charts), the
+    settings above, the site's templates, `metadata` (default: merged from each db's metadata.json).
+    The tests, the benchmarks and every serving worker build it here."""
+    from datasette.app import Datasette
+
+    dbs = [Path(d) for d in dbs]
+    return Datasette([], immutables=[str(d) for d in dbs], metadata=metadata or merged_metadata(dbs),
+                     settings=SETTINGS, template_dir=str(templates_dir()),
+                     static_mounts=[("charts", str(dbs[0].parent / "static" / "charts"))], secret=secret)
+
+
+def create_app():
+    """One worker's app (`uvicorn --factory`): the databases, metadata and secret `run` chose,
+    passed through the environment because uvicorn starts each worker as a new process."""
+    spec = json.loads(os.environ[SERVE_ENV])
+    from .cache import Warming
+
+    ds = make_datasette([Path(d) for d in spec["dbs"]], secret=spec["secret"])
+    return Warming(ds, ds.app())
+
+
+def serve_command(db: str | Path | list = DB, host: str = HOST, port: int = PORT, workers: int | None = None,
+                  program: str = "bazhong-accounts") -> list[str]:
+    """The `bazhong-accounts serve` command line of `db` (one or a list): what the benchmarks start."""
+    dbs = db if isinstance(db, list) else [db]
+    cmd = [program, "serve", *(a for d in dbs for a in ("--db", str(d))), "--host", host, "--port", str(port)]
+    return cmd + (["--workers", str(workers)] if workers else [])
 
 
 def wait_until_serving(base: str, server, timeout: float) -> bool:
@@ -107,19 +122,17 @@ def run(args) -> int:
     dbs = [Path(d) for d in args.db] if args.db else built_databases() or [DB]
     for db in dbs:
         check_servable(db)
-    os.environ[PACKAGE_DIR_ENV] = str(Path(args.dir).resolve())
-    from datasette.cli import cli as datasette_cli
+    import uvicorn
 
-    with tempfile.TemporaryDirectory(prefix="bazhong-serve-") as tmp:
-        metadata = None
-        if len(dbs) > 1:
-            metadata = Path(tmp) / "metadata.json"
-            metadata.write_text(json.dumps(merged_metadata(dbs), ensure_ascii=False), encoding="utf-8")
-        print(f"serving {', '.join(map(str, dbs))} on http://{args.host}:{args.port}/ (Ctrl-C stops)",
-              file=sys.stderr)
-        try:  # in this process: no PATH lookup, and the plugin sees the environment set above
-            datasette_cli.main(args=serve_command(dbs, args.host, args.port, metadata=metadata)[1:],
-                               prog_name="datasette")
-        except SystemExit as e:  # click ends with sys.exit; its code is ours
-            return e.code if isinstance(e.code, int) else 1
+    os.environ[PACKAGE_DIR_ENV] = str(Path(args.dir).resolve())
+    # One secret for all workers: what one signs (Datasette's CSRF tokens), the others accept.
+    os.environ[SERVE_ENV] = json.dumps({"dbs": [str(d.resolve()) for d in dbs], "secret": secrets.token_hex(32)})
+    workers = getattr(args, "workers", None) or WORKERS
+    print(f"serving {', '.join(map(str, dbs))} on http://{args.host}:{args.port}/ with {workers} "
+          f"worker{'s' * (workers > 1)} (Ctrl-C stops)", file=sys.stderr)
+    try:  # access_log off: a line per request costs more than an answer from memory
+        uvicorn.run(f"{__name__}:create_app", factory=True, host=args.host, port=args.port, workers=workers,
+                    log_level="warning", access_log=False, lifespan="on")
+    except SystemExit as e:  # uvicorn exits when it cannot start (a port in use); its code is ours
+        return e.code if isinstance(e.code, int) else 1
     return 0
