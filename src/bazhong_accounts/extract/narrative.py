@@ -183,14 +183,16 @@ def squeeze(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip()
 
 
+def parts_named(text: str, word: str) -> list[tuple[str, int, int]]:
+    """Each part (第一部分 …) whose heading holds `word`: (its heading, start, end)."""
+    parts = list(re.finditer(rf"(?m)^[ \t\u3000]*(第[{CN_NO}]+部分)[ \t\u3000]*(\S[^\n]*)$", text))
+    return [(squeeze(f"{m.group(1)} {m.group(2)}"), m.end(), parts[i + 1].start() if i + 1 < len(parts) else len(text))
+            for i, m in enumerate(parts) if word in m.group(2)]
+
+
 def explanation_part(text: str) -> tuple[str, int, int] | None:
     """The 部门决算情况说明 part: (its heading, start, end)."""
-    parts = list(re.finditer(rf"(?m)^[ \t\u3000]*(第[{CN_NO}]+部分)[ \t\u3000]*(\S[^\n]*)$", text))
-    found = []
-    for i, m in enumerate(parts):
-        if "决算情况说明" in m.group(2):
-            end = parts[i + 1].start() if i + 1 < len(parts) else len(text)
-            found.append((squeeze(f"{m.group(1)} {m.group(2)}"), m.end(), end))
+    found = parts_named(text, "决算情况说明")
     # a table of contents names the part too: the part is the one that prints figures
     return max(found, key=lambda f: text.count("万元", f[1], f[2])) if found else None
 
@@ -791,6 +793,7 @@ class Parser:
                 self.projects(sec)
             if sec.kind in ("other", "performance"):
                 self.indicators(sec)
+        work_counts(self)
         self.budget_completion()
         self.derive_year_end_carryover()
         self.one_fact_one_row()
@@ -1170,4 +1173,74 @@ def csv_row(parser: Parser, row: RowDraft, values: dict[str, str]) -> dict[str, 
     fill.update(row.meta)
     fill.update(values)
     return {f["name"]: str(fill.get(f["name"], "")) for f in schema["fields"]}
+
+
+
+# ---- work-output counts of the 部门概况 part (第一部分): 处理请示报告1799件, 撰写材料160余篇58万多字
+
+# a count unit: what a number before it counts; 万多字 is 58万多字 (more than 580,000 characters)
+COUNT_UNIT = r"万人次|人次|批次|万(?P<q2>[余多])?字|件|次|篇|条|期|个|人|名|辆|家|项|场|份|户|处"
+COUNT = re.compile(rf"(?<![\d.·第])(?P<n>\d+)(?P<q>[余多])?(?P<u>{COUNT_UNIT})(?P<more>以上)?"
+                   rf"(?=[，,。；;、）)\n\d]|$)")  # 160余篇58万多字: a count may follow another
+CLAUSE_END = "，,。；;：:！？\n“”"
+LIST_MARKER = re.compile(rf"^(?:[{CN_NO}]+是|[{CN_NO}]+、|[（(][{CN_NO}]+[)）]|\d+[.、．])")
+
+
+def overview_part(text: str) -> tuple[str, int, int] | None:
+    """The 部门概况 part: (its heading, start, end); of several headings (a table of contents
+    names it too) the longest part."""
+    found = parts_named(text, "部门概况")
+    return max(found, key=lambda f: f[2] - f[1]) if found else None
+
+
+def overview_sections(text: str) -> list[Section]:
+    """The numbered sections (一、基本职能及主要工作, 二、机构设置) of the 部门概况 part."""
+    part = overview_part(text)
+    if part is None:
+        return []
+    title, start, end = part
+    heads = list(re.finditer(rf"(?m)^[ \t\u3000]*([{CN_NO}]+、[^\n]+)$", text[start:end]))
+    return [Section("organisation" if "机构" in m.group(1) else "work_output", f"{title} > {squeeze(m.group(1))}",
+                    start + m.start(), start + heads[i + 1].start() if i + 1 < len(heads) else end)
+            for i, m in enumerate(heads)]
+
+
+def count_clauses(body: str):
+    """(name as printed, value, unit, qualifier, start, end of the number) of each count that
+    closes its clause; a count followed by its noun (125个非涉密政务信息系统) names no object
+    before it and is left for a person (precision first)."""
+    previous_end = 0
+    for m in COUNT.finditer(body):
+        clause_start = max(previous_end, max(body.rfind(c, 0, m.start()) for c in CLAUSE_END) + 1)
+        previous_end = m.end()
+        name = LIST_MARKER.sub("", body[clause_start:m.start()].strip()).strip("、 ")
+        if not re.search(r"[\u4e00-\u9fff]", name):
+            continue
+        unit = "万字" if m.group("u").startswith("万") and m.group("u").endswith("字") else m.group("u")
+        qualifier = "more_than" if m.group("q") or m.group("q2") else "at_least" if m.group("more") else "exact"
+        yield name, m.group("n"), unit, qualifier, m.start("n"), m.end("n")
+
+
+def work_counts(self: Parser) -> None:
+    """Each count of the 部门概况 part as an `indicators` draft row: the hand-made metric id (and
+    category, English) where this source's hand-made row has the same value, unit and qualifier
+    and a name one holds the other of; else `count_<section>_<n>`, its English to be added."""
+    known = [r for r in self.refs.rows("indicators") if r.get("source_id") == self.source_id]
+    unit_en = {r["unit_zh"]: r["unit_en"] for r in self.refs.rows("indicators")}
+    taken = {k for (res, k) in self.rows if res == "indicators"}  # given by another sentence: one fact, one row
+    for s_no, sec in enumerate(overview_sections(self.text), 1):
+        for n, (name, value, unit, qualifier, s, e) in enumerate(count_clauses(self.text[sec.start:sec.end]), 1):
+            same = [r for r in known if (r["value"], r["unit_zh"], r["qualifier"]) == (value, unit, qualifier)
+                    and (r["name_zh"] in name or name in r["name_zh"])]
+            hand = same[0] if len(same) == 1 else {}
+            metric = hand.get("metric_id") or f"count_overview_{s_no}_{n}"
+            if metric in taken:
+                continue
+            row = self.row("indicators", metric, {
+                "metric_id": metric, "category": hand.get("category") or sec.kind, "name_zh": name,
+                # English is required (the database's NOT NULL): a marked placeholder, as for departments
+                "name_en": hand.get("name_en") or f"{name} (English name to be added)", "unit_zh": unit,
+                "unit_en": hand.get("unit_en") or unit_en.get(unit) or f"{unit} (to be translated)",
+                "qualifier": qualifier})
+            self.put(row, "value", value, sec.start + s, sec.start + e, sec)
 

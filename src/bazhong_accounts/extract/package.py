@@ -393,6 +393,10 @@ def non_figure_reason(text: str, start: int, end: int) -> str:
         return "heading_number"
     if at_line_start and (after.startswith("、") or (before.endswith(("（", "(")) and after.startswith(("）", ")")))):
         return "heading_number"
+    if number[0] in _CN:
+        reason = _chinese_numeral_reason(before, number, after_flat)
+        if reason:
+            return reason
     if after.startswith("是") and number[0] in _CN:
         return "list_ordinal"
     if at_line_start and re.match(r"[.．](?!\d)", after):
@@ -400,6 +404,21 @@ def non_figure_reason(text: str, start: int, end: int) -> str:
     if before.endswith(("表", "图", "附件")):
         return "heading_number"
     return UNCLASSIFIED
+
+
+def _chinese_numeral_reason(before: str, number: str, after: str) -> str | None:
+    """A Chinese numeral that names rather than counts: 十一届三次四次全会 (the plenary sessions),
+    “四个意识” (a slogan), 第三方 / 第一责任人 / 上一年 (wording), 一级指标 (a table heading)."""
+    if after.startswith("次") and "全会" in after[:6]:
+        return "meeting_number"
+    if before.endswith("“") and after.startswith("个"):
+        return "slogan"
+    if (before.endswith("第") and after.startswith(("方", "责任人"))) or \
+            (before.endswith(("上", "下")) and number == "一" and after.startswith("年")):
+        return "wording"
+    if after.startswith("级指标"):
+        return "table_heading"
+    return None
 
 
 def _in_numbered_list(text: str, start: int, number: str) -> bool:

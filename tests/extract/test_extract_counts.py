@@ -1,0 +1,103 @@
+"""The work-output counts of the 部门概况 part as indicator drafts, and the reasons of Chinese
+numerals that name rather than count (issue 12)."""
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bazhong_accounts.checks.figure_sources import numbers_in
+from bazhong_accounts.extract.narrative import parse_narrative
+from bazhong_accounts.extract.package import non_figure_reason
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "archive" / "bazhong-govt-office-2018-final-accounts.txt"
+
+# counts closing their clause (件 次 篇, 余 and 以上), a count after a list marker, a count right
+# after another (12万多字), and numbers that are not counts of a clause's object: 25所 (no count
+# unit), 45个学校 and 6个科室 (the noun follows), 第3名 (a rank)
+OVERVIEW = textwrap.dedent("""\
+    通江县教育局2018年度部门决算
+    第一部分  部门概况
+    一、基本职能及主要工作
+    全年处理请示报告120件，审核、制发公文86件。一是先后深入基层调研9次，撰写材料30余篇12万多字，每月下乡1次以上。全县共有学校25所。年内全县45个学校完成改造，全省排名第3名。
+    二、机构设置
+    内设6个科室。财政预算供给人员40人。
+    第二部分  2018年度部门决算情况说明
+    一、收入支出决算总体情况说明
+    2018年度收、支总计各860.5万元。
+    """)
+
+WORK = "第一部分 部门概况 > 一、基本职能及主要工作"
+EXPECTED = [  # metric_id, category, name_zh, value, unit_zh, qualifier, source_section
+    ("count_overview_1_1", "work_output", "全年处理请示报告", "120", "件", "exact", WORK),
+    ("count_overview_1_2", "work_output", "审核、制发公文", "86", "件", "exact", WORK),
+    ("count_overview_1_3", "work_output", "先后深入基层调研", "9", "次", "exact", WORK),
+    ("count_overview_1_4", "work_output", "撰写材料", "30", "篇", "more_than", WORK),
+    ("count_overview_1_5", "work_output", "每月下乡", "1", "次", "at_least", WORK),
+    ("count_overview_2_1", "organisation", "财政预算供给人员", "40", "人", "exact",
+     "第一部分 部门概况 > 二、机构设置"),
+]
+COLUMNS = ("metric_id", "category", "name_zh", "value", "unit_zh", "qualifier", "source_section")
+
+
+@pytest.fixture(scope="module")
+def overview():
+    return parse_narrative(OVERVIEW, department="tongjiang-education")
+
+
+@pytest.fixture(scope="module")
+def own():
+    return parse_narrative(SOURCE.read_text(encoding="utf-8"))
+
+
+def test_counts_of_the_overview_become_exactly_these_indicator_rows(overview):
+    got = [tuple(r[c] for c in COLUMNS) for r in overview.rows["indicators"] if r["metric_id"].startswith("count_")]
+    assert sorted(got) == sorted(EXPECTED)
+    english = {r["name_en"] for r in overview.rows["indicators"] if r["metric_id"].startswith("count_")}
+    assert english == {f"{row[2]} (English name to be added)" for row in EXPECTED}  # a draft: none invented
+
+
+def test_each_count_is_located_where_it_is_printed(overview):
+    spans = {s.row_key.split("|")[-1]: s for s in overview.spans if s.resource == "indicators"}
+    for metric, *_, value, _unit, _q, _sec in EXPECTED:
+        span = spans[metric]
+        assert OVERVIEW[span.start:span.end] == value == span.printed
+
+
+def test_numbers_that_are_not_counts_of_an_object_stay_out(overview):
+    values = {r["value"] for r in overview.rows["indicators"]}
+    assert not values & {"12", "25", "45", "6", "3"}, values
+
+
+def test_a_count_takes_the_hand_made_id_where_this_source_names_it(own):
+    rows = {r["metric_id"]: r for r in own.rows["indicators"]}
+    # values and ids from data/indicators.csv
+    assert (rows["requests_reports_handled"]["value"], rows["requests_reports_handled"]["name_zh"]) == \
+        ("1799", "全年处理请示报告")
+    assert rows["documents_reviewed_issued"]["value"] == "1126"
+    assert rows["documents_reviewed_issued"]["name_en"] == "Official documents reviewed and issued"
+    assert (rows["inspection_activities"]["value"], rows["inspection_activities"]["qualifier"]) == ("100", "more_than")
+    assert (rows["poverty_village_visits_monthly"]["value"],
+            rows["poverty_village_visits_monthly"]["qualifier"]) == ("1", "at_least")
+    assert rows["budgeted_staff"]["category"] == "staffing"
+
+
+@pytest.mark.parametrize("text, number, reason", [
+    ("省委十一届三次四次全会", "三", "meeting_number"), ("省委十一届三次四次全会", "四", "meeting_number"),
+    ("增强“四个意识”", "四", "slogan"), ("做到“两个维护”", "两", "slogan"),
+    ("聘请第三方机构", "三", "wording"), ("“第一责任人”职责", "一", "wording"), ("参考上一年预算", "一", "wording"),
+    ("\n\t一级指标\n\t二级指标", "二", "table_heading"),
+    ("召开三次会议", "三", "unclassified"),  # a count of meetings, not a plenary session's number
+    ("四个方面", "四", "unclassified"),  # no quotes: a count, not a slogan
+    ("第一年服务费", "一", "unclassified"),
+])
+def test_chinese_numerals_that_name_get_their_reason(text, number, reason):
+    start, end = next(n for n in numbers_in(text) if text[n[0]:n[1]] == number)
+    assert non_figure_reason(text, start, end) == reason
+
+
+def test_an_unknown_unit_is_marked_for_translation_never_left_empty():
+    draft = parse_narrative(OVERVIEW.replace("每月下乡1次以上", "接待考察39批次"), department="tongjiang-education")
+    row, = [r for r in draft.rows["indicators"] if r["value"] == "39"]
+    assert (row["unit_zh"], row["unit_en"]) == ("批次", "批次 (to be translated)")
