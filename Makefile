@@ -17,12 +17,14 @@ help:
 	@echo "make bench   run the benchmarks (minutes)"
 
 # uv (pinned in constraints.txt) installs the environment in seconds where pip takes a minute and
-# a half; pip does it when uv cannot be had.
+# a half; pip does it when uv cannot be had. --compile-bytecode: pip compiles on install, uv does
+# not, and with PYTHONDONTWRITEBYTECODE set (as here) every process would compile pandas again
+# (2 s a command, a third of the test suite's time).
 UV_PIN = $(shell grep '^uv==' constraints.txt)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	($(BIN)/python -m pip install --quiet $(UV_PIN) \
-	  && $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e '.[dev]') \
+	  && $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt -e '.[dev]') \
 	|| $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 

@@ -38,11 +38,11 @@ def _free_port() -> int:
 def site(site_db):
     port = _free_port()
     command = [str(Path(sys.executable).parent / "bazhong-accounts"), "serve", "--db", str(site_db),
-               "--port", str(port)]
+               "--port", str(port), "--workers", "1"]  # one worker: the other core runs the other tests
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        if not wait_until_serving(base, proc, timeout=20):
+        if not wait_until_serving(base, proc, timeout=60):
             said = proc.stdout.read() if proc.poll() is not None else "timeout"
             pytest.fail(f"bazhong-accounts serve did not start: {said}")
         yield base
