@@ -19,21 +19,17 @@ import csv
 import sys
 import tempfile
 import time
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from bazhong_accounts.extract.accuracy import round_trip, scorecard  # noqa: E402
 from bazhong_accounts.extract.package import parse  # noqa: E402
 from bazhong_accounts.extract.readers import read_report  # noqa: E402
-from bazhong_accounts.model import roles  # noqa: E402
-from bazhong_accounts.model.descriptor import read_descriptor  # noqa: E402
 
 CORPUS = ROOT / "archive" / "corpus.csv"
 EXPECTED = ROOT / "benchmarks" / "corpus" / "expected"
-ROUND_TRIP = ("income", "expenditure_by_type", "expenditure_by_function", "three_public_expenses",
-              "three_public_expenses_counts", "projects")
 
 
 def schemas() -> dict[str, dict]:
@@ -53,72 +49,9 @@ def archived_source(path: str) -> tuple[str | None, int | None]:
     return None, None
 
 
-def same(a: str, b: str) -> bool:
-    try:
-        return Decimal(a) == Decimal(b)
-    except InvalidOperation:
-        return a == b
-
-
-def cells(draft, known: dict[str, dict]) -> dict[tuple[str, str], dict[str, str]]:
-    return {(name, roles.row_key(known[name], row)): row for name, rows in draft.rows.items() if name in known
-            for row in rows}
-
-
-def score(draft, expected_csv: Path) -> dict:
-    """precision, recall and the wrong and missing figures of a draft against an expected file."""
-    known = schemas()
-    got = cells(draft, known)
-    with expected_csv.open(encoding="utf-8", newline="") as f:
-        expected = list(csv.DictReader(f))
-    given = right = 0
-    wrong, missing = [], []
-    for e in expected:
-        value = got.get((e["resource"], e["row_key"]), {}).get(e["column"], "")
-        if not value:
-            missing.append(e)
-            continue
-        given += 1
-        if same(value, e["value"]):
-            right += 1
-        else:
-            wrong.append({**e, "extracted": value})
-    return {"expected": len(expected), "extracted_at_keys": given, "right": right,
-            "precision": right / given if given else 1.0, "recall": right / len(expected) if expected else 1.0,
-            "wrong": wrong, "missing": missing, "figures": len(draft.spans)}
-
-
 def located(draft) -> set[tuple[str, str, str]]:
     """The figure cells a draft located (a figure printed twice is one cell)."""
     return {(s.resource, s.row_key, s.column) for s in draft.spans} if draft is not None else set()
-
-
-def round_trip(draft) -> dict:
-    """Share of the hand-made package's numeric cells (of the draft's department-year) the draft
-    gives exactly, by primary key; the cells it gives another value."""
-    known = schemas()
-    got = cells(draft, known)
-    n = ok = 0
-    differ: list[tuple] = []
-    missing: list[tuple] = []
-    for name in ROUND_TRIP:
-        res = next(r for r in read_descriptor(ROOT)["resources"] if r["name"] == name)
-        with (ROOT / res["path"]).open(encoding="utf-8", newline="") as f:
-            for row in csv.DictReader(f):
-                if row["fiscal_year"] != str(draft.fiscal_year) or row["department"] != draft.department:
-                    continue
-                mine = got.get((name, roles.row_key(known[name], row)), {})
-                for col in roles.figures(known[name]):
-                    if row[col] == "":
-                        continue
-                    n += 1
-                    if mine.get(col) and same(mine[col], row[col]):
-                        ok += 1
-                    elif mine.get(col):
-                        differ.append((name, roles.row_key(known[name], row), col, row[col], mine[col]))
-                    else:
-                        missing.append((name, roles.row_key(known[name], row), col, row[col]))
-    return {"cells": n, "reproduced": ok, "share": ok / n if n else 1.0, "differ": differ, "missing": missing}
 
 
 def forty_pages(dest: Path) -> Path:
@@ -161,20 +94,20 @@ def main(argv=None) -> int:
         except Exception as e:  # noqa: BLE001 - a report the extractor cannot use is a result too
             draft, why = None, str(e).replace(f"{ROOT}/", "")  # no machine paths in committed results
         expected = EXPECTED / f"{c['report']}.csv"
-        s = score(draft, expected) if draft is not None and expected.is_file() else None
+        s = scorecard(draft, expected, schemas()) if draft is not None and expected.is_file() else None
         if draft is None and expected.is_file():  # nothing extracted: every expected figure missing
             n = sum(1 for _ in csv.DictReader(expected.open(encoding="utf-8")))
-            s = {"expected": n, "right": 0, "precision": 1.0, "recall": 1.0 if n == 0 else 0.0, "figures": 0,
+            s = {"expected": n, "right": 0, "precision": 1.0, "recall": 1.0 if n == 0 else 0.0,
                  "wrong": [], "missing": []}
-        rt = round_trip(draft) if draft is not None and c["outline"] == "narrative" else None
+        rt = round_trip(draft, ROOT) if draft is not None and c["outline"] == "narrative" else None
         row = {"report": c["report"], "outline": c["outline"], "figures": len(located(draft)),
                "expected": s["expected"] if s else "", "precision": f"{s['precision']:.4f}" if s else "",
                "recall": f"{s['recall']:.4f}" if s else "",
                "round_trip_share": f"{rt['share']:.4f}" if rt else "",
-               "round_trip_differ": len(rt["differ"]) if rt else "",
+               "round_trip_differ": len(rt["differing"]) if rt else "",
                "note": "" if draft is not None else why}
         rows.append(row)
-        trip = f"{rt['reproduced']}/{rt['cells']} cells ({rt['share']:.1%}), {len(rt['differ'])} differ" if rt else \
+        trip = f"{rt['reproduced']}/{rt['cells']} cells ({rt['share']:.1%}), {len(rt['differing'])} differ" if rt else \
             ("narrative parser not installed" if draft is None and c["outline"] == "narrative" else "")
         n_expected = row["expected"] if row["expected"] != "" else "–"
         print(f"| {c['report']} | {c['outline']} | {row['figures']} | {n_expected} | "
@@ -182,13 +115,14 @@ def main(argv=None) -> int:
               f"| {c['report']} | {c['outline']} | {row['figures']} | – | – | – | {trip or row['note']} |")
         for w in (s or {}).get("wrong", []):
             print(f"  WRONG {w['resource']}[{w['row_key']}].{w['column']}: "
-                  f"expected {w['value']}, extracted {w['extracted']}")
+                  f"expected {w['value']}, extracted {w['draft']}")
         for m in (s or {}).get("missing", []):
             print(f"  missing {m['resource']}[{m['row_key']}].{m['column']} = {m['value']}")
         for d in (rt or {}).get("missing", []):
-            print(f"  round trip: not reproduced {d[0]}[{d[1]}].{d[2]} = {d[3]}")
-        for d in (rt or {}).get("differ", []):
-            print(f"  DIFFER {d[0]}[{d[1]}].{d[2]}: package {d[3]}, extracted {d[4]}")
+            print(f"  round trip: not reproduced {d['resource']}[{d['row_key']}].{d['column']} = {d['package']}")
+        for d in (rt or {}).get("differing", []):
+            print(f"  DIFFER {d['resource']}[{d['row_key']}].{d['column']}: package {d['package']}, "
+                  f"extracted {d['draft']}")
     pages, seconds = timing()
     print(f"\n{pages}-page PDF read and parsed in {seconds:.2f} s (best of 3; target < 5 s)")
     rows.append({"report": f"timing: {pages}-page PDF", "note": f"{seconds:.3f} s"})

@@ -92,30 +92,34 @@ def read_expected(path: str | Path) -> list[dict[str, str]]:
     return rows
 
 
-def score(draft: Draft, expected_csv: str | Path, package: str | Path | None = None) -> tuple[float, float, list[dict]]:
-    """(precision, recall, wrong) of the draft against an expected-figures file. Precision: of the
-    figures the draft gives at the expected keys, the share equal to the expected value; recall:
-    the share of expected figures the draft gives equal. `wrong`: the figures that differ.
-    Nothing extracted at those keys counts as precision 1.0; nothing expected, recall 1.0."""
-    root = Path(package) if package else package_dir()
-    known = schemas(root)
+def scorecard(draft: Draft, expected_csv: str | Path, known: dict[str, dict]) -> dict:
+    """The draft against an expected-figures file, `known` being the Table Schemas by resource:
+    precision (of the figures the draft gives at the expected keys, the share equal to the expected
+    value), recall (the share of expected figures the draft gives equal), the `wrong` figures (with
+    the draft's value) and the `missing` ones. Nothing extracted at those keys counts as precision
+    1.0; nothing expected, recall 1.0."""
     expected = read_expected(expected_csv)
-    cache: dict[str, dict] = {}
+    mine = {name: draft_cells(draft, name, schema) for name, schema in known.items()}
     given = right = 0
-    wrong = []
+    wrong: list[dict] = []
+    missing: list[dict] = []
     for e in expected:
-        if e["resource"] not in known:
-            continue  # a resource the schemas do not hold yet: the draft cannot give it
-        if e["resource"] not in cache:
-            cache[e["resource"]] = draft_cells(draft, e["resource"], known[e["resource"]][1])
-        got = cache[e["resource"]].get(e["row_key"], {}).get(e["column"], "")
-        if not got:
+        got = mine.get(e["resource"], {}).get(e["row_key"], {}).get(e["column"], "")
+        if not got:  # also a resource the schemas do not hold yet: the draft cannot give it
+            missing.append(e)
             continue
         given += 1
         if same(got, e["value"]):
             right += 1
         else:
             wrong.append({**e, "draft": got})
-    precision = right / given if given else 1.0
-    recall = right / len(expected) if expected else 1.0
-    return precision, recall, wrong
+    return {"expected": len(expected), "extracted_at_keys": given, "right": right,
+            "precision": right / given if given else 1.0, "recall": right / len(expected) if expected else 1.0,
+            "wrong": wrong, "missing": missing}
+
+
+def score(draft: Draft, expected_csv: str | Path, package: str | Path | None = None) -> tuple[float, float, list[dict]]:
+    """(precision, recall, wrong) of scorecard() with the schemas of the package's resources."""
+    root = Path(package) if package else package_dir()
+    card = scorecard(draft, expected_csv, {name: schema for name, (_, schema) in schemas(root).items()})
+    return card["precision"], card["recall"], card["wrong"]
