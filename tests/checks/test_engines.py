@@ -52,6 +52,14 @@ COVERED = re.compile("|".join([
     # organisation and trips (checks/engines/package_checks.py)
     r"root units \(units without parent_unit_id\)", r"never reaches a root \(cycle\)",
     r"^overseas_delegations is \d+ but overseas_trips lists",
+    # canonical form and row order, frame checks, errata references (checks/engines/canonical_sql.py,
+    # frame_sql.py, errata_refs.py)
+    r"^not in canonical form", r"^rows not in primary-key order",
+    r"^derived row without a derivation rule", r"^derivation given but `derived` is false",
+    r"^level \S+ does not fit code", r"^parent_code `[^`]*` does not fit code", r"cannot be its own parent",
+    r"is before period_start", r"^breakdown given on a row without parent_item_id",
+    r"is not a resource of the package$", r"^`[^`]*` is not a column of", r"^no row `[^`]*` in \S+ for ",
+    r"^value_carried \S+ but \S+ line \d+ has ",
 ]))
 
 

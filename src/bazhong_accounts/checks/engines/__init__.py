@@ -25,6 +25,7 @@ from ...model.problems import Report
 from ..package import Result, _guard, _load_package, report_unlisted_csvs
 from . import definitions as d
 from .backends import ENGINES
+from . import canonical_sql, errata_refs, frame_sql
 from .bytes import check_bytes
 from .identities import break_queries as identities_sql
 from .identities import check_identities, check_rows, matched_sql, ordinal_checks, source_checks
@@ -36,9 +37,9 @@ from .messages import cell_message, foreign_key_message, primary_key_message
 
 COVERED = ("files (bytes, encoding, header)", "types", "constraints", "primary keys", "foreign keys",
            "identities with errata", "stale errata", "ordinals", "a row's source is its department-year's",
-           "organisation roots and cycles", "trips vs count")
-NOT_COVERED = ("canonical form and row order", "provenance (quotes, numbers, derivations, archived sources)",
-               "row-level frame checks", "errata references",
+           "organisation roots and cycles", "trips vs count", "canonical form and row order",
+           "row-level frame checks", "errata references")
+NOT_COVERED = ("provenance (quotes, numbers, derivations, archived sources)",
                "figure sources (spans, numbers of the report accounted for)")
 DEDUPE = {"required", "pattern", "enum", "range", "length"}  # pandera's: skip a cell already reported
 
@@ -66,6 +67,7 @@ def row_queries(schemas: dict[str, dict]) -> list[str]:
     out = [c.sql for c in d.structure_checks(schemas, failed={}, duplicates=set())]  # those read the full file
     out += breaks + [q for q in matched_sql(" union all ".join(breaks) or "select 1", True) if q]
     out += [sql for _, _, sql in package_sql(schemas)]  # organisation and trips
+    out += [c[2] for c in canonical_sql.queries(schemas) + frame_sql.queries(schemas) + errata_refs.queries(schemas, [])]
     return out + [sql for _, sql in ordinal_checks(schemas) + source_checks(schemas)]
 
 
@@ -100,6 +102,7 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
         computed = dict(zip(mask_names(checks), d.masks(checks)))
         if (key := d.primary_key_hash(schema)) is not None:
             computed[d.KEY_HASH] = key
+        computed.update(canonical_sql.computed(facts.header))
         error = engine.load(name, root / rel, facts.header, columns_read(facts.header, name, queries), computed)
         if error is not None:
             _ragged(root, rel, len(facts.header), error, report)
@@ -257,6 +260,9 @@ def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
         _guard(report, "identities", check_identities, backend, loaded, report)
         _guard(report, "ordinals and sources", check_rows, backend, loaded, report)
         _guard(report, "organisation and trips", check_package, backend, loaded, report)
+        _guard(report, "canonical form and row order", canonical_sql.check, backend, loaded, root, report)
+        _guard(report, "frame checks", frame_sql.check, backend, loaded, report)
+        _guard(report, "errata references", errata_refs.check, backend, loaded, [r[0] for r in resources], report)
         result.rows = sum(t.lines.rows for t in loaded.values())  # type: ignore[attr-defined]
     finally:
         backend.close()
