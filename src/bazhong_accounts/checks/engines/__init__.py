@@ -257,11 +257,11 @@ def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
         report_unlisted_csvs(root, resources, report)
         _unknown_references(resources, loaded, report)
         _guard(report, "structure", _run_structure, backend, loaded, report)
+        _guard(report, "frame checks", frame_sql.check, backend, loaded, report)  # before identities: dedupe
         _guard(report, "identities", check_identities, backend, loaded, report)
         _guard(report, "ordinals and sources", check_rows, backend, loaded, report)
         _guard(report, "organisation and trips", check_package, backend, loaded, report)
         _guard(report, "canonical form and row order", canonical_sql.check, backend, loaded, root, report)
-        _guard(report, "frame checks", frame_sql.check, backend, loaded, report)
         _guard(report, "errata references", errata_refs.check, backend, loaded, [r[0] for r in resources], report)
         result.rows = sum(t.lines.rows for t in loaded.values())  # type: ignore[attr-defined]
     finally:

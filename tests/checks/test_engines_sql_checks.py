@@ -1,0 +1,111 @@
+"""The checks the SQL engines took over from the pandas validator (canonical form and row order,
+row-level frame checks, errata references: checks/engines/canonical_sql.py, frame_sql.py,
+errata_refs.py) on one broken copy holding a case of each that test_validate_mutations.py lacks:
+pandas and DuckDB report the same problems, and each case at its place."""
+
+from __future__ import annotations
+
+import pytest
+
+from bazhong_accounts.checks import engines, validate
+from conftest import read_rows, write_rows
+from test_engines import COVERED, problems, reported
+
+
+def _first(rows, pick) -> int:
+    return next(i for i, r in enumerate(rows) if pick(r))
+
+
+def _errata(pkg, expected: set) -> None:
+    header, rows, lines = read_rows(pkg, "errata")
+    income = _first(rows, lambda r: r["resource"] == "income" and r["check"] == "none" and r["value_carried"])
+    base = dict(rows[income], check="none")
+    cases = [(dict(base, erratum_id="zz_res", resource="no_such_table"), "resource", "is not a resource"),
+             (dict(base, erratum_id="zz_col", column="no_such_column"), "column", "is not a column of income"),
+             (dict(base, erratum_id="zz_row", row_key="no_such_row"), "row_key", "no row `no_such_row` in income"),
+             (dict(base, erratum_id="zz_val", value_carried=base["value_carried"] + "1"), "value_carried",
+              "but data/income.csv line ")]
+    next_line = lines[-1] + 1 + rows[-1]["explanation_en"].count("\n") + rows[-1]["quote_other"].count("\n")
+    for i, (row, col, words) in enumerate(cases):
+        rows.append(row)
+        expected.add(("data/errata.csv", next_line + i, col, words))
+    write_rows(pkg, "errata", header, rows)
+
+
+def _frames(pkg, expected: set) -> None:
+    header, rows, lines = read_rows(pkg, "events")
+    i = _first(rows, lambda r: r["derived"] == "false")
+    rows[i]["derived"] = "true"  # derived without a rule
+    write_rows(pkg, "events", header, rows)
+    expected.add(("data/events.csv", lines[i], "derivation", "derived row without a derivation rule"))
+
+    header, rows, lines = read_rows(pkg, "expenditure_by_function")
+    i = _first(rows, lambda r: r["level"] == "2")
+    rows[i]["parent_code"] = ""
+    write_rows(pkg, "expenditure_by_function", header, rows)
+    expected.add(("data/expenditure_by_function.csv", lines[i], "parent_code", "does not fit code"))
+
+    header, rows, lines = read_rows(pkg, "organisation")
+    i = _first(rows, lambda r: r["parent_unit_id"])
+    rows[i]["parent_unit_id"] = rows[i]["unit_id"]
+    write_rows(pkg, "organisation", header, rows)
+    expected.add(("data/organisation.csv", lines[i], "parent_unit_id", "a unit cannot be its own parent"))
+
+    header, rows, lines = read_rows(pkg, "income")
+    i = _first(rows, lambda r: r["breakdown"] and r["parent_item_id"])
+    rows[i]["parent_item_id"] = ""
+    write_rows(pkg, "income", header, rows)
+    expected.add(("data/income.csv", lines[i], "breakdown", "breakdown given on a row without parent_item_id"))
+
+    header, rows, lines = read_rows(pkg, "sources")
+    rows[0]["period_start"], rows[0]["period_end"] = rows[0]["period_end"], rows[0]["period_start"]
+    write_rows(pkg, "sources", header, rows)
+    expected.add(("data/sources.csv", lines[0], "period_end", "is before period_start"))
+
+
+def _canonical(pkg, expected: set) -> None:
+    path = pkg / "data/glossary.csv"
+    data = path.read_bytes()
+    path.write_bytes(data[:-1])  # no newline at the end
+    expected.add(("data/glossary.csv", data.count(b"\n"), None, "no newline at the end of the file"))
+
+    header, rows, lines = read_rows(pkg, "overseas_trips")
+    rows[1], rows[2] = rows[2], rows[1]
+    write_rows(pkg, "overseas_trips", header, rows)
+    expected.add(("data/overseas_trips.csv", lines[1], None, "not in primary-key order"))
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory, copy_package):
+    pkg = copy_package(tmp_path_factory.mktemp("sqlchecks") / "package")
+    expected: set = set()
+    _errata(pkg, expected)
+    _frames(pkg, expected)
+    _canonical(pkg, expected)
+    return pkg, expected, validate.collect(pkg), engines.collect(pkg, "duckdb")
+
+
+def test_pandas_reports_every_case(broken):
+    """The cases are real: the pandas validator reports each one where the fixture says."""
+    _pkg, expected, pandas_result, _ = broken
+    got = {(p.path, p.line, p.column, p.message) for p in pandas_result.report.problems}
+    assert reported(got, expected) == expected, sorted(expected - reported(got, expected))
+
+
+def test_duckdb_agrees_and_reports_every_case(broken):
+    _pkg, expected, pandas_result, duck = broken
+    want, got = problems(pandas_result, True), problems(duck, False)
+    assert got == want, (sorted(got - want), sorted(want - got))
+    messages = {(p.path, p.line, p.column, p.message) for p in duck.report.problems}
+    assert reported(messages, expected) == expected, sorted(expected - reported(messages, expected))
+
+
+def test_the_words_are_the_pandas_words(broken):
+    """Not only the kind: each message of these checks is the pandas validator's, word for word."""
+    _pkg, expected, pandas_result, duck = broken
+
+    def mine(result):
+        return {(p.path, p.line, p.column, p.message) for p in result.report.problems
+                if COVERED.search(p.message) and any(e[:3] == (p.path, p.line, p.column) for e in expected)}
+
+    assert mine(duck) == mine(pandas_result)
