@@ -102,7 +102,7 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
         computed = dict(zip(mask_names(checks), d.masks(checks)))
         if (key := d.primary_key_hash(schema)) is not None:
             computed[d.KEY_HASH] = key
-        computed.update(canonical_sql.computed(facts.header))
+        computed.update(canonical_sql.computed(schema, facts.header))
         error = engine.load(name, root / rel, facts.header, columns_read(facts.header, name, queries), computed)
         if error is not None:
             _ragged(root, rel, len(facts.header), error, report)

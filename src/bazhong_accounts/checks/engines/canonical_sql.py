@@ -1,11 +1,13 @@
 """Canonical form and row order (checks/canonical.py) on the SQL engines.
 
-Form: a parsed CSV serialises back to the same cells whatever its quoting, and minimal quoting
-is the shortest form, so a file is canonical when its byte length is the canonical length
-(canonical.check_canonical's argument). The load computes each row's canonical length in the
-same pass that reads the file (CANON_LENGTH, computed()); one query adds them up. Only a file whose
-length differs is read again in Python, where canonical.check_canonical finds the first line that
-differs and words the message (rare: a broken file).
+Form: a parsed CSV serialises back to the same cells whatever its quoting, so a file with LF
+ends, a final newline and no blank line is canonical when it holds exactly the quote characters
+minimal quoting writes (see _check_form). The load computes the quotes each row needs in the
+pass that reads the file (CANON_QUOTES, computed(); only free-text columns, and cell by cell only
+on rows holding a comma, quote or newline); one query adds them up, and Python counts the quotes
+of the file (a byte count, no parse). Only a file where they differ is read again in Python, where
+canonical.check_canonical finds the first line that differs and words the message (rare: a
+broken file).
 
 Order: rows sorted by the primary key as the canonical writer sorts them (numbers by value,
 unparseable last, then text, ties in file order): the first row whose rank by key is not its
@@ -20,49 +22,101 @@ from pathlib import Path
 from ...model.descriptor import as_list
 from ...model.problems import Report
 from ..canonical import FMT_HINT, _quote_header
+from ...model.typing import pattern_of
 from .definitions import ftype, lit, q, view
 
-CANON_LENGTH = "__canon"  # column of each loaded table: the row's canonical length in bytes
-NEEDS_QUOTES = '[,"\n]'  # what makes the csv module quote a cell (QUOTE_MINIMAL, LF)
+CANON_QUOTES = "__quotes"  # column of each loaded table: the quote characters the row needs
+BLOCK = 16 << 20
 
 
-def _octets(col: str) -> str:
-    return f"octet_length(encode({col}))"
+def free_text(schema: dict, header: list[str]) -> list[str]:
+    """The columns a valid cell of which may need quotes: strings without a pattern, and without
+    an enum unless a value of it needs quotes. A cell of another column that needs them is not
+    of its type (reported); its quotes then do not add up and the file is looked at again (slow
+    path), so nothing is missed."""
+    fields = {f["name"]: f for f in schema["fields"]}
+
+    def may_need(f: dict) -> bool:
+        enum = f.get("constraints", {}).get("enum")
+        if enum is not None:
+            return any(_needs_quotes(str(v)) for v in enum)
+        return ftype(f) == "string" and not pattern_of(f)
+
+    return [h for h in header if h in fields and may_need(fields[h])]
 
 
-def row_length(header: list[str]) -> str:
-    """SQL over the row `t`: bytes of the row as the csv module writes it (cells, quotes around a
-    cell that needs them and one more per doubled quote, commas, newline). The per-cell quoting
-    is looked at only on rows holding a comma, quote or newline somewhere."""
-    cells = [f"t.{q(h)}" for h in header]
-    text = " + ".join(_octets(c) for c in cells)
-    quoting = " + ".join(f"(case when regexp_matches({c}, {lit(NEEDS_QUOTES)}) then 2 + length({c}) - "
-                         f"length(replace({c}, chr(34), '')) else 0 end)" for c in cells)
-    joined = " || ".join(cells)
-    return (f"cast({text} + {len(header)} + (case when regexp_matches({joined}, {lit(NEEDS_QUOTES)}) "
-            f"then {quoting} else 0 end) as BIGINT)")
+def _needs_quotes(text: str) -> bool:
+    return any(c in text for c in ',"\n')
 
 
-def computed(header: list[str]) -> dict[str, str]:
+def _holds_special(cell: str) -> str:
+    """SQL: the cell holds a comma, a quote or a newline (three substring tests: cheaper than a
+    regular expression on every cell)."""
+    return f"(contains({cell}, ',') or contains({cell}, chr(34)) or contains({cell}, chr(10)))"
+
+
+def row_quotes(columns: list[str]) -> str:
+    """SQL over the row `t`: the quote characters the csv module writes for the row (two around
+    each cell holding a comma, quote or newline, and one more per quote inside), counted cell by
+    cell only on rows holding one somewhere."""
+    if not columns:
+        return "cast(0 as BIGINT)"
+    cells = [f"t.{q(h)}" for h in columns]
+    per_cell = " + ".join(f"(case when {_holds_special(c)} then 2 + length({c}) - "
+                          f"length(replace({c}, chr(34), '')) else 0 end)" for c in cells)
+    anywhere = " or ".join(_holds_special(c) for c in cells)
+    return f"cast(case when {anywhere} then {per_cell} else 0 end as BIGINT)"
+
+
+def computed(schema: dict, header: list[str]) -> dict[str, str]:
     """The column the load computes for the form check."""
-    return {CANON_LENGTH: row_length(header)}
+    return {CANON_QUOTES: row_quotes(free_text(schema, header))}
+
+
+def file_quotes(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(block.count(b'"') for block in iter(lambda: fh.read(BLOCK), b""))
+
+
+def _sort_keys(schema: dict, alias: str) -> list[str]:
+    """SQL: what the canonical writer sorts by, in order (canonical.sort_permutation): each key
+    field's value for numbers (unparseable last), then its text."""
+    types = {f["name"]: ftype(f) for f in schema["fields"]}
+    out = []
+    for k in as_list(schema.get("primaryKey")):
+        if types.get(k) in ("integer", "number"):
+            out.append(f"coalesce(try_cast({alias}.{q(k)} as DOUBLE), cast('Infinity' as DOUBLE))")
+        out.append(f"{alias}.{q(k)}")
+    return out
+
+
+def _before(a: list[str], b: list[str]) -> str:
+    """SQL: sort key b comes strictly before sort key a."""
+    out = "false"
+    for x, y in reversed(list(zip(a, b))):
+        out = f"({y} < {x} or ({y} = {x} and {out}))"
+    return out
+
+
+def unsorted_sql(name: str, schema: dict) -> str | None:
+    """SQL: rows that sort before the row above them (a hash join on rn, no sort): a sorted file
+    has none, and only an unsorted one is ranked (order_sql)."""
+    if not as_list(schema.get("primaryKey")):
+        return None
+    a, b = _sort_keys(schema, "a"), _sort_keys(schema, "b")
+    return (f"select {lit(name)} as res, count(*) as n from {view(name)} a join {view(name)} b "
+            f"on b.rn = a.rn + 1 where {_before(a, b)}")
 
 
 def order_sql(name: str, schema: dict) -> str | None:
-    """(rn, col, v, x) of the first row out of primary-key order: v its key, x the key of the row
-    that sorts before it and that row's rn."""
+    """(rn, col, v, x) of the first row out of primary-key order (its rank by key is not its row
+    number): v its key, x the key of the row that sorts before it and that row's rn."""
     pk = as_list(schema.get("primaryKey"))
     if not pk:
         return None
-    types = {f["name"]: ftype(f) for f in schema["fields"]}
-    order = []
-    for k in pk:
-        if types.get(k) in ("integer", "number"):
-            order.append(f"try_cast(t.{q(k)} as DOUBLE) nulls last")
-        order.append(f"t.{q(k)}")
     shown = "'(' || " + " || ', ' || ".join(f"t.{q(k)}" for k in pk) + " || ')'"
-    ranked = (f"select t.rn, row_number() over (order by {', '.join(order)}, t.rn) - 1 as pos, {shown} as shown "
-              f"from {view(name)} t")
+    ranked = (f"select t.rn, row_number() over (order by {', '.join(_sort_keys(schema, 't'))}, t.rn) - 1 as pos, "
+              f"{shown} as shown from {view(name)} t")
     s = q("order_" + name)  # one name per resource: SQLGlot hoists CTEs to the top for Spark
     return (f"select * from (with {s} as ({ranked}) select a.rn, '' as col, a.shown as v, "
             f"b.shown || chr(31) || cast(b.rn as VARCHAR) as x from {s} a join {s} b on b.pos = a.rn "
@@ -71,7 +125,11 @@ def order_sql(name: str, schema: dict) -> str | None:
 
 def queries(schemas: dict[str, dict]) -> list[tuple[str, str, str]]:
     """(kind, resource, sql) of the order checks, for row_queries() and check()."""
-    return [("order", name, sql) for name, schema in schemas.items() if (sql := order_sql(name, schema))]
+    out = []
+    for name, schema in schemas.items():
+        if (sql := order_sql(name, schema)) is not None:
+            out += [("order", name, sql), ("unsorted", name, unsorted_sql(name, schema) or "")]
+    return out
 
 
 def _key_cell_bad(t) -> bool:
@@ -86,6 +144,10 @@ def check(engine, loaded: dict, root: Path, report: Report) -> None:
     checks = queries({n: t.schema for n, t in loaded.items() if not _key_cell_bad(t)})
     if not checks:
         return
+    unsorted = {res for res, n in engine.query(" union all ".join(c[2] for c in checks if c[0] == "unsorted")) if n}
+    checks = [c for c in checks if c[0] == "order" and c[1] in unsorted]
+    if not checks:
+        return
     for _kind, t, rows, lines in failing_rows(engine, checks, loaded):
         pk = as_list(t.schema.get("primaryKey"))
         for (_rn, _col, shown, x), line in zip(rows, lines):
@@ -95,17 +157,19 @@ def check(engine, loaded: dict, root: Path, report: Report) -> None:
 
 
 def _check_form(engine, loaded: dict, root: Path, report: Report) -> None:
-    """Files whose length is not their canonical length, or without a final newline, are read
-    again by the pandas check, which says where and why."""
+    """A file that parses to its cells is canonical when it has LF line ends, a final newline, no
+    blank line and exactly the quotes minimal quoting writes: a cell quoted without need adds two
+    (a cell that needs quotes has them, or it would not parse to the same cells). Files whose
+    quotes do not add up are read again by the pandas check, which says where and why."""
     full = getattr(engine, "full", set())  # read again with every column: the load's column is gone
-    parts = [f"select {lit(n)} as res, sum({row_length(t.header) if n in full else q(CANON_LENGTH)}) as n "
-             f"from {view(n)} t" for n, t in loaded.items()]
+    parts = [f"select {lit(n)} as res, sum({row_quotes(free_text(t.schema, t.header)) if n in full else q(CANON_QUOTES)})"
+             f" as n from {view(n)} t" for n, t in loaded.items()]
     if not parts:
         return
-    lengths = dict(engine.query(" union all ".join(parts)))
+    quotes = dict(engine.query(" union all ".join(parts)))
     for name, t in loaded.items():
-        canonical = len(_quote_header(t.header)) + int(lengths.get(name) or 0)
-        if canonical != t.path.stat().st_size or not t.facts.ends_with_newline:
+        canonical = _quote_header(t.header).count(b'"') + int(quotes.get(name) or 0)
+        if not t.facts.ends_with_newline or t.lines.full is not None or file_quotes(t.path) != canonical:
             _form_problem(root, t, report)
 
 
