@@ -92,6 +92,17 @@ def _where_it_differs(excerpt: str, text: str) -> str:
     return f"it departs from the source after «{excerpt[max(0, lo - 12):lo]}»"
 
 
+def quote_problem(quote: str, text: str, col: str) -> str | None:
+    """What is wrong with the first excerpt of `quote` not found verbatim in `text`, or None."""
+    for excerpt in quote.split(SEP):
+        if not excerpt.strip():
+            return f"empty excerpt in {col} (excerpts are joined by ' … ')"
+        if excerpt not in text:
+            short = excerpt if len(excerpt) <= 40 else excerpt[:40] + "…"
+            return f"excerpt «{short}» is not in the archived source; {_where_it_differs(excerpt, text)}"
+    return None
+
+
 def check_quotes(t: Table, texts: dict[str, str], report: Report, col: str = "source_quote") -> None:
     """Each excerpt of each distinct (archived text, quote) pair is looked up once in that text."""
     if col not in t.text or "source_id" not in t.text:
@@ -108,16 +119,7 @@ def check_quotes(t: Table, texts: dict[str, str], report: Report, col: str = "so
         f, q = divmod(int(p), len(quotes) + 1)
         if f < 0 or q >= len(quotes) or not quotes[q]:
             continue  # unknown source (foreign key) or empty quote (required): reported elsewhere
-        text, quote = files[f], quotes[q]
-        for excerpt in quote.split(SEP):
-            if not excerpt.strip():
-                problems[i] = f"empty excerpt in {col} (excerpts are joined by ' … ')"
-                break
-            if excerpt not in text:
-                short = excerpt if len(excerpt) <= 40 else excerpt[:40] + "…"
-                problems[i] = (f"excerpt «{short}» is not in the archived source; "
-                               f"{_where_it_differs(excerpt, text)}")
-                break
+        problems[i] = quote_problem(quotes[q], files[f], col)
     bad = problems[inverse.ravel()]
     for r in np.flatnonzero(bad != None):  # noqa: E711 - elementwise on an object array
         report.add(t.path, int(t.lines[r]), col, f"{bad[r]} ({t.col('source_id')[r]})", col_no=t.col_no(col))
@@ -323,11 +325,16 @@ def check_errata_figures(errata: Table, report: Report) -> None:
         pairs = pd.DataFrame({"v": errata.text[value_col], "q": errata.text[quote_col]})
         usable = errata.usable(value_col)
         for (value, quote), rows in pairs[usable].groupby(["v", "q"], sort=False).groups.items():
-            printed = {_canonical(n) for n in re.findall(r"[0-9]+(?:\.[0-9]+)?", unicodedata.normalize("NFKC", quote))}
-            if _canonical(value.lstrip("+-")) not in printed:
+            if not figure_in_quote(value, quote):
                 for r in rows:
                     report.add(errata.path, int(errata.lines[r]), value_col,
                                f"{value} is not in {quote_col}", col_no=errata.col_no(value_col))
+
+
+def figure_in_quote(value: str, quote: str) -> bool:
+    """An erratum's figure is printed in its quote (compared by value, sign aside)."""
+    printed = {_canonical(n) for n in re.findall(r"[0-9]+(?:\.[0-9]+)?", unicodedata.normalize("NFKC", quote))}
+    return _canonical(value.lstrip("+-")) in printed
 
 
 def _canonical(number: str) -> str:

@@ -1,0 +1,220 @@
+"""Provenance (checks/provenance.py) on the SQL engines: archived sources and their SHA-256,
+quotes verbatim in the archived text, the figures of a non-derived row in its quote, an
+erratum's figures in its quotes.
+
+The few archived files are read and hashed in Python once each, and each UTF-8 text becomes one
+row of a small engine table (ARCHIVE: path, digest, problem, text). The per-row work is SQL: the
+sources rows joined to their file, and each resource's distinct (source, quote) pairs split into
+excerpts and looked up with strpos in the text. What needs Python's text handling (numbers
+printed in a quote: full-width digits, Chinese numerals) runs on the distinct (quote, figure)
+pairs the engine returns, with provenance.py's own tokeniser, and the failing pairs are joined
+back to their rows in SQL. Messages are provenance.py's; derivations are not covered yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ...model import roles
+from ...model.problems import Report
+from ...model.table import as_arrow
+from ..figure_sources import with_chinese_numerals
+from ..provenance import SEP, _normalise_numbers, _quote_tokens, figure_in_quote, quote_problem
+from .definitions import lit, q, usable, view
+
+ARCHIVE = "archive_files"
+SOURCES = "sources"
+QUOTED = (("source_quote", None), ("quote_carried", "errata"))  # (quote column, only in resource)
+ERRATA_QUOTES = {"value_carried": "quote_carried", "value_other": "quote_other"}  # an erratum's figure: its quote
+
+
+# ---------------------------------------------------------------- the archived files (Python)
+
+
+def _file(root: Path, rel: str) -> tuple[str, str, str | None]:
+    """(problem, digest, text) of one archived file; problem '' when it can be read."""
+    path = (root / rel).resolve()
+    if root.resolve() not in path.parents:
+        return "outside", "", None
+    if not path.is_file():
+        return "missing", "", None
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not_utf8", hashlib.sha256(data).hexdigest(), None
+    return "", hashlib.sha256(data).hexdigest(), text
+
+
+def load_archive(engine, root: Path) -> dict[str, str]:
+    """Each file the sources name, checked and hashed once, into the engine table ARCHIVE;
+    returns path -> text of those that are UTF-8."""
+    texts, rows = {}, []
+    for (rel,) in engine.query(f"select distinct path from {view(SOURCES)}"):
+        problem, digest, text = _file(root, rel)
+        rows.append(f"({lit(rel)}, {lit(problem)}, {lit(digest)}, {lit(text or '')})")
+        if text is not None:
+            texts[rel] = text
+    if rows:
+        engine.materialize(ARCHIVE, f"select * from (values {', '.join(rows)}) as a(path, problem, digest, txt)")
+    return texts
+
+
+# ---------------------------------------------------------------- the SQL
+
+
+def source_file_sql() -> str:
+    """(rn, col, v, x): a file that cannot be read, at the first row naming it; a checksum that
+    differs, at every row (provenance.check_sources)."""
+    s, a = view(SOURCES), q(ARCHIVE)
+    unreadable = (f"select rn, 'path' as col, path as v, problem as x from (select s.rn, s.path, a.problem, "
+                  f"row_number() over (partition by s.path order by s.rn) as k from {s} s join {a} a on a.path = s.path "
+                  f"where a.problem <> '') u where k = 1")
+    checksum = (f"select s.rn, 'sha256' as col, s.sha256 as v, a.digest || chr(31) || s.path as x from {s} s "
+                f"join {a} a on a.path = s.path where a.problem in ('', 'not_utf8') and a.digest <> s.sha256")
+    return f"{unreadable} union all {checksum}"
+
+
+def quote_sql(name: str, col: str) -> str:
+    """(rn, col, v, x): rows whose quote has an excerpt that is not in the archived text of their
+    source (or an empty one); each distinct (source, quote) looked up once."""
+    t = view(name)
+    pairs = f"select distinct source_id, {q(col)} as quote from {t} where {q(col)} <> ''"
+    excerpts = f"select source_id, quote, unnest(string_split(quote, {lit(SEP)})) as e from ({pairs}) p"
+    failing = (f"select distinct x.source_id, x.quote from ({excerpts}) x join {view(SOURCES)} s "
+               f"on s.source_id = x.source_id join {q(ARCHIVE)} a on a.path = s.path and a.problem = '' "
+               f"where trim(x.e) = '' or strpos(a.txt, x.e) = 0")
+    return (f"select t.rn, {lit(col)} as col, t.source_id as v, t.{q(col)} as x from {t} t "
+            f"join ({failing}) f on f.source_id = t.source_id and f.quote = t.{q(col)}")
+
+
+def quote_checks(schemas: dict[str, dict]) -> list[tuple[str, str, str]]:
+    out = []
+    for name, schema in schemas.items():
+        fields = {f["name"] for f in schema["fields"]}
+        for col, only in QUOTED:
+            if col in fields and "source_id" in fields and only in (None, name):
+                out.append((col, name, quote_sql(name, col)))
+    return out
+
+
+def figure_pairs_sql(name: str, schema: dict) -> str | None:
+    """The distinct (column, value, quote) of the figures of non-derived rows."""
+    fields = {f["name"]: f for f in schema["fields"]}
+    if "source_quote" not in fields or "derived" not in fields:
+        return None
+    parts = [f"select distinct {lit(c)} as col, {q(c)} as v, source_quote as quote from {view(name)} t "
+             f"where derived <> 'true' and {usable(fields[c], 't.' + q(c))}" for c in roles.figures(schema)]
+    return " union all ".join(parts) or None
+
+
+def errata_pairs_sql(schema: dict) -> str | None:
+    """The distinct (value column, value, quote column's text) of errata (value_carried in
+    quote_carried, value_other in quote_other)."""
+    fields = {f["name"]: f for f in schema["fields"]}
+    parts = [f"select distinct {lit(v)} as col, {q(v)} as v, {q(c)} as quote from {view('errata')} t "
+             f"where {usable(fields[v], 't.' + q(v))}"
+             for v, c in ERRATA_QUOTES.items() if v in fields and c in fields]
+    return " union all ".join(parts) or None
+
+
+def rows_of(name: str, failing: list[tuple[str, str, str]], quote_of, where: str = "true") -> str:
+    """SQL (rn, col, v, x): the rows (where `where` holds) holding the failing (column, value,
+    quote) triples."""
+    values = ", ".join(f"({lit(c)}, {lit(v)}, {lit(qt)})" for c, v, qt in failing)
+    match = " or ".join(f"(b.col = {lit(c)} and t.{q(c)} = b.v and t.{q(quote_of(c))} = b.quote)"
+                        for c in sorted({c for c, _, _ in failing}))
+    return (f"select t.rn, b.col, b.v, '' as x from {view(name)} t join (select * from (values {values}) "
+            f"as v(col, v, quote)) b on {match} where {where}")
+
+
+def queries(schemas: dict[str, dict]) -> list[str]:
+    """The SQL naming the columns these checks read (for the load)."""
+    out = [sql for *_, sql in quote_checks(schemas)]
+    if SOURCES in schemas:
+        out.append(source_file_sql())
+        out.append(f"select distinct path, sha256, source_id from {view(SOURCES)}")
+    out += [sql for name, schema in schemas.items() if (sql := figure_pairs_sql(name, schema))]
+    if "errata" in schemas and (sql := errata_pairs_sql(schemas["errata"])):
+        out.append(sql)
+    return out
+
+
+# ---------------------------------------------------------------- the checks
+
+
+def check(engine, loaded: dict, root: Path, report: Report) -> None:
+    from .identities import failing_rows
+
+    if SOURCES in loaded:
+        texts = load_archive(engine, root)
+        _source_files(engine, loaded, report)
+        _quotes(engine, loaded, texts, report, failing_rows)
+    _figures(engine, loaded, report)
+
+
+def _source_files(engine, loaded: dict, report: Report) -> None:
+    from .identities import failing_rows
+
+    src = loaded[SOURCES]
+    for _kind, t, rows, lines in failing_rows(engine, [("sources", SOURCES, source_file_sql())], loaded):
+        for (_rn, col, v, x), line in zip(rows, lines):
+            if col == "sha256":
+                digest, rel = x.split("\x1f")
+                text = (f"SHA-256 of {rel} is {digest}, not the recorded {v}: the archived source changed "
+                        "(it must never be edited)")
+            else:
+                text = {"outside": f"`{v}` is outside the package directory",
+                        "missing": f"archived source `{v}` is missing",
+                        "not_utf8": f"{v} is not UTF-8 text: quotes citing it cannot be checked"}[x]
+            report.add(src.rel, line, col, text, col_no=src.col_no(col))
+
+
+def _quotes(engine, loaded: dict, texts: dict[str, str], report: Report, failing_rows) -> None:
+    checks = quote_checks({n: t.schema for n, t in loaded.items()})
+    if not checks or not texts:
+        return
+    path_of = dict(engine.query(f"select source_id, path from {view(SOURCES)}"))
+    found: dict[tuple, str | None] = {}
+    for col, t, rows, lines in failing_rows(engine, checks, loaded):
+        for (_rn, _col, sid, quote), line in zip(rows, lines):
+            if (sid, quote) not in found:
+                found[(sid, quote)] = quote_problem(quote, texts[path_of[sid]], col)
+            if found[(sid, quote)]:
+                report.add(t.rel, line, col, f"{found[(sid, quote)]} ({sid})", col_no=t.col_no(col))
+
+
+def _missing_figures(pairs: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The (column, value, quote) whose value is not a number of the quote (provenance.py's
+    tokeniser: full-width digits, 1,234.5, Chinese numerals), each distinct quote once."""
+    if not pairs:
+        return []
+    quotes = sorted({p[2] for p in pairs})
+    index = {quote: i for i, quote in enumerate(quotes)}
+    owners, tokens = _quote_tokens(as_arrow([with_chinese_numerals(x) for x in quotes]))
+    have = set(zip(owners.to_pylist(), tokens.to_pylist()))
+    values = _normalise_numbers(as_arrow([p[1] for p in pairs]), strip_sign=True).to_pylist()
+    return [p for p, v in zip(pairs, values) if (index[p[2]], v) not in have]
+
+
+def _figures(engine, loaded: dict, report: Report) -> None:
+    """Figures of non-derived rows in their source_quote; errata's figures in their quotes."""
+    from .identities import failing_rows
+
+    checks = []
+    for name, t in loaded.items():
+        sql = figure_pairs_sql(name, t.schema)
+        if sql and (bad := _missing_figures(engine.query(sql))):
+            checks.append(("figure", name, rows_of(name, bad, lambda c: "source_quote", "t.derived <> 'true'")))
+    if "errata" in loaded and (sql := errata_pairs_sql(loaded["errata"].schema)):
+        bad = [p for p in engine.query(sql) if not figure_in_quote(p[1], p[2])]
+        if bad:
+            checks.append(("errata", "errata", rows_of("errata", bad, ERRATA_QUOTES.get)))
+    if not checks:
+        return
+    for kind, t, rows, lines in failing_rows(engine, checks, loaded):
+        for (_rn, col, v, _x), line in zip(rows, lines):
+            text = (f"{v} is not in its source_quote (a non-derived row quotes every figure it carries; mark "
+                    "computed values derived)" if kind == "figure" else f"{v} is not in {ERRATA_QUOTES[col]}")
+            report.add(t.rel, line, col, text, col_no=t.col_no(col))
