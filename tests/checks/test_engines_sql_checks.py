@@ -1,6 +1,6 @@
 """The checks the SQL engines took over from the pandas validator (canonical form and row order,
-row-level frame checks, errata references: checks/engines/canonical_sql.py, frame_sql.py,
-errata_refs.py) on one broken copy holding a case of each that test_validate_mutations.py lacks:
+row-level frame checks, errata references, provenance: checks/engines/canonical_sql.py,
+frame_sql.py, errata_refs.py, provenance_sql.py) on one broken copy holding a case of each that test_validate_mutations.py lacks:
 pandas and DuckDB report the same problems, and each case at its place."""
 
 from __future__ import annotations
@@ -75,6 +75,30 @@ def _canonical(pkg, expected: set) -> None:
     expected.add(("data/overseas_trips.csv", lines[1], None, "not in primary-key order"))
 
 
+def _provenance(pkg, expected: set) -> None:
+    header, rows, lines = read_rows(pkg, "sources")
+    (pkg / "archive/gbk.txt").write_bytes("巴中市".encode("gbk"))
+    for i, path in enumerate(["archive/no_such_file.txt", "../outside.txt", "archive/gbk.txt"]):
+        rows.append(dict(rows[0], source_id=f"zz-source-{i}", path=path))
+    write_rows(pkg, "sources", header, rows)
+    n = lines[-1] + 1
+    expected |= {("data/sources.csv", n, "path", "is missing"), ("data/sources.csv", n + 1, "path", "is outside"),
+                 ("data/sources.csv", n + 2, "path", "is not UTF-8 text"),
+                 ("data/sources.csv", n + 2, "sha256", "SHA-256 of archive/gbk.txt")}
+
+    header, rows, lines = read_rows(pkg, "income")
+    i = _first(rows, lambda r: r["source_quote"] and r["parent_item_id"])
+    rows[i]["source_quote"] = rows[i]["source_quote"] + " …  … " + rows[i]["source_quote"]
+    write_rows(pkg, "income", header, rows)
+    expected.add(("data/income.csv", lines[i], "source_quote", "empty excerpt in source_quote"))
+
+    header, rows, lines = read_rows(pkg, "errata")
+    i = _first(rows, lambda r: r["quote_carried"])
+    rows[i]["quote_carried"] = "并非原文：" + rows[i]["quote_carried"]
+    write_rows(pkg, "errata", header, rows)
+    expected.add(("data/errata.csv", lines[i], "quote_carried", "is not in the archived source"))
+
+
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory, copy_package):
     pkg = copy_package(tmp_path_factory.mktemp("sqlchecks") / "package")
@@ -82,6 +106,7 @@ def broken(tmp_path_factory, copy_package):
     _errata(pkg, expected)
     _frames(pkg, expected)
     _canonical(pkg, expected)
+    _provenance(pkg, expected)
     return pkg, expected, validate.collect(pkg), engines.collect(pkg, "duckdb")
 
 
