@@ -60,10 +60,12 @@ COVERED = re.compile("|".join([
     r"is before period_start", r"^breakdown given on a row without parent_item_id",
     r"is not a resource of the package$", r"^`[^`]*` is not a column of", r"^no row `[^`]*` in \S+ for ",
     r"^value_carried \S+ but \S+ line \d+ has ",
-    # provenance but derivations (checks/engines/provenance_sql.py)
+    # provenance (checks/engines/provenance_sql.py)
     r"is outside the package directory$", r"^archived source `[^`]*` is missing$", r"is not UTF-8 text: quotes",
     r"^SHA-256 of ", r"^excerpt «.*» is not in the archived source", r"^empty excerpt in ",
     r"is not in its source_quote \(a non-derived row", r"is not in quote_(carried|other)$",
+    r"^derived \S+ \S+ is not sum\(children\)", r"^derived as sum\(children\) but no row", r"has no parent column$",
+    r"^derived \S+ \S+ does not match `", r"^cannot read the derivation", r"^derivation refers to ",
 ]))
 
 

@@ -14,14 +14,17 @@ back to their rows in SQL. Messages are provenance.py's; derivations are not cov
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from pathlib import Path
 
 from ...model import roles
 from ...model.problems import Report
 from ...model.table import as_arrow
 from ..figure_sources import with_chinese_numerals
-from ..provenance import SEP, _normalise_numbers, _quote_tokens, figure_in_quote, quote_problem
-from .definitions import lit, q, usable, view
+from ..identities import PARTS_GROUP, fmt
+from ..provenance import SEP, _normalise_numbers, _parse_rule, _quote_tokens, figure_in_quote, quote_problem
+from .definitions import DECIMAL, lit, q, usable, view
+from .identities import _key
 
 ARCHIVE = "archive_files"
 SOURCES = "sources"
@@ -138,13 +141,17 @@ def queries(schemas: dict[str, dict]) -> list[str]:
     out += [sql for name, schema in schemas.items() if (sql := figure_pairs_sql(name, schema))]
     if "errata" in schemas and (sql := errata_pairs_sql(schemas["errata"])):
         out.append(sql)
+    for name, schema in schemas.items():
+        if _is_rule_table(schema):
+            out += [rules_sql(name), children_sql(name, schema) or ""]
+            out += [f"select {q(c)} from {view(name)}" for c in [roles.main_figure(schema)] if c]
     return out
 
 
 # ---------------------------------------------------------------- the checks
 
 
-def check(engine, loaded: dict, root: Path, report: Report) -> None:
+def check(engine, loaded: dict, root: Path, names: list[str], report: Report) -> None:
     from .identities import failing_rows
 
     if SOURCES in loaded:
@@ -152,6 +159,7 @@ def check(engine, loaded: dict, root: Path, report: Report) -> None:
         _source_files(engine, loaded, report)
         _quotes(engine, loaded, texts, report, failing_rows)
     _figures(engine, loaded, report)
+    _derivations(engine, loaded, set(names), report)
 
 
 def _source_files(engine, loaded: dict, report: Report) -> None:
@@ -218,3 +226,156 @@ def _figures(engine, loaded: dict, report: Report) -> None:
             text = (f"{v} is not in its source_quote (a non-derived row quotes every figure it carries; mark "
                     "computed values derived)" if kind == "figure" else f"{v} is not in {ERRATA_QUOTES[col]}")
             report.add(t.rel, line, col, text, col_no=t.col_no(col))
+
+
+# ---------------------------------------------------------------- derived rows
+
+
+def _is_rule_table(schema: dict) -> bool:
+    names = {f["name"] for f in schema["fields"]}
+    return "derivation" in names and "derived" in names
+
+
+def children_sql(name: str, schema: dict) -> str | None:
+    """(rn, col, v, x) of rows derived as sum(children): none of the rows has it as parent
+    (col 'derivation'), or a group of its children (per breakdown, if the resource has one) does
+    not add up to it (x: the group, its sum)."""
+    value = roles.main_figure(schema)
+    links = roles.parent_links(schema)
+    if value is None or not links:
+        return None
+    parent = links[0][0]
+    fields = {f["name"]: f for f in schema["fields"]}
+    group = f"c.{q(PARTS_GROUP)}" if PARTS_GROUP in fields else "''"
+    ok = usable(fields[value], f"c.{q(value)}")
+    t, scope = view(name), roles.scope(schema)
+    by = ", ".join(f"c.{q(s)}" for s in scope)
+    sums = (f"select {by}, c.{q(parent)} as par, {group} as grp, min(case when {ok} then 1 else 0 end) as allok, "
+            f"sum(case when {ok} then cast(c.{q(value)} as {DECIMAL}) end) as total from {t} c "
+            f"where c.{q(parent)} <> '' group by {by}, c.{q(parent)}, {group}")
+    on = " and ".join(f"g.{q(s)} = d.{q(s)}" for s in scope) + " and g.par = d.pkey"
+    derived = (f"select p.rn, {', '.join(f'p.{q(s)}' for s in scope)}, {_key(schema, 'p')} as pkey, "
+               f"p.{q(value)} as v, {usable(fields[value], 'p.' + q(value))} as ok from {t} p "
+               f"where p.derived = 'true' and trim(p.derivation) = 'sum(children)'")
+    d, g = q("derived_" + name), q("sums_" + name)  # one name per resource (SQLGlot hoists CTEs)
+    return (f"select * from (with {d} as ({derived}), {g} as ({sums}) "
+            f"select d.rn, 'derivation' as col, '' as v, '' as x from {d} d anti join {g} g on {on} "
+            f"union all select d.rn, {lit(value)} as col, d.v, g.grp || chr(31) || cast(g.total as VARCHAR) as x "
+            f"from {d} d join {g} g on {on} where g.allok = 1 and d.ok and g.total <> cast(d.v as {DECIMAL})) s")
+
+
+def rules_sql(name: str) -> str:
+    """The distinct derivation texts other than sum(children), to parse in Python once each."""
+    return (f"select distinct derivation from {view(name)} where derived = 'true' "
+            f"and trim(derivation) not in ('sum(children)', '')")
+
+
+def rule_sql(name: str, schema: dict, rule: str, terms: list, schemas: dict) -> str:
+    """(rn, col, v, x) of the rows derived by `rule` whose value is not the rule recomputed
+    (col the value column, x the terms' values and the total) or that name a row the resource
+    does not have (col 'derivation', x the first missing term's number). Terms refer to the
+    main figure of a row of the same department-year."""
+    value = roles.main_figure(schema)
+    fields = {f["name"]: f for f in schema["fields"]}
+    scope = roles.scope(schema)
+    joins, nums = [], []
+    for i, (_sign, term) in enumerate(terms):
+        if not isinstance(term, tuple):
+            nums.append(f"cast({lit(term)} as {DECIMAL})")
+            continue
+        res, key = term
+        if res not in schemas:  # a resource that could not be read (reported): nothing to compare
+            nums.append(f"cast(null as {DECIMAL})")
+            continue
+        target = schemas[res]
+        tv = roles.main_figure(target)
+        tf = {f["name"]: f for f in target["fields"]}[tv]
+        on = " and ".join(f"r{i}.{q(s)} = p.{q(s)}" for s in scope)
+        joins.append(f"left join (select {', '.join(q(s) for s in scope)}, {_key(target, 'x')} as k, "
+                     f"x.{q(tv)} as v, {usable(tf, 'x.' + q(tv))} as ok from {view(res)} x) r{i} "
+                     f"on {on} and r{i}.k = {lit(key)}")
+        nums.append(f"(case when r{i}.ok then cast(r{i}.v as {DECIMAL}) end)")
+    total = " ".join(f"{'-' if sign < 0 else '+'} coalesce({n}, 0)" for (sign, _), n in zip(terms, nums))
+    shown = " || chr(31) || ".join(f"coalesce(cast({n} as VARCHAR), '')" for n in nums)
+    missing = [f"when r{i}.k is null then {i}" for i, (_, term) in enumerate(terms)
+               if isinstance(term, tuple) and term[0] in schemas]
+    first_missing = f"case {' '.join(missing)} end" if missing else "cast(null as INTEGER)"
+    known = " and ".join(f"{n} is not null" for n in nums) or "true"
+    own = f"(case when {usable(fields[value], 'p.' + q(value))} then cast(p.{q(value)} as {DECIMAL}) end)"
+    rows = (f"select p.rn, p.{q(value)} as v, {own} as own, {first_missing} as gone, {known} as known, "
+            f"({total}) as total, {shown} as shown from {view(name)} p {' '.join(joins)} "
+            f"where p.derived = 'true' and p.derivation = {lit(rule)}")
+    return (f"select rn, case when gone is not null then 'derivation' else {lit(value)} end as col, v, "
+            f"case when gone is not null then cast(gone as VARCHAR) "
+            f"else shown || chr(31) || cast(total as VARCHAR) end as x from ({rows}) r "
+            f"where gone is not null or (known and own is not null and own <> total)")
+
+
+def _rule_rows(name: str, where: str) -> str:
+    return (f"select rn, 'derivation' as col, '' as v, '' as x from {view(name)} "
+            f"where derived = 'true' and {where}")
+
+
+def _rule_check(name: str, rule: str, schemas: dict, names: set) -> tuple[str, tuple]:
+    """(sql, what the message needs) of the rows derived by one rule (checks/provenance.py
+    _expression): unreadable, a resource that has no amounts, a row not there, a value that is
+    not the rule's."""
+    terms = _parse_rule(rule)
+    if isinstance(terms, str):
+        return _rule_rows(name, f"derivation = {lit(rule)}"), ("message", terms)
+    refs = [t for _, t in terms if isinstance(t, tuple)]
+    no_amounts = [res for res, _ in refs if res not in names or (res in schemas and (
+        roles.main_figure(schemas[res]) is None or not roles.row_key_fields(schemas[res])))]
+    if no_amounts:  # provenance.py: the last such resource is the one named
+        return _rule_rows(name, f"derivation = {lit(rule)}"), (
+            "message", f"derivation refers to `{no_amounts[-1]}`, which is not a resource with amounts")
+    if roles.main_figure(schemas[name]) is None:
+        return "", ("skip",)
+    return rule_sql(name, schemas[name], rule, terms, schemas), ("rule", rule, terms)
+
+
+def _derivations(engine, loaded: dict, names: set, report: Report) -> None:
+    from .identities import failing_rows
+
+    schemas = {n: t.schema for n, t in loaded.items()}
+    checks, needs = [], []
+    for name, t in loaded.items():
+        if not _is_rule_table(t.schema):
+            continue
+        children = children_sql(name, t.schema)
+        if children is None:
+            sql, need = _rule_rows(name, "trim(derivation) = 'sum(children)'"), (
+                "message", f"sum(children): {name} has no parent column")
+        else:
+            sql, need = children, ("children",)
+        checks.append((len(needs), name, sql))
+        needs.append(need)
+        for (rule,) in engine.query(rules_sql(name)):
+            sql, need = _rule_check(name, rule, schemas, names)
+            if sql:
+                checks.append((len(needs), name, sql))
+                needs.append(need)
+    if not checks:
+        return
+    for i, t, rows, lines in failing_rows(engine, checks, loaded):
+        for (_rn, col, v, x), line in zip(rows, lines):
+            report.add(t.rel, line, col, _derivation_message(needs[i], col, v, x), col_no=t.col_no(col))
+
+
+def _derivation_message(need: tuple, col: str, v: str, x: str) -> str:
+    if need[0] == "message":
+        return need[1]
+    if need[0] == "children":
+        if col == "derivation":
+            return "derived as sum(children) but no row has it as parent"
+        group, total = x.split("\x1f")
+        what = f"the {group} children" if group else "its children"
+        return f"derived {col} {v} is not sum(children): {what} sum to {fmt(Decimal(total))}"
+    _, rule, terms = need
+    if col == "derivation":
+        res, key = terms[int(x)][1]
+        return (f"derivation refers to {{{res}:{key}}}, which is not a row of {res} for this year and "
+                "department")
+    *values, total = x.split("\x1f")
+    shown = " ".join(f"{'-' if sign < 0 else '+'} {fmt(Decimal(n))}" for (sign, _), n in zip(terms, values))
+    return f"derived {col} {v} does not match `{rule}` = {shown.lstrip('+ ')} = {fmt(Decimal(total))}"
