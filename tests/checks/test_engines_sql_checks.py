@@ -1,9 +1,11 @@
 """The checks the SQL engines took over from the pandas validator (canonical form and row order,
-row-level frame checks, errata references, provenance: checks/engines/canonical_sql.py,
+row-level frame checks, errata references, provenance with derivations: checks/engines/canonical_sql.py,
 frame_sql.py, errata_refs.py, provenance_sql.py) on one broken copy holding a case of each that test_validate_mutations.py lacks:
 pandas and DuckDB report the same problems, and each case at its place."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import pytest
 
@@ -99,6 +101,30 @@ def _provenance(pkg, expected: set) -> None:
     expected.add(("data/errata.csv", lines[i], "quote_carried", "is not in the archived source"))
 
 
+def _derivations(pkg, expected: set) -> None:
+    header, rows, lines = read_rows(pkg, "events")
+    cases = [("{no_such_table:x} + 1", "derivation", "which is not a resource with amounts"),
+             ("{income:no_such_item} + 1", "derivation", "{income:no_such_item}, which is not a row of income"),
+             ("the sum of things", "derivation", "cannot read the derivation")]
+    for i, (rule, col, words) in enumerate(cases, start=1):  # row 0: _frames' case
+        rows[i].update(derived="true", derivation=rule)
+        expected.add(("data/events.csv", lines[i], col, words))
+    write_rows(pkg, "events", header, rows)
+
+    header, rows, lines = read_rows(pkg, "expenditure_by_type")
+    i = _first(rows, lambda r: r["derivation"].startswith("{"))
+    rows[i]["amount"] = f"{Decimal(rows[i]['amount']) + 1}"
+    write_rows(pkg, "expenditure_by_type", header, rows)
+    expected.add(("data/expenditure_by_type.csv", lines[i], "amount", f"does not match `{rows[i]['derivation']}`"))
+
+    header, rows, lines = read_rows(pkg, "expenditure_by_function")
+    parents = {r["parent_code"] for r in rows}
+    i = _first(rows, lambda r: r["code"] not in parents and r["derived"] == "false")
+    rows[i].update(derived="true", derivation="sum(children)")
+    write_rows(pkg, "expenditure_by_function", header, rows)
+    expected.add(("data/expenditure_by_function.csv", lines[i], "derivation", "no row has it as parent"))
+
+
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory, copy_package):
     pkg = copy_package(tmp_path_factory.mktemp("sqlchecks") / "package")
@@ -107,6 +133,7 @@ def broken(tmp_path_factory, copy_package):
     _frames(pkg, expected)
     _canonical(pkg, expected)
     _provenance(pkg, expected)
+    _derivations(pkg, expected)
     return pkg, expected, validate.collect(pkg), engines.collect(pkg, "duckdb")
 
 
