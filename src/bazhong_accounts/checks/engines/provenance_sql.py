@@ -81,15 +81,16 @@ def source_file_sql() -> str:
 
 def quote_sql(name: str, col: str) -> str:
     """(rn, col, v, x): rows whose quote has an excerpt that is not in the archived text of their
-    source (or an empty one); each distinct (source, quote) looked up once."""
-    t = view(name)
-    pairs = f"select distinct source_id, {q(col)} as quote from {t} where {q(col)} <> ''"
-    excerpts = f"select source_id, quote, unnest(string_split(quote, {lit(SEP)})) as e from ({pairs}) p"
-    failing = (f"select distinct x.source_id, x.quote from ({excerpts}) x join {view(SOURCES)} s "
-               f"on s.source_id = x.source_id join {q(ARCHIVE)} a on a.path = s.path and a.problem = '' "
+    source (or an empty one). Each distinct (archived file, quote) is looked up once: many
+    department-years cite one file with the same words."""
+    t, s, a = view(name), view(SOURCES), q(ARCHIVE)
+    pairs = (f"select distinct s.path, t.{q(col)} as quote from {t} t join {s} s on s.source_id = t.source_id "
+             f"join {a} a on a.path = s.path and a.problem = '' where t.{q(col)} <> ''")
+    excerpts = f"select path, quote, unnest(string_split(quote, {lit(SEP)})) as e from ({pairs}) p"
+    failing = (f"select distinct x.path, x.quote from ({excerpts}) x join {a} a on a.path = x.path "
                f"where trim(x.e) = '' or strpos(a.txt, x.e) = 0")
     return (f"select t.rn, {lit(col)} as col, t.source_id as v, t.{q(col)} as x from {t} t "
-            f"join ({failing}) f on f.source_id = t.source_id and f.quote = t.{q(col)}")
+            f"join {s} s on s.source_id = t.source_id join ({failing}) f on f.path = s.path and f.quote = t.{q(col)}")
 
 
 def quote_checks(schemas: dict[str, dict]) -> list[tuple[str, str, str]]:
