@@ -1,7 +1,8 @@
 """The checks the SQL engines took over from the pandas validator (canonical form and row order,
-row-level frame checks, errata references, provenance with derivations: checks/engines/canonical_sql.py,
-frame_sql.py, errata_refs.py, provenance_sql.py) on one broken copy holding a case of each that test_validate_mutations.py lacks:
-pandas and DuckDB report the same problems, and each case at its place."""
+row-level frame checks, errata references, provenance with derivations: checks/engines/
+canonical_sql.py, frame_sql.py, errata_refs.py, provenance_sql.py) on one broken copy holding a
+case of each that test_validate_mutations.py lacks: pandas and DuckDB report the same problems,
+each case at its place, in the same words."""
 
 from __future__ import annotations
 
