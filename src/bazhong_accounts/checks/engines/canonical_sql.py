@@ -153,7 +153,7 @@ def check(engine, loaded: dict, root: Path, report: Report) -> None:
         for (_rn, _col, shown, x), line in zip(rows, lines):
             before, rn = x.split("\x1f")
             report.add(t.rel, line, None, f"rows not in primary-key order ({', '.join(pk)}): {before} on line "
-                                          f"{t.lines.line(int(rn))} sorts before {shown}; {FMT_HINT}")
+                                          f"{t.lines.of([int(rn)])[0]} sorts before {shown}; {FMT_HINT}")
 
 
 def _check_form(engine, loaded: dict, root: Path, report: Report) -> None:

@@ -128,4 +128,4 @@ def _message(col: str, v: str, x: str, target) -> str:
         fy, dept, _ = x.split("\x1f")
         return f"no row `{v}` in {target.name} for {fiscal(fy, dept)}"
     prn, column, cell = x.split("\x1f")
-    return f"value_carried {v} but {target.rel} line {target.lines.line(int(prn))} has {column} = {cell}"
+    return f"value_carried {v} but {target.rel} line {target.lines.of([int(prn)])[0]} has {column} = {cell}"
