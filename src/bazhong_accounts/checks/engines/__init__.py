@@ -263,7 +263,8 @@ def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
         _guard(report, "ordinals and sources", check_rows, backend, loaded, report)
         _guard(report, "organisation and trips", check_package, backend, loaded, report)
         _guard(report, "canonical form and row order", canonical_sql.check, backend, loaded, root, report)
-        _guard(report, "errata references", errata_refs.check, backend, loaded, [r[0] for r in resources], report)
+        _guard(report, "errata references", errata_refs.check, backend, loaded, [r[0] for r in resources],
+               lambda t: columns_read(t.header, t.name, row_queries({n: x.schema for n, x in loaded.items()})), report)
         _guard(report, "provenance", provenance_sql.check, backend, loaded, root, [r[0] for r in resources], report)
         result.rows = sum(t.lines.rows for t in loaded.values())  # type: ignore[attr-defined]
     finally:

@@ -87,29 +87,27 @@ def queries(schemas: dict[str, dict], names: list[str], named: dict | None = Non
 NAMED = f"select distinct resource, \"column\" from {view(ERRATA)}"
 
 
-def _named(engine, loaded: dict) -> dict[str, list[str]]:
-    """resource -> the columns errata name; a resource whose load did not keep a numeric one of
-    them (its value is compared) is read again in full: the load keeps the columns the checks
-    name, and naming every numeric column of every resource here would keep them all, for a
-    few errata."""
-    from . import columns_read, row_queries
-
+def _named(engine, loaded: dict, kept) -> dict[str, list[str]]:
+    """resource -> the columns errata name; a resource whose load did not keep (kept(t): the
+    columns it did) a numeric one of them (its value is compared) is read again in full: the load
+    keeps the columns the checks name, and naming every numeric column of every resource here
+    would keep them all, for a few errata."""
     named: dict[str, list[str]] = {}
     for res, col in engine.query(NAMED):
         if res in loaded:
             named.setdefault(res, []).append(col)
-    queries = row_queries({n: t.schema for n, t in loaded.items()})
     for res, cols in named.items():
         t = loaded[res]
-        if not set(cols) & set(_numeric(t.schema)) <= set(columns_read(t.header, res, queries)):
+        if not set(cols) & set(_numeric(t.schema)) <= set(kept(t)):
             engine.load_full(res, t.path, t.header)
     return named
 
 
-def check(engine, loaded: dict, names: list[str], report: Report) -> None:
+def check(engine, loaded: dict, names: list[str], kept, report: Report) -> None:
+    """kept(t): the columns the load kept of resource t."""
     if ERRATA not in loaded:
         return
-    named = _named(engine, loaded)
+    named = _named(engine, loaded, kept)
     checks = [c for c in queries({n: t.schema for n, t in loaded.items()}, names, named) if c[0] != "named"]
     for target, errata, rows, lines in failing_rows(engine, checks, loaded):
         for (_rn, col, v, x), line in zip(rows, lines):
