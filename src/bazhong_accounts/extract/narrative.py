@@ -77,6 +77,15 @@ SECTION_KINDS = (
     ("支出决算情况", "expenditure"), ("绩效", "performance"), ("其他重要事项", "other"),
 )
 
+# a section's own total, and the labels of its parts that are the parts of all the year's spending
+# when that total is all of it (财政拨款支出总计 = 本年支出合计: no other money was spent, so 财政拨款
+# 基本支出 is the year's 基本支出); with another total they are other figures and stay unread
+PARTS_OF_ALL = {
+    "fiscal": ((EBT, "fiscal_total"), {"基本支出": (EBT, "basic"), "项目支出": (EBT, "project")}),
+    "basic": ((EBT, "gpb_total"), {"一般公共预算财政拨款基本支出": (EBT, "basic")}),
+    "overall": ((EBT, "total"), {"基本支出": (EBT, "basic"), "项目支出": (EBT, "project")}),
+}
+
 # groups whose parts the outline always prints all of: parent = sum(parts) can be checked
 COMPLETE_GROUPS = (
     (EBT, "current_year_total", ("basic", "project")),
@@ -417,9 +426,31 @@ class Parser:
 
     def amounts(self, sec: Section) -> None:
         for label, s, e, tail in self.money(sec):
-            targets = self.label_targets(sec.kind, label)
+            targets = self.label_targets(sec.kind, label) or self.parts_of_all(sec.kind, label)
             for resource, item_id in targets:
                 self.amount_with_rates(self.item_row(resource, item_id), s, e, tail, sec)
+
+    def parts_of_all(self, kind: str, label: str) -> list[tuple[str, str]]:
+        """The year's 基本支出/项目支出 printed under a section's own total (PARTS_OF_ALL), when
+        that total, as printed, is the year's whole spending (本年支出合计)."""
+        total, parts = PARTS_OF_ALL.get(kind, (None, {}))
+        target = parts.get(clean_label(label))
+        if target is None:
+            return []
+        own, year = self.first_value(*total, "amount"), self.first_value(EBT, "current_year_total", "amount")
+        return [target] if own is not None and own == year else []
+
+    def first_value(self, resource: str, key: str, column: str) -> Decimal | None:
+        row = self.rows.get((resource, key))
+        printed = row.figures.get(column) if row else None
+        return dec(printed[0].value) if printed else None
+
+    def repeat(self, resource: str, key: str, column: str, s: int, e: int, sec: Section) -> None:
+        """A figure the report prints again with the same value (in a summary, an appendix): one
+        more span of the cell; a different value is left for a person (it is not named enough
+        to be a second reading of the cell)."""
+        if self.first_value(resource, key, column) == dec(self.text[s:e]):
+            self.put(self.rows[resource, key], column, self.text[s:e], s, e, sec)
 
     def amount_with_rates(self, row: RowDraft, s: int, e: int, tail: int, sec: Section) -> None:
         """X万元 and what follows it in the same clause: ，占Y% and ，完成预算Z%."""
@@ -472,8 +503,10 @@ class Parser:
         prior = dec(amount[0].value) - dec(change[-1].value)
         body = self.text[sec.start:sec.end]
         labels = list(re.finditer(r"(?m)^[ \t]*(\d+(?:\.\d+)?)[ \t]*$", body))
-        if not any(dec(m.group(1)) == dec(amount[0].value) for m in labels):
+        shown = [m for m in labels if dec(m.group(1)) == dec(amount[0].value)]
+        if not shown:
             return  # the chart does not show this row's amount: not its chart
+        self.put(row, "amount", shown[0].group(1), sec.start + shown[0].start(1), sec.start + shown[0].end(1), sec)
         for m in labels:
             if dec(m.group(1)) == prior and "." in m.group(1):
                 self.put(row, "prior_year_amount", m.group(1), sec.start + m.start(1), sec.start + m.end(1), sec)
@@ -550,6 +583,9 @@ class Parser:
             if m:
                 self.count(count_id, item_id, parent, zh, en, m.group(2), unit_en, sec.start + m.start(1),
                            sec.start + m.end(1), sec)
+        paid = re.search(rf"公务接待\s*\d+\s*批次[^。]*?共计支出\s*({NUM})\s*万元", body)
+        if paid and (TPE, "reception") in self.rows:  # 国内公务接待39批次，385人次，共计支出9.82万元
+            self.repeat(TPE, "reception", "amount", sec.start + paid.start(1), sec.start + paid.end(1), sec)
         m = re.search(r"(?:截至(?P<date>\d{4}年\d{1,2}月\d{1,2}日)[，,]?)?[^。；\n]{0,8}?共有公务用车\s*(?P<n>\d+)\s*辆"
                       r"(?:（(?P<kinds>[^）]*)）|[，,]\s*其中[:：]\s*(?P<listed>[^。；\n]*))?", body)
         if not m:
@@ -809,13 +845,16 @@ class Parser:
     def budget_completion(self) -> None:
         """预算完成情况。…财政拨款支出X万元。完成预算Y%: the 部门整体支出绩效评价 appended to
         Sichuan reports states the completion of the whole appropriation."""
-        pattern = (rf"(?<!一般公共预算)财政拨款支出\s*(?P<num>{NUM})\s*万元\s*[。，,；;]?\s*"
+        pattern = (rf"(?:财政拨款收入\s*(?P<inc>{NUM})\s*万元\s*[，,]\s*)?"
+                   rf"(?<!一般公共预算)财政拨款支出\s*(?P<num>{NUM})\s*万元\s*[。，,；;]?\s*"
                    rf"完成(?:全年)?预算的?\s*(?P<pct>{NUM})\s*{PCT}")
         for m in re.finditer(pattern, self.text):
             sec = self.part_at(m.start())
             row = self.item_row(EBT, "fiscal_total")
             self.put(row, "amount", m.group("num"), m.start("num"), m.end("num"), sec)
             self.put(row, "budget_completion_pct", m.group("pct"), m.start("pct"), m.end("pct"), sec)
+            if m.group("inc"):
+                self.repeat(INC, "fiscal_total", "amount", m.start("inc"), m.end("inc"), sec)
 
     def one_fact_one_row(self) -> None:
         """共有车辆N辆 (国有资产) is the 三公 公务用车 count when both print the same number: one
@@ -823,6 +862,7 @@ class Parser:
         held, cars = self.rows.get(("indicators", "vehicles_held")), self.rows.get(
             ("three_public_expenses_counts", "vehicles"))
         if held and cars and dec(held.figures["value"][0].value) == dec(cars.figures["value"][0].value):
+            cars.figures["value"] += held.figures["value"]  # printed twice: both are spans of the count
             del self.rows["indicators", "vehicles_held"]
 
     def derive_year_end_carryover(self) -> None:
