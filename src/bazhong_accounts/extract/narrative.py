@@ -830,10 +830,41 @@ class Parser:
             if sec.kind in ("other", "performance"):
                 self.indicators(sec)
         work_counts(self)
+        self.appendices()
         self.budget_completion()
         self.derive_year_end_carryover()
         self.one_fact_one_row()
         self.organisation_root()
+
+    def appendices(self) -> None:
+        """The reports of the 附件 part: a 部门整体支出绩效评价报告 restating the year's income and
+        spending (二、部门财政资金收支情况: the labels of 一、收入支出决算总体情况说明), and a
+        project's 绩效评价报告 restating its budget and payments."""
+        for title, sec in appendix_reports(self.text):
+            body = self.text[sec.start:sec.end]
+            for m in re.finditer(rf"(?m)^[ \t\u3000]*[{CN_NO}]+、[^\n]*财政资金收支情况[^\n]*$", body):
+                nxt = re.compile(rf"(?m)^[ \t\u3000]*[{CN_NO}]+、").search(body, m.end())
+                self.amounts(Section("overall", f"{sec.path} > {squeeze(m.group())}", sec.start + m.start(),
+                                     sec.start + (nxt.start() if nxt else len(body))))
+            project = self.project_titled(title)
+            if project is not None:
+                self.project_appendix(project, sec)
+
+    def project_titled(self, title: str) -> RowDraft | None:
+        """The one project of the draft whose name shares a run of at least four characters with
+        an appendix's title (电子政务云政府购买服务经费 / 2018年市电子政务云项目支出绩效评价报告)."""
+        hits = [row for (r, _), row in self.rows.items()
+                if r == "projects" and common_run(row.meta.get("name_zh", ""), title) >= 4]
+        return hits[0] if len(hits) == 1 else None
+
+    def project_appendix(self, row: RowDraft, sec: Section) -> None:
+        """下达/追加/拨入 X万元 is the project's budget and 支付 X万元 its payment, where the project
+        table printed the same value (else a person reads it)."""
+        body = self.text[sec.start:sec.end]
+        for column, words in (("budget", r"(?:下达|追加[^，。\d]{0,8}?经费|拨入[^，。\d]{0,8}?资金)"),
+                              ("executed", r"支付[^，。\d]{0,16}?")):
+            for m in re.finditer(rf"{words}\s*({NUM})\s*万元", body):
+                self.repeat("projects", row.key, column, sec.start + m.start(1), sec.start + m.end(1), sec)
 
     def part_at(self, pos: int) -> Section:
         """The part (第四部分 附件 …) holding flat position `pos`, as a section for paths."""
@@ -881,6 +912,35 @@ class Parser:
             row.section = inc.section
             both = (inc.figures["amount"][0], ebt.figures["amount"][0])
             row.quote_extra += [self.quote(p.start, p.end) for p in both]
+
+
+def common_run(a: str, b: str) -> int:
+    """Length of the longest run of characters two names share."""
+    best = 0
+    for i in range(len(a)):
+        for j in range(i + best + 1, len(a) + 1):
+            if a[i:j] not in b:
+                break
+            best = j - i
+    return best
+
+
+def appendix_reports(text: str) -> list[tuple[str, Section]]:
+    """Each report of the 附件 part (附件1, 附件2 …): its title (the lines under 附件N up to the
+    first numbered heading, joined) and its section."""
+    found = parts_named(text, "附件")
+    if not found:
+        return []
+    part, start, end = max(found, key=lambda f: f[2] - f[1])
+    start = text.rfind("\n", 0, start) + 1  # a short 附件1 line is joined to the part's heading
+    marks = list(re.finditer(r"(?m)(?:^|\s|附件)附件\s*(\d+)[ \t\u3000]*$", text[start:end]))
+    out = []
+    for i, m in enumerate(marks):
+        s, e = start + m.start(), start + (marks[i + 1].start() if i + 1 < len(marks) else end - start)
+        head = re.split(rf"(?m)^[ \t\u3000]*[{CN_NO}]+、", text[start + m.end():e], maxsplit=1)[0]
+        title = "".join(head.split())
+        out.append((title, Section("appendix", f"{part} > 附件{m.group(1)} {title}", s, e)))
+    return out
 
 
 def strip_quotes(s: str) -> str:
