@@ -90,7 +90,10 @@ def test_a_count_takes_the_hand_made_id_where_this_source_names_it(own):
     ("\n\t一级指标\n\t二级指标", "二", "table_heading"),
     ("召开三次会议", "三", "unclassified"),  # a count of meetings, not a plenary session's number
     ("四个方面", "四", "unclassified"),  # no quotes: a count, not a slogan
-    ("第一年服务费", "一", "unclassified"),
+    ("支付第一年服务费", "一", "wording"), ("协助查办了一批案件", "一", "wording"), ("市、县两级共用", "两", "wording"),
+    ("市委四届五次六次七次全会", "六", "meeting_number"),
+    ("连续三年被表扬", "三", "unclassified"),  # a count of years: a figure
+    ("第一名", "一", "unclassified"), ("一次", "一", "unclassified"), ("两个系统", "两", "unclassified"),
 ])
 def test_chinese_numerals_that_name_get_their_reason(text, number, reason):
     start, end = next(n for n in numbers_in(text) if text[n[0]:n[1]] == number)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from ..checks.figure_sources import SIGN_WORDS
+from ..checks.figure_sources import SIGN_WORDS, chinese_value
 from ..model.descriptor import package_dir, read_descriptor, read_schema
 from .items import EBT, INC, ITEMS, TPE
 from .draft import Break, Draft, Span
@@ -832,6 +832,7 @@ class Parser:
         work_counts(self)
         self.appendices()
         self.budget_completion()
+        quantities(self)
         self.derive_year_end_carryover()
         self.one_fact_one_row()
         self.organisation_root()
@@ -939,7 +940,7 @@ def appendix_reports(text: str) -> list[tuple[str, Section]]:
         s, e = start + m.start(), start + (marks[i + 1].start() if i + 1 < len(marks) else end - start)
         head = re.split(rf"(?m)^[ \t\u3000]*[{CN_NO}]+、", text[start + m.end():e], maxsplit=1)[0]
         title = "".join(head.split())
-        out.append((title, Section("appendix", f"{part} > 附件{m.group(1)} {title}", s, e)))
+        out.append((title, Section("performance", f"{part} > 附件{m.group(1)} {title}", s, e)))
     return out
 
 
@@ -1332,7 +1333,7 @@ def work_counts(self: Parser) -> None:
         for n, (name, value, unit, qualifier, s, e) in enumerate(count_clauses(self.text[sec.start:sec.end]), 1):
             same = [r for r in known if (r["value"], r["unit_zh"], r["qualifier"]) == (value, unit, qualifier)
                     and (r["name_zh"] in name or name in r["name_zh"])]
-            hand = same[0] if len(same) == 1 else {}
+            hand = same[0] if len(same) == 1 else hand_made(known, value, unit, qualifier, name)
             metric = hand.get("metric_id") or f"count_overview_{s_no}_{n}"
             if metric in taken:
                 continue
@@ -1344,3 +1345,122 @@ def work_counts(self: Parser) -> None:
                 "qualifier": qualifier})
             self.put(row, "value", value, sec.start + s, sec.start + e, sec)
 
+
+
+# ---- the other quantities the report states in prose: 125个非涉密政务信息系统 (the noun after the
+# count), 同比降低13.9%, 第6名, 连续三年, 101.7亿元, 155M, 24小时, 自评得分93分
+
+QUANTITY_UNIT = (r"万多字|万余字|万字|万人次|人次|批次|场（次）|小时|亿元|万元|[%％]|M(?![A-Za-z])|件|次|篇|条|期|个|人|名"
+                 r"|辆|家|项|场|份|户|处|起|位|分|年(?!度|[0-9]|底|初|末|内|\d)")
+QUANTITY = re.compile(rf"(?P<dir>降低|下降|减少|增长|提高|上升)?(?P<n>{NUM}|[{CN_NO}两]+)(?P<q>[余多])?"
+                      rf"(?P<u>{QUANTITY_UNIT})(?P<more>以上)?")
+CLAUSE = re.compile(r"[^，,。；;：:！？\n]+")
+ALL_OF = re.compile(r"均(?:达|为|是)?$")  # 办件回复率、按时办结率均达100%: one figure of each rate
+
+
+def prose_regions(self: Parser) -> list[Section]:
+    """Where quantities stand in sentences: the 部门概况 part, the 附件 reports, and the goals
+    (预期目标, 实际完成目标) of the project tables, not their KPI grids (project_kpis)."""
+    out = overview_sections(self.text) + [sec for _, sec in appendix_reports(self.text)]
+    for sec in sections(self.text):
+        if sec.kind != "performance":
+            continue
+        body = self.text[sec.start:sec.end]
+        for m in re.finditer(r"实际完成目标", body):
+            stop = body.find("绩效指标完成情况", m.end())
+            out.append(Section("performance", sec.path, sec.start + m.end(),
+                               sec.start + (stop if stop >= 0 else len(body))))
+    return out
+
+
+def quantity_value(m: re.Match) -> str:
+    n = m.group("n")
+    value = str(chinese_value(n)) if n[0] in CN_NO + "两" else n.replace(",", "")
+    return ("-" if m.group("dir") in NEGATIVE_WORDS else "") + value
+
+
+def quantities(self: Parser) -> None:
+    """Each number with its unit in the prose regions that no other reading located, as an
+    `indicators` draft named by its clause as printed: the hand-made row of this source where
+    exactly one has the same value, unit and qualifier and shares four characters of name with
+    the clause (else `quantity_<n>`, its English to be added). Chinese numerals count (连续三年)
+    only before a unit; years, dates and ordinals are the non-figures' business."""
+    located = {p.start for row in self.rows.values() for ps in row.figures.values() for p in ps}
+    known = [r for r in self.refs.rows("indicators") if r.get("source_id") == self.source_id]
+    n = 0
+    for sec in prose_regions(self):
+        body = self.text[sec.start:sec.end]
+        for clause in CLAUSE.finditer(body):
+            found = [m for m in QUANTITY.finditer(clause.group()) if _a_quantity(m, clause.group())]
+            for i, m in enumerate(found):
+                start = sec.start + clause.start() + m.start("n")
+                if start in located:
+                    continue
+                located.add(start)
+                # its item: from the quantity before it to the one after (内设14个科室、4个行政机构)
+                lo = found[i - 1].end() if i else 0
+                hi = found[i + 1].start() if i + 1 < len(found) else len(clause.group())
+                for name in item_names(clause.group()[lo:m.start()], clause.group()[m.end():hi]):
+                    n += 1
+                    self.quantity(sec, clause.group(), name, m, start, known, n)
+
+
+def _a_quantity(m: re.Match, clause: str) -> bool:
+    """Not a year (2018年), a date (12月), an ordinal (第3次), an enumerator (1.) or part of a
+    longer number or name (image5, 5·12)."""
+    before, after = clause[:m.start()], clause[m.end():]
+    if re.search(r"[\d.·〔〕\[A-Za-z_]$", before) or re.match(r"[\d·.]", after):
+        return False
+    if m.group("u") == "年" and (len(m.group("n")) == 4 or not re.search(r"(?:连续|以|由|为|期)$", before)):
+        return False
+    if m.group("n")[0] in CN_NO + "两" and m.group("u") in ("个", "次", "名", "位", "年") and \
+            not re.search(r"(?:连续|每个月开展|每个季度开展|第)$", before):
+        return False  # 四个意识, 一次性: wording; a Chinese numeral counts where the sentence says so
+    if before.endswith("第") and m.group("u") not in ("名", "位"):
+        return False  # 第108次: a meeting's number
+    return True
+
+
+def quantity_unit(m: re.Match) -> str:
+    u = m.group("u")
+    return "万字" if u.startswith("万") and u.endswith("字") else "%" if u in "%％" else u
+
+
+def quantity_qualifier(m: re.Match, before: str) -> str:
+    if m.group("q") or "多" in m.group("u") or "余" in m.group("u"):
+        return "more_than"
+    return "at_least" if m.group("more") or re.search(r"(?:不少于|至少)$", before) else "exact"
+
+
+def item_names(before: str, after: str) -> list[str]:
+    """What a quantity counts, as printed around it, without the quantity: 内设 + 科室; the rates
+    of 办件回复率、按时办结率均达 each."""
+    before, after = before.strip("、 "), after.strip("、 ")
+    if ALL_OF.search(before) and "、" in before:
+        return [part.strip() for part in ALL_OF.sub("", before).split("、") if part.strip()]
+    return [(before + after).strip()]
+
+
+def hand_made(known: list[dict], value: str, unit: str, qualifier: str, clause: str) -> dict:
+    """The one hand-made row of this source stating this quantity of this clause, else {}."""
+    same = [r for r in known if dec(r["value"]) == dec(value) and r["unit_zh"] == unit and r["qualifier"] == qualifier
+            and common_run(re.sub(r"[（(][^）)]*[）)]", "", r["name_zh"]), clause) >= min(4, len(clause))]
+    return same[0] if len(same) == 1 else {}
+
+
+def _quantity(self: Parser, sec: Section, clause: str, item: str, m: re.Match, start: int, known: list,
+              n: int) -> None:
+    value, unit = quantity_value(m), quantity_unit(m)
+    qualifier = quantity_qualifier(m, clause[:m.start()])
+    hand = hand_made(known, value, unit, qualifier, item)
+    metric = hand.get("metric_id") or f"quantity_{n}"
+    unit_en = {r["unit_zh"]: r["unit_en"] for r in self.refs.rows("indicators")}
+    name = item or clause.strip()
+    row = self.row("indicators", metric, {
+        "metric_id": metric, "category": hand.get("category") or sec.kind, "name_zh": name,
+        "name_en": hand.get("name_en") or f"{name} (English name to be added)", "unit_zh": unit,
+        "unit_en": hand.get("unit_en") or unit_en.get(unit) or f"{unit} (to be translated)", "qualifier": qualifier})
+    self.put(row, "value", value, start, start + len(m.group("n")), sec)
+
+
+Parser.quantity = _quantity  # type: ignore[attr-defined]
