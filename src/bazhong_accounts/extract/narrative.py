@@ -1287,6 +1287,15 @@ CLAUSE_END = "，,。；;：:！？\n“”"
 LIST_MARKER = re.compile(rf"^(?:[{CN_NO}]+是|[{CN_NO}]+、|[（(][{CN_NO}]+[)）]|\d+[.、．])")
 
 
+def unit_english(refs: "References") -> dict[str, str]:
+    """English of a unit, where every indicator row the package holds in that unit agrees (名 is
+    persons in one row and a rank in another: none)."""
+    seen: dict[str, set[str]] = {}
+    for r in refs.rows("indicators"):
+        seen.setdefault(r["unit_zh"], set()).add(r["unit_en"])
+    return {zh: en.pop() for zh, en in seen.items() if len(en) == 1}
+
+
 def overview_part(text: str) -> tuple[str, int, int] | None:
     """The 部门概况 part: (its heading, start, end); of several headings (a table of contents
     names it too) the longest part."""
@@ -1327,7 +1336,7 @@ def work_counts(self: Parser) -> None:
     category, English) where this source's hand-made row has the same value, unit and qualifier
     and a name one holds the other of; else `count_<section>_<n>`, its English to be added."""
     known = [r for r in self.refs.rows("indicators") if r.get("source_id") == self.source_id]
-    unit_en = {r["unit_zh"]: r["unit_en"] for r in self.refs.rows("indicators")}
+    unit_en = unit_english(self.refs)
     taken = {k for (res, k) in self.rows if res == "indicators"}  # given by another sentence: one fact, one row
     for s_no, sec in enumerate(overview_sections(self.text), 1):
         for n, (name, value, unit, qualifier, s, e) in enumerate(count_clauses(self.text[sec.start:sec.end]), 1):
@@ -1352,6 +1361,8 @@ def work_counts(self: Parser) -> None:
 
 QUANTITY_UNIT = (r"万多字|万余字|万字|万人次|人次|批次|场（次）|小时|亿元|万元|[%％]|M(?![A-Za-z])|件|次|篇|条|期|个|人|名"
                  r"|辆|家|项|场|份|户|处|起|位|分|年(?!度|[0-9]|底|初|末|内|\d)")
+# 位居全省前10: a place among the first N (the unit is the rank's, 名次, not printed)
+TOP_N = re.compile(r"(?<=位居)(?P<place>[^，,。；\d]{0,6}?前)(?P<n>\d+)(?![\d.%％万亿个名位])")
 QUANTITY = re.compile(rf"(?P<dir>降低|下降|减少|增长|提高|上升)?(?P<n>{NUM}|[{CN_NO}两]+)(?P<q>[余多])?"
                       rf"(?P<u>{QUANTITY_UNIT})(?P<more>以上)?")
 CLAUSE = re.compile(r"[^，,。；;：:！？\n]+")
@@ -1359,13 +1370,17 @@ ALL_OF = re.compile(r"均(?:达|为|是)?$")  # 办件回复率、按时办结�
 
 
 def prose_regions(self: Parser) -> list[Section]:
-    """Where quantities stand in sentences: the 部门概况 part, the 附件 reports, and the goals
-    (预期目标, 实际完成目标) of the project tables, not their KPI grids (project_kpis)."""
+    """Where quantities stand in sentences: the 部门概况 part, the 附件 reports, the paragraphs of
+    the 预算绩效 section and the goals (预期目标, 实际完成目标) of its project tables, not their
+    KPI grids (project_kpis) nor their other cells (tab-led lines)."""
     out = overview_sections(self.text) + [sec for _, sec in appendix_reports(self.text)]
     for sec in sections(self.text):
         if sec.kind != "performance":
             continue
         body = self.text[sec.start:sec.end]
+        # a paragraph, or a table cell that is a sentence of its own (目前集中运行全市131个…系统。)
+        for line in re.finditer(r"(?m)^(?:[^\t\n][^\n]*|\t[^\t\n]*[\u4e00-\u9fff][^\t\n]*。[ \t]*)$", body):
+            out.append(Section("performance", sec.path, sec.start + line.start(), sec.start + line.end()))
         for m in re.finditer(r"实际完成目标", body):
             stop = body.find("绩效指标完成情况", m.end())
             out.append(Section("performance", sec.path, sec.start + m.end(),
@@ -1375,6 +1390,8 @@ def prose_regions(self: Parser) -> list[Section]:
 
 def quantity_value(m: re.Match) -> str:
     n = m.group("n")
+    if "place" in m.re.groupindex:
+        return n
     value = str(chinese_value(n)) if n[0] in CN_NO + "两" else n.replace(",", "")
     return ("-" if m.group("dir") in NEGATIVE_WORDS else "") + value
 
@@ -1392,6 +1409,7 @@ def quantities(self: Parser) -> None:
         body = self.text[sec.start:sec.end]
         for clause in CLAUSE.finditer(body):
             found = [m for m in QUANTITY.finditer(clause.group()) if _a_quantity(m, clause.group())]
+            found = sorted(found + list(TOP_N.finditer(clause.group())), key=lambda m: m.start("n"))
             for i, m in enumerate(found):
                 start = sec.start + clause.start() + m.start("n")
                 if start in located:
@@ -1422,11 +1440,15 @@ def _a_quantity(m: re.Match, clause: str) -> bool:
 
 
 def quantity_unit(m: re.Match) -> str:
+    if "place" in m.re.groupindex:
+        return "名次"
     u = m.group("u")
     return "万字" if u.startswith("万") and u.endswith("字") else "%" if u in "%％" else u
 
 
 def quantity_qualifier(m: re.Match, before: str) -> str:
+    if "place" in m.re.groupindex:
+        return "exact"
     if m.group("q") or "多" in m.group("u") or "余" in m.group("u"):
         return "more_than"
     return "at_least" if m.group("more") or re.search(r"(?:不少于|至少)$", before) else "exact"
@@ -1436,8 +1458,9 @@ def item_names(before: str, after: str) -> list[str]:
     """What a quantity counts, as printed around it, without the quantity: 内设 + 科室; the rates
     of 办件回复率、按时办结率均达 each."""
     before, after = before.strip("、 "), after.strip("、 ")
-    if ALL_OF.search(before) and "、" in before:
-        return [part.strip() for part in ALL_OF.sub("", before).split("、") if part.strip()]
+    before = re.sub(r"位居$", "", before)  # 均位居全省前10: the place is the quantity's
+    if ALL_OF.search(before) and re.search("[、和]", before):
+        return [part.strip() for part in re.split("[、和]", ALL_OF.sub("", before)) if part.strip()]
     return [(before + after).strip()]
 
 
@@ -1452,10 +1475,10 @@ def _quantity(self: Parser, sec: Section, clause: str, item: str, m: re.Match, s
               n: int) -> None:
     value, unit = quantity_value(m), quantity_unit(m)
     qualifier = quantity_qualifier(m, clause[:m.start()])
-    hand = hand_made(known, value, unit, qualifier, item)
+    name = item if len(item) >= 4 else clause.strip()  # 升级到1000M: the item says too little
+    hand = hand_made(known, value, unit, qualifier, name)
     metric = hand.get("metric_id") or f"quantity_{n}"
-    unit_en = {r["unit_zh"]: r["unit_en"] for r in self.refs.rows("indicators")}
-    name = item or clause.strip()
+    unit_en = unit_english(self.refs)
     row = self.row("indicators", metric, {
         "metric_id": metric, "category": hand.get("category") or sec.kind, "name_zh": name,
         "name_en": hand.get("name_en") or f"{name} (English name to be added)", "unit_zh": unit,
