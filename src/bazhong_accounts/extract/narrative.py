@@ -31,7 +31,7 @@ from .draft import Break, Draft, Span
 NEGATIVE_WORDS = tuple(w for w, sign in SIGN_WORDS.items() if sign < 0)  # as the validator reads a span
 
 RESOURCES = ("income", "expenditure_by_type", "expenditure_by_function", "three_public_expenses",
-             "three_public_expenses_counts", "projects", "indicators", "organisation")
+             "three_public_expenses_counts", "projects", "project_kpis", "indicators", "organisation")
 NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"  # 3,200.67 or 3200.67
 PCT = r"[%％]"
 CN_NO = "一二三四五六七八九十"
@@ -720,7 +720,59 @@ class Parser:
                     out[col] = (v.group(1), nxt[1], nxt[1] + len(v.group(1)))
             elif cell == "实际完成目标" and i + 2 < len(cells):
                 out["expected_goal_zh"], out["achieved_goal_zh"] = nxt[0], cells[i + 2][0]
+        out["extent"] = (sec.start + at, end)
         return out if "name" in out else None
+
+    def kpi_rows(self, pid: str, start: int, end: int, sec: Section) -> None:
+        """The 绩效指标完成情况 grid of a project table as project_kpis rows: after its header
+        (一级指标 … 实际完成指标值), one row per blank-line-separated block, its last five cells
+        the levels, the expected and the actual value; a value cell that is one number (100%) is
+        also its figure."""
+        head = re.search(r"\n\t实际完成指标值[^\n]*", self.text[start:end])
+        if head is None:
+            return
+        english = self.kpi_level_english()
+        pos = start + head.end()
+        for n, block in enumerate(b for b in re.finditer(r"(?:\t[^\n]*(?:\n[^\t\n][^\n]*)*\n?)+",
+                                                          self.text[pos:end]) if b.group().strip()):
+            cells = [c for c in self.cells_of(pos + block.start(), pos + block.end())][-5:]
+            if len(cells) < 5:
+                break  # not a row of the grid: the grid is over
+            values = dict(zip(("level1_zh", "level2_zh", "level3_zh", "expected_zh", "actual_zh"),
+                              (c[0] for c in cells), strict=True))
+            level1 = values["level1_zh"]
+            row = self.row("project_kpis", f"{pid}|{n + 1}", {
+                "project_id": pid, "row_no": str(n + 1), **values,
+                "level1_en": english.get(level1, f"{level1} (to be translated)" if level1 else "")})
+            row.section = sec.path
+            row.quote_extra += [self.verbatim(s, e) for text, s, e in cells if text]
+            for (text, s, _), column in zip(cells[3:], ("expected_number", "actual_number"), strict=True):
+                m = re.fullmatch(rf"({NUM})\s*([%％])?", text)
+                if m:
+                    self.put(row, column, m.group(1), s, s + len(m.group(1)), sec)
+                    row.meta["number_unit_zh"] = "%" if m.group(2) else ""
+
+    def cells_of(self, start: int, end: int) -> list[tuple[str, int, int]]:
+        """The tab-led cells of flat text[start:end]: (text, start, end), an untabbed line
+        continuing the cell above it."""
+        cells: list[list] = []
+        pos = start
+        for line in self.text[start:end].split("\n"):
+            if line.startswith("\t"):
+                lead = len(line) - len(line.lstrip())
+                cells.append([line.strip(), pos + lead, pos + lead + len(line.strip())])
+            elif line.strip() and cells:
+                cells[-1][0] += "\n" + line.strip()
+                cells[-1][2] = pos + len(line.rstrip())
+            pos += len(line) + 1
+        return [(c[0], c[1], c[2]) for c in cells]
+
+    def kpi_level_english(self) -> dict[str, str]:
+        """English of a 一级指标 as the package's project_kpis rows give it (where they agree)."""
+        seen: dict[str, set[str]] = {}
+        for r in self.refs.rows("project_kpis"):
+            seen.setdefault(r["level1_zh"], set()).add(r["level1_en"])
+        return {zh: en.pop() for zh, en in seen.items() if len(en) == 1 and zh}
 
     def project(self, n: int, para, table: dict, sec: Section) -> None:
         name = table["name"]
@@ -734,6 +786,8 @@ class Parser:
                 "expected_goal_zh": table.get("expected_goal_zh", ""),
                 "achieved_goal_zh": table.get("achieved_goal_zh", "")}
         row = self.row("projects", pid, meta)
+        if "project_kpis" in self.refs.schemas:
+            self.kpi_rows(pid, *table["extent"], sec)
         for col in ("budget", "executed", "budget_fiscal", "budget_other", "executed_fiscal", "executed_other"):
             if col in table:
                 v, s, e = table[col]
