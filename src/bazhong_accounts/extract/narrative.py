@@ -1472,7 +1472,8 @@ def quantities(self: Parser) -> None:
                 # its item: from the quantity before it to the one after (内设14个科室、4个行政机构)
                 lo = found[i - 1].end() if i else 0
                 hi = found[i + 1].start() if i + 1 < len(found) else len(clause.group())
-                for name in item_names(clause.group()[lo:m.start()], clause.group()[m.end():hi]):
+                # the sign word stays in the name (全年发文数量同比降低): the value carries it
+                for name in item_names(clause.group()[lo:m.start("n")], clause.group()[m.end():hi], clause.group()):
                     n += 1
                     self.quantity(sec, clause.group(), name, m, start, known, n)
 
@@ -1481,7 +1482,7 @@ def _a_quantity(m: re.Match, clause: str) -> bool:
     """Not a year (2018年), a date (12月), an ordinal (第3次), an enumerator (1.) or part of a
     longer number or name (image5, 5·12)."""
     before, after = clause[:m.start()], clause[m.end():]
-    if re.search(r"[\d.·〔〕\[A-Za-z_]$", before) or re.match(r"[\d·.]", after):
+    if re.search(r"[\d.·〔〕\[A-Za-z_]$", before) or clause[m.end("n"):m.end("n") + 1] == "·":
         return False
     if m.group("u") == "年" and (len(m.group("n")) == 4 or not re.search(r"(?:连续|以|由|为|期)$", before)):
         return False
@@ -1508,14 +1509,15 @@ def quantity_qualifier(m: re.Match, before: str) -> str:
     return "at_least" if m.group("more") or re.search(r"(?:不少于|至少)$", before) else "exact"
 
 
-def item_names(before: str, after: str) -> list[str]:
+def item_names(before: str, after: str, clause: str) -> list[str]:
     """What a quantity counts, as printed around it, without the quantity: 内设 + 科室; the rates
-    of 办件回复率、按时办结率均达 each."""
+    of 办件回复率、按时办结率均达 each; the clause where the item says too little (升级到1000M)."""
     before, after = before.strip("、 "), after.strip("、 ")
-    before = re.sub(r"位居$", "", before)  # 均位居全省前10: the place is the quantity's
+    before = re.sub(r"位居[^，,。；\d、和均]{0,4}前$", "", before)  # 均位居全省前10: the place is the quantity's
     if ALL_OF.search(before) and re.search("[、和]", before):
         return [part.strip() for part in re.split("[、和]", ALL_OF.sub("", before)) if part.strip()]
-    return [(before + after).strip()]
+    item = (before + after).strip()
+    return [item if len(item) >= 4 else clause.strip()]
 
 
 def hand_made(known: list[dict], value: str, unit: str, qualifier: str, clause: str) -> dict:
@@ -1529,7 +1531,7 @@ def _quantity(self: Parser, sec: Section, clause: str, item: str, m: re.Match, s
               n: int) -> None:
     value, unit = quantity_value(m), quantity_unit(m)
     qualifier = quantity_qualifier(m, clause[:m.start()])
-    name = item if len(item) >= 4 else clause.strip()  # 升级到1000M: the item says too little
+    name = item
     hand = hand_made(known, value, unit, qualifier, name)
     metric = hand.get("metric_id") or f"quantity_{n}"
     unit_en = unit_english(self.refs)
