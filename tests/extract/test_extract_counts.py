@@ -70,7 +70,8 @@ def test_the_other_quantities_of_the_prose_are_drafts_named_by_their_item(overvi
     row named as printed around it; 25所 (所 is no unit of the report's quantities) stays out."""
     got = sorted((r["name_zh"], r["value"], r["unit_zh"], r["qualifier"]) for r in overview.rows["indicators"]
                  if r["metric_id"].startswith("quantity_"))
-    assert got == sorted([("撰写材料30余篇12万多字", "12", "万字", "more_than"), ("年内全县学校完成改造", "45", "个", "exact"),
+    assert got == sorted([("撰写材料30余篇12万多字", "12", "万字", "more_than"),
+                          ("年内全县学校完成改造", "45", "个", "exact"),
                           ("全省排名第", "3", "名", "exact"), ("内设科室", "6", "个", "exact")])
     assert "25" not in {r["value"] for r in overview.rows["indicators"]}
 

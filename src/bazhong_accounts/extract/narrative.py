@@ -769,10 +769,7 @@ class Parser:
 
     def kpi_level_english(self) -> dict[str, str]:
         """English of a 一级指标 as the package's project_kpis rows give it (where they agree)."""
-        seen: dict[str, set[str]] = {}
-        for r in self.refs.rows("project_kpis"):
-            seen.setdefault(r["level1_zh"], set()).add(r["level1_en"])
-        return {zh: en.pop() for zh, en in seen.items() if len(en) == 1 and zh}
+        return agreed_english(self.refs.rows("project_kpis"), "level1_zh", "level1_en")
 
     def project(self, n: int, para, table: dict, sec: Section) -> None:
         name = table["name"]
@@ -1344,10 +1341,15 @@ LIST_MARKER = re.compile(rf"^(?:[{CN_NO}]+是|[{CN_NO}]+、|[（(][{CN_NO}]+[)�
 def unit_english(refs: "References") -> dict[str, str]:
     """English of a unit, where every indicator row the package holds in that unit agrees (名 is
     persons in one row and a rank in another: none)."""
+    return agreed_english(refs.rows("indicators"), "unit_zh", "unit_en")
+
+
+def agreed_english(rows: list[dict], zh: str, en: str) -> dict[str, str]:
+    """Chinese -> English over the rows, for the Chinese every row gives the same English."""
     seen: dict[str, set[str]] = {}
-    for r in refs.rows("indicators"):
-        seen.setdefault(r["unit_zh"], set()).add(r["unit_en"])
-    return {zh: en.pop() for zh, en in seen.items() if len(en) == 1}
+    for r in rows:
+        seen.setdefault(r[zh], set()).add(r[en])
+    return {k: v.pop() for k, v in seen.items() if len(v) == 1 and k}
 
 
 def overview_part(text: str) -> tuple[str, int, int] | None:
@@ -1481,7 +1483,7 @@ def quantities(self: Parser) -> None:
 def _a_quantity(m: re.Match, clause: str) -> bool:
     """Not a year (2018年), a date (12月), an ordinal (第3次), an enumerator (1.) or part of a
     longer number or name (image5, 5·12)."""
-    before, after = clause[:m.start()], clause[m.end():]
+    before = clause[:m.start()]
     if re.search(r"[\d.·〔〕\[A-Za-z_]$", before) or clause[m.end("n"):m.end("n") + 1] == "·":
         return False
     if m.group("u") == "年" and (len(m.group("n")) == 4 or not re.search(r"(?:连续|以|由|为|期)$", before)):
