@@ -1477,7 +1477,7 @@ def quantities(self: Parser) -> None:
                 # the sign word stays in the name (全年发文数量同比降低): the value carries it
                 for name in item_names(clause.group()[lo:m.start("n")], clause.group()[m.end():hi], clause.group()):
                     n += 1
-                    self.quantity(sec, clause.group(), name, m, start, known, n)
+                    add_quantity(self, sec, clause.group(), name, m, start, known, n)
 
 
 def _a_quantity(m: re.Match, clause: str) -> bool:
@@ -1529,8 +1529,8 @@ def hand_made(known: list[dict], value: str, unit: str, qualifier: str, clause: 
     return same[0] if len(same) == 1 else {}
 
 
-def _quantity(self: Parser, sec: Section, clause: str, item: str, m: re.Match, start: int, known: list,
-              n: int) -> None:
+def add_quantity(self: Parser, sec: Section, clause: str, item: str, m: re.Match, start: int, known: list,
+                 n: int) -> None:
     value, unit = quantity_value(m), quantity_unit(m)
     qualifier = quantity_qualifier(m, clause[:m.start()])
     name = item
@@ -1543,5 +1543,3 @@ def _quantity(self: Parser, sec: Section, clause: str, item: str, m: re.Match, s
         "unit_en": hand.get("unit_en") or unit_en.get(unit) or f"{unit} (to be translated)", "qualifier": qualifier})
     self.put(row, "value", value, start, start + len(m.group("n")), sec)
 
-
-Parser.quantity = _quantity  # type: ignore[attr-defined]
