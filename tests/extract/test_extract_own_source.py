@@ -141,3 +141,12 @@ def test_the_prose_quantities_take_the_hand_made_ids(own):
         got = draft[metric]
         assert (got["value"], got["unit_zh"], got["qualifier"]) == \
             (hand[metric]["value"], hand[metric]["unit_zh"], hand[metric]["qualifier"]), metric
+
+
+def test_review_names_the_row_of_each_problem(own):
+    """review.csv's `validate` lines name the row the problem's line is (rows above it hold quotes
+    with line breaks: a line is not a row)."""
+    with (own / "review.csv").open(encoding="utf-8", newline="") as f:
+        review = [r for r in csv.DictReader(f) if r["check"] == "validate" and r["resource"] != "figure_sources"]
+    assert sorted((r["resource"], r["row_key"], r["column"]) for r in review) == \
+        sorted(k for k in EXPECTED if not k[0].startswith("figure_sources"))

@@ -572,15 +572,31 @@ def validation_breaks(root: Path, drafts: list[Draft]) -> list[list[str]]:
     by_path = {res["path"]: name for name, res in pkg.resources.items()}
     ours = {(str(d.fiscal_year), d.department) for d in drafts}
     out = []
+    starts: dict[str, dict[int, int]] = {}  # resource -> line a row starts on -> its index
     for p in collect(root).report.problems:
         name = by_path.get(p.path)
-        row = pkg.rows[name][p.line - 2] if name and p.line and 0 <= p.line - 2 < len(pkg.rows[name]) else None
+        if name and name not in starts:
+            starts[name] = {line: i for i, line in enumerate(_row_lines(root / p.path))}
+        i = starts[name].get(p.line) if name and p.line else None
+        row = pkg.rows[name][i] if i is not None and i < len(pkg.rows[name]) else None
         if row is not None and (row.get("fiscal_year"), row.get("department")) not in ours:
             continue
         year, dept = (row.get("fiscal_year", ""), row.get("department", "")) if row else ("", "")
         key = roles.row_key(pkg.schemas[name], row) if row else ""
         value = row.get(p.column or "", "") if row else ""
         out.append([year, dept, name or p.path, key, p.column or "", "validate", value, "", str(p)])
+    return out
+
+
+def _row_lines(path: Path) -> list[int]:
+    """The line each data row of a CSV starts on (a quoted cell may hold line breaks)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        next(reader, None)
+        out, start = [], reader.line_num + 1
+        for _ in reader:
+            out.append(start)
+            start = reader.line_num + 1
     return out
 
 
