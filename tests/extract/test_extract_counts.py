@@ -156,3 +156,21 @@ CHART = "支出变动情况\n\n[image: image5.png]2360\n\n2340\n\n2320\n\n2351.1
 def test_layout_non_figures_get_their_reason(text, number, reason):
     start, end = next(n for n in numbers_in(text) if text[n[0]:n[1]] == number)
     assert non_figure_reason(text, start, end) == reason
+
+
+PERFORMANCE = textwrap.dedent("""\
+    巴中市某局2018年度部门决算
+    第二部分  2018年度部门决算情况说明
+    一、收入支出决算总体情况说明
+    2018年度收、支总计各860.5万元。
+    十、预算绩效情况说明
+    （二）项目绩效目标完成情况。
+    1.宣传项目绩效目标完成情况综述。通过项目实施，节约资金3万元，完成率98%，开展培训4期。
+    """)
+
+
+def test_money_and_rates_of_the_performance_section_are_never_indicators():
+    """In 预算绩效 a 万元 or a % is a project's (预算数, 执行数, 完成预算的); the project patterns
+    read it or a person does: 4期 is a quantity, 3万元 and 98% stay out."""
+    draft = parse_narrative(PERFORMANCE, department="bazhong-some-bureau")
+    assert sorted((r["value"], r["unit_zh"]) for r in draft.rows["indicators"]) == [("4", "期")]
