@@ -291,12 +291,19 @@ def ordinal_checks(schemas: dict[str, dict]) -> list[tuple[str, str]]:
         for col in roles.with_role(schema, "ordinal"):
             if col not in pk or fields[col].get("type") != "integer":
                 continue
-            rest = ", ".join(f"t.{q(c)}" for c in pk if c != col)
-            size = f"count(*) over (partition by {rest})" if rest else "count(*) over ()"
-            out.append((name, f"select rn, {lit(col)} as col, v, cast(size as VARCHAR) as x from "
-                              f"(select t.rn, t.{q(col)} as v, try_cast(t.{q(col)} as BIGINT) as n, {size} as size "
-                              f"from {view(name)} t where {usable(fields[col], 't.' + q(col))}) s where n > size"))
+            out.append((name, _ordinal_sql(name, col, [c for c in pk if c != col], usable(fields[col], "t." + q(col)))))
     return out
+
+
+def _ordinal_sql(name: str, col: str, rest: list[str], ok: str) -> str:
+    """Rows whose ordinal exceeds the size of its group: the groups counted by an aggregate (no
+    window, which sorts every row), joined back to their rows only where some row exceeds it."""
+    n = f"try_cast(t.{q(col)} as BIGINT)"
+    groups = (f"select {''.join(f't.{q(c)}, ' for c in rest)}count(*) as size from {view(name)} t where {ok}"
+              + (f" group by {', '.join(f't.{q(c)}' for c in rest)}" if rest else "") + f" having max({n}) > count(*)")
+    on = " and ".join(f"g.{q(c)} = t.{q(c)}" for c in rest) or "true"
+    return (f"select t.rn, {lit(col)} as col, t.{q(col)} as v, cast(g.size as VARCHAR) as x "
+            f"from {view(name)} t join ({groups}) g on {on} where {ok} and {n} > g.size")
 
 
 def source_checks(schemas: dict[str, dict]) -> list[tuple[str, str]]:
