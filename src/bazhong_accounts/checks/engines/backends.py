@@ -81,9 +81,12 @@ class DuckDBEngine:
         """CSV line of each row rn, from the running counts of quoted newlines in `table`
         (lines.py): rn + 2 + the newlines of the last row before rn that holds some (ASOF join),
         so only the rows asked for come back to Python."""
-        found = dict(self.con.execute(
-            f"select w.rn, w.rn + 2 + coalesce(h.cum, 0) from (select unnest(?::BIGINT[]) as rn) w "
-            f"asof left join {q(table)} h on w.rn > h.rn", [sorted(set(rns))]).fetchall())
+        # the rows asked for as a table first: unnest() of the parameter inside the ASOF join
+        # was evaluated again and again (85 s CPU for 30,000 rows; 0.07 s this way)
+        self.con.execute("create or replace temp table wanted_rows as select unnest(?::BIGINT[]) as rn",
+                         [sorted(set(rns))])
+        found = dict(self.con.execute(f"select w.rn, w.rn + 2 + coalesce(h.cum, 0) from wanted_rows w "
+                                      f"asof left join {q(table)} h on w.rn > h.rn").fetchall())
         return [int(found[rn]) for rn in rns]
 
     def close(self) -> None:
