@@ -28,7 +28,7 @@ class DuckDBEngine:
         duckdb = _need("duckdb", "duckdb")
 
         self.workdir = Path(tempfile.mkdtemp(prefix="bazhong-duckdb-"))
-        config: dict = {"memory_limit": memory_limit or os.environ.get("BAZHONG_DUCKDB_MEMORY", "3GB"),
+        config: dict = {"memory_limit": memory_limit or os.environ.get("BAZHONG_DUCKDB_MEMORY", "1GB"),
                   "temp_directory": str(self.workdir / "spill"), "preserve_insertion_order": True}
         if threads:
             config["threads"] = threads
