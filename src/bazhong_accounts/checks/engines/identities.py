@@ -52,23 +52,29 @@ def parts_sum(name: str, schema: dict, parent: str, value: str, group: str | Non
     ok = usable({f["name"]: f for f in schema["fields"]}[value], f"c.{q(value)}")
     g = (f"select c.fiscal_year, c.department, c.{q(parent)} as par, {grp} as grp, "
          f"sum(case when {ok} then cast(c.{q(value)} as {DECIMAL}) end) as total, "
-         f"min(case when {ok} then 1 else 0 end) as allok, count(*) as n, "
-         f"string_agg({key_c} || ' ' || c.{q(value)}, ' + ' order by c.rn) as parts "
+         f"min(case when {ok} then 1 else 0 end) as allok, count(*) as n "
          f"from {t} c where c.{q(parent)} <> '' group by c.fiscal_year, c.department, c.{q(parent)}, {grp}")
     sum_of_children = "(p.derived = 'true' and trim(p.derivation) = 'sum(children)')" if "derivation" in {
         f["name"] for f in schema["fields"]} else "false"
-    brk = (f"select p.rn, p.fiscal_year, p.department, g.par, g.grp, g.total, g.n, g.parts, p.{q(value)} as v, {key_p} as pkey "
+    brk = (f"select p.rn, p.fiscal_year, p.department, g.par, g.grp, g.total, g.n, p.{q(value)} as v, {key_p} as pkey "
            f"from ({g}) g join {t} p on p.fiscal_year = g.fiscal_year and p.department = g.department "
            f"and {key_p} = g.par where g.allok = 1 and {_num(schema, 'p', value)} is not null "
            f"and not {sum_of_children} and g.total <> {_num(schema, 'p', value)}")
+    members_of = (f"c.fiscal_year = p.fiscal_year and c.department = p.department and c.{q(parent)} = p.par"
+                  + (f" and c.{q(group)} = p.grp" if group else ""))
+    # the parts written out for the message: for the groups that break only (string_agg over
+    # every group cost as much as the sums)
+    listed = (f"select p.rn, p.fiscal_year, p.department, p.par, p.grp, p.total, p.n, p.v, p.pkey, "
+              f"string_agg({key_c} || ' ' || c.{q(value)}, ' + ' order by c.rn) as parts from brk0 p join {t} c "
+              f"on {members_of} group by p.rn, p.fiscal_year, p.department, p.par, p.grp, p.total, p.n, p.v, p.pkey")
     m = ("p.par", "p.grp", "p.total", "cast(p.n as VARCHAR) || chr(31) || p.parts || chr(31) || p.v")
     parent_key = _row("parts_sum", "parts_sum", name, "p.rn", value, [value], lit(name), "p.pkey", m)
     members = (_row("parts_sum", "parts_sum", name, "p.rn", value, [value], lit(name), key_c, m)
-               + f" from brk p join {t} c on c.fiscal_year = p.fiscal_year and c.department = p.department "
-                 f"and c.{q(parent)} = p.par" + (f" and c.{q(group)} = p.grp" if group else ""))
-    cte = q("brk_" + name)  # one name per resource: SQLGlot hoists CTEs to the top for Spark
-    return (f"select * from (with {cte} as ({brk}) {parent_key} from {cte} p union all "
-            f"{members.replace(' from brk p join', f' from {cte} p join')}) s")
+               + f" from brk p join {t} c on {members_of}")
+    # one name per resource: SQLGlot hoists CTEs to the top for Spark
+    cte0, cte = q("brk0_" + name), q("brk_" + name)
+    return (f"select * from (with {cte0} as ({brk}), {cte} as ({listed.replace(' from brk0 p', f' from {cte0} p')}) "
+            f"{parent_key} from {cte} p union all {members.replace(' from brk p join', f' from {cte} p join')}) s")
 
 
 def _rate(printed: str, printed_text: str, part: str, base: str) -> str:
