@@ -157,9 +157,9 @@ def _register_site_modules() -> None:
     """The site's other hook modules (language, search, downloads, report cards, charts), beside this one."""
     from datasette.plugins import pm
 
-    from . import cache, comparison, downloads, draft, i18n, interactive, report_card, search
+    from . import cache, comparison, downloads, draft, i18n, interactive, precompute, report_card, search
 
-    for module in (i18n, search, downloads, report_card, comparison, interactive, draft, cache):
+    for module in (i18n, search, downloads, report_card, comparison, interactive, draft, cache, precompute):
         if not pm.is_registered(module):
             pm.register(module, name=module.__name__)
 
