@@ -206,10 +206,11 @@ def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft:
             metadata["databases"][out.stem].update({"draft": True, "validation_problems": draft})
         tmp_meta.write_text(json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         if charts:
-            from . import charts as charts_mod
+            from . import charts as charts_mod, precompute
 
             shutil.rmtree(tmp_charts, ignore_errors=True)
             charts_mod.build_charts(pkg, tmp_charts)
+            precompute.write_chart_data(tmp_db, tmp_charts)  # what /-/charts.json serves
         # Everything built: move into place. Without charts, old ones would show stale figures.
         old = charts_dir.with_name(charts_dir.name + ".old" + suffix)
         if charts_dir.exists():

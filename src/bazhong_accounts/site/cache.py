@@ -3,7 +3,8 @@ while it serves, so answers derived from them never go stale.
 
 - Datasette 0.65.5 deep-copies the whole metadata (330 kB with the corpus) on every table
   permission check, ~10 ms each and about 450 for the home page; our metadata restricts no table,
-  so the answer is known without it (memoize_table_permissions, on our sites only).
+  so the answer is known without it (memoize_table_permissions, on our sites only); and the
+  answers for visitors not signed in are remembered (memoize_anonymous_permissions).
 - `warm` fetches, after a server's first request, the pages the home page links to in both
   languages for that request's host, so that their first visitor is answered from memory (i18n.py
   keeps every GET answer, per host).
@@ -61,10 +62,33 @@ def memoize_table_permissions(datasette) -> None:
     datasette._table_permission_allows = allows
 
 
+def memoize_anonymous_permissions(datasette) -> None:
+    """Remember Datasette's permission answers for visitors who are not signed in (actor None):
+    they depend only on the metadata and the databases' schemas, which do not change while it
+    serves. Each "view-table" check otherwise asks the database for the table's spelling: the
+    database page checks every table (~360 round trips to the database thread)."""
+    ask = datasette.permission_allowed
+    if getattr(ask, "remembered", False):
+        return
+    answers: dict = {}
+
+    async def permission_allowed(actor, action, resource=None, default=False):
+        if actor is not None:
+            return await ask(actor, action, resource=resource, default=default)
+        key = (action, tuple(resource) if isinstance(resource, list) else resource, default)
+        if key not in answers:
+            answers[key] = await ask(actor, action, resource=resource, default=default)
+        return answers[key]
+
+    permission_allowed.remembered = True
+    datasette.permission_allowed = permission_allowed
+
+
 @hookimpl
 def startup(datasette):
     if i18n.our_databases(datasette):
         memoize_table_permissions(datasette)
+        memoize_anonymous_permissions(datasette)
 
 
 def pages_linked_from(home_html: str) -> list[str]:

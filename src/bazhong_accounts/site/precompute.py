@@ -1,5 +1,8 @@
-"""What a served site does once, before its first visitor: the databases are immutable and the
+"""What the site computes once, before its first visitor: the databases are immutable and the
 templates do not change while it serves, so nothing done here goes stale.
+
+At build time (`write_chart_data`, called by the build): the data of the interactive charts, beside
+the PNGs (the charts' code needs matplotlib and pandas, seconds to import in a serving worker).
 
 At server start (Datasette's `startup` hook, which uvicorn runs in each worker before the worker
 takes connections, and which `invoke_startup` runs in the tests and benchmarks):
@@ -17,10 +20,48 @@ takes connections, and which `invoke_startup` runs in the tests and benchmarks):
 from __future__ import annotations
 
 import copy
+import json
+import os
+import sqlite3
+from pathlib import Path
 
 from datasette import hookimpl
 
-from . import i18n, report
+from ..model import roles
+
+from . import i18n, interactive, report
+
+
+def chart_tables(db: Path, pairs: list[tuple[int, str]]) -> dict[str, list[dict]]:
+    """interactive.chart_rows' tables, read from the database file, for the department-years `pairs`."""
+    from .charts import CHART_TABLES
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        out = {}
+        for table in CHART_TABLES:
+            figures = set(roles.figures(i18n.schemas()[table]))
+            out[table] = [{k: (interactive.exact(v) if k in figures and v is not None else v) for k, v in dict(r).items()}
+                          for fy, dept in pairs
+                          for r in conn.execute(f'select * from "{table}" where fiscal_year = ? and department = ?',
+                                                (fy, dept))]
+        return out
+    finally:
+        conn.close()
+
+
+def write_chart_data(db: Path, charts_dir: Path) -> Path:
+    """charts_dir/chart_data.json: the data of the charts the build drew (charts.json lists them; at
+    most charts.MAX_DEPARTMENT_YEARS department-years), what /-/charts.json serves. Atomic."""
+    manifest = json.loads((charts_dir / "charts.json").read_text(encoding="utf-8"))
+    pairs = sorted({(c["fiscal_year"], c["department"]) for c in manifest})
+    data = interactive.charts_of_tables(chart_tables(db, pairs))
+    out = charts_dir / interactive.CHART_DATA
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, out)
+    return out
 
 
 def compile_templates(datasette) -> int:
@@ -31,6 +72,11 @@ def compile_templates(datasette) -> int:
         datasette.jinja_env.get_template(name)
     return len(names)
 
+
+# Methods asked of each table (argument: the table's name), and of the database (no argument)
+PER_TABLE = ("table_columns", "table_column_details", "primary_keys", "fts_table", "label_column_for_table",
+             "foreign_keys_for_table", "get_table_definition")
+PER_DATABASE = ("table_names", "hidden_table_names", "view_names", "get_all_foreign_keys")
 
 # Database methods whose answer depends only on the schema (and their arguments: a table name)
 CATALOGUE = ("table_exists", "table_names", "table_columns", "table_column_details", "primary_keys", "fts_table",
@@ -63,6 +109,15 @@ def remember_catalogue(db) -> None:
             setattr(db, name, remembered(method))
 
 
+async def fill_catalogue(db) -> None:
+    """Ask the remembered catalogue everything the pages ask, once, before the first visitor."""
+    for name in PER_DATABASE:
+        await getattr(db, name)()
+    for table in await db.table_names():
+        for name in PER_TABLE:
+            await getattr(db, name)(table)
+
+
 @hookimpl
 def startup(datasette):
     if not i18n.our_databases(datasette):
@@ -72,7 +127,11 @@ def startup(datasette):
         await datasette.refresh_schemas()
         for name in i18n.our_databases(datasette):
             remember_catalogue(datasette.databases[name])
+            await fill_catalogue(datasette.databases[name])
+        # the templates do not change while the site serves: no file look-up per page
+        datasette.jinja_env.auto_reload = False
         compile_templates(datasette)
+        i18n.schemas()  # the Table Schemas (column titles, roles), read from the package once
         report.package()  # the annotated reports and where each figure is printed in them
 
     return inner
