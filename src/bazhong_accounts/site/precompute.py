@@ -13,6 +13,10 @@ takes connections, and which `invoke_startup` runs in the tests and benchmarks):
   and again (the home and database pages ask ~500 times, each a round trip to the database thread);
 - the archived reports read, with where each figure is printed in them (report.py: the links
   from table cells to the annotated report);
+- the home page's content: its intro, tables with their row counts, questions and report cards;
+  the home page itself is rendered from it (home_view) rather than by Datasette's index view,
+  which looks at every table (~500 round trips to the database thread) and reads the whole
+  database file to hash it (4 GB at 10,000 department-years: seconds, blocking the worker);
 - every template compiled (Jinja compiles a template on its first use: a page that extends
   base.html and includes the cell macros costs 50-200 ms the first time, nothing afterwards).
 """
@@ -25,11 +29,12 @@ import os
 import sqlite3
 from pathlib import Path
 
-from datasette import hookimpl
+from datasette import __version__ as datasette_version, hookimpl
+from datasette.utils.asgi import Response
 
 from ..model import roles
 
-from . import i18n, interactive, report
+from . import i18n, interactive, report, report_card
 
 
 def chart_tables(db: Path, pairs: list[tuple[int, str]]) -> dict[str, list[dict]]:
@@ -118,6 +123,25 @@ async def fill_catalogue(db) -> None:
             await getattr(db, name)(table)
 
 
+async def home_view(request, datasette):
+    """The home page (index.html) from what the startup computed (i18n.home_info,
+    report_card.department_years: the template's own hooks), with Datasette's context for it:
+    every database it serves, the metadata, the JSON alternate (Datasette's /.json)."""
+    json_url = datasette.absolute_url(request, datasette.urls.path("/.json"))
+    context = {"databases": [{"name": name, "path": datasette.urls.database(name)}
+                             for name in datasette.databases if name != "_internal"],
+               "metadata": datasette.metadata(), "datasette_version": datasette_version, "private": False,
+               "select_templates": ["*index.html"], "alternate_url_json": json_url}
+    html = await datasette.render_template("index.html", context, request=request, view_name="index")
+    return Response.html(html, headers={"Link": f'{json_url}; rel="alternate"; type="application/json+datasette"'})
+
+
+@hookimpl
+def register_routes(datasette):
+    """The home page on our sites ("/" only: "/.json" stays Datasette's)."""
+    return [(r"^/$", home_view)] if i18n.our_databases(datasette) else []
+
+
 @hookimpl
 def startup(datasette):
     if not i18n.our_databases(datasette):
@@ -132,6 +156,9 @@ def startup(datasette):
         datasette.jinja_env.auto_reload = False
         compile_templates(datasette)
         i18n.schemas()  # the Table Schemas (column titles, roles), read from the package once
+        for lang in i18n.LANGS:
+            await i18n.home_info(datasette, lang)
+        await report_card.department_years(datasette)
         report.package()  # the annotated reports and where each figure is printed in them
 
     return inner
