@@ -51,8 +51,15 @@ def free_port() -> int:
 
 
 def first_value(base: str, db: str, table: str, column: str) -> str | None:
+    """A value of the column to filter by; None (the facet page is left out, and said so) when the
+    site does not give one."""
     sql = f'select "{column}" from "{table}" where "{column}" is not null limit 1'
-    rows = httpx.get(f"{base}/{db}.json", params={"sql": sql, "_shape": "array"}, timeout=30).json()
+    try:
+        r = httpx.get(f"{base}/{db}.json", params={"sql": sql, "_shape": "array"}, timeout=60)
+        rows = r.json() if r.status_code == 200 else []
+    except (httpx.HTTPError, ValueError) as e:
+        print(f"no value of {table}.{column} to filter by: {e}", file=sys.stderr)
+        return None
     return str(rows[0][column]) if rows else None
 
 

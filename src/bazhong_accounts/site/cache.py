@@ -62,6 +62,24 @@ def memoize_table_permissions(datasette) -> None:
     datasette._table_permission_allows = allows
 
 
+NO_ANSWER = object()  # no permission hook answered: the caller's default applies
+
+
+async def ask_every_table(datasette) -> None:
+    """Ask, once at start, what the pages ask of every table, database and the instance for a
+    visitor not signed in, so that the first page of each asks nothing (memoize_anonymous_permissions)."""
+    await datasette.permission_allowed(None, "view-instance")
+    for name in i18n.our_databases(datasette):
+        db = datasette.databases[name]
+        for action in ("view-database", "execute-sql", "view-database-download"):
+            await datasette.permission_allowed(None, action, resource=name)
+        for table in [*await db.table_names(), *await db.view_names()]:
+            await datasette.permission_allowed(None, "view-table", resource=(name, table))
+        queries = (datasette.metadata() or {}).get("databases", {}).get(name, {}).get("queries", {})
+        for query in queries:
+            await datasette.permission_allowed(None, "view-query", resource=(name, query))
+
+
 def memoize_anonymous_permissions(datasette) -> None:
     """Remember Datasette's permission answers for visitors who are not signed in (actor None):
     they depend only on the metadata and the databases' schemas, which do not change while it
@@ -75,10 +93,10 @@ def memoize_anonymous_permissions(datasette) -> None:
     async def permission_allowed(actor, action, resource=None, default=False):
         if actor is not None:
             return await ask(actor, action, resource=resource, default=default)
-        key = (action, tuple(resource) if isinstance(resource, list) else resource, default)
-        if key not in answers:
-            answers[key] = await ask(actor, action, resource=resource, default=default)
-        return answers[key]
+        key = (action, tuple(resource) if isinstance(resource, list) else resource)
+        if key not in answers:  # the hooks' answer, or NO_ANSWER: then each caller's default
+            answers[key] = await ask(actor, action, resource=resource, default=NO_ANSWER)
+        return default if answers[key] is NO_ANSWER else answers[key]
 
     permission_allowed.remembered = True
     datasette.permission_allowed = permission_allowed

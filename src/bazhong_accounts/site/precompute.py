@@ -8,6 +8,7 @@ At server start (Datasette's `startup` hook, which uvicorn runs in each worker b
 takes connections, and which `invoke_startup` runs in the tests and benchmarks):
 - Datasette's own catalogue of the databases (its `_internal` database, which it otherwise fills
   on the first request of each worker);
+- Datasette's look at the databases' schema versions before each request done once (immutable);
 - the answers of each immutable database's catalogue methods (its tables, columns, keys, FTS
   tables, hidden tables, views, foreign keys, definitions) remembered: Datasette asks them again
   and again (the home and database pages ask ~500 times, each a round trip to the database thread);
@@ -17,6 +18,8 @@ takes connections, and which `invoke_startup` runs in the tests and benchmarks):
   the home page itself is rendered from it (home_view) rather than by Datasette's index view,
   which looks at every table (~500 round trips to the database thread) and reads the whole
   database file to hash it (4 GB at 10,000 department-years: seconds, blocking the worker);
+- the permission answers for visitors not signed in, for every table, database and query
+  (cache.py: otherwise each table's first check asks the database for the table's spelling);
 - every template compiled (Jinja compiles a template on its first use: a page that extends
   base.html and includes the cell macros costs 50-200 ms the first time, nothing afterwards).
 """
@@ -34,7 +37,7 @@ from datasette.utils.asgi import Response
 
 from ..model import roles
 
-from . import i18n, interactive, report, report_card
+from . import cache, i18n, interactive, report, report_card
 
 
 def chart_tables(db: Path, pairs: list[tuple[int, str]]) -> dict[str, list[dict]]:
@@ -79,9 +82,9 @@ def compile_templates(datasette) -> int:
 
 
 # Methods asked of each table (argument: the table's name), and of the database (no argument)
-PER_TABLE = ("table_columns", "table_column_details", "primary_keys", "fts_table", "label_column_for_table",
-             "foreign_keys_for_table", "get_table_definition")
-PER_DATABASE = ("table_names", "hidden_table_names", "view_names", "get_all_foreign_keys")
+PER_TABLE = ("table_exists", "table_columns", "table_column_details", "primary_keys", "fts_table",
+             "label_column_for_table", "foreign_keys_for_table", "get_table_definition", "get_view_definition")
+PER_DATABASE = ("table_names", "hidden_table_names", "view_names", "get_all_foreign_keys", "attached_databases")
 
 # Database methods whose answer depends only on the schema (and their arguments: a table name)
 CATALOGUE = ("table_exists", "table_names", "table_columns", "table_column_details", "primary_keys", "fts_table",
@@ -114,13 +117,30 @@ def remember_catalogue(db) -> None:
             setattr(db, name, remembered(method))
 
 
-async def fill_catalogue(db) -> None:
-    """Ask the remembered catalogue everything the pages ask, once, before the first visitor."""
+def refresh_schemas_once(datasette) -> None:
+    """Datasette looks at every database's schema version before each request (a round trip to each
+    database's thread); where every database it serves is immutable, once at start is enough."""
+    if any(db.is_mutable for name, db in datasette.databases.items() if name != "_internal"):
+        return
+
+    async def refreshed_at_start():
+        return None
+
+    datasette.refresh_schemas = refreshed_at_start
+
+
+async def fill_catalogue(datasette, database: str) -> None:
+    """Ask the remembered catalogue everything the pages ask, once, before the first visitor: of
+    every table and view, and of every canned query's name (Datasette asks whether it is a table)."""
+    db = datasette.databases[database]
     for name in PER_DATABASE:
         await getattr(db, name)()
-    for table in await db.table_names():
+    queries = (datasette.metadata() or {}).get("databases", {}).get(database, {}).get("queries", {})
+    for table in [*await db.table_names(), *await db.view_names()]:
         for name in PER_TABLE:
             await getattr(db, name)(table)
+    for query in queries:
+        await db.table_exists(query)
 
 
 async def home_view(request, datasette):
@@ -149,9 +169,12 @@ def startup(datasette):
 
     async def inner():
         await datasette.refresh_schemas()
+        refresh_schemas_once(datasette)
         for name in i18n.our_databases(datasette):
             remember_catalogue(datasette.databases[name])
-            await fill_catalogue(datasette.databases[name])
+            await fill_catalogue(datasette, name)
+        cache.memoize_anonymous_permissions(datasette)  # (cache.startup may not have run yet)
+        await cache.ask_every_table(datasette)
         # the templates do not change while the site serves: no file look-up per page
         datasette.jinja_env.auto_reload = False
         compile_templates(datasette)
