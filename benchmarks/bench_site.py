@@ -11,7 +11,7 @@ the exact `select sum(amount)` over expenditure_by_function's 类 rows (50,000 a
 integer twin `sum(amount_x100)` (view expenditure_by_function_exact) and `count(*)` of the same
 rows (the floor). Each request differs
 by an ignored `_bench=<i>` so the site's answer cache never answers (--cached: it may).
-Writes benchmarks/results/site.csv.
+Writes benchmarks/results/site.csv (--out), with the server's CPU ms per answer and the load average.
 Without --db (and no site/bazhong.db) the site is built from the checkout first.
 """
 
@@ -36,12 +36,17 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+sys.path.insert(0, str(HERE))
+
+from load_mix import server_cpu_seconds  # noqa: E402
+
 from bazhong_accounts.site.serve import serve_command, wait_until_serving  # noqa: E402
 from bazhong_accounts.site.sqlite import load_package  # noqa: E402
 
 # Sample parameters of the canned queries (an empty search matches nothing).
 QUERY_PARAMS = {"q": "电子政务", "section": "三公", "threshold": "50"}
-FIELDS = ["name", "url", "requests", "failures", "seconds", "requests_per_s", "p50_ms", "p95_ms", "max_ms", "capped"]
+FIELDS = ["name", "url", "requests", "failures", "seconds", "requests_per_s", "p50_ms", "p95_ms", "max_ms", "capped",
+          "server_cpu_ms_per_request", "load_average"]
 
 
 def free_port() -> int:
@@ -163,10 +168,15 @@ def main(argv=None) -> int:
             return 1
         for name, path in urls(args.db, base):
             httpx.get(base + path, timeout=args.cap)  # warm-up, not counted
+            cpu = server_cpu_seconds(server.pid)
             row = {"name": name, "url": path, **asyncio.run(load(base, path, args.requests, args.concurrency, args.cap, args.cached))}
+            # The server's CPU per answer: what a page costs, much less inflated than its wall time
+            # on a machine others load too (the load average beside it).
+            row["server_cpu_ms_per_request"] = round((server_cpu_seconds(server.pid) - cpu) * 1000 / max(1, row["requests"]), 1)
+            row["load_average"] = round(os.getloadavg()[0], 1)
             results.append(row)
             print(f"{name:32} {row['requests']:4} req {row['requests_per_s']:8} req/s  p50 {row['p50_ms']:7} ms  "
-                  f"p95 {row['p95_ms']:7} ms  failures {row['failures']}" + ("  (capped)" if row["capped"] else ""),
+                  f"p95 {row['p95_ms']:7} ms  CPU {row['server_cpu_ms_per_request']:6} ms/req  failures {row['failures']}" + ("  (capped)" if row["capped"] else ""),
                   flush=True)
     finally:
         server.terminate()

@@ -98,8 +98,15 @@ def any_table_titles() -> dict[str, str]:
     return {name: titles.most_common(1)[0][0] for name, titles in seen.items()}
 
 
+@lru_cache(maxsize=4096)
+def fields_of(table: str | None) -> dict[str, dict]:
+    """The fields of a table's schema by name ({} for a table that has none)."""
+    return {f["name"]: f for f in schemas().get(table or "", {}).get("fields", [])}
+
+
+@lru_cache(maxsize=4096)  # every cell of a table page asks it
 def column_title(table: str | None, column: str, lang: str) -> str:
-    fields = {f["name"]: f for f in schemas().get(table or "", {}).get("fields", [])}
+    fields = fields_of(table)
     title = fields[column].get("title") if column in fields else any_table_titles().get(column)
     if title is None and column in ("Link", "rowid"):  # columns Datasette adds
         return text(lang, column)
@@ -122,7 +129,7 @@ def row_label_text(schema: dict, row: dict, lang: str) -> tuple[str, str | None]
 
 def column_description(table: str | None, column: str, lang: str) -> str:
     """The field's description in `lang`: the schema's `description_zh` on the Chinese site."""
-    field: dict = next((f for f in schemas().get(table or "", {}).get("fields", []) if f["name"] == column), {})
+    field: dict = fields_of(table).get(column, {})
     return field.get("description_zh" if lang == "zh" else "description") or field.get("description", "")
 
 
@@ -177,6 +184,11 @@ def display_width(s: str) -> int:
     return sum(map(char_width, s))
 
 
+def wider_than(s: str, width: int) -> bool:
+    """display_width(s) > width, counting only where the length does not tell."""
+    return len(s) > width or (2 * len(s) > width and display_width(s) > width)
+
+
 def within_width(s: str, width: int) -> str:
     """The longest start of `s` whose display width is at most `width`."""
     used = 0
@@ -191,10 +203,11 @@ def within_width(s: str, width: int) -> str:
 SHORTENED_ROLES = ("text", "provenance")
 
 
+@lru_cache(maxsize=4096)
 def shortened_column(table: str | None, column: str) -> bool:
     """True when a long text of `column` is shortened: its role is one of SHORTENED_ROLES (or the
     column is none of the table's fields)."""
-    field = next((f for f in schemas().get(table or "", {}).get("fields", []) if f["name"] == column), None)
+    field = fields_of(table).get(column)
     return field is None or roles.role(field) in SHORTENED_ROLES
 
 
@@ -217,7 +230,7 @@ def cell_html(column: str, cell: dict, lang: str, table: str | None = None):
         if link is not None:
             return Markup(str(shown).replace(f">{escape(str(raw))}</a>", f">{number_text(raw)}</a>"))
         return number_text(raw)
-    if (isinstance(raw, str) and display_width(raw) > SHORT_TEXT and not cell.get("is_special_link_column")
+    if (isinstance(raw, str) and wider_than(raw, SHORT_TEXT) and not cell.get("is_special_link_column")
             and shortened_column(table, column)):
         short = escape(within_width(raw, SHORT_TEXT)) + "…"
         return Markup(f'<details class="long-text"><summary>{short}<span class="more">{escape(text(lang, "show all"))}'

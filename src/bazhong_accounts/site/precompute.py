@@ -171,6 +171,8 @@ def startup(datasette):
         await datasette.refresh_schemas()
         refresh_schemas_once(datasette)
         for name in i18n.our_databases(datasette):
+            # every row count, as Datasette counts them on its first request (home_info reads them)
+            await datasette.databases[name].table_counts(limit=60 * 60 * 1000)
             remember_catalogue(datasette.databases[name])
             await fill_catalogue(datasette, name)
         cache.memoize_anonymous_permissions(datasette)  # (cache.startup may not have run yet)
