@@ -36,10 +36,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-sys.path.insert(0, str(HERE))
-
-from load_mix import server_cpu_seconds  # noqa: E402
-
 from bazhong_accounts.site.serve import serve_command, wait_until_serving  # noqa: E402
 from bazhong_accounts.site.sqlite import load_package  # noqa: E402
 
@@ -53,6 +49,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process `pid` and its children (uvicorn's workers), from /proc."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for p in [pid, *map(int, children.read_text().split())] if children.exists() else [pid]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 def first_value(base: str, db: str, table: str, column: str) -> str | None:

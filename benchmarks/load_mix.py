@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from results_csv import write_results  # noqa: E402
 
-from bench_site import free_port  # noqa: E402
+from bench_site import free_port, server_cpu_seconds  # noqa: E402
 
 from bazhong_accounts.site.serve import WORKERS, serve_command, wait_until_serving  # noqa: E402
 
@@ -90,19 +90,6 @@ class Connection:
         if self.writer is not None:
             self.writer.close()
             self.reader = self.writer = None
-
-
-def server_cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of process `pid` and its children (uvicorn's workers), from /proc."""
-    total = 0.0
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    for p in [pid, *map(int, children.read_text().split())] if children.exists() else [pid]:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
 
 
 async def run_load(port: int, total: int, concurrency: int, server_pid: int) -> list[dict]:

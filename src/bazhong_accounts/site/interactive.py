@@ -38,13 +38,13 @@ async def chart_rows(datasette, database: str) -> dict[str, list[dict]]:
     from .charts import CHART_TABLES
 
     db = datasette.databases[database]
-    out = {}
-    for table in CHART_TABLES:
-        result = await db.execute(f'select * from "{table}"')
-        figures = set(roles.figures(i18n.schemas()[table]))
-        out[table] = [{k: (exact(v) if k in figures and v is not None else v) for k, v in dict(r).items()}
-                      for r in result.rows]
-    return out
+    return {table: exact_rows(table, (await db.execute(f'select * from "{table}"')).rows) for table in CHART_TABLES}
+
+
+def exact_rows(table: str, rows) -> list[dict]:
+    """Rows of `table` as dicts, their figures as exact Decimals."""
+    figures = set(roles.figures(i18n.schemas()[table]))
+    return [{k: (exact(v) if k in figures and v is not None else v) for k, v in dict(r).items()} for r in rows]
 
 
 def comparison(d: _Data, items: list[tuple[str, str, str, str]]) -> dict:

@@ -35,8 +35,6 @@ from pathlib import Path
 from datasette import __version__ as datasette_version, hookimpl
 from datasette.utils.asgi import Response
 
-from ..model import roles
-
 from . import cache, i18n, interactive, report, report_card
 
 
@@ -47,14 +45,9 @@ def chart_tables(db: Path, pairs: list[tuple[int, str]]) -> dict[str, list[dict]
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
-        out = {}
-        for table in CHART_TABLES:
-            figures = set(roles.figures(i18n.schemas()[table]))
-            out[table] = [{k: (interactive.exact(v) if k in figures and v is not None else v) for k, v in dict(r).items()}
-                          for fy, dept in pairs
-                          for r in conn.execute(f'select * from "{table}" where fiscal_year = ? and department = ?',
-                                                (fy, dept))]
-        return out
+        sql = 'select * from "{}" where fiscal_year = ? and department = ?'
+        rows = {table: [r for pair in pairs for r in conn.execute(sql.format(table), pair)] for table in CHART_TABLES}
+        return {table: interactive.exact_rows(table, found) for table, found in rows.items()}
     finally:
         conn.close()
 
