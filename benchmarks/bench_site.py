@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from bazhong_accounts.site.cache import WARM_DELAY  # noqa: E402
 from bazhong_accounts.site.serve import serve_command, wait_until_serving  # noqa: E402
 from bazhong_accounts.site.sqlite import load_package  # noqa: E402
 
@@ -72,6 +73,12 @@ def wait_until_idle(pid: int, settle: float = 120) -> None:
         time.sleep(1)
         if server_cpu_seconds(pid) - before < 0.05:
             return
+
+
+async def reach_every_worker(base: str, connections: int = 8) -> None:
+    """The home page over several connections at once: uvicorn hands them to every worker."""
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_keepalive_connections=0)) as client:
+        await asyncio.gather(*(client.get(base + "/") for _ in range(connections)))
 
 
 def first_value(base: str, db: str, table: str, column: str) -> str | None:
@@ -185,8 +192,10 @@ def main(argv=None) -> int:
         if not wait_until_serving(base, server, timeout=300):
             print("datasette serve did not start", file=sys.stderr)
             return 1
-        # the first request starts each worker's warming (site/cache.py): measured after it, not during
-        httpx.get(base + "/", timeout=120)
+        # a worker's first request starts its warming (site/cache.py, after WARM_DELAY): reach every
+        # worker, then measure once they are idle, not during it
+        asyncio.run(reach_every_worker(base))
+        time.sleep(WARM_DELAY + 1)
         wait_until_idle(server.pid)
         for name, path in urls(args.db, base):
             httpx.get(base + path, timeout=args.cap)  # warm-up, not counted
