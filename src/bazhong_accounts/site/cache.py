@@ -85,9 +85,11 @@ def memoize_anonymous_permissions(datasette) -> None:
     they depend only on the metadata and the databases' schemas, which do not change while it
     serves. Each "view-table" check otherwise asks the database for the table's spelling: the
     database page checks every table (~360 round trips to the database thread)."""
-    ask = datasette.permission_allowed
-    if getattr(ask, "remembered", False):
+    done = i18n.kept(datasette, "remembered")
+    if "permissions" in done:
         return
+    done["permissions"] = True
+    ask = datasette.permission_allowed
     answers: dict = {}
 
     async def permission_allowed(actor, action, resource=None, default=False):
@@ -98,7 +100,6 @@ def memoize_anonymous_permissions(datasette) -> None:
             answers[key] = await ask(actor, action, resource=resource, default=NO_ANSWER)
         return default if answers[key] is NO_ANSWER else answers[key]
 
-    permission_allowed.remembered = True
     datasette.permission_allowed = permission_allowed
 
 
