@@ -183,32 +183,6 @@ def test_a_build_reads_the_real_values_back(site_db):
         assert [dec(v) for v in got] == want, (table, f["name"])
 
 
-# ---------------------------------------------------------------- search tables built in parallel
-
-
-def test_search_indexes_built_apart_are_those_of_their_tables(site_db, tmp_path):
-    """FTS5's own check: every <table>_fts index holds exactly the tokens of its content table."""
-    import shutil
-
-    copy = tmp_path / "copy.db"
-    shutil.copy(site_db, copy)
-    conn = sqlite3.connect(copy)
-    names = [n for (n,) in conn.execute("select name from sqlite_master where sql like 'CREATE VIRTUAL TABLE%fts5%'")]
-    assert "income_fts" in names and "indicators_fts" in names
-    for name in names:
-        conn.execute(f"insert into {name}({name}, rank) values ('integrity-check', 1)")
-    schema = next(r for r in resources() if r["name"] == "income")["schema"]
-    searched = [f["name"] for f in schema["fields"] if f.get("role") in ("label", "text", "provenance")
-                and f.get("type", "string") == "string"]
-    word = "财政拨款"  # trigram search: three characters or more
-    want = sum(1 for r in csv_rows("income") if any(word in (r[c] or "") for c in searched))
-    got = conn.execute("select count(*) from income_fts where income_fts match ?", (f'"{word}"',)).fetchone()[0]
-    assert want and got == want
-    conn.execute("update income set source_quote = source_quote || '改动过' where rowid = 1")  # not indexed so
-    with pytest.raises(sqlite3.DatabaseError):  # the check above would have said so
-        conn.execute("insert into income_fts(income_fts, rank) values ('integrity-check', 1)")
-
-
 def test_a_sum_by_category_reads_an_index_not_the_table(site_db):
     """sum(amount) where level = 1 is 50,000 rows at N = 10,000: from the table 260 ms, from an index 10."""
     conn = sqlite3.connect(site_db)

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from ..errors import fail
-from .fts import build_search_tables
+from .fts import Recorder
 from .marker import mark
 from .sqlite import BuildError, Package, Table, exact_view_sql, load_csv, load_package, q, sort_by_key
 
@@ -106,12 +106,15 @@ def write_database(pkg: Package, path: Path) -> None:
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    conn.execute("PRAGMA threads = 2")  # CREATE INDEX sorts on a second core
     mark(conn)  # the plugin acts only on databases carrying this stamp
     try:
         with conn:
+            search_texts = Recorder(conn)  # the search index: each distinct searched text, its rows (fts.py)
             for t in pkg.tables.values():
                 conn.execute(create_table_sql(t, pkg.tables))
-                load_csv(conn, t)
+                load_csv(conn, t, search_texts.records)
+                search_texts.flush()
                 if exact_view_sql(t):  # <table>_exact: exact integer twins of the numbers (sqlite.py)
                     conn.execute(exact_view_sql(t))
                 # indexes after the load: one sort each instead of updates row by row
@@ -129,8 +132,7 @@ def write_database(pkg: Package, path: Path) -> None:
                 f"{pkg.tables[table].csv_path}, data row {rowid}: {dict(zip(pk, key or (), strict=False))} refers to a "
                 f"missing row of {target} ({len(problems)} dangling foreign key(s) in all)"
             )
-        # full-text search tables <table>_fts (Datasette finds them by content="<table>"), on every core
-        build_search_tables(path, list(pkg.tables.values()))
+        search_texts.finish()
         conn.execute("PRAGMA analysis_limit = 1000")  # statistics from a sample: seconds, not minutes
         conn.execute("ANALYZE")
         conn.commit()

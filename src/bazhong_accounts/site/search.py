@@ -1,27 +1,33 @@
 """One search box for every table: /-/search?q=WORD (HTML) and /-/search.json?q=WORD.
 
-Any length (接待 has 2 characters, too few for the trigram index) and across punctuation
-(三公经费 finds “三公”经费): the text of every searched column (model/roles.py searched()) is read
-once per database, normalised (punctuation and spaces dropped, case folded) and kept in memory
-(Index: each distinct text once, with the cells that hold it); the database is immutable, so it
-never goes stale. A hit names its resource, its row key
-(roles.row_key, "|"-joined), the column that matched and a link to its row.
+Any length (接待 has 2 characters, too few for a trigram index) and across punctuation (三公经费
+finds “三公”经费): the build keeps each distinct text of every searched column (model/roles.py
+searched()) once, normalised (punctuation and spaces dropped, case folded), with the rows holding
+it (site/fts.py). The norms are read once per database and scanned in memory (the database is
+immutable, so they never go stale); only the first rows of the best-ranked texts are read back, and
+the count adds the texts' row counts (a union only for a table matched in several columns). A hit
+names its resource, its row key (roles.row_key, "|"-joined), the column that matched and a link to
+its row. Table pages' ?_search= uses the same index (filters_from_request below).
 """
 
 from __future__ import annotations
 
-import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 
+import numpy as np
+
 from datasette import hookimpl
+from datasette.filters import FilterArguments
 from datasette.utils import path_from_row_pks
+from datasette.utils.asgi import BadRequest
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from ..model import roles
 from ..model.descriptor import as_list
 from . import i18n
+from .fts import TEXTS, normalize, rows_matching_sql
 
 MAX_QUERY = 100  # characters; longer is refused with a message
 CAP = 50  # hits shown
@@ -29,12 +35,6 @@ MAX_CAP = 500  # ?_size= at most
 SNIPPET = 40  # characters of context each side of a match
 # Matches in labels rank before matches in longer text, and those before the quotes.
 ROLE_RANK = {"label": 0, "text": 1, "provenance": 2}
-
-
-def normalize(s: str) -> str:
-    """Text without punctuation, symbols or spaces, case folded: how the query and the text compare."""
-    return "".join(c for c in unicodedata.normalize("NFKC", s).casefold()
-                   if unicodedata.category(c)[0] not in "PSZC")
 
 
 def normalized_with_positions(s: str) -> tuple[str, list[int]]:
@@ -60,19 +60,16 @@ class Entry:
     scope: tuple
 
 
-# A searched cell is one int, rowid * CELL + its column's number (Index.columns), so that 10,000
-# department-years (16 million cells) fit in memory; the rows shown are read back from the database.
-CELL = 1024
-
-
 @dataclass
 class Index:
-    """Every searched cell of one database, grouped by its normalised text; the texts joined in
-    one string (`haystack`, "\\x00" between them) that str.find scans at C speed."""
+    """The distinct searched texts of one database (the build's search_fts_texts, fts.py), grouped
+    by their normalised form; the norms joined in one string (`haystack`, "\x00" between them)
+    that str.find scans at C speed. The rows holding a text stay in the database until a search
+    needs them."""
 
     columns: list[tuple[str, str, int]]  # (resource, column, rank) by column number
     norms: list[str]
-    cells: list[list[int]]  # the cells of each norm
+    texts: list[list[tuple[int, int, int]]]  # of each norm: (text id, column number, rows)
     haystack: str
     starts: list[int]  # where each norm starts in haystack
 
@@ -85,36 +82,23 @@ async def index_of(datasette, database: str) -> Index:
     return index[database]
 
 
-def _add_cells(cursor, first_column: int, by_norm: dict[str, list[int]], norm_of: dict[str, str]) -> None:
-    """The cells of `cursor`'s rows (rowid, then the searched columns) into by_norm."""
-    for rowid, *texts in cursor:
-        for i, value in enumerate(texts):
-            if value:
-                text = str(value)
-                norm = norm_of.get(text)
-                if norm is None:
-                    norm = norm_of[text] = normalize(text)
-                if norm:
-                    by_norm.setdefault(norm, []).append(rowid * CELL + first_column + i)
-
-
 async def _read_index(datasette, database: str) -> Index:
     db = datasette.databases[database]
     tables = set(await db.table_names())
     columns: list[tuple[str, str, int]] = []
-    by_norm: dict[str, list[int]] = {}
-    norm_of: dict[str, str] = {}  # each distinct text normalised once
     for name, schema in i18n.schemas().items():
-        searched = roles.searched(schema)
-        if name not in tables or not searched:
-            continue
-        rank = {f["name"]: ROLE_RANK.get(f.get("role"), 3) for f in schema["fields"]}
-        first = len(columns)
-        columns += [(name, c, rank[c]) for c in searched]
-        sql = "select rowid, " + ", ".join(f'"{c}"' for c in searched) + f' from "{name}"'
-        # Outside Datasette's per-query time limit (1 s): the index is read once, whole, and at
-        # 100 department-years one table takes longer than that.
-        await db.execute_fn(lambda conn, sql=sql, first=first: _add_cells(conn.execute(sql), first, by_norm, norm_of))
+        if name in tables:
+            rank = {f["name"]: ROLE_RANK.get(f.get("role"), 3) for f in schema["fields"]}
+            columns += [(name, c, rank[c]) for c in roles.searched(schema)]
+    number = {(resource, column): i for i, (resource, column, _) in enumerate(columns)}
+    by_norm: dict[str, list[tuple[int, int, int]]] = {}
+    if TEXTS in tables:
+        # outside Datasette's per-query time limit: read once, whole
+        found = await db.execute_fn(lambda conn: conn.execute(
+            f'select id, resource, "column", norm, rows from {TEXTS} order by id').fetchall())
+        for text_id, resource, column, norm, rows in found:
+            if norm and (resource, column) in number:
+                by_norm.setdefault(norm, []).append((text_id, number[resource, column], rows))
     norms = list(by_norm)
     starts, at = [], 0
     for norm in norms:
@@ -133,34 +117,82 @@ def matching_norms(index: Index, needle: str):
         pos = index.haystack.find(needle, index.starts[i] + len(index.norms[i]) + 1)
 
 
-def best_per_row(index: Index, needle: str, table: str | None) -> dict[tuple[str, int], tuple]:
-    """(resource, rowid) -> (score, column number) of its best matching column. Score: label
-    matches first, then exact texts, then early and short matches; ties to the first column.
-    One hit per row: rows of other department-years with the same key are hits of their own."""
-    best: dict[tuple[str, int], tuple] = {}
+def matching_texts(index: Index, needle: str, table: str | None) -> dict[tuple, list[tuple[int, int]]]:
+    """Score -> (text id, rows) of the texts containing `needle`. Score: label matches first,
+    then exact texts, then early and short matches; then the column (ties to the first one). A
+    score names one column, so one table."""
+    by_score: dict[tuple, list[tuple[int, int]]] = {}
     for i, at in matching_norms(index, needle):
         norm = index.norms[i]
-        for cell in index.cells[i]:
-            rowid, column = divmod(cell, CELL)
+        for text_id, column, rows in index.texts[i]:
             resource, _, rank = index.columns[column]
             if table and resource != table:
                 continue
-            score = ((rank, norm != needle, at > 0, len(norm)), column)
-            key = (resource, rowid)
-            if key not in best or score < best[key]:
-                best[key] = score
-    return best
+            by_score.setdefault(((rank, norm != needle, at > 0, len(norm)), column), []).append((text_id, rows))
+    return by_score
 
 
-async def rank_hits(db, index: Index, best: dict[tuple[str, int], tuple], size: int) -> list[Entry]:
-    """The `size` best rows, best first; rows of equal score by resource, then in the table's own
-    order (rowid: the build writes rows in primary-key order). Only the rows shown are read back."""
-    ordered = sorted(best, key=lambda key: (best[key][0], key))[:size]
-    rows = await read_rows(db, ordered)
+async def rowids_of(db, text_ids: list[int], first: int | None = None) -> dict[int, np.ndarray]:
+    """The rowids (ascending) of each text; only the `first` ones of each if given."""
+    blob = "rowids_i32" if first is None else f"substr(rowids_i32, 1, {4 * first})"
+    out = {}
+    for start in range(0, len(text_ids), READ_AT_ONCE):
+        chunk = text_ids[start:start + READ_AT_ONCE]
+        sql = f"select id, {blob} from {TEXTS} where id in ({', '.join('?' * len(chunk))})"
+        for text_id, data in await db.execute_fn(lambda conn, sql=sql, chunk=chunk: conn.execute(sql, chunk).fetchall()):
+            out[text_id] = np.frombuffer(data, dtype="<i4")
+    return out
+
+
+async def count_rows(db, index: Index, by_score: dict[tuple, list[tuple[int, int]]]) -> int:
+    """Rows with a match, each once. A cell holds one text, so the texts of one column never share a
+    row: their counts add up; a table matched in several columns counts the union of their rows."""
+    columns_of: dict[str, set[int]] = {}
+    texts_of: dict[str, list[tuple[int, int]]] = {}
+    for (_, column), texts in by_score.items():
+        resource = index.columns[column][0]
+        columns_of.setdefault(resource, set()).add(column)
+        texts_of.setdefault(resource, []).extend(texts)
+    total = 0
+    for resource, texts in texts_of.items():
+        if len(columns_of[resource]) == 1:
+            total += sum(rows for _, rows in texts)
+        else:
+            arrays = (await rowids_of(db, [text_id for text_id, _ in texts])).values()
+            total += len(np.unique(np.concatenate(list(arrays))))
+    return total
+
+
+async def best_rows(db, index: Index, by_score: dict[tuple, list[tuple[int, int]]], size: int) -> list[tuple]:
+    """The `size` best (resource, rowid, column number), best first: a row ranks by its best matching
+    column; rows of equal score by resource, then in the table's own order (rowid: the build writes
+    rows in primary-key order). One hit per row: rows of other department-years with the same key
+    are hits of their own. Only the first rowids of the best texts are read."""
+    out: list[tuple] = []
+    seen: set[tuple[str, int]] = set()
+    for score in sorted(by_score):
+        if len(out) >= size:
+            break
+        column = score[1]
+        resource = index.columns[column][0]
+        wanted = size - len(out) + sum(1 for r, _ in seen if r == resource)
+        arrays = (await rowids_of(db, [text_id for text_id, _ in by_score[score]], first=wanted)).values()
+        for rowid in np.unique(np.concatenate(list(arrays))).tolist():
+            if (resource, rowid) not in seen:
+                seen.add((resource, rowid))
+                out.append((resource, rowid, column))
+                if len(out) >= size:
+                    break
+    return out
+
+
+async def rank_hits(db, index: Index, best: list[tuple]) -> list[Entry]:
+    """The hits of `best` (best_rows) as shown, read back from the database."""
+    rows = await read_rows(db, [(resource, rowid) for resource, rowid, _ in best])
     hits = []
-    for resource, rowid in ordered:
+    for resource, rowid, column_number in best:
         schema, row = i18n.schemas()[resource], rows[resource, rowid]
-        column = index.columns[best[resource, rowid][1]][1]
+        column = index.columns[column_number][1]
         hits.append(Entry(
             resource=resource, row_key=roles.row_key(schema, row),
             row_path=path_from_row_pks(row, as_list(schema.get("primaryKey")), False),
@@ -226,8 +258,10 @@ async def search(datasette, request, q: str, table: str | None, size: int) -> di
     database = sorted(i18n.our_databases(datasette))[0]
     needle = normalize(q)
     index = await index_of(datasette, database)
-    best = best_per_row(index, needle, table)
-    hits = await rank_hits(datasette.databases[database], index, best, size)
+    db = datasette.databases[database]
+    by_score = matching_texts(index, needle, table)
+    hits = await rank_hits(db, index, await best_rows(db, index, by_score, size))
+    count = await count_rows(db, index, by_score)
     lang = i18n.lang_of(request)
     shown = [{
         "resource": e.resource, "resource_title": i18n.bilingual(i18n.table_title(e.resource), lang),
@@ -236,7 +270,7 @@ async def search(datasette, request, q: str, table: str | None, size: int) -> di
         "snippet": snippet(e.text, needle), "url": datasette.urls.row(database, e.resource, e.row_path),
         "scope": list(e.scope),
     } for e in hits]
-    return {"q": q, "normalized": needle, "table": table, "count": len(best), "truncated": len(best) > size,
+    return {"q": q, "normalized": needle, "table": table, "count": count, "truncated": count > size,
             "hits": shown}
 
 
@@ -254,6 +288,32 @@ async def search_view(request, datasette):
         return Response.json(result, headers={"cache-control": "max-age=60"})
     html = await datasette.render_template("search.html", {"result": result}, request=request)
     return Response.html(html)
+
+
+@hookimpl
+def filters_from_request(request, database, table, datasette):
+    """A table page's ?_search=WORD through the search index: the rows of the table holding a text
+    that contains WORD (FTS5 trigram over the distinct texts: 3+ characters, as Datasette's own
+    table search; the one search box above takes any length)."""
+    search_text = request.args.get("_search")
+    if search_text is None or database not in i18n.our_databases(datasette) or not _searched(table):
+        return None
+
+    async def inner():
+        why = problem(search_text, None, None, i18n.lang_of(request))
+        if why:
+            raise BadRequest(why)
+        return FilterArguments([f"rowid in ({rows_matching_sql(':search_resource', 'escape_fts(:search)')})"],
+                               {"search": search_text, "search_resource": table},
+                               [f'search matches "{search_text}"'],
+                               {"search": search_text, "supports_search": True})
+
+    return inner
+
+
+def _searched(table: str | None) -> bool:
+    schema = i18n.schemas().get(table or "")
+    return bool(schema and roles.searched(schema))
 
 
 @hookimpl

@@ -304,14 +304,15 @@ def insert_sql(t: Table) -> str:
     return f"INSERT INTO {q(t.name)} ({', '.join(map(q, t.field_names()))}) VALUES ({values})"
 
 
-def load_csv(conn: sqlite3.Connection, t: Table) -> None:
+def load_csv(conn: sqlite3.Connection, t: Table, through=None) -> None:
     """Stream the CSV of `t` into its (empty) table: csv.reader's records go to executemany as
     they are, typed in SQL; memory stays flat whatever the size. Raises BuildError naming the
-    file, line and column of the first bad record or cell."""
+    file, line and column of the first bad record or cell. `through(t, records)`: an iterator
+    passing the records on (fts.Recorder.records notes the searched texts on the way)."""
     with _open_csv(t) as f:
         reader = _reader_after_header(t, f)
         try:
-            conn.executemany(insert_sql(t), reader)
+            conn.executemany(insert_sql(t), through(t, reader) if through else reader)
         except (sqlite3.ProgrammingError, csv.Error, UnicodeDecodeError):
             list(csv_records(t))  # raises the BuildError naming the record
             raise
