@@ -14,6 +14,8 @@ from contextlib import contextmanager
 import shutil
 import sqlite3
 import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import fail
@@ -96,7 +98,8 @@ def index_columns(t: Table, tables: dict[str, Table],
     return out
 
 
-def write_database(pkg: Package, path: Path) -> None:
+def write_database(pkg: Package, path: Path, validated: bool = False) -> None:
+    """`validated`: the package's cell types are proved by the validator running beside (sqlite.cell_sql)."""
     from .metadata import query_indexes
 
     extra = query_indexes(pkg)
@@ -113,7 +116,7 @@ def write_database(pkg: Package, path: Path) -> None:
             search_texts = Recorder(conn)  # the search index: each distinct searched text, its rows (fts.py)
             for t in pkg.tables.values():
                 conn.execute(create_table_sql(t, pkg.tables))
-                load_csv(conn, t, search_texts.records)
+                load_csv(conn, t, search_texts.records, validated)
                 search_texts.flush()
                 if exact_view_sql(t):  # <table>_exact: exact integer twins of the numbers (sqlite.py)
                     conn.execute(exact_view_sql(t))
@@ -183,26 +186,48 @@ def _environ(name: str, value: str):
             os.environ[name] = old
 
 
-def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft: list[str] | None = None) -> dict:
+class Refused(BuildError):
+    """The package does not validate (and the build is no draft): nothing was replaced."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(problems[0])
+        self.problems = problems
+
+
+def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft: list[str] | None = None,
+               validate: Callable[[], list[str]] | None = None, draft_ok: bool = False) -> dict:
     """Build db, metadata.json (next to the db) and static/charts/ (next to the db), atomically
     per file: nothing is replaced unless every part was built. Returns the metadata.
     `draft`: the validation problems of a package built anyway (build --draft); the database's
-    metadata records them and says "draft", which the site's pages show (site/draft.py)."""
+    metadata records them and says "draft", which the site's pages show (site/draft.py).
+    `validate`: the validator, run in a thread beside the database write (DuckDB works on other
+    cores while SQLite loads); its problems refuse the build (raise Refused) unless `draft_ok`,
+    when they become `draft`."""
     from . import metadata as site_metadata
 
     pkg_dir, out = Path(pkg_dir), Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    pkg = load_package(pkg_dir)
     suffix = f".tmp{os.getpid()}"
     tmp_db = out.with_name(out.name + suffix)
     meta_path = out.parent / "metadata.json"
     tmp_meta = meta_path.with_name(meta_path.name + suffix)
     charts_dir = out.parent / "static" / "charts"
     tmp_charts = charts_dir.with_name(charts_dir.name + suffix)
+    pool = ThreadPoolExecutor(max_workers=1)
+    validating = pool.submit(validate) if validate else None
     try:
+        pkg = load_package(pkg_dir)
         for p in (tmp_db, tmp_meta):
             p.unlink(missing_ok=True)
-        write_database(pkg, tmp_db)
+        try:
+            # a build that refuses an invalid package can leave the types to the validator
+            write_database(pkg, tmp_db, validated=validate is not None and not draft_ok)
+        except (BuildError, sqlite3.Error, OSError):
+            _refuse_if_invalid(validating, draft_ok)  # a package that does not validate says so first
+            raise
+        problems = _refuse_if_invalid(validating, draft_ok)
+        if validating and draft_ok:
+            draft = problems
         metadata = site_metadata.build_metadata(pkg, db_name=out.stem, row_counts=row_counts(tmp_db, pkg))
         if draft is not None:
             metadata["databases"][out.stem].update({"draft": True, "validation_problems": draft})
@@ -222,29 +247,40 @@ def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft:
         os.replace(tmp_meta, meta_path)
         os.replace(tmp_db, out)
     finally:
+        pool.shutdown(wait=True)
         tmp_db.unlink(missing_ok=True)
         tmp_meta.unlink(missing_ok=True)
         shutil.rmtree(tmp_charts, ignore_errors=True)
     return metadata
 
 
+def _refuse_if_invalid(validating: Future | None, draft_ok: bool) -> list[str]:
+    """The validator's problems (none without one); Refused when there are some and no draft is asked."""
+    problems = validating.result() if validating else []
+    if problems and not draft_ok:
+        raise Refused(problems)
+    return problems
+
+
 def run(args) -> int:
     pkg_dir = Path(args.dir)
     out = Path(args.out)
-    problems = validation_problems(pkg_dir, getattr(args, "engine", "auto"))
-    draft = getattr(args, "draft", False)
-    if problems and draft:
+    engine, draft = getattr(args, "engine", "auto"), getattr(args, "draft", False)
+    charts = not getattr(args, "no_charts", False)
+    try:
+        metadata = build_site(pkg_dir, out, charts=charts, validate=lambda: validation_problems(pkg_dir, engine),
+                              draft_ok=draft)
+    except Refused as e:
+        n = len(e.problems)
+        fail(f"build refused: {pkg_dir} does not validate ({n} problem{'s' if n != 1 else ''}, the first: {e.problems[0]}); "
+             f"{out} left as it was; see: bazhong-accounts validate {pkg_dir}")
+    except (BuildError, sqlite3.Error, OSError) as e:  # ChartError is a BuildError
+        fail(f"build failed, {out} left as it was: {e}")
+    problems = metadata["databases"][out.stem].get("validation_problems") or []
+    if problems:
         # a machine-extracted package carries its reports' own contradictions: built, and said so
         print(f"build --draft: {pkg_dir} has {len(problems)} validation problem{'s' if len(problems) != 1 else ''}, "
               f"recorded in {out.parent / 'metadata.json'}; the first: {problems[0]}", file=sys.stderr)
-    elif problems:
-        fail(f"build refused: {pkg_dir} does not validate ({len(problems)} problem{'s' if len(problems) != 1 else ''}, the first: {problems[0]}); "
-             f"{out} left as it was; see: bazhong-accounts validate {pkg_dir}")
-    charts = not getattr(args, "no_charts", False)
-    try:
-        build_site(pkg_dir, out, charts=charts, draft=problems if draft else None)
-    except (BuildError, sqlite3.Error, OSError) as e:  # ChartError is a BuildError
-        fail(f"build failed, {out} left as it was: {e}")
     charts_note = f", {out.parent / 'static' / 'charts'}/" if charts else ""
     print(f"build: wrote {out}, {out.parent / 'metadata.json'}{charts_note}")
     return 0

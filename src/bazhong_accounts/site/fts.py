@@ -24,6 +24,7 @@ import sys
 import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 
 from .sqlite import Table, q
 
@@ -58,21 +59,25 @@ class Recorder:
     def records(self, t: Table, records: Iterable[list[str]]) -> Iterator[list[str]]:
         """`records` passed on unchanged, the searched cells of each noted by its rowid."""
         names = t.field_names()
-        columns = [(c, names.index(c)) for c in t.fts_columns()]
-        missing = set(t.schema.get("missingValues", [""])) | {""}
+        columns = t.fts_columns()
+        if not columns:
+            yield from records
+            return
+        searched = itemgetter(*[names.index(c) for c in columns])
+        missing = set(t.schema.get("missingValues", [""])) - {""}
         found: list[dict[str, array]] = [{} for _ in columns]
         width = len(names)
         for rowid, cells in enumerate(records, 1):
             if len(cells) == width:  # a short record: SQLite refuses it, load_csv names its line
-                for by_text, (_, i) in zip(found, columns):
-                    text = cells[i]
-                    if text not in missing:
-                        rows = by_text.get(text)
-                        if rows is None:
-                            rows = by_text[text] = array("i")
-                        rows.append(rowid)
+                texts = searched(cells)
+                for by_text, text in zip(found, texts if len(columns) > 1 else (texts,)):
+                    if text and text not in missing:
+                        try:
+                            by_text[text].append(rowid)
+                        except KeyError:
+                            by_text[text] = array("i", [rowid])
             yield cells
-        self.pending = (t, [c for c, _ in columns], found)
+        self.pending = (t, columns, found)
 
     def flush(self) -> None:
         """Write what `records` collected (after the load: not while its statement runs)."""
