@@ -13,13 +13,14 @@ import os
 from contextlib import contextmanager
 import shutil
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import fail
-from .fts import Recorder
+from .fts import TEXTS, Recorder
 from .marker import mark
 from .sqlite import BuildError, Package, Table, exact_view_sql, load_csv, load_package, q, sort_by_key
 
@@ -98,34 +99,32 @@ def index_columns(t: Table, tables: dict[str, Table],
     return out
 
 
-def write_database(pkg: Package, path: Path, validated: bool = False) -> None:
-    """`validated`: the package's cell types are proved by the validator running beside (sqlite.cell_sql)."""
+# Past this much CSV the tables load in PARTS processes at once (each into its own file, then
+# copied in by SQLite's transfer optimisation); a small package loads in the process itself.
+PARALLEL_BYTES = 50 << 20
+PARTS = 2
+
+
+def write_database(pkg: Package, path: Path, validated: bool = False, parts: int | None = None) -> None:
+    """`validated`: the package's cell types are proved by the validator running beside
+    (sqlite.cell_sql). `parts`: how many processes load the tables (default by size)."""
     from .metadata import query_indexes
 
-    extra = query_indexes(pkg)
-    conn = sqlite3.connect(path)
-    # speed: the file is a temporary one until os.replace, so no journal and no fsync; the page
-    # cache is bounded (64 MB), so memory stays flat at any size
-    conn.execute("PRAGMA journal_mode = OFF")
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-    conn.execute("PRAGMA threads = 2")  # CREATE INDEX sorts on a second core
+    if parts is None:
+        size = sum(t.csv_path.stat().st_size for t in pkg.tables.values() if t.csv_path.exists())
+        parts = min(PARTS, os.cpu_count() or 1) if size > PARALLEL_BYTES else 1
+    conn = _connect_for_writing(path)
     mark(conn)  # the plugin acts only on databases carrying this stamp
     try:
         with conn:
             search_texts = Recorder(conn)  # the search index: each distinct searched text, its rows (fts.py)
+            if parts > 1:
+                _load_in_parts(conn, pkg, path, parts, validated)
+            else:
+                load_tables(conn, pkg, list(pkg.tables), query_indexes(pkg), validated)
             for t in pkg.tables.values():
-                conn.execute(create_table_sql(t, pkg.tables))
-                load_csv(conn, t, search_texts.records, validated)
-                search_texts.flush()
                 if exact_view_sql(t):  # <table>_exact: exact integer twins of the numbers (sqlite.py)
                     conn.execute(exact_view_sql(t))
-                # indexes after the load: one sort each instead of updates row by row
-                for cols in index_columns(t, pkg.tables, [c for name, c in extra if name == t.name]):
-                    conn.execute(
-                        f"CREATE INDEX {q('idx_' + t.name + '_' + '_'.join(cols))} "
-                        f"ON {q(t.name)} ({', '.join(map(q, cols))})"
-                    )
         problems = conn.execute("PRAGMA foreign_key_check").fetchall()
         if problems:
             table, rowid, target, _ = problems[0]
@@ -141,6 +140,97 @@ def write_database(pkg: Package, path: Path, validated: bool = False) -> None:
         conn.commit()
     finally:
         conn.close()
+
+
+def _connect_for_writing(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    # speed: the file is a temporary one until os.replace, so no journal and no fsync; the page
+    # cache is bounded (64 MB), so memory stays flat at any size
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    conn.execute("PRAGMA threads = 2")  # CREATE INDEX sorts on a second core
+    return conn
+
+
+def load_tables(conn: sqlite3.Connection, pkg: Package, names: list[str], extra, validated: bool,
+                search_texts: Recorder | None = None) -> None:
+    """Create, load and index the tables `names` (indexes after the load: one sort each instead of
+    updates row by row); their searched texts into `search_texts` (default: a Recorder of conn)."""
+    search_texts = search_texts or Recorder(conn, create=False)
+    for name in names:
+        t = pkg.tables[name]
+        conn.execute(create_table_sql(t, pkg.tables))
+        load_csv(conn, t, search_texts.records, validated)
+        search_texts.flush()
+        create_indexes(conn, t, pkg, extra)
+
+
+def create_indexes(conn: sqlite3.Connection, t: Table, pkg: Package, extra) -> None:
+    for cols in index_columns(t, pkg.tables, [c for name, c in extra if name == t.name]):
+        conn.execute(f"CREATE INDEX {q('idx_' + t.name + '_' + '_'.join(cols))} ON {q(t.name)} ({', '.join(map(q, cols))})")
+
+
+def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: int, validated: bool) -> None:
+    """Each group of tables loaded by its own process into its own file (SQLite uses one core per
+    connection), then copied in: `INSERT INTO t SELECT * FROM part.t` into an empty table with the
+    same columns and indexes is SQLite's transfer optimisation, which copies the records of the table
+    and of each index as they are (no parsing, typing or sorting again). Rowids are kept."""
+    from .metadata import query_indexes
+
+    extra = query_indexes(pkg)
+    groups = _balanced(pkg, parts)
+    files = [path.with_name(f"{path.name}.part{i}") for i in range(len(groups))]
+    try:
+        # processes of their own (python -m this module), not forked: the validator's thread (DuckDB)
+        # runs in this process meanwhile
+        running = [subprocess.Popen([sys.executable, "-m", __spec__.name if __spec__ else "bazhong_accounts.site.build",
+                                     json.dumps([str(pkg.dir), names, str(f), validated])],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                   for names, f in zip(groups, files)]
+        failed = [err.strip() for err in (p.communicate()[1] for p in running) if err.strip()]
+        if failed or any(p.returncode for p in running):
+            raise BuildError(failed[0].splitlines()[-1] if failed else "a part of the build failed")
+        for t in pkg.tables.values():
+            conn.execute(create_table_sql(t, pkg.tables))
+            create_indexes(conn, t, pkg, extra)
+        columns = 'resource, "column", text, norm, rows, rowids, rowids_i32'
+        for names, f in zip(groups, files):
+            conn.execute("ATTACH ? AS part", (str(f),))
+            for name in names:
+                conn.execute(f"INSERT INTO main.{q(name)} SELECT * FROM part.{q(name)}")
+            conn.execute(f"INSERT INTO main.{TEXTS} ({columns}) SELECT {columns} FROM part.{TEXTS} ORDER BY id")
+            conn.commit()
+            conn.execute("DETACH part")
+    finally:
+        for f in files:
+            f.unlink(missing_ok=True)
+
+
+def write_part(pkg_dir: str, names: list[str], part: str, validated: bool) -> None:
+    """A part of the database (in a process of its own): the tables `names`, loaded and indexed."""
+    from .metadata import query_indexes
+
+    pkg = load_package(pkg_dir)
+    Path(part).unlink(missing_ok=True)
+    conn = _connect_for_writing(Path(part))
+    try:
+        with conn:
+            load_tables(conn, pkg, names, query_indexes(pkg), validated, Recorder(conn, create="texts"))
+    finally:
+        conn.close()
+
+
+def _balanced(pkg: Package, parts: int) -> list[list[str]]:
+    """The tables in `parts` groups of about equal CSV size (largest first into the lightest group)."""
+    sizes = {name: (t.csv_path.stat().st_size if t.csv_path.exists() else 0) for name, t in pkg.tables.items()}
+    groups: list[list[str]] = [[] for _ in range(parts)]
+    weight = [0] * parts
+    for name in sorted(sizes, key=lambda n: -sizes[n]):
+        i = weight.index(min(weight))
+        groups[i].append(name)
+        weight[i] += sizes[name]
+    return [g for g in groups if g]
 
 
 def row_counts(path: Path, pkg: Package) -> dict[str, int]:
@@ -284,3 +374,11 @@ def run(args) -> int:
     charts_note = f", {out.parent / 'static' / 'charts'}/" if charts else ""
     print(f"build: wrote {out}, {out.parent / 'metadata.json'}{charts_note}")
     return 0
+
+
+if __name__ == "__main__":  # a part of a large build (write_part), in a process of its own
+    try:
+        write_part(*json.loads(sys.argv[1]))
+    except BuildError as e:
+        print(e, file=sys.stderr)
+        sys.exit(3)

@@ -50,10 +50,11 @@ def create_sql() -> list[str]:
 class Recorder:
     """Collects, per searched column of the table being loaded, each distinct text's rowids."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, create: bool | str = True):
+        """`create`: the tables (True), the texts table only ("texts": a part of the build), none."""
         self.conn = conn
         self.pending: tuple[Table, list[str], list[dict[str, array]]] | None = None
-        for sql in create_sql():
+        for sql in create_sql()[: {True: 2, "texts": 1}.get(create, 0)]:
             conn.execute(sql)
 
     def records(self, t: Table, records: Iterable[list[str]]) -> Iterator[list[str]]:
