@@ -172,30 +172,34 @@ def create_indexes(conn: sqlite3.Connection, t: Table, pkg: Package, extra) -> N
 
 
 def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: int, validated: bool) -> None:
-    """Each group of tables loaded by its own process into its own file (SQLite uses one core per
-    connection), then copied in: `INSERT INTO t SELECT * FROM part.t` into an empty table with the
-    same columns and indexes is SQLite's transfer optimisation, which copies the records of the table
-    and of each index as they are (no parsing, typing or sorting again). Rowids are kept."""
+    """The first group of tables loaded here, each other group at the same time by a process of its
+    own into its own file (SQLite uses one core per connection), then copied in: `INSERT INTO t
+    SELECT * FROM part.t` into an empty table with the same columns and indexes is SQLite's transfer
+    optimisation, which copies the records of the table and of each index as they are (no parsing,
+    typing or sorting again). Rowids are kept."""
     from .metadata import query_indexes
 
     extra = query_indexes(pkg)
-    groups = _balanced(pkg, parts)
-    files = [path.with_name(f"{path.name}.part{i}") for i in range(len(groups))]
+    here, *elsewhere = _balanced(pkg, parts)
+    files = [path.with_name(f"{path.name}.part{i}") for i in range(1, len(elsewhere) + 1)]
+    running = []
     try:
         # processes of their own (python -m this module), not forked: the validator's thread (DuckDB)
         # runs in this process meanwhile
-        running = [subprocess.Popen([sys.executable, "-m", __spec__.name if __spec__ else "bazhong_accounts.site.build",
+        running = [subprocess.Popen([sys.executable, "-m", "bazhong_accounts.site.build",
                                      json.dumps([str(pkg.dir), names, str(f), validated])],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                   for names, f in zip(groups, files)]
+                   for names, f in zip(elsewhere, files)]
+        load_tables(conn, pkg, here, extra, validated)
         failed = [err.strip() for err in (p.communicate()[1] for p in running) if err.strip()]
         if failed or any(p.returncode for p in running):
             raise BuildError(failed[0].splitlines()[-1] if failed else "a part of the build failed")
-        for t in pkg.tables.values():
-            conn.execute(create_table_sql(t, pkg.tables))
-            create_indexes(conn, t, pkg, extra)
         columns = 'resource, "column", text, norm, rows, rowids, rowids_i32'
-        for names, f in zip(groups, files):
+        for names, f in zip(elsewhere, files):
+            for name in names:
+                conn.execute(create_table_sql(pkg.tables[name], pkg.tables))
+                create_indexes(conn, pkg.tables[name], pkg, extra)
+            conn.commit()
             conn.execute("ATTACH ? AS part", (str(f),))
             for name in names:
                 conn.execute(f"INSERT INTO main.{q(name)} SELECT * FROM part.{q(name)}")
@@ -203,6 +207,10 @@ def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: in
             conn.commit()
             conn.execute("DETACH part")
     finally:
+        for p in running:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         for f in files:
             f.unlink(missing_ok=True)
 
