@@ -132,19 +132,19 @@ def matching_texts(index: Index, needle: str, table: str | None) -> dict[tuple, 
     return by_score
 
 
-async def rowids_of(db, text_ids: list[int], first: int | None = None) -> dict[int, np.ndarray]:
+def rowids_of(conn, text_ids: list[int], first: int | None = None) -> dict[int, np.ndarray]:
     """The rowids (ascending) of each text; only the `first` ones of each if given."""
     blob = "rowids_i32" if first is None else f"substr(rowids_i32, 1, {4 * first})"
     out = {}
     for start in range(0, len(text_ids), READ_AT_ONCE):
         chunk = text_ids[start:start + READ_AT_ONCE]
         sql = f"select id, {blob} from {TEXTS} where id in ({', '.join('?' * len(chunk))})"
-        for text_id, data in await db.execute_fn(lambda conn, sql=sql, chunk=chunk: conn.execute(sql, chunk).fetchall()):
+        for text_id, data in conn.execute(sql, chunk):
             out[text_id] = np.frombuffer(data, dtype="<i4")
     return out
 
 
-async def count_rows(db, index: Index, by_score: dict[tuple, list[tuple[int, int]]]) -> int:
+def count_rows(conn, index: Index, by_score: dict[tuple, list[tuple[int, int]]]) -> int:
     """Rows with a match, each once. A cell holds one text, so the texts of one column never share a
     row: their counts add up; a table matched in several columns counts the union of their rows."""
     columns_of: dict[str, set[int]] = {}
@@ -158,32 +158,42 @@ async def count_rows(db, index: Index, by_score: dict[tuple, list[tuple[int, int
         if len(columns_of[resource]) == 1:
             total += sum(rows for _, rows in texts)
         else:
-            arrays = (await rowids_of(db, [text_id for text_id, _ in texts])).values()
+            arrays = rowids_of(conn, [text_id for text_id, _ in texts]).values()
             total += len(np.unique(np.concatenate(list(arrays))))
     return total
 
 
-async def best_rows(db, index: Index, by_score: dict[tuple, list[tuple[int, int]]], size: int) -> list[tuple]:
+def best_rows(conn, index: Index, by_score: dict[tuple, list[tuple[int, int]]], size: int) -> list[tuple]:
     """The `size` best (resource, rowid, column number), best first: a row ranks by its best matching
     column; rows of equal score by resource, then in the table's own order (rowid: the build writes
     rows in primary-key order). One hit per row: rows of other department-years with the same key
-    are hits of their own. Only the first rowids of the best texts are read."""
+    are hits of their own. Only the first `size` rowids of the best texts are read (enough: a text's
+    rows already shown are fewer than the hits so far)."""
     out: list[tuple] = []
     seen: set[tuple[str, int]] = set()
-    for score in sorted(by_score):
-        if len(out) >= size:
-            break
-        column = score[1]
-        resource = index.columns[column][0]
-        wanted = size - len(out) + sum(1 for r, _ in seen if r == resource)
-        arrays = (await rowids_of(db, [text_id for text_id, _ in by_score[score]], first=wanted)).values()
-        for rowid in np.unique(np.concatenate(list(arrays))).tolist():
-            if (resource, rowid) not in seen:
-                seen.add((resource, rowid))
-                out.append((resource, rowid, column))
+    scores = sorted(by_score)
+    while scores and len(out) < size:
+        batch, rows = [], 0  # the next scores whose texts hold `size` rows: mostly one query
+        while scores and rows < size:
+            batch.append(scores.pop(0))
+            rows += sum(r for _, r in by_score[batch[-1]])
+        prefixes = rowids_of(conn, [text_id for score in batch for text_id, _ in by_score[score]], first=size)
+        for score in batch:
+            column = score[1]
+            resource = index.columns[column][0]
+            found = np.unique(np.concatenate([prefixes[text_id] for text_id, _ in by_score[score]]))
+            for rowid in found.tolist():
                 if len(out) >= size:
                     break
+                if (resource, rowid) not in seen:
+                    seen.add((resource, rowid))
+                    out.append((resource, rowid, column))
     return out
+
+
+def matches(conn, index: Index, by_score: dict[tuple, list[tuple[int, int]]], size: int) -> tuple[list[tuple], int]:
+    """best_rows and count_rows in one visit of the database (one thread hop)."""
+    return best_rows(conn, index, by_score, size), count_rows(conn, index, by_score)
 
 
 async def rank_hits(db, index: Index, best: list[tuple]) -> list[Entry]:
@@ -260,8 +270,8 @@ async def search(datasette, request, q: str, table: str | None, size: int) -> di
     index = await index_of(datasette, database)
     db = datasette.databases[database]
     by_score = matching_texts(index, needle, table)
-    hits = await rank_hits(db, index, await best_rows(db, index, by_score, size))
-    count = await count_rows(db, index, by_score)
+    best, count = await db.execute_fn(lambda conn: matches(conn, index, by_score, size))
+    hits = await rank_hits(db, index, best)
     lang = i18n.lang_of(request)
     shown = [{
         "resource": e.resource, "resource_title": i18n.bilingual(i18n.table_title(e.resource), lang),
