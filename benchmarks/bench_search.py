@@ -79,8 +79,8 @@ async def measure(db: Path, repeat: int) -> dict:
     every = [t for ts in times.values() for t in ts]
     q = statistics.quantiles(every, n=100)
     p95 = {word: round(statistics.quantiles(ts, n=20)[18] * 1000, 1) for word, ts in times.items()}
-    return {"rows": rows, "index_cells": sum(r for texts in index.texts for _, _, r in texts),
-            "index_texts": sum(map(len, index.texts)), "index_seconds": round(index_seconds, 2),
+    return {"rows": rows, "index_cells": int(index.rows.sum()), "index_texts": len(index.text_id),
+            "index_seconds": round(index_seconds, 2),
             "index_rss_mb": round(index_rss), "searches": len(every), "p50_ms": round(q[49] * 1000, 1),
             "p95_ms": round(q[94] * 1000, 1), "max_ms": round(max(every) * 1000, 1), "hits_三公": hits["三公"],
             "slowest_word": max(p95, key=p95.get), "p95_by_word_ms": " ".join(f"{w}={v}" for w, v in p95.items()),

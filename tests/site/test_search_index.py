@@ -36,11 +36,11 @@ def index_problems(conn: sqlite3.Connection, want: dict) -> list[str]:
     """Where the database's index and the tables differ (texts, rowids, counts, both encodings)."""
     out = []
     got = {}
-    for resource, column, text, rows, rowids, blob in conn.execute(
-            'select resource, "column", text, rows, rowids, rowids_i32 from search_fts_texts'):
+    for resource, column, text, rows, first, rowids, blob in conn.execute(
+            'select resource, "column", text, rows, first_rowid, rowids, rowids_i32 from search_fts_texts'):
         ids = json.loads(rowids)
         got[resource, column, text] = ids
-        if rows != len(ids) or list(struct.unpack(f"<{len(ids)}i", blob)) != ids:
+        if rows != len(ids) or list(struct.unpack(f"<{len(ids)}i", blob)) != ids or first != ids[0]:
             out.append(f"{resource}.{column} {text!r}: counts or encodings disagree")
     out += [f"missing or wrong: {k}" for k in want if got.get(k) != want[k]]
     out += [f"not in the CSV: {k}" for k in got if k not in want]
@@ -74,6 +74,7 @@ def test_the_index_holds_every_searched_cell_once_with_its_rows(site_db, want):
     "update income set source_quote = source_quote || '改动过' where rowid = 1",
     "update search_fts_texts set rowids = '[1]' where id = (select max(id) from search_fts_texts where rows > 1)",
     "update search_fts_texts set rows = rows + 1 where id = 3",
+    "update search_fts_texts set first_rowid = first_rowid + 1 where id = 4",
     "delete from search_fts_texts where id = 5",
 ])
 def test_the_check_above_sees_a_broken_index(site_db, want, tmp_path, break_it):

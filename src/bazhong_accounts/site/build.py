@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import fail
-from .fts import TEXTS, Recorder
+from .fts import COLUMNS, TEXTS, Recorder
 from .marker import mark
 from .sqlite import BuildError, Package, Table, exact_view_sql, load_csv, load_package, q, sort_by_key
 
@@ -195,7 +195,6 @@ def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: in
         failed = [err.strip() for err in (p.communicate()[1] for p in running) if err.strip()]
         if failed or any(p.returncode for p in running):
             raise BuildError(failed[0].splitlines()[-1] if failed else "a part of the build failed")
-        columns = 'resource, "column", text, norm, rows, rowids, rowids_i32'
         for names, f in zip(elsewhere, files):
             for name in names:
                 conn.execute(create_table_sql(pkg.tables[name], pkg.tables))
@@ -204,7 +203,7 @@ def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: in
             conn.execute("ATTACH ? AS part", (str(f),))
             for name in names:
                 conn.execute(f"INSERT INTO main.{q(name)} SELECT * FROM part.{q(name)}")
-            conn.execute(f"INSERT INTO main.{TEXTS} ({columns}) SELECT {columns} FROM part.{TEXTS} ORDER BY id")
+            conn.execute(f"INSERT INTO main.{TEXTS} ({COLUMNS}) SELECT {COLUMNS} FROM part.{TEXTS} ORDER BY id")
             conn.commit()
             conn.execute("DETACH part")
     finally:

@@ -12,8 +12,8 @@ The rows are recorded while the CSV streams into SQLite (load_csv hands its reco
 CSV's record numbers (the build inserts rows in file order into rowid tables).
 
 search_fts_texts: id, resource, column, text (as published), norm (normalize(text): how the search
-box compares), rows (how many rows hold it), rowids (JSON array, ascending: json_each() in SQL) and
-rowids_i32 (the same as 32-bit little-endian integers, which the search box reads with numpy).
+box compares), rows (how many rows hold it), first_rowid, rowids (JSON array, ascending: json_each()
+in SQL) and rowids_i32 (the same as 32-bit little-endian integers, which the search box reads).
 Datasette hides both tables (its rule: names starting with an FTS table's name).
 """
 
@@ -30,6 +30,7 @@ from .sqlite import Table, q
 
 FTS = "search_fts"
 TEXTS = "search_fts_texts"
+COLUMNS = 'resource, "column", text, norm, rows, first_rowid, rowids, rowids_i32'  # all but id
 
 
 def normalize(s: str) -> str:
@@ -41,8 +42,8 @@ def normalize(s: str) -> str:
 def create_sql() -> list[str]:
     return [
         f"CREATE TABLE {q(TEXTS)} (id INTEGER PRIMARY KEY, resource TEXT NOT NULL, \"column\" TEXT NOT NULL, "
-        "text TEXT NOT NULL, norm TEXT NOT NULL, rows INTEGER NOT NULL, rowids TEXT NOT NULL, "
-        "rowids_i32 BLOB NOT NULL)",
+        "text TEXT NOT NULL, norm TEXT NOT NULL, rows INTEGER NOT NULL, first_rowid INTEGER NOT NULL, "
+        "rowids TEXT NOT NULL, rowids_i32 BLOB NOT NULL)",
         f"CREATE VIRTUAL TABLE {q(FTS)} USING fts5(text, content={q(TEXTS)}, content_rowid='id', tokenize='trigram')",
     ]
 
@@ -91,10 +92,9 @@ class Recorder:
             for column, by_text in zip(columns, found):
                 for text, rowids in by_text.items():
                     blob = rowids if sys.byteorder == "little" else _swapped(rowids)
-                    yield (t.name, column, text, normalize(text), len(rowids),
+                    yield (t.name, column, text, normalize(text), len(rowids), rowids[0],
                            "[" + ",".join(map(str, rowids)) + "]", blob.tobytes())
-        self.conn.executemany(f"INSERT INTO {q(TEXTS)} (resource, \"column\", text, norm, rows, rowids, rowids_i32) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?)", rows())
+        self.conn.executemany(f"INSERT INTO {q(TEXTS)} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows())
 
     def finish(self) -> None:
         """Index the distinct texts (trigram: what the canned full-text queries match)."""

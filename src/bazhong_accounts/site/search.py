@@ -104,7 +104,7 @@ async def _read_index(datasette, database: str) -> Index:
     if TEXTS in tables:
         # outside Datasette's per-query time limit: read once, whole
         found = await db.execute_fn(lambda conn: conn.execute(
-            f'select id, resource, "column", norm, rows, substr(rowids_i32, 1, 4) from {TEXTS} order by id').fetchall())
+            f'select id, resource, "column", norm, rows, first_rowid from {TEXTS} order by id').fetchall())
         for text_id, resource, column, norm, rows, _ in found:
             if norm and (resource, column) in number:
                 by_norm.setdefault(norm, []).append((text_id, number[resource, column], rows))
@@ -118,7 +118,7 @@ async def _read_index(datasette, database: str) -> Index:
     np.cumsum([len(by_norm[n]) for n in norms], out=first[1:])
     text_id, column, rows = (np.array([e[k] for e in entries], dtype=np.int64) for k in range(3))
     found = [f for f in found if f[4]] if TEXTS in tables else []
-    first_rowid = np.frombuffer(b"".join(f[5] for f in found), dtype="<i4")
+    first_rowid = np.array([f[5] for f in found], dtype=np.int64)
     return Index(columns, norms, "\x00".join(norms), np.array(starts, dtype=np.int64),
                  np.array([len(n) for n in norms], dtype=np.int64), first, text_id, column, rows,
                  np.array([f[0] for f in found], dtype=np.int64), np.array([f[4] for f in found], dtype=np.int64),
