@@ -16,10 +16,11 @@ from bazhong_accounts.site.sqlite import BuildError, load_package
 
 def contents(path) -> dict:
     conn = sqlite3.connect(path)
-    schema = sorted(conn.execute("select type, name, tbl_name, sql from sqlite_master where name not like 'sqlite_stat%'"))
+    schema = sorted(conn.execute("select type, name, tbl_name, sql from sqlite_master "
+                                 "where name not like 'sqlite_stat%'"))
     out = {"schema": schema}
-    for _, name, _, _ in schema:
-        if _ == "table" and not name.startswith("search_fts"):
+    for kind, name, _, _ in schema:
+        if kind == "table" and not name.startswith("search_fts"):
             out[name] = conn.execute(f'select rowid, * from "{name}" order by rowid').fetchall()
     out["texts"] = conn.execute('select resource, "column", text, norm, rows, rowids, rowids_i32 '
                                 "from search_fts_texts order by 1, 2, 3").fetchall()

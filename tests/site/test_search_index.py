@@ -46,7 +46,8 @@ def index_problems(conn: sqlite3.Connection, want: dict) -> list[str]:
     out += [f"not in the CSV: {k}" for k in got if k not in want]
     for resource, column, text in want:  # the rowids name the rows holding the text
         ids = got.get((resource, column, text)) or []
-        cells = conn.execute(f'select "{column}" from "{resource}" where rowid in ({",".join(map(str, ids))})').fetchall()
+        where = f"rowid in ({','.join(map(str, ids))})"
+        cells = conn.execute(f'select "{column}" from "{resource}" where {where}').fetchall()
         if any(c != text for (c,) in cells) or len(cells) != len(ids):
             out.append(f"{resource}.{column} {text!r}: rowids name other rows")
     return out

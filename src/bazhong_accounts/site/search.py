@@ -234,9 +234,8 @@ def best_rows(conn, index: Index, m: Matches, size: int) -> list[tuple]:
     while group < len(bounds) - 1 and len(out) < size:
         # the next scores whose texts hold `size` rows: mostly one query
         start = bounds[group]
-        enough = np.searchsorted(held, (held[start - 1] if start else 0) + size) + 1
-        last = min(len(bounds) - 1, np.searchsorted(bounds, enough, side="left"))
-        last = max(last, group + 1)
+        enough = int(np.searchsorted(held, (held[start - 1] if start else 0) + size)) + 1
+        last = max(group + 1, min(len(bounds) - 1, int(np.searchsorted(bounds, enough, side="left"))))
         prefixes = rowids_of(conn, index, m.text_id[start:bounds[last]], first=size)
         for g in range(group, last):
             column = int(m.column[bounds[g]])
