@@ -22,8 +22,8 @@ def contents(path) -> dict:
     for kind, name, _, _ in schema:
         if kind == "table" and not name.startswith("search_fts"):
             out[name] = conn.execute(f'select rowid, * from "{name}" order by rowid').fetchall()
-    out["texts"] = conn.execute('select resource, "column", text, norm, rows, rowids, rowids_i32 '
-                                "from search_fts_texts order by 1, 2, 3").fetchall()
+    out["texts"] = conn.execute('select resource, "column", text, norm, rows, first_rowid, rowids, rowids_i32 '
+                                "from search_fts_texts join search_fts_rowids using (id) order by 1, 2, 3").fetchall()
     out["fts"] = conn.execute("select count(*) from search_fts where search_fts match '\"财政拨款\"'").fetchone()
     return out
 

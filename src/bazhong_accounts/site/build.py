@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import fail
-from .fts import COLUMNS, TEXTS, Recorder
+from .fts import ROWIDS, TEXTS, Recorder
 from .marker import mark
 from .sqlite import BuildError, Package, Table, exact_view_sql, load_csv, load_package, q, sort_by_key
 
@@ -188,9 +188,9 @@ def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: in
         # processes of their own (python -m this module), not forked: the validator's thread (DuckDB)
         # runs in this process meanwhile
         running = [subprocess.Popen([sys.executable, "-m", "bazhong_accounts.site.build",
-                                     json.dumps([str(pkg.dir), names, str(f), validated])],
+                                     json.dumps([str(pkg.dir), names, str(f), validated, part])],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                   for names, f in zip(elsewhere, files)]
+                   for part, (names, f) in enumerate(zip(elsewhere, files), 1)]
         load_tables(conn, pkg, here, extra, validated)
         failed = [err.strip() for err in (p.communicate()[1] for p in running) if err.strip()]
         if failed or any(p.returncode for p in running):
@@ -203,7 +203,8 @@ def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: in
             conn.execute("ATTACH ? AS part", (str(f),))
             for name in names:
                 conn.execute(f"INSERT INTO main.{q(name)} SELECT * FROM part.{q(name)}")
-            conn.execute(f"INSERT INTO main.{TEXTS} ({COLUMNS}) SELECT {COLUMNS} FROM part.{TEXTS} ORDER BY id")
+            for table in (TEXTS, ROWIDS):  # the part's text ids are its own (fts.PART_IDS)
+                conn.execute(f"INSERT INTO main.{table} SELECT * FROM part.{table}")
             conn.commit()
             conn.execute("DETACH part")
     finally:
@@ -215,8 +216,8 @@ def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: in
             f.unlink(missing_ok=True)
 
 
-def write_part(pkg_dir: str, names: list[str], part: str, validated: bool) -> None:
-    """A part of the database (in a process of its own): the tables `names`, loaded and indexed."""
+def write_part(pkg_dir: str, names: list[str], part: str, validated: bool, number: int) -> None:
+    """Part `number` of the database (in a process of its own): the tables `names`, loaded and indexed."""
     from .metadata import query_indexes
 
     pkg = load_package(pkg_dir)
@@ -224,7 +225,7 @@ def write_part(pkg_dir: str, names: list[str], part: str, validated: bool) -> No
     conn = _connect_for_writing(Path(part))
     try:
         with conn:
-            load_tables(conn, pkg, names, query_indexes(pkg), validated, Recorder(conn, create="texts"))
+            load_tables(conn, pkg, names, query_indexes(pkg), validated, Recorder(conn, create="texts", part=number))
     finally:
         conn.close()
 

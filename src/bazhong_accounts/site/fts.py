@@ -12,8 +12,10 @@ The rows are recorded while the CSV streams into SQLite (load_csv hands its reco
 CSV's record numbers (the build inserts rows in file order into rowid tables).
 
 search_fts_texts: id, resource, column, text (as published), norm (normalize(text): how the search
-box compares), rows (how many rows hold it), first_rowid, rowids (JSON array, ascending: json_each()
-in SQL) and rowids_i32 (the same as 32-bit little-endian integers, which the search box reads).
+box compares), rows (how many rows hold it), first_rowid; search_fts_rowids, by the same id: rowids
+(JSON array, ascending: json_each() in SQL) and rowids_i32 (the same as 32-bit little-endian
+integers, which the search box reads). Apart, because a scan of the texts (the search box's start,
+a LIKE over them) would otherwise read every text's rowids, gigabytes at N = 10,000.
 Datasette hides both tables (its rule: names starting with an FTS table's name).
 """
 
@@ -30,7 +32,8 @@ from .sqlite import Table, q
 
 FTS = "search_fts"
 TEXTS = "search_fts_texts"
-COLUMNS = 'resource, "column", text, norm, rows, first_rowid, rowids, rowids_i32'  # all but id
+ROWIDS = "search_fts_rowids"  # apart: a scan of the texts then reads small records, not the rowids
+PART_IDS = 1 << 32  # the text ids of the build's part i start at i * PART_IDS (copied in as they are)
 
 
 def normalize(s: str) -> str:
@@ -42,8 +45,8 @@ def normalize(s: str) -> str:
 def create_sql() -> list[str]:
     return [
         f"CREATE TABLE {q(TEXTS)} (id INTEGER PRIMARY KEY, resource TEXT NOT NULL, \"column\" TEXT NOT NULL, "
-        "text TEXT NOT NULL, norm TEXT NOT NULL, rows INTEGER NOT NULL, first_rowid INTEGER NOT NULL, "
-        "rowids TEXT NOT NULL, rowids_i32 BLOB NOT NULL)",
+        "text TEXT NOT NULL, norm TEXT NOT NULL, rows INTEGER NOT NULL, first_rowid INTEGER NOT NULL)",
+        f"CREATE TABLE {q(ROWIDS)} (id INTEGER PRIMARY KEY, rowids TEXT NOT NULL, rowids_i32 BLOB NOT NULL)",
         f"CREATE VIRTUAL TABLE {q(FTS)} USING fts5(text, content={q(TEXTS)}, content_rowid='id', tokenize='trigram')",
     ]
 
@@ -51,11 +54,13 @@ def create_sql() -> list[str]:
 class Recorder:
     """Collects, per searched column of the table being loaded, each distinct text's rowids."""
 
-    def __init__(self, conn: sqlite3.Connection, create: bool | str = True):
-        """`create`: the tables (True), the texts table only ("texts": a part of the build), none."""
+    def __init__(self, conn: sqlite3.Connection, create: bool | str = True, part: int = 0):
+        """`create`: the tables (True), the texts and rowids tables only ("texts": a part of the
+        build), none. `part`: the build's part number (its text ids start at part * PART_IDS)."""
         self.conn = conn
         self.pending: tuple[Table, list[str], list[dict[str, array]]] | None = None
-        for sql in create_sql()[: {True: 2, "texts": 1}.get(create, 0)]:
+        self.next_id = part * PART_IDS + 1
+        for sql in create_sql()[: {True: 3, "texts": 2}.get(create, 0)]:
             conn.execute(sql)
 
     def records(self, t: Table, records: Iterable[list[str]]) -> Iterator[list[str]]:
@@ -88,13 +93,16 @@ class Recorder:
         t, columns, found = self.pending
         self.pending = None
 
-        def rows():
-            for column, by_text in zip(columns, found):
-                for text, rowids in by_text.items():
-                    blob = rowids if sys.byteorder == "little" else _swapped(rowids)
-                    yield (t.name, column, text, normalize(text), len(rowids), rowids[0],
-                           "[" + ",".join(map(str, rowids)) + "]", blob.tobytes())
-        self.conn.executemany(f"INSERT INTO {q(TEXTS)} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows())
+        texts, rowids_rows = [], []
+        for column, by_text in zip(columns, found):
+            for text, rowids in by_text.items():
+                blob = rowids if sys.byteorder == "little" else _swapped(rowids)
+                texts.append((self.next_id, t.name, column, text, normalize(text), len(rowids), rowids[0]))
+                rowids_rows.append((self.next_id, "[" + ",".join(map(str, rowids)) + "]", blob.tobytes()))
+                self.next_id += 1
+        self.conn.executemany(f'INSERT INTO {q(TEXTS)} (id, resource, "column", text, norm, rows, first_rowid) '
+                              "VALUES (?, ?, ?, ?, ?, ?, ?)", texts)
+        self.conn.executemany(f"INSERT INTO {q(ROWIDS)} (id, rowids, rowids_i32) VALUES (?, ?, ?)", rowids_rows)
 
     def finish(self) -> None:
         """Index the distinct texts (trigram: what the canned full-text queries match)."""
@@ -110,5 +118,13 @@ def _swapped(rowids: array) -> array:
 def rows_matching_sql(resource_param: str, match_param: str) -> str:
     """SQL for the rowids of one table's rows with a searched text matching an FTS5 query (trigram:
     3+ characters): what the table pages' ?_search= and the canned full-text queries use."""
-    return (f"select j.value from {q(TEXTS)} s, json_each(s.rowids) j where s.resource = {resource_param} "
+    return (f"select j.value from {q(TEXTS)} s join {q(ROWIDS)} r on r.id = s.id, json_each(r.rowids) j "
+            f"where s.resource = {resource_param} "
             f"and s.id in (select rowid from {q(FTS)} where {q(FTS)} match {match_param})")
+
+
+def rows_like_sql(resource: str, pattern: str) -> str:
+    """SQL for the rowids of one table's rows with a searched text LIKE `pattern` (an SQL
+    expression; escape '\\')."""
+    return (f"select j.value from {q(TEXTS)} s join {q(ROWIDS)} r on r.id = s.id, json_each(r.rowids) j "
+            f"where s.resource = '{resource}' and s.text like {pattern} escape '\\'")

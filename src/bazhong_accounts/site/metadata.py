@@ -264,8 +264,8 @@ def _like_branches(t: Table, fields: list[str]) -> list[str]:
                 f"    where :q != '' and matched_text is not null limit {CAP})"]
     no_scope = " and ".join(f":{c} = ''" for c in fields)
     some_scope = " or ".join(f":{c} != ''" for c in fields)
-    rows = (f"select j.value from p p2, {q(fts.TEXTS)} s, json_each(s.rowids) j "
-            f"where s.resource = '{t.name}' and s.text like p2.pat escape '\\'")
+    # the first rows holding the word (limit: a row has at most one match per column), not all of them
+    rows = fts.rows_like_sql(t.name, "(select pat from p)") + f" limit {CAP * len(cols)}"
     return [
         f"select * from ({select}from p, {q(t.name)} t\n"
         f"    where :q != '' and {no_scope} and t.rowid in ({rows})\n"
@@ -302,7 +302,8 @@ def _fulltext_branch(t: Table, fields: list[str]) -> str:
         f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, "
         f"coalesce({', '.join(marked)}) as snippet "
         f"from {q(t.name)} t\n"
-        f"    where t.rowid in ({fts.rows_matching_sql(repr(t.name), phrase)})"
+        f"    where t.rowid in ({fts.rows_matching_sql(repr(t.name), phrase)}"
+        + ("" if _scoped(t, fields) else f" limit {CAP * len(t.fts_columns())}") + ")"
         + (f" and {_scope(fields, 't.')}" if _scoped(t, fields) else "")
     )
     return f"select * from ({select}\n    limit {CAP})"

@@ -28,7 +28,7 @@ from markupsafe import Markup, escape
 from ..model import roles
 from ..model.descriptor import as_list
 from . import i18n
-from .fts import TEXTS, normalize, rows_matching_sql
+from .fts import ROWIDS, TEXTS, normalize, rows_matching_sql
 
 MAX_QUERY = 100  # characters; longer is refused with a message
 CAP = 50  # hits shown
@@ -196,7 +196,7 @@ def _read_rowids(conn, text_ids: list[int], first: int | None = None) -> dict[in
     if not text_ids:
         return {}
     blob = "rowids_i32" if first is None else f"substr(rowids_i32, 1, {4 * first})"
-    sql = f"select id, {blob} from {TEXTS} where id in (select value from json_each(?))"
+    sql = f"select id, {blob} from {ROWIDS} where id in (select value from json_each(?))"
     return {text_id: np.frombuffer(data, dtype="<i4") for text_id, data in conn.execute(sql, (json.dumps(text_ids),))}
 
 
