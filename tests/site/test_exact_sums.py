@@ -104,6 +104,8 @@ def exact(values) -> Decimal | None:
     [0.125, 1.005, 2.675, 1e-7],  # more than two decimals: the Decimal path
     [1e13, 9999999999999.99, 1.2345678901234567e17, 1e20, -1e15],  # beyond the integer path's range
     [5, 7, -3, 12.5, "3.25", "x", None],  # integers, text as SQLite's sum() reads it, NULL
+    [9223372036854775807, 9223372036854775807, -1],  # integers (the _x100 twins) beyond 64 bits: exact
+    [252497, 0, -289, 1, 0.1],  # integers and a float
     [0.0, 0.0],
     [],
     [None, None],
