@@ -107,6 +107,8 @@ class Recorder:
     def finish(self) -> None:
         """Index the distinct texts (trigram: what the canned full-text queries match)."""
         self.conn.execute(f"INSERT INTO {q(FTS)} (rowid, text) SELECT id, text FROM {q(TEXTS)}")
+        # the canned searches read one table's texts per branch
+        self.conn.execute(f"CREATE INDEX {q(TEXTS + '_resource')} ON {q(TEXTS)} (resource)")
 
 
 def _swapped(rowids: array) -> array:

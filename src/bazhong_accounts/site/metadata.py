@@ -292,26 +292,30 @@ def search_like(pkg: Package) -> dict:
     }
 
 
-def _fulltext_branch(t: Table, fields: list[str]) -> str:
-    """The rows holding a distinct text the trigram index matches (site/fts.py), the match marked."""
+def _fulltext_branch(t: Table, fields: list[str]) -> list[str]:
+    """The rows holding a distinct text the trigram index matches (site/fts.py), the match marked.
+    Over every department-year only the first rows are read (a word in every row's source id
+    would otherwise list them all before the limit); a chosen year or department reads them all."""
     marked = [f"case when instr(lower(t.{q(c)}), lower(:q)) > 0 then replace(substr(t.{q(c)}, "
               f"max(1, instr(lower(t.{q(c)}), lower(:q)) - 16), length(:q) + 32), :q, '【' || :q || '】') end"
               for c in t.fts_columns()]
     phrase = "'\"' || replace(:q, '\"', '\"\"') || '\"'"
-    select = (
-        f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, "
-        f"coalesce({', '.join(marked)}) as snippet "
-        f"from {q(t.name)} t\n"
-        f"    where t.rowid in ({fts.rows_matching_sql(repr(t.name), phrase)}"
-        + ("" if _scoped(t, fields) else f" limit {CAP * len(t.fts_columns())}") + ")"
-        + (f" and {_scope(fields, 't.')}" if _scoped(t, fields) else "")
-    )
-    return f"select * from ({select}\n    limit {CAP})"
+    rows = fts.rows_matching_sql(repr(t.name), phrase)
+    select = (f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, "
+              f"coalesce({', '.join(marked)}) as snippet from {q(t.name)} t\n")
+    first = f"{rows} limit {CAP * len(t.fts_columns())}"
+    if not _scoped(t, fields):
+        return [f"select * from ({select}    where t.rowid in ({first})\n    limit {CAP})"]
+    no_scope = " and ".join(f":{c} = ''" for c in fields)
+    some_scope = " or ".join(f":{c} != ''" for c in fields)
+    return [f"select * from ({select}    where {no_scope} and t.rowid in ({first})\n    limit {CAP})",
+            f"select * from ({select}    where ({some_scope}) and t.rowid in ({rows}) and {_scope(fields, 't.')}\n"
+            f"    limit {CAP})"]
 
 
 def search_fulltext(pkg: Package) -> dict:
     fields = _year_dept(pkg)
-    parts = [_fulltext_branch(t, fields) for t in pkg.tables.values() if t.fts_columns()]
+    parts = [b for t in pkg.tables.values() if t.fts_columns() for b in _fulltext_branch(t, fields)]
     return {
         "title": "全文搜索（三个字以上）/ Full-text search, 3+ characters",
         "description": "Trigram full-text search (SQLite FTS5) for the phrase :q over every table; needs at "
