@@ -218,7 +218,8 @@ class SparkEngine:
                 name = f"cte_{len(self.views)}_{cte.alias}"
                 self._keep(self.spark.sql(cte.this.sql(dialect="spark"))).createOrReplaceTempView(name)
                 self.views.append(name)
-                for t in refs:
+                for t in refs:  # the CTE's name stays the alias its columns are qualified by
+                    t.set("alias", t.args.get("alias") or exp.TableAlias(this=exp.to_identifier(cte.alias)))
                     t.set("this", exp.to_identifier(name))
                 cte.pop()
             if not ctes.expressions:
