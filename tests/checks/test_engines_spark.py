@@ -47,3 +47,39 @@ def test_spark_agrees_on_organisation_and_trips(spark, org_and_trips):  # noqa: 
     expected, got = compare(pkg, "spark")
     assert got == expected, (sorted(got - expected), sorted(expected - got))
     assert reported(got, cases) == cases, sorted(got)
+
+
+class _Recorder:
+    """A stand-in session: the SQL each view is made of, no JVM."""
+
+    def __init__(self):
+        self.made: list[str] = []
+
+    def sql(self, text):
+        self.made.append(text)
+        return self
+
+    def localCheckpoint(self, eager):  # noqa: N802 - pyspark's name
+        return self
+
+    def createOrReplaceTempView(self, name):  # noqa: N802 - pyspark's name
+        pass
+
+
+def test_a_cte_read_twice_is_computed_once():
+    """Spark inlines CTEs: the cycle check's six doublings (a_k joins a_(k-1) with itself) would
+    plan its first step 64 times. Each CTE read twice becomes a view, its name kept as alias."""
+    import json
+
+    from bazhong_accounts.checks.engines.backends import SparkEngine
+    from bazhong_accounts.checks.engines.package_checks import cycles_sql
+
+    engine = SparkEngine(_Recorder())
+    schema = json.loads((ROOT / "schemas" / "organisation.json").read_text(encoding="utf-8"))
+    out = engine._without_shared_ctes(f"select 1 as x0, rn from ({cycles_sql(schema)}) s")
+    assert engine.views == [f"cte_{k}_a{k}" for k in range(6)], engine.views
+    # a6 is read once: left a CTE, over the view of a5
+    assert "WITH a6 AS" in out and "FROM cte_5_a5 AS x LEFT JOIN cte_5_a5 AS y" in out and " a5 " not in out, out
+    assert all(" WITH " not in s.upper() for s in engine.spark.made)
+    once = engine._without_shared_ctes("select t.k from (with t as (select 1 as k) select t.k from t) s")
+    assert "WITH t AS" in once and len(engine.views) == 6, once  # read once: left to Spark
