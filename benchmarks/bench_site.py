@@ -11,7 +11,7 @@ the exact `select sum(amount)` over expenditure_by_function's 类 rows (50,000 a
 integer twin `sum(amount_x100)` (view expenditure_by_function_exact) and `count(*)` of the same
 rows (the floor). Each request differs
 by an ignored `_bench=<i>` so the site's answer cache never answers (--cached: it may).
-Writes benchmarks/results/site.csv.
+Writes benchmarks/results/site.csv (--out), with the server's CPU ms per answer and the load average.
 Without --db (and no site/bazhong.db) the site is built from the checkout first.
 """
 
@@ -36,12 +36,14 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from bazhong_accounts.site.cache import WARM_DELAY  # noqa: E402
 from bazhong_accounts.site.serve import serve_command, wait_until_serving  # noqa: E402
 from bazhong_accounts.site.sqlite import load_package  # noqa: E402
 
 # Sample parameters of the canned queries (an empty search matches nothing).
 QUERY_PARAMS = {"q": "电子政务", "section": "三公", "threshold": "50"}
-FIELDS = ["name", "url", "requests", "failures", "seconds", "requests_per_s", "p50_ms", "p95_ms", "max_ms", "capped"]
+FIELDS = ["name", "url", "requests", "failures", "seconds", "requests_per_s", "p50_ms", "p95_ms", "max_ms", "capped",
+          "server_cpu_ms_per_request", "load_average"]
 
 
 def free_port() -> int:
@@ -50,9 +52,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process `pid` and its children (uvicorn's workers), from /proc."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for p in [pid, *map(int, children.read_text().split())] if children.exists() else [pid]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def wait_until_idle(pid: int, settle: float = 120) -> None:
+    """Until the server uses under 5 % of a core for a second (its warming has ended), `settle` s at most."""
+    deadline = time.monotonic() + settle
+    while time.monotonic() < deadline:
+        before = server_cpu_seconds(pid)
+        time.sleep(1)
+        if server_cpu_seconds(pid) - before < 0.05:
+            return
+
+
+async def reach_every_worker(base: str, connections: int = 8) -> None:
+    """The home page over several connections at once: uvicorn hands them to every worker."""
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_keepalive_connections=0)) as client:
+        await asyncio.gather(*(client.get(base + "/") for _ in range(connections)))
+
+
 def first_value(base: str, db: str, table: str, column: str) -> str | None:
+    """A value of the column to filter by; None (the facet page is left out, and said so) when the
+    site does not give one."""
     sql = f'select "{column}" from "{table}" where "{column}" is not null limit 1'
-    rows = httpx.get(f"{base}/{db}.json", params={"sql": sql, "_shape": "array"}, timeout=30).json()
+    try:
+        r = httpx.get(f"{base}/{db}.json", params={"sql": sql, "_shape": "array"}, timeout=60)
+        rows = r.json() if r.status_code == 200 else []
+    except (httpx.HTTPError, ValueError) as e:
+        print(f"no value of {table}.{column} to filter by: {e}", file=sys.stderr)
+        return None
     return str(rows[0][column]) if rows else None
 
 
@@ -154,12 +192,22 @@ def main(argv=None) -> int:
         if not wait_until_serving(base, server, timeout=300):
             print("datasette serve did not start", file=sys.stderr)
             return 1
+        # a worker's first request starts its warming (site/cache.py, after WARM_DELAY): reach every
+        # worker, then measure once they are idle, not during it
+        asyncio.run(reach_every_worker(base))
+        time.sleep(WARM_DELAY + 1)
+        wait_until_idle(server.pid)
         for name, path in urls(args.db, base):
             httpx.get(base + path, timeout=args.cap)  # warm-up, not counted
+            cpu = server_cpu_seconds(server.pid)
             row = {"name": name, "url": path, **asyncio.run(load(base, path, args.requests, args.concurrency, args.cap, args.cached))}
+            # The server's CPU per answer: what a page costs, much less inflated than its wall time
+            # on a machine others load too (the load average beside it).
+            row["server_cpu_ms_per_request"] = round((server_cpu_seconds(server.pid) - cpu) * 1000 / max(1, row["requests"]), 1)
+            row["load_average"] = round(os.getloadavg()[0], 1)
             results.append(row)
             print(f"{name:32} {row['requests']:4} req {row['requests_per_s']:8} req/s  p50 {row['p50_ms']:7} ms  "
-                  f"p95 {row['p95_ms']:7} ms  failures {row['failures']}" + ("  (capped)" if row["capped"] else ""),
+                  f"p95 {row['p95_ms']:7} ms  CPU {row['server_cpu_ms_per_request']:6} ms/req  failures {row['failures']}" + ("  (capped)" if row["capped"] else ""),
                   flush=True)
     finally:
         server.terminate()

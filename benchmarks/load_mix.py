@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from results_csv import write_results  # noqa: E402
 
-from bench_site import free_port  # noqa: E402
+from bench_site import free_port, server_cpu_seconds, wait_until_idle  # noqa: E402
 
 from bazhong_accounts.site.serve import WORKERS, serve_command, wait_until_serving  # noqa: E402
 
@@ -92,19 +92,6 @@ class Connection:
             self.reader = self.writer = None
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of process `pid` and its children (uvicorn's workers), from /proc."""
-    total = 0.0
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    for p in [pid, *map(int, children.read_text().split())] if children.exists() else [pid]:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
 async def run_load(port: int, total: int, concurrency: int, server_pid: int) -> list[dict]:
     """`total` requests over PAGES from `concurrency` clients: the row "all", then one per page."""
     latencies: dict[str, list[float]] = {name: [] for name, _ in PAGES}
@@ -140,16 +127,6 @@ async def run_load(port: int, total: int, concurrency: int, server_pid: int) -> 
     return rows
 
 
-def wait_until_idle(pid: int) -> None:
-    """Until the server uses under 5 % of a core for a second (its warming has ended), SETTLE s at most."""
-    deadline = time.monotonic() + SETTLE
-    while time.monotonic() < deadline:
-        before = server_cpu_seconds(pid)
-        time.sleep(1)
-        if server_cpu_seconds(pid) - before < 0.05:
-            return
-
-
 async def warm_up(port: int) -> None:
     """Each page from WARM_UP connections at once, so that every worker process has answered each."""
     async def client():
@@ -172,7 +149,7 @@ def measure(db: Path, workers: int, requests: int, concurrency: list[int]) -> li
         if not wait_until_serving(f"http://127.0.0.1:{port}", server, timeout=60):
             print("bazhong-accounts serve did not start", file=sys.stderr)
             return None
-        wait_until_idle(server.pid)
+        wait_until_idle(server.pid, SETTLE)
         asyncio.run(warm_up(port))
         rows = [row for c in concurrency for row in asyncio.run(run_load(port, requests, c, server.pid))]
     finally:

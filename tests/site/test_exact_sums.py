@@ -104,6 +104,8 @@ def exact(values) -> Decimal | None:
     [0.125, 1.005, 2.675, 1e-7],  # more than two decimals: the Decimal path
     [1e13, 9999999999999.99, 1.2345678901234567e17, 1e20, -1e15],  # beyond the integer path's range
     [5, 7, -3, 12.5, "3.25", "x", None],  # integers, text as SQLite's sum() reads it, NULL
+    [9223372036854775807, 9223372036854775807, -1],  # integers (the _x100 twins) beyond 64 bits: exact
+    [252497, 0, -289, 1, 0.1],  # integers and a float
     [0.0, 0.0],
     [],
     [None, None],
@@ -129,8 +131,9 @@ def test_sum_of_many_two_decimal_amounts_is_exact():
 # ---------------------------------------------------------------- the streaming loader
 
 
-def load_broken(copy_package, tmp_path, resource: str, edit) -> BuildError:
-    """Break data/<resource>.csv of a copy with `edit(lines)`, load it as the build does."""
+def load_broken(copy_package, tmp_path, resource: str, edit, validated: bool = False) -> BuildError:
+    """Break data/<resource>.csv of a copy with `edit(lines)`, load it as the build does (`validated`:
+    as the build does while the validator runs beside, which proves the types but not decimals)."""
     pkg = copy_package(tmp_path / "pkg")
     path = pkg / "data" / f"{resource}.csv"
     lines = path.read_text(encoding="utf-8").split("\n")
@@ -140,7 +143,7 @@ def load_broken(copy_package, tmp_path, resource: str, edit) -> BuildError:
     conn = sqlite3.connect(":memory:")
     conn.execute(build.create_table_sql(tables[resource], tables))
     with pytest.raises(BuildError) as exc:
-        load_csv(conn, tables[resource])
+        load_csv(conn, tables[resource], validated=validated)
     return str(exc.value), path
 
 
@@ -155,23 +158,57 @@ def set_cell(column: str, line: int, text: str):
     return edit
 
 
-def test_more_decimals_than_declared_stops_the_build(copy_package, tmp_path):
-    message, path = load_broken(copy_package, tmp_path, "income", set_cell("amount", 3, "675.705"))
+@pytest.mark.parametrize("validated", [False, True])
+def test_more_decimals_than_declared_stops_the_build(copy_package, tmp_path, validated):
+    message, path = load_broken(copy_package, tmp_path, "income", set_cell("amount", 3, "675.705"), validated)
     assert message == (f'{path}:3: amount: "675.705" has 3 decimal places; the schema declares decimalPlaces 2 '
                        f"(raise it in the schema if the report prints more)")
 
 
-def test_a_record_of_the_wrong_length_is_named_by_its_line(copy_package, tmp_path):
+@pytest.mark.parametrize("validated", [False, True])
+def test_more_whole_digits_than_the_twin_holds_stops_the_build(copy_package, tmp_path, validated):
+    message, path = load_broken(copy_package, tmp_path, "income", set_cell("amount", 3, "-12345678901234.5"), validated)
+    assert message == f'{path}:3: amount: "-12345678901234.5" has more than 13 digits before the decimal point'
+    load_broken_ok = set_cell("amount", 3, "-1234567890123.5")  # 13 digits and a sign: fits
+    pkg = copy_package(tmp_path / "ok")
+    path = pkg / "data" / "income.csv"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    load_broken_ok(lines)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    tables = load_package(pkg).tables
+    conn = sqlite3.connect(":memory:")
+    conn.execute(build.create_table_sql(tables["income"], tables))
+    load_csv(conn, tables["income"], validated=validated)
+    assert conn.execute("select amount from income where rowid = 2").fetchone()[0] == -1234567890123.5
+
+
+@pytest.mark.parametrize("validated", [False, True])
+def test_a_record_of_the_wrong_length_is_named_by_its_line(copy_package, tmp_path, validated):
     def edit(lines):
         lines[4] += ",extra"
-    message, path = load_broken(copy_package, tmp_path, "income", edit)
+    message, path = load_broken(copy_package, tmp_path, "income", edit, validated)
     fields = len(next(r for r in resources() if r["name"] == "income")["schema"]["fields"])
     assert message == f"{path}:5: {fields + 1} cells, expected {fields}"
 
 
-def test_a_bad_pattern_cell_is_named_by_its_line(copy_package, tmp_path):
-    message, path = load_broken(copy_package, tmp_path, "income", set_cell("item_id", 6, "Bad-Id"))
+@pytest.mark.parametrize("validated", [False, True])
+def test_a_bad_pattern_cell_is_named_by_its_line(copy_package, tmp_path, validated):
+    message, path = load_broken(copy_package, tmp_path, "income", set_cell("item_id", 6, "Bad-Id"), validated)
     assert message.startswith(f'{path}:6: item_id: "Bad-Id" does not match the pattern ')
+
+
+def test_a_validated_load_stores_what_the_typed_load_stores(tmp_path):
+    """The build that leaves types to the validator beside it writes the same values, of the same
+    SQLite types, as the load that types every cell in SQL."""
+    dbs = {}
+    for validated in (False, True):
+        dbs[validated] = tmp_path / f"v{validated}.db"
+        build.write_database(load_package(ROOT), dbs[validated], validated=validated)
+    typed, fast = (sqlite3.connect(dbs[v]) for v in (False, True))
+    for res in resources():
+        cols = ", ".join(f'"{f["name"]}", typeof("{f["name"]}")' for f in res["schema"]["fields"])
+        sql = f'select rowid, {cols} from "{res["name"]}" order by rowid'
+        assert typed.execute(sql).fetchall() == fast.execute(sql).fetchall(), res["name"]
 
 
 def test_a_build_reads_the_real_values_back(site_db):
@@ -181,32 +218,6 @@ def test_a_build_reads_the_real_values_back(site_db):
         got = [v for (v,) in conn.execute(f'select "{f["name"]}" from "{table}" order by rowid')]
         want = [r[f["name"]] for r in csv_rows(table)]
         assert [dec(v) for v in got] == want, (table, f["name"])
-
-
-# ---------------------------------------------------------------- search tables built in parallel
-
-
-def test_search_indexes_built_apart_are_those_of_their_tables(site_db, tmp_path):
-    """FTS5's own check: every <table>_fts index holds exactly the tokens of its content table."""
-    import shutil
-
-    copy = tmp_path / "copy.db"
-    shutil.copy(site_db, copy)
-    conn = sqlite3.connect(copy)
-    names = [n for (n,) in conn.execute("select name from sqlite_master where sql like 'CREATE VIRTUAL TABLE%fts5%'")]
-    assert "income_fts" in names and "indicators_fts" in names
-    for name in names:
-        conn.execute(f"insert into {name}({name}, rank) values ('integrity-check', 1)")
-    schema = next(r for r in resources() if r["name"] == "income")["schema"]
-    searched = [f["name"] for f in schema["fields"] if f.get("role") in ("label", "text", "provenance")
-                and f.get("type", "string") == "string"]
-    word = "财政拨款"  # trigram search: three characters or more
-    want = sum(1 for r in csv_rows("income") if any(word in (r[c] or "") for c in searched))
-    got = conn.execute("select count(*) from income_fts where income_fts match ?", (f'"{word}"',)).fetchone()[0]
-    assert want and got == want
-    conn.execute("update income set source_quote = source_quote || '改动过' where rowid = 1")  # not indexed so
-    with pytest.raises(sqlite3.DatabaseError):  # the check above would have said so
-        conn.execute("insert into income_fts(income_fts, rank) values ('integrity-check', 1)")
 
 
 def test_a_sum_by_category_reads_an_index_not_the_table(site_db):

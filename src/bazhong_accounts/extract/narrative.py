@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from ..checks.figure_sources import SIGN_WORDS
+from ..checks.figure_sources import SIGN_WORDS, chinese_value
 from ..model.descriptor import package_dir, read_descriptor, read_schema
 from .items import EBT, INC, ITEMS, TPE
 from .draft import Break, Draft, Span
@@ -31,7 +31,7 @@ from .draft import Break, Draft, Span
 NEGATIVE_WORDS = tuple(w for w, sign in SIGN_WORDS.items() if sign < 0)  # as the validator reads a span
 
 RESOURCES = ("income", "expenditure_by_type", "expenditure_by_function", "three_public_expenses",
-             "three_public_expenses_counts", "projects", "indicators", "organisation")
+             "three_public_expenses_counts", "projects", "project_kpis", "indicators", "organisation")
 NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"  # 3,200.67 or 3200.67
 PCT = r"[%％]"
 CN_NO = "一二三四五六七八九十"
@@ -76,6 +76,15 @@ SECTION_KINDS = (
     ("政府性基金", "gov_fund"), ("国有资本经营", "state_capital"), ("收入决算情况", "income"),
     ("支出决算情况", "expenditure"), ("绩效", "performance"), ("其他重要事项", "other"),
 )
+
+# a section's own total, and the labels of its parts that are the parts of all the year's spending
+# when that total is all of it (财政拨款支出总计 = 本年支出合计: no other money was spent, so 财政拨款
+# 基本支出 is the year's 基本支出); with another total they are other figures and stay unread
+PARTS_OF_ALL = {
+    "fiscal": ((EBT, "fiscal_total"), {"基本支出": (EBT, "basic"), "项目支出": (EBT, "project")}),
+    "basic": ((EBT, "gpb_total"), {"一般公共预算财政拨款基本支出": (EBT, "basic")}),
+    "overall": ((EBT, "total"), {"基本支出": (EBT, "basic"), "项目支出": (EBT, "project")}),
+}
 
 # groups whose parts the outline always prints all of: parent = sum(parts) can be checked
 COMPLETE_GROUPS = (
@@ -417,9 +426,31 @@ class Parser:
 
     def amounts(self, sec: Section) -> None:
         for label, s, e, tail in self.money(sec):
-            targets = self.label_targets(sec.kind, label)
+            targets = self.label_targets(sec.kind, label) or self.parts_of_all(sec.kind, label)
             for resource, item_id in targets:
                 self.amount_with_rates(self.item_row(resource, item_id), s, e, tail, sec)
+
+    def parts_of_all(self, kind: str, label: str) -> list[tuple[str, str]]:
+        """The year's 基本支出/项目支出 printed under a section's own total (PARTS_OF_ALL), when
+        that total, as printed, is the year's whole spending (本年支出合计)."""
+        total, parts = PARTS_OF_ALL.get(kind, (None, {}))
+        target = parts.get(clean_label(label))
+        if target is None:
+            return []
+        own, year = self.first_value(*total, "amount"), self.first_value(EBT, "current_year_total", "amount")
+        return [target] if own is not None and own == year else []
+
+    def first_value(self, resource: str, key: str, column: str) -> Decimal | None:
+        row = self.rows.get((resource, key))
+        printed = row.figures.get(column) if row else None
+        return dec(printed[0].value) if printed else None
+
+    def repeat(self, resource: str, key: str, column: str, s: int, e: int, sec: Section) -> None:
+        """A figure the report prints again with the same value (in a summary, an appendix): one
+        more span of the cell; a different value is left for a person (it is not named enough
+        to be a second reading of the cell)."""
+        if self.first_value(resource, key, column) == dec(self.text[s:e]):
+            self.put(self.rows[resource, key], column, self.text[s:e], s, e, sec)
 
     def amount_with_rates(self, row: RowDraft, s: int, e: int, tail: int, sec: Section) -> None:
         """X万元 and what follows it in the same clause: ，占Y% and ，完成预算Z%."""
@@ -472,8 +503,10 @@ class Parser:
         prior = dec(amount[0].value) - dec(change[-1].value)
         body = self.text[sec.start:sec.end]
         labels = list(re.finditer(r"(?m)^[ \t]*(\d+(?:\.\d+)?)[ \t]*$", body))
-        if not any(dec(m.group(1)) == dec(amount[0].value) for m in labels):
+        shown = [m for m in labels if dec(m.group(1)) == dec(amount[0].value)]
+        if not shown:
             return  # the chart does not show this row's amount: not its chart
+        self.put(row, "amount", shown[0].group(1), sec.start + shown[0].start(1), sec.start + shown[0].end(1), sec)
         for m in labels:
             if dec(m.group(1)) == prior and "." in m.group(1):
                 self.put(row, "prior_year_amount", m.group(1), sec.start + m.start(1), sec.start + m.end(1), sec)
@@ -550,6 +583,9 @@ class Parser:
             if m:
                 self.count(count_id, item_id, parent, zh, en, m.group(2), unit_en, sec.start + m.start(1),
                            sec.start + m.end(1), sec)
+        paid = re.search(rf"公务接待\s*\d+\s*批次[^。]*?共计支出\s*({NUM})\s*万元", body)
+        if paid and (TPE, "reception") in self.rows:  # 国内公务接待39批次，385人次，共计支出9.82万元
+            self.repeat(TPE, "reception", "amount", sec.start + paid.start(1), sec.start + paid.end(1), sec)
         m = re.search(r"(?:截至(?P<date>\d{4}年\d{1,2}月\d{1,2}日)[，,]?)?[^。；\n]{0,8}?共有公务用车\s*(?P<n>\d+)\s*辆"
                       r"(?:（(?P<kinds>[^）]*)）|[，,]\s*其中[:：]\s*(?P<listed>[^。；\n]*))?", body)
         if not m:
@@ -684,7 +720,56 @@ class Parser:
                     out[col] = (v.group(1), nxt[1], nxt[1] + len(v.group(1)))
             elif cell == "实际完成目标" and i + 2 < len(cells):
                 out["expected_goal_zh"], out["achieved_goal_zh"] = nxt[0], cells[i + 2][0]
+        out["extent"] = (sec.start + at, end)
         return out if "name" in out else None
+
+    def kpi_rows(self, pid: str, start: int, end: int, sec: Section) -> None:
+        """The 绩效指标完成情况 grid of a project table as project_kpis rows: after its header
+        (一级指标 … 实际完成指标值), one row per blank-line-separated block, its last five cells
+        the levels, the expected and the actual value; a value cell that is one number (100%) is
+        also its figure."""
+        head = re.search(r"\n\t实际完成指标值[^\n]*", self.text[start:end])
+        if head is None:
+            return
+        english = self.kpi_level_english()
+        pos = start + head.end()
+        for n, block in enumerate(b for b in re.finditer(r"(?:\t[^\n]*(?:\n[^\t\n][^\n]*)*\n?)+",
+                                                          self.text[pos:end]) if b.group().strip()):
+            cells = [c for c in self.cells_of(pos + block.start(), pos + block.end())][-5:]
+            if len(cells) < 5:
+                break  # not a row of the grid: the grid is over
+            values = dict(zip(("level1_zh", "level2_zh", "level3_zh", "expected_zh", "actual_zh"),
+                              (c[0] for c in cells), strict=True))
+            level1 = values["level1_zh"]
+            row = self.row("project_kpis", f"{pid}|{n + 1}", {
+                "project_id": pid, "row_no": str(n + 1), **values,
+                "level1_en": english.get(level1, f"{level1} (to be translated)" if level1 else "")})
+            row.section = sec.path
+            row.quote_extra += [self.verbatim(s, e) for text, s, e in cells if text]
+            for (text, s, _), column in zip(cells[3:], ("expected_number", "actual_number"), strict=True):
+                m = re.fullmatch(rf"({NUM})\s*([%％])?", text)
+                if m:
+                    self.put(row, column, m.group(1), s, s + len(m.group(1)), sec)
+                    row.meta["number_unit_zh"] = "%" if m.group(2) else ""
+
+    def cells_of(self, start: int, end: int) -> list[tuple[str, int, int]]:
+        """The tab-led cells of flat text[start:end]: (text, start, end), an untabbed line
+        continuing the cell above it."""
+        cells: list[list] = []
+        pos = start
+        for line in self.text[start:end].split("\n"):
+            if line.startswith("\t"):
+                lead = len(line) - len(line.lstrip())
+                cells.append([line.strip(), pos + lead, pos + lead + len(line.strip())])
+            elif line.strip() and cells:
+                cells[-1][0] += "\n" + line.strip()
+                cells[-1][2] = pos + len(line.rstrip())
+            pos += len(line) + 1
+        return [(c[0], c[1], c[2]) for c in cells]
+
+    def kpi_level_english(self) -> dict[str, str]:
+        """English of a 一级指标 as the package's project_kpis rows give it (where they agree)."""
+        return agreed_english(self.refs.rows("project_kpis"), "level1_zh", "level1_en")
 
     def project(self, n: int, para, table: dict, sec: Section) -> None:
         name = table["name"]
@@ -698,6 +783,8 @@ class Parser:
                 "expected_goal_zh": table.get("expected_goal_zh", ""),
                 "achieved_goal_zh": table.get("achieved_goal_zh", "")}
         row = self.row("projects", pid, meta)
+        if "project_kpis" in self.refs.schemas:
+            self.kpi_rows(pid, *table["extent"], sec)
         for col in ("budget", "executed", "budget_fiscal", "budget_other", "executed_fiscal", "executed_other"):
             if col in table:
                 v, s, e = table[col]
@@ -794,10 +881,42 @@ class Parser:
             if sec.kind in ("other", "performance"):
                 self.indicators(sec)
         work_counts(self)
+        self.appendices()
         self.budget_completion()
+        quantities(self)
         self.derive_year_end_carryover()
         self.one_fact_one_row()
         self.organisation_root()
+
+    def appendices(self) -> None:
+        """The reports of the 附件 part: a 部门整体支出绩效评价报告 restating the year's income and
+        spending (二、部门财政资金收支情况: the labels of 一、收入支出决算总体情况说明), and a
+        project's 绩效评价报告 restating its budget and payments."""
+        for title, sec in appendix_reports(self.text):
+            body = self.text[sec.start:sec.end]
+            for m in re.finditer(rf"(?m)^[ \t\u3000]*[{CN_NO}]+、[^\n]*财政资金收支情况[^\n]*$", body):
+                nxt = re.compile(rf"(?m)^[ \t\u3000]*[{CN_NO}]+、").search(body, m.end())
+                self.amounts(Section("overall", f"{sec.path} > {squeeze(m.group())}", sec.start + m.start(),
+                                     sec.start + (nxt.start() if nxt else len(body))))
+            project = self.project_titled(title)
+            if project is not None:
+                self.project_appendix(project, sec)
+
+    def project_titled(self, title: str) -> RowDraft | None:
+        """The one project of the draft whose name shares a run of at least four characters with
+        an appendix's title (电子政务云政府购买服务经费 / 2018年市电子政务云项目支出绩效评价报告)."""
+        hits = [row for (r, _), row in self.rows.items()
+                if r == "projects" and common_run(row.meta.get("name_zh", ""), title) >= 4]
+        return hits[0] if len(hits) == 1 else None
+
+    def project_appendix(self, row: RowDraft, sec: Section) -> None:
+        """下达/追加/拨入 X万元 is the project's budget and 支付 X万元 its payment, where the project
+        table printed the same value (else a person reads it)."""
+        body = self.text[sec.start:sec.end]
+        for column, words in (("budget", r"(?:下达|追加[^，。\d]{0,8}?经费|拨入[^，。\d]{0,8}?资金)"),
+                              ("executed", r"支付[^，。\d]{0,16}?")):
+            for m in re.finditer(rf"{words}\s*({NUM})\s*万元", body):
+                self.repeat("projects", row.key, column, sec.start + m.start(1), sec.start + m.end(1), sec)
 
     def part_at(self, pos: int) -> Section:
         """The part (第四部分 附件 …) holding flat position `pos`, as a section for paths."""
@@ -809,13 +928,16 @@ class Parser:
     def budget_completion(self) -> None:
         """预算完成情况。…财政拨款支出X万元。完成预算Y%: the 部门整体支出绩效评价 appended to
         Sichuan reports states the completion of the whole appropriation."""
-        pattern = (rf"(?<!一般公共预算)财政拨款支出\s*(?P<num>{NUM})\s*万元\s*[。，,；;]?\s*"
+        pattern = (rf"(?:财政拨款收入\s*(?P<inc>{NUM})\s*万元\s*[，,]\s*)?"
+                   rf"(?<!一般公共预算)财政拨款支出\s*(?P<num>{NUM})\s*万元\s*[。，,；;]?\s*"
                    rf"完成(?:全年)?预算的?\s*(?P<pct>{NUM})\s*{PCT}")
         for m in re.finditer(pattern, self.text):
             sec = self.part_at(m.start())
             row = self.item_row(EBT, "fiscal_total")
             self.put(row, "amount", m.group("num"), m.start("num"), m.end("num"), sec)
             self.put(row, "budget_completion_pct", m.group("pct"), m.start("pct"), m.end("pct"), sec)
+            if m.group("inc"):
+                self.repeat(INC, "fiscal_total", "amount", m.start("inc"), m.end("inc"), sec)
 
     def one_fact_one_row(self) -> None:
         """共有车辆N辆 (国有资产) is the 三公 公务用车 count when both print the same number: one
@@ -823,6 +945,7 @@ class Parser:
         held, cars = self.rows.get(("indicators", "vehicles_held")), self.rows.get(
             ("three_public_expenses_counts", "vehicles"))
         if held and cars and dec(held.figures["value"][0].value) == dec(cars.figures["value"][0].value):
+            cars.figures["value"] += held.figures["value"]  # printed twice: both are spans of the count
             del self.rows["indicators", "vehicles_held"]
 
     def derive_year_end_carryover(self) -> None:
@@ -841,6 +964,35 @@ class Parser:
             row.section = inc.section
             both = (inc.figures["amount"][0], ebt.figures["amount"][0])
             row.quote_extra += [self.quote(p.start, p.end) for p in both]
+
+
+def common_run(a: str, b: str) -> int:
+    """Length of the longest run of characters two names share."""
+    best = 0
+    for i in range(len(a)):
+        for j in range(i + best + 1, len(a) + 1):
+            if a[i:j] not in b:
+                break
+            best = j - i
+    return best
+
+
+def appendix_reports(text: str) -> list[tuple[str, Section]]:
+    """Each report of the 附件 part (附件1, 附件2 …): its title (the lines under 附件N up to the
+    first numbered heading, joined) and its section."""
+    found = parts_named(text, "附件")
+    if not found:
+        return []
+    part, start, end = max(found, key=lambda f: f[2] - f[1])
+    start = text.rfind("\n", 0, start) + 1  # a short 附件1 line is joined to the part's heading
+    marks = list(re.finditer(r"(?m)(?:^|\s|附件)附件\s*(\d+)[ \t\u3000]*$", text[start:end]))
+    out = []
+    for i, m in enumerate(marks):
+        s, e = start + m.start(), start + (marks[i + 1].start() if i + 1 < len(marks) else end - start)
+        head = re.split(rf"(?m)^[ \t\u3000]*[{CN_NO}]+、", text[start + m.end():e], maxsplit=1)[0]
+        title = "".join(head.split())
+        out.append((title, Section("performance", f"{part} > 附件{m.group(1)} {title}", s, e)))
+    return out
 
 
 def strip_quotes(s: str) -> str:
@@ -1186,6 +1338,20 @@ CLAUSE_END = "，,。；;：:！？\n“”"
 LIST_MARKER = re.compile(rf"^(?:[{CN_NO}]+是|[{CN_NO}]+、|[（(][{CN_NO}]+[)）]|\d+[.、．])")
 
 
+def unit_english(refs: "References") -> dict[str, str]:
+    """English of a unit, where every indicator row the package holds in that unit agrees (名 is
+    persons in one row and a rank in another: none)."""
+    return agreed_english(refs.rows("indicators"), "unit_zh", "unit_en")
+
+
+def agreed_english(rows: list[dict], zh: str, en: str) -> dict[str, str]:
+    """Chinese -> English over the rows, for the Chinese every row gives the same English."""
+    seen: dict[str, set[str]] = {}
+    for r in rows:
+        seen.setdefault(r[zh], set()).add(r[en])
+    return {k: v.pop() for k, v in seen.items() if len(v) == 1 and k}
+
+
 def overview_part(text: str) -> tuple[str, int, int] | None:
     """The 部门概况 part: (its heading, start, end); of several headings (a table of contents
     names it too) the longest part."""
@@ -1226,13 +1392,13 @@ def work_counts(self: Parser) -> None:
     category, English) where this source's hand-made row has the same value, unit and qualifier
     and a name one holds the other of; else `count_<section>_<n>`, its English to be added."""
     known = [r for r in self.refs.rows("indicators") if r.get("source_id") == self.source_id]
-    unit_en = {r["unit_zh"]: r["unit_en"] for r in self.refs.rows("indicators")}
+    unit_en = unit_english(self.refs)
     taken = {k for (res, k) in self.rows if res == "indicators"}  # given by another sentence: one fact, one row
     for s_no, sec in enumerate(overview_sections(self.text), 1):
         for n, (name, value, unit, qualifier, s, e) in enumerate(count_clauses(self.text[sec.start:sec.end]), 1):
             same = [r for r in known if (r["value"], r["unit_zh"], r["qualifier"]) == (value, unit, qualifier)
                     and (r["name_zh"] in name or name in r["name_zh"])]
-            hand = same[0] if len(same) == 1 else {}
+            hand = same[0] if len(same) == 1 else hand_made(known, value, unit, qualifier, name)
             metric = hand.get("metric_id") or f"count_overview_{s_no}_{n}"
             if metric in taken:
                 continue
@@ -1243,4 +1409,146 @@ def work_counts(self: Parser) -> None:
                 "unit_en": hand.get("unit_en") or unit_en.get(unit) or f"{unit} (to be translated)",
                 "qualifier": qualifier})
             self.put(row, "value", value, sec.start + s, sec.start + e, sec)
+
+
+
+# ---- the other quantities the report states in prose: 125个非涉密政务信息系统 (the noun after the
+# count), 同比降低13.9%, 第6名, 连续三年, 101.7亿元, 155M, 24小时, 自评得分93分
+
+QUANTITY_UNIT = (r"万多字|万余字|万字|万人次|人次|批次|场（次）|小时|亿元|万元|[%％]|M(?![A-Za-z])|件|次|篇|条|期|个|人|名"
+                 r"|辆|家|项|场|份|户|处|起|位|分|年(?!度|[0-9]|底|初|末|内|\d)")
+# 位居全省前10: a place among the first N (the unit is the rank's, 名次, not printed)
+TOP_N = re.compile(r"(?<=位居)(?P<place>[^，,。；\d]{0,6}?前)(?P<n>\d+)(?![\d.%％万亿个名位])")
+QUANTITY = re.compile(rf"(?P<dir>降低|下降|减少|增长|提高|上升)?(?P<n>{NUM}|[{CN_NO}两]+)(?P<q>[余多])?"
+                      rf"(?P<u>{QUANTITY_UNIT})(?P<more>以上)?")
+CLAUSE = re.compile(r"[^，,。；;：:！？\n]+")
+ALL_OF = re.compile(r"均(?:达|为|是)?$")  # 办件回复率、按时办结率均达100%: one figure of each rate
+
+
+# units of money and rates: in the 预算绩效 section they are the projects' (预算数, 执行数, 完成预算的
+# x%), read by the project patterns; one those miss stays for a person, never an indicator
+PROJECT_UNITS = ("万元", "亿元", "%")
+
+
+def prose_regions(self: Parser) -> list[tuple[Section, tuple[str, ...]]]:
+    """Where quantities stand in sentences, with the units not to read there: the 部门概况 part,
+    the 附件 reports, the paragraphs of the 预算绩效 section and the goals (预期目标, 实际完成目标)
+    of its project tables, not their KPI grids (project_kpis) nor their other cells (tab-led
+    lines)."""
+    out: list[tuple[Section, tuple[str, ...]]] = [(sec, ()) for sec in overview_sections(self.text)]
+    out += [(sec, ()) for _, sec in appendix_reports(self.text)]
+    for sec in sections(self.text):
+        if sec.kind != "performance":
+            continue
+        body = self.text[sec.start:sec.end]
+        # a paragraph, or a table cell that is a sentence of its own (目前集中运行全市131个…系统。)
+        for line in re.finditer(r"(?m)^(?:[^\t\n][^\n]*|\t[^\t\n]*[\u4e00-\u9fff][^\t\n]*。[ \t]*)$", body):
+            out.append((Section("performance", sec.path, sec.start + line.start(), sec.start + line.end()),
+                        PROJECT_UNITS))
+        for m in re.finditer(r"实际完成目标", body):
+            stop = body.find("绩效指标完成情况", m.end())
+            out.append((Section("performance", sec.path, sec.start + m.end(),
+                                sec.start + (stop if stop >= 0 else len(body))), PROJECT_UNITS))
+    return out
+
+
+def quantity_value(m: re.Match) -> str:
+    n = m.group("n")
+    if "place" in m.re.groupindex:
+        return n
+    value = str(chinese_value(n)) if n[0] in CN_NO + "两" else n.replace(",", "")
+    return ("-" if m.group("dir") in NEGATIVE_WORDS else "") + value
+
+
+def quantities(self: Parser) -> None:
+    """Each number with its unit in the prose regions that no other reading located, as an
+    `indicators` draft named by its clause as printed: the hand-made row of this source where
+    exactly one has the same value, unit and qualifier and shares four characters of name with
+    the clause (else `quantity_<n>`, its English to be added). Chinese numerals count (连续三年)
+    only before a unit; years, dates and ordinals are the non-figures' business."""
+    located = {p.start for row in self.rows.values() for ps in row.figures.values() for p in ps}
+    known = [r for r in self.refs.rows("indicators") if r.get("source_id") == self.source_id]
+    n = 0
+    for sec, not_here in prose_regions(self):
+        body = self.text[sec.start:sec.end]
+        for clause in CLAUSE.finditer(body):
+            found = [m for m in QUANTITY.finditer(clause.group())
+                     if _a_quantity(m, clause.group()) and quantity_unit(m) not in not_here]
+            found = sorted(found + list(TOP_N.finditer(clause.group())), key=lambda m: m.start("n"))
+            for i, m in enumerate(found):
+                start = sec.start + clause.start() + m.start("n")
+                if start in located:
+                    continue
+                located.add(start)
+                # its item: from the quantity before it to the one after (内设14个科室、4个行政机构)
+                lo = found[i - 1].end() if i else 0
+                hi = found[i + 1].start() if i + 1 < len(found) else len(clause.group())
+                # the sign word stays in the name (全年发文数量同比降低): the value carries it
+                for name in item_names(clause.group()[lo:m.start("n")], clause.group()[m.end():hi], clause.group()):
+                    n += 1
+                    add_quantity(self, sec, clause.group(), name, m, start, known, n)
+
+
+def _a_quantity(m: re.Match, clause: str) -> bool:
+    """Not a year (2018年), a date (12月), an ordinal (第3次), an enumerator (1.) or part of a
+    longer number or name (image5, 5·12)."""
+    before = clause[:m.start()]
+    if re.search(r"[\d.·〔〕\[A-Za-z_]$", before) or clause[m.end("n"):m.end("n") + 1] == "·":
+        return False
+    if m.group("u") == "年" and (len(m.group("n")) == 4 or not re.search(r"(?:连续|以|由|为|期)$", before)):
+        return False
+    if m.group("n")[0] in CN_NO + "两" and m.group("u") in ("个", "次", "名", "位", "年") and \
+            not re.search(r"(?:连续|每个月开展|每个季度开展|第)$", before):
+        return False  # 四个意识, 一次性: wording; a Chinese numeral counts where the sentence says so
+    if before.endswith("第") and m.group("u") not in ("名", "位"):
+        return False  # 第108次: a meeting's number
+    return True
+
+
+def quantity_unit(m: re.Match) -> str:
+    if "place" in m.re.groupindex:
+        return "名次"
+    u = m.group("u")
+    return "万字" if u.startswith("万") and u.endswith("字") else "%" if u in "%％" else u
+
+
+def quantity_qualifier(m: re.Match, before: str) -> str:
+    if "place" in m.re.groupindex:
+        return "exact"
+    if m.group("q") or "多" in m.group("u") or "余" in m.group("u"):
+        return "more_than"
+    return "at_least" if m.group("more") or re.search(r"(?:不少于|至少)$", before) else "exact"
+
+
+def item_names(before: str, after: str, clause: str) -> list[str]:
+    """What a quantity counts, as printed around it, without the quantity: 内设 + 科室; the rates
+    of 办件回复率、按时办结率均达 each; the clause where the item says too little (升级到1000M)."""
+    before, after = before.strip("、 "), after.strip("、 ")
+    before = re.sub(r"位居[^，,。；\d、和均]{0,4}前$", "", before)  # 均位居全省前10: the place is the quantity's
+    if ALL_OF.search(before) and re.search("[、和]", before):
+        return [part.strip() for part in re.split("[、和]", ALL_OF.sub("", before)) if part.strip()]
+    item = (before + after).strip()
+    return [item if len(item) >= 4 else clause.strip()]
+
+
+def hand_made(known: list[dict], value: str, unit: str, qualifier: str, clause: str) -> dict:
+    """The one hand-made row of this source stating this quantity of this clause, else {}."""
+    same = [r for r in known if dec(r["value"]) == dec(value) and r["unit_zh"] == unit and r["qualifier"] == qualifier
+            and common_run(re.sub(r"[（(][^）)]*[）)]", "", r["name_zh"]), clause) >= min(4, len(clause))]
+    return same[0] if len(same) == 1 else {}
+
+
+def add_quantity(self: Parser, sec: Section, clause: str, item: str, m: re.Match, start: int, known: list,
+                 n: int) -> None:
+    value, unit = quantity_value(m), quantity_unit(m)
+    qualifier = quantity_qualifier(m, clause[:m.start()])
+    name = item
+    hand = hand_made(known, value, unit, qualifier, name)
+    metric = hand.get("metric_id") or f"quantity_{n}"
+    unit_en = unit_english(self.refs)
+    row = self.row("indicators", metric, {
+        "metric_id": metric, "category": hand.get("category") or sec.kind, "name_zh": name,
+        "name_en": hand.get("name_en") or f"{name} (English name to be added)", "unit_zh": unit,
+        "unit_en": hand.get("unit_en") or unit_en.get(unit) or f"{unit} (to be translated)", "qualifier": qualifier})
+    self.put(row, "value", value, start, start + len(m.group("n")), sec)
 

@@ -381,6 +381,17 @@ def non_figure_reason(text: str, start: int, end: int) -> str:
         return "date"
     if before.endswith("单价") and re.match(r"万?元(（含）)?以[上下]", after_flat):
         return "threshold"
+    if _in_day_name(text, start, end):
+        return "date"
+    if before.endswith("〕") and after.startswith("号"):  # 巴府办〔2018〕1号: the number of a document
+        return "document_number"
+    chart = _chart_reason(text, start, end)
+    if chart:
+        return chart
+    if before.endswith("以下") and after.startswith("个"):  # 主要用于以下5个方面: the items are listed next
+        return "list_count"
+    if _inline_list_number(text, start, number) or _glossary_number(text, start, number):
+        return "list_ordinal"
     if at_line_start and _in_numbered_list(text, start, number):
         return "list_ordinal"
     if before.endswith("第") and after.startswith("次"):
@@ -409,16 +420,106 @@ def non_figure_reason(text: str, start: int, end: int) -> str:
 def _chinese_numeral_reason(before: str, number: str, after: str) -> str | None:
     """A Chinese numeral that names rather than counts: 十一届三次四次全会 (the plenary sessions),
     “四个意识” (a slogan), 第三方 / 第一责任人 / 上一年 (wording), 一级指标 (a table heading)."""
-    if after.startswith("次") and "全会" in after[:6]:
+    if re.match(rf"次(?:[{_CN}]+次)*全会", after):  # 五次六次七次全会
         return "meeting_number"
     if before.endswith("“") and after.startswith("个"):
         return "slogan"
     if (before.endswith("第") and after.startswith(("方", "责任人"))) or \
             (before.endswith(("上", "下")) and number == "一" and after.startswith("年")):
         return "wording"
+    if (before.endswith("第") and after.startswith("年")) or (number == "一" and after.startswith("批")) \
+            or (number == "两" and after.startswith("级")):
+        return "wording"  # 第一年 (an ordinal), 一批 (some), 市、县两级 (the two levels of government)
     if after.startswith("级指标"):
         return "table_heading"
     return None
+
+
+def _in_day_name(text: str, start: int, end: int) -> bool:
+    """A day named by its date, “5·12” (the 12 May earthquake): month·day inside quotes."""
+    around = text[max(0, start - 5):end + 5]
+    return any(m.start() <= start - max(0, start - 5) and end - max(0, start - 5) <= m.end()
+               for m in re.finditer(r"[“\"]\s*\d{1,2}\s*[·.]\s*\d{1,2}\s*[”\"]", around))
+
+
+def _chart_reason(text: str, start: int, end: int) -> str | None:
+    """Stray text of a chart the conversion left behind: `[image: image5.png]`, the ticks of its
+    axis (bare numbers on their own lines, evenly spaced: 2360 2340 2320 …) and its category
+    labels run together with a digit (20174 for 2017). The chart's data labels are figures and
+    get no reason here."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if re.search(r"\[image:[^\]\n]*$", text[line_start:start]):
+        return "extraction_artifact"
+    block = _chart_lines(text, start)
+    if block is None:
+        return None
+    number = text[start:end]
+    if re.fullmatch(r"(19|20)\d\d\d", number):
+        return "chart_label"
+    values = [int(v) for v in block if re.fullmatch(r"\d+", v)]
+    if re.fullmatch(r"\d+", number) and _in_even_run(values, int(number)):
+        return "axis_tick"
+    return None
+
+
+def _chart_lines(text: str, start: int) -> list[str] | None:
+    """The bare numbers of the chart holding text[start] on a line of its own: the lines after a
+    `[image: …]` marker that hold nothing else (blank lines between); None when it is not there."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    own = text[line_start:line_end if line_end >= 0 else len(text)]
+    if not re.fullmatch(r"(?:\[image:[^\]\n]*\])?\s*\d+(?:\.\d+)?\s*", own):
+        return None
+    lines = text[max(0, line_start - 2000):line_end if "[image:" in own else line_start].split("\n")[::-1]
+    for n, ln in enumerate(lines):
+        if "[image:" in ln:
+            first = re.sub(r"^.*\]", "", ln).strip()
+            after = text[line_start:line_start + 2000].split("\n")[1 if "[image:" in own else 0:]
+            above = [x.strip() for x in lines[:n][::-1] if x.strip()]
+            below = [x.strip() for x in after if x.strip()]
+            below = below[:next((i for i, x in enumerate(below) if not re.fullmatch(r"\d+(?:\.\d+)?", x)),
+                                len(below))]
+            return ([first] if first else []) + above + below
+        if ln.strip() and not re.fullmatch(r"\d+(?:\.\d+)?", ln.strip()):
+            return None
+    return None
+
+
+def _in_even_run(values: list[int], value: int) -> bool:
+    """`value` is one of at least three consecutive values with the same step (axis ticks)."""
+    for i in range(len(values) - 2):
+        step = values[i + 1] - values[i]
+        j = i + 1
+        while j + 1 < len(values) and values[j + 1] - values[j] == step:
+            j += 1
+        if step and j - i >= 2 and value in values[i:j + 1]:
+            return True
+    return False
+
+
+def _inline_list_number(text: str, start: int, number: str) -> bool:
+    """2 of `1.办结信访案件；2.承办…；3.传达…`: a list numbered inside one line, each item
+    after a semicolon, the item before it numbered one less on the same line."""
+    end = start + len(number)
+    if not re.fullmatch(r"\d{1,2}", number) or not re.match(r"[.．、](?!\d)", text[end:end + 1] + " "):
+        return False
+    if text[start - 1:start] not in ("；", ";"):
+        return False
+    line = text[text.rfind("\n", 0, start) + 1:start]
+    return re.search(rf"(?:^|[\s；;]){int(number) - 1}[.．、]", line) is not None
+
+
+def _glossary_number(text: str, start: int, number: str) -> bool:
+    """23 of `23项目支出：…`: a numbered glossary entry whose dot was lost, the line before it
+    numbered one less (`22.基本支出：…`)."""
+    end = start + len(number)
+    line_start = text.rfind("\n", 0, start) + 1
+    if text[line_start:start].strip() or not re.fullmatch(r"\d{1,2}", number):
+        return False
+    if not re.match(r"[\u4e00-\u9fff（）()“”]{2,20}[：:]", text[end:end + 24]):
+        return False
+    previous = text[:line_start - 1].rstrip("\n").rsplit("\n", 1)[-1].strip()
+    return re.match(rf"{int(number) - 1}[.．、]\S", previous) is not None
 
 
 def _in_numbered_list(text: str, start: int, number: str) -> bool:
@@ -471,15 +572,31 @@ def validation_breaks(root: Path, drafts: list[Draft]) -> list[list[str]]:
     by_path = {res["path"]: name for name, res in pkg.resources.items()}
     ours = {(str(d.fiscal_year), d.department) for d in drafts}
     out = []
+    starts: dict[str, dict[int, int]] = {}  # resource -> line a row starts on -> its index
     for p in collect(root).report.problems:
         name = by_path.get(p.path)
-        row = pkg.rows[name][p.line - 2] if name and p.line and 0 <= p.line - 2 < len(pkg.rows[name]) else None
+        if name and name not in starts:
+            starts[name] = {line: i for i, line in enumerate(_row_lines(root / p.path))}
+        i = starts[name].get(p.line) if name and p.line else None
+        row = pkg.rows[name][i] if i is not None and i < len(pkg.rows[name]) else None
         if row is not None and (row.get("fiscal_year"), row.get("department")) not in ours:
             continue
         year, dept = (row.get("fiscal_year", ""), row.get("department", "")) if row else ("", "")
         key = roles.row_key(pkg.schemas[name], row) if row else ""
         value = row.get(p.column or "", "") if row else ""
         out.append([year, dept, name or p.path, key, p.column or "", "validate", value, "", str(p)])
+    return out
+
+
+def _row_lines(path: Path) -> list[int]:
+    """The line each data row of a CSV starts on (a quoted cell may hold line breaks)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        next(reader, None)
+        out, start = [], reader.line_num + 1
+        for _ in reader:
+            out.append(start)
+            start = reader.line_num + 1
     return out
 
 

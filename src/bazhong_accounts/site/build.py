@@ -13,11 +13,14 @@ import os
 from contextlib import contextmanager
 import shutil
 import sqlite3
+import subprocess
 import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import fail
-from .fts import build_search_tables
+from .fts import ROWIDS, TEXTS, Recorder
 from .marker import mark
 from .sqlite import BuildError, Package, Table, exact_view_sql, load_csv, load_package, q, sort_by_key
 
@@ -75,13 +78,14 @@ def index_columns(t: Table, tables: dict[str, Table],
     And (column, every number column): sums filtered by a category never read the table.
     `extra`: what the canned queries need (site_metadata.query_indexes)."""
     key = t.row_key_fields()
-    order = (*key, *[c for c in t.primary_key if c not in key])
+    # Datasette's ORDER BY of the table page: the row key first where the site sorts by it, else
+    # the primary key (a hierarchy: expenditure_by_function?level=1 sorted 50,000 rows without it)
+    order = (*key, *[c for c in t.primary_key if c not in key]) if sort_by_key(t) else tuple(t.primary_key)
     wanted = [order] if sort_by_key(t) else []
     wanted += [tuple(fields) for fields, _, _ in sql_foreign_keys(t, tables)]
     wanted += [(c,) for c in t.parent_columns()]
     wanted += [(c,) for c in t.facet_columns()]
-    if sort_by_key(t):
-        wanted += [(c, *order) for c in t.facet_columns() if c not in t.primary_key]
+    wanted += [(c, *order) for c in t.facet_columns() if c not in t.primary_key]
     # sums by a category (sum(amount) where level = 1: 50,000 of 240,000 rows at N = 10,000) read
     # this index alone instead of every row of the table: 10 ms instead of 260 ms
     numbers = [f["name"] for f in t.fields if f["type"] == "number"]
@@ -96,31 +100,34 @@ def index_columns(t: Table, tables: dict[str, Table],
     return out
 
 
-def write_database(pkg: Package, path: Path) -> None:
+# Past this much CSV the tables load in PARTS processes at once (each into its own file, then
+# copied in by SQLite's transfer optimisation); a small package loads in the process itself.
+PARALLEL_BYTES = 50 << 20
+PARTS = 2
+
+
+def write_database(pkg: Package, path: Path, validated: bool = False, parts: int | None = None) -> None:
+    """`validated`: the package's cell types are proved by the validator running beside
+    (sqlite.cell_sql). `parts`: how many processes load the tables (default by size)."""
     from .metadata import query_indexes
 
-    extra = query_indexes(pkg)
-    conn = sqlite3.connect(path)
-    # speed: the file is a temporary one until os.replace, so no journal and no fsync; the page
-    # cache is bounded (64 MB), so memory stays flat at any size
-    conn.execute("PRAGMA journal_mode = OFF")
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    if parts is None:
+        size = sum(t.csv_path.stat().st_size for t in pkg.tables.values() if t.csv_path.exists())
+        parts = min(PARTS, os.cpu_count() or 1) if size > PARALLEL_BYTES else 1
+    conn = _connect_for_writing(path)
     mark(conn)  # the plugin acts only on databases carrying this stamp
     try:
         with conn:
+            search_texts = Recorder(conn)  # the search index: each distinct searched text, its rows (fts.py)
+            if parts > 1:
+                _load_in_parts(conn, pkg, path, parts, validated)
+            else:
+                load_tables(conn, pkg, list(pkg.tables), query_indexes(pkg), validated)
             for t in pkg.tables.values():
-                conn.execute(create_table_sql(t, pkg.tables))
-                load_csv(conn, t)
                 if exact_view_sql(t):  # <table>_exact: exact integer twins of the numbers (sqlite.py)
                     conn.execute(exact_view_sql(t))
-                # indexes after the load: one sort each instead of updates row by row
-                for cols in index_columns(t, pkg.tables, [c for name, c in extra if name == t.name]):
-                    conn.execute(
-                        f"CREATE INDEX {q('idx_' + t.name + '_' + '_'.join(cols))} "
-                        f"ON {q(t.name)} ({', '.join(map(q, cols))})"
-                    )
-        problems = conn.execute("PRAGMA foreign_key_check").fetchall()
+        # the validator beside checks the foreign keys (the build refuses what it does not pass)
+        problems = [] if validated else conn.execute("PRAGMA foreign_key_check").fetchall()
         if problems:
             table, rowid, target, _ = problems[0]
             pk = pkg.tables[table].primary_key
@@ -129,13 +136,111 @@ def write_database(pkg: Package, path: Path) -> None:
                 f"{pkg.tables[table].csv_path}, data row {rowid}: {dict(zip(pk, key or (), strict=False))} refers to a "
                 f"missing row of {target} ({len(problems)} dangling foreign key(s) in all)"
             )
-        # full-text search tables <table>_fts (Datasette finds them by content="<table>"), on every core
-        build_search_tables(path, list(pkg.tables.values()))
+        search_texts.finish()
         conn.execute("PRAGMA analysis_limit = 1000")  # statistics from a sample: seconds, not minutes
         conn.execute("ANALYZE")
         conn.commit()
     finally:
         conn.close()
+
+
+def _connect_for_writing(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    # speed: the file is a temporary one until os.replace, so no journal and no fsync; the page
+    # cache is bounded (64 MB), so memory stays flat at any size
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    conn.execute("PRAGMA threads = 2")  # CREATE INDEX sorts on a second core
+    return conn
+
+
+def load_tables(conn: sqlite3.Connection, pkg: Package, names: list[str], extra, validated: bool,
+                search_texts: Recorder | None = None) -> None:
+    """Create, load and index the tables `names` (indexes after the load: one sort each instead of
+    updates row by row); their searched texts into `search_texts` (default: a Recorder of conn)."""
+    search_texts = search_texts or Recorder(conn, create=False)
+    for name in names:
+        t = pkg.tables[name]
+        conn.execute(create_table_sql(t, pkg.tables))
+        load_csv(conn, t, search_texts.records, validated)
+        search_texts.flush()
+        create_indexes(conn, t, pkg, extra)
+
+
+def create_indexes(conn: sqlite3.Connection, t: Table, pkg: Package, extra) -> None:
+    for cols in index_columns(t, pkg.tables, [c for name, c in extra if name == t.name]):
+        conn.execute(f"CREATE INDEX {q('idx_' + t.name + '_' + '_'.join(cols))} ON {q(t.name)} ({', '.join(map(q, cols))})")
+
+
+def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: int, validated: bool) -> None:
+    """The first group of tables loaded here, each other group at the same time by a process of its
+    own into its own file (SQLite uses one core per connection), then copied in: `INSERT INTO t
+    SELECT * FROM part.t` into an empty table with the same columns and indexes is SQLite's transfer
+    optimisation, which copies the records of the table and of each index as they are (no parsing,
+    typing or sorting again). Rowids are kept."""
+    from .metadata import query_indexes
+
+    extra = query_indexes(pkg)
+    here, *elsewhere = _balanced(pkg, parts)
+    files = [path.with_name(f"{path.name}.part{i}") for i in range(1, len(elsewhere) + 1)]
+    running = []
+    try:
+        # processes of their own (python -m this module), not forked: the validator's thread (DuckDB)
+        # runs in this process meanwhile
+        running = [subprocess.Popen([sys.executable, "-m", "bazhong_accounts.site.build",
+                                     json.dumps([str(pkg.dir), names, str(f), validated, part])],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                   for part, (names, f) in enumerate(zip(elsewhere, files), 1)]
+        load_tables(conn, pkg, here, extra, validated)
+        failed = [err.strip() for err in (p.communicate()[1] for p in running) if err.strip()]
+        if failed or any(p.returncode for p in running):
+            raise BuildError(failed[0].splitlines()[-1] if failed else "a part of the build failed")
+        for names, f in zip(elsewhere, files):
+            for name in names:
+                conn.execute(create_table_sql(pkg.tables[name], pkg.tables))
+                create_indexes(conn, pkg.tables[name], pkg, extra)
+            conn.commit()
+            conn.execute("ATTACH ? AS part", (str(f),))
+            for name in names:
+                conn.execute(f"INSERT INTO main.{q(name)} SELECT * FROM part.{q(name)}")
+            for table in (TEXTS, ROWIDS):  # the part's text ids are its own (fts.PART_IDS)
+                conn.execute(f"INSERT INTO main.{table} SELECT * FROM part.{table}")
+            conn.commit()
+            conn.execute("DETACH part")
+    finally:
+        for p in running:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        for f in files:
+            f.unlink(missing_ok=True)
+
+
+def write_part(pkg_dir: str, names: list[str], part: str, validated: bool, number: int) -> None:
+    """Part `number` of the database (in a process of its own): the tables `names`, loaded and indexed."""
+    from .metadata import query_indexes
+
+    pkg = load_package(pkg_dir)
+    Path(part).unlink(missing_ok=True)
+    conn = _connect_for_writing(Path(part))
+    try:
+        with conn:
+            load_tables(conn, pkg, names, query_indexes(pkg), validated, Recorder(conn, create="texts", part=number))
+    finally:
+        conn.close()
+
+
+def _balanced(pkg: Package, parts: int) -> list[list[str]]:
+    """The tables in `parts` groups of about equal CSV size (largest first into the lightest group)."""
+    sizes = {name: (t.csv_path.stat().st_size if t.csv_path.exists() else 0) for name, t in pkg.tables.items()}
+    groups: list[list[str]] = [[] for _ in range(parts)]
+    weight = [0] * parts
+    for name in sorted(sizes, key=lambda n: -sizes[n]):
+        i = weight.index(min(weight))
+        groups[i].append(name)
+        weight[i] += sizes[name]
+    return [g for g in groups if g]
 
 
 def row_counts(path: Path, pkg: Package) -> dict[str, int]:
@@ -164,7 +269,9 @@ def validation_problems(pkg_dir: Path, engine: str = "auto") -> list[str]:
 
 
 # DuckDB's memory limit while the build validates (it spills beyond it): the whole build stays
-# under 1 GB (at N = 10,000: validate 767 MB peak with 500MB, 2.4 GB with validate's own 3GB)
+# under 1 GB (at N = 10,000: validate 767 MB peak with 500MB, 2.4 GB with validate's own 3GB; the
+# build's processes together, the database written beside, 985 MB. With 300MB DuckDB's structure
+# check ran out of memory: it does not spill)
 MEMORY_ENV, VALIDATE_MEMORY = "BAZHONG_DUCKDB_MEMORY", "500MB"
 
 
@@ -181,35 +288,58 @@ def _environ(name: str, value: str):
             os.environ[name] = old
 
 
-def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft: list[str] | None = None) -> dict:
+class Refused(BuildError):
+    """The package does not validate (and the build is no draft): nothing was replaced."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(problems[0])
+        self.problems = problems
+
+
+def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft: list[str] | None = None,
+               validate: Callable[[], list[str]] | None = None, draft_ok: bool = False) -> dict:
     """Build db, metadata.json (next to the db) and static/charts/ (next to the db), atomically
     per file: nothing is replaced unless every part was built. Returns the metadata.
     `draft`: the validation problems of a package built anyway (build --draft); the database's
-    metadata records them and says "draft", which the site's pages show (site/draft.py)."""
+    metadata records them and says "draft", which the site's pages show (site/draft.py).
+    `validate`: the validator, run in a thread beside the database write (DuckDB works on other
+    cores while SQLite loads); its problems refuse the build (raise Refused) unless `draft_ok`,
+    when they become `draft`."""
     from . import metadata as site_metadata
 
     pkg_dir, out = Path(pkg_dir), Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    pkg = load_package(pkg_dir)
     suffix = f".tmp{os.getpid()}"
     tmp_db = out.with_name(out.name + suffix)
     meta_path = out.parent / "metadata.json"
     tmp_meta = meta_path.with_name(meta_path.name + suffix)
     charts_dir = out.parent / "static" / "charts"
     tmp_charts = charts_dir.with_name(charts_dir.name + suffix)
+    pool = ThreadPoolExecutor(max_workers=1)
+    validating = pool.submit(validate) if validate else None
     try:
+        pkg = load_package(pkg_dir)
         for p in (tmp_db, tmp_meta):
             p.unlink(missing_ok=True)
-        write_database(pkg, tmp_db)
+        try:
+            # a build that refuses an invalid package can leave the types to the validator
+            write_database(pkg, tmp_db, validated=validate is not None and not draft_ok)
+        except (BuildError, sqlite3.Error, OSError):
+            _refuse_if_invalid(validating, draft_ok)  # a package that does not validate says so first
+            raise
+        problems = _refuse_if_invalid(validating, draft_ok)
+        if validating and draft_ok:
+            draft = problems
         metadata = site_metadata.build_metadata(pkg, db_name=out.stem, row_counts=row_counts(tmp_db, pkg))
         if draft is not None:
             metadata["databases"][out.stem].update({"draft": True, "validation_problems": draft})
         tmp_meta.write_text(json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         if charts:
-            from . import charts as charts_mod
+            from . import charts as charts_mod, precompute
 
             shutil.rmtree(tmp_charts, ignore_errors=True)
             charts_mod.build_charts(pkg, tmp_charts)
+            precompute.write_chart_data(tmp_db, tmp_charts)  # what /-/charts.json serves
         # Everything built: move into place. Without charts, old ones would show stale figures.
         old = charts_dir.with_name(charts_dir.name + ".old" + suffix)
         if charts_dir.exists():
@@ -220,29 +350,48 @@ def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft:
         os.replace(tmp_meta, meta_path)
         os.replace(tmp_db, out)
     finally:
+        pool.shutdown(wait=True)
         tmp_db.unlink(missing_ok=True)
         tmp_meta.unlink(missing_ok=True)
         shutil.rmtree(tmp_charts, ignore_errors=True)
     return metadata
 
 
+def _refuse_if_invalid(validating: Future | None, draft_ok: bool) -> list[str]:
+    """The validator's problems (none without one); Refused when there are some and no draft is asked."""
+    problems = validating.result() if validating else []
+    if problems and not draft_ok:
+        raise Refused(problems)
+    return problems
+
+
 def run(args) -> int:
     pkg_dir = Path(args.dir)
     out = Path(args.out)
-    problems = validation_problems(pkg_dir, getattr(args, "engine", "auto"))
-    draft = getattr(args, "draft", False)
-    if problems and draft:
+    engine, draft = getattr(args, "engine", "auto"), getattr(args, "draft", False)
+    charts = not getattr(args, "no_charts", False)
+    try:
+        metadata = build_site(pkg_dir, out, charts=charts, validate=lambda: validation_problems(pkg_dir, engine),
+                              draft_ok=draft)
+    except Refused as e:
+        n = len(e.problems)
+        fail(f"build refused: {pkg_dir} does not validate ({n} problem{'s' if n != 1 else ''}, the first: {e.problems[0]}); "
+             f"{out} left as it was; see: bazhong-accounts validate {pkg_dir}")
+    except (BuildError, sqlite3.Error, OSError) as e:  # ChartError is a BuildError
+        fail(f"build failed, {out} left as it was: {e}")
+    problems = metadata["databases"][out.stem].get("validation_problems") or []
+    if problems:
         # a machine-extracted package carries its reports' own contradictions: built, and said so
         print(f"build --draft: {pkg_dir} has {len(problems)} validation problem{'s' if len(problems) != 1 else ''}, "
               f"recorded in {out.parent / 'metadata.json'}; the first: {problems[0]}", file=sys.stderr)
-    elif problems:
-        fail(f"build refused: {pkg_dir} does not validate ({len(problems)} problem{'s' if len(problems) != 1 else ''}, the first: {problems[0]}); "
-             f"{out} left as it was; see: bazhong-accounts validate {pkg_dir}")
-    charts = not getattr(args, "no_charts", False)
-    try:
-        build_site(pkg_dir, out, charts=charts, draft=problems if draft else None)
-    except (BuildError, sqlite3.Error, OSError) as e:  # ChartError is a BuildError
-        fail(f"build failed, {out} left as it was: {e}")
     charts_note = f", {out.parent / 'static' / 'charts'}/" if charts else ""
     print(f"build: wrote {out}, {out.parent / 'metadata.json'}{charts_note}")
     return 0
+
+
+if __name__ == "__main__":  # a part of a large build (write_part), in a process of its own
+    try:
+        write_part(*json.loads(sys.argv[1]))
+    except BuildError as e:
+        print(e, file=sys.stderr)
+        sys.exit(3)

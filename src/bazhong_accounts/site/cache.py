@@ -3,7 +3,8 @@ while it serves, so answers derived from them never go stale.
 
 - Datasette 0.65.5 deep-copies the whole metadata (330 kB with the corpus) on every table
   permission check, ~10 ms each and about 450 for the home page; our metadata restricts no table,
-  so the answer is known without it (memoize_table_permissions, on our sites only).
+  so the answer is known without it (memoize_table_permissions, on our sites only); and the
+  answers for visitors not signed in are remembered (memoize_anonymous_permissions).
 - `warm` fetches, after a server's first request, the pages the home page links to in both
   languages for that request's host, so that their first visitor is answered from memory (i18n.py
   keeps every GET answer, per host).
@@ -61,10 +62,52 @@ def memoize_table_permissions(datasette) -> None:
     datasette._table_permission_allows = allows
 
 
+NO_ANSWER = object()  # no permission hook answered: the caller's default applies
+
+
+async def ask_every_table(datasette) -> None:
+    """Ask, once at start, what the pages ask of every table, database and the instance for a
+    visitor not signed in, so that the first page of each asks nothing (memoize_anonymous_permissions)."""
+    await datasette.permission_allowed(None, "view-instance")
+    for name in i18n.our_databases(datasette):
+        db = datasette.databases[name]
+        for action in ("view-database", "execute-sql", "view-database-download"):
+            await datasette.permission_allowed(None, action, resource=name)
+        for table in [*await db.table_names(), *await db.view_names()]:
+            await datasette.permission_allowed(None, "view-table", resource=(name, table))
+        queries = (datasette.metadata() or {}).get("databases", {}).get(name, {}).get("queries", {})
+        for query in queries:
+            await datasette.permission_allowed(None, "view-query", resource=(name, query))
+
+
+def memoize_anonymous_permissions(datasette) -> None:
+    """Remember Datasette's permission answers for visitors who are not signed in (actor None):
+    they depend only on the metadata and the databases' schemas, which do not change while it
+    serves. Each "view-table" check otherwise asks the database for the table's spelling: the
+    database page checks every table (~360 round trips to the database thread)."""
+    done = i18n.kept(datasette, "remembered")
+    if "permissions" in done:
+        return
+    done["permissions"] = True
+    ask = datasette.permission_allowed
+    answers: dict = {}
+
+    async def permission_allowed(actor, action, resource=None, default=False):
+        if actor is not None:
+            return await ask(actor, action, resource=resource, default=default)
+        key = (action, tuple(resource) if isinstance(resource, list) else resource)
+        if key not in answers:  # the hooks' answer, or NO_ANSWER: then each caller's default
+            answers[key] = await ask(actor, action, resource=resource, default=NO_ANSWER)
+        return default if answers[key] is NO_ANSWER else answers[key]
+
+    datasette.permission_allowed = permission_allowed
+
+
 @hookimpl
 def startup(datasette):
     if i18n.our_databases(datasette):
         memoize_table_permissions(datasette)
+        memoize_anonymous_permissions(datasette)
 
 
 def pages_linked_from(home_html: str) -> list[str]:

@@ -50,7 +50,8 @@ def compare_rows(a: dict, b: dict) -> list[dict]:
             sa, sb = side(ra, column["name"]), side(rb, column["name"])
             if not sa["text"] and not sb["text"]:
                 continue
-            lines.append({"label": row["label"] if first else "", "depth": row["depth"], "column": column,
+            lines.append({"label": row["label"] if first else "", "label_zh": row.get("label_zh") if first else None,
+                          "depth": row["depth"], "column": column,
                           "a": sa, "b": sb, "difference": difference(sa["value"], sb["value"])})
             first = False
     return lines

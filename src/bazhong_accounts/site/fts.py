@@ -1,88 +1,132 @@
-"""The site's full-text search tables (FTS5, trigram), built on every core.
+"""The site's search index: each distinct searched text once, with the rows that hold it.
 
-Tokenizing the searched columns is most of a large build (at N = 10,000 department-years, millions
-of quotes), and one SQLite connection uses one core. So each table's index is built by its own
-thread into its own temporary database, reading the committed tables of the site database
-(SQLite releases Python's GIL while it works), and then copied in: an FTS5 index is its shadow
-tables (<name>_data, _idx, _docsize, _config), the same for a contentless table as for the
-external-content table <table>_fts that Datasette searches (content="<table>", rowid = rowid).
+National data repeats its texts massively (科目 names, section names, source ids: at N = 1,000
+department-years 51 million characters of searched cells hold 0.6 million distinct ones), so the
+index keeps each distinct text of a searched column (model/roles.py searched()) once, in the table
+`search_fts_texts`, with the rowids of the rows holding it; the FTS5 trigram table `search_fts`
+indexes those texts only. A per-row index of every table (the build's former <table>_fts) was most
+of a large build's time and half its database.
+
+The rows are recorded while the CSV streams into SQLite (load_csv hands its records through
+`Recorder.records`): a dictionary lookup per cell, no second pass over the table. Rowids are the
+CSV's record numbers (the build inserts rows in file order into rowid tables).
+
+search_fts_texts: id, resource, column, text (as published), norm (normalize(text): how the search
+box compares), rows (how many rows hold it), first_rowid; search_fts_rowids, by the same id: rowids
+(JSON array, ascending: json_each() in SQL) and rowids_i32 (the same as 32-bit little-endian
+integers, which the search box reads). Apart, because a scan of the texts (the search box's start,
+a LIKE over them) would otherwise read every text's rowids, gigabytes at N = 10,000.
+Datasette hides both tables (its rule: names starting with an FTS table's name).
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+import sys
+import unicodedata
+from array import array
+from collections.abc import Iterable, Iterator
+from operator import itemgetter
 
 from .sqlite import Table, q
 
-# A 64 MB term buffer instead of FTS5's 1 MB: fewer, larger segments to merge (a quarter less CPU
-# and a quarter smaller index at N = 1,000); memory stays bounded (one buffer per thread).
-HASH_BYTES = 64 << 20
-SHADOWS = ("data", "idx", "docsize", "config")
+FTS = "search_fts"
+TEXTS = "search_fts_texts"
+ROWIDS = "search_fts_rowids"  # apart: a scan of the texts then reads small records, not the rowids
+PART_IDS = 1 << 32  # the text ids of the build's part i start at i * PART_IDS (copied in as they are)
 
 
-def fts_name(t: Table) -> str:
-    return t.name + "_fts"
+def normalize(s: str) -> str:
+    """Text without punctuation, symbols or spaces, case folded: how the query and the text compare."""
+    return "".join(c for c in unicodedata.normalize("NFKC", s).casefold()
+                   if unicodedata.category(c)[0] not in "PSZC")
 
 
-def create_sql(t: Table, contentless: bool = False) -> str:
-    content = "''" if contentless else q(t.name)
-    name = "x" if contentless else fts_name(t)
-    return (f"CREATE VIRTUAL TABLE {q(name)} USING fts5({', '.join(map(q, t.fts_columns()))}, "
-            f"content={content}, tokenize='trigram')")
+def create_sql() -> list[str]:
+    return [
+        f"CREATE TABLE {q(TEXTS)} (id INTEGER PRIMARY KEY, resource TEXT NOT NULL, \"column\" TEXT NOT NULL, "
+        "text TEXT NOT NULL, norm TEXT NOT NULL, rows INTEGER NOT NULL, first_rowid INTEGER NOT NULL)",
+        f"CREATE TABLE {q(ROWIDS)} (id INTEGER PRIMARY KEY, rowids TEXT NOT NULL, rowids_i32 BLOB NOT NULL)",
+        f"CREATE VIRTUAL TABLE {q(FTS)} USING fts5(text, content={q(TEXTS)}, content_rowid='id', tokenize='trigram')",
+    ]
 
 
-def build_search_tables(db: Path, tables: list[Table], workers: int | None = None) -> None:
-    """Create <table>_fts for each table with searched columns and fill its index. `db` holds the
-    tables, committed, and nothing else writes to it meanwhile."""
-    tables = [t for t in tables if t.fts_columns()]
-    if not tables:
-        return
-    workers = workers or min(len(tables), os.cpu_count() or 1)
-    parts = {t.name: db.with_name(f"{db.name}.fts-{t.name}") for t in tables}
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in [pool.submit(_index_into, db, t, parts[t.name]) for t in tables]:
-                future.result()  # re-raises a worker's error here
-        _copy_in(db, tables, parts)
-    finally:
-        for p in parts.values():
-            p.unlink(missing_ok=True)
+class Recorder:
+    """Collects, per searched column of the table being loaded, each distinct text's rowids."""
+
+    def __init__(self, conn: sqlite3.Connection, create: bool | str = True, part: int = 0):
+        """`create`: the tables (True), the texts and rowids tables only ("texts": a part of the
+        build), none. `part`: the build's part number (its text ids start at part * PART_IDS)."""
+        self.conn = conn
+        self.pending: tuple[Table, list[str], list[dict[str, array]]] | None = None
+        self.next_id = part * PART_IDS + 1
+        for sql in create_sql()[: {True: 3, "texts": 2}.get(create, 0)]:
+            conn.execute(sql)
+
+    def records(self, t: Table, records: Iterable[list[str]]) -> Iterator[list[str]]:
+        """`records` passed on unchanged, the searched cells of each noted by its rowid."""
+        names = t.field_names()
+        columns = t.fts_columns()
+        if not columns:
+            yield from records
+            return
+        searched = itemgetter(*[names.index(c) for c in columns])
+        missing = set(t.schema.get("missingValues", [""])) - {""}
+        found: list[dict[str, array]] = [{} for _ in columns]
+        width = len(names)
+        for rowid, cells in enumerate(records, 1):
+            if len(cells) == width:  # a short record: SQLite refuses it, load_csv names its line
+                texts = searched(cells)
+                for by_text, text in zip(found, texts if len(columns) > 1 else (texts,)):
+                    if text and text not in missing:
+                        try:
+                            by_text[text].append(rowid)
+                        except KeyError:
+                            by_text[text] = array("i", [rowid])
+            yield cells
+        self.pending = (t, columns, found)
+
+    def flush(self) -> None:
+        """Write what `records` collected (after the load: not while its statement runs)."""
+        if self.pending is None:
+            return
+        t, columns, found = self.pending
+        self.pending = None
+
+        texts, rowids_rows = [], []
+        for column, by_text in zip(columns, found):
+            for text, rowids in by_text.items():
+                blob = rowids if sys.byteorder == "little" else _swapped(rowids)
+                texts.append((self.next_id, t.name, column, text, normalize(text), len(rowids), rowids[0]))
+                rowids_rows.append((self.next_id, "[" + ",".join(map(str, rowids)) + "]", blob.tobytes()))
+                self.next_id += 1
+        self.conn.executemany(f'INSERT INTO {q(TEXTS)} (id, resource, "column", text, norm, rows, first_rowid) '
+                              "VALUES (?, ?, ?, ?, ?, ?, ?)", texts)
+        self.conn.executemany(f"INSERT INTO {q(ROWIDS)} (id, rowids, rowids_i32) VALUES (?, ?, ?)", rowids_rows)
+
+    def finish(self) -> None:
+        """Index the distinct texts (trigram: what the canned full-text queries match)."""
+        self.conn.execute(f"INSERT INTO {q(FTS)} (rowid, text) SELECT id, text FROM {q(TEXTS)}")
+        # the canned searches read one table's texts per branch
+        self.conn.execute(f"CREATE INDEX {q(TEXTS + '_resource')} ON {q(TEXTS)} (resource)")
 
 
-def _index_into(db: Path, t: Table, part: Path) -> None:
-    """The index of `t` as the contentless table `x` of a new database file `part`."""
-    part.unlink(missing_ok=True)
-    conn = sqlite3.connect(part)
-    try:
-        conn.execute("PRAGMA journal_mode = OFF")
-        conn.execute("PRAGMA synchronous = OFF")
-        conn.execute("ATTACH ? AS site", (str(db),))  # only read
-        conn.execute(create_sql(t, contentless=True))
-        conn.execute(f"INSERT INTO x(x, rank) VALUES ('hashsize', {HASH_BYTES})")
-        cols = ", ".join(map(q, t.fts_columns()))
-        conn.execute(f"INSERT INTO x(rowid, {cols}) SELECT rowid, {cols} FROM site.{q(t.name)} ORDER BY rowid")
-        conn.commit()
-    finally:
-        conn.close()
+def _swapped(rowids: array) -> array:
+    out = array("i", rowids)
+    out.byteswap()
+    return out
 
 
-def _copy_in(db: Path, tables: list[Table], parts: dict[str, Path]) -> None:
-    conn = sqlite3.connect(db)
-    try:
-        conn.execute("PRAGMA journal_mode = OFF")
-        conn.execute("PRAGMA synchronous = OFF")
-        with conn:
-            for t in tables:
-                conn.execute(create_sql(t))
-                conn.execute("ATTACH ? AS part", (str(parts[t.name]),))
-                for shadow in SHADOWS:
-                    target = q(f"{fts_name(t)}_{shadow}")
-                    conn.execute(f"DELETE FROM main.{target}")
-                    conn.execute(f"INSERT INTO main.{target} SELECT * FROM part.{q('x_' + shadow)}")
-                conn.commit()
-                conn.execute("DETACH part")
-    finally:
-        conn.close()
+def rows_matching_sql(resource_param: str, match_param: str) -> str:
+    """SQL for the rowids of one table's rows with a searched text matching an FTS5 query (trigram:
+    3+ characters): what the table pages' ?_search= and the canned full-text queries use."""
+    return (f"select j.value from {q(TEXTS)} s join {q(ROWIDS)} r on r.id = s.id, json_each(r.rowids) j "
+            f"where s.resource = {resource_param} "
+            f"and s.id in (select rowid from {q(FTS)} where {q(FTS)} match {match_param})")
+
+
+def rows_like_sql(resource: str, pattern: str) -> str:
+    """SQL for the rowids of one table's rows with a searched text LIKE `pattern` (an SQL
+    expression; escape '\\')."""
+    return (f"select j.value from {q(TEXTS)} s join {q(ROWIDS)} r on r.id = s.id, json_each(r.rowids) j "
+            f"where s.resource = '{resource}' and s.text like {pattern} escape '\\'")

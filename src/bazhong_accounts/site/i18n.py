@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import unicodedata
 from collections import OrderedDict
 from functools import lru_cache
 from http.cookies import SimpleCookie
@@ -28,8 +29,10 @@ from .marker import file_is_ours
 
 LANGS = ("zh", "en")
 COOKIE = "bazhong_lang"
-# Text cells longer than this are shortened on table pages, with a way to expand.
-SHORT_TEXT = 60
+# Text cells wider than this are shortened on table pages, with a way to expand: display columns,
+# a Chinese character counting two (it is as wide as two Latin letters), so 20 Chinese characters
+# or 40 letters; a cell's column is narrow, and a longer quote made rows 300-500 px tall.
+SHORT_TEXT = 40
 
 # The Chinese text lives in i18n_zh.json: interface text (keys: the English strings the templates
 # pass to _()), error messages, code labels, descriptions of queries and tables, table.js text.
@@ -95,17 +98,38 @@ def any_table_titles() -> dict[str, str]:
     return {name: titles.most_common(1)[0][0] for name, titles in seen.items()}
 
 
+@lru_cache(maxsize=4096)
+def fields_of(table: str | None) -> dict[str, dict]:
+    """The fields of a table's schema by name ({} for a table that has none)."""
+    return {f["name"]: f for f in schemas().get(table or "", {}).get("fields", [])}
+
+
+@lru_cache(maxsize=4096)  # every cell of a table page asks it
 def column_title(table: str | None, column: str, lang: str) -> str:
-    fields = {f["name"]: f for f in schemas().get(table or "", {}).get("fields", [])}
+    fields = fields_of(table)
     title = fields[column].get("title") if column in fields else any_table_titles().get(column)
     if title is None and column in ("Link", "rowid"):  # columns Datasette adds
         return text(lang, column)
     return bilingual(title, lang) if title else column
 
 
+def row_label_text(schema: dict, row: dict, lang: str) -> tuple[str, str | None]:
+    """A row's label in `lang` and, on an English page, the Chinese one beside it (else None): the
+    schema's rowLabel (name_zh mostly), or on an English page its English twin (name_en) where the
+    row has one; a row without it keeps its Chinese label alone."""
+    label = roles.row_label(schema)
+    chinese = "" if row.get(label) is None else str(row[label])
+    english_twin = label[:-3] + "_en" if label.endswith("_zh") else None
+    names = {f["name"] for f in schema.get("fields", [])}
+    english = row.get(english_twin) if lang == "en" and english_twin in names else None
+    if not english:
+        return chinese, None
+    return str(english), chinese or None
+
+
 def column_description(table: str | None, column: str, lang: str) -> str:
     """The field's description in `lang`: the schema's `description_zh` on the Chinese site."""
-    field: dict = next((f for f in schemas().get(table or "", {}).get("fields", []) if f["name"] == column), {})
+    field: dict = fields_of(table).get(column, {})
     return field.get("description_zh" if lang == "zh" else "description") or field.get("description", "")
 
 
@@ -151,7 +175,43 @@ def number_text(value) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def cell_html(column: str, cell: dict, lang: str):
+def char_width(ch: str) -> int:
+    """2 for a wide (Chinese, full-width) character, else 1."""
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
+def display_width(s: str) -> int:
+    return sum(map(char_width, s))
+
+
+def wider_than(s: str, width: int) -> bool:
+    """display_width(s) > width, counting only where the length does not tell."""
+    return len(s) > width or (2 * len(s) > width and display_width(s) > width)
+
+
+def within_width(s: str, width: int) -> str:
+    """The longest start of `s` whose display width is at most `width`."""
+    used = 0
+    for i, ch in enumerate(s):
+        used += char_width(ch)
+        if used > width:
+            return s[:i]
+    return s
+
+
+# Roles of the columns whose long text is shortened: notes, explanations, quotes (names stay whole)
+SHORTENED_ROLES = ("text", "provenance")
+
+
+@lru_cache(maxsize=4096)
+def shortened_column(table: str | None, column: str) -> bool:
+    """True when a long text of `column` is shortened: its role is one of SHORTENED_ROLES (or the
+    column is none of the table's fields)."""
+    field = fields_of(table).get(column)
+    return field is None or roles.role(field) in SHORTENED_ROLES
+
+
+def cell_html(column: str, cell: dict, lang: str, table: str | None = None):
     """A table-page cell: codes labelled, numbers as printed, long text shortened with a way to expand."""
     raw = cell.get("raw")
     label = code_label(column, raw, lang)
@@ -170,8 +230,9 @@ def cell_html(column: str, cell: dict, lang: str):
         if link is not None:
             return Markup(str(shown).replace(f">{escape(str(raw))}</a>", f">{number_text(raw)}</a>"))
         return number_text(raw)
-    if isinstance(raw, str) and len(raw) > SHORT_TEXT and not cell.get("is_special_link_column"):
-        short = escape(raw[:SHORT_TEXT]) + "…"
+    if (isinstance(raw, str) and wider_than(raw, SHORT_TEXT) and not cell.get("is_special_link_column")
+            and shortened_column(table, column)):
+        short = escape(within_width(raw, SHORT_TEXT)) + "…"
         return Markup(f'<details class="long-text"><summary>{short}<span class="more">{escape(text(lang, "show all"))}'
                       f'</span></summary>{escape(raw)}</details>' + (f" {link.group()}" if link else ""))
     return shown
@@ -289,8 +350,16 @@ async def department_years(datasette, database: str) -> list[dict]:
 
 
 async def home_info(datasette, lang: str) -> dict:
-    """The home page: intro, the questions and the tables of our databases (row counts are cached by
-    Datasette for immutable databases)."""
+    """The home page: intro, the questions and the tables of our databases, computed once per
+    language (the databases and the metadata do not change while the site serves)."""
+    kept_home = kept(datasette, "home")
+    if lang not in kept_home:
+        kept_home[lang] = await home_content(datasette, lang)
+    return kept_home[lang]
+
+
+async def home_content(datasette, lang: str) -> dict:
+    """home_info's content (row counts are cached by Datasette for immutable databases)."""
     dp = read_descriptor(package_dir())
     src = (dp.get("sources") or [{}])[0]
     databases: list[dict] = []
@@ -344,7 +413,7 @@ def template_vars(request, table: str | None) -> dict:
         "lang_url": lambda other: url_with_lang(request, other),
         "half": lambda title: bilingual(title, lang),
         "column_title": lambda column, t=None: column_title(t or table, column, lang),
-        "cell_html": lambda column, cell: cell_html(column, cell, lang),
+        "cell_html": lambda column, cell: cell_html(column, cell, lang, table),
         "describe": lambda *a: describe(lang, table, *a),
         "parameter_label": lambda name: parameter_label(name, lang),
         "query_description": lambda name, english: query_description(name, english, lang),

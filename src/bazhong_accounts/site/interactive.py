@@ -9,6 +9,7 @@ charts.py (its _Data: printed prior-year amounts, else amount − change), read 
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .charts import _Data
 from .serve import _CHECKOUT_SITE
 
+CHART_DATA = "chart_data.json"  # written by the build beside charts.json (precompute.write_chart_data)
 CHART_JS = _CHECKOUT_SITE.parent / "node_modules" / "chart.js" / "dist" / "chart.umd.js"
 
 
@@ -36,13 +38,13 @@ async def chart_rows(datasette, database: str) -> dict[str, list[dict]]:
     from .charts import CHART_TABLES
 
     db = datasette.databases[database]
-    out = {}
-    for table in CHART_TABLES:
-        result = await db.execute(f'select * from "{table}"')
-        figures = set(roles.figures(i18n.schemas()[table]))
-        out[table] = [{k: (exact(v) if k in figures and v is not None else v) for k, v in dict(r).items()}
-                      for r in result.rows]
-    return out
+    return {table: exact_rows(table, (await db.execute(f'select * from "{table}"')).rows) for table in CHART_TABLES}
+
+
+def exact_rows(table: str, rows) -> list[dict]:
+    """Rows of `table` as dicts, their figures as exact Decimals."""
+    figures = set(roles.figures(i18n.schemas()[table]))
+    return [{k: (exact(v) if k in figures and v is not None else v) for k, v in dict(r).items()} for r in rows]
 
 
 def comparison(d: _Data, items: list[tuple[str, str, str, str]]) -> dict:
@@ -81,23 +83,37 @@ def charts_of(d: _Data) -> list[tuple[int, list[str], dict]]:
     ]
 
 
+def charts_of_tables(tables: dict[str, list[dict]]) -> list[dict]:
+    """The data of every chart of every department-year of `tables` (chart_rows' form)."""
+    from .charts import ChartError, _Data
+
+    pairs = sorted({(r["fiscal_year"], r["department"]) for r in tables["income"]})
+    out = []
+    for fy, dept in pairs:
+        try:
+            for n, used, data in charts_of(_Data(tables, fy, dept)):
+                out.append({"figure": n, "fiscal_year": fy, "department": dept, "tables": used,
+                            "unit": "万元", **data})
+        except ChartError:
+            continue  # a department-year without the rows a chart needs: the PNGs say so at build
+    return out
+
+
+def built_chart_data(datasette) -> list[dict] | None:
+    """The chart data the build wrote beside the PNGs (precompute.CHART_DATA), if it did."""
+    for mount, directory in datasette.static_mounts:
+        path = Path(directory) / CHART_DATA
+        if mount == "charts" and path.is_file():
+            return json.loads(path.read_text(encoding="utf-8"))
+    return None
+
+
 async def chart_data(datasette) -> list[dict]:
     database = sorted(i18n.our_databases(datasette))[0]
     charts = i18n.kept(datasette, "charts")
     if database not in charts:
-        from .charts import ChartError, _Data
-
-        tables = await chart_rows(datasette, database)
-        pairs = sorted({(r["fiscal_year"], r["department"]) for r in tables["income"]})
-        out = []
-        for fy, dept in pairs:
-            try:
-                for n, used, data in charts_of(_Data(tables, fy, dept)):
-                    out.append({"figure": n, "fiscal_year": fy, "department": dept, "tables": used,
-                                "unit": "万元", **data})
-            except ChartError:
-                continue  # a department-year without the rows a chart needs: the PNGs say so at build
-        charts[database] = out
+        built = built_chart_data(datasette)
+        charts[database] = built if built is not None else charts_of_tables(await chart_rows(datasette, database))
     return charts[database]
 
 

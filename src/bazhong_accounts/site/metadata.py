@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model import roles
+from . import fts
 from .sqlite import Package, Table, q, sort_by_key
 
 # Tables with more rows get no default facets: each facet counts every row the page matches (a
@@ -34,10 +35,7 @@ def table_metadata(t: Table, label_targets: set[str], rows: int | None = None) -
     meta["sortable_columns"] = sortable_columns(t)
     if t.name in label_targets:
         meta["label_column"] = t.name_column()
-    if t.fts_columns():
-        meta["fts_table"] = f"{t.name}_fts"
-        meta["fts_pk"] = "rowid"
-    return meta
+    return meta  # ?_search= goes through the search index (site/search.py filters_from_request)
 
 
 def sortable_columns(t: Table) -> list[str]:
@@ -253,9 +251,9 @@ def figures_by_section(pkg: Package) -> dict:
 
 
 def _like_branches(t: Table, fields: list[str]) -> list[str]:
-    """Over every department-year a word of 3+ characters is looked up in the trigram index (a
-    superset of the LIKE matches, which then decides); 2 characters, or a chosen year or
-    department, read those reports' rows by their key. The branch whose condition on the
+    """Over every department-year the word is looked up in the distinct texts of the search index
+    (site/fts.py: a few thousand texts, not millions of cells), which name their rows; a chosen
+    year or department reads those reports' rows by their key. The branch whose condition on the
     parameters is false is skipped before it reads a row."""
     cols = t.fts_columns()
     cases = [f"case when t.{q(c)} like p.pat escape '\\' then t.{q(c)} end" for c in cols]
@@ -264,15 +262,16 @@ def _like_branches(t: Table, fields: list[str]) -> list[str]:
     if not _scoped(t, fields):
         return [f"select * from ({select}from p, {q(t.name)} t\n"
                 f"    where :q != '' and matched_text is not null limit {CAP})"]
-    fts = q(t.name + "_fts")
     no_scope = " and ".join(f":{c} = ''" for c in fields)
     some_scope = " or ".join(f":{c} != ''" for c in fields)
+    # the first rows holding the word (limit: a row has at most one match per column), not all of them
+    rows = fts.rows_like_sql(t.name, "(select pat from p)") + f" limit {CAP * len(cols)}"
     return [
-        f"select * from ({select}from p, {fts} join {q(t.name)} t on t.rowid = {fts}.rowid\n"
-        f"    where length(:q) >= 3 and {no_scope}\n"
-        f"    and {fts} match '\"' || replace(:q, '\"', '\"\"') || '\"' and matched_text is not null limit {CAP})",
+        f"select * from ({select}from p, {q(t.name)} t\n"
+        f"    where :q != '' and {no_scope} and t.rowid in ({rows})\n"
+        f"    and matched_text is not null limit {CAP})",
         f"select * from ({select}from p cross join reports cross join {q(t.name)} t using ({', '.join(fields)})\n"
-        f"    where :q != '' and (length(:q) < 3 or {some_scope})\n"
+        f"    where :q != '' and ({some_scope})\n"
         f"    and matched_text is not null limit {CAP})",
     ]
 
@@ -293,21 +292,30 @@ def search_like(pkg: Package) -> dict:
     }
 
 
-def _fulltext_branch(t: Table, fields: list[str]) -> str:
-    fts = q(t.name + "_fts")
-    select = (
-        f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, "
-        f"snippet({fts}, -1, '【', '】', '…', 16) as snippet "
-        f"from {fts} join {q(t.name)} t on t.rowid = {fts}.rowid\n"
-        f"    where {fts} match '\"' || replace(:q, '\"', '\"\"') || '\"'"
-        + (f" and {_scope(fields, 't.')}" if _scoped(t, fields) else "")
-    )
-    return f"select * from ({select}\n    limit {CAP})"
+def _fulltext_branch(t: Table, fields: list[str]) -> list[str]:
+    """The rows holding a distinct text the trigram index matches (site/fts.py), the match marked.
+    Over every department-year only the first rows are read (a word in every row's source id
+    would otherwise list them all before the limit); a chosen year or department reads them all."""
+    marked = [f"case when instr(lower(t.{q(c)}), lower(:q)) > 0 then replace(substr(t.{q(c)}, "
+              f"max(1, instr(lower(t.{q(c)}), lower(:q)) - 16), length(:q) + 32), :q, '【' || :q || '】') end"
+              for c in t.fts_columns()]
+    phrase = "'\"' || replace(:q, '\"', '\"\"') || '\"'"
+    rows = fts.rows_matching_sql(repr(t.name), phrase)
+    select = (f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, "
+              f"coalesce({', '.join(marked)}) as snippet from {q(t.name)} t\n")
+    first = f"{rows} limit {CAP * len(t.fts_columns())}"
+    if not _scoped(t, fields):
+        return [f"select * from ({select}    where t.rowid in ({first})\n    limit {CAP})"]
+    no_scope = " and ".join(f":{c} = ''" for c in fields)
+    some_scope = " or ".join(f":{c} != ''" for c in fields)
+    return [f"select * from ({select}    where {no_scope} and t.rowid in ({first})\n    limit {CAP})",
+            f"select * from ({select}    where ({some_scope}) and t.rowid in ({rows}) and {_scope(fields, 't.')}\n"
+            f"    limit {CAP})"]
 
 
 def search_fulltext(pkg: Package) -> dict:
     fields = _year_dept(pkg)
-    parts = [_fulltext_branch(t, fields) for t in pkg.tables.values() if t.fts_columns()]
+    parts = [b for t in pkg.tables.values() if t.fts_columns() for b in _fulltext_branch(t, fields)]
     return {
         "title": "全文搜索（三个字以上）/ Full-text search, 3+ characters",
         "description": "Trigram full-text search (SQLite FTS5) for the phrase :q over every table; needs at "

@@ -66,21 +66,28 @@ class DecimalSum:
 
     def __init__(self):
         self.hundredths = 0
+        self.integers = 0  # INTEGER values (the amount_x100 twins) add as Python ints: exact
         self.rest = None
 
     def step(self, value):
+        if value.__class__ is int:
+            self.integers += value
+            self.rest = self.rest or ZERO  # a non-NULL value was seen
+            return
         if value.__class__ is float and -FAST_BELOW < value < FAST_BELOW:
             n = round(value * 100)
             if n / 100 == value:
                 self.hundredths += n
-                self.rest = self.rest or ZERO  # a non-NULL value was seen
+                self.rest = self.rest or ZERO
                 return
         d = _decimal(value)
         if d is not None:
             self.rest = d if self.rest is None else self.rest + d
 
     def exact_total(self) -> Decimal | None:
-        return None if self.rest is None else self.rest + Decimal(self.hundredths).scaleb(-2)
+        if self.rest is None:
+            return None
+        return self.rest + Decimal(self.hundredths).scaleb(-2) + self.integers
 
     def finalize(self):
         total = self.exact_total()
@@ -157,9 +164,9 @@ def _register_site_modules() -> None:
     """The site's other hook modules (language, search, downloads, report cards, charts), beside this one."""
     from datasette.plugins import pm
 
-    from . import cache, comparison, downloads, draft, i18n, interactive, report_card, search
+    from . import cache, comparison, downloads, draft, i18n, interactive, precompute, report_card, search
 
-    for module in (i18n, search, downloads, report_card, comparison, interactive, draft, cache):
+    for module in (i18n, search, downloads, report_card, comparison, interactive, draft, cache, precompute):
         if not pm.is_registered(module):
             pm.register(module, name=module.__name__)
 

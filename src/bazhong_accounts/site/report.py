@@ -71,10 +71,16 @@ def _stamp(root: Path) -> tuple:
 _CHECKED: dict = {}  # root -> (monotonic time of the last look at the files, their stamp)
 
 
+@lru_cache(maxsize=4)
+def _package_root(from_environment: str | None) -> Path:
+    """The package directory (package_dir() looks at the disk: not once per cell)."""
+    return Path(from_environment or package_dir())
+
+
 def package(root: Path | None = None) -> Package:
     """The package as the page needs it, re-read when a CSV changed (looked at once a second:
     render_cell calls this for every cell of a table page)."""
-    root = root or Path(os.environ.get(PACKAGE_DIR_ENV) or package_dir())
+    root = root or _package_root(os.environ.get(PACKAGE_DIR_ENV))
     now = time.monotonic()
     seen = _CHECKED.get(root)
     if seen is None or now - seen[0] > 1:

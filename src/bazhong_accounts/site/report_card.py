@@ -78,6 +78,12 @@ def figure_cells(name: str, row: dict, figures: list[str], derived: Decimal | No
     return cells
 
 
+def label_of(schema: dict, row: dict, lang: str) -> dict:
+    """`label` in the page's language; `label_zh`: the Chinese label beside an English one."""
+    label, chinese = i18n.row_label_text(schema, row, lang)
+    return {"label": label, "label_zh": chinese}
+
+
 async def section(datasette, database: str, department: str, year: int, spec: tuple, lang: str) -> dict:
     name, where, zh, en = spec
     schema = i18n.schemas()[name]
@@ -86,11 +92,10 @@ async def section(datasette, database: str, department: str, year: int, spec: tu
         f'select * from "{name}" where fiscal_year = ? and department = ? and {where} order by rowid',
         [year, department])).rows]
     figures = roles.figures(schema)
-    label = roles.row_label(schema)
     pks = as_list(schema.get("primaryKey"))
     link = hierarchy.parent_link(schema)
     derived = derive_parent_priors(rows, link[1], link[0]) if link and "prior_year_amount" in figures else {}
-    out_rows = [{"label": r[label], "key": roles.row_key(schema, r), "depth": depth,
+    out_rows = [{**label_of(schema, r, lang), "key": roles.row_key(schema, r), "depth": depth,
                  "cells": figure_cells(name, r, figures, derived.get(r[link[1]]) if link else None, lang),
                  "url": datasette.urls.row(database, name, path_from_row_pks(r, pks, False))}
                 for r, depth in hierarchy.tree_order(schema, rows)]

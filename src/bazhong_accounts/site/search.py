@@ -1,27 +1,34 @@
 """One search box for every table: /-/search?q=WORD (HTML) and /-/search.json?q=WORD.
 
-Any length (接待 has 2 characters, too few for the trigram index) and across punctuation
-(三公经费 finds “三公”经费): the text of every searched column (model/roles.py searched()) is read
-once per database, normalised (punctuation and spaces dropped, case folded) and kept in memory
-(Index: each distinct text once, with the cells that hold it); the database is immutable, so it
-never goes stale. A hit names its resource, its row key
-(roles.row_key, "|"-joined), the column that matched and a link to its row.
+Any length (接待 has 2 characters, too few for a trigram index) and across punctuation (三公经费
+finds “三公”经费): the build keeps each distinct text of every searched column (model/roles.py
+searched()) once, normalised (punctuation and spaces dropped, case folded), with the rows holding
+it (site/fts.py). The norms are read once per database and scanned in memory (the database is
+immutable, so they never go stale); only the first rows of the best-ranked texts are read back, and
+the count adds the texts' row counts (a union only for a table matched in several columns). A hit
+names its resource, its row key (roles.row_key, "|"-joined), the column that matched and a link to
+its row. Table pages' ?_search= uses the same index (filters_from_request below).
 """
 
 from __future__ import annotations
 
-import unicodedata
-from bisect import bisect_right
+import json
+import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from datasette import hookimpl
+from datasette.filters import FilterArguments
 from datasette.utils import path_from_row_pks
+from datasette.utils.asgi import BadRequest
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from ..model import roles
 from ..model.descriptor import as_list
 from . import i18n
+from .fts import ROWIDS, TEXTS, normalize, rows_matching_sql
 
 MAX_QUERY = 100  # characters; longer is refused with a message
 CAP = 50  # hits shown
@@ -29,12 +36,6 @@ MAX_CAP = 500  # ?_size= at most
 SNIPPET = 40  # characters of context each side of a match
 # Matches in labels rank before matches in longer text, and those before the quotes.
 ROLE_RANK = {"label": 0, "text": 1, "provenance": 2}
-
-
-def normalize(s: str) -> str:
-    """Text without punctuation, symbols or spaces, case folded: how the query and the text compare."""
-    return "".join(c for c in unicodedata.normalize("NFKC", s).casefold()
-                   if unicodedata.category(c)[0] not in "PSZC")
 
 
 def normalized_with_positions(s: str) -> tuple[str, list[int]]:
@@ -60,21 +61,26 @@ class Entry:
     scope: tuple
 
 
-# A searched cell is one int, rowid * CELL + its column's number (Index.columns), so that 10,000
-# department-years (16 million cells) fit in memory; the rows shown are read back from the database.
-CELL = 1024
-
-
 @dataclass
 class Index:
-    """Every searched cell of one database, grouped by its normalised text; the texts joined in
-    one string (`haystack`, "\\x00" between them) that str.find scans at C speed."""
+    """The distinct searched texts of one database (the build's search_fts_texts, fts.py), grouped
+    by their normalised form; the norms joined in one string (`haystack`, "\x00" between them)
+    that str.find scans at C speed. The texts of norm i are entries first[i]:first[i + 1] of the
+    arrays text_id, column, rows (numpy: a common word matches 100,000 texts at N = 10,000). The
+    rows holding a text stay in the database until a search needs them."""
 
     columns: list[tuple[str, str, int]]  # (resource, column, rank) by column number
     norms: list[str]
-    cells: list[list[int]]  # the cells of each norm
     haystack: str
-    starts: list[int]  # where each norm starts in haystack
+    starts: np.ndarray  # where each norm starts in haystack
+    length: np.ndarray  # of each norm
+    first: np.ndarray
+    text_id: np.ndarray
+    column: np.ndarray
+    rows: np.ndarray
+    sorted_ids: np.ndarray  # every text id, ascending; of each: its rows and its first rowid
+    rows_by_id: np.ndarray
+    first_rowid: np.ndarray
 
 
 async def index_of(datasette, database: str) -> Index:
@@ -85,82 +91,178 @@ async def index_of(datasette, database: str) -> Index:
     return index[database]
 
 
-def _add_cells(cursor, first_column: int, by_norm: dict[str, list[int]], norm_of: dict[str, str]) -> None:
-    """The cells of `cursor`'s rows (rowid, then the searched columns) into by_norm."""
-    for rowid, *texts in cursor:
-        for i, value in enumerate(texts):
-            if value:
-                text = str(value)
-                norm = norm_of.get(text)
-                if norm is None:
-                    norm = norm_of[text] = normalize(text)
-                if norm:
-                    by_norm.setdefault(norm, []).append(rowid * CELL + first_column + i)
-
-
 async def _read_index(datasette, database: str) -> Index:
     db = datasette.databases[database]
     tables = set(await db.table_names())
     columns: list[tuple[str, str, int]] = []
-    by_norm: dict[str, list[int]] = {}
-    norm_of: dict[str, str] = {}  # each distinct text normalised once
     for name, schema in i18n.schemas().items():
-        searched = roles.searched(schema)
-        if name not in tables or not searched:
-            continue
-        rank = {f["name"]: ROLE_RANK.get(f.get("role"), 3) for f in schema["fields"]}
-        first = len(columns)
-        columns += [(name, c, rank[c]) for c in searched]
-        sql = "select rowid, " + ", ".join(f'"{c}"' for c in searched) + f' from "{name}"'
-        # Outside Datasette's per-query time limit (1 s): the index is read once, whole, and at
-        # 100 department-years one table takes longer than that.
-        await db.execute_fn(lambda conn, sql=sql, first=first: _add_cells(conn.execute(sql), first, by_norm, norm_of))
+        if name in tables:
+            rank = {f["name"]: ROLE_RANK.get(f.get("role"), 3) for f in schema["fields"]}
+            columns += [(name, c, rank[c]) for c in roles.searched(schema)]
+    number = {(resource, column): i for i, (resource, column, _) in enumerate(columns)}
+    by_norm: dict[str, list[tuple[int, int, int]]] = {}
+    if TEXTS in tables:
+        # outside Datasette's per-query time limit: read once, whole
+        found = await db.execute_fn(lambda conn: conn.execute(
+            f'select id, resource, "column", norm, rows, first_rowid from {TEXTS} order by id').fetchall())
+        for text_id, resource, column, norm, rows, _ in found:
+            if norm and (resource, column) in number:
+                by_norm.setdefault(norm, []).append((text_id, number[resource, column], rows))
     norms = list(by_norm)
     starts, at = [], 0
     for norm in norms:
         starts.append(at)
         at += len(norm) + 1
-    return Index(columns, norms, [by_norm[n] for n in norms], "\x00".join(norms), starts)
+    entries = [e for norm in norms for e in by_norm[norm]]
+    first = np.zeros(len(norms) + 1, dtype=np.int64)
+    np.cumsum([len(by_norm[n]) for n in norms], out=first[1:])
+    text_id, column, rows = (np.array([e[k] for e in entries], dtype=np.int64) for k in range(3))
+    found = [f for f in found if f[4]] if TEXTS in tables else []
+    first_rowid = np.array([f[5] for f in found], dtype=np.int64)
+    return Index(columns, norms, "\x00".join(norms), np.array(starts, dtype=np.int64),
+                 np.array([len(n) for n in norms], dtype=np.int64), first, text_id, column, rows,
+                 np.array([f[0] for f in found], dtype=np.int64), np.array([f[4] for f in found], dtype=np.int64),
+                 first_rowid)
 
 
-def matching_norms(index: Index, needle: str):
-    """(norm number, where the needle first occurs in it) of every norm containing `needle`."""
-    pos = index.haystack.find(needle)
-    while pos >= 0:
-        i = bisect_right(index.starts, pos) - 1
-        yield i, pos - index.starts[i]
-        # normalize() drops control characters: a needle never spans the "\x00" between two norms
-        pos = index.haystack.find(needle, index.starts[i] + len(index.norms[i]) + 1)
+def matching_norms(index: Index, needle: str) -> tuple[np.ndarray, np.ndarray]:
+    """The norm numbers of every norm containing `needle`, and where it first occurs in each.
+    normalize() drops control characters: a needle never spans the "\x00" between two norms."""
+    where = np.fromiter((m.start() for m in re.finditer(re.escape(needle), index.haystack)), dtype=np.int64)
+    norm = np.searchsorted(index.starts, where, side="right") - 1
+    norm, first = np.unique(norm, return_index=True)
+    return norm, where[first] - index.starts[norm]
 
 
-def best_per_row(index: Index, needle: str, table: str | None) -> dict[tuple[str, int], tuple]:
-    """(resource, rowid) -> (score, column number) of its best matching column. Score: label
-    matches first, then exact texts, then early and short matches; ties to the first column.
-    One hit per row: rows of other department-years with the same key are hits of their own."""
-    best: dict[tuple[str, int], tuple] = {}
-    for i, at in matching_norms(index, needle):
-        norm = index.norms[i]
-        for cell in index.cells[i]:
-            rowid, column = divmod(cell, CELL)
-            resource, _, rank = index.columns[column]
-            if table and resource != table:
-                continue
-            score = ((rank, norm != needle, at > 0, len(norm)), column)
-            key = (resource, rowid)
-            if key not in best or score < best[key]:
-                best[key] = score
-    return best
+@dataclass
+class Matches:
+    """The texts containing a word, best first: score, text id, column number and rows of each."""
+
+    score: np.ndarray
+    text_id: np.ndarray
+    column: np.ndarray
+    rows: np.ndarray
 
 
-async def rank_hits(db, index: Index, best: dict[tuple[str, int], tuple], size: int) -> list[Entry]:
-    """The `size` best rows, best first; rows of equal score by resource, then in the table's own
-    order (rowid: the build writes rows in primary-key order). Only the rows shown are read back."""
-    ordered = sorted(best, key=lambda key: (best[key][0], key))[:size]
-    rows = await read_rows(db, ordered)
+LONGEST = 1 << 24  # characters of a norm, for the score's packing
+
+
+def matching_texts(index: Index, needle: str, table: str | None) -> Matches:
+    """The texts containing `needle` (of `table` only if given), ordered by score: label matches
+    first, then exact texts, then early and short matches; then the column (ties to the first one).
+    A score names one column, so one table."""
+    norm, at = matching_norms(index, needle)
+    length = index.length[norm]
+    count = index.first[norm + 1] - index.first[norm]
+    # the entries of each matching norm: first[i] .. first[i + 1] - 1, all at once
+    entry = np.repeat(index.first[norm] - np.cumsum(count) + count, count) + np.arange(count.sum())
+    column = index.column[entry]
+    rank = np.array([r for _, _, r in index.columns], dtype=np.int64)[column]
+    inexact, late, length = (np.repeat(x, count) for x in (length != len(needle), at > 0, length))
+    score = (((rank * 2 + inexact) * 2 + late) * LONGEST + length) * len(index.columns) + column
+    keep = np.ones(len(entry), dtype=bool)
+    if table:
+        keep = np.array([r == table for r, _, _ in index.columns], dtype=bool)[column]
+    order = np.argsort(score[keep], kind="stable")
+    return Matches(score[keep][order], index.text_id[entry][keep][order], column[keep][order],
+                   index.rows[entry][keep][order])
+
+
+def rowids_of(conn, index: Index, text_ids: np.ndarray, first: int | None = None) -> dict[int, np.ndarray]:
+    """The rowids (ascending) of each text; only the `first` ones of each if given."""
+    single, at, rest = _split_single(index, text_ids)
+    out = {int(t): index.first_rowid[a:a + 1] for t, a in zip(single.tolist(), at.tolist())}
+    out.update(_read_rowids(conn, rest, first))
+    return out
+
+
+def all_rowids(conn, index: Index, text_ids: np.ndarray) -> np.ndarray:
+    """The rowids of all these texts together."""
+    _, at, rest = _split_single(index, text_ids)
+    return np.concatenate([index.first_rowid[at], *_read_rowids(conn, rest).values()])
+
+
+def _split_single(index: Index, text_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """A text held by one row (source ids, titles: most texts) has its rowid in memory: such texts
+    and where that rowid is (first_rowid), and the other texts."""
+    ids = np.unique(text_ids)
+    at = np.searchsorted(index.sorted_ids, ids)
+    single = index.rows_by_id[at] == 1
+    return ids[single], at[single], ids[~single].tolist()
+
+
+def _read_rowids(conn, text_ids: list[int], first: int | None = None) -> dict[int, np.ndarray]:
+    """The rowids of these texts read from the database, in one query."""
+    if not text_ids:
+        return {}
+    blob = "rowids_i32" if first is None else f"substr(rowids_i32, 1, {4 * first})"
+    sql = f"select id, {blob} from {ROWIDS} where id in (select value from json_each(?))"
+    return {text_id: np.frombuffer(data, dtype="<i4") for text_id, data in conn.execute(sql, (json.dumps(text_ids),))}
+
+
+def count_rows(conn, index: Index, m: Matches) -> int:
+    """Rows with a match, each once. A cell holds one text, so the texts of one column never share a
+    row: their counts add up; a table matched in several columns counts the union of their rows."""
+    resource_of = [r for r, _, _ in index.columns]
+    columns_of: dict[str, set[int]] = {}
+    for column in np.unique(m.column).tolist():
+        columns_of.setdefault(resource_of[column], set()).add(column)
+    total = 0
+    for columns in columns_of.values():
+        mine = np.isin(m.column, list(columns))
+        if len(columns) == 1:
+            total += int(m.rows[mine].sum())
+        else:
+            rowids = all_rowids(conn, index, m.text_id[mine])
+            seen = np.zeros(int(rowids.max()) + 1, dtype=bool)
+            seen[rowids] = True
+            total += int(np.count_nonzero(seen))
+    return total
+
+
+def best_rows(conn, index: Index, m: Matches, size: int) -> list[tuple]:
+    """The `size` best (resource, rowid, column number), best first: a row ranks by its best matching
+    column; rows of equal score by resource, then in the table's own order (rowid: the build writes
+    rows in primary-key order). One hit per row: rows of other department-years with the same key
+    are hits of their own. Only the first `size` rowids of the best texts are read (enough: a text's
+    rows already shown are fewer than the hits so far)."""
+    out: list[tuple] = []
+    seen: set[tuple[str, int]] = set()
+    # where each score's texts start in m (m is ordered by score)
+    bounds = np.flatnonzero(np.r_[True, m.score[1:] != m.score[:-1], True])
+    group, held = 0, np.cumsum(m.rows)
+    while group < len(bounds) - 1 and len(out) < size:
+        # the next scores whose texts hold `size` rows: mostly one query
+        start = bounds[group]
+        enough = int(np.searchsorted(held, (held[start - 1] if start else 0) + size)) + 1
+        last = max(group + 1, min(len(bounds) - 1, int(np.searchsorted(bounds, enough, side="left"))))
+        prefixes = rowids_of(conn, index, m.text_id[start:bounds[last]], first=size)
+        for g in range(group, last):
+            column = int(m.column[bounds[g]])
+            resource = index.columns[column][0]
+            texts = m.text_id[bounds[g]:bounds[g + 1]].tolist()
+            for rowid in np.unique(np.concatenate([prefixes[t] for t in texts])).tolist():
+                if len(out) >= size:
+                    break
+                if (resource, rowid) not in seen:
+                    seen.add((resource, rowid))
+                    out.append((resource, rowid, column))
+        group = last
+    return out
+
+
+def matches(conn, index: Index, m: Matches, size: int) -> tuple[list[tuple], int]:
+    """best_rows and count_rows in one visit of the database (one thread hop)."""
+    return best_rows(conn, index, m, size), count_rows(conn, index, m)
+
+
+async def rank_hits(db, index: Index, best: list[tuple]) -> list[Entry]:
+    """The hits of `best` (best_rows) as shown, read back from the database."""
+    rows = await read_rows(db, [(resource, rowid) for resource, rowid, _ in best])
     hits = []
-    for resource, rowid in ordered:
+    for resource, rowid, column_number in best:
         schema, row = i18n.schemas()[resource], rows[resource, rowid]
-        column = index.columns[best[resource, rowid][1]][1]
+        column = index.columns[column_number][1]
         hits.append(Entry(
             resource=resource, row_key=roles.row_key(schema, row),
             row_path=path_from_row_pks(row, as_list(schema.get("primaryKey")), False),
@@ -226,8 +328,10 @@ async def search(datasette, request, q: str, table: str | None, size: int) -> di
     database = sorted(i18n.our_databases(datasette))[0]
     needle = normalize(q)
     index = await index_of(datasette, database)
-    best = best_per_row(index, needle, table)
-    hits = await rank_hits(datasette.databases[database], index, best, size)
+    db = datasette.databases[database]
+    found = matching_texts(index, needle, table)
+    best, count = await db.execute_fn(lambda conn: matches(conn, index, found, size))
+    hits = await rank_hits(db, index, best)
     lang = i18n.lang_of(request)
     shown = [{
         "resource": e.resource, "resource_title": i18n.bilingual(i18n.table_title(e.resource), lang),
@@ -236,7 +340,7 @@ async def search(datasette, request, q: str, table: str | None, size: int) -> di
         "snippet": snippet(e.text, needle), "url": datasette.urls.row(database, e.resource, e.row_path),
         "scope": list(e.scope),
     } for e in hits]
-    return {"q": q, "normalized": needle, "table": table, "count": len(best), "truncated": len(best) > size,
+    return {"q": q, "normalized": needle, "table": table, "count": count, "truncated": count > size,
             "hits": shown}
 
 
@@ -254,6 +358,32 @@ async def search_view(request, datasette):
         return Response.json(result, headers={"cache-control": "max-age=60"})
     html = await datasette.render_template("search.html", {"result": result}, request=request)
     return Response.html(html)
+
+
+@hookimpl
+def filters_from_request(request, database, table, datasette):
+    """A table page's ?_search=WORD through the search index: the rows of the table holding a text
+    that contains WORD (FTS5 trigram over the distinct texts: 3+ characters, as Datasette's own
+    table search; the one search box above takes any length)."""
+    search_text = request.args.get("_search")
+    if search_text is None or database not in i18n.our_databases(datasette) or not _searched(table):
+        return None
+
+    async def inner():
+        why = problem(search_text, None, None, i18n.lang_of(request))
+        if why:
+            raise BadRequest(why)
+        return FilterArguments([f"rowid in ({rows_matching_sql(':search_resource', 'escape_fts(:search)')})"],
+                               {"search": search_text, "search_resource": table},
+                               [f'search matches "{search_text}"'],
+                               {"search": search_text, "supports_search": True})
+
+    return inner
+
+
+def _searched(table: str | None) -> bool:
+    schema = i18n.schemas().get(table or "")
+    return bool(schema and roles.searched(schema))
 
 
 @hookimpl

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 
 from ...model.descriptor import as_list
@@ -78,8 +79,14 @@ def columns_read(header: list[str], resource: str, queries: list[str]) -> list[s
     words: set[str] = set()
     for sql in queries:
         if view(resource) in sql:
-            words |= {quoted.replace('""', '"') if quoted else word for quoted, word in _WORD.findall(sql)}
+            words |= _words(sql)
     return [h for h in header if h in words]
+
+
+@lru_cache(maxsize=256)
+def _words(sql: str) -> frozenset[str]:
+    """The identifiers of a query (each query is read for every resource: parsed once)."""
+    return frozenset(quoted.replace('""', '"') if quoted else word for quoted, word in _WORD.findall(sql))
 
 
 def mask_names(checks) -> list[str]:
@@ -100,6 +107,7 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
         computed = dict(zip(mask_names(checks), d.masks(checks)))
         if (key := d.primary_key_hash(schema)) is not None:
             computed[d.KEY_HASH] = key
+        computed[d.NEWLINES] = d.newlines_in_row(facts.header)
         error = engine.load(name, root / rel, facts.header, columns_read(facts.header, name, queries), computed)
         if error is not None:
             _ragged(root, rel, len(facts.header), error, report)
@@ -109,7 +117,7 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
     # what the columns computed by the load say, asked before any file is read again in full
     failed = _guard(report, "cell masks", _failed_cells, engine, {n: read[n][1] for n in counts}) or {}
     duplicates = _guard(report, "key hashes", _duplicate_keys, engine, {n: read[n][1] for n in counts})
-    maps = line_maps(engine, {n: (read[n][2], counts[n], root / read[n][0], read[n][0]) for n in counts}, report)
+    maps = line_maps(engine, {n: (read[n][2], *counts[n], root / read[n][0], read[n][0]) for n in counts}, report)
     loaded = {n: Loaded(n, read[n][0], read[n][1], read[n][2], maps[n]) for n in counts}
     for t in loaded.values():
         t.path, t.failed = root / t.rel, failed.get(t.name, [])
@@ -134,19 +142,22 @@ def _bytes_checked(root: Path, engine, resources, report: Report):
             yield facts
 
 
-def _counts(engine, read: dict, root: Path, report: Report) -> dict[str, int]:
-    """Rows of each table; a file the engine reads lazily (Spark) and then refuses is found
-    one by one and reported like a ragged file."""
+def _counts(engine, read: dict, root: Path, report: Report) -> dict[str, tuple[int, int]]:
+    """Rows of each table and the newlines quoted in its cells; a file the engine reads lazily
+    (Spark) and then refuses is found one by one and reported like a ragged file."""
     if not read:
         return {}
-    sql = " union all ".join(f"select {lit(n)} as res, count(*) as n from {view(n)}" for n in read)
+
+    def counted(n):
+        return f"select {lit(n)} as res, count(*) as n, coalesce(sum({q(d.NEWLINES)}), 0) as nl from {view(n)}"
+
     try:
-        return dict(engine.query(sql))
+        return {res: (int(n), int(nl)) for res, n, nl in engine.query(" union all ".join(map(counted, read)))}
     except Exception:  # noqa: BLE001 - some file is malformed: find which
         counts = {}
         for n, (rel, _, facts) in read.items():
             try:
-                counts[n] = engine.query(f"select count(*) from {view(n)}")[0][0]
+                counts[n] = tuple(int(x) for x in engine.query(counted(n))[0][1:])
             except Exception as e:  # noqa: BLE001
                 _ragged(root, rel, len(facts.header), str(e).split("\n")[0], report)
         return counts

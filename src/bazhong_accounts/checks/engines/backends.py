@@ -29,7 +29,7 @@ class DuckDBEngine:
         duckdb = _need("duckdb", "duckdb")
 
         self.workdir = Path(tempfile.mkdtemp(prefix="bazhong-duckdb-"))
-        config: dict = {"memory_limit": memory_limit or os.environ.get("BAZHONG_DUCKDB_MEMORY", "3GB"),
+        config: dict = {"memory_limit": memory_limit or os.environ.get("BAZHONG_DUCKDB_MEMORY", "1GB"),
                   "temp_directory": str(self.workdir / "spill"), "preserve_insertion_order": True}
         if threads:
             config["threads"] = threads
@@ -77,6 +77,18 @@ class DuckDBEngine:
     def materialize(self, name: str, sql: str) -> None:
         """A result several queries read, computed once."""
         self.con.execute(f"create or replace temp table {q(name)} as {sql}")
+
+    def lines_of(self, table: str, rns: list[int]) -> list[int]:
+        """CSV line of each row rn, from the running counts of quoted newlines in `table`
+        (lines.py): rn + 2 + the newlines of the last row before rn that holds some (ASOF join),
+        so only the rows asked for come back to Python."""
+        # the rows asked for as a table first: unnest() of the parameter inside the ASOF join
+        # was evaluated again and again (85 s CPU for 30,000 rows; 0.07 s this way)
+        self.con.execute("create or replace temp table wanted_rows as select unnest(?::BIGINT[]) as rn",
+                         [sorted(set(rns))])
+        found = dict(self.con.execute(f"select w.rn, w.rn + 2 + coalesce(h.cum, 0) from wanted_rows w "
+                                      f"asof left join {q(table)} h on w.rn > h.rn").fetchall())
+        return [int(found[rn]) for rn in rns]
 
     def close(self) -> None:
         self.con.close()

@@ -247,9 +247,13 @@ def failing(checks: list[Check], bits: list) -> list[Check]:
     return [c for i, c in enumerate(checks) if (int(bits[i // MASK_BITS] or 0) >> (i % MASK_BITS)) & 1]
 
 
+NEWLINES = "__nl"  # column of each loaded table: the newlines quoted inside the row's cells
+
+
 def newlines_in_row(header: list[str]) -> str:
-    """SQL: newlines quoted inside the row's cells (counted only on rows holding one), so that
-    lines.py maps a row to its physical line."""
+    """SQL over the row `t`: newlines quoted inside the row's cells (counted only on rows holding
+    one), computed while the file is read, so that lines.py maps a row to its physical line
+    without reading the file again."""
     cols = [f"t.{q(h)}" for h in header]
     held = " or ".join(f"contains({c}, chr(10))" for c in cols)
     count = " + ".join(f"(length({c}) - length(replace({c}, chr(10), '')))" for c in cols)
@@ -260,15 +264,18 @@ KEY_HASH = "__key"  # column of each loaded table: the hash of the row's typed p
 
 
 def primary_key_hash(schema: dict) -> str | None:
-    """SQL over the row `t`: a hash of its typed primary key (NULL when a key cell is unusable),
-    computed while the file is read."""
+    """SQL over the row `t`: a hash of its typed primary key (NULL when a key cell is empty),
+    computed while the file is read. No type regex (it cost as much as the read of the key's
+    cells): a cell of the wrong type hashes too, and can only make a collision that is not a
+    duplicate, which the exact query (primary_key_check, type-checked) then clears. It never
+    hides one: equal typed keys hash alike."""
     pk = as_list(schema.get("primaryKey"))
     if not pk:
         return None
     fields = _fields(schema)
     keys = ", ".join(typed(fields[k], "t." + q(k)) for k in pk)
-    all_ok = " and ".join(usable(fields[k], "t." + q(k)) for k in pk)
-    return f"(case when {all_ok} then hash({keys}) end)"
+    all_given = " and ".join(f"t.{q(k)} <> ''" for k in pk)
+    return f"(case when {all_given} then hash({keys}) end)"
 
 
 def primary_key_suspects(resource: str) -> str:

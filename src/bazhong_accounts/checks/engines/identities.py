@@ -52,23 +52,29 @@ def parts_sum(name: str, schema: dict, parent: str, value: str, group: str | Non
     ok = usable({f["name"]: f for f in schema["fields"]}[value], f"c.{q(value)}")
     g = (f"select c.fiscal_year, c.department, c.{q(parent)} as par, {grp} as grp, "
          f"sum(case when {ok} then cast(c.{q(value)} as {DECIMAL}) end) as total, "
-         f"min(case when {ok} then 1 else 0 end) as allok, count(*) as n, "
-         f"string_agg({key_c} || ' ' || c.{q(value)}, ' + ' order by c.rn) as parts "
+         f"min(case when {ok} then 1 else 0 end) as allok, count(*) as n "
          f"from {t} c where c.{q(parent)} <> '' group by c.fiscal_year, c.department, c.{q(parent)}, {grp}")
     sum_of_children = "(p.derived = 'true' and trim(p.derivation) = 'sum(children)')" if "derivation" in {
         f["name"] for f in schema["fields"]} else "false"
-    brk = (f"select p.rn, p.fiscal_year, p.department, g.par, g.grp, g.total, g.n, g.parts, p.{q(value)} as v, {key_p} as pkey "
+    brk = (f"select p.rn, p.fiscal_year, p.department, g.par, g.grp, g.total, g.n, p.{q(value)} as v, {key_p} as pkey "
            f"from ({g}) g join {t} p on p.fiscal_year = g.fiscal_year and p.department = g.department "
            f"and {key_p} = g.par where g.allok = 1 and {_num(schema, 'p', value)} is not null "
            f"and not {sum_of_children} and g.total <> {_num(schema, 'p', value)}")
+    members_of = (f"c.fiscal_year = p.fiscal_year and c.department = p.department and c.{q(parent)} = p.par"
+                  + (f" and c.{q(group)} = p.grp" if group else ""))
+    # the parts written out for the message: for the groups that break only (string_agg over
+    # every group cost as much as the sums)
+    listed = (f"select p.rn, p.fiscal_year, p.department, p.par, p.grp, p.total, p.n, p.v, p.pkey, "
+              f"string_agg({key_c} || ' ' || c.{q(value)}, ' + ' order by c.rn) as parts from brk0 p join {t} c "
+              f"on {members_of} group by p.rn, p.fiscal_year, p.department, p.par, p.grp, p.total, p.n, p.v, p.pkey")
     m = ("p.par", "p.grp", "p.total", "cast(p.n as VARCHAR) || chr(31) || p.parts || chr(31) || p.v")
     parent_key = _row("parts_sum", "parts_sum", name, "p.rn", value, [value], lit(name), "p.pkey", m)
     members = (_row("parts_sum", "parts_sum", name, "p.rn", value, [value], lit(name), key_c, m)
-               + f" from brk p join {t} c on c.fiscal_year = p.fiscal_year and c.department = p.department "
-                 f"and c.{q(parent)} = p.par" + (f" and c.{q(group)} = p.grp" if group else ""))
-    cte = q("brk_" + name)  # one name per resource: SQLGlot hoists CTEs to the top for Spark
-    return (f"select * from (with {cte} as ({brk}) {parent_key} from {cte} p union all "
-            f"{members.replace(' from brk p join', f' from {cte} p join')}) s")
+               + f" from brk p join {t} c on {members_of}")
+    # one name per resource: SQLGlot hoists CTEs to the top for Spark
+    cte0, cte = q("brk0_" + name), q("brk_" + name)
+    return (f"select * from (with {cte0} as ({brk}), {cte} as ({listed.replace(' from brk0 p', f' from {cte0} p')}) "
+            f"{parent_key} from {cte} p union all {members.replace(' from brk p join', f' from {cte} p join')}) s")
 
 
 def _rate(printed: str, printed_text: str, part: str, base: str) -> str:
@@ -291,12 +297,19 @@ def ordinal_checks(schemas: dict[str, dict]) -> list[tuple[str, str]]:
         for col in roles.with_role(schema, "ordinal"):
             if col not in pk or fields[col].get("type") != "integer":
                 continue
-            rest = ", ".join(f"t.{q(c)}" for c in pk if c != col)
-            size = f"count(*) over (partition by {rest})" if rest else "count(*) over ()"
-            out.append((name, f"select rn, {lit(col)} as col, v, cast(size as VARCHAR) as x from "
-                              f"(select t.rn, t.{q(col)} as v, try_cast(t.{q(col)} as BIGINT) as n, {size} as size "
-                              f"from {view(name)} t where {usable(fields[col], 't.' + q(col))}) s where n > size"))
+            out.append((name, _ordinal_sql(name, col, [c for c in pk if c != col], usable(fields[col], "t." + q(col)))))
     return out
+
+
+def _ordinal_sql(name: str, col: str, rest: list[str], ok: str) -> str:
+    """Rows whose ordinal exceeds the size of its group: the groups counted by an aggregate (no
+    window, which sorts every row), joined back to their rows only where some row exceeds it."""
+    n = f"try_cast(t.{q(col)} as BIGINT)"
+    groups = (f"select {''.join(f't.{q(c)}, ' for c in rest)}count(*) as size from {view(name)} t where {ok}"
+              + (f" group by {', '.join(f't.{q(c)}' for c in rest)}" if rest else "") + f" having max({n}) > count(*)")
+    on = " and ".join(f"g.{q(c)} = t.{q(c)}" for c in rest) or "true"
+    return (f"select t.rn, {lit(col)} as col, t.{q(col)} as v, cast(g.size as VARCHAR) as x "
+            f"from {view(name)} t join ({groups}) g on {on} where {ok} and {n} > g.size")
 
 
 def source_checks(schemas: dict[str, dict]) -> list[tuple[str, str]]:

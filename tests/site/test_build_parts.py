@@ -1,0 +1,58 @@
+"""A large package's tables load in two processes at once, the second group into a file of its own
+copied in afterwards (site/build.py _load_in_parts): the database is the one the single-process
+build writes, row for row, rowid for rowid, with the same indexes and the same search index; a bad
+cell in the other process's tables is still named by file, line and column."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from site_support import ROOT
+
+from bazhong_accounts.site import build
+from bazhong_accounts.site.sqlite import BuildError, load_package
+
+
+def contents(path) -> dict:
+    conn = sqlite3.connect(path)
+    schema = sorted(conn.execute("select type, name, tbl_name, sql from sqlite_master "
+                                 "where name not like 'sqlite_stat%'"))
+    out = {"schema": schema}
+    for kind, name, _, _ in schema:
+        if kind == "table" and not name.startswith("search_fts"):
+            out[name] = conn.execute(f'select rowid, * from "{name}" order by rowid').fetchall()
+    out["texts"] = conn.execute('select resource, "column", text, norm, rows, first_rowid, rowids, rowids_i32 '
+                                "from search_fts_texts join search_fts_rowids using (id) order by 1, 2, 3").fetchall()
+    out["fts"] = conn.execute("select count(*) from search_fts where search_fts match '\"财政拨款\"'").fetchone()
+    return out
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory):
+    path = tmp_path_factory.mktemp("one") / "one.db"
+    build.write_database(load_package(ROOT), path, validated=True, parts=1)
+    return contents(path)
+
+
+def test_two_processes_write_the_database_one_writes(one_process, tmp_path):
+    path = tmp_path / "two.db"
+    build.write_database(load_package(ROOT), path, validated=True, parts=2)
+    two = contents(path)
+    assert two["schema"] == one_process["schema"]
+    assert two == one_process
+    assert not list(tmp_path.glob("two.db.part*"))  # the part's file is gone
+
+
+def test_a_bad_cell_in_the_other_process_is_named(copy_package, tmp_path):
+    pkg = copy_package(tmp_path / "pkg")
+    groups = build._balanced(load_package(pkg), 2)
+    name = groups[1][0]  # a table the second process loads
+    path = pkg / "data" / f"{name}.csv"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[2] = lines[2] + ",extra"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(BuildError) as exc:
+        build.write_database(load_package(pkg), tmp_path / "x.db", validated=True, parts=2)
+    assert str(exc.value).startswith(f"{path}:3: ") and "cells, expected" in str(exc.value)
+    assert not list(tmp_path.glob("x.db.part*"))
