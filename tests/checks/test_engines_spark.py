@@ -83,3 +83,7 @@ def test_a_cte_read_twice_is_computed_once():
     assert all(" WITH " not in s.upper() for s in engine.spark.made)
     once = engine._without_shared_ctes("select t.k from (with t as (select 1 as k) select t.k from t) s")
     assert "WITH t AS" in once and len(engine.views) == 6, once  # read once: left to Spark
+    # a CTE read twice that reads one read once (parts_sum's brk0 and brk) takes it along
+    engine._without_shared_ctes("with b0 as (select 1 as k), b as (select k from b0) "
+                                "select x.k from b x join b y on true")
+    assert engine.views[-1] == "cte_6_b" and engine.spark.made[-1].startswith("WITH b0 AS"), engine.spark.made[-1]

@@ -228,7 +228,11 @@ class SparkEngine:
                 if len(refs) < 2:
                     continue
                 name = f"cte_{len(self.views)}_{cte.alias}"
-                self._keep(self.spark.sql(cte.this.sql(dialect="spark"))).createOrReplaceTempView(name)
+                earlier = ctes.expressions[:ctes.expressions.index(cte)]  # those read once, which it may read
+                body = cte.this.sql(dialect="spark")
+                if earlier:
+                    body = f"WITH {', '.join(c.sql(dialect='spark') for c in earlier)} {body}"
+                self._keep(self.spark.sql(body)).createOrReplaceTempView(name)
                 self.views.append(name)
                 for t in refs:  # the CTE's name stays the alias its columns are qualified by
                     t.set("alias", t.args.get("alias") or exp.TableAlias(this=exp.to_identifier(cte.alias)))
