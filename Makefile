@@ -66,7 +66,8 @@ serve: debian-fonts $(STAMP)
 debian-fonts:
 	bash scripts/debian-deps.sh fonts-noto-cjk
 
-# chromium: the browser test; fonts-noto-cjk: charts and screenshots; r-base-core: the README's R example.
+# chromium: the browser test; fonts-noto-cjk: charts and screenshots; r-base-core: the README's R example;
+# openjdk-17-jre-headless: Spark's JVM (tests/checks/test_engines_spark.py).
 debian-test-deps:
 	bash scripts/debian-deps.sh chromium fonts-noto-cjk r-base-core openjdk-17-jre-headless
 
@@ -78,12 +79,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 test: debian-test-deps $(STAMP) lint node_modules/.package-lock.json
 	$(BIN)/frictionless validate datapackage.json
 	$(BIN)/bazhong-accounts validate .
-	$(BIN)/python -m pytest -n 2 --dist worksteal  # both cores; an idle worker takes tests from the busy one
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not spark_slow"  # both cores; an idle worker takes tests from the busy one
 
-# Spark agrees with pandas and DuckDB (minutes on 2 cores: apart from `make test`; needs Java)
+# Spark agrees with pandas and DuckDB: `make test` runs the real package; this runs every Spark
+# case (mutations, synthetic, organisation, the SQL-only checks: about 4 minutes, needs Java)
 test-spark: debian-test-deps $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,spark]'
-	$(BIN)/python -m pytest tests/checks/spark_agreement.py
+	$(BIN)/python -m pytest tests/checks/test_engines_spark.py tests/checks/spark_sql_checks.py
 
 # ruff (lint, config in pyproject.toml), mypy (src/ only) and actionlint (the GitHub workflows).
 lint: $(STAMP) $(ACTIONLINT)

@@ -7,9 +7,8 @@ problems of the checks they run (COVERED below, by their words) are compared, an
 that the mutation cases give many of them. Mutation cases that break different files are combined in
 one broken package, so a few validator runs cover them all.
 
-Spark runs the same comparisons in tests/checks/spark_agreement.py (`make test-spark`), apart from `make
-test`: on this 2-core machine one Spark run of the real package takes minutes (JVM start, one
-job per query), more than the whole suite's time budget.
+Spark runs the same comparisons in tests/checks/test_engines_spark.py (one SparkSession for the
+session), also in `make test`.
 """
 
 from __future__ import annotations
