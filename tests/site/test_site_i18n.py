@@ -204,6 +204,16 @@ def test_search_finds_every_row_with_the_word(ds, word):
         assert get(ds, h["url"]).status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/-/search.json?q=qzxqzx", "/-/search?q=qzxqzx",
+                                  "/-/search.json?q=qzxqzx&table=income"])
+def test_a_word_in_no_row_finds_nothing_without_an_error(ds, path):
+    assert not expected_hits("qzxqzx")
+    answer = get(ds, path)
+    assert answer.status_code == 200, answer.text[:300]
+    if path.startswith("/-/search.json"):
+        assert answer.json()["count"] == 0 and answer.json()["hits"] == []
+
+
 def test_search_ranks_labels_first_caps_and_links(ds):
     data = get(ds, "/-/search.json?q=" + quote("三公")).json()
     assert data["hits"][0]["label"] == "“三公”经费"  # the exact label first

@@ -227,6 +227,8 @@ def best_rows(conn, index: Index, m: Matches, size: int) -> list[tuple]:
     are hits of their own. Only the first `size` rowids of the best texts are read (enough: a text's
     rows already shown are fewer than the hits so far)."""
     out: list[tuple] = []
+    if not len(m.score):  # no text holds the word: bounds below would name a group of nothing
+        return out
     seen: set[tuple[str, int]] = set()
     # where each score's texts start in m (m is ordered by score)
     bounds = np.flatnonzero(np.r_[True, m.score[1:] != m.score[:-1], True])
