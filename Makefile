@@ -82,7 +82,7 @@ test: debian-test-deps $(STAMP) lint node_modules/.package-lock.json
 	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not spark_slow"  # both cores; an idle worker takes tests from the busy one
 
 # Spark agrees with pandas and DuckDB: every Spark case (real package, mutations, synthetic,
-# organisation, the SQL-only checks: about 4 minutes, needs Java); too slow for `make test`
+# organisation, the SQL-only checks: about 6 minutes, needs Java); too slow for `make test`
 test-spark: debian-test-deps $(STAMP)
 	$(BIN)/python -m pytest tests/checks/test_engines_spark.py tests/checks/spark_sql_checks.py
 

@@ -2,7 +2,7 @@
 every mutation case (combined as test_engines.py combines them), a synthetic package, and the
 organisation and trips checks, each compared to the pandas validator's problems.
 
-Every case is marked `spark_slow` and runs with `make test-spark` (about 4 minutes on a quiet
+Every case is marked `spark_slow` and runs with `make test-spark` (about 6 minutes on a quiet
 2-core machine, most of it Spark planning the generated SQL): with them `make test` took 163 s of
 tests, past its two minutes (115 s without). `make test` keeps the JVM-free test of the CTE rewrite.
 
