@@ -35,6 +35,8 @@ RESOURCES = ("income", "expenditure_by_type", "expenditure_by_function", "three_
 NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"  # 3,200.67 or 3200.67
 PCT = r"[%％]"
 CN_NO = "一二三四五六七八九十"
+# a section head numbered 一、… 十一、 on a line of its own (情况说明 and 部门概况 alike)
+NUMBERED_HEAD = re.compile(rf"(?m)^[ \t\u3000]*([{CN_NO}]+、[^\n]+)$")
 
 # ---------------------------------------------------------------- the outline's vocabulary
 
@@ -212,7 +214,7 @@ def sections(text: str) -> list[Section]:
     if part is None:
         return []
     title, start, end = part
-    heads = list(re.finditer(rf"(?m)^[ \t\u3000]*([{CN_NO}]+、[^\n]+)$", text[start:end]))
+    heads = list(NUMBERED_HEAD.finditer(text[start:end]))
     if not heads:  # a report numbering its sections （一）（二）…
         heads = list(re.finditer(rf"(?m)^[ \t\u3000]*([（(][{CN_NO}]+[)）][^\n]+)$", text[start:end]))
     out = []
@@ -1365,7 +1367,7 @@ def overview_sections(text: str) -> list[Section]:
     if part is None:
         return []
     title, start, end = part
-    heads = list(re.finditer(rf"(?m)^[ \t\u3000]*([{CN_NO}]+、[^\n]+)$", text[start:end]))
+    heads = list(NUMBERED_HEAD.finditer(text[start:end]))
     return [Section("organisation" if "机构" in m.group(1) else "work_output", f"{title} > {squeeze(m.group(1))}",
                     start + m.start(), start + heads[i + 1].start() if i + 1 < len(heads) else end)
             for i, m in enumerate(heads)]
