@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     p.add_argument("--extra", default="", help="more build options, e.g. '--no-charts'")
     p.add_argument("--work-dir", type=Path, help="default: a temporary directory")
     p.add_argument("--keep", action="store_true")
-    p.add_argument("--note", default="", help="said in each row's note, beside the commit")
+    p.add_argument("--note", default="", help="said in this checkout's rows' note, beside the commit")
     p.add_argument("--out", type=Path, default=HERE / "results" / "build.csv")
     args = p.parse_args(argv)
 
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
         rows = sum(write_synthetic(pkg, args.n).values())
         print(f"N = {args.n}: {rows} rows", flush=True)
         results = [build_once(label, src, pkg, work / "site" / "bazhong.db", args.n, rows, args.extra.split(),
-                              args.note)
+                              args.note if label == "this checkout" else f"before: {args.before}")
                    for _ in range(args.runs) for label, src in codes]
     finally:
         if args.before:
