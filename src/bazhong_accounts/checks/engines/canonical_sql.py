@@ -4,8 +4,8 @@ Form: a parsed CSV serialises back to the same cells whatever its quoting, so a 
 ends, a final newline and no blank line is canonical when it holds exactly the quote characters
 minimal quoting writes (see _check_form). The load computes the quotes each row needs in the
 pass that reads the file (CANON_QUOTES, computed(); only free-text columns, and cell by cell only
-on rows holding a comma, quote or newline); one query adds them up, and Python counts the quotes
-of the file (a byte count, no parse). Only a file where they differ is read again in Python, where
+on rows holding a comma, quote or newline); one query adds them up, and the byte checks' pass (bytes.py)
+has counted the quotes of the file (no parse, no second read). Only a file where they differ is read again in Python, where
 canonical.check_canonical finds the first line that differs and words the message (rare: a
 broken file).
 
@@ -26,7 +26,6 @@ from ...model.typing import pattern_of
 from .definitions import ftype, lit, q, view
 
 CANON_QUOTES = "__quotes"  # column of each loaded table: the quote characters the row needs
-BLOCK = 16 << 20
 
 
 def free_text(schema: dict, header: list[str]) -> list[str]:
@@ -71,11 +70,6 @@ def row_quotes(columns: list[str]) -> str:
 def computed(schema: dict, header: list[str]) -> dict[str, str]:
     """The column the load computes for the form check."""
     return {CANON_QUOTES: row_quotes(free_text(schema, header))}
-
-
-def file_quotes(path: Path) -> int:
-    with open(path, "rb") as fh:
-        return sum(block.count(b'"') for block in iter(lambda: fh.read(BLOCK), b""))
 
 
 def _sort_keys(schema: dict, alias: str) -> list[str]:
@@ -169,7 +163,7 @@ def _check_form(engine, loaded: dict, root: Path, report: Report) -> None:
     quotes = dict(engine.query(" union all ".join(parts)))
     for name, t in loaded.items():
         canonical = _quote_header(t.header).count(b'"') + int(quotes.get(name) or 0)
-        if not t.facts.ends_with_newline or t.lines.full is not None or file_quotes(t.path) != canonical:
+        if not t.facts.ends_with_newline or t.lines.full is not None or t.facts.quotes != canonical:
             _form_problem(root, t, report)
 
 
