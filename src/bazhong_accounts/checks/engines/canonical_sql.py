@@ -92,14 +92,26 @@ def _before(a: list[str], b: list[str]) -> str:
     return out
 
 
-def unsorted_sql(name: str, schema: dict) -> str | None:
-    """SQL: rows that sort before the row above them (a hash join on rn, no sort): a sorted file
-    has none, and only an unsorted one is ranked (order_sql)."""
+def adjacent_rows(name: str, positional: bool = False) -> str:
+    """SQL: each row `a` of the resource beside the row after it, `b`. positional (DuckDB, whose
+    scans keep the table's order): the table beside itself shifted by one row, a POSITIONAL JOIN
+    without a hash table (N = 10,000: 0.3 s CPU where the join on rn took 0.55 s for 1.47
+    million rows); else a join on rn."""
+    v = view(name)
+    if positional:
+        return f"{v} a positional join (select * from {v} offset 1) b"
+    return f"{v} a join {v} b on b.rn = a.rn + 1"
+
+
+def unsorted_sql(name: str, schema: dict, positional: bool = False) -> str | None:
+    """SQL: rows that sort before the row above them (no sort): a sorted file has none, and only
+    an unsorted one is ranked (order_sql). A positional pair that is not adjacent (never seen)
+    counts too: the file is then ranked, which is exact."""
     if not as_list(schema.get("primaryKey")):
         return None
     a, b = _sort_keys(schema, "a"), _sort_keys(schema, "b")
-    return (f"select {lit(name)} as res, count(*) as n from {view(name)} a join {view(name)} b "
-            f"on b.rn = a.rn + 1 where {_before(a, b)}")
+    misaligned = "b.rn <> a.rn + 1 or " if positional else ""
+    return f"select {lit(name)} as res, count(*) as n from {adjacent_rows(name, positional)} where {misaligned}{_before(a, b)}"
 
 
 def order_sql(name: str, schema: dict) -> str | None:
@@ -117,12 +129,12 @@ def order_sql(name: str, schema: dict) -> str | None:
             f"where a.rn = (select min(c.rn) from {s} c where c.pos <> c.rn)) o")
 
 
-def queries(schemas: dict[str, dict]) -> list[tuple[str, str, str]]:
+def queries(schemas: dict[str, dict], positional: bool = False) -> list[tuple[str, str, str]]:
     """(kind, resource, sql) of the order checks, for row_queries() and check()."""
     out = []
     for name, schema in schemas.items():
         if (sql := order_sql(name, schema)) is not None:
-            out += [("order", name, sql), ("unsorted", name, unsorted_sql(name, schema) or "")]
+            out += [("order", name, sql), ("unsorted", name, unsorted_sql(name, schema, positional) or "")]
     return out
 
 
@@ -135,7 +147,8 @@ def check(engine, loaded: dict, root: Path, report: Report) -> None:
     from .identities import failing_rows
 
     _check_form(engine, loaded, root, report)
-    checks = queries({n: t.schema for n, t in loaded.items() if not _key_cell_bad(t)})
+    checks = queries({n: t.schema for n, t in loaded.items() if not _key_cell_bad(t)},
+                     getattr(engine, "positional_join", False))
     if not checks:
         return
     unsorted = {res for res, n in engine.query(" union all ".join(c[2] for c in checks if c[0] == "unsorted")) if n}
