@@ -6,8 +6,8 @@ the cell checks' masks and the primary key's hash, rows numbered in file order (
 the columns it does not keep, and checks a kept column on its distinct values: split_cell_checks).
 A valid package stops there for its cells and keys (fast path); a failing cell check or a
 key-hash collision reads that file again with every column and runs only those checks as queries
-that name the rows (slow path). Keys, identities, errata, ordinals and sources run as SQL on the tables. For the failing
-rows only: the physical CSV line (lines.py) and the message (messages.py). The output is the
+that name the rows (slow path). Keys, identities, errata, ordinals and sources run as SQL on the
+tables. For the failing rows only: the physical CSV line (lines.py) and the message (messages.py). The output is the
 pandas validator's (``path:line: column: message``), so the engines can be compared line for line.
 
 What the SQL engines check is listed in COVERED; NOT_COVERED is printed on stderr at each run so

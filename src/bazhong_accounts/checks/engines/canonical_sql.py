@@ -4,10 +4,10 @@ Form: a parsed CSV serialises back to the same cells whatever its quoting, so a 
 ends, a final newline and no blank line is canonical when it holds exactly the quote characters
 minimal quoting writes (see _check_form). The load computes the quotes each row needs in the
 pass that reads the file (CANON_QUOTES, computed(); only free-text columns, and cell by cell only
-on rows holding a comma, quote or newline); one query adds them up, and the byte checks' pass (bytes.py)
-has counted the quotes of the file (no parse, no second read). Only a file where they differ is read again in Python, where
-canonical.check_canonical finds the first line that differs and words the message (rare: a
-broken file).
+on rows holding a comma, quote or newline); one query adds them up, and the byte checks' pass
+(bytes.py) has counted the quotes of the file (no parse, no second read). Only a file where they
+differ is read again in Python, where canonical.check_canonical finds the first line that differs
+and words the message (rare: a broken file).
 
 Order: rows sorted by the primary key as the canonical writer sorts them (numbers by value,
 unparseable last, then text, ties in file order): the first row whose rank by key is not its
@@ -111,7 +111,8 @@ def unsorted_sql(name: str, schema: dict, positional: bool = False) -> str | Non
         return None
     a, b = _sort_keys(schema, "a"), _sort_keys(schema, "b")
     misaligned = "b.rn <> a.rn + 1 or " if positional else ""
-    return f"select {lit(name)} as res, count(*) as n from {adjacent_rows(name, positional)} where {misaligned}{_before(a, b)}"
+    return (f"select {lit(name)} as res, count(*) as n from {adjacent_rows(name, positional)} "
+            f"where {misaligned}{_before(a, b)}")
 
 
 def order_sql(name: str, schema: dict) -> str | None:
