@@ -1,0 +1,90 @@
+"""The shortcuts that keep the site fast at 10,000 department-years give the answers the slow way
+gave: the canned searches' two ways of finding a word's texts (the trigram index for a rare word, a
+scan of each table's texts for a common one), and the report links of table cells worked out once
+per row. Expected values come from the CSVs."""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+from urllib.parse import quote
+
+import pytest
+from site_support import ROOT, csv_rows, datasette, resources
+
+from bazhong_accounts.site import build, metadata, report
+
+WORDS = ("电子政务", "公务接待", "接待")  # 3+ characters: the index answers; 2: always a scan
+
+
+@pytest.fixture(scope="module")
+def ds(site_db):
+    return datasette(site_db)
+
+
+def searched(schema) -> list[str]:
+    return [f["name"] for f in schema["fields"]
+            if f["type"] == "string" and f["role"] in ("label", "text", "provenance")]
+
+
+def rows_holding(word: str) -> set[tuple[str, str]]:
+    """(resource, row_key) of every row with the word in a searched column, read from the CSVs."""
+    out = set()
+    for res in resources():
+        schema, cols = res["schema"], searched(res["schema"])
+        pk = schema["primaryKey"] if isinstance(schema["primaryKey"], list) else [schema["primaryKey"]]
+        scope = {f["name"] for f in schema["fields"] if f["role"] == "scope"}
+        key = [k for k in pk if k not in scope] or pk
+        out |= {(res["name"], "|".join(str(r[k]) for k in key)) for r in csv_rows(res["name"])
+                if cols and any(word in (r[c] or "") for c in cols)}
+    return out
+
+
+def run(db, query: dict, word: str) -> set[tuple[str, str]]:
+    conn = sqlite3.connect(db)
+    params = {"q": word, "fiscal_year": "", "department": ""}
+    conn.row_factory = sqlite3.Row
+    return {(r["resource"], str(r["row_key"])) for r in conn.execute(query["sql"], params)}
+
+
+@pytest.mark.parametrize("name", ["search_like", "search_fulltext"])
+def test_a_common_word_is_found_by_a_scan_as_a_rare_one_by_the_index(site_db, monkeypatch, name):
+    pkg = build.load_package(ROOT)
+    indexed = metadata.QUERIES[name](pkg)
+    monkeypatch.setattr(metadata, "MAX_INDEXED_TEXTS", 0)  # every word is "common": the scan answers
+    scanned = metadata.QUERIES[name](pkg)
+    assert "<= 0" in scanned["sql"] and "<= 0" not in indexed["sql"]
+    for word in WORDS:
+        want = rows_holding(word) if name == "search_like" or len(word) >= 3 else set()
+        assert run(site_db, indexed, word) == want, (name, word)
+        assert run(site_db, scanned, word) == want, (name, word)
+    assert run(site_db, scanned, "") == set() and run(site_db, scanned, "no such word at all") == set()
+
+
+def figure_cells() -> tuple[str, str, list[dict], list[str]]:
+    """A resource, a figure column and two of its rows whose cells are located in the report
+    (figure_sources.csv), each with the key figure_sources names it by."""
+    with (ROOT / "data" / "figure_sources.csv").open(encoding="utf-8", newline="") as f:
+        located = list(csv.DictReader(f))
+    first = located[0]
+    keys = list(dict.fromkeys(x["row_key"] for x in located
+                              if (x["resource"], x["column"]) == (first["resource"], first["column"])))
+    assert len(keys) >= 2
+    schema = next(r["schema"] for r in resources() if r["name"] == first["resource"])
+    pk = schema["primaryKey"] if isinstance(schema["primaryKey"], list) else [schema["primaryKey"]]
+    scope = {f["name"] for f in schema["fields"] if f["role"] == "scope"}
+    key_fields = [k for k in pk if k not in scope] or pk
+    rows = {"|".join(str(r[k]) for k in key_fields): r for r in csv_rows(first["resource"])}
+    return first["resource"], first["column"], [rows[keys[0]], rows[keys[1]]], keys[:2]
+
+
+def test_each_cell_links_to_its_own_row_when_rows_alternate(ds):
+    """render_cell remembers a row's key between its cells: a cell of another row must not get it."""
+    resource, column, rows, keys = figure_cells()
+    for row, key in [*zip(rows, keys), *zip(rows, keys), (rows[0], keys[0])]:
+        html = report.render_cell(row=row, value=row[column], column=column, table=resource,
+                                  database="bazhong", datasette=ds)
+        assert html is not None and f"row={quote(f'{resource}|{key}', safe='')}" in str(html), key
+    label = next(r["schema"]["rowLabel"] for r in resources() if r["name"] == resource)
+    assert report.render_cell(row=rows[0], value=rows[0][label], column=label, table=resource,
+                              database="bazhong", datasette=ds) is None  # not a figure: no link
