@@ -6,6 +6,7 @@ per row. Expected values come from the CSVs."""
 from __future__ import annotations
 
 import csv
+import re
 import sqlite3
 from urllib.parse import quote
 
@@ -88,3 +89,20 @@ def test_each_cell_links_to_its_own_row_when_rows_alternate(ds):
     label = next(r["schema"]["rowLabel"] for r in resources() if r["name"] == resource)
     assert report.render_cell(row=rows[0], value=rows[0][label], column=label, table=resource,
                               database="bazhong", datasette=ds) is None  # not a figure: no link
+
+
+def test_a_facet_lists_its_commonest_values_then_a_link_to_all(ds):
+    """indicators?category=work_output: 21 units; the list shows FACET_SIZE, the commonest first."""
+    from collections import Counter
+
+    from site_support import get
+
+    units = Counter(r["unit_zh"] for r in csv_rows("indicators") if r["category"] == "work_output")
+    assert len(units) > metadata.FACET_SIZE
+    page = get(ds, "/bazhong/indicators?category=work_output").text
+    facet = re.search(r'id="facet-unit_zh".*?<ul class="tight-bullets">(.*?)</ul>', page, flags=re.S).group(1)
+    shown = re.findall(r'<li><a href="[^"]*">([^<]*)</a> ([\d,]+)</li>', facet)
+    assert len(shown) == metadata.FACET_SIZE and "_facet_size=max" in facet
+    assert sorted((int(n) for _, n in shown), reverse=True) == sorted(units.values(), reverse=True)[:metadata.FACET_SIZE]
+    everything = get(ds, "/bazhong/indicators?category=work_output&_facet_size=max").text
+    assert all(unit in everything for unit in units)

@@ -272,6 +272,13 @@ def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by
     return Markup("\n".join(out))
 
 
+def query_rows_html(columns: list[str], display_rows: list) -> Markup:
+    """A query answer's <tr> rows (as query.html wrote them with a Jinja loop per cell)."""
+    classes = [f"col-{to_css_class(c)}" for c in columns]
+    return Markup("\n".join("<tr>" + "".join(f'<td class="{c}">{escape(td)}</td>' for c, td in zip(classes, row)) + "</tr>"
+                             for row in display_rows))
+
+
 # Table pages put what a reader looks for first: the row's link, its label and figures; the
 # provenance (quotes, derivation) last.
 ROLE_ORDER = {"label": 1, "figure": 2, "text": 3, "category": 4, "scope": 5, "identifier": 6, "ordinal": 6,
@@ -449,6 +456,7 @@ def template_vars(request, table: str | None) -> dict:
         "query_description": lambda name, english: query_description(name, english, lang),
         "number_text": number_text,
         "column_description": lambda column: column_description(table, column, lang),
+        "query_rows_html": query_rows_html,
         "rows_html": lambda display_rows, order, sorted_by: rows_html(table, display_rows, order, sorted_by, lang),
         "column_order": lambda columns: column_order(table, [c["name"] for c in columns]),
         "translate_error": lambda message: translate_error(lang, str(message)),

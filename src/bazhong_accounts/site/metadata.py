@@ -15,6 +15,9 @@ from .sqlite import Package, Table, q, sort_by_key
 FACET_MAX_ROWS = 20_000
 # Rows per table page: each row renders every column, quotes included.
 PAGE_SIZE = 50
+# Values per facet list (the commonest first, then "…" for all of them): Datasette's 30 put 21 units
+# of measure above the rows of indicators?category=work_output.
+FACET_SIZE = 10
 
 
 def _column_description(f: dict) -> str:
@@ -28,6 +31,7 @@ def table_metadata(t: Table, label_targets: set[str], rows: int | None = None) -
         "description": t.description,
         "columns": {f["name"]: _column_description(f) for f in t.fields},
         "facets": t.facet_columns() if rows is None or rows <= FACET_MAX_ROWS else [],
+        "facet_size": FACET_SIZE,
         "size": PAGE_SIZE,
     }
     if sort_by_key(t):
