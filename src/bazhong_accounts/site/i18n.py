@@ -275,8 +275,8 @@ def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by
 def query_rows_html(columns: list[str], display_rows: list) -> Markup:
     """A query answer's <tr> rows (as query.html wrote them with a Jinja loop per cell)."""
     classes = [f"col-{to_css_class(c)}" for c in columns]
-    return Markup("\n".join("<tr>" + "".join(f'<td class="{c}">{escape(td)}</td>' for c, td in zip(classes, row)) + "</tr>"
-                             for row in display_rows))
+    rows = ("".join(f'<td class="{c}">{escape(td)}</td>' for c, td in zip(classes, row)) for row in display_rows)
+    return Markup("\n".join(f"<tr>{cells}</tr>" for cells in rows))
 
 
 # Table pages put what a reader looks for first: the row's link, its label and figures; the
