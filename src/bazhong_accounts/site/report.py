@@ -54,7 +54,7 @@ class Package:
     scope: dict[str, tuple[str, str]]  # source_id -> (fiscal_year, department): a report is one department-year
     values: dict[tuple, str]  # (fiscal_year, department, resource, row_key, column) -> the carried value
     errata: dict[tuple, list[dict]]  # (fiscal_year, department, resource, row_key, column) -> errata rows
-    linked: dict[str, frozenset[str]] = field(default_factory=dict)  # table -> linked_columns(), once asked
+    linked: dict[str, TableLinks] = field(default_factory=dict)  # table -> table_links(), once asked
 
 
 def _rows(path: Path) -> list[dict]:
@@ -287,7 +287,8 @@ def _ours(datasette, database: str) -> bool:
 
 
 # render_cell is asked about each cell of a row in turn: the row's place is worked out at its first cell
-_LAST_ROW: list = [None, None, None]  # row, table, _row_place(row, table)
+_LAST_ROW: list = [None, None, None]  # row, table, _row_place(row, table, datasette)
+NOWHERE = (None, None, None)
 
 
 def _plain(value):
@@ -295,30 +296,37 @@ def _plain(value):
     return value["value"] if isinstance(value, dict) else value
 
 
-def _row_place(row, table: str) -> tuple[Package, str | None, str | None]:
-    """(the package, the row's key, its source_id) of a table page's row; the key and source are
-    None where the table or the row lacks them."""
+def _row_place(row, table: str, datasette) -> tuple:
+    """(the package, the row's key, its source_id) of a row of a table page of ours; NOWHERE where
+    the database is not ours, or the table or the row lack a key or a source."""
     if _LAST_ROW[0] is row and _LAST_ROW[1] == table:
         return _LAST_ROW[2]
-    pkg = package()
-    place: tuple[Package, str | None, str | None] = (pkg, None, None)
-    schema = pkg.schemas.get(table)
-    if schema is not None:
+    place = NOWHERE
+    if _ours(datasette, DATABASE):
+        pkg = package()
+        links = table_links(pkg, table)
         try:
-            data = {k: _plain(row[k]) for k in [*roles.row_key_fields(schema), "source_id"]}
-            place = (pkg, roles.row_key(schema, data), data["source_id"])
+            data = {k: _plain(row[k]) for k in links.key_fields}
+            place = (pkg, roles.row_key(pkg.schemas[table], data), data["source_id"])
         except (KeyError, IndexError, TypeError):
             pass
     _LAST_ROW[:] = [row, table, place]
     return place
 
 
-def linked_columns(pkg: Package, table: str) -> frozenset[str]:
-    """The columns of `table` whose cells may link to the report: its figures and source_quote."""
+@dataclass(frozen=True)
+class TableLinks:
+    columns: frozenset[str]  # the columns whose cells may link to the report: figures and source_quote
+    key_fields: tuple[str, ...]  # what a row's link needs: its key fields (roles.row_key), then source_id
+
+
+def table_links(pkg: Package, table: str) -> TableLinks:
     found = pkg.linked.get(table)
     if found is None:
         schema = pkg.schemas.get(table)
-        found = pkg.linked[table] = frozenset([*roles.figures(schema), "source_quote"]) if schema else frozenset()
+        found = pkg.linked[table] = TableLinks(
+            frozenset([*roles.figures(schema), "source_quote"]) if schema else frozenset(),
+            (*roles.row_key_fields(schema), "source_id") if schema else ())
     return found
 
 
@@ -326,10 +334,10 @@ def linked_columns(pkg: Package, table: str) -> frozenset[str]:
 def render_cell(row, value, column, table, database, datasette):
     """A located figure cell links to its first span; a source_quote to the row's first span.
     Asked for every cell of a table page: a cell of another column answers after two lookups."""
-    if database != DATABASE or table is None or value in (None, "") or not _ours(datasette, database):
+    if database != DATABASE or table is None or value in (None, ""):
         return None
-    pkg, key, source_id = _row_place(row, table)
-    if key is None or column not in linked_columns(pkg, table):
+    pkg, key, source_id = _row_place(row, table, datasette)
+    if key is None or column not in table_links(pkg, table).columns:
         return None
     start = pkg.first_span.get((source_id, table, key, column) if column != "source_quote" else (source_id, table, key))
     if start is None or source_id not in pkg.texts:
