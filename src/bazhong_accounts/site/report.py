@@ -288,7 +288,7 @@ def _ours(datasette, database: str) -> bool:
 
 # render_cell is asked about each cell of a row in turn: the row's place is worked out at its first cell
 _LAST_ROW: list = [None, None, None]  # row, table, _row_place(row, table, datasette)
-NOWHERE = (None, None, None)
+NOWHERE: tuple = (None, None, None)
 
 
 def _plain(value):
