@@ -41,9 +41,9 @@ def rows_holding(word: str) -> set[tuple[str, str]]:
     return out
 
 
-def run(db, query: dict, word: str) -> set[tuple[str, str]]:
+def run(db, query: dict, word: str, fiscal_year: str = "", department: str = "") -> set[tuple[str, str]]:
     conn = sqlite3.connect(db)
-    params = {"q": word, "fiscal_year": "", "department": ""}
+    params = {"q": word, "fiscal_year": fiscal_year, "department": department}
     conn.row_factory = sqlite3.Row
     return {(r["resource"], str(r["row_key"])) for r in conn.execute(query["sql"], params)}
 
@@ -60,6 +60,22 @@ def test_a_common_word_is_found_by_a_scan_as_a_rare_one_by_the_index(site_db, mo
         assert run(site_db, indexed, word) == want, (name, word)
         assert run(site_db, scanned, word) == want, (name, word)
     assert run(site_db, scanned, "") == set() and run(site_db, scanned, "no such word at all") == set()
+
+
+@pytest.mark.parametrize("name", ["search_like", "search_fulltext"])
+def test_a_year_of_many_reports_is_searched_through_the_index(site_db, monkeypatch, name):
+    """A year alone picks every report of the year: a rare word's rows come from the index's list,
+    in that year (FEW_REPORTS = 0 makes the package's one report "many"), as reading them does."""
+    years = {str(r["fiscal_year"]) for r in csv_rows(metadata.SCOPE_TABLE)}
+    assert len(years) == 1  # the package's rows are all of one year: every hit is in it
+    pkg = build.load_package(ROOT)
+    monkeypatch.setattr(metadata, "FEW_REPORTS", 0)
+    through_index = metadata.QUERIES[name](pkg)
+    assert "<= 0 from" in through_index["sql"]
+    for word in WORDS:
+        want = rows_holding(word) if name == "search_like" or len(word) >= 3 else set()
+        assert run(site_db, through_index, word, fiscal_year=next(iter(years))) == want, word
+        assert run(site_db, through_index, word, fiscal_year="1999") <= {h for h in want if h[0] == "departments"}
 
 
 def figure_cells() -> tuple[str, str, list[dict], list[str]]:

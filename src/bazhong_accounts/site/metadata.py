@@ -301,6 +301,34 @@ def _rows_holding(t: Table) -> str:
             f" limit {CAP * len(t.fts_columns())}")
 
 
+# A year or department asked for that picks at most this many reports is searched by reading their
+# rows; a year alone (10,000 reports at N = 10,000) through the rows the index lists for a rare word.
+FEW_REPORTS = 100
+
+
+def _every_row_holding(t: Table, when: str) -> str:
+    """Rowids of every row of `t` holding a rare text (the index's answer, `_hits_ctes`), if `when`
+    (inside: SQLite lists an IN's rows before it looks at the other conditions of the query)."""
+    return (f"select j.value from rare x join {q(fts.ROWIDS)} r on r.id = x.id, json_each(r.rowids) j "
+            f"where {when} and x.resource = '{t.name}'")
+
+
+def _scoped_branches(t: Table, fields: list[str], select: str, found: str, also: str = "") -> list[str]:
+    """The branches of a year or department asked for: the chosen reports' rows read by their key
+    where they are few or the index does not answer, else the rows the index lists, in scope.
+    `found`: the condition on a row that holds the word; `also`: more FROM items (`p, `)."""
+    some_scope = " or ".join(f":{c} != ''" for c in fields)
+    many = "not (select yes from few_reports)"
+    return [
+        f"select * from ({select}from {also}reports cross join {q(t.name)} t using ({', '.join(fields)})\n"
+        f"    where ({some_scope}) and ((select yes from scan) or (select yes from few_reports))\n"
+        f"    and {found} limit {CAP})",
+        f"select * from ({select}from {also}{q(t.name)} t\n"
+        f"    where ({some_scope}) and {many} and {_scope(fields, 't.')}\n"
+        f"    and t.rowid in ({_every_row_holding(t, many)}) and {found} limit {CAP})",
+    ]
+
+
 def _like_branches(t: Table, fields: list[str]) -> list[str]:
     """Over every department-year the word is looked up in the distinct texts of the search index
     (site/fts.py: a few thousand texts, not millions of cells), which name their rows; a chosen
@@ -314,14 +342,11 @@ def _like_branches(t: Table, fields: list[str]) -> list[str]:
         return [f"select * from ({select}from p, {q(t.name)} t\n"
                 f"    where :q != '' and matched_text is not null limit {CAP})"]
     no_scope = " and ".join(f":{c} = ''" for c in fields)
-    some_scope = " or ".join(f":{c} != ''" for c in fields)
     return [
         f"select * from ({select}from p, {q(t.name)} t\n"
         f"    where :q != '' and {no_scope} and t.rowid in ({_rows_holding(t)})\n"
         f"    and matched_text is not null limit {CAP})",
-        f"select * from ({select}from p cross join reports cross join {q(t.name)} t using ({', '.join(fields)})\n"
-        f"    where :q != '' and ({some_scope})\n"
-        f"    and matched_text is not null limit {CAP})",
+        *_scoped_branches(t, fields, select, ":q != '' and matched_text is not null", "p cross join "),
     ]
 
 
@@ -330,7 +355,8 @@ def _reports(fields: list[str]) -> str:
     asked for, the branches reading it are skipped, and materializing it read all 10,000 reports
     at N = 10,000 for nothing."""
     cols = ", ".join(fields)
-    return f"reports({cols}) as not materialized (select {cols} from {SCOPE_TABLE} where {_scope(fields)})"
+    return (f"reports({cols}) as not materialized (select {cols} from {SCOPE_TABLE} where {_scope(fields)}),\n"
+            f"few_reports(yes) as (select count(*) <= {FEW_REPORTS} from (select 1 from reports limit {FEW_REPORTS + 1}))")
 
 
 def search_like(pkg: Package) -> dict:
@@ -362,11 +388,9 @@ def _fulltext_branch(t: Table, fields: list[str]) -> list[str]:
     if not _scoped(t, fields):
         return [f"select * from ({select}from {q(t.name)} t\n    where t.rowid in ({_rows_holding(t)})\n    limit {CAP})"]
     no_scope = " and ".join(f":{c} = ''" for c in fields)
-    some_scope = " or ".join(f":{c} != ''" for c in fields)
     return [f"select * from ({select}from {q(t.name)} t\n    where {no_scope} and t.rowid in ({_rows_holding(t)})\n"
             f"    limit {CAP})",
-            f"select * from ({select}from reports cross join {q(t.name)} t using ({', '.join(fields)})\n"
-            f"    where length(:q) >= 3 and ({some_scope}) and snippet is not null\n    limit {CAP})"]
+            *_scoped_branches(t, fields, select, "length(:q) >= 3 and snippet is not null")]
 
 
 def search_fulltext(pkg: Package) -> dict:
