@@ -1,10 +1,13 @@
 """Shared test fixtures: a throw-away copy of the data package, the installed command line, and
 the site built once per session."""
 
+import contextlib
 import csv
+import io
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -53,6 +56,46 @@ def run_cli(*args, env=None, timeout=600) -> subprocess.CompletedProcess:
                           env=env, timeout=timeout)
 
 
+@dataclass
+class Run:
+    """What one command gave: exit code and output, the shape of subprocess.CompletedProcess."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    cases: tuple = ()  # the mutation cases broken together in this run (test_validate_mutations.py)
+
+
+def run_in_process(*args) -> Run:
+    """`bazhong-accounts ARGS…` through the CLI's main() in this process: what a subprocess gives,
+    without its one to two seconds of start-up (tests that are about the process itself use run_cli)."""
+    from bazhong_accounts.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def collected():
+    """The list of every Result that validate.collect returns meanwhile (the CLI's validate calls
+    it): a test that printed a run can compare the same run's problems, without validating again."""
+    from bazhong_accounts.checks import validate
+
+    results, original = [], validate.collect
+
+    def recorded(*args, **kwargs):
+        results.append(original(*args, **kwargs))
+        return results[-1]
+
+    validate.collect = recorded
+    try:
+        yield results
+    finally:
+        validate.collect = original
+
+
 @pytest.fixture
 def package(tmp_path) -> Path:
     """A fresh copy of the data package, safe to break."""
@@ -69,6 +112,21 @@ def copy_package():
 def cli():
     """cli(*args, env=None) -> CompletedProcess of the installed `bazhong-accounts`."""
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def validated_root() -> Run:
+    """`bazhong-accounts validate` of the checkout's package, in this process, once per session."""
+    return run_in_process("validate", ROOT)
+
+
+@pytest.fixture(scope="session")
+def mutation_groups(tmp_path_factory, copy_package):
+    """The bad inputs of tests/checks/test_validate_mutations.py, broken and validated once per
+    session: that module and test_engines.py both judge them (run them next to each other, one worker)."""
+    from test_validate_mutations import break_together
+
+    return break_together(tmp_path_factory, copy_package)
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,7 @@ session), also in `make test`.
 
 from __future__ import annotations
 
-import filecmp
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -90,48 +88,17 @@ def compare(pkg: Path, engine: str, pandas_result=None) -> tuple[set, set]:
 # ---------------------------------------------------------------- broken packages
 
 
-def _changed(a: Path, b: Path) -> set[str]:
-    """Files of package copy b that differ from a (added and removed ones too)."""
-    names = {p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file()}
-    names |= {p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file()}
-    return {n for n in names if not ((a / n).is_file() and (b / n).is_file() and filecmp.cmp(a / n, b / n, False))}
-
-
 @pytest.fixture(scope="session")
-def broken(tmp_path_factory, copy_package) -> list[Path]:
+def broken(mutation_groups) -> list[Path]:
     """Packages each holding several mutation cases that change different files."""
-    base = copy_package(tmp_path_factory.mktemp("base") / "package")
-    cases = []
-    for name, make in BAD.items():
-        pkg = copy_package(tmp_path_factory.mktemp(name) / "package")
-        make(pkg)
-        cases.append((name, pkg, _changed(base, pkg)))
-    bins: list[tuple[set, list]] = []
-    for _name, pkg, changed in cases:
-        for files, members in bins:
-            if not files & changed:
-                files |= changed
-                members.append((pkg, changed))
-                break
-        else:
-            bins.append((set(changed), [(pkg, changed)]))
-    out = []
-    for i, (_, members) in enumerate(bins):
-        dest = copy_package(tmp_path_factory.mktemp(f"combined{i}") / "package")
-        for pkg, changed in members:
-            for rel in changed:
-                if (pkg / rel).exists():
-                    (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(pkg / rel, dest / rel)
-                else:
-                    (dest / rel).unlink()
-        out.append(dest)
-    return out
+    assert not mutation_groups.failed, mutation_groups.failed
+    return [group.package for group in mutation_groups.groups]
 
 
 @pytest.fixture(scope="session")
-def pandas_on_broken(broken):
-    return [validate.collect(pkg) for pkg in broken]
+def pandas_on_broken(mutation_groups):
+    """validate.collect of each of them: the Result of the run test_validate_mutations.py looks at."""
+    return [group.result for group in mutation_groups.groups]
 
 
 @pytest.fixture(scope="session")
