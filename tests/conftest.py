@@ -78,22 +78,24 @@ def run_in_process(*args) -> Run:
 
 
 @contextlib.contextmanager
-def collected():
-    """The list of every Result that validate.collect returns meanwhile (the CLI's validate calls
-    it): a test that printed a run can compare the same run's problems, without validating again."""
-    from bazhong_accounts.checks import validate
+def collected(checks=None):
+    """The list of every Result that checks.collect (validate.collect unless told) returns meanwhile:
+    the CLI's validate calls it, so a test that printed a run can look at that run's problems too,
+    without validating again."""
+    if checks is None:
+        from bazhong_accounts.checks import validate as checks
 
-    results, original = [], validate.collect
+    results, original = [], checks.collect
 
     def recorded(*args, **kwargs):
         results.append(original(*args, **kwargs))
         return results[-1]
 
-    validate.collect = recorded
+    checks.collect = recorded
     try:
         yield results
     finally:
-        validate.collect = original
+        checks.collect = original
 
 
 @pytest.fixture
@@ -115,9 +117,18 @@ def cli():
 
 
 @pytest.fixture(scope="session")
-def validated_root() -> Run:
-    """`bazhong-accounts validate` of the checkout's package, in this process, once per session."""
-    return run_in_process("validate", ROOT)
+def root_validation() -> tuple[Run, object]:
+    """`bazhong-accounts validate` of the checkout's package, in this process, once per session:
+    (what it printed, the Result of validate.collect it printed)."""
+    with collected() as results:
+        run = run_in_process("validate", ROOT)
+    [result] = results
+    return run, result
+
+
+@pytest.fixture(scope="session")
+def validated_root(root_validation) -> Run:
+    return root_validation[0]
 
 
 @pytest.fixture(scope="session")
