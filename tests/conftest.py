@@ -3,7 +3,9 @@ the site built once per session."""
 
 import contextlib
 import csv
+import fcntl
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -146,6 +148,24 @@ def site_db(tmp_path_factory) -> Path:
     package for every site test; validation is tested on its own. Read it, never change it."""
     from bazhong_accounts.site.build import build_site
 
-    out = tmp_path_factory.mktemp("site") / "bazhong.db"
-    build_site(ROOT, out)
+    return made_once(tmp_path_factory, "site", "bazhong.db", lambda out: build_site(ROOT, out))
+
+
+def made_once(tmp_path_factory, folder: str, name: str, make) -> Path:
+    """folder/name, made by make(path) once per run: under pytest-xdist by the first worker that
+    asks, in the run's shared temporary directory (the others wait for it and read it), alone in
+    this session's own temporary directory."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        out = tmp_path_factory.mktemp(folder) / name
+        make(out)
+        return out
+    shared = tmp_path_factory.getbasetemp().parent  # pytest-N/, of this run's workers only
+    out, done = shared / folder / name, shared / folder / f".{name}.made"
+    with open(shared / f"{folder}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            shutil.rmtree(out.parent, ignore_errors=True)  # a worker that failed half-way
+            out.parent.mkdir()
+            make(out)
+            done.touch()
     return out
