@@ -47,8 +47,9 @@ def timed(tree: Path, durations: int) -> dict:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     summary = next((s for s in reversed(proc.stdout.splitlines()) if re.search(r"\d+ (passed|failed)", s)), "?")
     slowest = [s for s in proc.stdout.splitlines() if re.match(r"^\d+\.\d+s (setup|call|teardown) ", s)]
+    failed = [s for s in proc.stdout.splitlines() if s.startswith(("FAILED ", "ERROR "))]
     return {"wall": wall, "cpu": cpu, "load": f"{load_before} -> {load()}", "summary": summary.strip("= "),
-            "slowest": slowest, "code": proc.returncode}
+            "slowest": failed + slowest, "code": proc.returncode}
 
 
 def checkout(ref: str) -> Path:
