@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_PARTS = ("datapackage.json", "data", "schemas", "archive")
 BIN = Path(sys.executable).parent  # the venv's console scripts
+OWN_SOURCE = ROOT / "archive" / "bazhong-govt-office-2018-final-accounts.txt"  # the report the package holds
 
 
 def copy_package_to(dest: Path) -> Path:
@@ -131,6 +132,14 @@ def root_validation() -> tuple[Run, object]:
 @pytest.fixture(scope="session")
 def validated_root(root_validation) -> Run:
     return root_validation[0]
+
+
+@pytest.fixture(scope="session")
+def own_source_extracted(tmp_path_factory) -> tuple[Run, Path]:
+    """`bazhong-accounts extract` of the package's own source (the narrative outline) into a new
+    package, in this process, once per session: (what it printed, the package). Read it only."""
+    out = tmp_path_factory.mktemp("own") / "pkg"
+    return run_in_process("extract", OWN_SOURCE, "--out", out), out
 
 
 @pytest.fixture(scope="session")
