@@ -5,11 +5,12 @@ import contextlib
 import csv
 import fcntl
 import io
+import json
 import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
@@ -137,9 +138,14 @@ def validated_root(root_validation) -> Run:
 @pytest.fixture(scope="session")
 def own_source_extracted(tmp_path_factory) -> tuple[Run, Path]:
     """`bazhong-accounts extract` of the package's own source (the narrative outline) into a new
-    package, in this process, once per session: (what it printed, the package). Read it only."""
-    out = tmp_path_factory.mktemp("own") / "pkg"
-    return run_in_process("extract", OWN_SOURCE, "--out", out), out
+    package, in this process, once per run (made_once): (what it printed, the package). Read it only."""
+
+    def extract(out: Path) -> None:
+        run = run_in_process("extract", OWN_SOURCE, "--out", out)
+        (out.parent / "extract.json").write_text(json.dumps(asdict(run)), encoding="utf-8")
+
+    out = made_once(tmp_path_factory, "own", "pkg", extract)
+    return Run(**json.loads((out.parent / "extract.json").read_text(encoding="utf-8"))), out
 
 
 @pytest.fixture(scope="session")
