@@ -5,10 +5,12 @@ the tests follow the data as it changes.
 
 The validator runs in this process through the CLI's main() (a subprocess costs two seconds of
 start-up each); three cases keep the subprocess to hold the command-line contract: a clean run,
-GITHUB_ACTIONS annotations and a broken file. The module fixture `runs` prepares every case, breaks
-the cases that change different files together in one copy, and validates each such copy once (a
-case that run does not report is validated again alone); each test then looks at its own case's
-run (a case whose preparation failed fails its own test only).
+GITHUB_ACTIONS annotations and a broken file. The session fixture `mutation_groups` (conftest.py,
+break_together below) prepares every bad input, breaks the ones that change different files
+together in one copy and validates each such copy once; test_engines.py compares the SQL engines
+on the same copies with the same pandas results. The module fixture `runs` gives each case its
+run (a case its group's run does not report is validated again alone); each test then looks at
+its own case's run (a case whose preparation failed fails its own test only).
 """
 
 import codecs
