@@ -4,8 +4,9 @@ everything it started), the load average, and whether both collect the same test
 
     .venv/bin/python benchmarks/suite_time.py --against main      # about 4 minutes on a quiet machine
 
-REF's tests run against this checkout's src/ (the venv's editable install): compare changes to
-tests/, not to src/. The checkout of REF is a temporary git worktree, removed at the end.
+REF's tests import REF's src/ (PYTHONPATH; the venv's editable install points at this checkout's),
+except where a test starts a process without PYTHONPATH (the README examples, the wheel). The
+checkout of REF is a temporary git worktree, removed at the end.
 """
 
 from __future__ import annotations
@@ -30,10 +31,17 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def env_for(tree: Path) -> dict:
+    """The environment of a run in tree: its own src/ first on the path."""
+    if tree == ROOT:
+        return dict(os.environ)
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(tree / "src"), os.environ.get("PYTHONPATH")])))
+
+
 def collected(tree: Path) -> set[str]:
     """The test ids pytest collects in tree (the same selection as the timed run)."""
     out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "not spark_slow",
-                          "-p", "no:cacheprovider"], cwd=tree, capture_output=True, text=True).stdout
+                          "-p", "no:cacheprovider"], cwd=tree, env=env_for(tree), capture_output=True, text=True).stdout
     return {line for line in out.splitlines() if "::" in line}
 
 
@@ -41,7 +49,7 @@ def timed(tree: Path, durations: int) -> dict:
     """One run of the pytest line in tree: wall and CPU seconds, the summary line, the slowest tests."""
     before, load_before, start = resource.getrusage(resource.RUSAGE_CHILDREN), load(), time.perf_counter()
     proc = subprocess.run([sys.executable, *PYTEST, "-q", f"--durations={durations}"], cwd=tree,
-                          capture_output=True, text=True)
+                          env=env_for(tree), capture_output=True, text=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
