@@ -1,10 +1,16 @@
 """Shared test fixtures: a throw-away copy of the data package, the installed command line, and
 the site built once per session."""
 
+import contextlib
 import csv
+import fcntl
+import io
+import json
+import os
 import shutil
 import subprocess
 import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
@@ -12,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_PARTS = ("datapackage.json", "data", "schemas", "archive")
 BIN = Path(sys.executable).parent  # the venv's console scripts
+OWN_SOURCE = ROOT / "archive" / "bazhong-govt-office-2018-final-accounts.txt"  # the report the package holds
 
 
 def copy_package_to(dest: Path) -> Path:
@@ -53,6 +60,48 @@ def run_cli(*args, env=None, timeout=600) -> subprocess.CompletedProcess:
                           env=env, timeout=timeout)
 
 
+@dataclass
+class Run:
+    """What one command gave: exit code and output, the shape of subprocess.CompletedProcess."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    cases: tuple = ()  # the mutation cases broken together in this run (test_validate_mutations.py)
+
+
+def run_in_process(*args) -> Run:
+    """`bazhong-accounts ARGS…` through the CLI's main() in this process: what a subprocess gives,
+    without its one to two seconds of start-up (tests that are about the process itself use run_cli)."""
+    from bazhong_accounts.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def collected(checks=None):
+    """The list of every Result that checks.collect (validate.collect unless told) returns meanwhile:
+    the CLI's validate calls it, so a test that printed a run can look at that run's problems too,
+    without validating again."""
+    if checks is None:
+        from bazhong_accounts.checks import validate as checks
+
+    results, original = [], checks.collect
+
+    def recorded(*args, **kwargs):
+        results.append(original(*args, **kwargs))
+        return results[-1]
+
+    checks.collect = recorded
+    try:
+        yield results
+    finally:
+        checks.collect = original
+
+
 @pytest.fixture
 def package(tmp_path) -> Path:
     """A fresh copy of the data package, safe to break."""
@@ -72,11 +121,66 @@ def cli():
 
 
 @pytest.fixture(scope="session")
+def root_validation() -> tuple[Run, object]:
+    """`bazhong-accounts validate` of the checkout's package, in this process, once per session:
+    (what it printed, the Result of validate.collect it printed)."""
+    with collected() as results:
+        run = run_in_process("validate", ROOT)
+    [result] = results
+    return run, result
+
+
+@pytest.fixture(scope="session")
+def validated_root(root_validation) -> Run:
+    return root_validation[0]
+
+
+@pytest.fixture(scope="session")
+def own_source_extracted(tmp_path_factory) -> tuple[Run, Path]:
+    """`bazhong-accounts extract` of the package's own source (the narrative outline) into a new
+    package, in this process, once per run (made_once): (what it printed, the package). Read it only."""
+
+    def extract(out: Path) -> None:
+        run = run_in_process("extract", OWN_SOURCE, "--out", out)
+        (out.parent / "extract.json").write_text(json.dumps(asdict(run)), encoding="utf-8")
+
+    out = made_once(tmp_path_factory, "own", "pkg", extract)
+    return Run(**json.loads((out.parent / "extract.json").read_text(encoding="utf-8"))), out
+
+
+@pytest.fixture(scope="session")
+def mutation_groups(tmp_path_factory, copy_package):
+    """The bad inputs of tests/checks/test_validate_mutations.py, broken and validated once per
+    session: that module and test_engines.py both judge them (run them next to each other, one worker)."""
+    from test_validate_mutations import break_together
+
+    return break_together(tmp_path_factory, copy_package)
+
+
+@pytest.fixture(scope="session")
 def site_db(tmp_path_factory) -> Path:
     """bazhong.db (metadata.json and static/charts/ beside it) built once from the checkout's
     package for every site test; validation is tested on its own. Read it, never change it."""
     from bazhong_accounts.site.build import build_site
 
-    out = tmp_path_factory.mktemp("site") / "bazhong.db"
-    build_site(ROOT, out)
+    return made_once(tmp_path_factory, "site", "bazhong.db", lambda out: build_site(ROOT, out))
+
+
+def made_once(tmp_path_factory, folder: str, name: str, make) -> Path:
+    """folder/name, made by make(path) once per run: under pytest-xdist by the first worker that
+    asks, in the run's shared temporary directory (the others wait for it and read it), alone in
+    this session's own temporary directory."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        out = tmp_path_factory.mktemp(folder) / name
+        make(out)
+        return out
+    shared = tmp_path_factory.getbasetemp().parent  # pytest-N/, of this run's workers only
+    out, done = shared / folder / name, shared / folder / f".{name}.made"
+    with open(shared / f"{folder}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            shutil.rmtree(out.parent, ignore_errors=True)  # a worker that failed half-way
+            out.parent.mkdir()
+            make(out)
+            done.touch()
     return out

@@ -13,9 +13,7 @@ session), also in `make test`.
 
 from __future__ import annotations
 
-import filecmp
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -27,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from conftest import collected, run_in_process  # noqa: E402
 from test_validate_mutations import BAD  # noqa: E402  the mutation cases, reused
 
 # pandas messages of the checks the SQL engines run (engines.COVERED), by their words; the others
@@ -90,48 +89,17 @@ def compare(pkg: Path, engine: str, pandas_result=None) -> tuple[set, set]:
 # ---------------------------------------------------------------- broken packages
 
 
-def _changed(a: Path, b: Path) -> set[str]:
-    """Files of package copy b that differ from a (added and removed ones too)."""
-    names = {p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file()}
-    names |= {p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file()}
-    return {n for n in names if not ((a / n).is_file() and (b / n).is_file() and filecmp.cmp(a / n, b / n, False))}
-
-
 @pytest.fixture(scope="session")
-def broken(tmp_path_factory, copy_package) -> list[Path]:
+def broken(mutation_groups) -> list[Path]:
     """Packages each holding several mutation cases that change different files."""
-    base = copy_package(tmp_path_factory.mktemp("base") / "package")
-    cases = []
-    for name, make in BAD.items():
-        pkg = copy_package(tmp_path_factory.mktemp(name) / "package")
-        make(pkg)
-        cases.append((name, pkg, _changed(base, pkg)))
-    bins: list[tuple[set, list]] = []
-    for _name, pkg, changed in cases:
-        for files, members in bins:
-            if not files & changed:
-                files |= changed
-                members.append((pkg, changed))
-                break
-        else:
-            bins.append((set(changed), [(pkg, changed)]))
-    out = []
-    for i, (_, members) in enumerate(bins):
-        dest = copy_package(tmp_path_factory.mktemp(f"combined{i}") / "package")
-        for pkg, changed in members:
-            for rel in changed:
-                if (pkg / rel).exists():
-                    (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(pkg / rel, dest / rel)
-                else:
-                    (dest / rel).unlink()
-        out.append(dest)
-    return out
+    assert not mutation_groups.failed, mutation_groups.failed
+    return [group.package for group in mutation_groups.groups]
 
 
 @pytest.fixture(scope="session")
-def pandas_on_broken(broken):
-    return [validate.collect(pkg) for pkg in broken]
+def pandas_on_broken(mutation_groups):
+    """validate.collect of each of them: the Result of the run test_validate_mutations.py looks at."""
+    return [group.result for group in mutation_groups.groups]
 
 
 @pytest.fixture(scope="session")
@@ -192,8 +160,20 @@ def test_duckdb_agrees_on_organisation_and_trips(org_and_trips):
     assert reported(got, cases) == cases, sorted(got)
 
 
-def test_duckdb_agrees_on_the_real_package():
-    expected, got = compare(ROOT, "duckdb")
+@pytest.fixture(scope="module")
+def duckdb_on_root():
+    """`bazhong-accounts validate ROOT --engine duckdb` in this process, once for three tests: (what
+    it printed, the engine's Result, the resources it read a second time with every column)."""
+    with pytest.MonkeyPatch.context() as mp, collected(engines) as results:
+        read_again = _reads_in_full(mp)
+        run = run_in_process("validate", ROOT, "--engine", "duckdb")
+    [result] = results
+    return run, result, read_again
+
+
+def test_duckdb_agrees_on_the_real_package(duckdb_on_root, root_validation):
+    _, duckdb_result, _ = duckdb_on_root
+    expected, got = problems(root_validation[1], True), problems(duckdb_result, False)
     assert got == expected
     assert any(p[0] == "known" for p in got), "the real package has errata-covered breaks"
 
@@ -219,11 +199,10 @@ def test_duckdb_agrees_on_a_synthetic_package(synthetic):
     assert any(p[:3] == ("data/income.csv", line, "source_id") and "is the report of" in p[3] for p in got), got
 
 
-def test_cli_engine_option(capsys):
-    from bazhong_accounts.cli import main
-
-    assert main(["validate", str(ROOT), "--engine", "duckdb"]) == 0
-    out, err = capsys.readouterr()
+def test_cli_engine_option(duckdb_on_root):
+    run, _, _ = duckdb_on_root
+    assert run.returncode == 0, run.stdout + run.stderr
+    out, err = run.stdout, run.stderr
     assert out.splitlines()[-1].startswith("OK: "), out
     assert "not checked by the SQL engines" in err
 
@@ -295,11 +274,11 @@ def _reads_in_full(monkeypatch) -> list[str]:
     return calls
 
 
-def test_a_valid_package_is_read_once(monkeypatch):
+def test_a_valid_package_is_read_once(duckdb_on_root):
     """No cell check fails on the real package: no file is read again, neither for its cells nor
     for the line numbers of the files with quoted newlines (the load counts them)."""
-    calls = _reads_in_full(monkeypatch)
-    assert engines.collect(ROOT, "duckdb").report.problems == []
+    _, result, calls = duckdb_on_root
+    assert result.report.problems == []
     assert _multiline_files(ROOT), "the real package has rows spanning several lines"
     assert calls == [], calls
 

@@ -168,18 +168,9 @@ def span_row(rows_, resource, row_key, column):
 
 
 @pytest.fixture(scope="module")
-def real_run():
+def real_run(validated_root):
     """`validate` on the package itself, in-process: (exit code, output)."""
-    import contextlib
-    import io
-    import types
-
-    from bazhong_accounts.checks.validate import run
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = run(types.SimpleNamespace(dir=ROOT, frictionless=False))
-    return code, out.getvalue()
+    return validated_root.returncode, validated_root.stdout
 
 
 def test_the_real_package_accounts_for_every_number(real_run):

@@ -6,7 +6,6 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
 import sys
 from collections import defaultdict
 from decimal import Decimal
@@ -20,7 +19,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import duckdb_identities  # noqa: E402
 from synth import department_year, source_id, write_synthetic  # noqa: E402
 
-CLI = Path(sys.executable).parent / "bazhong-accounts"
+from conftest import run_in_process  # noqa: E402
 REAL = (2018, "bazhong-govt-office")
 
 
@@ -92,7 +91,7 @@ def test_n_department_years_every_fact_table_and_the_real_one_kept(pkg10):
 
 def test_csvs_are_canonical(pkg10):
     """UTF-8 without BOM, LF, schema column order, rows in typed primary-key order."""
-    proc = subprocess.run([str(CLI), "fmt", "--check", str(pkg10)], capture_output=True, text=True, timeout=300)
+    proc = run_in_process("fmt", "--check", pkg10)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name, res in resources(pkg10).items():
         raw = (pkg10 / res["path"]).read_bytes()
@@ -288,14 +287,14 @@ def physical_lines(path):
 
 
 def validate(pkg):
-    return subprocess.run([str(CLI), "validate", str(pkg)], capture_output=True, text=True, timeout=600)
+    return run_in_process("validate", pkg)
 
 
-def test_bazhong_validate_passes_and_reports_the_known_errata(pkg10):
+def test_bazhong_validate_passes_and_reports_the_known_errata(pkg10, validated_root):
     proc = validate(pkg10)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout + proc.stderr
-    real = validate(ROOT)
+    real = validated_root
     assert real.returncode == 0
     real_known = re.findall(r"^known: .*\(erratum (\w+)\)$", real.stdout + real.stderr, re.M)
     assert real_known

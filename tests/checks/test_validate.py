@@ -125,7 +125,25 @@ def test_check_api_used_by_build_finds_nothing_in_the_package():
     assert validate.check(ROOT) == []
 
 
-def test_frictionless_cross_check_finds_the_same_cells(package):
+def frictionless_once(monkeypatch) -> list:
+    """frictionless validates a package directory once (seconds): a second validation of the same,
+    unchanged files gets the first one's report. Returns the directories it was asked for, a call each."""
+    from frictionless import Package
+
+    asked, reports, validate_package = [], {}, Package.validate
+
+    def validated_once(self, *args, **kwargs):
+        asked.append(self.basepath)
+        if self.basepath not in reports:
+            reports[self.basepath] = validate_package(self, *args, **kwargs)
+        return reports[self.basepath]
+
+    monkeypatch.setattr(Package, "validate", validated_once)
+    return asked
+
+
+def test_frictionless_cross_check_finds_the_same_cells(package, monkeypatch):
+    asked = frictionless_once(monkeypatch)
     path = package / "data/three_public_expenses.csv"
     header, *rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
     rows[0][header.index("amount")] = "abc"
@@ -139,6 +157,7 @@ def test_frictionless_cross_check_finds_the_same_cells(package):
     assert any(p.path == "data/three_public_expenses.csv" and p.line == 2 and p.column == "amount"
                for p in alone.problems), alone.problems  # frictionless sees it, at the same line and column
     both = validate.collect(package, with_frictionless=True).report.problems
+    assert asked == [str(package)] * 2, asked  # the cross-check ran frictionless on the package
     assert [str(p) for p in both if p.line == 2 and p.path.endswith("three_public_expenses.csv")] == [
         str(p) for p in result.report.problems if p.line == 2 and p.path.endswith("three_public_expenses.csv")]
 

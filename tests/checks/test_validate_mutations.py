@@ -5,15 +5,15 @@ the tests follow the data as it changes.
 
 The validator runs in this process through the CLI's main() (a subprocess costs two seconds of
 start-up each); three cases keep the subprocess to hold the command-line contract: a clean run,
-GITHUB_ACTIONS annotations and a broken file. The module fixture `runs` prepares every case, breaks
-the cases that change different files together in one copy, and validates each such copy once (a
-case that run does not report is validated again alone); each test then looks at its own case's
-run (a case whose preparation failed fails its own test only).
+GITHUB_ACTIONS annotations and a broken file. The session fixture `mutation_groups` (conftest.py,
+break_together below) prepares every bad input, breaks the ones that change different files
+together in one copy and validates each such copy once; test_engines.py compares the SQL engines
+on the same copies with the same pandas results. The module fixture `runs` gives each case its
+run (a case its group's run does not report is validated again alone); each test then looks at
+its own case's run (a case whose preparation failed fails its own test only).
 """
 
 import codecs
-import contextlib
-import io
 import json
 import os
 import re
@@ -24,8 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from bazhong_accounts.cli import main as cli_main
-from conftest import read_rows, write_rows
+from conftest import Run, collected, read_rows, write_rows, run_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -385,24 +384,6 @@ SCENARIOS = {**BAD, "clean": clean, "errata_edited": errata_edited, "broken_sche
 SUBPROCESS = {"clean": {}, "negative_amount": {"GITHUB_ACTIONS": "true"}, "gbk_encoding": {}}
 
 
-@dataclass
-class Run:
-    """What one validator run gave: exit code and output, the shape of subprocess.CompletedProcess."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-    cases: tuple = ()  # the bad inputs broken together in this run
-
-
-def validate_in_process(pkg: Path) -> Run:
-    """`bazhong-accounts validate PKG` through the CLI's main(), in this process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli_main(["validate", str(pkg)])
-    return Run(code, out.getvalue(), err.getvalue())
-
-
 def snapshot(pkg: Path) -> dict[str, bytes]:
     return {p.relative_to(pkg).as_posix(): p.read_bytes() for p in pkg.rglob("*") if p.is_file()}
 
@@ -440,23 +421,69 @@ def reported(run: Run, path, line, column, fragment) -> bool:
     return any(s.startswith(prefix) and fragment in s for s in run.stdout.splitlines())
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory, copy_package, cli):
-    """name -> Outcome, whose .result() is (what the preparation returned, Run). A validator run
-    costs about a second, so the bad inputs that change different files are broken together in one
-    copy and validated once; a case whose problem that run does not report at its place (a break in
-    one file can hide another, e.g. a missing FK target) is validated again alone, so every case is
-    judged on a run of its own break at worst."""
-    base = snapshot(copy_package(tmp_path_factory.mktemp("base") / "package"))
+def prepare(names, tmp, copy_package):
+    """Each case broken in a copy of its own: (prepared copies, what each returned, the files each
+    changed, the exceptions of the cases whose preparation failed)."""
+    base = snapshot(copy_package(tmp.mktemp("base") / "package"))
     prepared, expected, changed, failed = {}, {}, {}, {}
-    for name in SCENARIOS:
-        pkg = copy_package(tmp_path_factory.mktemp(name) / "package")
+    for name in names:
+        pkg = copy_package(tmp.mktemp(name) / "package")
         try:
             expected[name] = SCENARIOS[name](pkg)
         except Exception as e:  # noqa: BLE001 - that case's test fails with it, the others run
             failed[name] = e
             continue
         prepared[name], changed[name] = pkg, changes(base, pkg)
+    return prepared, expected, changed, failed
+
+
+@dataclass
+class Group:
+    """Bad inputs that change different files, broken together in one copy, validated once."""
+
+    cases: list[str]
+    package: Path
+    run: Run  # what `bazhong-accounts validate` printed
+    result: object  # the pandas validator's Result of that run (test_engines.py compares with it)
+
+
+@dataclass
+class Broken:
+    prepared: dict
+    expected: dict
+    changed: dict
+    failed: dict
+    groups: list[Group]
+
+
+def break_together(tmp, copy_package) -> Broken:
+    """Every bad input of BAD in its own copy, and the ones that change different files broken
+    together in a few copies, each validated once in this process (conftest's mutation_groups:
+    test_engines.py compares the engines on the same copies, with the same pandas results)."""
+    prepared, expected, changed, failed = prepare(BAD, tmp, copy_package)
+    groups = []
+    for names in disjoint_groups({n: changed[n] for n in prepared}):
+        pkg = copy_package(tmp.mktemp("group") / "package")
+        for name in names:
+            apply(changed[name], pkg)
+        with collected() as results:
+            run = run_in_process("validate", pkg)
+        [result] = results
+        groups.append(Group(names, pkg, Run(run.returncode, run.stdout, run.stderr, tuple(names)), result))
+    return Broken(prepared, expected, changed, failed, groups)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, copy_package, cli, mutation_groups):
+    """name -> Outcome, whose .result() is (what the preparation returned, Run). A validator run
+    costs about a second, so the bad inputs that change different files are broken together in one
+    copy and validated once (mutation_groups); a case whose problem that run does not report at
+    its place (a break in one file can hide another, e.g. a missing FK target) is validated again
+    alone, so every case is judged on a run of its own break at worst."""
+    broken = mutation_groups
+    others = [n for n in SCENARIOS if n not in BAD]
+    prepared, expected, _, failed = prepare(others, tmp_path_factory, copy_package)
+    prepared, expected, failed = broken.prepared | prepared, broken.expected | expected, broken.failed | failed
 
     def subprocess_run(name):
         env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"} | SUBPROCESS[name]
@@ -466,28 +493,25 @@ def runs(tmp_path_factory, copy_package, cli):
     # the subprocesses wait in threads, on the other core, while this process validates the rest
     with ThreadPoolExecutor(len(SUBPROCESS)) as pool:
         futures = {name: pool.submit(subprocess_run, name) for name in SUBPROCESS if name in prepared}
-        out = in_process_runs(prepared, expected, changed, skip=SUBPROCESS.keys(), copy_package=copy_package,
-                              tmp=tmp_path_factory)
+        out = in_process_runs(broken.groups, prepared, expected, skip=SUBPROCESS.keys())
         out |= {name: f.result() for name, f in futures.items()}
     return {name: Outcome(expected.get(name), out.get(name), failed.get(name)) for name in SCENARIOS}
 
 
-def in_process_runs(prepared, expected, changed, skip, copy_package, tmp) -> dict[str, Run]:
+def in_process_runs(groups, prepared, expected, skip) -> dict[str, Run]:
+    """Each case's run: its group's where that reports it at its place, else a run of its own."""
     out = {}
     alone = [n for n in prepared if n not in BAD and n not in skip]
-    together = {n: changed[n] for n in BAD if n in prepared and n not in skip}
-    for group in disjoint_groups(together):
-        pkg = copy_package(tmp.mktemp("group") / "package")
-        for name in group:
-            apply(changed[name], pkg)
-        run = validate_in_process(pkg)
-        for name in group:
-            if reported(run, *expected[name]):
-                out[name] = Run(run.returncode, run.stdout, run.stderr, tuple(group))
+    for group in groups:
+        for name in group.cases:
+            if name in skip:
+                continue
+            if reported(group.run, *expected[name]):
+                out[name] = group.run
             else:
                 alone.append(name)
     for name in alone:
-        out[name] = validate_in_process(prepared[name])
+        out[name] = run_in_process("validate", prepared[name])
     return out
 
 

@@ -4,16 +4,13 @@ and the year come from the report itself. Expected values are data/departments.c
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 
-from bazhong_accounts import cli
 from bazhong_accounts.extract.package import parse
 from bazhong_accounts.extract.readers import ReportError, ReportText, read_report
-
-ROOT = Path(__file__).resolve().parents[2]
-REPORT = ROOT / "archive" / "bazhong-govt-office-2018-final-accounts.txt"
+from conftest import OWN_SOURCE as REPORT
+from conftest import ROOT
 
 
 def department_row(department: str) -> dict[str, str]:
@@ -29,12 +26,12 @@ def test_narrative_report_names_its_department_without_the_option():
     assert draft.source_id == "bazhong-govt-office-2018-final-accounts"
 
 
-def test_cli_extract_without_department_writes_the_package(tmp_path, capsys):
-    code = cli.main(["extract", str(REPORT), "--out", str(tmp_path / "pkg")])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    assert "ok " in out and "bazhong-govt-office 2018" in out
-    with (tmp_path / "pkg" / "data" / "departments.csv").open(encoding="utf-8") as f:
+def test_cli_extract_without_department_writes_the_package(own_source_extracted):
+    """`extract REPORT --out DIR` (conftest runs it once for this and test_extract_own_source.py)."""
+    run, pkg = own_source_extracted
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "ok " in run.stdout and "bazhong-govt-office 2018" in run.stdout
+    with (pkg / "data" / "departments.csv").open(encoding="utf-8") as f:
         assert [r["department"] for r in csv.DictReader(f)] == ["bazhong-govt-office"]
 
 

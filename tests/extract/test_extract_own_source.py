@@ -23,13 +23,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import OWN_SOURCE, ROOT
 
-from bazhong_accounts import cli
 from bazhong_accounts.checks.validate import collect
 from bazhong_accounts.model import roles
 
-SOURCE = ROOT / "archive" / "bazhong-govt-office-2018-final-accounts.txt"
+SOURCE = OWN_SOURCE
 
 # (resource, row_key, column) of each problem, and the erratum of data/errata.csv behind it
 EXPECTED = {
@@ -61,10 +60,10 @@ def row_at_line(path: Path, line: int) -> dict:
 
 
 @pytest.fixture(scope="session")
-def own(tmp_path_factory) -> Path:
+def own(own_source_extracted) -> Path:
     """The own source extracted once per session."""
-    root = tmp_path_factory.mktemp("own") / "pkg"
-    assert cli.main(["extract", str(SOURCE), "--out", str(root)]) == 0
+    run, root = own_source_extracted
+    assert run.returncode == 0, run.stdout + run.stderr
     return root
 
 

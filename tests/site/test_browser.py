@@ -35,20 +35,31 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def site(site_db):
+def server(site_db):
+    """`bazhong-accounts serve`, started: (its address, the process). Chromium starts while it boots."""
     port = _free_port()
     command = [str(Path(sys.executable).parent / "bazhong-accounts"), "serve", "--db", str(site_db),
                "--port", str(port), "--workers", "1"]  # one worker: the other core runs the other tests
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
     try:
-        if not wait_until_serving(base, proc, timeout=60):
-            said = proc.stdout.read() if proc.poll() is not None else "timeout"
-            pytest.fail(f"bazhong-accounts serve did not start: {said}")
-        yield base
+        yield f"http://127.0.0.1:{port}", proc
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def wait_for(server) -> str:
+    base, proc = server
+    if not wait_until_serving(base, proc, timeout=60):
+        said = proc.stdout.read() if proc.poll() is not None else "timeout"
+        pytest.fail(f"bazhong-accounts serve did not start: {said}")
+    return base
+
+
+@pytest.fixture(scope="module")
+def site(server, browser):
+    """The address of the site, serving (the browser fixture waited for it)."""
+    return server[0]
 
 
 class Browser:
@@ -65,7 +76,7 @@ class Browser:
 
 
 @pytest.fixture(scope="module")
-def browser(site):
+def browser(server):
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium fonts-noto-cjk); "
                     ".ci/run does this")
@@ -78,6 +89,7 @@ def browser(site):
         page = context.new_page()
         page.set_default_timeout(15000)
         b = Browser(context, page)
+        site = wait_for(server)
         yield b
         chromium.close()
         outside = [u for u in b.requests if not u.startswith(site) and not u.startswith("data:")]
@@ -96,13 +108,15 @@ def test_every_page_type_in_both_languages_with_screenshots(site, browser):
         name = kind.replace(" ", "-")
         page = browser.open(site + path)
         assert page.locator("html").get_attribute("lang") == "zh-CN", kind
-        shown = [s for s in ENGLISH if s in visible(page)]
+        text = visible(page)  # once a page: each call is two round trips to the browser
+        shown = [s for s in ENGLISH if s in text]
         assert shown == [], f"{kind}: English interface text in Chinese mode: {shown}"
         page.screenshot(path=SHOTS / f"{name}-zh-desktop.png")
         page.set_viewport_size(PHONE)  # the same page reflowed at phone width
         page.screenshot(path=SHOTS / f"{name}-zh-phone.png")
         page = browser.open(site + path + ("&" if "?" in path else "?") + "_lang=en")
-        missing = [s for s in english if s not in visible(page)]
+        text = visible(page)
+        missing = [s for s in english if s not in text]
         assert missing == [], f"{kind}: missing with ?_lang=en: {missing}"
         browser.context.clear_cookies()
 

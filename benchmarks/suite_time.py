@@ -1,0 +1,99 @@
+"""Test time of `make test`'s pytest line, here and (with --against REF) in a checkout of REF, run
+one after the other so both see the same machine: wall time, CPU time (user + sys of pytest and
+everything it started), the load average, and whether both collect the same test ids.
+
+    .venv/bin/python benchmarks/suite_time.py --against main      # about 4 minutes on a quiet machine
+
+REF's tests import REF's src/ (PYTHONPATH; the venv's editable install points at this checkout's),
+except where a test starts a process without PYTHONPATH (the README examples, the wheel). The
+checkout of REF is a temporary git worktree, removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# the pytest line of the Makefile's test target
+PYTEST = ["-m", "pytest", "-n", "2", "--dist", "worksteal", "-m", "not spark_slow", "-p", "no:cacheprovider"]
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def env_for(tree: Path) -> dict:
+    """The environment of a run in tree: its own src/ first on the path."""
+    if tree == ROOT:
+        return dict(os.environ)
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(tree / "src"), os.environ.get("PYTHONPATH")])))
+
+
+def collected(tree: Path) -> set[str]:
+    """The test ids pytest collects in tree (the same selection as the timed run)."""
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "not spark_slow",
+                          "-p", "no:cacheprovider"], cwd=tree, env=env_for(tree), capture_output=True, text=True).stdout
+    return {line for line in out.splitlines() if "::" in line}
+
+
+def timed(tree: Path, durations: int) -> dict:
+    """One run of the pytest line in tree: wall and CPU seconds, the summary line, the slowest tests."""
+    before, load_before, start = resource.getrusage(resource.RUSAGE_CHILDREN), load(), time.perf_counter()
+    proc = subprocess.run([sys.executable, *PYTEST, "-q", f"--durations={durations}"], cwd=tree,
+                          env=env_for(tree), capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    summary = next((s for s in reversed(proc.stdout.splitlines()) if re.search(r"\d+ (passed|failed)", s)), "?")
+    slowest = [s for s in proc.stdout.splitlines() if re.match(r"^\d+\.\d+s (setup|call|teardown) ", s)]
+    failed = [s for s in proc.stdout.splitlines() if s.startswith(("FAILED ", "ERROR "))]
+    return {"wall": wall, "cpu": cpu, "load": f"{load_before} -> {load()}", "summary": summary.strip("= "),
+            "slowest": failed + slowest, "code": proc.returncode}
+
+
+def checkout(ref: str) -> Path:
+    tree = Path(tempfile.mkdtemp(prefix="suite-time-")) / "ref"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), ref], check=True,
+                   capture_output=True)
+    if (ROOT / "node_modules").is_dir():  # axe-core and Chart.js for the browser test
+        os.symlink(ROOT / "node_modules", tree / "node_modules")
+    return tree
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--against", metavar="REF", help="also time a checkout of this git ref (e.g. main)")
+    ap.add_argument("--durations", type=int, default=10, help="the slowest N tests of each run")
+    args = ap.parse_args()
+    trees = {"this checkout": ROOT}
+    if args.against:
+        trees = {args.against: checkout(args.against), **trees}
+    try:
+        if args.against:
+            ids = {name: collected(tree) for name, tree in trees.items()}
+            a, b = ids.values()
+            print(f"test ids: {len(a)} and {len(b)}; " + ("the same" if a == b else
+                  f"only in {args.against}: {sorted(a - b)[:5]}, only here: {sorted(b - a)[:5]}"))
+        for name, tree in trees.items():
+            r = timed(tree, args.durations)
+            print(f"\n{name}: {r['summary']} | wall {r['wall']:.1f} s | CPU {r['cpu']:.1f} s | load {r['load']}")
+            print("\n".join("  " + s for s in r["slowest"]))
+    finally:
+        if args.against:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees[args.against])],
+                           capture_output=True)
+            shutil.rmtree(trees[args.against].parent, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
