@@ -1,0 +1,86 @@
+"""`validate --engine duckdb` prints what the pandas validator prints, byte for byte (but the
+figure-sources line, a check the SQL engines do not run), while the known errata stream from the
+engine a page at a time; the engine's import leaves pandas out; DuckDB's spill directory goes away.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from bazhong_accounts.checks import engines
+from bazhong_accounts.checks.engines.identities import KnownErrata
+from bazhong_accounts.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from conftest import read_rows, write_rows  # noqa: E402
+
+PAGE = 4  # a few known errata per page: pages end inside a file and between files
+
+
+@pytest.fixture(scope="module")
+def synthetic_broken(tmp_path_factory) -> Path:
+    """6 department-years (30 known errata in four files) with problems among them, in synthetic
+    rows (the real report's figure sources, a check the SQL engines skip, do not see them): a
+    project whose budget parts no longer add up, a share that no longer rounds, a cell that is no
+    number."""
+    from synth import write_synthetic
+
+    pkg = tmp_path_factory.mktemp("synth-out") / "package"
+    write_synthetic(pkg, 6)
+    for name, column, value in (("projects", "budget_other", "1"), ("expenditure_by_function", "share_pct", "99.9"),
+                                ("income", "amount", "12a")):
+        header, rows, _ = read_rows(pkg, name)
+        i = [i for i, r in enumerate(rows) if r["department"] != "bazhong-govt-office" and r[column]][3]
+        rows[i][column] = value
+        write_rows(pkg, name, header, rows)
+    return pkg
+
+
+def _stdout(capsys, *args) -> tuple[int, list[str]]:
+    code = main(["validate", *map(str, args)])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_duckdb_prints_the_pandas_validators_lines(synthetic_broken, capsys, monkeypatch):
+    monkeypatch.setattr(KnownErrata, "PAGE", PAGE)
+    code, pandas_lines = _stdout(capsys, synthetic_broken)
+    duck_code, duck_lines = _stdout(capsys, synthetic_broken, "--engine", "duckdb")
+    expected = [line for line in pandas_lines if not line.startswith("numbers in the report:")]
+    known = [line for line in expected if line.startswith("known: ")]
+    assert code == duck_code == 1
+    assert len(known) > 5 * PAGE and any(not line.startswith("known: ") for line in expected[:-1])
+    places = [line.split(": ")[1] for line in known]
+    assert len(set(places)) < len(places), "two known errata on one line: the order of checks counts"
+    assert duck_lines == expected
+
+
+def test_known_errata_are_read_a_page_at_a_time(synthetic_broken, monkeypatch):
+    """Python holds one page of known errata, never the list: each query for them returns at most
+    PAGE rows, and iterating twice reads them twice (the CLI's GitHub annotations do)."""
+    monkeypatch.setattr(KnownErrata, "PAGE", PAGE)
+    from bazhong_accounts.checks.engines.backends import DuckDBEngine
+
+    pages: list[int] = []
+    original = DuckDBEngine.query
+
+    def spy(self, sql):
+        rows = original(self, sql)
+        if "from known_errata where k >" in sql:
+            pages.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(DuckDBEngine, "query", spy)
+    with engines.checked(synthetic_broken, "duckdb") as result:
+        known = result.report.known
+        assert not isinstance(known, list)
+        first = [str(p) for p in known]
+        assert len(pages) == -(-len(first) // PAGE) and max(pages) == PAGE, pages
+        assert [str(p) for p in known] == first and len(known) == len(first)
+    listed = engines.collect(synthetic_broken, "duckdb").report.known
+    assert isinstance(listed, list) and [str(p) for p in listed] == first
