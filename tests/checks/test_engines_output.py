@@ -5,6 +5,7 @@ engine a page at a time; the engine's import leaves pandas out; DuckDB's spill d
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -84,3 +85,24 @@ def test_known_errata_are_read_a_page_at_a_time(synthetic_broken, monkeypatch):
         assert [str(p) for p in known] == first and len(known) == len(first)
     listed = engines.collect(synthetic_broken, "duckdb").report.known
     assert isinstance(listed, list) and [str(p) for p in listed] == first
+
+
+def test_the_spill_directory_goes_away(tmp_path, monkeypatch):
+    """DuckDB's work directory is removed when the run ends, by Ctrl-C too; one left by a killed
+    run (its process gone) is removed by the next run; another live run's is left alone."""
+    import tempfile
+
+    from bazhong_accounts.checks.engines import backends
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    killed = tmp_path / f"{backends.WORKDIR_PREFIX}{pid_max + 1}-abc"  # no process has this pid
+    live = tmp_path / f"{backends.WORKDIR_PREFIX}1-abc"  # pid 1 is always there
+    unnamed = tmp_path / f"{backends.WORKDIR_PREFIX}12345678"  # an older run's name: not ours to judge
+    for d in (killed, live, unnamed):
+        (d / "spill").mkdir(parents=True)
+    with pytest.raises(KeyboardInterrupt), engines.checked(ROOT, "duckdb") as result:
+        ours = [d for d in tmp_path.iterdir() if d.name.startswith(f"{backends.WORKDIR_PREFIX}{os.getpid()}-")]
+        assert len(ours) == 1 and result.report.problems == []
+        raise KeyboardInterrupt
+    assert sorted(d.name for d in tmp_path.iterdir()) == sorted([live.name, unnamed.name])
