@@ -13,11 +13,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .problems import Report
+from ..lazy import lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported when first used: the SQL engines read this module's rules and words only
+    pd = lazy("pandas")
 
 if TYPE_CHECKING:
     from .table import Table
