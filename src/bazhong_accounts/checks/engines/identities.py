@@ -330,11 +330,12 @@ class KnownErrata:
         for res, items in _by_resource(page).items():
             lines[res] = self.loaded[res].lines.of([r[1] for r in items])
         seen: dict[str, int] = {}
+        col_no = {(res, col): self.loaded[res].col_no(col) for res, _rn, col, *_ in page}
         for res, _rn, col, kind, m1, m2, m3, m4, erratum in page:
             t, i = self.loaded[res], seen.get(res, 0)
             seen[res] = i + 1
             text = message(kind, col, m1 or "", m2 or "", m3 or "", m4 or "")
-            yield Problem(t.rel, lines[res][i], col, f"{text} (erratum {erratum})", t.col_no(col), erratum)
+            yield Problem(t.rel, lines[res][i], col, f"{text} (erratum {erratum})", col_no[res, col], erratum)
 
 
 # ---------------------------------------------------------------- ordinals, sources of rows
