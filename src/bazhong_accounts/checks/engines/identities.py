@@ -275,7 +275,8 @@ def check_identities(engine, loaded: dict, report: Report, order: dict[str, int]
                                                     for i, sql in enumerate(queries)))
     matched, stale = matched_sql("select * from breaks", "errata" in loaded)
     engine.materialize("matched_breaks", matched)
-    problems = engine.query("select res, rn, col, kind, m1, m2, m3, m4 from matched_breaks where erratum is null")
+    problems = engine.query("select res, rn, col, kind, m1, m2, m3, m4 from matched_breaks where erratum is null "
+                            "order by res, rn, q, col, kind, m1, m2, m3, m4")  # report.sorted() keeps this within a line
     for res, items in _by_resource(problems).items():
         t = loaded[res]
         for (_res, _rn, col, *m), line in zip(items, t.lines.of([r[1] for r in items])):
