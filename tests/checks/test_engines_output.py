@@ -121,3 +121,26 @@ def test_the_duckdb_engine_runs_without_pandas(monkeypatch, capsys):
     assert fresh_main(["validate", str(ROOT), "--engine", "duckdb"]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines()[-1] == "OK: 18 resources, 995 rows, 5 known errata", (out, err)
+
+
+def test_sigterm_removes_the_spill_directory_too(tmp_path, monkeypatch):
+    """`kill` (SIGTERM) of `validate --engine duckdb` ends it through the engine's clean-up."""
+    import signal
+    import tempfile
+
+    from bazhong_accounts.checks.engines import backends
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    seen = []
+
+    def killed_while_printing():
+        seen.extend(d.name for d in tmp_path.iterdir())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(engines, "print_note", killed_while_printing)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as stopped:
+        main(["validate", str(ROOT), "--engine", "duckdb"])
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert [n for n in seen if n.startswith(f"{backends.WORKDIR_PREFIX}{os.getpid()}-")], seen
+    assert list(tmp_path.iterdir()) == [] and signal.getsignal(signal.SIGTERM) == before

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from itertools import chain, islice
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -157,6 +160,24 @@ def _print(result: Result) -> int:
     return 1 if problems else 0
 
 
+@contextmanager
+def _sigterm_exits():
+    """SIGTERM (kill, timeout) ends the run as Ctrl-C does, through the engine's clean-up (its
+    spill directory removed) rather than at once; the handler before is restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    before = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def run(args) -> int:
     try:
         engine = getattr(args, "engine", "pandas")
@@ -164,7 +185,7 @@ def run(args) -> int:
             from . import engines
             engine = engines.choose(args.dir, engine)
         if engine != "pandas":
-            with engines.checked(args.dir, engine) as result:  # the known errata stream from the engine
+            with _sigterm_exits(), engines.checked(args.dir, engine) as result:  # known errata stream from it
                 engines.print_note()
                 return _print(result)
         return _print(collect(args.dir, with_frictionless=getattr(args, "frictionless", False)))
