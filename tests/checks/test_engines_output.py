@@ -83,8 +83,7 @@ def test_known_errata_are_read_a_page_at_a_time(synthetic_broken, monkeypatch):
         first = [str(p) for p in known]
         assert len(pages) == -(-len(first) // PAGE) and max(pages) == PAGE, pages
         assert [str(p) for p in known] == first and len(known) == len(first)
-    listed = engines.collect(synthetic_broken, "duckdb").report.known
-    assert isinstance(listed, list) and [str(p) for p in listed] == first
+    # engines.collect() lists them before the engine closes: test_engines.py compares those lists
 
 
 def test_the_spill_directory_goes_away(tmp_path, monkeypatch):
