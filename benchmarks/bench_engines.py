@@ -2,9 +2,13 @@
 
     python benchmarks/bench_engines.py --sizes 10000      # the issue's one run at N = 10,000
     python benchmarks/bench_engines.py [--sizes 10000,100000] [--engines duckdb,pandas,spark]
-                                       [--frictionless-timeout 1800] [--work-dir DIR]
+                                       [--frictionless-timeout 1800] [--work-dir DIR | --data-dir DIR]
+    python benchmarks/bench_engines.py --sizes 10000,100000 --engines duckdb --frictionless-max 0 \
+                                       --data-dir /work/bench100k    # N = 100,000 generated once, kept
 
-For each N the synthetic package of benchmarks/synth.py is generated on disk (removed after), then,
+For each N the synthetic package of benchmarks/synth.py is generated on disk (removed after; with
+--data-dir it is kept there as DIR/engines-n<N> and a later run reuses it: N = 100,000 is 12 GB and
+takes minutes to write), then,
 one after another on the same files, each timed (wall and CPU seconds) with its peak memory (the
 peak sum of RSS over its whole process tree, polled, so the JVM of Spark counts):
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import shutil
 import sys
@@ -65,15 +70,35 @@ def tasks(pkg: Path, n: int, args) -> list[tuple[str, list[str], float]]:
     return out
 
 
-def bench_size(n: int, work: Path, args) -> list[dict]:
+GENERATED = "generated.json"  # written last: a package without it was cut off while being written
+
+
+def generated(work: Path, n: int) -> tuple[Path, dict, float | None]:
+    """The synthetic package of N department-years under work: (directory, rows per resource,
+    seconds it took to write, None when an earlier run's package is reused)."""
     pkg = work / f"engines-n{n}"
+    if (pkg / GENERATED).is_file():
+        facts = json.loads((pkg / GENERATED).read_text(encoding="utf-8"))
+        if facts.get("n") == n:
+            return pkg, facts["counts"], None
     t0 = time.perf_counter()
-    counts = write_synthetic(pkg, n)
+    partial = pkg.with_name(pkg.name + ".partial")  # a package is complete or not there
+    counts = write_synthetic(partial, n)
+    (partial / GENERATED).write_text(json.dumps({"n": n, "counts": counts}), encoding="utf-8")
+    shutil.rmtree(pkg, ignore_errors=True)
+    os.replace(partial, pkg)
+    return pkg, counts, time.perf_counter() - t0
+
+
+def bench_size(n: int, work: Path, args) -> list[dict]:
+    pkg, counts, seconds = generated(work, n)
     rows = sum(counts.values())
     mb = sum(p.stat().st_size for p in (pkg / "data").glob("*.csv")) / 1e6
     base = {"date": time.strftime("%Y-%m-%d"), "n": n, "rows": rows, "csv_mb": f"{mb:.0f}"}
-    out = [dict(base, task="generate", seconds=f"{time.perf_counter() - t0:.1f}", load_avg="%.1f" % os.getloadavg()[0])]
-    print(f"N={n}: {rows} rows, {mb:.0f} MB of CSV", flush=True)
+    # a run starts at its generate row (scripts/readme_table.py compares each task with the scan of its run)
+    out = [dict(base, task="generate", seconds="" if seconds is None else f"{seconds:.1f}",
+                load_avg="%.1f" % os.getloadavg()[0], note="reused (--data-dir)" if seconds is None else "")]
+    print(f"N={n}: {rows} rows, {mb:.0f} MB of CSV" + (" (reused)" if seconds is None else ""), flush=True)
     try:
         for task, cmd, limit in tasks(pkg, n, args):
             r = timed(cmd, limit)
@@ -86,7 +111,8 @@ def bench_size(n: int, work: Path, args) -> list[dict]:
             print(f"  {task:18s} {r['seconds']:8.1f} s  cpu {r['cpu_seconds']:8.1f} s  peak {r['max_rss_mb']:7.0f} MB"
                   f"  load {load}  {note}", flush=True)
     finally:
-        shutil.rmtree(pkg, ignore_errors=True)
+        if not args.data_dir:
+            shutil.rmtree(pkg, ignore_errors=True)
     return out
 
 
@@ -145,10 +171,12 @@ def main(argv=None) -> int:
     ap.add_argument("--frictionless-max", type=int, default=10000)
     ap.add_argument("--frictionless-timeout", type=float, default=1800)
     ap.add_argument("--timeout", type=float, default=3600)
-    ap.add_argument("--work-dir")
+    ap.add_argument("--work-dir", help="where the packages are generated (removed after each size)")
+    ap.add_argument("--data-dir", help="keep the packages here (DIR/engines-n<N>) and reuse them on a later run")
     ap.add_argument("--out", default=str(RESULTS / "engines.csv"))
     args = ap.parse_args(argv)
-    work = Path(args.work_dir or tempfile.mkdtemp(prefix="bazhong-engines-"))
+    work = Path(args.data_dir or args.work_dir or tempfile.mkdtemp(prefix="bazhong-engines-"))
+    work.mkdir(parents=True, exist_ok=True)
     results = []
     for n in map(int, args.sizes.split(",")):
         results += bench_size(n, work, args)

@@ -7,6 +7,8 @@ minimal quoting as the csv module writes it. Cell text is never changed: 675.70 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import codecs
 import csv
 import io
@@ -14,7 +16,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -23,9 +24,19 @@ from ..model.descriptor import as_list, read_descriptor, read_schema
 from ..model.problems import Report
 from ..model.table import as_arrow
 from ..model.typing import parse_numbers
+from ..lazy import lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported when first used: the SQL engines read this module's rules and words only
+    pd = lazy("pandas")
 
 FMT_HINT = "run `bazhong-accounts fmt` to fix"
-_Q, _EMPTY = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
+
+
+def _text(s: str):
+    """A large_string scalar (made when needed: pyarrow imports pandas to make the first one)."""
+    return pa.scalar(s, pa.large_string())
 
 
 def sort_permutation(text: pd.DataFrame, schema: dict) -> np.ndarray:
@@ -65,11 +76,11 @@ def canonical_rows(columns: list) -> bytes:
         col = pa.array(col).cast(pa.large_string())
         needs = _needs_quotes(col)
         if pc.any(needs).as_py():
-            wrapped = pc.binary_join_element_wise(_Q, pc.replace_substring(col, '"', '""'), _Q, _EMPTY)
+            wrapped = pc.binary_join_element_wise(_text('"'), pc.replace_substring(col, '"', '""'), _text('"'), _text(""))
             col = pc.if_else(needs, wrapped, col)
         quoted.append(col)
     rows = pc.binary_join_element_wise(*quoted, pa.scalar(",", pa.large_string()))
-    rows = pc.binary_join_element_wise(rows, _EMPTY, pa.scalar("\n", pa.large_string()))  # row + "\n"
+    rows = pc.binary_join_element_wise(rows, _text(""), _text("\n"))  # row + "\n"
     if isinstance(rows, pa.ChunkedArray):
         rows = rows.combine_chunks()
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset: rows.offset + len(rows) + 1]

@@ -8,19 +8,26 @@ inside a cell makes it differ from row + 2), and the typed columns the structure
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import codecs
 import csv
 import io
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..model.problems import Report
 from ..model.table import Table
+from ..lazy import lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported when first used: the SQL engines read this module's rules and words only
+    pd = lazy("pandas")
 
 FMT_HINT = "run `bazhong-accounts fmt` to fix"
 

@@ -6,12 +6,13 @@ Table Schema cannot say. Every failure case becomes
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import re
 import warnings
 
 import numpy as np
-import pandas as pd
 import pyarrow.compute as pc
 
 # pandera imports pyspark.pandas (at import and when it registers backends) wherever PySpark is
@@ -19,8 +20,13 @@ import pyarrow.compute as pc
 # package never uses pyspark.pandas. Only that one warning is silenced.
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
-import pandera.pandas as pa  # noqa: E402
-from pandera.io.pandas_io import from_frictionless_schema  # noqa: E402
+from ..lazy import lazy  # noqa: E402
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pandera.pandas as pa
+else:  # imported when a check first runs: the SQL engines read FRAME_CHECKS only
+    pd, pa = lazy("pandas"), lazy("pandera.pandas")
 
 from ..model.problems import Report  # noqa: E402
 from ..model.table import Table  # noqa: E402
@@ -133,6 +139,8 @@ def pandera_frame(t: Table):
     Columns with nothing left to check are left out; the header check (a) covers the column set,
     and the primary-key check (b) the uniqueness, naming both lines.
     """
+    from pandera.io.pandas_io import from_frictionless_schema
+
     derived = from_frictionless_schema(_frictionless(t.schema))
     columns, frame = {}, {}
     for name, col in derived.columns.items():

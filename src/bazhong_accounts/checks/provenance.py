@@ -14,6 +14,8 @@ looked up as a set, so the check is column-wise, not row by row.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import re
 import unicodedata
@@ -21,7 +23,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,6 +31,12 @@ from ..model.problems import Report
 from ..model.table import Table, as_arrow, join_keys
 from .identities import GroupSums, Rows, fmt
 from .figure_sources import with_chinese_numerals
+from ..lazy import lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported when first used: the SQL engines read this module's rules and words only
+    pd = lazy("pandas")
 
 SEP = " … "
 REF = re.compile(r"\s*([+-])?\s*(?:\{([a-z0-9_]+):([^{}]+)\}|([0-9]+(?:\.[0-9]+)?))\s*")

@@ -8,14 +8,21 @@ Constraints (required, minimum, pattern, enum, …) are checked by the pandera s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 import pyarrow.compute as pc
 
 from ..model import roles
 from ..model.descriptor import as_list
 from ..model.problems import Report
 from ..model.table import Table, join_keys
+from ..lazy import lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported when first used: the SQL engines read this module's rules and words only
+    pd = lazy("pandas")
 
 
 def _show(values) -> str:

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from itertools import chain, islice
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -133,6 +136,48 @@ def _write_lines(problems: list[Problem], known: list[Problem]) -> None:
         sys.stdout.write("\n".join(chunk) + "\n")
 
 
+def _print(result: Result) -> int:
+    """The problems, the known errata, the summary line; exit status 1 on any problem."""
+    report = result.report
+    problems = report.sorted(result.order)
+    known = report.sorted_known(result.order)
+    out: list[str] = []  # the lines after the problems, which are written one by one (below)
+    n_rows = getattr(result, "rows", None) or sum(len(t) for t in result.tables.values())
+    errata_note = f"{len(known)} known errata" if known else "no known errata"
+    accounted, found, unlocated = result.numbers
+    if found:
+        out.append(f"numbers in the report: {accounted} of {found} accounted for "
+                   f"({accounted * 100 // found} %)"
+                   + (f"; {unlocated} report(s) not located yet (no figure_sources rows)" if unlocated else ""))
+    if problems:
+        out.append(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}, {errata_note}"
+                   + (" (see data/errata.csv)" if known else ""))
+    else:
+        out.append(f"OK: {result.resources} resources, {n_rows} rows, {errata_note}")
+    _write_lines(problems, known)  # not one joined string: 500,000 known errata at N = 100,000
+    sys.stdout.write("\n".join(out) + "\n")
+    sys.stdout.flush()
+    return 1 if problems else 0
+
+
+@contextmanager
+def _sigterm_exits():
+    """SIGTERM (kill, timeout) ends the run as Ctrl-C does, through the engine's clean-up (its
+    spill directory removed) rather than at once; the handler before is restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    before = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def run(args) -> int:
     try:
         engine = getattr(args, "engine", "pandas")
@@ -140,30 +185,10 @@ def run(args) -> int:
             from . import engines
             engine = engines.choose(args.dir, engine)
         if engine != "pandas":
-            result = engines.collect(args.dir, engine)
-            engines.print_note()
-        else:
-            result = collect(args.dir, with_frictionless=getattr(args, "frictionless", False))
-        report = result.report
-        problems = report.sorted(result.order)
-        known = sorted(report.known, key=lambda p: (result.order.get(p.path, 99), p.line or 0))
-        out: list[str] = []  # the lines after the problems, which are written one by one (below)
-        n_rows = getattr(result, "rows", None) or sum(len(t) for t in result.tables.values())
-        errata_note = f"{len(known)} known errata" if known else "no known errata"
-        accounted, found, unlocated = result.numbers
-        if found:
-            out.append(f"numbers in the report: {accounted} of {found} accounted for "
-                       f"({accounted * 100 // found} %)"
-                       + (f"; {unlocated} report(s) not located yet (no figure_sources rows)" if unlocated else ""))
-        if problems:
-            out.append(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}, {errata_note}"
-                       + (" (see data/errata.csv)" if known else ""))
-        else:
-            out.append(f"OK: {result.resources} resources, {n_rows} rows, {errata_note}")
-        _write_lines(problems, known)  # not one joined string: 500,000 known errata at N = 100,000
-        sys.stdout.write("\n".join(out) + "\n")
-        sys.stdout.flush()
-        return 1 if problems else 0
+            with _sigterm_exits(), engines.checked(args.dir, engine) as result:  # known errata stream from it
+                engines.print_note()
+                return _print(result)
+        return _print(collect(args.dir, with_frictionless=getattr(args, "frictionless", False)))
     except (BrokenPipeError, UserError):  # UserError: main() prints it (an engine not installed)
         raise
     except Exception as e:  # noqa: BLE001 - a clear message and exit 1, never a traceback

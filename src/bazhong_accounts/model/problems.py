@@ -2,11 +2,14 @@
 
 One problem per line, ``path:line: column: message`` (path relative to the package directory,
 line = physical CSV line, the header being line 1); line and column are left out when there is
-none. Known errata are collected apart and printed as ``known: …``.
+none. Known errata are collected apart and printed as ``known: …``: a list, or (the SQL engines)
+a sized iterable that reads them from the engine in output order, so that 500,000 of them at
+N = 100,000 are never held at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 
@@ -46,7 +49,7 @@ def _prop(s: str) -> str:
 @dataclass
 class Report:
     problems: list[Problem] = field(default_factory=list)
-    known: list[Problem] = field(default_factory=list)
+    known: Collection[Problem] = field(default_factory=list)  # in output order unless a list
     cells: set = field(default_factory=set)  # (path, line, column) already reported
 
     def add(self, path, line=None, column=None, message="", *, col_no=None, dedupe=False) -> None:
@@ -60,8 +63,16 @@ class Report:
         self.problems.append(Problem(path, line, column, message, col_no))
 
     def add_known(self, problem: Problem) -> None:
+        assert isinstance(self.known, list), "known errata streamed by an engine take no additions"
         self.known.append(problem)
 
     def sorted(self, order: dict[str, int]) -> list[Problem]:
         """Problems grouped by file (datapackage order), then by line; stable otherwise."""
         return sorted(self.problems, key=lambda p: (order.get(p.path, len(order)), p.path, p.line or 0))
+
+    def sorted_known(self, order: dict[str, int]) -> Collection[Problem]:
+        """Known errata by file, then line: a list sorted here, an engine's stream as it comes
+        (sorted by the engine)."""
+        if not isinstance(self.known, list):
+            return self.known
+        return sorted(self.known, key=lambda p: (order.get(p.path, 99), p.line or 0))

@@ -9,16 +9,21 @@ from row + 2), and after typing ``typed`` and ``bad`` (cells whose text is not o
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import roles
 from .descriptor import as_list
 from .typing import NUMBER_RE
+from ..lazy import imported, lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported when first used: the SQL engines read this module's rules and words only
+    pd = lazy("pandas")
 
 
 class Table:
@@ -163,7 +168,7 @@ def as_arrow(c) -> pa.Array:
     Arrow-backed pandas columns are not copied through Python objects."""
     if isinstance(c, pa.ChunkedArray):
         c = c.combine_chunks()
-    elif isinstance(c, pd.Series):
+    elif imported("pandas") and isinstance(c, pd.Series):
         c = pa.array(c.array) if isinstance(c.dtype, pd.StringDtype) else pa.array(c.to_numpy(dtype=object))
     elif not isinstance(c, pa.Array):
         c = pa.array(np.asarray(c, dtype=object))

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -304,13 +306,25 @@ def _primary_key(t: Loaded, rows, lines, report: Report) -> None:
 
 
 def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
-    """Every check the engine covers on the package in `root`, as validate.collect() returns it."""
+    """Every check the engine covers on the package in `root`, as validate.collect() returns it:
+    the known errata made a list (the CLI streams them instead: checked())."""
+    with checked(root, engine, session) as result:
+        result.report.known = list(result.report.known)
+    return result
+
+
+@contextmanager
+def checked(root: str | Path, engine: str = "duckdb", session=None) -> Iterator[Result]:
+    """Every check the engine covers, the engine kept open meanwhile: result.report.known reads
+    the known errata from it in output order, a page at a time (identities.KnownErrata). The
+    engine is closed (DuckDB's spill directory removed) on leaving, error and Ctrl-C included."""
     root = Path(root)
     result = Result()
     report = result.report
     resources = _load_package(root, result)
     if resources is None:
-        return result
+        yield result
+        return
     backend = ENGINES[engine](session) if engine == "spark" and session else ENGINES[engine]()
     try:
         loaded = _load_all(root, backend, resources, report)
@@ -318,7 +332,7 @@ def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
         _unknown_references(resources, loaded, report)
         _guard(report, "structure", _run_structure, backend, loaded, report)
         _guard(report, "frame checks", frame_sql.check, backend, loaded, report)  # before identities: dedupe
-        _guard(report, "identities", check_identities, backend, loaded, report)
+        _guard(report, "identities", check_identities, backend, loaded, report, result.order)
         _guard(report, "ordinals and sources", check_rows, backend, loaded, report)
         _guard(report, "organisation and trips", check_package, backend, loaded, report)
         _guard(report, "canonical form and row order", canonical_sql.check, backend, loaded, root, report)
@@ -326,9 +340,9 @@ def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
                lambda t: columns_read(t.header, t.name, row_queries({n: x.schema for n, x in loaded.items()})), report)
         _guard(report, "provenance", provenance_sql.check, backend, loaded, root, [r[0] for r in resources], report)
         result.rows = sum(t.lines.rows for t in loaded.values())  # type: ignore[attr-defined]
+        yield result
     finally:
         backend.close()
-    return result
 
 
 AUTO_BYTES = 256 << 20  # above this much CSV, pandas' memory (about 4x the data) is the limit

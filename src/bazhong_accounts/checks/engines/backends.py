@@ -20,6 +20,18 @@ from ...errors import UserError
 from .definitions import lit, q, view
 
 
+WORKDIR_PREFIX = "bazhong-duckdb-"  # then the pid of the process that made it
+
+
+def _remove_orphaned_workdirs() -> None:
+    """Spill directories left by runs that were killed (SIGKILL, a timeout: close() never ran),
+    removed by the next run: those whose process is gone."""
+    for d in Path(tempfile.gettempdir()).glob(WORKDIR_PREFIX + "*"):
+        pid, dash, _ = d.name[len(WORKDIR_PREFIX):].partition("-")
+        if dash and pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(d, ignore_errors=True)
+
+
 class DuckDBEngine:
     name = "duckdb"
     one_scan = False  # the cell queries run only for checks that failed: one filter each
@@ -30,7 +42,8 @@ class DuckDBEngine:
     def __init__(self, memory_limit: str | None = None, threads: int | None = None):
         duckdb = _need("duckdb", "duckdb")
 
-        self.workdir = Path(tempfile.mkdtemp(prefix="bazhong-duckdb-"))
+        _remove_orphaned_workdirs()
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
         config: dict = {"memory_limit": memory_limit or os.environ.get("BAZHONG_DUCKDB_MEMORY", "1GB"),
                   "temp_directory": str(self.workdir / "spill"), "preserve_insertion_order": True}
         if threads:

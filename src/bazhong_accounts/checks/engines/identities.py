@@ -85,10 +85,13 @@ def _rate(printed: str, printed_text: str, part: str, base: str) -> str:
             f"and ({printed} = 0 or (({part}) < 0) = (({printed}) < 0)))")
 
 
-def _rate_break(name, schema, chk, pct, part, base, rows_from, cols, formula, cond="true", alias="p") -> str:
-    """Rows whose printed pct is not part / base * 100 (part, base, pct known; base > 0)."""
+def _rate_break(name, schema, chk, pct, part, base, rows_from, cols, formula, cond="true", alias="p",
+                shown=("''", "''")) -> str:
+    """Rows whose printed pct is not part / base * 100 (part, base, pct known; base > 0). shown:
+    SQL of the texts the message prints for part and base, as the pandas validator does (a cell
+    as printed, 391.50), '' where it prints the computed value (fmt)."""
     pct_v = _num(schema, alias, pct)
-    m = (f"{alias}.{q(pct)}", part, base, formula)
+    m = (f"{alias}.{q(pct)}", part, base, f"{formula} || chr(31) || {shown[0]} || chr(31) || {shown[1]}")
     return (_row("rate", chk, name, f"{alias}.rn", pct, [pct, *cols], lit(name), _key(schema, alias), m, alias)
             + f" from {rows_from} where {cond} and {pct_v} is not null and ({part}) is not null and ({base}) is not null "
               f"and ({base}) > 0 and not {_rate(pct_v, f'{alias}.{q(pct)}', part, base)}")
@@ -100,7 +103,7 @@ def summary_shares(name: str, schema: dict) -> list[str]:
     rows = (f"{t} p left join {t} b on b.fiscal_year = p.fiscal_year and b.department = p.department "
             f"and b.item_id = p.parent_item_id")
     found = _rate_break(name, schema, "share", "share_pct", _num(schema, "p", "amount"), base,
-                        rows, ["amount"], "'parent amount'", cond="b.rn is not null")
+                        rows, ["amount"], "'parent amount'", cond="b.rn is not null", shown=("p.amount", "''"))
     orphan = (_row("no_parent_share", "share", name, "p.rn", "share_pct", ["share_pct"], lit(name), _key(schema, "p"))
               + f" from {t} p where p.share_pct <> '' and p.parent_item_id = ''")
     return [found, orphan]
@@ -143,7 +146,8 @@ def function_vs_type(ebf: dict, ebt: dict) -> list[str]:
         " where s.allok", f" join {f} c on c.fiscal_year = s.fiscal_year and c.department = s.department "
                           f"and c.level = '1' where s.allok"))
     share = _rate_break("expenditure_by_function", ebf, "share", "share_pct", _num(ebf, "p", "amount"),
-                        _num(ebt, "g", "amount"), f"{f} p join {gpb}", ["amount"], "'gpb_total'")
+                        _num(ebt, "g", "amount"), f"{f} p join {gpb}", ["amount"], "'gpb_total'",
+                        shown=("p.amount", "''"))
     return [missing, own, members, share]
 
 
@@ -157,7 +161,8 @@ def projects(schema: dict) -> list[str]:
                         "'projects'", _key(schema, "p"), m)
                    + f" from {t} p where {w} is not null and {x} is not null and {y} is not null and {x} + {y} <> {w}")
     out.append(_rate_break("projects", schema, "completion_rate", "completion_pct", _num(schema, "p", "executed"),
-                           _num(schema, "p", "budget"), f"{t} p", ["executed", "budget"], "'completion'"))
+                           _num(schema, "p", "budget"), f"{t} p", ["executed", "budget"], "'completion'",
+                           shown=("p.executed", "p.budget")))
     return out
 
 
@@ -195,14 +200,15 @@ def break_queries(schemas: dict[str, dict]) -> list[str]:
 def matched_sql(breaks: str, with_errata: bool) -> tuple[str, str | None]:
     """(each break with the first erratum that explains it, or NULL; errata no break uses)."""
     if not with_errata:
-        return (f"select kind, chk, res, rn, col, m1, m2, m3, m4, cast(null as VARCHAR) as erratum "
+        return (f"select kind, chk, res, rn, col, m1, m2, m3, m4, min(q) as q, cast(null as VARCHAR) as erratum "
                 f"from ({breaks}) b group by kind, chk, res, rn, col, m1, m2, m3, m4"), None
     e = (f"select rn as ern, erratum_id, {q('check')} as echk, fiscal_year as efy, department as edept, "
          f"resource as eres, row_key as ekey, {q('column')} as ecol from {view('errata')} "
          f"where {q('check')} not in ('none', '')")
     on = ("e.echk = b.chk and e.efy = b.fy and e.edept = b.dept and e.eres = b.kres and e.ekey = b.kkey "
           "and instr(b.cols, ',' || e.ecol || ',') > 0")
-    matched = (f"select b.kind, b.chk, b.res, b.rn, b.col, b.m1, b.m2, b.m3, b.m4, min(e.erratum_id) as erratum "
+    matched = (f"select b.kind, b.chk, b.res, b.rn, b.col, b.m1, b.m2, b.m3, b.m4, min(b.q) as q, "
+               f"min(e.erratum_id) as erratum "
                f"from ({breaks}) b left join ({e}) e on {on} group by b.kind, b.chk, b.res, b.rn, b.col, b.m1, b.m2, b.m3, b.m4")
     stale = (f"select e.ern, e.erratum_id, e.echk, e.eres, e.ekey, e.ecol from ({e}) e "
              f"anti join ({breaks}) b on {on}")
@@ -245,36 +251,37 @@ def message(kind: str, col: str, m1: str, m2: str, m3: str, m4: str) -> str:
     return f"{kind}: {m1} {m2} {m3} {m4}"
 
 
-def _rate_message(col: str, printed: str, part: Decimal, base: Decimal, what: str) -> str:
+def _rate_message(col: str, printed: str, part: Decimal, base: Decimal, shown: str) -> str:
     d = len(printed.partition(".")[2])
-    formula = {"parent amount": f"amount / parent amount * 100 = {fmt(part)} / {fmt(base)}",
-               "gpb_total": f"amount / gpb_total * 100 = {fmt(part)} / {fmt(base)}",
-               "change": f"change / prior-year amount * 100 = {fmt(part)} / {fmt(base)}",
-               "completion": f"executed / budget * 100 = {fmt(part)} / {fmt(base)}"}[what]
+    what, part_text, base_text = shown.split("\x1f")
+    division = f"{part_text or fmt(part)} / {base_text or fmt(base)}"
+    formula = {"parent amount": f"amount / parent amount * 100 = {division}",
+               "gpb_total": f"amount / gpb_total * 100 = {division}",
+               "change": f"change / prior-year amount * 100 = {division}",
+               "completion": f"executed / budget * 100 = {division}"}[what]
     return f"{col} {printed} does not match {formula} * 100 = {rate_text(part, base, d)}"
 
 
-def check_identities(engine, loaded: dict, report: Report) -> None:
+def check_identities(engine, loaded: dict, report: Report, order: dict[str, int] | None = None) -> None:
+    """The breaks nothing explains become problems; the known errata stay in the engine (table
+    known_errata, numbered in output order) and report.known streams them (KnownErrata)."""
     schemas = {name: t.schema for name, t in loaded.items()}
     queries = break_queries(schemas)
     if not queries:
         return
-    engine.materialize("breaks", " union all ".join(f"select {FIELDS} from ({sql}) x{i}" for i, sql in enumerate(queries)))
+    # q: which query found the break, so that breaks on one line come in the pandas validator's
+    # check order (TABLE_CHECKS), whatever order the engine returns them in
+    engine.materialize("breaks", " union all ".join(f"select {FIELDS}, {i} as q from ({sql}) x{i}"
+                                                    for i, sql in enumerate(queries)))
     matched, stale = matched_sql("select * from breaks", "errata" in loaded)
-    rows = engine.query(matched)
-    by_res: dict[str, list] = {}
-    for row in rows:
-        by_res.setdefault(row[2], []).append(row)
-    for res, items in by_res.items():
+    engine.materialize("matched_breaks", matched)
+    problems = engine.query("select res, rn, col, kind, m1, m2, m3, m4 from matched_breaks where erratum is null "
+                            "order by res, rn, q, col, kind, m1, m2, m3, m4")  # report.sorted() keeps this within a line
+    for res, items in _by_resource(problems).items():
         t = loaded[res]
-        lines = t.lines.of([r[3] for r in items])
-        for (kind, _chk, _res, _rn, col, m1, m2, m3, m4, erratum), line in zip(items, lines):
-            text = message(kind, col, m1 or "", m2 or "", m3 or "", m4 or "")
-            if erratum is None:
-                report.add(t.rel, line, col, text, col_no=t.col_no(col))
-            else:
-                p = Problem(t.rel, line, col, text + f" (erratum {erratum})", t.col_no(col), erratum)
-                report.add_known(p)
+        for (_res, _rn, col, *m), line in zip(items, t.lines.of([r[1] for r in items])):
+            report.add(t.rel, line, col, message(m[0], col, *(x or "" for x in m[1:])), col_no=t.col_no(col))
+    report.known = KnownErrata(engine, loaded, order or {})
     if stale is not None:
         errata = loaded["errata"]
         found = engine.query(stale)
@@ -282,6 +289,54 @@ def check_identities(engine, loaded: dict, report: Report) -> None:
             report.add(errata.rel, line, "check",
                        f"stale erratum {eid}: no {chk} break at {res} `{key}` ({col}) any more; update or remove it",
                        col_no=errata.col_no("check"))
+
+
+def _by_resource(rows) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for row in rows:
+        out.setdefault(row[0], []).append(row)
+    return out
+
+
+class KnownErrata:
+    """The errata-covered breaks, as Problems in the validator's output order (file, line, then
+    check), read from the engine a page at a time: Python holds one page, never all of them (at
+    N = 100,000 they are 500,000). Iterate it while the engine is open (engines.checked); each
+    iteration reads them again, and engines.collect() makes a list of them for callers that keep
+    the result."""
+
+    PAGE = 10000
+
+    def __init__(self, engine, loaded: dict, order: dict[str, int]):
+        self.engine, self.loaded = engine, loaded
+        by_file = sorted(loaded.values(), key=lambda t: (order.get(t.rel, len(order)), t.rel))
+        file_no = " ".join(f"when {lit(t.name)} then {i}" for i, t in enumerate(by_file))
+        # numbered once in output order (1..n), then read a page at a time by that number
+        engine.materialize("known_errata", (
+            f"select row_number() over (order by case res {file_no} end, rn, q, col, kind, m1, m2, m3, m4, erratum) as k, "
+            f"res, rn, col, kind, m1, m2, m3, m4, erratum from matched_breaks where erratum is not null"))
+        self.count = int(engine.query("select count(*) from known_errata")[0][0])
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self):
+        for start in range(0, self.count, self.PAGE):
+            page = self.engine.query(f"select res, rn, col, kind, m1, m2, m3, m4, erratum from known_errata "
+                                     f"where k > {start} and k <= {start + self.PAGE} order by k")
+            yield from self._problems(page)
+
+    def _problems(self, page: list[tuple]):
+        lines: dict[str, list[int]] = {}
+        for res, items in _by_resource(page).items():
+            lines[res] = self.loaded[res].lines.of([r[1] for r in items])
+        seen: dict[str, int] = {}
+        col_no = {(res, col): self.loaded[res].col_no(col) for res, _rn, col, *_ in page}
+        for res, _rn, col, kind, m1, m2, m3, m4, erratum in page:
+            t, i = self.loaded[res], seen.get(res, 0)
+            seen[res] = i + 1
+            text = message(kind, col, m1 or "", m2 or "", m3 or "", m4 or "")
+            yield Problem(t.rel, lines[res][i], col, f"{text} (erratum {erratum})", col_no[res, col], erratum)
 
 
 # ---------------------------------------------------------------- ordinals, sources of rows
