@@ -127,9 +127,3 @@ def rows_matching_sql(resource_param: str, match_param: str) -> str:
             f"where s.resource = {resource_param} "
             f"and s.id in (select rowid from {q(FTS)} where {q(FTS)} match {match_param})")
 
-
-def rows_like_sql(resource: str, pattern: str) -> str:
-    """SQL for the rowids of one table's rows with a searched text LIKE `pattern` (an SQL
-    expression; escape '\\')."""
-    return (f"select j.value from {q(TEXTS)} s join {q(ROWIDS)} r on r.id = s.id, json_each(r.rowids) j "
-            f"where s.resource = '{resource}' and s.text like {pattern} escape '\\'")
