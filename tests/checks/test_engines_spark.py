@@ -3,15 +3,22 @@ every mutation case (combined as test_engines.py combines them), a synthetic pac
 organisation and trips checks, and the checks the SQL engines took over from pandas (the broken
 copy of test_engines_sql_checks.py, word for word), each compared to the pandas validator.
 
-All of it runs in `make test`. One SparkSession (local mode, Java from Debian's
-openjdk-17-jre-headless) serves every test; it is started once, on the xdist worker that runs
-this module (the tests sit early in the collection, so worksteal leaves them on one worker). The
-session remembers what Spark computed (backends.remember_results): the broken copies differ from
-the real package in a few files, so a table read from a file of the same bytes, and a query over
-tables of the same content, is computed once, for the real package (the first test); each copy
-runs only the jobs its changed files reach. Each case still goes through the whole engine:
-SQLGlot's translation, the views, the reading of every changed file by Spark. The engine's
-settings are measured and explained in checks/engines/backends.py (spark_session, SparkEngine).
+One SparkSession (local mode, Java from Debian's openjdk-17-jre-headless) serves every test; it
+is started once, on the xdist worker that runs this module. The session remembers what Spark
+computed (backends.remember_results): the broken copies differ from the real package in a few
+files, so a table read from a file of the same bytes, and a query over tables of the same
+content, is computed once, for the real package (the first test); each copy runs only the jobs
+its changed files reach (the mutation cases: 201 jobs run, 283 reused). Each case still goes
+through the whole engine: SQLGlot's translation, the views, Spark reading every changed file.
+
+The Spark cases are marked `spark_slow` and run with `make test-spark`, not `make test`: they
+cost about 200 s of JVM CPU (measured, load 11-21: the real package 45 s, the mutation cases
+100 s, synthetic 24 s, organisation 11 s, the SQL checks 20 s; before the session remembered
+results, 391 s of wall time on a quieter machine), most of it Spark analysing, planning and
+running about 85 jobs a package, 0.3-1 s each even on tiny data; the real package alone
+(46 s with the JVM's start) is past what `make test`'s two minutes leave. `make test` keeps
+the JVM-free test of the CTE rewrite. The engine's settings are measured and explained in
+checks/engines/backends.py (spark_session, SparkEngine).
 """
 
 from __future__ import annotations
@@ -35,18 +42,21 @@ def spark():
     return session
 
 
+@pytest.mark.spark_slow
 def test_spark_agrees_on_the_real_package(spark):
     expected, got = compare(ROOT, "spark")
     assert got == expected
     assert any(p[0] == "known" for p in got), "the real package has errata-covered breaks"
 
 
+@pytest.mark.spark_slow
 def test_spark_agrees_on_every_mutation_case(spark, broken, pandas_on_broken):  # noqa: F811
     for pkg, pandas_result in zip(broken, pandas_on_broken):
         expected, got = compare(pkg, "spark", pandas_result)
         assert got == expected, (pkg, sorted(got - expected), sorted(expected - got))
 
 
+@pytest.mark.spark_slow
 def test_spark_agrees_on_a_synthetic_package(spark, synthetic):  # noqa: F811
     pkg, line = synthetic
     expected, got = compare(pkg, "spark")
@@ -54,6 +64,7 @@ def test_spark_agrees_on_a_synthetic_package(spark, synthetic):  # noqa: F811
     assert any(p[:3] == ("data/income.csv", line, "source_id") and "is the report of" in p[3] for p in got), got
 
 
+@pytest.mark.spark_slow
 def test_spark_agrees_on_organisation_and_trips(spark, org_and_trips):  # noqa: F811
     pkg, cases = org_and_trips
     expected, got = compare(pkg, "spark")
@@ -61,6 +72,7 @@ def test_spark_agrees_on_organisation_and_trips(spark, org_and_trips):  # noqa: 
     assert reported(got, cases) == cases, sorted(got)
 
 
+@pytest.mark.spark_slow
 def test_spark_agrees_on_the_sql_checks_word_for_word(spark, sql_checks_broken):  # noqa: F811
     pkg, expected, pandas_result, _ = sql_checks_broken
     result = engines.collect(pkg, "spark")
@@ -70,6 +82,7 @@ def test_spark_agrees_on_the_sql_checks_word_for_word(spark, sql_checks_broken):
     assert reported(messages, expected) == expected, sorted(expected - reported(messages, expected))
 
 
+@pytest.mark.spark_slow
 def test_what_the_session_remembers_is_keyed_by_the_inputs(spark, package):
     """The same package again runs no Spark job and reports the same; a copy with one cell
     changed reads that file again and runs the queries that read it: the new cell is reported."""
