@@ -201,7 +201,7 @@ class Remembered:
         self.computed = self.reused = 0  # Spark jobs run and saved (checkpoints and queries)
 
 
-_REMEMBERED: dict[int, Remembered] = {}
+_REMEMBERED: dict[int, tuple[object, Remembered]] = {}  # id -> (the session, kept so its id is not reused)
 
 
 def remember_results(session) -> Remembered:
@@ -210,7 +210,7 @@ def remember_results(session) -> Remembered:
     over views of the same fingerprints. For many packages validated in one process that share
     most files (the engine-agreement tests: the real package and its broken copies); a single
     `validate` gains nothing and keeps nothing after close()."""
-    return _REMEMBERED.setdefault(id(session), Remembered())
+    return _REMEMBERED.setdefault(id(session), (session, Remembered()))[1]
 
 
 @lru_cache(maxsize=1024)
@@ -230,7 +230,8 @@ class SparkEngine:
         self.frames: list = []  # checkpointed frames, released by close()
         self.views: list[str] = []  # temporary views of CTEs, dropped by close()
         self.bytes = 0
-        self.memo = _REMEMBERED.get(id(self.spark))  # remember_results() was called for the session
+        # remember_results() was called for the session
+        self.memo = _REMEMBERED[id(self.spark)][1] if id(self.spark) in _REMEMBERED else None
         self.prints: dict[str, str] = {}  # view -> fingerprint of what it was computed from
 
     def load(self, resource: str, path: Path, header: list[str], keep: list[str],
@@ -241,8 +242,8 @@ class SparkEngine:
         from pyspark.sql import functions as F
         from pyspark.sql.types import StringType, StructField, StructType
 
-        raw, name = "raw_" + resource, view(resource).strip('"')
-        extra = "".join(f", {sql} as {q(name)}" for name, sql in computed.items())
+        raw, table_view = "raw_" + resource, view(resource).strip('"')
+        extra = "".join(f", {sql} as {q(column)}" for column, sql in computed.items())
         text = to_spark(f"select t.*{extra} from {q(raw)} t")
         self.bytes += path.stat().st_size
 
@@ -258,9 +259,9 @@ class SparkEngine:
             df.createOrReplaceTempView(raw)
             return self.spark.sql(text)
 
-        key = self.memo and _digest(path.read_bytes(), "\0".join(header).encode(), text.encode())
+        key = _digest(path.read_bytes(), "\0".join(header).encode(), text.encode()) if self.memo is not None else None
         try:  # computed once: every later plan scans the rows, not the CSV reader and the masks again
-            self._register(name, key, table)
+            self._register(table_view, key, table)
         except Exception as e:  # noqa: BLE001 - FAILFAST's error (a ragged row) comes wrapped
             return _first_line(e)
         return None
