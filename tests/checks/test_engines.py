@@ -241,6 +241,20 @@ def test_line_numbers_follow_quoted_newlines(package):
                                                                 '"abc" is not a number')]
 
 
+def test_a_newline_in_a_number_cell_keeps_later_lines_exact(package):
+    """The load counts newlines in free-text cells only: a newline in a number cell (a broken
+    cell) must still shift the lines of the rows after it."""
+    from conftest import read_rows, write_rows
+
+    header, rows, lines = read_rows(package, "projects")
+    rows[0]["budget"] = "12\n3"
+    rows[-1]["budget"] = "abc"
+    write_rows(package, "projects", header, rows)
+    got = [(x.path, x.line, x.column) for x in engines.collect(package, "duckdb").report.problems]
+    assert ("data/projects.csv", lines[0], "budget") in got, got
+    assert ("data/projects.csv", lines[-1] + 1, "budget") in got, got
+
+
 def test_a_missing_engine_is_a_clear_error(capsys, monkeypatch):
     from bazhong_accounts.cli import main
 

@@ -24,6 +24,8 @@ class DuckDBEngine:
     name = "duckdb"
     one_scan = False  # the cell queries run only for checks that failed: one filter each
     checks_utf8 = True  # read_csv refuses invalid UTF-8: no decoding pass in Python first
+    distinct_checks = True  # a kept column's cell checks run on its distinct values (split_cell_checks)
+    positional_join = True  # scans keep the table's order: adjacent rows side by side (canonical_sql)
 
     def __init__(self, memory_limit: str | None = None, threads: int | None = None):
         duckdb = _need("duckdb", "duckdb")

@@ -4,10 +4,10 @@ Form: a parsed CSV serialises back to the same cells whatever its quoting, so a 
 ends, a final newline and no blank line is canonical when it holds exactly the quote characters
 minimal quoting writes (see _check_form). The load computes the quotes each row needs in the
 pass that reads the file (CANON_QUOTES, computed(); only free-text columns, and cell by cell only
-on rows holding a comma, quote or newline); one query adds them up, and Python counts the quotes
-of the file (a byte count, no parse). Only a file where they differ is read again in Python, where
-canonical.check_canonical finds the first line that differs and words the message (rare: a
-broken file).
+on rows holding a comma, quote or newline); one query adds them up, and the byte checks' pass
+(bytes.py) has counted the quotes of the file (no parse, no second read). Only a file where they
+differ is read again in Python, where canonical.check_canonical finds the first line that differs
+and words the message (rare: a broken file).
 
 Order: rows sorted by the primary key as the canonical writer sorts them (numbers by value,
 unparseable last, then text, ties in file order): the first row whose rank by key is not its
@@ -26,7 +26,6 @@ from ...model.typing import pattern_of
 from .definitions import ftype, lit, q, view
 
 CANON_QUOTES = "__quotes"  # column of each loaded table: the quote characters the row needs
-BLOCK = 16 << 20
 
 
 def free_text(schema: dict, header: list[str]) -> list[str]:
@@ -73,11 +72,6 @@ def computed(schema: dict, header: list[str]) -> dict[str, str]:
     return {CANON_QUOTES: row_quotes(free_text(schema, header))}
 
 
-def file_quotes(path: Path) -> int:
-    with open(path, "rb") as fh:
-        return sum(block.count(b'"') for block in iter(lambda: fh.read(BLOCK), b""))
-
-
 def _sort_keys(schema: dict, alias: str) -> list[str]:
     """SQL: what the canonical writer sorts by, in order (canonical.sort_permutation): each key
     field's value for numbers (unparseable last), then its text."""
@@ -98,14 +92,27 @@ def _before(a: list[str], b: list[str]) -> str:
     return out
 
 
-def unsorted_sql(name: str, schema: dict) -> str | None:
-    """SQL: rows that sort before the row above them (a hash join on rn, no sort): a sorted file
-    has none, and only an unsorted one is ranked (order_sql)."""
+def adjacent_rows(name: str, positional: bool = False) -> str:
+    """SQL: each row `a` of the resource beside the row after it, `b`. positional (DuckDB, whose
+    scans keep the table's order): the table beside itself shifted by one row, a POSITIONAL JOIN
+    without a hash table (N = 10,000: 0.3 s CPU where the join on rn took 0.55 s for 1.47
+    million rows); else a join on rn."""
+    v = view(name)
+    if positional:
+        return f"{v} a positional join (select * from {v} offset 1) b"
+    return f"{v} a join {v} b on b.rn = a.rn + 1"
+
+
+def unsorted_sql(name: str, schema: dict, positional: bool = False) -> str | None:
+    """SQL: rows that sort before the row above them (no sort): a sorted file has none, and only
+    an unsorted one is ranked (order_sql). A positional pair that is not adjacent (never seen)
+    counts too: the file is then ranked, which is exact."""
     if not as_list(schema.get("primaryKey")):
         return None
     a, b = _sort_keys(schema, "a"), _sort_keys(schema, "b")
-    return (f"select {lit(name)} as res, count(*) as n from {view(name)} a join {view(name)} b "
-            f"on b.rn = a.rn + 1 where {_before(a, b)}")
+    misaligned = "b.rn <> a.rn + 1 or " if positional else ""
+    return (f"select {lit(name)} as res, count(*) as n from {adjacent_rows(name, positional)} "
+            f"where {misaligned}{_before(a, b)}")
 
 
 def order_sql(name: str, schema: dict) -> str | None:
@@ -123,12 +130,12 @@ def order_sql(name: str, schema: dict) -> str | None:
             f"where a.rn = (select min(c.rn) from {s} c where c.pos <> c.rn)) o")
 
 
-def queries(schemas: dict[str, dict]) -> list[tuple[str, str, str]]:
+def queries(schemas: dict[str, dict], positional: bool = False) -> list[tuple[str, str, str]]:
     """(kind, resource, sql) of the order checks, for row_queries() and check()."""
     out = []
     for name, schema in schemas.items():
         if (sql := order_sql(name, schema)) is not None:
-            out += [("order", name, sql), ("unsorted", name, unsorted_sql(name, schema) or "")]
+            out += [("order", name, sql), ("unsorted", name, unsorted_sql(name, schema, positional) or "")]
     return out
 
 
@@ -141,7 +148,8 @@ def check(engine, loaded: dict, root: Path, report: Report) -> None:
     from .identities import failing_rows
 
     _check_form(engine, loaded, root, report)
-    checks = queries({n: t.schema for n, t in loaded.items() if not _key_cell_bad(t)})
+    checks = queries({n: t.schema for n, t in loaded.items() if not _key_cell_bad(t)},
+                     getattr(engine, "positional_join", False))
     if not checks:
         return
     unsorted = {res for res, n in engine.query(" union all ".join(c[2] for c in checks if c[0] == "unsorted")) if n}
@@ -169,7 +177,7 @@ def _check_form(engine, loaded: dict, root: Path, report: Report) -> None:
     quotes = dict(engine.query(" union all ".join(parts)))
     for name, t in loaded.items():
         canonical = _quote_header(t.header).count(b'"') + int(quotes.get(name) or 0)
-        if not t.facts.ends_with_newline or t.lines.full is not None or file_quotes(t.path) != canonical:
+        if not t.facts.ends_with_newline or t.lines.full is not None or t.facts.quotes != canonical:
             _form_problem(root, t, report)
 
 

@@ -250,11 +250,13 @@ def failing(checks: list[Check], bits: list) -> list[Check]:
 NEWLINES = "__nl"  # column of each loaded table: the newlines quoted inside the row's cells
 
 
-def newlines_in_row(header: list[str]) -> str:
-    """SQL over the row `t`: newlines quoted inside the row's cells (counted only on rows holding
-    one), computed while the file is read, so that lines.py maps a row to its physical line
-    without reading the file again."""
-    cols = [f"t.{q(h)}" for h in header]
+def newlines_in_row(columns: list[str]) -> str:
+    """SQL over the row `t`: newlines quoted inside the row's cells of `columns` (counted only on
+    rows holding one), computed while the file is read, so that lines.py maps a row to its
+    physical line without reading the file again."""
+    if not columns:
+        return "cast(0 as BIGINT)"
+    cols = [f"t.{q(h)}" for h in columns]
     held = " or ".join(f"contains({c}, chr(10))" for c in cols)
     count = " + ".join(f"(length({c}) - length(replace({c}, chr(10), '')))" for c in cols)
     return f"(case when {held} then {count} else 0 end)"
