@@ -11,12 +11,12 @@ content, is computed once, for the real package (the first test); each copy runs
 its changed files reach (the mutation cases: 201 jobs run, 283 reused). Each case still goes
 through the whole engine: SQLGlot's translation, the views, Spark reading every changed file.
 
-The Spark cases are marked `spark_slow` and run with `make test-spark`, not `make test`: they
-cost about 200 s of JVM CPU (measured, load 11-21: the real package 45 s, the mutation cases
-100 s, synthetic 24 s, organisation 11 s, the SQL checks 20 s; before the session remembered
-results, 391 s of wall time on a quieter machine), most of it Spark analysing, planning and
-running about 85 jobs a package, 0.3-1 s each even on tiny data; the real package alone
-(46 s with the JVM's start) is past what `make test`'s two minutes leave. `make test` keeps
+The Spark cases are marked `spark_slow` and run with `make test-spark`, not `make test`: the
+module took 283 s of wall time at load 5-8 (JVM CPU: the real package 32 s, the mutation cases
+91 s, synthetic 21 s, organisation 9 s, the SQL checks 16 s, the cache test 16 s; before the
+session remembered results, 391 s of wall time), most of it Spark analysing, planning and
+running about 85 jobs for each package it has not seen, 0.3-1 s each even on tiny data; the
+real package alone (44 s) is past what `make test`'s two minutes leave. `make test` keeps
 the JVM-free test of the CTE rewrite. The engine's settings are measured and explained in
 checks/engines/backends.py (spark_session, SparkEngine).
 """
