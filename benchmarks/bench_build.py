@@ -1,6 +1,6 @@
 """`bazhong-accounts build` at scale: wall time, CPU time and peak memory, this checkout against another.
 
-    python benchmarks/bench_build.py [--n 10000] [--before main] [--runs 1] [--keep]
+    python benchmarks/bench_build.py [--n 10000] [--before main] [--runs 1] [--keep] [--note TEXT]
 
 Writes a synthetic package of N department-years (synth.py), then runs `bazhong-accounts build DIR
 --out DB` as a user does (validation included: `--engine auto` picks DuckDB for a large package)
@@ -8,7 +8,8 @@ with this checkout's code and, with --before REF, with the code of git ref REF (
 temporary worktree and put first on PYTHONPATH; the same interpreter and dependencies). Each run
 is timed by benchmarks/run.py's `timed` (wall, user+system CPU, max RSS of the process tree it
 waited for). Appends to benchmarks/results/build.csv with the load average, since wall times on
-a shared machine are inflated by other jobs; CPU seconds much less so. Everything generated is
+a shared machine are inflated by other jobs; CPU seconds much less so; the note names the commit
+each row measured (and --note's text). Everything generated is
 deleted afterwards unless --keep (at N = 10,000: 1.2 GB of CSV and a 2-4 GB database).
 """
 
@@ -43,7 +44,16 @@ def checkout(ref: str, into: Path) -> Path:
     return into
 
 
-def build_once(label: str, src: Path, pkg: Path, out: Path, n: int, rows: int, extra: list[str]) -> dict:
+def commit_of(src: Path) -> str:
+    """The short commit of the checkout holding `src` (+ when it has uncommitted changes)."""
+    head = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(src), "status", "--porcelain", "--untracked-files=no", "."],
+                           capture_output=True, text=True)
+    return head.stdout.strip() + ("+" if dirty.stdout.strip() else "")
+
+
+def build_once(label: str, src: Path, pkg: Path, out: Path, n: int, rows: int, extra: list[str],
+               note: str = "") -> dict:
     shutil.rmtree(out.parent, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(src)}
     cmd = [sys.executable, "-c", BUILD, "build", str(pkg), "--out", str(out), *extra]
@@ -54,7 +64,8 @@ def build_once(label: str, src: Path, pkg: Path, out: Path, n: int, rows: int, e
            "code": label, "command": "build " + " ".join(extra), "seconds": round(r["seconds"], 1),
            "cpu_seconds": round(r["cpu_seconds"], 1), "max_rss_mb": round(r["max_rss_mb"]), "db_mb": round(size),
            "load_average": f"{load:.1f}-{os.getloadavg()[0]:.1f}", "exit": r["code"],
-           "note": "" if r["code"] == 0 else r["output"].strip().splitlines()[-1][:300]}
+           "note": " ".join(filter(None, [f"commit {commit_of(src)}", note,
+                                          "" if r["code"] == 0 else r["output"].strip().splitlines()[-1][:300]]))}
     print(f"  {label:28s} {row['seconds']:7.1f} s wall  {row['cpu_seconds']:7.1f} s CPU  peak {row['max_rss_mb']} MB  "
           f"db {row['db_mb']} MB  load {row['load_average']}  exit {row['exit']} {row['note']}", flush=True)
     return row
@@ -77,6 +88,7 @@ def main(argv=None) -> int:
     p.add_argument("--extra", default="", help="more build options, e.g. '--no-charts'")
     p.add_argument("--work-dir", type=Path, help="default: a temporary directory")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--note", default="", help="said in this checkout's rows' note, beside the commit")
     p.add_argument("--out", type=Path, default=HERE / "results" / "build.csv")
     args = p.parse_args(argv)
 
@@ -90,7 +102,8 @@ def main(argv=None) -> int:
         pkg = work / f"n{args.n}"
         rows = sum(write_synthetic(pkg, args.n).values())
         print(f"N = {args.n}: {rows} rows", flush=True)
-        results = [build_once(label, src, pkg, work / "site" / "bazhong.db", args.n, rows, args.extra.split())
+        results = [build_once(label, src, pkg, work / "site" / "bazhong.db", args.n, rows, args.extra.split(),
+                              args.note if label == "this checkout" else f"before: {args.before}")
                    for _ in range(args.runs) for label, src in codes]
     finally:
         if args.before:

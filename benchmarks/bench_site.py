@@ -1,6 +1,7 @@
 """Load benchmark of the Datasette site, served as `make serve` serves it.
 
     python benchmarks/bench_site.py [--db site/bazhong.db] [--requests 200] [--concurrency 4] [--cap 30] [--cached]
+                                    [--out CSV [--append]] [--only REGEX]
 
 Starts `bazhong-accounts serve` on a free loopback port (bazhong_accounts.site.serve.serve_command: the
 immutable db, metadata.json and charts next to it, the same settings), then sends a bounded number
@@ -11,7 +12,9 @@ the exact `select sum(amount)` over expenditure_by_function's 类 rows (50,000 a
 integer twin `sum(amount_x100)` (view expenditure_by_function_exact) and `count(*)` of the same
 rows (the floor). Each request differs
 by an ignored `_bench=<i>` so the site's answer cache never answers (--cached: it may).
-Writes benchmarks/results/site.csv (--out), with the server's CPU ms per answer and the load average.
+Writes benchmarks/results/site.csv (--out; --append keeps its rows), with the server's CPU ms per
+answer, the load average, the time and the commit measured; --only REGEX measures the URLs whose
+name matches (`--only 'facet|query'`).
 Without --db (and no site/bazhong.db) the site is built from the checkout first.
 """
 
@@ -22,6 +25,7 @@ import asyncio
 import csv
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -35,6 +39,9 @@ import httpx
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE))
+
+from results_csv import write_results  # noqa: E402
 
 from bazhong_accounts.site.cache import WARM_DELAY  # noqa: E402
 from bazhong_accounts.site.serve import serve_command, wait_until_serving  # noqa: E402
@@ -43,7 +50,17 @@ from bazhong_accounts.site.sqlite import load_package  # noqa: E402
 # Sample parameters of the canned queries (an empty search matches nothing).
 QUERY_PARAMS = {"q": "电子政务", "section": "三公", "threshold": "50"}
 FIELDS = ["name", "url", "requests", "failures", "seconds", "requests_per_s", "p50_ms", "p95_ms", "max_ms", "capped",
-          "server_cpu_ms_per_request", "load_average"]
+          "server_cpu_ms_per_request", "load_average", "when_utc", "commit"]
+
+
+def commit() -> str:
+    """The checkout's commit (short), + when files differ from it; "" outside git."""
+    try:
+        rev = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty=+"], capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return rev
 
 
 def free_port() -> int:
@@ -171,6 +188,8 @@ def main(argv=None) -> int:
     p.add_argument("--cap", type=float, default=30, help="seconds per URL at most")
     p.add_argument("--out", type=Path, default=HERE / "results" / "site.csv")
     p.add_argument("--cached", action="store_true", help="repeat the same URL (the site's answer cache answers)")
+    p.add_argument("--append", action="store_true", help="keep the rows --out holds and add this run's")
+    p.add_argument("--only", type=re.compile, help="only the URLs whose name matches this regex (e.g. 'facet|search')")
     args = p.parse_args(argv)
 
     if not args.db.exists():
@@ -197,7 +216,10 @@ def main(argv=None) -> int:
         asyncio.run(reach_every_worker(base))
         time.sleep(WARM_DELAY + 1)
         wait_until_idle(server.pid)
+        stamp = {"when_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "commit": commit()}
         for name, path in urls(args.db, base):
+            if args.only and not args.only.search(name):
+                continue
             httpx.get(base + path, timeout=args.cap)  # warm-up, not counted
             cpu = server_cpu_seconds(server.pid)
             row = {"name": name, "url": path, **asyncio.run(load(base, path, args.requests, args.concurrency, args.cap, args.cached))}
@@ -205,6 +227,7 @@ def main(argv=None) -> int:
             # on a machine others load too (the load average beside it).
             row["server_cpu_ms_per_request"] = round((server_cpu_seconds(server.pid) - cpu) * 1000 / max(1, row["requests"]), 1)
             row["load_average"] = round(os.getloadavg()[0], 1)
+            row.update(stamp)
             results.append(row)
             print(f"{name:32} {row['requests']:4} req {row['requests_per_s']:8} req/s  p50 {row['p50_ms']:7} ms  "
                   f"p95 {row['p95_ms']:7} ms  CPU {row['server_cpu_ms_per_request']:6} ms/req  failures {row['failures']}" + ("  (capped)" if row["capped"] else ""),
@@ -214,13 +237,11 @@ def main(argv=None) -> int:
         server.wait(timeout=10)
         log.close()
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(results)
-    os.replace(tmp, args.out)
+    earlier = []
+    if args.append and args.out.exists():
+        with args.out.open(encoding="utf-8", newline="") as f:
+            earlier = list(csv.DictReader(f))  # rows of an older run lack the columns added since: empty
+    write_results(args.out, FIELDS, earlier + results)
     print(f"wrote {args.out}")
     return 1 if any(r["failures"] for r in results) else 0
 

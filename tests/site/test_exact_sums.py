@@ -191,9 +191,10 @@ def test_a_record_of_the_wrong_length_is_named_by_its_line(copy_package, tmp_pat
     assert message == f"{path}:5: {fields + 1} cells, expected {fields}"
 
 
-@pytest.mark.parametrize("validated", [False, True])
-def test_a_bad_pattern_cell_is_named_by_its_line(copy_package, tmp_path, validated):
-    message, path = load_broken(copy_package, tmp_path, "income", set_cell("item_id", 6, "Bad-Id"), validated)
+def test_a_bad_pattern_cell_is_named_by_its_line(copy_package, tmp_path):
+    """(A validated load leaves the patterns to the validator, which refuses the build: the
+    distinct values of every patterned column cost seconds at N = 10,000.)"""
+    message, path = load_broken(copy_package, tmp_path, "income", set_cell("item_id", 6, "Bad-Id"), False)
     assert message.startswith(f'{path}:6: item_id: "Bad-Id" does not match the pattern ')
 
 

@@ -27,6 +27,10 @@ from .sqlite import BuildError, Package, Table, exact_view_sql, load_csv, load_p
 __all__ = ["BuildError", "build_site", "load_package", "run"]
 
 CACHE_KIB = 64 * 1024
+# while a table loads: its rows are appended, and so are its key's, nearly all in order; a bigger
+# cache only grows the process (at N = 10,000: 71 MB more for the same CPU), while DuckDB validates
+# beside it at the build's peak. CREATE INDEX sorts in memory of CACHE_KIB.
+LOAD_CACHE_KIB = 8 * 1024
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT", "string": "TEXT"}
 
 
@@ -106,9 +110,12 @@ PARALLEL_BYTES = 50 << 20
 PARTS = 2
 
 
-def write_database(pkg: Package, path: Path, validated: bool = False, parts: int | None = None) -> None:
+def write_database(pkg: Package, path: Path, validated: bool = False, parts: int | None = None,
+                   charts_dir: Path | None = None) -> bool:
     """`validated`: the package's cell types are proved by the validator running beside
-    (sqlite.cell_sql). `parts`: how many processes load the tables (default by size)."""
+    (sqlite.cell_sql). `parts`: how many processes load the tables (default by size).
+    `charts_dir`: where a part of a large build draws the charts, beside the load (they read the
+    CSVs, not the database). Returns whether it drew them (a one-process build does not)."""
     from .metadata import query_indexes
 
     if parts is None:
@@ -120,7 +127,7 @@ def write_database(pkg: Package, path: Path, validated: bool = False, parts: int
         with conn:
             search_texts = Recorder(conn)  # the search index: each distinct searched text, its rows (fts.py)
             if parts > 1:
-                _load_in_parts(conn, pkg, path, parts, validated)
+                _load_in_parts(conn, pkg, path, parts, validated, charts_dir)
             else:
                 load_tables(conn, pkg, list(pkg.tables), query_indexes(pkg), validated)
             for t in pkg.tables.values():
@@ -142,6 +149,7 @@ def write_database(pkg: Package, path: Path, validated: bool = False, parts: int
         conn.commit()
     finally:
         conn.close()
+    return parts > 1 and charts_dir is not None
 
 
 def _connect_for_writing(path: Path) -> sqlite3.Connection:
@@ -163,8 +171,10 @@ def load_tables(conn: sqlite3.Connection, pkg: Package, names: list[str], extra,
     for name in names:
         t = pkg.tables[name]
         conn.execute(create_table_sql(t, pkg.tables))
+        conn.execute(f"PRAGMA cache_size = -{LOAD_CACHE_KIB}")
         load_csv(conn, t, search_texts.records, validated)
         search_texts.flush()
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         create_indexes(conn, t, pkg, extra)
 
 
@@ -173,12 +183,14 @@ def create_indexes(conn: sqlite3.Connection, t: Table, pkg: Package, extra) -> N
         conn.execute(f"CREATE INDEX {q('idx_' + t.name + '_' + '_'.join(cols))} ON {q(t.name)} ({', '.join(map(q, cols))})")
 
 
-def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: int, validated: bool) -> None:
+def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: int, validated: bool,
+                   charts_dir: Path | None = None) -> None:
     """The first group of tables loaded here, each other group at the same time by a process of its
     own into its own file (SQLite uses one core per connection), then copied in: `INSERT INTO t
     SELECT * FROM part.t` into an empty table with the same columns and indexes is SQLite's transfer
     optimisation, which copies the records of the table and of each index as they are (no parsing,
-    typing or sorting again). Rowids are kept."""
+    typing or sorting again). Rowids are kept. The first other process then draws the charts into
+    `charts_dir` (the main one holds the largest table and the validator)."""
     from .metadata import query_indexes
 
     extra = query_indexes(pkg)
@@ -188,10 +200,11 @@ def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: in
     try:
         # processes of their own (python -m this module), not forked: the validator's thread (DuckDB)
         # runs in this process meanwhile
+        charts_dirs = [str(charts_dir) if charts_dir else None] + [None] * (len(elsewhere) - 1)
         running = [subprocess.Popen([sys.executable, "-m", "bazhong_accounts.site.build",
-                                     json.dumps([str(pkg.dir), names, str(f), validated, part])],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                   for part, (names, f) in enumerate(zip(elsewhere, files), 1)]
+                                     json.dumps([str(pkg.dir), names, str(f), validated, part, charts])],
+                                    stderr=subprocess.PIPE, text=True)
+                   for part, (names, f, charts) in enumerate(zip(elsewhere, files, charts_dirs), 1)]
         load_tables(conn, pkg, here, extra, validated)
         failed = [err.strip() for err in (p.communicate()[1] for p in running) if err.strip()]
         if failed or any(p.returncode for p in running):
@@ -217,8 +230,10 @@ def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: in
             f.unlink(missing_ok=True)
 
 
-def write_part(pkg_dir: str, names: list[str], part: str, validated: bool, number: int) -> None:
-    """Part `number` of the database (in a process of its own): the tables `names`, loaded and indexed."""
+def write_part(pkg_dir: str, names: list[str], part: str, validated: bool, number: int,
+               charts_dir: str | None = None) -> None:
+    """Part `number` of the database (in a process of its own): the tables `names`, loaded and
+    indexed; then the charts into `charts_dir` if given."""
     from .metadata import query_indexes
 
     pkg = load_package(pkg_dir)
@@ -229,6 +244,10 @@ def write_part(pkg_dir: str, names: list[str], part: str, validated: bool, numbe
             load_tables(conn, pkg, names, query_indexes(pkg), validated, Recorder(conn, create="texts", part=number))
     finally:
         conn.close()
+    if charts_dir:
+        from . import charts
+
+        charts.build_charts(pkg, charts_dir)
 
 
 def _balanced(pkg: Package, parts: int) -> list[list[str]]:
@@ -321,9 +340,11 @@ def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft:
         pkg = load_package(pkg_dir)
         for p in (tmp_db, tmp_meta):
             p.unlink(missing_ok=True)
+        shutil.rmtree(tmp_charts, ignore_errors=True)
         try:
             # a build that refuses an invalid package can leave the types to the validator
-            write_database(pkg, tmp_db, validated=validate is not None and not draft_ok)
+            charts_drawn = write_database(pkg, tmp_db, validated=validate is not None and not draft_ok,
+                                          charts_dir=tmp_charts if charts else None)
         except (BuildError, sqlite3.Error, OSError):
             _refuse_if_invalid(validating, draft_ok)  # a package that does not validate says so first
             raise
@@ -337,8 +358,8 @@ def build_site(pkg_dir: str | Path, out: str | Path, charts: bool = True, draft:
         if charts:
             from . import charts as charts_mod, precompute
 
-            shutil.rmtree(tmp_charts, ignore_errors=True)
-            charts_mod.build_charts(pkg, tmp_charts)
+            if not charts_drawn:
+                charts_mod.build_charts(pkg, tmp_charts)
             precompute.write_chart_data(tmp_db, tmp_charts)  # what /-/charts.json serves
         # Everything built: move into place. Without charts, old ones would show stale figures.
         old = charts_dir.with_name(charts_dir.name + ".old" + suffix)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
 import matplotlib
@@ -16,7 +17,7 @@ from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .sqlite import BuildError, Package
+from .sqlite import BuildError, Package, Table
 
 CJK_NAMES = re.compile(r"noto ?sans ?cjk|noto ?serif ?cjk|noto ?sans ?sc|source ?han|wenquanyi|wqy|pingfang|"
                        r"microsoft ?yahei|simhei|heiti", re.I)
@@ -177,6 +178,32 @@ def _draw_all(d: _Data):
         yield n, zh, en, used, draw(f"图{n} {zh}\nFig. {n} {en}, {fy}")
 
 
+def department_years(t: Table) -> list[tuple[str, int]]:
+    """Every (department, fiscal year) of the table, sorted. Only the first record of each is typed:
+    at 10,000 department-years, typing every row was a third of the charts' time."""
+    names = t.field_names()
+    scope = itemgetter(names.index("fiscal_year"), names.index("department"))
+    seen: set[tuple[str, ...]] = set()
+
+    def first_of_its_department_year(cells: list[str]) -> bool:
+        key = scope(cells)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    return sorted({(r["department"], r["fiscal_year"]) for r in t.iter_rows(first_of_its_department_year)})
+
+
+def rows_of(t: Table, wanted: set[tuple[int, str]]) -> list[dict]:
+    """The typed rows of the (fiscal year, department) pairs `wanted`; the others' cells are only
+    compared as text (their department), never typed."""
+    departments = {dept for _, dept in wanted}
+    column = t.field_names().index("department")
+    rows = t.iter_rows(lambda cells: cells[column] in departments)
+    return [r for r in rows if (r["fiscal_year"], r["department"]) in wanted]
+
+
 def build_charts(pkg: Package, out_dir: str | Path) -> list[dict]:
     """Draw 图1–图7 for every (fiscal year, department) of the income table into out_dir as PNGs,
     plus charts.json (titles, files, alt text with the exact values) for the /charts page."""
@@ -186,13 +213,11 @@ def build_charts(pkg: Package, out_dir: str | Path) -> list[dict]:
     family = font_manager.FontProperties(fname=font).get_name()
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = []
-    all_pairs = sorted({(r["department"], r["fiscal_year"]) for r in pkg.tables["income"].iter_rows()})
+    all_pairs = department_years(pkg.tables["income"])
     pairs = [(fy, dept) for dept, fy in all_pairs[:MAX_DEPARTMENT_YEARS]]
     if len(all_pairs) > len(pairs):
         print(f"charts: drawn for the first {len(pairs)} of {len(all_pairs)} department-years", flush=True)
-    wanted = set(pairs)
-    tables = {t: [r for r in pkg.tables[t].iter_rows() if (r["fiscal_year"], r["department"]) in wanted]
-              for t in CHART_TABLES}
+    tables = {t: rows_of(pkg.tables[t], set(pairs)) for t in CHART_TABLES}
     with matplotlib.rc_context({"font.family": [family], "axes.unicode_minus": False, "svg.fonttype": "none"}):
         for fy, dept in pairs:
             for n, zh, en, used, (fig, alt) in _draw_all(_Data(tables, fy, dept)):

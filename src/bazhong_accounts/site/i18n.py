@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 from datasette import hookimpl
+from datasette.utils import to_css_class
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
@@ -242,6 +243,42 @@ TO_REPORT = re.compile(r'<a class="to-report"[^>]*>[^<]*</a>')
 TO_REPORT_TITLE = 'title="where the report prints it"'
 
 
+@lru_cache(maxsize=4096)
+def cell_class(column: str, value_type: str) -> str:
+    return f"col-{to_css_class(column)} type-{value_type}"
+
+
+def row_label_column(table: str | None) -> str | None:
+    return roles.row_label(schemas()[table]) if table in schemas() else None
+
+
+def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by: str | None, lang: str) -> Markup:
+    """A table page's <tr> rows, as _cells.html's `cell` macro writes a cell (title on phones, the
+    label indented by its depth), built here: Datasette renders templates in async mode, where a
+    macro call per cell cost 60-110 ms of a 50-row page at N = 10,000 (benchmarks/bench_site.py)."""
+    label_column = row_label_column(table)
+    out = []
+    for row, depth in tree_rows(table, display_rows, sorted_by):
+        out.append("<tr>")
+        for i in order:
+            cell = row.cells[i]
+            column = cell["column"]
+            indent = depth if column == label_column else 0
+            indented, style = (" indented", f' style="--depth: {indent}"') if indent else ("", "")
+            out.append(f'<td class="{cell_class(column, cell["value_type"])}{indented}" '
+                       f'data-title="{escape(column_title(table, column, lang))}"{style}>'
+                       f"{escape(cell_html(column, cell, lang, table))}</td>")
+        out.append("</tr>")
+    return Markup("\n".join(out))
+
+
+def query_rows_html(columns: list[str], display_rows: list) -> Markup:
+    """A query answer's <tr> rows (as query.html wrote them with a Jinja loop per cell)."""
+    classes = [f"col-{to_css_class(c)}" for c in columns]
+    rows = ("".join(f'<td class="{c}">{escape(td)}</td>' for c, td in zip(classes, row)) for row in display_rows)
+    return Markup("\n".join(f"<tr>{cells}</tr>" for cells in rows))
+
+
 # Table pages put what a reader looks for first: the row's link, its label and figures; the
 # provenance (quotes, derivation) last.
 ROLE_ORDER = {"label": 1, "figure": 2, "text": 3, "category": 4, "scope": 5, "identifier": 6, "ordinal": 6,
@@ -419,8 +456,8 @@ def template_vars(request, table: str | None) -> dict:
         "query_description": lambda name, english: query_description(name, english, lang),
         "number_text": number_text,
         "column_description": lambda column: column_description(table, column, lang),
-        "tree_rows": lambda display_rows, sorted_by: tree_rows(table, display_rows, sorted_by),
-        "row_label_column": roles.row_label(schemas()[table]) if table in schemas() else None,
+        "query_rows_html": query_rows_html,
+        "rows_html": lambda display_rows, order, sorted_by: rows_html(table, display_rows, order, sorted_by, lang),
         "column_order": lambda columns: column_order(table, [c["name"] for c in columns]),
         "translate_error": lambda message: translate_error(lang, str(message)),
         "table_title": table_title,

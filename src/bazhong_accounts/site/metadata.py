@@ -15,6 +15,9 @@ from .sqlite import Package, Table, q, sort_by_key
 FACET_MAX_ROWS = 20_000
 # Rows per table page: each row renders every column, quotes included.
 PAGE_SIZE = 50
+# Values per facet list (the commonest first, then "…" for all of them): Datasette's 30 put 21 units
+# of measure above the rows of indicators?category=work_output.
+FACET_SIZE = 10
 
 
 def _column_description(f: dict) -> str:
@@ -28,6 +31,7 @@ def table_metadata(t: Table, label_targets: set[str], rows: int | None = None) -
         "description": t.description,
         "columns": {f["name"]: _column_description(f) for f in t.fields},
         "facets": t.facet_columns() if rows is None or rows <= FACET_MAX_ROWS else [],
+        "facet_size": FACET_SIZE,
         "size": PAGE_SIZE,
     }
     if sort_by_key(t):
@@ -124,7 +128,17 @@ def query_indexes(pkg: Package) -> list[tuple[str, tuple[str, ...]]]:
     """Indexes the canned queries need: the completion rates, sorted, with the year and department
     in the index so a :fiscal_year / :department filter is checked without reading the rows."""
     fields = tuple(_year_dept(pkg))
-    return [(t.name, (c, *fields)) for t in pkg.tables.values() if t.is_fact_table() for c in completion_columns(t)]
+    completion = [(t.name, (c, *fields)) for t in pkg.tables.values() if t.is_fact_table() for c in completion_columns(t)]
+    return completion + facet_pair_indexes(pkg)
+
+
+def facet_pair_indexes(pkg: Package) -> list[tuple[str, tuple[str, ...]]]:
+    """(facet column, another facet column) of the reports table, whose facets stay at scale (a row
+    per department-year: under FACET_MAX_ROWS up to N = 20,000): a page filtered by one facet counts
+    each other one from the index alone. Without it, sources?media_type=… at N = 10,000 looked up
+    10,000 rows per facet (30 ms). The other tables with default facets at that scale are small."""
+    facets = pkg.tables[SCOPE_TABLE].facet_columns()
+    return [(SCOPE_TABLE, (a, b)) for a in facets for b in facets if a != b]
 
 
 def _deviation_branches(t: Table, col: str, fields: list[str]) -> list[str]:
@@ -250,6 +264,71 @@ def figures_by_section(pkg: Package) -> dict:
     }
 
 
+# A word in more distinct texts than this (a source id's prefix, a year: 150,000 texts at N = 10,000)
+# is not looked up in the trigram index, whose list of them took 0.5 s to read for each table (7 s
+# a search): each table's texts are scanned instead, a scan that stops at the table's first hits.
+MAX_INDEXED_TEXTS = 5000
+_PHRASE = "'\"' || replace(:q, '\"', '\"\"') || '\"'"  # :q as one FTS5 phrase, quotes escaped
+
+
+def _hits_ctes(min_length: int, exact: bool = True) -> str:
+    """CTEs `indexed` (the first texts the trigram index matches, for a word of 3+ characters),
+    `rare` (when those are all of them: their ids and tables, once for every branch; `exact`: only
+    those holding the word as LIKE finds it) and `scan` (true when the branches scan the texts
+    instead: a word of `min_length` characters or more that the index does not answer), after `p`."""
+    index = f"length(:q) >= 3 and (select count(*) from indexed) <= {MAX_INDEXED_TEXTS}"
+    like = " and s.text like p.pat escape '\\'" if exact else ""
+    return (
+        f"indexed(id) as materialized (select rowid from {q(fts.FTS)} where length(:q) >= 3\n"
+        f"  and {q(fts.FTS)} match {_PHRASE} limit {MAX_INDEXED_TEXTS + 1}),\n"
+        f"rare(id, resource) as materialized (select s.id, s.resource from {q(fts.TEXTS)} s, p\n"
+        f"  where {index} and s.id in (select id from indexed){like}),\n"
+        f"scan(yes) as (select length(:q) >= {min_length} and not ({index}))"
+    )
+
+
+def _texts_holding(t: Table) -> str:
+    """Ids of the distinct texts of `t` holding the word (`_hits_ctes`): the rare ones found by the
+    index, else the table's first CAP × columns texts of a scan (each holds a row at least)."""
+    return (f"select id from rare where resource = '{t.name}'\n"
+            f"      union all select * from (select s.id from {q(fts.TEXTS)} s, p where (select yes from scan)\n"
+            f"      and s.resource = '{t.name}' and s.text like p.pat escape '\\' limit {CAP * len(t.fts_columns())})")
+
+
+def _rows_holding(t: Table) -> str:
+    """Rowids of the first rows of `t` holding one of the texts of _texts_holding."""
+    return (f"select j.value from ({_texts_holding(t)}) x join {q(fts.ROWIDS)} r on r.id = x.id, json_each(r.rowids) j"
+            f" limit {CAP * len(t.fts_columns())}")
+
+
+# A year or department asked for that picks at most this many reports is searched by reading their
+# rows; a year alone (10,000 reports at N = 10,000) through the rows the index lists for a rare word.
+FEW_REPORTS = 100
+
+
+def _every_row_holding(t: Table, when: str) -> str:
+    """Rowids of every row of `t` holding a rare text (the index's answer, `_hits_ctes`), if `when`
+    (inside: SQLite lists an IN's rows before it looks at the other conditions of the query)."""
+    return (f"select j.value from rare x join {q(fts.ROWIDS)} r on r.id = x.id, json_each(r.rowids) j "
+            f"where {when} and x.resource = '{t.name}'")
+
+
+def _scoped_branches(t: Table, fields: list[str], select: str, found: str, also: str = "") -> list[str]:
+    """The branches of a year or department asked for: the chosen reports' rows read by their key
+    where they are few or the index does not answer, else the rows the index lists, in scope.
+    `found`: the condition on a row that holds the word; `also`: more FROM items (`p, `)."""
+    some_scope = " or ".join(f":{c} != ''" for c in fields)
+    many = "not (select yes from few_reports)"
+    return [
+        f"select * from ({select}from {also}reports cross join {q(t.name)} t using ({', '.join(fields)})\n"
+        f"    where ({some_scope}) and ((select yes from scan) or (select yes from few_reports))\n"
+        f"    and {found} limit {CAP})",
+        f"select * from ({select}from {also}{q(t.name)} t\n"
+        f"    where ({some_scope}) and {many} and {_scope(fields, 't.')}\n"
+        f"    and t.rowid in ({_every_row_holding(t, many)}) and {found} limit {CAP})",
+    ]
+
+
 def _like_branches(t: Table, fields: list[str]) -> list[str]:
     """Over every department-year the word is looked up in the distinct texts of the search index
     (site/fts.py: a few thousand texts, not millions of cells), which name their rows; a chosen
@@ -263,17 +342,21 @@ def _like_branches(t: Table, fields: list[str]) -> list[str]:
         return [f"select * from ({select}from p, {q(t.name)} t\n"
                 f"    where :q != '' and matched_text is not null limit {CAP})"]
     no_scope = " and ".join(f":{c} = ''" for c in fields)
-    some_scope = " or ".join(f":{c} != ''" for c in fields)
-    # the first rows holding the word (limit: a row has at most one match per column), not all of them
-    rows = fts.rows_like_sql(t.name, "(select pat from p)") + f" limit {CAP * len(cols)}"
     return [
         f"select * from ({select}from p, {q(t.name)} t\n"
-        f"    where :q != '' and {no_scope} and t.rowid in ({rows})\n"
+        f"    where :q != '' and {no_scope} and t.rowid in ({_rows_holding(t)})\n"
         f"    and matched_text is not null limit {CAP})",
-        f"select * from ({select}from p cross join reports cross join {q(t.name)} t using ({', '.join(fields)})\n"
-        f"    where :q != '' and ({some_scope})\n"
-        f"    and matched_text is not null limit {CAP})",
+        *_scoped_branches(t, fields, select, ":q != '' and matched_text is not null", "p cross join "),
     ]
+
+
+def _reports(fields: list[str]) -> str:
+    """CTE `reports`: the department-years asked for. Not materialized: with no year or department
+    asked for, the branches reading it are skipped, and materializing it read all 10,000 reports
+    at N = 10,000 for nothing."""
+    cols = ", ".join(fields)
+    return (f"reports({cols}) as not materialized (select {cols} from {SCOPE_TABLE} where {_scope(fields)}),\n"
+            f"few_reports(yes) as (select count(*) <= {FEW_REPORTS} from (select 1 from reports limit {FEW_REPORTS + 1}))")
 
 
 def search_like(pkg: Package) -> dict:
@@ -285,9 +368,9 @@ def search_like(pkg: Package) -> dict:
         "table with LIKE, so 2-character Chinese words such as 接待 work (the full-text search needs 3+). "
         f"Each hit names its row: row_key (the key within its department-year, e.g. `cloud|7` for a project "
         f"KPI) and row_label. {SCOPE}. {CAPPED}",
-        "sql": f"with p(pat) as (select {_like_pattern('q')}),\n"
+        "sql": f"with p(pat) as (select {_like_pattern('q')}),\n{_hits_ctes(1)},\n"
         # Each report's rows through the primary key: a year or department reads only those rows.
-        f"reports({', '.join(fields)}) as (select {', '.join(fields)} from {SCOPE_TABLE} where {_scope(fields)})\n"
+        f"{_reports(fields)}\n"
         + _union(parts, f"resource, {', '.join(fields)}, row_key"),
     }
 
@@ -295,22 +378,19 @@ def search_like(pkg: Package) -> dict:
 def _fulltext_branch(t: Table, fields: list[str]) -> list[str]:
     """The rows holding a distinct text the trigram index matches (site/fts.py), the match marked.
     Over every department-year only the first rows are read (a word in every row's source id
-    would otherwise list them all before the limit); a chosen year or department reads them all."""
+    would otherwise list them all before the limit); a chosen year or department reads its
+    reports' rows by their key, as the short-word search does."""
     marked = [f"case when instr(lower(t.{q(c)}), lower(:q)) > 0 then replace(substr(t.{q(c)}, "
               f"max(1, instr(lower(t.{q(c)}), lower(:q)) - 16), length(:q) + 32), :q, '【' || :q || '】') end"
               for c in t.fts_columns()]
-    phrase = "'\"' || replace(:q, '\"', '\"\"') || '\"'"
-    rows = fts.rows_matching_sql(repr(t.name), phrase)
-    select = (f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, "
-              f"coalesce({', '.join(marked)}) as snippet from {q(t.name)} t\n")
-    first = f"{rows} limit {CAP * len(t.fts_columns())}"
+    snippet = f"coalesce({', '.join(marked)})"
+    select = f"select '{t.name}' as resource, {_scope_select(t, fields)}, {_row_names(t)}, {snippet} as snippet "
     if not _scoped(t, fields):
-        return [f"select * from ({select}    where t.rowid in ({first})\n    limit {CAP})"]
+        return [f"select * from ({select}from {q(t.name)} t\n    where t.rowid in ({_rows_holding(t)})\n    limit {CAP})"]
     no_scope = " and ".join(f":{c} = ''" for c in fields)
-    some_scope = " or ".join(f":{c} != ''" for c in fields)
-    return [f"select * from ({select}    where {no_scope} and t.rowid in ({first})\n    limit {CAP})",
-            f"select * from ({select}    where ({some_scope}) and t.rowid in ({rows}) and {_scope(fields, 't.')}\n"
-            f"    limit {CAP})"]
+    return [f"select * from ({select}from {q(t.name)} t\n    where {no_scope} and t.rowid in ({_rows_holding(t)})\n"
+            f"    limit {CAP})",
+            *_scoped_branches(t, fields, select, "length(:q) >= 3 and snippet is not null")]
 
 
 def search_fulltext(pkg: Package) -> dict:
@@ -319,9 +399,12 @@ def search_fulltext(pkg: Package) -> dict:
     return {
         "title": "全文搜索（三个字以上）/ Full-text search, 3+ characters",
         "description": "Trigram full-text search (SQLite FTS5) for the phrase :q over every table; needs at "
-        f"least 3 characters — use the short-word search for 2. Each hit names its row (row_key, row_label). "
-        f"{SCOPE}. {CAPPED}",
-        "sql": _union(parts, f"resource, {', '.join(fields)}, row_key"),
+        f"least 3 characters — use the short-word search for 2. A word in more than {MAX_INDEXED_TEXTS:,} "
+        "distinct texts is looked up as the short-word search does (LIKE, the first rows of each table). "
+        f"Each hit names its row (row_key, row_label). {SCOPE}. {CAPPED}",
+        "sql": f"with p(pat) as (select {_like_pattern('q')}),\n{_hits_ctes(3, exact=False)},\n"
+        f"{_reports(fields)}\n"
+        + _union(parts, f"resource, {', '.join(fields)}, row_key"),
     }
 
 

@@ -54,6 +54,7 @@ class Package:
     scope: dict[str, tuple[str, str]]  # source_id -> (fiscal_year, department): a report is one department-year
     values: dict[tuple, str]  # (fiscal_year, department, resource, row_key, column) -> the carried value
     errata: dict[tuple, list[dict]]  # (fiscal_year, department, resource, row_key, column) -> errata rows
+    linked: dict[str, TableLinks] = field(default_factory=dict)  # table -> table_links(), once asked
 
 
 def _rows(path: Path) -> list[dict]:
@@ -285,21 +286,58 @@ def _ours(datasette, database: str) -> bool:
     return bool(db is not None and db.path and _file_is_ours(db.path))
 
 
+# render_cell is asked about each cell of a row in turn: the row's place is worked out at its first cell
+_LAST_ROW: list = [None, None, None]  # row, table, _row_place(row, table, datasette)
+NOWHERE: tuple = (None, None, None)
+
+
+def _plain(value):
+    """A table page's cell value: a foreign key cell comes as {"value": …, "label": …}."""
+    return value["value"] if isinstance(value, dict) else value
+
+
+def _row_place(row, table: str, datasette) -> tuple:
+    """(the package, the row's key, its source_id) of a row of a table page of ours; NOWHERE where
+    the database is not ours, or the table or the row lack a key or a source."""
+    if _LAST_ROW[0] is row and _LAST_ROW[1] == table:
+        return _LAST_ROW[2]
+    place = NOWHERE
+    if _ours(datasette, DATABASE):
+        pkg = package()
+        links = table_links(pkg, table)
+        try:
+            data = {k: _plain(row[k]) for k in links.key_fields}
+            place = (pkg, roles.row_key(pkg.schemas[table], data), data["source_id"])
+        except (KeyError, IndexError, TypeError):
+            pass
+    _LAST_ROW[:] = [row, table, place]
+    return place
+
+
+@dataclass(frozen=True)
+class TableLinks:
+    columns: frozenset[str]  # the columns whose cells may link to the report: figures and source_quote
+    key_fields: tuple[str, ...]  # what a row's link needs: its key fields (roles.row_key), then source_id
+
+
+def table_links(pkg: Package, table: str) -> TableLinks:
+    found = pkg.linked.get(table)
+    if found is None:
+        schema = pkg.schemas.get(table)
+        found = pkg.linked[table] = TableLinks(
+            frozenset([*roles.figures(schema), "source_quote"]) if schema else frozenset(),
+            (*roles.row_key_fields(schema), "source_id") if schema else ())
+    return found
+
+
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
-    """A located figure cell links to its first span; a source_quote to the row's first span."""
-    if database != DATABASE or table is None or value in (None, "") or not _ours(datasette, database):
+    """A located figure cell links to its first span; a source_quote to the row's first span.
+    Asked for every cell of a table page: a cell of another column answers after two lookups."""
+    if database != DATABASE or table is None or value in (None, ""):
         return None
-    pkg = package()
-    schema = pkg.schemas.get(table)
-    if schema is None or (column != "source_quote" and column not in roles.figures(schema)):
-        return None
-    try:
-        # a foreign key cell of a table page comes as {"value": …, "label": …}
-        data = {k: (row[k]["value"] if isinstance(row[k], dict) else row[k]) for k in row.keys()}
-        key = roles.row_key(schema, data)
-        source_id = data["source_id"]
-    except (KeyError, IndexError, TypeError):
+    pkg, key, source_id = _row_place(row, table, datasette)
+    if key is None or column not in table_links(pkg, table).columns:
         return None
     start = pkg.first_span.get((source_id, table, key, column) if column != "source_quote" else (source_id, table, key))
     if start is None or source_id not in pkg.texts:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from dataclasses import dataclass
 from decimal import Decimal
@@ -93,10 +93,10 @@ class Table:
         """Rows quoted from a section of the report (the queries by section read them)."""
         return "source_section" in roles.with_role(self.schema, "provenance")
 
-    def iter_rows(self):
+    def iter_rows(self, keep: Callable[[list[str]], bool] | None = None):
         """Typed rows (int, Decimal, bool, str, None) streamed from the CSV: a package of millions
-        of rows is never held in memory."""
-        return read_rows(self)
+        of rows is never held in memory. `keep(cells)`: only the records it accepts are typed."""
+        return read_rows(self, keep)
 
 
 @dataclass
@@ -125,14 +125,17 @@ def load_package(pkg_dir: str | Path) -> Package:
     return Package(pkg_dir, descriptor, tables)
 
 
-def read_rows(t: Table) -> Iterator[dict]:
+def read_rows(t: Table, keep: Callable[[list[str]], bool] | None = None) -> Iterator[dict]:
     """Rows of the CSV typed by model.typing (the grammar `validate` and `load()` use): dicts of
     int, Decimal, bool, str or None. A bad cell raises BuildError ``path:line: column: message``.
-    (The build does not come here: it types cells in SQL, see load_csv.)"""
+    `keep(cells)`: records it refuses are skipped untyped (the charts want a few department-years
+    of millions of rows). (The build does not come here: it types cells in SQL, see load_csv.)"""
     names = t.field_names()
     parsers = [cell_parser(fdef, Decimal) for fdef in t.fields]
     missing = set(t.schema.get("missingValues", [""]))
     for line, cells in csv_records(t):
+        if keep is not None and not keep(cells):
+            continue
         try:
             values = [None if cell in missing else parse(cell) for parse, cell in zip(parsers, cells, strict=True)]
         except CellError:
@@ -329,18 +332,21 @@ def load_csv(conn: sqlite3.Connection, t: Table, through=None, validated: bool =
         except (sqlite3.ProgrammingError, csv.Error, UnicodeDecodeError):
             list(csv_records(t))  # raises the BuildError naming the record
             raise
-    _check_loaded_cells(conn, t)
+    _check_loaded_cells(conn, t, validated)
 
 
-def _check_loaded_cells(conn: sqlite3.Connection, t: Table) -> None:
-    """The first bad cell of the loaded table (a BLOB, see cell_sql), then the string patterns."""
-    typed = [f["name"] for f in t.fields if f.get("type", "string") != "string"]
+def _check_loaded_cells(conn: sqlite3.Connection, t: Table, validated: bool = False) -> None:
+    """The first bad cell of the loaded table (a BLOB, see cell_sql), then the string patterns.
+    `validated`: only the cells cell_sql still checks (booleans, a number's decimals); the patterns
+    are the validator's (a DISTINCT over each patterned column: seconds at N = 10,000)."""
+    typed = [f["name"] for f in t.fields if f.get("type", "string") != "string"
+             and (not validated or f["type"] == "boolean" or decimal_places(f) is not None)]
     if typed:
         where = " or ".join(f"typeof({q(c)}) = 'blob'" for c in typed)
         hit = conn.execute(f"SELECT rowid FROM {q(t.name)} WHERE {where} ORDER BY rowid LIMIT 1").fetchone()
         if hit:
             _raise_at_record(t, hit[0])
-    for fdef in t.fields:
+    for fdef in [] if validated else t.fields:
         pattern = pattern_of(fdef)
         if pattern:
             _check_pattern(conn, t, fdef["name"], re.compile(pattern))
