@@ -82,9 +82,11 @@ test: debian-test-deps $(STAMP) lint node_modules/.package-lock.json
 	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not spark_slow"  # both cores; an idle worker takes tests from the busy one
 
 # Spark agrees with pandas and DuckDB: every Spark case (real package, mutations, synthetic,
-# organisation, the SQL-only checks: about 6 minutes, needs Java); too slow for `make test`
+# organisation, the SQL-only checks; needs Java). 283 s at load 5-8 (391 s before) though the session
+# reuses what the real package computed for the broken copies (backends.remember_results): each
+# package costs about 85 Spark jobs of 0.3-1 s planning, too slow for `make test`'s two minutes.
 test-spark: debian-test-deps $(STAMP)
-	$(BIN)/python -m pytest tests/checks/test_engines_spark.py tests/checks/spark_sql_checks.py
+	$(BIN)/python -m pytest tests/checks/test_engines_spark.py
 
 # ruff (lint, config in pyproject.toml), mypy (src/ only) and actionlint (the GitHub workflows).
 lint: $(STAMP) $(ACTIONLINT)

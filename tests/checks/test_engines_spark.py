@@ -1,30 +1,45 @@
 """Spark agrees with pandas (and so with DuckDB, tests/checks/test_engines.py): the real package,
-every mutation case (combined as test_engines.py combines them), a synthetic package, and the
-organisation and trips checks, each compared to the pandas validator's problems.
+every mutation case (combined as test_engines.py combines them), a synthetic package, the
+organisation and trips checks, and the checks the SQL engines took over from pandas (the broken
+copy of test_engines_sql_checks.py, word for word), each compared to the pandas validator.
 
-Every case is marked `spark_slow` and runs with `make test-spark` (about 6 minutes on a quiet
-2-core machine, most of it Spark planning the generated SQL): with them `make test` took 163 s of
-tests, past its two minutes (115 s without). `make test` keeps the JVM-free test of the CTE rewrite.
+One SparkSession (local mode, Java from Debian's openjdk-17-jre-headless) serves every test; it
+is started once, on the xdist worker that runs this module. The session remembers what Spark
+computed (backends.remember_results): the broken copies differ from the real package in a few
+files, so a table read from a file of the same bytes, and a query over tables of the same
+content, is computed once, for the real package (the first test); each copy runs only the jobs
+its changed files reach (the mutation cases: 201 jobs run, 283 reused). Each case still goes
+through the whole engine: SQLGlot's translation, the views, Spark reading every changed file.
 
-One SparkSession (local mode, Java from Debian's openjdk-17-jre-headless) serves every test of
-the session; it is started once, on the xdist worker that runs this module (the tests sit early in
-the collection, so worksteal leaves them on one worker). Its cost and the engine's settings are
-measured and explained in checks/engines/backends.py (spark_session, SparkEngine).
+The Spark cases are marked `spark_slow` and run with `make test-spark`, not `make test`: the
+module took 283 s of wall time at load 5-8 (JVM CPU: the real package 32 s, the mutation cases
+91 s, synthetic 21 s, organisation 9 s, the SQL checks 16 s, the cache test 16 s; before the
+session remembered results, 391 s of wall time), most of it Spark analysing, planning and
+running about 85 jobs for each package it has not seen, 0.3-1 s each even on tiny data; the
+real package alone (44 s) is past what `make test`'s two minutes leave. `make test` keeps
+the JVM-free test of the CTE rewrite. The engine's settings are measured and explained in
+checks/engines/backends.py (spark_session, SparkEngine).
 """
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from test_engines import ROOT, compare, reported
+from bazhong_accounts.checks import engines
+from test_engines import COVERED, ROOT, compare, problems, reported
 from test_engines import broken, org_and_trips, pandas_on_broken, synthetic  # noqa: F401  fixtures
+from test_engines_sql_checks import broken as sql_checks_broken  # noqa: F401  the fixture
 
 
 @pytest.fixture(scope="session")
 def spark():
-    from bazhong_accounts.checks.engines.backends import spark_session
+    from bazhong_accounts.checks.engines.backends import remember_results, spark_session
 
-    return spark_session()
+    session = spark_session()
+    remember_results(session)
+    return session
 
 
 @pytest.mark.spark_slow
@@ -57,6 +72,38 @@ def test_spark_agrees_on_organisation_and_trips(spark, org_and_trips):  # noqa: 
     assert reported(got, cases) == cases, sorted(got)
 
 
+@pytest.mark.spark_slow
+def test_spark_agrees_on_the_sql_checks_word_for_word(spark, sql_checks_broken):  # noqa: F811
+    pkg, expected, pandas_result, _ = sql_checks_broken
+    result = engines.collect(pkg, "spark")
+    want, got = problems(pandas_result, True), problems(result, False)
+    assert got == want, (sorted(got - want), sorted(want - got))
+    messages = {(p.path, p.line, p.column, p.message) for p in result.report.problems if COVERED.search(p.message)}
+    assert reported(messages, expected) == expected, sorted(expected - reported(messages, expected))
+
+
+@pytest.mark.spark_slow
+def test_what_the_session_remembers_is_keyed_by_the_inputs(spark, package):
+    """The same package again runs no Spark job and reports the same; a copy with one cell
+    changed reads that file again and runs the queries that read it: the new cell is reported."""
+    from conftest import read_rows, write_rows
+
+    from bazhong_accounts.checks.engines.backends import remember_results
+
+    memo = remember_results(spark)
+    first = problems(engines.collect(package, "spark"), False)
+    computed, reused = memo.computed, memo.reused
+    assert problems(engines.collect(package, "spark"), False) == first
+    assert memo.computed == computed and memo.reused > reused + 50, (memo.computed, memo.reused)
+
+    header, rows, lines = read_rows(package, "projects")
+    rows[-1]["budget"] = "abc"
+    write_rows(package, "projects", header, rows)
+    got = {(p.path, p.line, p.column, p.message) for p in engines.collect(package, "spark").report.problems}
+    assert ("data/projects.csv", lines[-1], "budget", '"abc" is not a number') in got, got
+    assert memo.computed > computed, "the changed file was not read again"
+
+
 class _Recorder:
     """A stand-in session: the SQL each view is made of, no JVM."""
 
@@ -84,14 +131,20 @@ def test_a_cte_read_twice_is_computed_once():
 
     engine = SparkEngine(_Recorder())
     schema = json.loads((ROOT / "schemas" / "organisation.json").read_text(encoding="utf-8"))
-    out = engine._without_shared_ctes(f"select 1 as x0, rn from ({cycles_sql(schema)}) s")
-    assert engine.views == [f"cte_{k}_a{k}" for k in range(6)], engine.views
+    query = f"select 1 as x0, rn from ({cycles_sql(schema)}) s"
+    out = engine._without_shared_ctes(query)
+    assert [re.sub(r"_[0-9a-f]{12}$", "", v) for v in engine.views] == [f"cte_a{k}" for k in range(6)], engine.views
+    a5 = engine.views[5]
     # a6 is read once: left a CTE, over the view of a5
-    assert "WITH a6 AS" in out and "FROM cte_5_a5 AS x LEFT JOIN cte_5_a5 AS y" in out and " a5 " not in out, out
+    assert "WITH a6 AS" in out and f"FROM {a5} AS x LEFT JOIN {a5} AS y" in out and " a5 " not in out, out
     assert all(" WITH " not in s.upper() for s in engine.spark.made)
+    # the same text again (the next package of a test, or another query reading the same CTE):
+    # translated once, and no view made twice by one engine
+    made = len(engine.spark.made)
+    assert engine._without_shared_ctes(query) == out and len(engine.spark.made) == made
     once = engine._without_shared_ctes("select t.k from (with t as (select 1 as k) select t.k from t) s")
     assert "WITH t AS" in once and len(engine.views) == 6, once  # read once: left to Spark
     # a CTE read twice that reads one read once (parts_sum's brk0 and brk) takes it along
     engine._without_shared_ctes("with b0 as (select 1 as k), b as (select k from b0) "
                                 "select x.k from b x join b y on true")
-    assert engine.views[-1] == "cte_6_b" and engine.spark.made[-1].startswith("WITH b0 AS"), engine.spark.made[-1]
+    assert engine.views[-1].startswith("cte_b_") and engine.spark.made[-1].startswith("WITH b0 AS"), engine.spark.made
