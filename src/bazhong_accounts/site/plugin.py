@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
+from operator import mul, truediv
 from pathlib import Path
 
 from datasette import hookimpl
@@ -62,32 +64,46 @@ class DecimalSum:
     schemas' decimalPlaces), and for those `round(v * 100)` is the printed number in hundredths,
     exactly when `n / 100 == v` (v is then the double nearest to n/100, which no other two-decimal
     number below FAST_BELOW shares). Adding Python ints is several times cheaper than Decimals;
-    any other value (more decimals, huge, text, integers) takes the Decimal path."""
+    any other value (more decimals, huge, text, NULL) sends the whole group to the Decimal path.
+
+    Why `step` is the list's own append: sqlite3 looks `step` up on the instance for every row, and
+    a C method runs without a Python frame; the arithmetic then runs in C-level map()s at the end
+    (50,000 two-decimal REALs: 31 -> 19 ms in process). The cost: the group's values are held until the end
+    (about 32 bytes a row)."""
 
     def __init__(self):
-        self.hundredths = 0
-        self.integers = 0  # INTEGER values (the amount_x100 twins) add as Python ints: exact
-        self.rest = None
-
-    def step(self, value):
-        if value.__class__ is int:
-            self.integers += value
-            self.rest = self.rest or ZERO  # a non-NULL value was seen
-            return
-        if value.__class__ is float and -FAST_BELOW < value < FAST_BELOW:
-            n = round(value * 100)
-            if n / 100 == value:
-                self.hundredths += n
-                self.rest = self.rest or ZERO
-                return
-        d = _decimal(value)
-        if d is not None:
-            self.rest = d if self.rest is None else self.rest + d
+        self.values: list = []
+        self.step = self.values.append
 
     def exact_total(self) -> Decimal | None:
-        if self.rest is None:
-            return None
-        return self.rest + Decimal(self.hundredths).scaleb(-2) + self.integers
+        values = self.values
+        try:
+            if not values or -FAST_BELOW < min(values) and max(values) < FAST_BELOW:
+                hundredths = list(map(round, map(mul, values, repeat(100))))
+                if list(map(truediv, hundredths, repeat(100))) == values:
+                    return Decimal(sum(hundredths)).scaleb(-2) if values else None
+        except (TypeError, ValueError, OverflowError):  # NULL, text or bytes among them
+            pass
+        return self._slow_total()
+
+    def _slow_total(self) -> Decimal | None:
+        """Row by row: two-decimal REALs and INTEGERs as ints, the rest as Decimals."""
+        hundredths, integers, rest = 0, 0, None
+        for value in self.values:
+            if value.__class__ is int:
+                integers += value
+                rest = rest or ZERO  # a non-NULL value was seen
+                continue
+            if value.__class__ is float and -FAST_BELOW < value < FAST_BELOW:
+                n = round(value * 100)
+                if n / 100 == value:
+                    hundredths += n
+                    rest = rest or ZERO
+                    continue
+            d = _decimal(value)
+            if d is not None:
+                rest = d if rest is None else rest + d
+        return None if rest is None else rest + Decimal(hundredths).scaleb(-2) + integers
 
     def finalize(self):
         total = self.exact_total()
