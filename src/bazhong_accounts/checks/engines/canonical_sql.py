@@ -170,14 +170,14 @@ def _check_form(engine, loaded: dict, root: Path, report: Report) -> None:
     (a cell that needs quotes has them, or it would not parse to the same cells). Files whose
     quotes do not add up are read again by the pandas check, which says where and why."""
     full = getattr(engine, "full", set())  # read again with every column: the load's column is gone
+    counted = {n for n, t in loaded.items() if t.facts.needless_quotes is not None}  # by the byte pass
     parts = [f"select {lit(n)} as res, sum({row_quotes(free_text(t.schema, t.header)) if n in full else q(CANON_QUOTES)})"
-             f" as n from {view(n)} t" for n, t in loaded.items()]
-    if not parts:
-        return
-    quotes = dict(engine.query(" union all ".join(parts)))
+             f" as n from {view(n)} t" for n, t in loaded.items() if n not in counted]
+    quotes = dict(engine.query(" union all ".join(parts))) if parts else {}
     for name, t in loaded.items():
         canonical = _quote_header(t.header).count(b'"') + int(quotes.get(name) or 0)
-        if not t.facts.ends_with_newline or t.lines.full is not None or t.facts.quotes != canonical:
+        minimal = t.facts.needless_quotes == 0 if name in counted else t.facts.quotes == canonical
+        if not t.facts.ends_with_newline or t.lines.full is not None or not minimal:
             _form_problem(root, t, report)
 
 
