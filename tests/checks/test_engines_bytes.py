@@ -1,0 +1,73 @@
+"""The byte pass of the SQL engines (checks/engines/bytes.py) counts what the load no longer
+computes cell by cell: newlines inside quoted cells and cells quoted without need. The expected
+counts come from how each test file is written (which cells were quoted, what they hold), and
+the pass reads the files in blocks of a few bytes, so cells and escaped quotes span blocks."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bazhong_accounts.checks.engines import bytes as byte_pass
+from bazhong_accounts.model.problems import Report
+
+ALPHABET = ["a", "b", ",", '"', "\n", "中", " "]
+BLOCKS = (1, 2, 3, 5, 8, 64, 1 << 20)
+
+
+def _written(rnd: random.Random) -> tuple[bytes, int, int]:
+    """(a CSV, newlines inside its quoted cells, cells quoted without need), quoting some cells
+    that need no quotes on purpose."""
+    ncol = rnd.randint(1, 4)
+    lines, newlines, needless = [",".join(f"c{i}" for i in range(ncol))], 0, 0
+    for _ in range(rnd.randint(0, 8)):
+        cells = []
+        for _ in range(ncol):
+            value = "".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 5)))
+            needs = any(ch in value for ch in ',"\n')
+            if needs or rnd.random() < 0.3:
+                needless += not needs
+                newlines += value.count("\n")
+                cells.append('"' + value.replace('"', '""') + '"')
+            else:
+                cells.append(value)
+        lines.append(",".join(cells))
+    return ("\n".join(lines) + "\n").encode("utf-8"), newlines, needless
+
+
+def _scan(tmp_path, data: bytes, monkeypatch, block: int):
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    monkeypatch.setattr(byte_pass, "BLOCK", block)
+    return byte_pass._scan(path, "t.csv", Report(), 0, False)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_quoted_cells_are_counted_whatever_the_blocks(tmp_path, monkeypatch, seed):
+    rnd = random.Random(seed)
+    for _ in range(50):
+        data, newlines, needless = _written(rnd)
+        for block in BLOCKS:
+            got = _scan(tmp_path, data, monkeypatch, block)
+            assert got == (data.count(b"\n"), data.endswith(b"\n"), data.count(b'"'), newlines, needless), \
+                (block, data)
+
+
+@pytest.mark.parametrize("data, newlines, needless", [
+    (b'a,b\n"x",y\n', 0, 1),  # quoted without need
+    (b'a,b\n"x,1",y\n', 0, 0),  # a comma: needed
+    (b'a,b\n"x""y",z\n', 0, 0),  # an escaped quote: needed
+    (b'a,b\n"",z\n', 0, 1),  # an empty cell quoted
+    (b'a,b\n"x\ny\nz",w\n"v",u\n', 2, 1),
+    (b'a\n""""\n', 0, 0),  # the cell is one quote
+])
+def test_each_kind_of_quoted_cell(tmp_path, monkeypatch, data, newlines, needless):
+    for block in BLOCKS:
+        assert _scan(tmp_path, data, monkeypatch, block)[3:] == (newlines, needless), block
+
+
+def test_unpaired_quotes_leave_the_count_to_the_engine(tmp_path, monkeypatch):
+    """A file that ends inside quotes: the pairing means nothing, so nothing is claimed."""
+    for block in BLOCKS:
+        assert _scan(tmp_path, b'a,b\n"x,y\n', monkeypatch, block)[3:] == (None, None), block
