@@ -81,10 +81,12 @@ def _count_newlines_and_quotes(block: bytearray, cells: QuotedCells | None = Non
     data = np.frombuffer(block, np.uint8)
     scratch = cells.scratch(len(data)) if cells is not None else (None, None, None)
     newline, quote = np.equal(data, 10, out=scratch[0]), np.equal(data, 34, out=scratch[1])
-    count = int(np.count_nonzero(quote))
-    if cells is not None and (count or cells.inside or cells.pending is not None):
-        cells.feed(data, newline, np.flatnonzero(quote) if count else np.flatnonzero(quote[:0]))
-    return int(np.count_nonzero(newline)), count
+    if cells is None:
+        return int(np.count_nonzero(newline)), int(np.count_nonzero(quote))
+    quotes = np.flatnonzero(quote)  # where a block has none, hardly dearer than counting them
+    if len(quotes) or cells.inside or cells.pending is not None:
+        cells.feed(data, newline, quotes)
+    return int(np.count_nonzero(newline)), len(quotes)
 
 
 class QuotedCells:
