@@ -1,14 +1,15 @@
 """`validate DIR --engine duckdb|spark`: the checks of `validate` on an SQL engine.
 
 Flow: the byte checks of each CSV in Python (bytes.py, streamed, the next file's in a thread), each
-CSV read by the engine in one pass into a table of the columns the row checks name (row_queries),
-the cell checks' masks and the primary key's hash, rows numbered in file order (DuckDB masks only
-the columns it does not keep, and checks a kept column on its distinct values: split_cell_checks).
-A valid package stops there for its cells and keys (fast path); a failing cell check or a
-key-hash collision reads that file again with every column and runs only those checks as queries
-that name the rows (slow path). Keys, identities, errata, ordinals and sources run as SQL on the
-tables. For the failing rows only: the physical CSV line (lines.py) and the message (messages.py). The output is the
-pandas validator's (``path:line: column: message``), so the engines can be compared line for line.
+CSV read by the engine in one pass into a table of the columns the row checks name (row_queries)
+and the cell checks' masks, rows numbered in file order (DuckDB masks only the columns it does not
+keep, and checks a kept column on its distinct values: split_cell_checks); primary keys that
+strictly increase in file order are unique (definitions.primary_key_unproven). A valid package
+stops there for its cells and keys (fast path); a failing cell check reads that file again with
+every column and runs only those checks as queries that name the rows, and keys not proven
+unique run the exact key query on the key columns kept (slow path). Keys, identities, errata,
+ordinals and sources run as SQL on the tables. For the failing rows only: the physical CSV line
+(lines.py) and the message (messages.py). The output is the pandas validator's (``path:line: column: message``), so the engines can be compared line for line.
 
 What the SQL engines check is listed in COVERED; NOT_COVERED is printed on stderr at each run so
 nobody mistakes a pass for more than it is.
@@ -58,7 +59,7 @@ class Loaded:
         self.header = facts.header
         self.path = None  # set by _load_all: the CSV, read again when a cell check fails
         self.failed: list = []  # set by _load_all: the cell checks that fail on some row
-        self.duplicates = True  # set by _load_all: False when no two rows can share a key
+        self.duplicates = True  # set by _load_all: False when the keys are proven unique
 
     def col_no(self, col):
         return self.header.index(col) + 1 if col in self.header else None
@@ -70,6 +71,7 @@ def row_queries(schemas: dict[str, dict]) -> list[str]:
     its SQL here, or its columns are not loaded."""
     breaks = identities_sql(schemas)
     out = [c.sql for c in d.structure_checks(schemas, failed={}, duplicates=set())]  # those read the full file
+    out += [sql for name, schema in schemas.items() if (sql := d.primary_key_unproven(name, schema))]
     out += breaks + [q for q in matched_sql(" union all ".join(breaks) or "select 1", True) if q]
     out += [sql for _, _, sql in package_sql(schemas)]  # organisation and trips
     out += [c[2] for c in canonical_sql.queries(schemas) + frame_sql.queries(schemas) + errata_refs.queries(schemas, [])]
@@ -113,8 +115,6 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
         keep = columns_read(facts.header, name, queries)
         in_load, _ = split_cell_checks(engine, schema, d.cell_checks(name, schema), keep)
         computed = dict(zip(mask_names(in_load), d.masks(in_load)))
-        if (key := d.primary_key_hash(schema)) is not None:
-            computed[d.KEY_HASH] = key
         computed.update(_quoted_cells(schema, facts))
         error = engine.load(name, root / rel, facts.header, keep, computed)
         if error is not None:
@@ -124,7 +124,7 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
     counts = _counts(engine, read, root, report)
     # what the columns computed by the load say, asked before any file is read again in full
     failed = _guard(report, "cell masks", _failed_cells, engine, {n: read[n][1::2] for n in counts}) or {}
-    duplicates = _guard(report, "key hashes", _duplicate_keys, engine, {n: read[n][1] for n in counts})
+    duplicates = _guard(report, "key order", _duplicate_keys, engine, {n: read[n][1] for n in counts})
     maps = line_maps(engine, {n: (read[n][2], *counts[n], root / read[n][0], read[n][0]) for n in counts}, report)
     loaded = {n: Loaded(n, read[n][0], read[n][1], read[n][2], maps[n]) for n in counts}
     for t in loaded.values():
@@ -258,20 +258,24 @@ def _failed_cells(engine, loads: dict[str, tuple[dict, list[str]]]) -> dict[str,
 
 
 def _duplicate_keys(engine, schemas: dict[str, dict]) -> set[str]:
-    """Resources where two rows may share a primary key (their key hashes collide)."""
-    parts = [d.primary_key_suspects(name) for name, schema in schemas.items() if d.primary_key_hash(schema)]
+    """Resources where two rows may share a primary key: those whose keys do not strictly
+    increase in file order (one pass over adjacent rows, one query for all files; a canonical
+    file is sorted by its key, so a valid package needs no hash or group-by of its keys)."""
+    in_order = getattr(engine, "positional_join", False)  # its scans keep the table's order
+    parts = [sql for name, schema in schemas.items() if (sql := d.primary_key_unproven(name, schema, in_order))]
     return {res for res, n in engine.query(" union all ".join(parts)) if n} if parts else set()
 
 
 def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
     """All type, key and constraint checks in one query (x0 = which check); the rows reported in
     check order, as the pandas validator does, so its de-duplication picks the same message.
-    Only the cell checks that failed run, and the exact primary-key query only where key hashes
-    collide, each on every column of its file, read again: a valid package pays neither."""
+    Only the cell checks that failed run, each on every column of its file, read again, and the
+    exact primary-key query only where the keys are not proven unique (on the key columns the
+    load kept): a valid package pays neither."""
     schemas = {name: t.schema for name, t in loaded.items()}
     failed = {name: t.failed for name, t in loaded.items() if t.failed}
     duplicates = {name for name, t in loaded.items() if t.duplicates}
-    for name in sorted(set(failed) | duplicates):
+    for name in sorted(failed):
         t = loaded[name]
         engine.load_full(name, t.path, t.header)
     checks = d.structure_checks(schemas, engine.one_scan, failed, duplicates)

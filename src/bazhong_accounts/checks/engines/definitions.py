@@ -262,26 +262,36 @@ def newlines_in_row(columns: list[str]) -> str:
     return f"(case when {held} then {count} else 0 end)"
 
 
-KEY_HASH = "__key"  # column of each loaded table: the hash of the row's typed primary key
+def _after(fields: dict, pk: list[str], before, after) -> str:
+    """SQL: the key `after(k)` comes strictly after the key `before(k)`, field by field: equal
+    text is an equal value (no cast: most adjacent rows share their year and department),
+    different text compared as typed values (07 and 7 are the same integer; NULL, so not
+    proven, for a cell not of its type)."""
+    out = "false"
+    for k in reversed(pk):
+        a, b = before(k), after(k)
+        out = f"(({b} = {a} and {out}) or ({b} <> {a} and {typed(fields[k], b)} > {typed(fields[k], a)}))"
+    return out
 
 
-def primary_key_hash(schema: dict) -> str | None:
-    """SQL over the row `t`: a hash of its typed primary key (NULL when a key cell is empty),
-    computed while the file is read. No type regex (it cost as much as the read of the key's
-    cells): a cell of the wrong type hashes too, and can only make a collision that is not a
-    duplicate, which the exact query (primary_key_check, type-checked) then clears. It never
-    hides one: equal typed keys hash alike."""
+def primary_key_unproven(resource: str, schema: dict, in_scan_order: bool = False) -> str | None:
+    """SQL: (res, n) with n the rows whose typed primary key does not come strictly after the
+    row before's (file order). 0 proves every key unique in one pass, with no hash or group-by
+    of the keys (in a strictly increasing sequence no value comes twice: each comparison that
+    decides is made on typed cells that differ); more (rows out of order, a key cell empty or
+    not of its type) runs primary_key_check (exact) to find the duplicates, if any. The row
+    before comes from lag(); in_scan_order (DuckDB): over () in the order of the scan, a
+    streaming window (N = 10,000: 0.13 s CPU for the 1.47 million rows of indicators, where the
+    hash of every key cost 0.5 s and a positional join of the keys 0.46 s); a row whose `rn`
+    is not one more than the row before's counts too, so an order that was not file order
+    can only send the file to the exact query. Else over (order by rn)."""
     pk = as_list(schema.get("primaryKey"))
     if not pk:
         return None
-    fields = _fields(schema)
-    keys = ", ".join(typed(fields[k], "t." + q(k)) for k in pk)
-    all_given = " and ".join(f"t.{q(k)} <> ''" for k in pk)
-    return f"(case when {all_given} then hash({keys}) end)"
-
-
-def primary_key_suspects(resource: str) -> str:
-    """SQL: how many rows share their key hash with another; 0 proves the key unique (equal keys
-    hash alike), more runs primary_key_check (exact) to find the rows."""
-    return (f"select {lit(resource)} as res, count({q(KEY_HASH)}) - count(distinct {q(KEY_HASH)}) as n "
-            f"from {view(resource)}")
+    window = "over ()" if in_scan_order else "over (order by t.rn)"
+    before = [f"lag(t.{q(k)}) {window} as {q('__before_' + k)}" for k in pk]
+    rows = (f"select t.rn, lag(t.rn) {window} as __before_rn, {', '.join('t.' + q(k) for k in pk)}, "
+            f"{', '.join(before)} from {view(resource)} t")
+    after = _after(_fields(schema), pk, lambda k: "b." + q("__before_" + k), lambda k: "b." + q(k))
+    return (f"select {lit(resource)} as res, count(*) as n from ({rows}) b where b.__before_rn is not null "
+            f"and (b.__before_rn <> b.rn - 1 or not coalesce({after}, false))")
