@@ -2,12 +2,13 @@
 
 Form: a parsed CSV serialises back to the same cells whatever its quoting, so a file with LF
 ends, a final newline and no blank line is canonical when it holds exactly the quote characters
-minimal quoting writes (see _check_form). The load computes the quotes each row needs in the
-pass that reads the file (CANON_QUOTES, computed(); only free-text columns, and cell by cell only
-on rows holding a comma, quote or newline); one query adds them up, and the byte checks' pass
-(bytes.py) has counted the quotes of the file (no parse, no second read). Only a file where they
-differ is read again in Python, where canonical.check_canonical finds the first line that differs
-and words the message (rare: a broken file).
+minimal quoting writes (see _check_form). The byte checks' pass (bytes.QuotedCells) pairs the
+quote characters of the file and counts the cells quoted without need (no parse, no second
+read); where its pairing fails, the load computes the quotes each row needs in the pass that
+reads the file (CANON_QUOTES, computed(); only free-text columns, and cell by cell only on rows
+holding a comma, quote or newline) and one query adds them up. Only a file that is not minimal
+is read again in Python, where canonical.check_canonical finds the first line that differs and
+words the message (rare: a broken file).
 
 Order: rows sorted by the primary key as the canonical writer sorts them (numbers by value,
 unparseable last, then text, ties in file order): the first row whose rank by key is not its
