@@ -1,6 +1,6 @@
 """Two exact sums at once in one process: what a second SQL thread in a site worker costs.
 
-    python benchmarks/bench_gil.py [--rows 50000] [--repeat 20] [--out CSV]
+    python benchmarks/bench_gil.py [--rows 50000] [--repeat 20] [--out CSV] [--note TEXT]
 
 sqlite3 releases the GIL while SQLite steps and takes it again for every row an aggregate written
 in Python (site/plugin.py DecimalSum) steps through. Two such sums in two threads of one process,
@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 from bazhong_accounts.site.plugin import register_exact_sum  # noqa: E402
 
 FIELDS = ["when_utc", "rows", "way", "sums", "cpu_ms_per_sum", "system_ms_per_sum", "switches_per_sum",
-          "wall_ms_per_sum", "load_average"]
+          "wall_ms_per_sum", "load_average", "note"]
 SQL = "select sum(amount) from t"
 
 
@@ -78,7 +78,7 @@ def one_sql_thread(path: Path, n: int) -> None:
             c.join()
 
 
-def measured(way: str, run, count: int, rows: int) -> dict:
+def measured(way: str, run, count: int, rows: int, note: str = "") -> dict:
     before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     run()
     wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
@@ -87,7 +87,7 @@ def measured(way: str, run, count: int, rows: int) -> dict:
            "cpu_ms_per_sum": round((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * per, 1),
            "system_ms_per_sum": round((after.ru_stime - before.ru_stime) * per, 1),
            "switches_per_sum": round((after.ru_nvcsw - before.ru_nvcsw) / count),
-           "wall_ms_per_sum": round(wall * per, 1), "load_average": round(os.getloadavg()[0], 1)}
+           "wall_ms_per_sum": round(wall * per, 1), "load_average": round(os.getloadavg()[0], 1), "note": note}
     print(f"{way:36} CPU {row['cpu_ms_per_sum']:6} ms/sum (system {row['system_ms_per_sum']:5})  "
           f"switches {row['switches_per_sum']:5}/sum  wall {row['wall_ms_per_sum']:6} ms/sum  "
           f"load {row['load_average']}", flush=True)
@@ -99,6 +99,7 @@ def main(argv=None) -> int:
     p.add_argument("--rows", type=int, default=50_000)
     p.add_argument("--repeat", type=int, default=20, help="sums per thread")
     p.add_argument("--out", type=Path, default=HERE / "results" / "gil.csv")
+    p.add_argument("--note", default="", help="said in each row (how the machine was)")
     args = p.parse_args(argv)
     n = args.repeat
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,9 +107,9 @@ def main(argv=None) -> int:
         write_table(path, args.rows)
         sums(connect(path), 2)  # the file in the OS cache
         results = [
-            measured("one thread alone", lambda: own_threads(path, 1, n), n, args.rows),
-            measured("two threads at once (3 SQL threads)", lambda: own_threads(path, 2, n), 2 * n, args.rows),
-            measured("two callers, one SQL thread", lambda: one_sql_thread(path, n), 2 * n, args.rows),
+            measured("one thread alone", lambda: own_threads(path, 1, n), n, args.rows, args.note),
+            measured("two threads at once (3 SQL threads)", lambda: own_threads(path, 2, n), 2 * n, args.rows, args.note),
+            measured("two callers, one SQL thread", lambda: one_sql_thread(path, n), 2 * n, args.rows, args.note),
         ]
     new = not args.out.exists()
     args.out.parent.mkdir(parents=True, exist_ok=True)
