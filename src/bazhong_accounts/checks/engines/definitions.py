@@ -142,12 +142,15 @@ def primary_key_check(resource: str, schema: dict) -> list[Check]:
     on = " and ".join(f"d.k{i} = t.k{i}" for i in range(len(pk)))
     all_ok = " and ".join(usable(fields[k], q(k)) for k in pk)
     shown = " || ', ' || ".join(q(k) for k in pk)
-    sql = (f"with t as (select rn, {shown} as shown, {', '.join(keys)} from {view(resource)} where {all_ok}), "
-           f"d as (select {', '.join(f'k{i}' for i in range(len(pk)))} from t "
+    # one name per resource: SQLGlot hoists CTEs to the top for Spark, where the key queries of
+    # two resources in one union would otherwise read each other's rows
+    rows, dups = q("pk_rows_" + resource), q("pk_dups_" + resource)
+    sql = (f"select * from (with {rows} as (select rn, {shown} as shown, {', '.join(keys)} from {view(resource)} "
+           f"where {all_ok}), {dups} as (select {', '.join(f'k{i}' for i in range(len(pk)))} from {rows} "
            f"group by {', '.join(f'k{i}' for i in range(len(pk)))} having count(*) > 1) "
            f"select t.rn, {lit(pk[-1])} as col, t.shown as v, "
            f"{' || chr(31) || '.join(f'cast(t.k{i} as VARCHAR)' for i in range(len(pk)))} as x "
-           f"from t semi join d on {on}")
+           f"from {rows} t semi join {dups} d on {on}) k")
     return [Check("primary_key", resource, pk[-1], sql)]
 
 
