@@ -340,7 +340,8 @@ def checked(root: str | Path, engine: str = "duckdb", session=None) -> Iterator[
 
         lanes.run(backend, loaded, report, [  # two at once on DuckDB, in this order on Spark
             [("identities", lambda e, ts, r: check_identities(e, ts, r, result.order)),
-             ("ordinals and sources", check_rows), ("organisation and trips", check_package)],
+             ("ordinals and sources", check_rows), ("organisation and trips", check_package),
+             ("known errata", lambda e, ts, r: r.known.render() if hasattr(r.known, "render") else None)],
             [("canonical form and row order", lambda e, ts, r: canonical_sql.check(e, ts, root, r)),
              ("errata references", lambda e, ts, r: errata_refs.check(e, ts, names, kept, r)),
              ("provenance", lambda e, ts, r: provenance_sql.check(e, ts, root, names, r))]])
