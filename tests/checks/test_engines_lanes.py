@@ -113,3 +113,18 @@ def test_only_columns_whose_type_check_failed_somewhere_keep_the_regex():
     assert usable(amount, "t.amount") == "(t.amount <> '')"  # a constraint failing is not a type failing
     assert "regexp_matches(t.share_pct" in usable(share, "t.share_pct")
     assert "regexp_matches" in usable(schema["fields"][0], "t.amount")  # the schema itself is left alone
+
+
+def test_known_errata_are_worded_ahead_only_where_the_lanes_run_at_once(duck):
+    from bazhong_accounts.checks.engines import _render_known
+
+    class Known(list):
+        rendered = 0
+
+        def render(self):
+            self.rendered += 1
+
+    for engine, times in ((object(), 0), (duck, 1)):  # Spark's engine: one more pass for nothing
+        report = Report(known=Known())
+        _render_known(engine, {}, report)
+        assert report.known.rendered == times

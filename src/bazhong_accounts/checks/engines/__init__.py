@@ -7,7 +7,8 @@ the columns it does not keep, and checks a kept column on its distinct values: s
 A valid package stops there for its cells and keys (fast path); a failing cell check or a
 key-hash collision reads that file again with every column and runs only those checks as queries
 that name the rows (slow path). Keys, identities, errata, ordinals and sources run as SQL on the
-tables. For the failing rows only: the physical CSV line (lines.py) and the message (messages.py). The output is the
+tables, the checks after the structure's in two lanes at once on DuckDB (lanes.py), the known
+errata worded in one of them. For the failing rows only: the physical CSV line (lines.py) and the message (messages.py). The output is the
 pandas validator's (``path:line: column: message``), so the engines can be compared line for line.
 
 What the SQL engines check is listed in COVERED; NOT_COVERED is printed on stderr at each run so
@@ -305,6 +306,14 @@ def _primary_key(t: Loaded, rows, lines, report: Report) -> None:
             report.add(t.rel, line, col, primary_key_message(pk, shown, others), col_no=t.col_no(col))
 
 
+def _render_known(engine, loaded: dict, report: Report) -> None:
+    """The known errata worded while the other lane's queries run (KnownErrata.render); on an
+    engine that runs the lanes one after another it would be one more pass, so they are worded
+    as they are printed."""
+    if lanes.concurrent(engine) and hasattr(report.known, "render"):
+        report.known.render()
+
+
 def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
     """Every check the engine covers on the package in `root`, as validate.collect() returns it:
     the known errata made a list (the CLI streams them instead: checked())."""
@@ -341,7 +350,7 @@ def checked(root: str | Path, engine: str = "duckdb", session=None) -> Iterator[
         lanes.run(backend, loaded, report, [  # two at once on DuckDB, in this order on Spark
             [("identities", lambda e, ts, r: check_identities(e, ts, r, result.order)),
              ("ordinals and sources", check_rows), ("organisation and trips", check_package),
-             ("known errata", lambda e, ts, r: r.known.render() if hasattr(r.known, "render") else None)],
+             ("known errata", _render_known)],
             [("canonical form and row order", lambda e, ts, r: canonical_sql.check(e, ts, root, r)),
              ("errata references", lambda e, ts, r: errata_refs.check(e, ts, names, kept, r)),
              ("provenance", lambda e, ts, r: provenance_sql.check(e, ts, root, names, r))]])

@@ -50,17 +50,21 @@ def run(engine, loaded: dict, report: Report, lanes: list[list]) -> None:
             report.known = mine.known
 
 
+def concurrent(engine) -> bool:
+    """The engine runs lanes at once: its connection opens cursors (DuckDB)."""
+    return hasattr(getattr(engine, "con", None), "cursor")
+
+
 def _cursor(engine, loaded: dict):
     """(a copy of the engine on a cursor of its connection, the loaded resources whose line
     maps look lines up through it), or None for an engine without cursors. The running counts
     of quoted newlines (lines.py) are temporary tables of the engine's connection, which another
     connection does not see: copied into the shared schema first (a row per row holding a
     newline)."""
-    con = getattr(engine, "con", None)
-    if con is None or not hasattr(con, "cursor"):
+    if not concurrent(engine):
         return None
     other = copy.copy(engine)
-    other.con = con.cursor()
+    other.con = engine.con.cursor()
     tables = {}
     for name, t in loaded.items():
         mine = copy.copy(t)
