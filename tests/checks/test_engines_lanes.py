@@ -79,8 +79,12 @@ def test_a_failing_step_is_reported_in_its_place_and_the_others_still_run(duck):
         "internal error in the broken step check: ValueError: boom (please report)", "still checked", "still checked"]
 
 
-def test_an_engine_without_cursors_runs_the_lanes_in_order_on_itself():
+@pytest.mark.parametrize("one_after_another", ["spark", "BAZHONG_ENGINE_LANES=1"])
+def test_an_engine_without_cursors_runs_the_lanes_in_order_on_itself(one_after_another, duck, monkeypatch):
     engine = object()  # Spark's engine has no connection to open a cursor on
+    if one_after_another != "spark":
+        engine = duck
+        monkeypatch.setenv("BAZHONG_ENGINE_LANES", "1")
     calls = []
 
     def step(name):

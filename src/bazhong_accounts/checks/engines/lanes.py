@@ -12,6 +12,7 @@ cursors (Spark: each query is a job on the cluster already) runs the lanes one a
 from __future__ import annotations
 
 import copy
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 from ...model.problems import Report
@@ -51,8 +52,9 @@ def run(engine, loaded: dict, report: Report, lanes: list[list]) -> None:
 
 
 def concurrent(engine) -> bool:
-    """The engine runs lanes at once: its connection opens cursors (DuckDB)."""
-    return hasattr(getattr(engine, "con", None), "cursor")
+    """The engine runs lanes at once: its connection opens cursors (DuckDB), unless
+    BAZHONG_ENGINE_LANES=1 says one after another (to measure what the lanes bring)."""
+    return hasattr(getattr(engine, "con", None), "cursor") and os.environ.get("BAZHONG_ENGINE_LANES") != "1"
 
 
 def _cursor(engine, loaded: dict):
