@@ -132,3 +132,24 @@ def test_known_errata_are_worded_ahead_only_where_the_lanes_run_at_once(duck):
         report = Report(known=Known())
         _render_known(engine, {}, report)
         assert report.known.rendered == times
+
+
+def test_ctrl_c_in_the_first_lane_interrupts_the_others_query_and_their_next_steps(duck):
+    started, seen = threading.Event(), []
+
+    def endless(engine, tables, report):  # hours unless interrupted
+        started.set()
+        try:
+            engine.query("select count(*) from range(100000000) a, range(100000) b where a.range + b.range < 0")
+        except Exception as e:
+            seen.append(type(e).__name__)
+            raise
+
+    def ctrl_c(engine, tables, report):
+        assert started.wait(10)
+        raise KeyboardInterrupt
+
+    second = [("endless", endless), ("next", lambda *a: seen.append("next"))]
+    with pytest.raises(KeyboardInterrupt):
+        lanes.run(duck, {}, Report(), [[("first", ctrl_c)], second])
+    assert seen == ["InterruptException"]
