@@ -268,9 +268,7 @@ def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
     schemas = {name: t.schema for name, t in loaded.items()}
     failed = {name: t.failed for name, t in loaded.items() if t.failed}
     duplicates = {name for name, t in loaded.items() if t.duplicates}
-    for name in sorted(set(failed) | duplicates):
-        t = loaded[name]
-        engine.load_full(name, t.path, t.header)
+    _read_in_full(engine, loaded)
     checks = d.structure_checks(schemas, engine.one_scan, failed, duplicates)
     if not checks:
         return
@@ -292,6 +290,15 @@ def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
             else:  # x: the kind of the cell check
                 report.add(t.rel, line, col, cell_message(x, t.fields[col], v), col_no=t.col_no(col),
                            dedupe=x in DEDUPE)
+
+
+def _read_in_full(engine, loaded: dict[str, Loaded]) -> None:
+    """The files whose cell checks failed or whose key hashes collide, read again with every
+    column (engine.load_full, once each): before the checks run in lanes, so that no lane finds
+    a table replaced under it (canonical_sql reads the load's own columns of the others)."""
+    for name in sorted(n for n, t in loaded.items() if t.failed or t.duplicates):
+        t = loaded[name]
+        engine.load_full(name, t.path, t.header)
 
 
 def _primary_key(t: Loaded, rows, lines, report: Report) -> None:
@@ -339,16 +346,17 @@ def checked(root: str | Path, engine: str = "duckdb", session=None) -> Iterator[
         loaded = _load_all(root, backend, resources, report)
         report_unlisted_csvs(root, resources, report)
         _unknown_references(resources, loaded, report)
-        _guard(report, "structure", _run_structure, backend, loaded, report)
+        _guard(report, "reading again", _read_in_full, backend, loaded)
         mark_type_checked(loaded)  # the row checks below need not match a type the load found everywhere
-        _guard(report, "frame checks", frame_sql.check, backend, loaded, report)  # before identities: dedupe
         names = [r[0] for r in resources]
 
         def kept(t):
             return columns_read(t.header, t.name, row_queries({n: x.schema for n, x in loaded.items()}))
 
         lanes.run(backend, loaded, report, [  # two at once on DuckDB, in this order on Spark
-            [("identities", lambda e, ts, r: check_identities(e, ts, r, result.order)),
+            [("structure", _run_structure),
+             ("frame checks", frame_sql.check),  # after the structure, before identities: dedupe
+             ("identities", lambda e, ts, r: check_identities(e, ts, r, result.order)),
              ("ordinals and sources", check_rows), ("organisation and trips", check_package),
              ("known errata", _render_known)],
             [("canonical form and row order", lambda e, ts, r: canonical_sql.check(e, ts, root, r)),
