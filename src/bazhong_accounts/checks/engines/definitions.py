@@ -208,8 +208,8 @@ def structure_checks(schemas: dict[str, dict], one_scan: bool = True, failed: di
                      duplicates: set[str] | None = None) -> list[Check]:
     """Types, keys and constraints of every resource, in the order the pandas validator runs
     them (types, then keys, then constraints), so the same cell is reported by the same check.
-    failed (the cell checks the masks saw fail) and duplicates (resources whose key hashes
-    collide) leave out the queries that would find nothing."""
+    failed (the cell checks the masks saw fail) and duplicates (resources whose keys are not
+    proven unique) leave out the queries that would find nothing."""
     def cell_checks_of(name, schema, kinds):
         checks = cell_checks(name, schema) if failed is None else failed.get(name, [])
         return [c for c in checks if (c.kind == "type") == (kinds == "type")]
