@@ -176,6 +176,16 @@ def site_db(tmp_path_factory) -> Path:
     return made_once(tmp_path_factory, "site", "bazhong.db", lambda out: build_site(ROOT, out))
 
 
+@pytest.fixture(scope="session")
+def site_ds(site_db):
+    """The site's Datasette on site_db, started, once per worker for every module that asks pages
+    of it (its start-up and template compilation cost half a second an instance). Ask it pages;
+    never change it (a test that needs a fresh or changed one makes its own)."""
+    from site_support import datasette
+
+    return datasette(site_db)
+
+
 def made_once(tmp_path_factory, folder: str, name: str, make) -> Path:
     """folder/name, made by make(path) once per run: under pytest-xdist by the first worker that
     asks, in the run's shared temporary directory (the others wait for it and read it), alone in
