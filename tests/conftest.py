@@ -21,6 +21,17 @@ BIN = Path(sys.executable).parent  # the venv's console scripts
 OWN_SOURCE = ROOT / "archive" / "bazhong-govt-office-2018-final-accounts.txt"  # the report the package holds
 
 
+# Modules of a few tests that each wait seconds on other processes (the README's examples, the
+# wheel's build and install): run first, by the first worker (pytest-xdist's worksteal gives each
+# worker a contiguous half and lets an idle one take from the end of the other's), so that no worker
+# is still in one of them when the other has run out of tests to take.
+FIRST = ("test_readme_examples.py", "test_wheel.py")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    items.sort(key=lambda item: item.path.name not in FIRST)  # stable: the rest keep their order
+
+
 def copy_package_to(dest: Path) -> Path:
     """Copy the package (datapackage.json, data/, schemas/, archive/) of the checkout to dest."""
     dest.mkdir(parents=True, exist_ok=True)
