@@ -76,9 +76,9 @@ debian-test-deps:
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
+# The tests run `frictionless validate datapackage.json` (the README's example) and `bazhong-accounts
+# validate` of the checkout (test_validate_mutations.py's clean run), each as a user types it.
 test: debian-test-deps $(STAMP) lint node_modules/.package-lock.json
-	$(BIN)/frictionless validate datapackage.json
-	$(BIN)/bazhong-accounts validate .
 	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not spark_slow"  # both cores; an idle worker takes tests from the busy one
 
 # Spark agrees with pandas and DuckDB: every Spark case (real package, mutations, synthetic,

@@ -1,6 +1,6 @@
 """`bazhong-accounts build` at scale: wall time, CPU time and peak memory, this checkout against another.
 
-    python benchmarks/bench_build.py [--n 10000] [--before main] [--runs 1] [--keep] [--note TEXT]
+    python benchmarks/bench_build.py [--n 10000] [--before main] [--runs 1] [--keep] [--note TEXT] [--data-dir DIR]
 
 Writes a synthetic package of N department-years (synth.py), then runs `bazhong-accounts build DIR
 --out DB` as a user does (validation included: `--engine auto` picks DuckDB for a large package)
@@ -11,6 +11,8 @@ waited for). Appends to benchmarks/results/build.csv with the load average, sinc
 a shared machine are inflated by other jobs; CPU seconds much less so; the note names the commit
 each row measured (and --note's text). Everything generated is
 deleted afterwards unless --keep (at N = 10,000: 1.2 GB of CSV and a 2-4 GB database).
+--data-dir DIR: the package DIR/engines-nN when it holds one of N department-years (written by
+bench_engines.py --data-dir, read only), instead of writing one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -71,6 +74,18 @@ def build_once(label: str, src: Path, pkg: Path, out: Path, n: int, rows: int, e
     return row
 
 
+def package(n: int, work: Path, data_dir: Path | None) -> tuple[Path, int]:
+    """The synthetic package of n department-years and its rows: DATA_DIR/engines-n<n> if it was
+    written for n (its generated.json says so), else written into work."""
+    shared = data_dir / f"engines-n{n}" if data_dir else None
+    if shared and (shared / "generated.json").exists():
+        generated = json.loads((shared / "generated.json").read_text(encoding="utf-8"))
+        if generated.get("n") == n:
+            return shared, sum(generated["counts"].values())
+    pkg = work / f"n{n}"
+    return pkg, sum(write_synthetic(pkg, n).values())
+
+
 def append(rows: list[dict], path: Path) -> None:
     new = not path.exists()
     with path.open("a", encoding="utf-8", newline="") as f:
@@ -90,6 +105,7 @@ def main(argv=None) -> int:
     p.add_argument("--keep", action="store_true")
     p.add_argument("--note", default="", help="said in this checkout's rows' note, beside the commit")
     p.add_argument("--out", type=Path, default=HERE / "results" / "build.csv")
+    p.add_argument("--data-dir", type=Path, help="reuse DIR/engines-nN (read only) when it was written for --n")
     args = p.parse_args(argv)
 
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-build-"))
@@ -99,8 +115,7 @@ def main(argv=None) -> int:
         if args.before:
             before = checkout(args.before, work / "before")
             codes.insert(0, (f"git {args.before}", before / "src"))
-        pkg = work / f"n{args.n}"
-        rows = sum(write_synthetic(pkg, args.n).values())
+        pkg, rows = package(args.n, work, args.data_dir)
         print(f"N = {args.n}: {rows} rows", flush=True)
         results = [build_once(label, src, pkg, work / "site" / "bazhong.db", args.n, rows, args.extra.split(),
                               args.note if label == "this checkout" else f"before: {args.before}")

@@ -21,6 +21,17 @@ BIN = Path(sys.executable).parent  # the venv's console scripts
 OWN_SOURCE = ROOT / "archive" / "bazhong-govt-office-2018-final-accounts.txt"  # the report the package holds
 
 
+# Modules of a few tests that each wait seconds on other processes (the README's examples, the
+# wheel's build and install): run first, by the first worker (pytest-xdist's worksteal gives each
+# worker a contiguous half and lets an idle one take from the end of the other's), so that no worker
+# is still in one of them when the other has run out of tests to take.
+FIRST = ("test_readme_examples.py", "test_wheel.py")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    items.sort(key=lambda item: item.path.name not in FIRST)  # stable: the rest keep their order
+
+
 def copy_package_to(dest: Path) -> Path:
     """Copy the package (datapackage.json, data/, schemas/, archive/) of the checkout to dest."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -174,6 +185,16 @@ def site_db(tmp_path_factory) -> Path:
     from bazhong_accounts.site.build import build_site
 
     return made_once(tmp_path_factory, "site", "bazhong.db", lambda out: build_site(ROOT, out))
+
+
+@pytest.fixture(scope="session")
+def site_ds(site_db):
+    """The site's Datasette on site_db, started, once per worker for every module that asks pages
+    of it (its start-up and template compilation cost half a second an instance). Ask it pages;
+    never change it (a test that needs a fresh or changed one makes its own)."""
+    from site_support import datasette
+
+    return datasette(site_db)
 
 
 def made_once(tmp_path_factory, folder: str, name: str, make) -> Path:

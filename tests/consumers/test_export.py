@@ -1,6 +1,7 @@
 """`bazhong-accounts export`: every format written, read back, equal to load(), Chinese intact."""
 
 import csv
+import functools
 import json
 import re
 import zipfile
@@ -44,6 +45,7 @@ def canonical(value, ftype):
     return value
 
 
+@functools.cache  # what load() gives, once a table (the four formats compare with it); never changed
 def expected(name):
     fields = fields_of(name)
     df = ba.load(name)

@@ -67,6 +67,17 @@ def test_a_bad_cell_in_the_other_process_is_named(copy_package, tmp_path):
     assert not list(tmp_path.glob("x.db.part*"))
 
 
+
+def test_a_part_failing_while_it_draws_after_its_tables_were_copied_fails_the_build(tmp_path):
+    """Its tables are copied in while it draws the charts: its failure then still fails the build,
+    with its own words, and leaves no part file behind."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    with pytest.raises(BuildError, match="Not a directory"):
+        build.write_database(load_package(ROOT), tmp_path / "x.db", validated=True, parts=2,
+                             charts_dir=blocker / "charts")
+    assert not list(tmp_path.glob("x.db.part*"))
+
 def test_charts_read_only_the_rows_of_the_department_years_they_draw(copy_package, tmp_path):
     """charts.rows_of types the rows of the wanted department-years only; the others are skipped
     as text, so a bad cell there is the validator's to report, not the charts' to trip on."""

@@ -23,8 +23,8 @@ CATALOGUE_SQL = re.compile(r"sqlite_master|pragma", re.I)
 
 
 @pytest.fixture(scope="module")
-def ds(site_db):
-    return datasette(site_db)
+def ds(site_ds):
+    return site_ds
 
 
 def test_after_start_the_first_answers_compile_nothing_and_ask_no_schema_question(site_db):

@@ -30,8 +30,8 @@ def db(site_db):
 
 
 @pytest.fixture(scope="module")
-def ds(db):
-    return datasette(db)
+def ds(site_ds):
+    return site_ds
 
 
 # Expectations read from the Table Schemas' declarations (role, rowLabel), not from the code.

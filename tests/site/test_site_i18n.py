@@ -15,7 +15,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
-from site_support import ROOT, csv_rows, datasette, resources
+from site_support import ROOT, csv_rows, resources
 
 # Datasette's English interface text, as it shows on its pages.
 ENGLISH = ["Report card", "Comparison", "Next page", "Advanced export",
@@ -45,8 +45,8 @@ PAGES = {
 
 
 @pytest.fixture(scope="module")
-def ds(site_db):
-    return datasette(site_db)
+def ds(site_ds):
+    return site_ds
 
 
 def get(ds, path: str, **kw):

@@ -15,7 +15,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
-from site_support import ROOT, csv_rows, datasette, resources
+from site_support import ROOT, csv_rows, resources
 
 from bazhong_accounts.model import roles
 from bazhong_accounts.site.hierarchy import tree_order
@@ -24,8 +24,8 @@ DEPT = "bazhong-govt-office"
 
 
 @pytest.fixture(scope="module")
-def ds(site_db):
-    return datasette(site_db)
+def ds(site_ds):
+    return site_ds
 
 
 def get(ds, path: str):

@@ -11,7 +11,7 @@ import sqlite3
 from urllib.parse import quote
 
 import pytest
-from site_support import ROOT, csv_rows, datasette, resources
+from site_support import ROOT, csv_rows, resources
 
 from bazhong_accounts.site import build, metadata, report
 
@@ -19,8 +19,8 @@ WORDS = ("电子政务", "公务接待", "接待")  # 3+ characters: the index a
 
 
 @pytest.fixture(scope="module")
-def ds(site_db):
-    return datasette(site_db)
+def ds(site_ds):
+    return site_ds
 
 
 def searched(schema) -> list[str]:

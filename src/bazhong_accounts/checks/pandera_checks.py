@@ -15,18 +15,22 @@ import warnings
 import numpy as np
 import pyarrow.compute as pc
 
-# pandera imports pyspark.pandas (at import and when it registers backends) wherever PySpark is
-# installed, for the Spark engine, and pyspark.pandas warns about pandas 3 on every command; this
-# package never uses pyspark.pandas. Only that one warning is silenced.
+# pandera imports pyspark.pandas and pyspark.sql at import wherever PySpark is installed (for the
+# Spark engine), 0.4 s of every command that checks or loads a table, and pyspark.pandas warns about
+# pandas 3; this package runs pandera on pandas frames only. So pandera is imported with PySpark
+# hidden (lazy's hide; pandera then leaves out its PySpark types), unless PySpark was imported first
+# (the Spark engine): then the warning is silenced, only that one.
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
-from ..lazy import lazy  # noqa: E402
+from ..lazy import hidden, lazy  # noqa: E402
 
 if TYPE_CHECKING:
     import pandas as pd
     import pandera.pandas as pa
+    from pandera.io import pandas_io
 else:  # imported when a check first runs: the SQL engines read FRAME_CHECKS only
-    pd, pa = lazy("pandas"), lazy("pandera.pandas")
+    pd = lazy("pandas")
+    pa, pandas_io = lazy("pandera.pandas", hide=("pyspark",)), lazy("pandera.io.pandas_io")
 
 from ..model.problems import Report  # noqa: E402
 from ..model.table import Table  # noqa: E402
@@ -139,9 +143,8 @@ def pandera_frame(t: Table):
     Columns with nothing left to check are left out; the header check (a) covers the column set,
     and the primary-key check (b) the uniqueness, naming both lines.
     """
-    from pandera.io.pandas_io import from_frictionless_schema
-
-    derived = from_frictionless_schema(_frictionless(t.schema))
+    with hidden("pyspark"):  # the first call imports pandera.pandas
+        derived = pandas_io.from_frictionless_schema(_frictionless(t.schema))
     columns, frame = {}, {}
     for name, col in derived.columns.items():
         checks = [c for c in col.checks if c.name not in TYPING_CHECKS]

@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -76,10 +77,12 @@ def index_columns(t: Table, tables: dict[str, Table],
                   extra: list[tuple[str, ...]] | tuple = ()) -> list[tuple[str, ...]]:
     """Indexes on foreign keys, parent columns, facet columns and the site's sort order (the row
     key, then the primary key: Datasette's ORDER BY), minus those the primary key covers.
-    A facet column outside the key also gets (column, sort order): a page filtered by it (e.g.
-    category = work_output, a million rows at scale) reads its first rows in order instead of
-    sorting all of them; the one-column index stays, being the cheapest to count and facet on.
-    And (column, every number column): sums filtered by a category never read the table.
+    A facet column outside the key gets (column, sort order, every number column): a page
+    filtered by it (e.g. category = work_output, a million rows at scale) reads its first rows in
+    order instead of sorting all of them, and sums filtered by it never read the table. No index
+    is the leading part of another (_without_prefixes): the one-column facet index went (at
+    N = 10,000 a bare filtered count of indicators takes 177 ms instead of 108 ms, yet bench_site's
+    facet pages kept their server CPU per request).
     `extra`: what the canned queries need (site_metadata.query_indexes)."""
     key = t.row_key_fields()
     # Datasette's ORDER BY of the table page: the row key first where the site sorts by it, else
@@ -89,17 +92,23 @@ def index_columns(t: Table, tables: dict[str, Table],
     wanted += [tuple(fields) for fields, _, _ in sql_foreign_keys(t, tables)]
     wanted += [(c,) for c in t.parent_columns()]
     wanted += [(c,) for c in t.facet_columns()]
-    wanted += [(c, *order) for c in t.facet_columns() if c not in t.primary_key]
     # sums by a category (sum(amount) where level = 1: 50,000 of 240,000 rows at N = 10,000) read
-    # this index alone instead of every row of the table: 10 ms instead of 260 ms
+    # this index alone instead of every row of the table: 10 ms instead of 260 ms. One index per
+    # facet column serves both its pages in order and its sums (the numbers after the sort order).
     numbers = [f["name"] for f in t.fields if f["type"] == "number"]
-    if numbers:
-        wanted += [(c, *numbers) for c in t.facet_columns() if c not in t.primary_key and c not in numbers]
+    wanted += [(c, *order, *[n for n in numbers if n != c]) for c in t.facet_columns() if c not in t.primary_key]
     wanted += [tuple(cols) for cols in extra]
-    pk = tuple(t.primary_key)
-    out = []
+    return _without_prefixes(wanted, tuple(t.primary_key))
+
+
+def _without_prefixes(wanted: list[tuple[str, ...]], pk: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """`wanted` less repeats and each index that is the leading part of another (or of the primary
+    key): the longer one answers the same lookups, counts and orders. Each costs the build a sort
+    of the whole table (at N = 10,000, 1-3 s of CPU for indicators' 1.47 M rows)."""
+    out: list[tuple[str, ...]] = []
     for cols in wanted:
-        if cols != pk[: len(cols)] and cols not in out:
+        longer = [w for w in [pk, *wanted] if len(w) > len(cols) and w[: len(cols)] == cols]
+        if cols != pk and not longer and cols not in out:
             out.append(cols)
     return out
 
@@ -123,11 +132,12 @@ def write_database(pkg: Package, path: Path, validated: bool = False, parts: int
         parts = min(PARTS, os.cpu_count() or 1) if size > PARALLEL_BYTES else 1
     conn = _connect_for_writing(path)
     mark(conn)  # the plugin acts only on databases carrying this stamp
+    drawing: list[Part] = []  # the other processes, drawing the charts once their tables are copied in
     try:
         with conn:
             search_texts = Recorder(conn)  # the search index: each distinct searched text, its rows (fts.py)
             if parts > 1:
-                _load_in_parts(conn, pkg, path, parts, validated, charts_dir)
+                _load_in_parts(conn, pkg, path, parts, validated, charts_dir, drawing)
             else:
                 load_tables(conn, pkg, list(pkg.tables), query_indexes(pkg), validated)
             for t in pkg.tables.values():
@@ -147,7 +157,11 @@ def write_database(pkg: Package, path: Path, validated: bool = False, parts: int
         conn.execute("PRAGMA analysis_limit = 1000")  # statistics from a sample: seconds, not minutes
         conn.execute("ANALYZE")
         conn.commit()
+        for part in drawing:
+            part.wait()
     finally:
+        for part in drawing:
+            part.stop()
         conn.close()
     return parts > 1 and charts_dir is not None
 
@@ -159,7 +173,10 @@ def _connect_for_writing(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-    conn.execute("PRAGMA threads = 2")  # CREATE INDEX sorts on a second core
+    # CREATE INDEX sorts in this thread alone: a sorter thread took 20 % more CPU per index (at
+    # N = 10,000, 3.4-4.0 s instead of 2.8-3.0 s for one of indicators) and no core is idle
+    # then: the validator, the other process and this one share the two
+    conn.execute("PRAGMA threads = 0")
     return conn
 
 
@@ -184,56 +201,91 @@ def create_indexes(conn: sqlite3.Connection, t: Table, pkg: Package, extra) -> N
 
 
 def _load_in_parts(conn: sqlite3.Connection, pkg: Package, path: Path, parts: int, validated: bool,
-                   charts_dir: Path | None = None) -> None:
+                   charts_dir: Path | None, started: list[Part]) -> None:
     """The first group of tables loaded here, each other group at the same time by a process of its
     own into its own file (SQLite uses one core per connection), then copied in: `INSERT INTO t
     SELECT * FROM part.t` into an empty table with the same columns and indexes is SQLite's transfer
     optimisation, which copies the records of the table and of each index as they are (no parsing,
     typing or sorting again). Rowids are kept. The first other process then draws the charts into
-    `charts_dir` (the main one holds the largest table and the validator)."""
+    `charts_dir` (the main one holds the largest table and the validator) while its tables are
+    copied in; the processes are appended to `started`, which the caller waits for and stops."""
     from .metadata import query_indexes
 
     extra = query_indexes(pkg)
     here, *elsewhere = _balanced(pkg, parts)
-    files = [path.with_name(f"{path.name}.part{i}") for i in range(1, len(elsewhere) + 1)]
-    running = []
+    charts_dirs = [charts_dir] + [None] * (len(elsewhere) - 1)
     try:
-        # processes of their own (python -m this module), not forked: the validator's thread (DuckDB)
-        # runs in this process meanwhile
-        charts_dirs = [str(charts_dir) if charts_dir else None] + [None] * (len(elsewhere) - 1)
-        running = [subprocess.Popen([sys.executable, "-m", "bazhong_accounts.site.build",
-                                     json.dumps([str(pkg.dir), names, str(f), validated, part, charts])],
-                                    stderr=subprocess.PIPE, text=True)
-                   for part, (names, f, charts) in enumerate(zip(elsewhere, files, charts_dirs), 1)]
+        for number, (names, charts) in enumerate(zip(elsewhere, charts_dirs), 1):
+            started.append(Part(pkg, names, path.with_name(f"{path.name}.part{number}"), validated, number, charts))
         load_tables(conn, pkg, here, extra, validated)
-        failed = [err.strip() for err in (p.communicate()[1] for p in running) if err.strip()]
-        if failed or any(p.returncode for p in running):
-            raise BuildError(failed[0].splitlines()[-1] if failed else "a part of the build failed")
-        for names, f in zip(elsewhere, files):
-            for name in names:
+        for part in started:
+            part.wait_for_tables()
+            for name in part.names:
                 conn.execute(create_table_sql(pkg.tables[name], pkg.tables))
                 create_indexes(conn, pkg.tables[name], pkg, extra)
             conn.commit()
-            conn.execute("ATTACH ? AS part", (str(f),))
-            for name in names:
+            conn.execute("ATTACH ? AS part", (str(part.file),))
+            for name in part.names:
                 conn.execute(f"INSERT INTO main.{q(name)} SELECT * FROM part.{q(name)}")
             for table in (TEXTS, ROWIDS):  # the part's text ids are its own (fts.PART_IDS)
                 conn.execute(f"INSERT INTO main.{table} SELECT * FROM part.{table}")
             conn.commit()
             conn.execute("DETACH part")
+            part.file.unlink()
     finally:
-        for p in running:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        for f in files:
-            f.unlink(missing_ok=True)
+        for part in started:
+            part.file.unlink(missing_ok=True)
+
+
+class Part:
+    """A process of its own writing the tables `names` into `file` (write_part), then drawing the
+    charts into `charts_dir` if given. It says on a pipe of its own when its tables are written,
+    so that they are copied in while it draws. Its stderr goes to a file (read when it failed), not
+    a pipe nobody reads while it draws."""
+
+    def __init__(self, pkg: Package, names: list[str], file: Path, validated: bool, number: int,
+                 charts_dir: Path | None):
+        self.names, self.file = names, file
+        self.stderr = tempfile.TemporaryFile("w+")
+        readable, ready = os.pipe()
+        self.ready = os.fdopen(readable, "rb", buffering=0)
+        try:
+            # a process of its own (python -m this module), not forked: the validator's thread
+            # (DuckDB) runs in this process meanwhile
+            args = [str(pkg.dir), names, str(file), validated, number, str(charts_dir) if charts_dir else None, ready]
+            self.process = subprocess.Popen([sys.executable, "-m", "bazhong_accounts.site.build", json.dumps(args)],
+                                            stderr=self.stderr, text=True, pass_fds=(ready,))
+        finally:
+            os.close(ready)  # the child's copy stays open: EOF here when it exits
+
+    def wait_for_tables(self) -> None:
+        """Until the process has written its tables (BuildError if it failed instead)."""
+        written = self.ready.read(1)
+        self.ready.close()
+        if not written:
+            self.wait()
+            raise BuildError("a part of the build stopped before writing its tables")
+
+    def wait(self) -> None:
+        """Until the process has ended (its charts drawn); BuildError with its last words if it failed."""
+        self.process.wait()
+        self.stderr.seek(0)
+        err = self.stderr.read().strip()
+        if err or self.process.returncode:
+            raise BuildError(err.splitlines()[-1] if err else "a part of the build failed")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.ready.close()
+        self.stderr.close()
 
 
 def write_part(pkg_dir: str, names: list[str], part: str, validated: bool, number: int,
-               charts_dir: str | None = None) -> None:
+               charts_dir: str | None = None, ready_fd: int | None = None) -> None:
     """Part `number` of the database (in a process of its own): the tables `names`, loaded and
-    indexed; then the charts into `charts_dir` if given."""
+    indexed; then a byte on `ready_fd` (they can be copied in); then the charts into `charts_dir`."""
     from .metadata import query_indexes
 
     pkg = load_package(pkg_dir)
@@ -244,6 +296,9 @@ def write_part(pkg_dir: str, names: list[str], part: str, validated: bool, numbe
             load_tables(conn, pkg, names, query_indexes(pkg), validated, Recorder(conn, create="texts", part=number))
     finally:
         conn.close()
+    if ready_fd is not None:
+        os.write(ready_fd, b"1")
+        os.close(ready_fd)
     if charts_dir:
         from . import charts
 
