@@ -99,6 +99,28 @@ def test_an_engine_without_cursors_runs_the_lanes_in_order_on_itself(one_after_a
     assert [p.message for p in report.problems] == ["a", "b", "c"]
 
 
+@pytest.mark.parametrize("at_once", [True, False])
+def test_the_problems_come_in_the_given_order_whichever_lane_ran_each_step(at_once, duck, monkeypatch):
+    if not at_once:
+        monkeypatch.setenv("BAZHONG_ENGINE_LANES", "1")
+
+    def step(name, dedupe=False):
+        def run(eng, tables, report):
+            report.add("d.csv", 3, "x", name, dedupe=dedupe)
+        return run
+
+    report = Report()
+    lanes.run(duck, {}, report, [[("a", step("a")), ("c", step("c", dedupe=True))], [("b", step("b"))]],
+              order=["a", "b", "c"])
+    # c is deduped against a (its own lane's cell), so only a and b show, in the given order
+    assert [p.message for p in report.problems] == ["a", "b"]
+    report = Report()
+    lanes.run(duck, {}, report, [[("c", step("c"))], [("b", step("b")), ("a", step("a"))]], order=["a", "b", "c"])
+    assert [p.message for p in report.problems] == ["a", "b", "c"]
+    with pytest.raises(AssertionError, match=r"steps missing from the order: \['b'\]"):
+        lanes.run(duck, {}, Report(), [[("a", step("a"))], [("b", step("b"))]], order=["a"])
+
+
 def test_known_errata_come_from_the_lane_that_found_them(duck):
     def identities(engine, tables, report):
         report.known = iter(())  # an engine's stream (identities.KnownErrata), not a list

@@ -363,15 +363,21 @@ def checked(root: str | Path, engine: str = "duckdb", session=None) -> Iterator[
         def kept(t):
             return columns_read(t.header, t.name, row_queries({n: x.schema for n, x in loaded.items()}))
 
-        lanes.run(backend, loaded, report, [  # two at once on DuckDB, in this order on Spark
-            [("structure", _run_structure),
-             ("frame checks", frame_sql.check),  # after the structure, before identities: dedupe
-             ("identities", lambda e, ts, r: check_identities(e, ts, r, result.order)),
-             ("ordinals and sources", check_rows), ("organisation and trips", check_package),
-             ("known errata", _render_known)],
-            [("canonical form and row order", lambda e, ts, r: canonical_sql.check(e, ts, root, r)),
-             ("errata references", lambda e, ts, r: errata_refs.check(e, ts, names, kept, r)),
-             ("provenance", lambda e, ts, r: provenance_sql.check(e, ts, root, names, r))]])
+        steps = {
+            "structure": _run_structure,
+            "frame checks": frame_sql.check,  # after the structure, before identities: dedupe
+            "identities": lambda e, ts, r: check_identities(e, ts, r, result.order),
+            "ordinals and sources": check_rows,
+            "organisation and trips": check_package,
+            "known errata": _render_known,  # read from the identities' report: same lane
+            "canonical form and row order": lambda e, ts, r: canonical_sql.check(e, ts, root, r),
+            "errata references": lambda e, ts, r: errata_refs.check(e, ts, names, kept, r),
+            "provenance": lambda e, ts, r: provenance_sql.check(e, ts, root, names, r),
+        }  # the output's order; two lanes at once on DuckDB of about the same length, in this order on Spark
+        lanes.run(backend, loaded, report, [
+            [(s, steps[s]) for s in ("structure", "frame checks", "identities", "known errata")],
+            [(s, steps[s]) for s in ("canonical form and row order", "errata references", "provenance",
+                                     "ordinals and sources", "organisation and trips")]], order=list(steps))
         result.rows = sum(t.lines.rows for t in loaded.values())  # type: ignore[attr-defined]
         yield result
     finally:

@@ -22,30 +22,39 @@ from ..package import _guard
 from .definitions import q
 
 
-def run(engine, loaded: dict, report: Report, lanes: list[list]) -> None:
+def run(engine, loaded: dict, report: Report, lanes: list[list], order: list[str] | None = None) -> None:
     """lanes: lists of steps (what, fn), each called as fn(engine, loaded, report) through
-    _guard; the first lane on `engine`, the others on a cursor each."""
+    _guard; the first lane on `engine`, the others on a cursor each. The problems come out in
+    `order` (the steps' names; by default lane after lane): the output of the steps run one after
+    another in that order, whichever lane each ran in. A lane's steps share its report, so a step
+    sees the cells reported before it in its own lane (Report.add's dedupe)."""
     own = [Report() for _ in lanes]
+    found: dict[str, list] = {}  # step -> the problems it added
     if not concurrent(engine):
         for lane, mine in zip(lanes, own):
-            _run_lane(lane, engine, loaded, mine)
+            _run_lane(lane, engine, loaded, mine, found)
     else:
-        _at_once(engine, loaded, lanes, own)
+        _at_once(engine, loaded, lanes, own, found)
+    for what in order or [what for lane in lanes for what, _ in lane]:
+        report.problems += found.pop(what, [])
+    assert not found, f"steps missing from the order: {sorted(found)}"
     for mine in own:
-        report.problems += mine.problems
         report.cells |= mine.cells
         if not isinstance(mine.known, list) or mine.known:
             report.known = mine.known
 
 
-def _run_lane(lane: list, engine, loaded: dict, report: Report, stop: threading.Event | None = None) -> None:
+def _run_lane(lane: list, engine, loaded: dict, report: Report, found: dict[str, list],
+              stop: threading.Event | None = None) -> None:
     for what, fn in lane:
         if stop is not None and stop.is_set():
             return
+        start = len(report.problems)
         _guard(report, what, fn, engine, loaded, report)
+        found[what] = report.problems[start:]
 
 
-def _at_once(engine, loaded: dict, lanes: list[list], own: list[Report]) -> None:
+def _at_once(engine, loaded: dict, lanes: list[list], own: list[Report], found: dict[str, list]) -> None:
     """The first lane here, each other in a thread on a cursor; on Ctrl-C or SIGTERM here the
     others' queries are interrupted and their next steps not started, so the run ends at once."""
     cursors = [_cursor(engine, loaded) for _ in lanes[1:]]
@@ -53,9 +62,9 @@ def _at_once(engine, loaded: dict, lanes: list[list], own: list[Report]) -> None
     pool = ThreadPoolExecutor(max_workers=len(cursors))
     later: list = []
     try:
-        later = [pool.submit(_run_lane, lane, eng, tables, mine, stop)
+        later = [pool.submit(_run_lane, lane, eng, tables, mine, found, stop)
                  for lane, (eng, tables), mine in zip(lanes[1:], cursors, own[1:])]
-        _run_lane(lanes[0], engine, loaded, own[0])
+        _run_lane(lanes[0], engine, loaded, own[0], found)
         for f in later:
             f.result()
     except BaseException:
