@@ -243,7 +243,10 @@ class SparkEngine:
     checks_utf8 = False  # Spark's reader replaces invalid bytes silently: decode in Python first
 
     SMALL = 64 << 20  # CSV bytes below which each query runs as one task (see query)
-    SMALL_FILE = 16 << 20  # a CSV below this is read in Python and handed over (load); above, by Spark
+    # A CSV below this is read by the csv module and handed to Spark as Arrow (a LocalRelation in
+    # the driver: no file-scan job, no CSV reader per file); above, Spark's reader reads it (a
+    # cluster reads it where it lies; Python would hold the rows twice, a few hundred MB at 16 MB)
+    SMALL_FILE = 16 << 20
 
     def __init__(self, session=None):
         self.spark = session or spark_session()
@@ -307,9 +310,11 @@ class SparkEngine:
                                      *[F.coalesce(F.col(f"`{h}`"), F.lit("")).alias(h) for h in header])
 
     def _register(self, name: str, key: str | None, make) -> None:
-        """View `name` of make()'s rows, computed now and kept on the executors, the lineage cut
-        (a small plan for every query that reads them); with remembered results, made once per
-        fingerprint `key` and kept by the session, not released by close()."""
+        """View `name` of make()'s rows, kept on the executors once computed, the lineage cut (a
+        small plan for every query that reads them). The checkpoint is lazy: the first query that
+        reads the view computes it inside its own job (an eager one was a job of its own, 44 of
+        the real package's 90); with remembered results, made once per fingerprint `key` and kept
+        by the session, not released by close()."""
         if self.memo is None:
             df = make().localCheckpoint(eager=False)
             self.frames.append(df)
