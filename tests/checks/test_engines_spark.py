@@ -17,12 +17,12 @@ the real package computed), and the JVM-free test of the CTE rewrite. The mutati
 synthetic package, the SQL checks and the test of what the session remembers are marked
 `spark_slow` and run with `make test-spark`: each package Spark has not seen costs about 44 Spark
 jobs and Catalyst's analysis and planning of some 200 KB of SQL (measured: the rule executor's
-time is about 13 s of the 18 s of JVM CPU of a warm run of the real package; ResolveReferences
-and DeduplicateRelations lead, over the union queries that read every table), so the whole module
-is minutes (418 s at load 11-12: mutation cases 181 s, synthetic 65 s, real package 61 s plus 15 s
-to start the JVM, the SQL checks 35 s, the memo test 36 s, organisation and trips 15 s). The
-engine's settings are measured and explained in checks/engines/backends.py (spark_session,
-SparkEngine).
+time is about half the JVM CPU of the real package, 27 s over a cold and a warm run;
+ResolveReferences and DeduplicateRelations lead, over the union queries that read every table),
+so the whole module is minutes (418 s at load 11-12: mutation cases 181 s, synthetic 65 s, real
+package 61 s plus 15 s to start the JVM, the SQL checks 35 s, the memo test 36 s, organisation and
+trips 15 s). The engine's settings are measured and explained in checks/engines/backends.py
+(spark_session, SparkEngine).
 """
 
 from __future__ import annotations
