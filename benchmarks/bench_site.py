@@ -12,9 +12,10 @@ the exact `select sum(amount)` over expenditure_by_function's 类 rows (50,000 a
 integer twin `sum(amount_x100)` (view expenditure_by_function_exact) and `count(*)` of the same
 rows (the floor). Each request differs
 by an ignored `_bench=<i>` so the site's answer cache never answers (--cached: it may).
-Writes benchmarks/results/site.csv (--out; --append keeps its rows), with the server's CPU ms per
-answer, the load average, the time and the commit measured; --only REGEX measures the URLs whose
-name matches (`--only 'facet|query'`).
+Writes benchmarks/results/site.csv (--out; --append keeps its rows), with the server's CPU ms and
+voluntary context switches per answer (threads waiting for each other, e.g. for the GIL), the load
+average, the time and the commit measured; --only REGEX measures the URLs whose name matches
+(`--only 'facet|query'`).
 Without --db (and no site/bazhong.db) the site is built from the checkout first.
 """
 
@@ -50,7 +51,7 @@ from bazhong_accounts.site.sqlite import load_package  # noqa: E402
 # Sample parameters of the canned queries (an empty search matches nothing).
 QUERY_PARAMS = {"q": "电子政务", "section": "三公", "threshold": "50"}
 FIELDS = ["name", "url", "requests", "failures", "seconds", "requests_per_s", "p50_ms", "p95_ms", "max_ms", "capped",
-          "server_cpu_ms_per_request", "load_average", "when_utc", "commit"]
+          "server_cpu_ms_per_request", "server_switches_per_request", "load_average", "when_utc", "commit"]
 
 
 def commit() -> str:
@@ -79,6 +80,20 @@ def server_cpu_seconds(pid: int) -> float:
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, IndexError, ValueError):
             pass
+    return total
+
+
+def server_switches(pid: int) -> int:
+    """Voluntary context switches of every thread of `pid`'s children (uvicorn's workers), from /proc:
+    a thread waiting for the GIL is one; two exact sums in one worker's threads made ~600 a sum."""
+    total = 0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for p in map(int, children.read_text().split()) if children.exists() else []:
+        for status in Path(f"/proc/{p}/task").glob("*/status"):
+            try:
+                total += int(status.read_text().split("voluntary_ctxt_switches:")[1].split()[0])
+            except (OSError, IndexError, ValueError):
+                pass
     return total
 
 
@@ -227,16 +242,18 @@ def main(argv=None) -> int:
             if args.only and not args.only.search(name):
                 continue
             httpx.get(base + path, timeout=args.cap)  # warm-up, not counted
-            cpu = server_cpu_seconds(server.pid)
+            cpu, switches = server_cpu_seconds(server.pid), server_switches(server.pid)
             row = {"name": name, "url": path, **asyncio.run(load(base, path, args.requests, args.concurrency, args.cap, args.cached))}
             # The server's CPU per answer: what a page costs, much less inflated than its wall time
             # on a machine others load too (the load average beside it).
             row["server_cpu_ms_per_request"] = round((server_cpu_seconds(server.pid) - cpu) * 1000 / max(1, row["requests"]), 1)
+            row["server_switches_per_request"] = round((server_switches(server.pid) - switches) / max(1, row["requests"]))
             row["load_average"] = round(os.getloadavg()[0], 1)
             row.update(stamp)
             results.append(row)
             print(f"{name:32} {row['requests']:4} req {row['requests_per_s']:8} req/s  p50 {row['p50_ms']:7} ms  "
-                  f"p95 {row['p95_ms']:7} ms  CPU {row['server_cpu_ms_per_request']:6} ms/req  failures {row['failures']}" + ("  (capped)" if row["capped"] else ""),
+                  f"p95 {row['p95_ms']:7} ms  CPU {row['server_cpu_ms_per_request']:6} ms/req  "
+                  f"switches {row['server_switches_per_request']:5}/req  failures {row['failures']}" + ("  (capped)" if row["capped"] else ""),
                   flush=True)
     finally:
         server.terminate()

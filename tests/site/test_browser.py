@@ -288,3 +288,13 @@ def test_parts_are_indented_under_their_parent(site, browser, size):
     page.screenshot(path=SHOTS / f"income-tree-{'phone' if size else 'desktop'}.png")
     if size:  # and the indent costs no horizontal scrolling
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_linked_source_name_wraps_into_two_lines_at_most(site, browser, lang):
+    """source_id and department show the other row's name, linked, and its key: given a minimum width
+    (was 83 px wide in English, the source's full name in 9 lines, rows 225 px tall)."""
+    page = browser.open(f"{site}/bazhong/expenditure_by_function?level=1&_lang={lang}")
+    lines = page.locator("table.rows-and-columns tbody tr:first-child td.linked a").evaluate_all(
+        "links => links.map(a => a.getClientRects().length)")
+    assert len(lines) == 2 and max(lines) <= 2, lines

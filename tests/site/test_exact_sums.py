@@ -229,3 +229,47 @@ def test_a_sum_by_category_reads_an_index_not_the_table(site_db):
                 "select sum(value_carried) from errata where kind = 'identity'"):
         plan = " ".join(str(r) for r in conn.execute("explain query plan " + sql))
         assert "COVERING INDEX" in plan, (sql, plan)
+
+
+# ---------------------------------------------------------------- two sums at once in one worker
+
+
+def test_two_sums_asked_at_once_in_one_worker_run_one_after_the_other(site_db, monkeypatch):
+    """sqlite3 takes the GIL for every row a Python aggregate steps through and drops it between rows:
+    two sums in two SQL threads of one worker handed it over row by row (benchmarks/bench_gil.py: 2x
+    the CPU). The site's one SQL thread a worker (serve.SETTINGS) runs them one after the other; each
+    sum here holds on in finalize long enough for a second thread, were there one, to start its own."""
+    import asyncio
+    import threading
+    import time
+
+    from bazhong_accounts.site import plugin
+    from bazhong_accounts.site.serve import make_datasette
+
+    running, most, done = 0, 0, 0
+    lock = threading.Lock()
+
+    class Watched(plugin.DecimalSum):
+        def __init__(self):
+            super().__init__()
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+
+        def finalize(self):
+            nonlocal running, done
+            time.sleep(0.02)
+            with lock:
+                running, done = running - 1, done + 1
+            return super().finalize()
+
+    monkeypatch.setattr(plugin, "DecimalSum", Watched)  # read when a connection is prepared
+    ds = make_datasette([site_db])  # as each serving worker builds it
+    sql = "/bazhong.json?_shape=array&sql=select+sum(amount)+as+s+from+expenditure_by_function&_n="
+
+    async def four_at_once():
+        return await asyncio.gather(*(ds.client.get(sql + str(i)) for i in range(4)))
+
+    assert [r.status_code for r in asyncio.run(four_at_once())] == [200] * 4
+    assert (done, most) == (4, 1)

@@ -248,6 +248,20 @@ def cell_class(column: str, value_type: str) -> str:
     return f"col-{to_css_class(column)} type-{value_type}"
 
 
+@lru_cache(maxsize=4096)
+def labelled_columns(table: str | None) -> frozenset[str]:
+    """The columns Datasette shows as the other table's row: its label, linked, and the key beside
+    (foreign keys of one field to another table's whole primary key). Their cells get the class
+    `linked` and a minimum width (_site_style.html): a source's full name wrapped into 9 lines."""
+    out = set()
+    for key in schemas().get(table or "", {}).get("foreignKeys", []):
+        target, fields = key["reference"]["resource"], as_list(key["fields"])
+        pk = as_list(schemas().get(target, {}).get("primaryKey"))
+        if target not in ("", table) and len(fields) == 1 and as_list(key["reference"]["fields"]) == pk:
+            out.update(fields)
+    return frozenset(out)
+
+
 def row_label_column(table: str | None) -> str | None:
     return roles.row_label(schemas()[table]) if table in schemas() else None
 
@@ -256,7 +270,7 @@ def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by
     """A table page's <tr> rows, as _cells.html's `cell` macro writes a cell (title on phones, the
     label indented by its depth), built here: Datasette renders templates in async mode, where a
     macro call per cell cost 60-110 ms of a 50-row page at N = 10,000 (benchmarks/bench_site.py)."""
-    label_column = row_label_column(table)
+    label_column, linked = row_label_column(table), labelled_columns(table)
     out = []
     for row, depth in tree_rows(table, display_rows, sorted_by):
         out.append("<tr>")
@@ -265,6 +279,7 @@ def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by
             column = cell["column"]
             indent = depth if column == label_column else 0
             indented, style = (" indented", f' style="--depth: {indent}"') if indent else ("", "")
+            indented += " linked" if column in linked else ""
             out.append(f'<td class="{cell_class(column, cell["value_type"])}{indented}" '
                        f'data-title="{escape(column_title(table, column, lang))}"{style}>'
                        f"{escape(cell_html(column, cell, lang, table))}</td>")

@@ -21,7 +21,13 @@ from ..errors import fail
 
 # suggest_facets off: the facets are configured, and suggesting more doubles the time of a table page.
 # facet_time_limit_ms: a facet the user asks for on a big table is cut off before it slows the page.
-SETTINGS = {"sql_time_limit_ms": 1000, "max_returned_rows": 2000, "facet_time_limit_ms": 200, "suggest_facets": False}
+# num_sql_threads 1: the workers (one per core) are the parallelism. A second SQL thread in one worker
+# only fights for the GIL: sqlite3 takes it for every row an aggregate of ours (plugin.DecimalSum)
+# steps through and drops it between rows, so two exact sums at once in one worker handed it over
+# row by row (2 free cores: 21 -> 49-55 ms of CPU a sum, ~800 context switches; Datasette runs a
+# page's queries one after the other anyway). Measured in benchmarks/bench_gil.py.
+SETTINGS = {"sql_time_limit_ms": 1000, "max_returned_rows": 2000, "facet_time_limit_ms": 200, "suggest_facets": False,
+            "num_sql_threads": 1}
 WORKERS = 2
 HOST = "127.0.0.1"  # loopback: `--host 0.0.0.0` is a deliberate choice (the Dockerfile makes it)
 PORT = 8001
