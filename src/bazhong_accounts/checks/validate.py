@@ -129,9 +129,16 @@ def check(root: str | Path) -> list[Problem]:
 def _write_lines(problems: list[Problem], known: list[Problem]) -> None:
     """Each problem, then each known erratum (and GitHub's annotations of both), a line each,
     written 10,000 at a time (memory bounded, and not a call per line)."""
-    lines = chain((str(p) for p in problems), (f"known: {p}" for p in known))
+    _write_chunked(str(p) for p in problems)
+    if hasattr(known, "write_to"):  # an SQL engine's known errata, worded while its checks ran
+        known.write_to(sys.stdout)
+    else:
+        _write_chunked(f"known: {p}" for p in known)
     if os.environ.get("GITHUB_ACTIONS") == "true":  # GitHub turns these into annotations
-        lines = chain(lines, (p.annotation("error") for p in problems), (p.annotation("notice") for p in known))
+        _write_chunked(chain((p.annotation("error") for p in problems), (p.annotation("notice") for p in known)))
+
+
+def _write_chunked(lines) -> None:
     while chunk := list(islice(lines, 10000)):
         sys.stdout.write("\n".join(chunk) + "\n")
 

@@ -7,7 +7,8 @@ the columns it does not keep, and checks a kept column on its distinct values: s
 A valid package stops there for its cells and keys (fast path); a failing cell check or a
 key-hash collision reads that file again with every column and runs only those checks as queries
 that name the rows (slow path). Keys, identities, errata, ordinals and sources run as SQL on the
-tables. For the failing rows only: the physical CSV line (lines.py) and the message (messages.py). The output is the
+tables, the checks after the structure's in two lanes at once on DuckDB (lanes.py), the known
+errata worded in one of them. For the failing rows only: the physical CSV line (lines.py) and the message (messages.py). The output is the
 pandas validator's (``path:line: column: message``), so the engines can be compared line for line.
 
 What the SQL engines check is listed in COVERED; NOT_COVERED is printed on stderr at each run so
@@ -30,10 +31,10 @@ from ...model.typing import pattern_of
 from ..package import Result, _guard, _load_package, report_unlisted_csvs
 from . import definitions as d
 from .backends import ENGINES
-from . import canonical_sql, errata_refs, frame_sql, provenance_sql
+from . import canonical_sql, errata_refs, frame_sql, lanes, provenance_sql
 from .bytes import check_bytes
 from .identities import break_queries as identities_sql
-from .identities import check_identities, check_rows, matched_sql, ordinal_checks, source_checks
+from .identities import check_identities, check_rows, mark_type_checked, matched_sql, ordinal_checks, source_checks
 from .lines import line_maps
 from .package_checks import check_package
 from .package_checks import package_checks as package_sql
@@ -267,9 +268,7 @@ def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
     schemas = {name: t.schema for name, t in loaded.items()}
     failed = {name: t.failed for name, t in loaded.items() if t.failed}
     duplicates = {name for name, t in loaded.items() if t.duplicates}
-    for name in sorted(set(failed) | duplicates):
-        t = loaded[name]
-        engine.load_full(name, t.path, t.header)
+    _read_in_full(engine, loaded)
     checks = d.structure_checks(schemas, engine.one_scan, failed, duplicates)
     if not checks:
         return
@@ -293,6 +292,15 @@ def _run_structure(engine, loaded: dict[str, Loaded], report: Report) -> None:
                            dedupe=x in DEDUPE)
 
 
+def _read_in_full(engine, loaded: dict[str, Loaded]) -> None:
+    """The files whose cell checks failed or whose key hashes collide, read again with every
+    column (engine.load_full, once each): before the checks run in lanes, so that no lane finds
+    a table replaced under it (canonical_sql reads the load's own columns of the others)."""
+    for name in sorted(n for n, t in loaded.items() if t.failed or t.duplicates):
+        t = loaded[name]
+        engine.load_full(name, t.path, t.header)
+
+
 def _primary_key(t: Loaded, rows, lines, report: Report) -> None:
     groups: dict[str, list] = {}
     for (_rn, col, shown, key), line in sorted(zip(rows, lines), key=lambda p: p[0][0]):
@@ -303,6 +311,14 @@ def _primary_key(t: Loaded, rows, lines, report: Report) -> None:
         for line, col, _ in members:
             others = [m[0] for m in members if m[0] != line]
             report.add(t.rel, line, col, primary_key_message(pk, shown, others), col_no=t.col_no(col))
+
+
+def _render_known(engine, loaded: dict, report: Report) -> None:
+    """The known errata worded while the other lane's queries run (KnownErrata.render); on an
+    engine that runs the lanes one after another it would be one more pass, so they are worded
+    as they are printed."""
+    if lanes.concurrent(engine) and hasattr(report.known, "render"):
+        report.known.render()
 
 
 def collect(root: str | Path, engine: str = "duckdb", session=None) -> Result:
@@ -330,15 +346,22 @@ def checked(root: str | Path, engine: str = "duckdb", session=None) -> Iterator[
         loaded = _load_all(root, backend, resources, report)
         report_unlisted_csvs(root, resources, report)
         _unknown_references(resources, loaded, report)
-        _guard(report, "structure", _run_structure, backend, loaded, report)
-        _guard(report, "frame checks", frame_sql.check, backend, loaded, report)  # before identities: dedupe
-        _guard(report, "identities", check_identities, backend, loaded, report, result.order)
-        _guard(report, "ordinals and sources", check_rows, backend, loaded, report)
-        _guard(report, "organisation and trips", check_package, backend, loaded, report)
-        _guard(report, "canonical form and row order", canonical_sql.check, backend, loaded, root, report)
-        _guard(report, "errata references", errata_refs.check, backend, loaded, [r[0] for r in resources],
-               lambda t: columns_read(t.header, t.name, row_queries({n: x.schema for n, x in loaded.items()})), report)
-        _guard(report, "provenance", provenance_sql.check, backend, loaded, root, [r[0] for r in resources], report)
+        _guard(report, "reading again", _read_in_full, backend, loaded)
+        mark_type_checked(loaded)  # the row checks below need not match a type the load found everywhere
+        names = [r[0] for r in resources]
+
+        def kept(t):
+            return columns_read(t.header, t.name, row_queries({n: x.schema for n, x in loaded.items()}))
+
+        lanes.run(backend, loaded, report, [  # two at once on DuckDB, in this order on Spark
+            [("structure", _run_structure),
+             ("frame checks", frame_sql.check),  # after the structure, before identities: dedupe
+             ("identities", lambda e, ts, r: check_identities(e, ts, r, result.order)),
+             ("ordinals and sources", check_rows), ("organisation and trips", check_package),
+             ("known errata", _render_known)],
+            [("canonical form and row order", lambda e, ts, r: canonical_sql.check(e, ts, root, r)),
+             ("errata references", lambda e, ts, r: errata_refs.check(e, ts, names, kept, r)),
+             ("provenance", lambda e, ts, r: provenance_sql.check(e, ts, root, names, r))]])
         result.rows = sum(t.lines.rows for t in loaded.values())  # type: ignore[attr-defined]
         yield result
     finally:

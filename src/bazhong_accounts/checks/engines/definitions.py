@@ -71,10 +71,14 @@ def valid(field: dict, col: str) -> str:
     return "true"
 
 
+TYPE_CHECKED = "x-typeCheckedEverywhere"  # on an engine's copy of a field: no cell failed its type check
+
+
 def usable(field: dict, col: str, all_valid: bool = False) -> str:
-    """SQL: the cell has a value of the right type. all_valid: the column's type check failed
-    nowhere, so a value is enough (no regex again)."""
-    check = "true" if all_valid else valid(field, col)
+    """SQL: the cell has a value of the right type. all_valid (or the field marked TYPE_CHECKED,
+    identities.mark_type_checked): the column's type check failed nowhere, so a value is enough
+    (no regex again)."""
+    check = "true" if all_valid or field.get(TYPE_CHECKED) else valid(field, col)
     return f"({col} <> '')" if check == "true" else f"({col} <> '' and {check})"
 
 
