@@ -215,3 +215,11 @@ def made_once(tmp_path_factory, folder: str, name: str, make) -> Path:
             make(out)
             done.touch()
     return out
+
+
+def pytest_collection_modifyitems(items):
+    """The Spark tests first, in their order: under xdist the worker that gets them starts the JVM
+    at once and runs them (tens of seconds) while the other takes the rest of the suite; a long
+    test started last would be the suite's tail (worksteal cannot split it)."""
+    spark = [item for item in items if item.nodeid.startswith("tests/checks/test_engines_spark.py::")]
+    items[:] = spark + [item for item in items if item not in spark]

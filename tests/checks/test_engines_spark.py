@@ -4,25 +4,30 @@ organisation and trips checks, and the checks the SQL engines took over from pan
 copy of test_engines_sql_checks.py, word for word), each compared to the pandas validator.
 
 One SparkSession (local mode, Java from Debian's openjdk-17-jre-headless) serves every test; it
-is started once, on the xdist worker that runs this module. The session remembers what Spark
-computed (backends.remember_results): the broken copies differ from the real package in a few
-files, so a table read from a file of the same bytes, and a query over tables of the same
-content, is computed once, for the real package (the first test); each copy runs only the jobs
-its changed files reach (the mutation cases: 201 jobs run, 283 reused). Each case still goes
-through the whole engine: SQLGlot's translation, the views, Spark reading every changed file.
+is started once, on the xdist worker that runs this module (conftest.py puts the module first in
+the collection, so that worker starts it at once and the other takes the rest of the suite). The
+session remembers what Spark computed (backends.remember_results): the broken copies differ from
+the real package in a few files, so a table read from a file of the same bytes, and a query over
+tables of the same content, is computed once, for the real package (the first test); each copy
+runs only the jobs its changed files reach. Each case still goes through the whole engine:
+SQLGlot's translation, the views, Spark reading every changed file.
 
-The Spark cases are marked `spark_slow` and run with `make test-spark`, not `make test`: the
-module took 283 s of wall time at load 5-8 (JVM CPU: the real package 32 s, the mutation cases
-91 s, synthetic 21 s, organisation 9 s, the SQL checks 16 s, the cache test 16 s; before the
-session remembered results, 391 s of wall time), most of it Spark analysing, planning and
-running about 85 jobs for each package it has not seen, 0.3-1 s each even on tiny data; the
-real package alone (44 s) is past what `make test`'s two minutes leave. `make test` keeps
-the JVM-free test of the CTE rewrite. The engine's settings are measured and explained in
-checks/engines/backends.py (spark_session, SparkEngine).
+In `make test`: the real package and the organisation-and-trips copy (which reuses most of what
+the real package computed), and the JVM-free test of the CTE rewrite. The mutation cases, the
+synthetic package, the SQL checks and the test of what the session remembers are marked
+`spark_slow` and run with `make test-spark`: each package Spark has not seen costs about 44 Spark
+jobs and Catalyst's analysis and planning of some 200 KB of SQL (measured: the rule executor's
+time is about half the JVM CPU of the real package, 27 s over a cold and a warm run;
+ResolveReferences and DeduplicateRelations lead, over the union queries that read every table),
+so the whole module is minutes (418 s at load 11-12: mutation cases 181 s, synthetic 65 s, real
+package 61 s plus 15 s to start the JVM, the SQL checks 35 s, the memo test 36 s, organisation and
+trips 15 s). The engine's settings are measured and explained in checks/engines/backends.py
+(spark_session, SparkEngine).
 """
 
 from __future__ import annotations
 
+import csv
 import re
 
 import pytest
@@ -42,9 +47,8 @@ def spark():
     return session
 
 
-@pytest.mark.spark_slow
-def test_spark_agrees_on_the_real_package(spark):
-    expected, got = compare(ROOT, "spark")
+def test_spark_agrees_on_the_real_package(spark, root_validation):
+    expected, got = compare(ROOT, "spark", root_validation[1])
     assert got == expected
     assert any(p[0] == "known" for p in got), "the real package has errata-covered breaks"
 
@@ -64,7 +68,6 @@ def test_spark_agrees_on_a_synthetic_package(spark, synthetic):  # noqa: F811
     assert any(p[:3] == ("data/income.csv", line, "source_id") and "is the report of" in p[3] for p in got), got
 
 
-@pytest.mark.spark_slow
 def test_spark_agrees_on_organisation_and_trips(spark, org_and_trips):  # noqa: F811
     pkg, cases = org_and_trips
     expected, got = compare(pkg, "spark")
@@ -148,3 +151,40 @@ def test_a_cte_read_twice_is_computed_once():
     engine._without_shared_ctes("with b0 as (select 1 as k), b as (select k from b0) "
                                 "select x.k from b x join b y on true")
     assert engine.views[-1].startswith("cte_b_") and engine.spark.made[-1].startswith("WITH b0 AS"), engine.spark.made
+
+
+def test_a_small_csv_is_read_in_python_or_refused_with_the_reason(tmp_path):
+    """SparkEngine reads a CSV under SMALL_FILE with the csv module: the rows below the header,
+    blank lines skipped and invalid UTF-8 replaced as Spark's reader does; a ragged row or a cell
+    the csv module refuses is the error load() returns (files.py's scan then says where)."""
+    from bazhong_accounts.checks.engines.backends import _csv_rows
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'a,b\n1,"x\ny"\n\n2,\n3,""\n4,\xff\n')
+    assert _csv_rows(path, 2) == [["1", "x\ny"], ["2", ""], ["3", ""], ["4", "\ufffd"]]
+    path.write_bytes(b"a,b\n1,2\n3\n")
+    assert _csv_rows(path, 2) == "a row has 1 fields, the header 2"
+    path.write_bytes(b'a,b\n1,"' + b"x" * 2000 + b'"\n')  # past the csv module's field limit
+    limit = csv.field_size_limit(1000)  # a process-wide setting: some library raises it
+    try:
+        assert _csv_rows(path, 2) == "not a valid CSV: field larger than field limit (1000)", _csv_rows(path, 2)
+    finally:
+        csv.field_size_limit(limit)
+
+
+def test_both_readers_give_the_same_table(spark, tmp_path, monkeypatch):
+    """A file read in Python (under SMALL_FILE) and by Spark's CSV reader (above it): the same
+    rows, numbered alike, with the same computed column."""
+    from bazhong_accounts.checks.engines.backends import SparkEngine
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'a,b\n1,"x\ny"\n2,\n3,""\n')
+    tables = []
+    for small in (1 << 20, 0):
+        monkeypatch.setattr(SparkEngine, "SMALL_FILE", small)
+        engine = SparkEngine(spark)
+        engine.memo = None  # remembered results would hand the second read the first one's table
+        assert engine.load("t", path, ["a", "b"], [], {"n": "length(t.b)"}) is None
+        tables.append(engine.query('select rn, a, b, n from "t_t" order by rn'))
+        engine.close()
+    assert tables[0] == tables[1] == [(0, "1", "x\ny", 3), (1, "2", "", 0), (2, "3", "", 0)], tables

@@ -197,6 +197,10 @@ def spark_session():
                        .config("spark.sql.adaptive.enabled", "false")
                        .config("spark.sql.autoBroadcastJoinThreshold", "-1")
                        .config("spark.sql.ansi.enabled", "false")
+                       # constraints inferred for every operator of a plan of hundreds of union
+                       # branches only to add IS NOT NULL filters (InferFiltersFromConstraints: 6 %
+                       # of the Catalyst rule time of the real package; the rows are the same)
+                       .config("spark.sql.constraintPropagation.enabled", "false")
                        # a local driver runs seconds, not hours: the quick JIT tier only, and the
                        # serial collector (measured: a third less CPU for the real package)
                        .config("spark.driver.extraJavaOptions",
@@ -239,6 +243,10 @@ class SparkEngine:
     checks_utf8 = False  # Spark's reader replaces invalid bytes silently: decode in Python first
 
     SMALL = 64 << 20  # CSV bytes below which each query runs as one task (see query)
+    # A CSV below this is read by the csv module and handed to Spark as Arrow (a LocalRelation in
+    # the driver: no file-scan job, no CSV reader per file); above, Spark's reader reads it (a
+    # cluster reads it where it lies; Python would hold the rows twice, a few hundred MB at 16 MB)
+    SMALL_FILE = 16 << 20
 
     def __init__(self, session=None):
         self.spark = session or spark_session()
@@ -252,47 +260,69 @@ class SparkEngine:
     def load(self, resource: str, path: Path, header: list[str], keep: list[str],
              computed: dict[str, str]) -> str | None:
         """Every column (`keep` is DuckDB's saving) and the `computed` columns, translated by
-        SQLGlot, read now and kept (local checkpoint) behind view t_<name>. Returns the
-        reader's error (a ragged row, bad quoting) or None."""
-        from pyspark.sql import functions as F
-        from pyspark.sql.types import StringType, StructField, StructType
-
+        SQLGlot, behind view t_<name>, kept once computed (a lazy local checkpoint: the first
+        query that reads the table computes it). Returns the reader's error (a ragged row, bad
+        quoting) or None."""
         raw, table_view = "raw_" + resource, view(resource).strip('"')
         extra = "".join(f", {sql} as {q(column)}" for column, sql in computed.items())
         text = to_spark(f"select t.*{extra} from {q(raw)} t")
-        self.bytes += path.stat().st_size
+        size = path.stat().st_size
+        self.bytes += size
+        small = size < self.SMALL_FILE
+        if small:  # read here: a file the csv module refuses is refused before any Spark plan
+            rows = _csv_rows(path, len(header))
+            if isinstance(rows, str):
+                return rows
 
         def table():
-            schema = StructType([StructField(h, StringType()) for h in header])
-            # multiLine: a file is one partition, so monotonically_increasing_id() numbers its rows 0..n-1
-            df = self.spark.read.csv(str(path), schema=schema, header=True, multiLine=True, quote='"', escape='"',
-                                     mode="FAILFAST", enforceSchema=True, encoding="UTF-8")
-            # multiLine reads a file as one partition anyway; coalesce(1) says so to the planner
-            # (SinglePartition), so joins and aggregates over one table need no shuffle
-            df = df.coalesce(1).select(F.monotonically_increasing_id().alias("rn"),
-                                       *[F.coalesce(F.col(f"`{h}`"), F.lit("")).alias(h) for h in header])
+            df = self._local_table(rows, header) if small else self._csv_table(path, header)
             df.createOrReplaceTempView(raw)
             return self.spark.sql(text)
 
         key = _digest(path.read_bytes(), "\0".join(header).encode(), text.encode()) if self.memo is not None else None
-        try:  # computed once: every later plan scans the rows, not the CSV reader and the masks again
+        try:
             self._register(table_view, key, table)
         except Exception as e:  # noqa: BLE001 - FAILFAST's error (a ragged row) comes wrapped
             return _first_line(e)
         return None
 
+    def _local_table(self, rows: list[list[str]], header: list[str]):
+        """The rows read in Python, handed to Spark as Arrow: a LocalRelation, no file to scan
+        and no job to read it (rn and the cells as the CSV reader would give them)."""
+        import pyarrow as pa
+
+        columns = [pa.array(range(len(rows)), pa.int64())]
+        columns += [pa.array([r[i] for r in rows], pa.string()) for i in range(len(header))]
+        return self.spark.createDataFrame(pa.Table.from_arrays(columns, names=["rn", *header])).coalesce(1)
+
+    def _csv_table(self, path: Path, header: list[str]):
+        """Spark's CSV reader, for files too big to pass through Python (SMALL_FILE)."""
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        schema = StructType([StructField(h, StringType()) for h in header])
+        # multiLine: a file is one partition, so monotonically_increasing_id() numbers its rows 0..n-1
+        df = self.spark.read.csv(str(path), schema=schema, header=True, multiLine=True, quote='"', escape='"',
+                                 mode="FAILFAST", enforceSchema=True, encoding="UTF-8")
+        # multiLine reads a file as one partition anyway; coalesce(1) says so to the planner
+        # (SinglePartition), so joins and aggregates over one table need no shuffle
+        return df.coalesce(1).select(F.monotonically_increasing_id().alias("rn"),
+                                     *[F.coalesce(F.col(f"`{h}`"), F.lit("")).alias(h) for h in header])
+
     def _register(self, name: str, key: str | None, make) -> None:
-        """View `name` of make()'s rows, computed now and kept on the executors, the lineage cut
-        (a small plan for every query that reads them); with remembered results, made once per
-        fingerprint `key` and kept by the session, not released by close()."""
+        """View `name` of make()'s rows, kept on the executors once computed, the lineage cut (a
+        small plan for every query that reads them). The checkpoint is lazy: the first query that
+        reads the view computes it inside its own job (an eager one was a job of its own, 44 of
+        the real package's 90); with remembered results, made once per fingerprint `key` and kept
+        by the session, not released by close()."""
         if self.memo is None:
-            df = make().localCheckpoint(eager=True)
+            df = make().localCheckpoint(eager=False)
             self.frames.append(df)
         elif key in self.memo.frames:
             df = self.memo.frames[key]
             self.memo.reused += 1
         else:
-            df = self.memo.frames[key] = make().localCheckpoint(eager=True)
+            df = self.memo.frames[key] = make().localCheckpoint(eager=False)
             self.memo.computed += 1
         df.createOrReplaceTempView(name)
         self.prints[name] = key
@@ -351,6 +381,22 @@ def _digest(*parts: bytes) -> str:
     for part in parts:
         h.update(len(part).to_bytes(8, "big") + part)
     return h.hexdigest()
+
+
+def _csv_rows(path: Path, ncols: int) -> list[list[str]] | str:
+    """The rows of a CSV below its header as the csv module reads them, blank lines skipped as
+    Spark's reader skips them, invalid UTF-8 replaced as it replaces it; or the error that makes
+    the file unreadable (files.py's ragged-row scan then says where)."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(path.read_bytes().decode("utf-8", errors="replace"), newline=""))
+    try:
+        rows = [r for r in reader if r]
+    except csv.Error as e:
+        return f"not a valid CSV: {e}"
+    ragged = next((r for r in rows[1:] if len(r) != ncols), None)
+    return f"a row has {len(ragged)} fields, the header {ncols}" if ragged is not None else rows[1:]
 
 
 def _first_line(error: Exception) -> str:
