@@ -21,15 +21,17 @@ BIN = Path(sys.executable).parent  # the venv's console scripts
 OWN_SOURCE = ROOT / "archive" / "bazhong-govt-office-2018-final-accounts.txt"  # the report the package holds
 
 
-# Modules of a few tests that each wait seconds on other processes (the README's examples, the
-# wheel's build and install): run first, by the first worker (pytest-xdist's worksteal gives each
-# worker a contiguous half and lets an idle one take from the end of the other's), so that no worker
-# is still in one of them when the other has run out of tests to take.
-FIRST = ("test_readme_examples.py", "test_wheel.py")
+# Modules run first, by the first worker (pytest-xdist's worksteal gives each worker a contiguous
+# half and lets an idle one take from the end of the other's), so that no worker is still in one of
+# them when the other has run out of tests to take: the Spark tests (the JVM started at once, tens
+# of seconds of one test that worksteal cannot split), then a few tests that each wait seconds on
+# other processes (the README's examples, the wheel's build and install).
+FIRST = ("test_engines_spark.py", "test_readme_examples.py", "test_wheel.py")
 
 
 def pytest_collection_modifyitems(items) -> None:
-    items.sort(key=lambda item: item.path.name not in FIRST)  # stable: the rest keep their order
+    # stable: each module's tests and the rest keep their order
+    items.sort(key=lambda item: FIRST.index(item.path.name) if item.path.name in FIRST else len(FIRST))
 
 
 def copy_package_to(dest: Path) -> Path:
@@ -215,11 +217,3 @@ def made_once(tmp_path_factory, folder: str, name: str, make) -> Path:
             make(out)
             done.touch()
     return out
-
-
-def pytest_collection_modifyitems(items):
-    """The Spark tests first, in their order: under xdist the worker that gets them starts the JVM
-    at once and runs them (tens of seconds) while the other takes the rest of the suite; a long
-    test started last would be the suite's tail (worksteal cannot split it)."""
-    spark = [item for item in items if item.nodeid.startswith("tests/checks/test_engines_spark.py::")]
-    items[:] = spark + [item for item in items if item not in spark]

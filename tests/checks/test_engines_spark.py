@@ -12,8 +12,9 @@ tables of the same content, is computed once, for the real package (the first te
 runs only the jobs its changed files reach. Each case still goes through the whole engine:
 SQLGlot's translation, the views, Spark reading every changed file.
 
-In `make test`: the real package and the organisation-and-trips copy (which reuses most of what
-the real package computed), and the JVM-free test of the CTE rewrite. The mutation cases, the
+In `make test`: the real package (about 30 s of one xdist worker with the JVM's start), the
+two readers' agreement and the JVM-free tests. The organisation-and-trips copy (10 s more: the
+suite took 114 s of its 120 with it, quiet), the mutation cases, the
 synthetic package, the SQL checks and the test of what the session remembers are marked
 `spark_slow` and run with `make test-spark`: each package Spark has not seen costs about 44 Spark
 jobs and Catalyst's analysis and planning of some 200 KB of SQL (measured: the rule executor's
@@ -68,6 +69,7 @@ def test_spark_agrees_on_a_synthetic_package(spark, synthetic):  # noqa: F811
     assert any(p[:3] == ("data/income.csv", line, "source_id") and "is the report of" in p[3] for p in got), got
 
 
+@pytest.mark.spark_slow
 def test_spark_agrees_on_organisation_and_trips(spark, org_and_trips):  # noqa: F811
     pkg, cases = org_and_trips
     expected, got = compare(pkg, "spark")
