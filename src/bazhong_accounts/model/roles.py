@@ -78,16 +78,17 @@ def scope(schema: Schema) -> list[str]:
     return with_role(schema, "scope")
 
 
+def foreign_keys(schema: Schema) -> list[tuple[list[str], str, list[str]]]:
+    """(fields, target resource, target fields) of each foreign key; resource "" is the table itself."""
+    refs = [(fk, fk.get("reference", {})) for fk in schema.get("foreignKeys", [])]
+    return [(as_list(fk["fields"]), ref.get("resource", ""), as_list(ref.get("fields"))) for fk, ref in refs]
+
+
 def parent_links(schema: Schema) -> list[tuple[str, str]]:
     """(parent field, the key field it refers to) of each self-referencing foreign key:
     ``[("parent_item_id", "item_id")]`` for income. A row's parts have it as their parent."""
-    out = []
-    for fk in schema.get("foreignKeys", []):
-        ref = fk.get("reference", {})
-        if ref.get("resource", "") == "":
-            for field, target in zip(as_list(fk["fields"]), as_list(ref.get("fields")), strict=False):
-                out.append((field, target))
-    return out
+    return [(field, target) for fields, resource, targets in foreign_keys(schema) if resource == ""
+            for field, target in zip(fields, targets, strict=False)]
 
 
 def main_figure(schema: Schema) -> str | None:

@@ -253,13 +253,9 @@ def labelled_columns(table: str | None) -> frozenset[str]:
     """The columns Datasette shows as the other table's row: its label, linked, and the key beside
     (foreign keys of one field to another table's whole primary key). Their cells get the class
     `linked` and a minimum width (_site_style.html): a source's full name wrapped into 9 lines."""
-    out = set()
-    for key in schemas().get(table or "", {}).get("foreignKeys", []):
-        target, fields = key["reference"]["resource"], as_list(key["fields"])
-        pk = as_list(schemas().get(target, {}).get("primaryKey"))
-        if target not in ("", table) and len(fields) == 1 and as_list(key["reference"]["fields"]) == pk:
-            out.update(fields)
-    return frozenset(out)
+    return frozenset(fields[0] for fields, target, target_fields in roles.foreign_keys(schemas().get(table or "", {}))
+                     if target not in ("", table) and len(fields) == 1
+                     and target_fields == as_list(schemas().get(target, {}).get("primaryKey")))
 
 
 def row_label_column(table: str | None) -> str | None:

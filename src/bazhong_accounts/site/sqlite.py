@@ -51,11 +51,8 @@ class Table:
 
     def foreign_keys(self) -> list[tuple[list[str], str, list[str]]]:
         """(fields, target table, target fields); resource "" is the table itself."""
-        out = []
-        for fk in self.schema.get("foreignKeys", []):
-            ref = fk["reference"]
-            out.append((as_list(fk["fields"]), ref.get("resource") or self.name, as_list(ref["fields"])))
-        return out
+        return [(fields, target or self.name, target_fields)
+                for fields, target, target_fields in roles.foreign_keys(self.schema)]
 
     def row_key_fields(self) -> list[str]:
         """The key fields that name a row within its department-year (roles.row_key_fields)."""

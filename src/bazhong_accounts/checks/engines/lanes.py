@@ -5,8 +5,9 @@ lookups, the known errata worded) nor the serial parts of a query (planning, the
 aggregate, lag() over a scan): a second lane's queries fill the core they leave idle. The engine's
 connection runs the first lane (identities, whose known errata are read from it afterwards); a
 cursor of the same database (the tables and views are shared) runs the second in a thread
-(DuckDB does not hold the GIL). Each lane writes into a report of its own, added to the run's in
-lane order, so the output is the one of the checks run one after another. An engine without
+(DuckDB does not hold the GIL). Each step's problems are kept apart and added to the run's in the
+order given (run's `order`), so the output is the one of the checks run one after another in that
+order, whichever lane ran each step. An engine without
 cursors (Spark: each query is a job on the cluster already) runs the lanes one after another.
 """
 
