@@ -122,6 +122,9 @@ class _Recorder:
     def localCheckpoint(self, eager):  # noqa: N802 - pyspark's name
         return self
 
+    def coalesce(self, n):
+        return self
+
     def createOrReplaceTempView(self, name):  # noqa: N802 - pyspark's name
         pass
 

@@ -1,0 +1,96 @@
+"""Each test of tests/checks/test_engines_spark.py (every Spark case, `spark_slow` or not), one
+xdist-free pytest run per tree: per test the wall time, the JVM's CPU, the Python CPU and the
+Spark jobs run, and the load average. The JVM's CPU is what the machine's load does not inflate
+(the wall time it does). With --against REF, a checkout of REF is timed the same way first.
+
+    .venv/bin/python benchmarks/bench_spark_cases.py --against main   # about 5 minutes on a quiet machine
+
+The measuring is a pytest plugin (this module, `-p bench_spark_cases`): it reads the JVM's CPU
+from /proc once the session fixture has started it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench_spark import trees_to_time
+from suite_time import env_for, load
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = os.environ.get("BENCH_SPARK_CASES_OUT")  # where the plugin writes its rows (JSON lines)
+
+
+def _jvm_cpu() -> float:
+    """CPU seconds of the JVM pyspark started in this process (0 before it starts)."""
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    if context is None:
+        return 0.0
+    fields = Path(f"/proc/{context._gateway.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _jobs() -> int:
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    return context._jsc.sc().dagScheduler().nextJobId() if context is not None else 0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Setup, call and teardown of one test, measured together (the session fixture's JVM start
+    goes to the first test)."""
+    wall, jvm, py, jobs, before = time.perf_counter(), _jvm_cpu(), sum(os.times()[:2]), _jobs(), load()
+    yield
+    if OUT:
+        row = {"test": item.name, "wall": time.perf_counter() - wall, "jvm_cpu": _jvm_cpu() - jvm,
+               "py_cpu": sum(os.times()[:2]) - py, "jobs": _jobs() - jobs, "load": before}
+        with open(OUT, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+
+def run(tree: Path, out: Path) -> int:
+    """The module's tests in `tree` (its src/ first on the path), one process, no xdist."""
+    env = dict(env_for(tree), BENCH_SPARK_CASES_OUT=str(out),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "benchmarks"), env_for(tree).get("PYTHONPATH")])))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "bench_spark_cases",
+                           "-m", "spark_slow or not spark_slow", "tests/checks/test_engines_spark.py"],
+                          cwd=tree, env=env, capture_output=True, text=True)
+    print(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-2000:], flush=True)
+    return proc.returncode
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--against", metavar="REF", help="also time a checkout of this git ref (e.g. main)")
+    args = ap.parse_args()
+    failed = 0
+    with trees_to_time(args.against) as trees:
+        for name, tree in trees.items():
+            out = Path(f"/tmp/bench_spark_cases.{os.getpid()}.jsonl")
+            out.unlink(missing_ok=True)
+            failed |= run(tree, out)
+            rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] if out.exists() else []
+            out.unlink(missing_ok=True)
+            print(f"{name}:")
+            for r in rows:
+                print(f"  {r['test']:<62} wall {r['wall']:6.1f} s | JVM CPU {r['jvm_cpu']:6.1f} s | "
+                      f"Python CPU {r['py_cpu']:5.1f} s | {r['jobs']:4d} jobs | load {r['load']}")
+            total = {k: sum(r[k] for r in rows) for k in ("wall", "jvm_cpu", "py_cpu", "jobs")}
+            print(f"  {'all':<62} wall {total['wall']:6.1f} s | JVM CPU {total['jvm_cpu']:6.1f} s | "
+                  f"Python CPU {total['py_cpu']:5.1f} s | {total['jobs']:4d} jobs", flush=True)
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(main())
