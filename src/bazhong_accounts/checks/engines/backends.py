@@ -9,7 +9,6 @@ order (``rn``, 0-based), so a failing row maps back to its CSV line.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -173,34 +172,40 @@ def shared_ctes(sql: str) -> tuple[tuple[tuple[str, str], ...], str]:
     return tuple(views), tree.sql(dialect="spark")
 
 
-@lru_cache(maxsize=512)
+# the tokens union_branches looks at: quoted strings and names (skipped), parentheses, and the
+# words that act on a whole union when they stand outside every parenthesis
+_UNION_TOKENS = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`|[()]|--|/\*"""
+                           r"|\b(?:UNION\s+ALL|UNION|INTERSECT|EXCEPT|MINUS|WITH|ORDER\s+BY|SORT\s+BY|"
+                           r"CLUSTER\s+BY|DISTRIBUTE\s+BY|LIMIT|OFFSET)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1024)
 def union_branches(text: str) -> tuple[str, ...]:
-    """The branches of a Spark SQL query that is a plain `union all` at its top (no WITH, ORDER
-    BY or LIMIT over the whole), each as Spark SQL; () for any other query. The checks put a
-    check or a table in each branch, so a branch reads one or two tables: SparkEngine.query
-    remembers each branch's rows apart, and a package that changes a few files computes only
-    the branches that read them."""
-    import sqlglot
-    from sqlglot import exp
-
-    if not re.search(r"\bunion\s+all\b", text, re.IGNORECASE):
+    """The branches of a Spark SQL query that is a plain `UNION ALL` of queries (nothing over the
+    whole union: no WITH, ORDER BY, LIMIT, and no UNION, INTERSECT or EXCEPT beside it); () for
+    any other query. The checks put a check or a table in each branch, so a branch reads one or
+    two tables: SparkEngine.query remembers each branch's rows apart, and a package that changes
+    a few files computes only the branches that read them. A scan of the tokens, not a parse
+    (SQLGlot's parse of the 200 KB of a package's queries costs seconds of Python)."""
+    depth, cuts = 0, []
+    for m in _UNION_TOKENS.finditer(text):
+        token = m.group(0)
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        elif token in ("--", "/*"):
+            return ()  # a comment: not what SQLGlot writes, so not worth reading
+        elif depth == 0 and token[0] not in "'\"`":
+            if re.fullmatch(r"UNION\s+ALL", token, re.IGNORECASE):
+                cuts.append(m.span())
+            else:
+                return ()
+    if not cuts:
         return ()
-    tree = sqlglot.parse_one(text, read="spark")
-    out: list[exp.Expression] = []
-
-    def flatten(node) -> bool:
-        if isinstance(node, exp.Union) and not node.args.get("distinct"):
-            if any(v for a, v in node.args.items() if a not in ("this", "expression", "distinct")):
-                return False  # WITH, ORDER BY, LIMIT, BY NAME over the whole
-            return flatten(node.left) and flatten(node.right)
-        if isinstance(node, exp.Union | exp.Intersect | exp.Except):  # a UNION (distinct) etc.
-            return False
-        out.append(node)
-        return True
-
-    if not isinstance(tree, exp.Union) or not flatten(tree):
-        return ()
-    return tuple(b.sql(dialect="spark") for b in out)
+    starts = [0] + [end for _, end in cuts]
+    ends = [start for start, _ in cuts] + [len(text)]
+    return tuple(text[i:j].strip() for i, j in zip(starts, ends))
 
 
 _SESSION = None
@@ -249,7 +254,7 @@ class Remembered:
     def __init__(self):
         self.frames: dict[str, object] = {}  # fingerprint -> checkpointed DataFrame
         self.rows: dict[str, list[tuple]] = {}  # fingerprint -> the rows of a query or of a union's branch
-        self.types: dict[str, list] = {}  # a union's text and its views' schemas -> its columns' types
+        self.types: dict[str, list[str]] = {}  # a union's text and its views' schemas -> its columns' types
         self.schemas: dict[str, str] = {}  # fingerprint -> the schema of a view
         self.computed = self.reused = 0  # Spark jobs run and saved (checkpoints and queries)
 
@@ -400,38 +405,32 @@ class SparkEngine:
         new run, in one job, each row tagged with its branch; the others' rows are reused. Spark
         widens the types of a union's columns over all its branches, so the branches run alone
         are cast to the whole union's types (remembered by the text and the schemas of the views
-        it reads): the rows are those of the whole query, in its order."""
+        it reads; a union not seen before runs whole): the rows are those of the whole query,
+        in its order."""
         keys = [self._fingerprint(b) for b in branches]
         todo = [i for i, k in enumerate(keys) if k not in self.memo.rows]
         self.memo.reused += len(branches) - len(todo)
-        if not todo:
-            return [r for k in keys for r in self.memo.rows[k]]
-        types_key = _digest(text.encode(), *(f"{n}={self.schemas[n]}".encode()
-                                             for n in sorted(_names(text)) if n in self.schemas))
-        types = self.memo.types.get(types_key)
-        if types is None and len(todo) == len(branches):  # the first time: the query as it is
-            df = self.spark.sql(" union all ".join(f"select {i} as __branch, b{i}.* from ({b}) b{i}"
-                                                   for i, b in enumerate(branches)))
-            types = self.memo.types[types_key] = [f.dataType for f in df.schema.fields[1:]]
-        else:
+        if todo:
+            types_key = _digest(text.encode(), *(f"{n}={self.schemas[n]}".encode()
+                                                 for n in sorted(_names(text)) if n in self.schemas))
+            types = self.memo.types.get(types_key)
             if types is None:
-                types = self.memo.types[types_key] = [f.dataType for f in self.spark.sql(text).schema.fields]
-            df = functools.reduce(lambda a, b: a.union(b), (self._typed(i, branches[i], types) for i in todo))
-        found: dict[int, list[tuple]] = {i: [] for i in todo}
-        for row in self._collect(df):
-            found[row[0]].append(row[1:])
-        for i in todo:
-            self.memo.rows[keys[i]] = found[i]
+                todo = list(range(len(branches)))
+                sql = " union all ".join(f"select {i} as __branch, b{i}.* from ({b}) b{i}" for i, b in enumerate(branches))
+            else:
+                names = ", ".join(f"c{j}" for j in range(len(types)))
+                cast = ", ".join(f"c{j}" if t == "void" else f"cast(c{j} as {t})" for j, t in enumerate(types))
+                sql = " union all ".join(f"select {i} as __branch, {cast} from ({branches[i]}) b{i}({names})"
+                                         for i in todo)
+            df = self.spark.sql(sql)
+            if types is None:
+                self.memo.types[types_key] = [f.dataType.simpleString() for f in df.schema.fields[1:]]
+            found: dict[int, list[tuple]] = {i: [] for i in todo}
+            for row in self._collect(df):
+                found[row[0]].append(row[1:])
+            for i in todo:
+                self.memo.rows[keys[i]] = found[i]
         return [r for k in keys for r in self.memo.rows[k]]
-
-    def _typed(self, i: int, branch: str, types: list):
-        """Branch i alone, tagged, its columns cast to the types of the whole union (by position:
-        a branch may repeat a column name)."""
-        from pyspark.sql import functions as F
-
-        df = self.spark.sql(branch)
-        df = df.toDF(*[f"c{j}" for j in range(len(df.columns))])
-        return df.select(F.lit(i).alias("__branch"), *[F.col(f"c{j}").cast(t) for j, t in enumerate(types)])
 
     def _one_task(self, df):
         """A union of n branches is n tasks, each deserialising the whole plan (seen in jstack;
