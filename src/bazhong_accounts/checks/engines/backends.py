@@ -256,6 +256,7 @@ class Remembered:
         self.rows: dict[str, list[tuple]] = {}  # fingerprint -> the rows of a query or of a union's branch
         self.types: dict[str, list[str]] = {}  # a union's text and its views' schemas -> its columns' types
         self.schemas: dict[str, str] = {}  # fingerprint -> the schema of a view
+        self.columns: dict[str, list[tuple[str, str]]] = {}  # the same for a view of a union: names and types
         self.computed = self.reused = 0  # Spark jobs run and saved (checkpoints and queries)
 
 
@@ -451,7 +452,37 @@ class SparkEngine:
     def materialize(self, name: str, sql: str) -> None:
         """A result several queries read, computed once."""
         text = self._without_shared_ctes(sql)
-        self._register(name, self._fingerprint(text), lambda: self.spark.sql(text))
+        branches = union_branches(text) if self.memo is not None else ()
+        if len(branches) > 1:
+            self._union_view(name, text, branches)
+        else:
+            self._register(name, self._fingerprint(text), lambda: self.spark.sql(text))
+
+    def _union_view(self, name: str, text: str, branches: tuple[str, ...]) -> None:
+        """View `name` of a union (the breaks of every identity), made of a view per branch, each
+        remembered by its own fingerprint (as _by_branch remembers a query's rows): a package
+        that changes a few files computes and analyses only the branches that read them, not the
+        whole union again. Each branch is cast to the whole union's columns (names and types,
+        remembered by the text and the schemas of the views it reads)."""
+        columns_key = _digest(text.encode(), *(f"{n}={self.schemas[n]}".encode()
+                                               for n in sorted(_names(text)) if n in self.schemas))
+        columns = self.memo.columns.get(columns_key)
+        if columns is None:
+            columns = self.memo.columns[columns_key] = [(f.name, f.dataType.simpleString())
+                                                        for f in self.spark.sql(text).schema.fields]
+        positions = ", ".join(f"c{j}" for j in range(len(columns)))
+        cast = ", ".join(f"c{j} as `{c}`" if t == "void" else f"cast(c{j} as {t}) as `{c}`"
+                         for j, (c, t) in enumerate(columns))
+        parts = []
+        for i, branch in enumerate(branches):
+            part = f"{name}_{i}"
+            sql = f"select {cast} from ({branch}) b({positions})"
+            self._register(part, self._fingerprint(branch), lambda sql=sql: self.spark.sql(sql))
+            self.views.append(part)
+            parts.append(part)
+        self.spark.sql(" union all ".join(f"select * from {p}" for p in parts)).createOrReplaceTempView(name)
+        self.prints[name] = _digest(*(self.prints[p].encode() for p in parts))
+        self.schemas[name] = str(columns)
 
     def close(self) -> None:
         for name in self.views:
