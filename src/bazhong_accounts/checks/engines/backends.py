@@ -209,6 +209,8 @@ def union_branches(text: str) -> tuple[str, ...]:
 
 
 _SESSION = None
+# the driver JVM's options (BAZHONG_SPARK_JAVA_OPTIONS replaces them): see spark_session
+JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
 def spark_session():
@@ -241,8 +243,7 @@ def spark_session():
                        # a local driver runs seconds, not hours: the quick JIT tier only, and the
                        # serial collector (measured: a third less CPU for the real package)
                        .config("spark.driver.extraJavaOptions",
-                               os.environ.get("BAZHONG_SPARK_JAVA_OPTIONS",
-                                              "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")))
+                               os.environ.get("BAZHONG_SPARK_JAVA_OPTIONS", JAVA_OPTIONS)))
         _SESSION = builder.getOrCreate()
         _SESSION.sparkContext.setLogLevel("ERROR")
     return _SESSION
