@@ -255,9 +255,8 @@ class Remembered:
     def __init__(self):
         self.frames: dict[str, object] = {}  # fingerprint -> checkpointed DataFrame
         self.rows: dict[str, list[tuple]] = {}  # fingerprint -> the rows of a query or of a union's branch
-        self.types: dict[str, list[str]] = {}  # a union's text and its views' schemas -> its columns' types
         self.schemas: dict[str, str] = {}  # fingerprint -> the schema of a view
-        self.columns: dict[str, list[tuple[str, str]]] = {}  # the same for a view of a union: names and types
+        self.columns: dict[str, list[tuple[str, str]]] = {}  # a union's text and its views' schemas -> its columns
         self.computed = self.reused = 0  # Spark jobs run and saved (checkpoints and queries)
 
 
@@ -405,34 +404,46 @@ class SparkEngine:
     def _by_branch(self, text: str, branches: tuple[str, ...]) -> list[tuple]:
         """The rows of a union, remembered branch by branch: only the branches whose inputs are
         new run, in one job, each row tagged with its branch; the others' rows are reused. Spark
-        widens the types of a union's columns over all its branches, so the branches run alone
-        are cast to the whole union's types (remembered by the text and the schemas of the views
-        it reads; a union not seen before runs whole): the rows are those of the whole query,
-        in its order."""
-        keys = [self._fingerprint(b) for b in branches]
-        todo = [i for i, k in enumerate(keys) if k not in self.memo.rows]
+        widens the types of a union's columns over all its branches, so a branch run without the
+        others is cast to the whole union's types, and its rows are remembered by its inputs and
+        those types: the rows are those of the whole query, in its order. A union whose shape is
+        not known yet (_columns) runs whole."""
+        columns = self._columns(text)
+        if columns is None:
+            todo = list(range(len(branches)))
+            df = self.spark.sql(" union all ".join(f"select {i} as __branch, b{i}.* from ({b}) b{i}"
+                                                   for i, b in enumerate(branches)))
+            columns = self._columns(text, df.schema.fields[1:])
+            keys = [self._branch_key(b, columns) for b in branches]
+        else:
+            keys = [self._branch_key(b, columns) for b in branches]
+            todo = [i for i, k in enumerate(keys) if k not in self.memo.rows]
+            if not todo:
+                self.memo.reused += len(branches)
+                return [r for k in keys for r in self.memo.rows[k]]
+            df = self.spark.sql(" union all ".join(f"select {i} as __branch, {_cast_to(columns)} from "
+                                                   f"({branches[i]}) b{i}({_positions(columns)})" for i in todo))
         self.memo.reused += len(branches) - len(todo)
-        if todo:
-            types_key = _digest(text.encode(), *(f"{n}={self.schemas[n]}".encode()
-                                                 for n in sorted(_names(text)) if n in self.schemas))
-            types = self.memo.types.get(types_key)
-            if types is None:
-                todo = list(range(len(branches)))
-                sql = " union all ".join(f"select {i} as __branch, b{i}.* from ({b}) b{i}" for i, b in enumerate(branches))
-            else:
-                names = ", ".join(f"c{j}" for j in range(len(types)))
-                cast = ", ".join(f"c{j}" if t == "void" else f"cast(c{j} as {t})" for j, t in enumerate(types))
-                sql = " union all ".join(f"select {i} as __branch, {cast} from ({branches[i]}) b{i}({names})"
-                                         for i in todo)
-            df = self.spark.sql(sql)
-            if types is None:
-                self.memo.types[types_key] = [f.dataType.simpleString() for f in df.schema.fields[1:]]
-            found: dict[int, list[tuple]] = {i: [] for i in todo}
-            for row in self._collect(df):
-                found[row[0]].append(row[1:])
-            for i in todo:
-                self.memo.rows[keys[i]] = found[i]
+        found: dict[int, list[tuple]] = {i: [] for i in todo}
+        for row in self._collect(df):
+            found[row[0]].append(row[1:])
+        for i in todo:
+            self.memo.rows[keys[i]] = found[i]
         return [r for k in keys for r in self.memo.rows[k]]
+
+    def _branch_key(self, branch: str, columns: list[tuple[str, str]]) -> str:
+        """A branch's rows are its inputs' (the fingerprint) cast to its union's columns."""
+        return _digest(str(self._fingerprint(branch)).encode(), str(columns).encode())
+
+    def _columns(self, text: str, fields=None) -> list[tuple[str, str]] | None:
+        """The (name, type) of each column of a union, remembered by its text and the schemas of
+        the views it reads (the same for every package of the same schemas): those given by
+        `fields` of a union just analysed, or those remembered, or None."""
+        key = _digest(text.encode(), *(f"{n}={self.schemas[n]}".encode()
+                                       for n in sorted(_names(text)) if n in self.schemas))
+        if fields is not None:
+            self.memo.columns[key] = [(f.name, f.dataType.simpleString()) for f in fields]
+        return self.memo.columns.get(key)
 
     def _one_task(self, df):
         """A union of n branches is n tasks, each deserialising the whole plan (seen in jstack;
@@ -463,26 +474,16 @@ class SparkEngine:
         """View `name` of a union (the breaks of every identity), made of a view per branch, each
         remembered by its own fingerprint (as _by_branch remembers a query's rows): a package
         that changes a few files computes and analyses only the branches that read them, not the
-        whole union again. Each branch is cast to the whole union's columns (names and types,
-        remembered by the text and the schemas of the views it reads)."""
-        columns_key = _digest(text.encode(), *(f"{n}={self.schemas[n]}".encode()
-                                               for n in sorted(_names(text)) if n in self.schemas))
-        columns = self.memo.columns.get(columns_key)
-        if columns is None:
-            columns = self.memo.columns[columns_key] = [(f.name, f.dataType.simpleString())
-                                                        for f in self.spark.sql(text).schema.fields]
-        positions = ", ".join(f"c{j}" for j in range(len(columns)))
-        cast = ", ".join(f"c{j} as `{c}`" if t == "void" else f"cast(c{j} as {t}) as `{c}`"
-                         for j, (c, t) in enumerate(columns))
+        whole union again. Each branch is cast to the whole union's columns (_columns)."""
+        columns = self._columns(text) or self._columns(text, self.spark.sql(text).schema.fields)
         parts = []
         for i, branch in enumerate(branches):
-            part = f"{name}_{i}"
-            sql = f"select {cast} from ({branch}) b({positions})"
-            self._register(part, self._fingerprint(branch), lambda sql=sql: self.spark.sql(sql))
-            self.views.append(part)
-            parts.append(part)
+            parts.append(f"{name}_{i}")
+            sql = f"select {_cast_to(columns, named=True)} from ({branch}) b({_positions(columns)})"
+            self._register(parts[-1], self._fingerprint(sql), lambda sql=sql: self.spark.sql(sql))
+            self.views.append(parts[-1])
         self.spark.sql(" union all ".join(f"select * from {p}" for p in parts)).createOrReplaceTempView(name)
-        self.prints[name] = _digest(*(self.prints[p].encode() for p in parts))
+        self.prints[name] = _digest(*(str(self.prints[p]).encode() for p in parts))
         self.schemas[name] = str(columns)
 
     def close(self) -> None:
@@ -490,6 +491,20 @@ class SparkEngine:
             self.spark.catalog.dropTempView(name)
         for df in self.frames:
             df.unpersist()
+
+
+def _positions(columns: list[tuple[str, str]]) -> str:
+    """Names for a branch's columns by position (a branch may repeat a name): c0, c1, …"""
+    return ", ".join(f"c{j}" for j in range(len(columns)))
+
+
+def _cast_to(columns: list[tuple[str, str]], named: bool = False) -> str:
+    """The columns c0, c1, … cast to the types of a union's columns (named as they are)."""
+    def one(j: int, name: str, type_: str) -> str:
+        cell = f"c{j}" if type_ == "void" else f"cast(c{j} as {type_})"  # void: a null of every branch
+        return f"{cell} as `{name}`" if named else cell
+
+    return ", ".join(one(j, name, type_) for j, (name, type_) in enumerate(columns))
 
 
 def _digest(*parts: bytes) -> str:
