@@ -5,25 +5,28 @@ copy of test_engines_sql_checks.py, word for word), each compared to the pandas 
 
 One SparkSession (local mode, Java from Debian's openjdk-17-jre-headless) serves every test; it
 is started once, on the xdist worker that runs this module (conftest.py puts the module first in
-the collection, so that worker starts it at once and the other takes the rest of the suite). The
-session remembers what Spark computed (backends.remember_results): the broken copies differ from
-the real package in a few files, so a table read from a file of the same bytes, and a query over
-tables of the same content, is computed once, for the real package (the first test); each copy
-runs only the jobs its changed files reach. Each case still goes through the whole engine:
-SQLGlot's translation, the views, Spark reading every changed file.
+the collection, so that worker starts it at once and the other takes the rest of the suite). Its
+JVM maps Spark's classes from an AppCDS archive kept in the venv (class_archive: written when the
+first session's JVM exits, read by the next; start 11 -> 5 s at load 6-9). The session remembers
+what Spark computed (backends.remember_results): the broken copies differ from the real package
+in some files, so a table read from a file of the same rows, a query over tables of the same
+content, and each branch of a union query (one check or one table per branch) whose tables did
+not change, is computed once, for the real package (the first test); each copy runs only the
+branches its changed files reach, one job per query. Each case still goes through the whole
+engine: the views, Spark reading every changed file, SQLGlot's translation.
 
-In `make test`: the real package (about 30 s of one xdist worker with the JVM's start), the
-two readers' agreement and the JVM-free tests. The organisation-and-trips copy (10 s more: the
-suite took 114 s of its 120 with it, quiet), the mutation cases, the
-synthetic package, the SQL checks and the test of what the session remembers are marked
-`spark_slow` and run with `make test-spark`: each package Spark has not seen costs about 44 Spark
-jobs and Catalyst's analysis and planning of some 200 KB of SQL (measured: the rule executor's
-time is about half the JVM CPU of the real package, 27 s over a cold and a warm run;
-ResolveReferences and DeduplicateRelations lead, over the union queries that read every table),
-so the whole module is minutes (418 s at load 11-12: mutation cases 181 s, synthetic 65 s, real
-package 61 s plus 15 s to start the JVM, the SQL checks 35 s, the memo test 36 s, organisation and
-trips 15 s). The engine's settings are measured and explained in checks/engines/backends.py
-(spark_session, SparkEngine).
+In `make test` (JVM CPU seconds per test, benchmarks/bench_spark_cases.py, at load 6-11; main
+before in brackets): the real package 24-36 (33, the JVM's start included), the mutation cases
+25 (44: two of the four copies change 17 and 9 of the 18 files, so they cost nearly a package
+each), the synthetic package 14-15 (25: every file new), organisation and trips 2 (8), the two
+readers' agreement and the JVM-free tests. `make test-spark` adds the SQL checks word for word
+(16-17; 13 on main: its copy changes the query texts, so it gains little) and the test of what
+the session remembers (6-7; 11): spark_slow, as the suite's two minutes have no room left for
+them. A package Spark has not seen costs about 44 Spark jobs and Catalyst's analysis and
+planning of some 100 KB of SQL; its jobs' executors spent half their time deserialising the
+plan once per union branch until every view and query of a small package ran as one task
+(SparkEngine._one_task). The engine's settings are measured and explained in
+checks/engines/backends.py (spark_session, SparkEngine).
 """
 
 from __future__ import annotations
@@ -211,3 +214,42 @@ def test_both_readers_give_the_same_table(spark, tmp_path, monkeypatch):
         tables.append(engine.query('select rn, a, b, n from "t_t" order by rn'))
         engine.close()
     assert tables[0] == tables[1] == [(0, "1", "x\ny", 3), (1, "2", "", 0), (2, "3", "", 0)], tables
+
+
+def test_a_union_is_split_into_its_branches_only_when_nothing_acts_on_the_whole():
+    from bazhong_accounts.checks.engines.backends import union_branches
+
+    assert union_branches("SELECT 1 AS a FROM t UNION ALL (SELECT 2 FROM x UNION SELECT 3) UNION ALL "
+                          "SELECT 'union all (' FROM `union all` WHERE b IN (SELECT c FROM d LIMIT 1)") == (
+        "SELECT 1 AS a FROM t", "(SELECT 2 FROM x UNION SELECT 3)",
+        "SELECT 'union all (' FROM `union all` WHERE b IN (SELECT c FROM d LIMIT 1)")
+    for whole in ("WITH c AS (SELECT 1) SELECT * FROM c UNION ALL SELECT 2", "SELECT 1 UNION ALL SELECT 2 LIMIT 3",
+                  "SELECT 1 UNION ALL SELECT 2 ORDER BY 1", "SELECT 1 UNION SELECT 2 UNION ALL SELECT 3",
+                  "SELECT 1 FROM t", "SELECT 1 UNION ALL SELECT 2 -- a comment"):
+        assert union_branches(whole) == (), whole
+
+
+def test_a_union_remembered_branch_by_branch_gives_the_rows_of_the_whole(spark, tmp_path):
+    """Branch a's `v` is an integer, branch b's a string: the union's `v` is a string. When only
+    a's file changes, a runs alone and must still give strings; b's rows are reused (computed
+    only once), and every answer is the one of an engine that remembers nothing."""
+    from bazhong_accounts.checks.engines.backends import SparkEngine, remember_results
+
+    sql = 'select 0 as k, cast(x as integer) as v from "t_a" union all select 1 as k, x as v from "t_b"'
+    (tmp_path / "b.csv").write_text("x\nb1\n", encoding="utf-8")
+    memo = remember_results(spark)
+    got = []
+    for a in ("x\n1\n2\n", "x\n3\n"):
+        (tmp_path / "a.csv").write_text(a, encoding="utf-8")
+        for remember in (True, False):
+            engine = SparkEngine(spark)
+            engine.memo = engine.memo if remember else None
+            for name in ("a", "b"):
+                assert engine.load(name, tmp_path / f"{name}.csv", ["x"], ["x"], {}) is None
+            before = memo.reused
+            got.append(engine.query(sql))
+            got.append(memo.reused - before)
+            engine.close()
+    assert got[0] == got[2] == [(0, "1"), (0, "2"), (1, "b1")], got
+    assert got[4] == got[6] == [(0, "3"), (1, "b1")], got
+    assert got[5] == 1, "b's branch was not reused"
