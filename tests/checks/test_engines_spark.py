@@ -50,7 +50,8 @@ from test_engines_sql_checks import broken as sql_checks_broken  # noqa: F401  t
 def spark():
     from bazhong_accounts.checks.engines.backends import JAVA_OPTIONS, remember_results, spark_session
 
-    os.environ.setdefault("BAZHONG_SPARK_JAVA_OPTIONS", f"{JAVA_OPTIONS} {class_archive(Path(sys.prefix))}")
+    if sys.prefix != sys.base_prefix:  # in a venv (make's .venv): the archive is kept there
+        os.environ.setdefault("BAZHONG_SPARK_JAVA_OPTIONS", f"{JAVA_OPTIONS} {class_archive(Path(sys.prefix))}")
     session = spark_session()
     remember_results(session)
     return session
