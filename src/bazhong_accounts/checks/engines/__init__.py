@@ -143,13 +143,19 @@ def _quoted_cells(schema: dict, facts) -> dict[str, str]:
     (N = 10,000: about 2 s CPU of DuckDB less). Newlines are counted in the free-text columns
     only, the ones the quotes read too (DuckDB tests each cell once for both): a newline in
     another column breaks its type, and the file's newlines then do not add up, so lines.py
-    reads the file with the csv module (exact)."""
+    reads the file with the csv module (exact). Where the byte pass paired the quotes it found
+    the rows holding newlines too (FileFacts.newline_rows): no cell is looked at for them."""
     zero = "cast(0 as BIGINT)"
     free_text = canonical_sql.free_text(schema, facts.header) if facts.quotes else []
-    newlines = zero if not free_text or facts.quoted_newlines == 0 else d.newlines_in_row(free_text)
+    newlines = zero if not free_text or _newlines_counted(facts) else d.newlines_in_row(free_text)
     counted = not free_text or facts.needless_quotes is not None
     return {d.NEWLINES: newlines, **({canonical_sql.CANON_QUOTES: zero} if counted else
                                      canonical_sql.computed(schema, facts.header))}
+
+
+def _newlines_counted(facts) -> bool:
+    """The byte pass found the file's quoted newlines, row by row (lines.py needs no column)."""
+    return facts.quoted_newlines == 0 or facts.newline_rows is not None
 
 
 def _bytes_checked(root: Path, engine, resources, report: Report):
@@ -170,19 +176,26 @@ def _bytes_checked(root: Path, engine, resources, report: Report):
 
 
 def _counts(engine, read: dict, root: Path, report: Report) -> dict[str, tuple[int, int]]:
-    """Rows of each table and the newlines quoted in its cells; a file the engine reads lazily
-    (Spark) and then refuses is found one by one and reported like a ragged file."""
-    if not read:
-        return {}
+    """Rows of each table and the newlines quoted in its cells: from the load and the byte pass
+    where they counted them (DuckDB's load returns its rows), else one query for the others; a
+    file the engine reads lazily (Spark) and then refuses is found one by one and reported like
+    a ragged file."""
+    rows = getattr(engine, "rows", {})
+    newlines = {n: int(facts.quoted_newlines or 0) for n, (_, _, facts, _) in read.items() if _newlines_counted(facts)}
+    known = {n: (rows[n], newlines[n]) for n in read if n in rows and n in newlines}
+    rest = [n for n in read if n not in known]
+    if not rest:
+        return known
 
     def counted(n):
-        return f"select {lit(n)} as res, count(*) as n, coalesce(sum({q(d.NEWLINES)}), 0) as nl from {view(n)}"
+        nl = newlines[n] if n in newlines else f"coalesce(sum({q(d.NEWLINES)}), 0)"
+        return f"select {lit(n)} as res, count(*) as n, {nl} as nl from {view(n)}"
 
     try:
-        return {res: (int(n), int(nl)) for res, n, nl in engine.query(" union all ".join(map(counted, read)))}
+        return known | {res: (int(n), int(nl)) for res, n, nl in engine.query(" union all ".join(map(counted, rest)))}
     except Exception:  # noqa: BLE001 - some file is malformed: find which
-        counts = {}
-        for n, (rel, _, facts, _) in read.items():
+        counts = known
+        for n, (rel, _, facts, _) in ((n, read[n]) for n in rest):
             try:
                 counts[n] = tuple(int(x) for x in engine.query(counted(n))[0][1:])
             except Exception as e:  # noqa: BLE001
