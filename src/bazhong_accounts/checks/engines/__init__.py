@@ -19,10 +19,11 @@ nobody mistakes a pass for more than it is.
 
 from __future__ import annotations
 
+import copy
 import re
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -106,33 +107,93 @@ def mask_names(checks) -> list[str]:
 
 def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded]:
     """Byte checks, then each readable CSV read by the engine in one pass: the columns the row
-    checks read and the cell-check masks; row counts and line
-    maps in one query each for all files (a Spark job costs seconds, whatever its size)."""
+    checks read and the cell-check masks; what the masks and the key order say (AskedAfterLoad);
+    row counts and line maps from the load and the byte pass (one query for all files where
+    they could not count: a Spark job costs seconds, whatever its size)."""
     schemas = {name: schema for name, _, schema, _ in resources}
     queries = row_queries(schemas)
     read = {}
-    for (name, rel, schema, _), facts in zip(resources, _bytes_checked(root, engine, resources, report)):
-        if facts is None:
-            continue
-        keep = columns_read(facts.header, name, queries)
-        in_load, _ = split_cell_checks(engine, schema, d.cell_checks(name, schema), keep)
-        computed = dict(zip(mask_names(in_load), d.masks(in_load)))
-        computed.update(_quoted_cells(schema, facts))
-        error = engine.load(name, root / rel, facts.header, keep, computed)
-        if error is not None:
-            _ragged(root, rel, len(facts.header), error, report)
-            continue
-        read[name] = (rel, schema, facts, keep)
-    counts = _counts(engine, read, root, report)
-    # what the columns computed by the load say, asked before any file is read again in full
-    failed = _guard(report, "cell masks", _failed_cells, engine, {n: read[n][1::2] for n in counts}) or {}
-    duplicates = _guard(report, "key order", _duplicate_keys, engine, {n: read[n][1] for n in counts})
+    with AskedAfterLoad(engine) as asked:
+        for (name, rel, schema, _), facts in zip(resources, _bytes_checked(root, engine, resources, report)):
+            if facts is None:
+                continue
+            keep = columns_read(facts.header, name, queries)
+            in_load, _ = split_cell_checks(engine, schema, d.cell_checks(name, schema), keep)
+            computed = dict(zip(mask_names(in_load), d.masks(in_load)))
+            computed.update(_quoted_cells(schema, facts))
+            error = engine.load(name, root / rel, facts.header, keep, computed)
+            if error is not None:
+                _ragged(root, rel, len(facts.header), error, report)
+                continue
+            read[name] = (rel, schema, facts, keep)
+            asked.loaded(name, schema, keep)
+        counts = _counts(engine, read, root, report)
+        failed, duplicates = asked.answers(list(counts), report)
     maps = line_maps(engine, {n: (read[n][2], *counts[n], root / read[n][0], read[n][0]) for n in counts}, report)
     loaded = {n: Loaded(n, read[n][0], read[n][1], read[n][2], maps[n]) for n in counts}
     for t in loaded.values():
         t.path, t.failed = root / t.rel, failed.get(t.name, [])
-        t.duplicates = duplicates is None or t.name in duplicates
+        t.duplicates = t.name in duplicates
     return loaded
+
+
+class AskedAfterLoad:
+    """What the columns the load computed say, asked before any file is read again in full: the
+    cell checks that fail somewhere (_failed_cells) and the tables whose keys are not proven
+    unique (_duplicate_keys). On an engine with cursors (DuckDB) each table is asked on a cursor
+    as soon as it is loaded, while the next file loads: the loads leave part of the cores idle
+    (between statements, the serial end of each), and lag() of the key order runs on one core.
+    Elsewhere one query each for all files at the end (a Spark job costs seconds)."""
+
+    def __init__(self, engine):
+        self.engine, self.loads, self.asked = engine, {}, {}
+        self.cursor = self.pool = None
+        if lanes.concurrent(engine):
+            self.cursor = copy.copy(engine)
+            self.cursor.con = engine.con.cursor()
+            self.pool = ThreadPoolExecutor(max_workers=1)
+
+    def __enter__(self) -> AskedAfterLoad:
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        if self.pool is None:
+            return
+        if kind is not None:  # an error or Ctrl-C: the question asked now is interrupted, not waited for
+            for f in self.asked.values():
+                f.cancel()
+            while not all(f.done() for f in self.asked.values()):
+                self.cursor.con.interrupt()
+                wait(list(self.asked.values()), timeout=0.05)
+        self.pool.shutdown(wait=True)
+        self.cursor.con.close()
+
+    def loaded(self, name: str, schema: dict, keep: list[str]) -> None:
+        self.loads[name] = (schema, keep)
+        if self.pool is not None:
+            self.asked[name] = self.pool.submit(self._ask, self.cursor, {name: (schema, keep)})
+
+    def answers(self, names: list[str], report: Report) -> tuple[dict[str, list], set[str]]:
+        """(the failing cell checks of each resource, the resources whose keys may repeat:
+        those where the question failed too)."""
+        if self.pool is None:
+            parts = [(names, self._ask(self.engine, {n: self.loads[n] for n in names}))]
+        else:
+            parts = [([n], self.asked[n].result()) for n in names]
+        failed: dict[str, list] = {}
+        duplicates: set[str] = set()
+        for asked, (cells, keys, own) in parts:
+            report.problems += own.problems
+            failed |= cells or {}
+            duplicates |= set(asked) if keys is None else keys
+        return failed, duplicates
+
+    @staticmethod
+    def _ask(engine, loads: dict[str, tuple[dict, list[str]]]) -> tuple[dict | None, set[str] | None, Report]:
+        own = Report()  # kept apart: a thread's problems are added in order by answers()
+        cells = _guard(own, "cell masks", _failed_cells, engine, loads)
+        keys = _guard(own, "key order", _duplicate_keys, engine, {n: schema for n, (schema, _) in loads.items()})
+        return cells, keys, own
 
 
 def _quoted_cells(schema: dict, facts) -> dict[str, str]:
