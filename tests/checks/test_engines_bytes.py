@@ -107,3 +107,24 @@ def test_the_quoted_newlines_of_a_cell_across_blocks_are_one_row(tmp_path, monke
     for block in BLOCKS:
         found, cums = _scan(tmp_path, data, monkeypatch, block)[5]
         assert (found.tolist(), cums.tolist()) == ([0, 2], [3, 4]), block
+
+
+def test_blocks_mapped_from_the_page_cache_count_the_same(tmp_path, monkeypatch):
+    """Blocks of a page's size are mapped (mmap), others read: both count every quoted cell and
+    newline of a file of many blocks, whose cells span them."""
+    import mmap
+
+    rnd = random.Random(7)
+    chunks, per_row, newlines, needless = [], [], 0, 0
+    while sum(map(len, chunks)) < 5 * mmap.ALLOCATIONGRANULARITY:
+        rows: list[int] = []
+        data, n, k = _written(rnd, rows)
+        per_row += ([0] if chunks else []) + rows  # a later chunk's header is a row too
+        chunks, newlines, needless = chunks + [data], newlines + n, needless + k
+    data = b"".join(chunks)
+    rows = [i for i, n in enumerate(per_row) if n]
+    running = [sum(per_row[:i + 1]) for i in rows]
+    for block in (mmap.ALLOCATIONGRANULARITY, 2 * mmap.ALLOCATIONGRANULARITY, mmap.ALLOCATIONGRANULARITY - 1):
+        got = _scan(tmp_path, data, monkeypatch, block)
+        assert got[:5] == (data.count(b"\n"), True, data.count(b'"'), newlines, needless), block
+        assert (got[5][0].tolist(), got[5][1].tolist()) == (rows, running), block

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import mmap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +31,26 @@ class FileFacts:
 
 
 def _stream(path: Path):
-    """The file in blocks, read into one reused buffer (a new 16 MB bytes object per block cost
-    as much again as counting its newlines: allocation and page faults). A block is valid until
-    the next one is read."""
+    """The file in blocks, each mapped from the page cache (mmap: no copy; a block's pages leave
+    the process with it, so memory does not grow with the file), or where a block cannot be
+    mapped (its size not a multiple of the page's) read into one reused buffer (a new 16 MB bytes
+    object per block cost as much again as counting its newlines). Reading the blocks was a third
+    of the pass's CPU, mapping them is a tenth. A block is valid until the next one is read."""
+    if BLOCK % mmap.ALLOCATIONGRANULARITY:
+        yield from _read_blocks(path)
+        return
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        for start in range(0, size, BLOCK):
+            block = mmap.mmap(fh.fileno(), min(BLOCK, size - start), offset=start, access=mmap.ACCESS_READ)
+            yield block
+            try:
+                block.close()
+            except BufferError:  # a view of it is still held: unmapped when that goes
+                pass
+
+
+def _read_blocks(path: Path):
     buf = bytearray(BLOCK)
     with open(path, "rb", buffering=0) as fh:
         while size := fh.readinto(buf):
