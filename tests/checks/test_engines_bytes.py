@@ -128,3 +128,14 @@ def test_blocks_mapped_from_the_page_cache_count_the_same(tmp_path, monkeypatch)
         got = _scan(tmp_path, data, monkeypatch, block)
         assert got[:5] == (data.count(b"\n"), True, data.count(b'"'), newlines, needless), block
         assert (got[5][0].tolist(), got[5][1].tolist()) == (rows, running), block
+
+
+@pytest.mark.parametrize("block", [1 << 12, 5])
+def test_the_first_crlf_is_reported_at_its_line_mapped_or_read(tmp_path, monkeypatch, block):
+    data = b"a,b\n" + b"x,y\n" * 3000 + b"z,w\r\n" + b"u,v\r\n"
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    monkeypatch.setattr(byte_pass, "BLOCK", block)
+    report = Report()
+    byte_pass._scan(path, "t.csv", report, 0, False)
+    assert [(p.line, p.message.split(";")[0]) for p in report.problems] == [(3002, "CRLF line endings (Windows)")]

@@ -75,7 +75,7 @@ def _scan(path: Path, rel: str, report: Report, skip: int, decode: bool = True) 
             report.add(rel, line, None, msg)
             return None
         if cr_line is None and (cr := block.find(b"\r")) >= 0:
-            cr_line = newlines + block.count(b"\n", 0, cr) + 1
+            cr_line = newlines + bytes(block[:cr]).count(b"\n") + 1  # once a file: a mapped block has no count()
         block_newlines, block_quotes = _count_newlines_and_quotes(block, cells)
         newlines, quotes = newlines + block_newlines, quotes + block_quotes
         seen += len(block)
