@@ -112,8 +112,8 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
     they could not count: a Spark job costs seconds, whatever its size)."""
     schemas = {name: schema for name, _, schema, _ in resources}
     queries = row_queries(schemas)
-    read = {}
-    with AskedAfterLoad(engine) as asked:
+    read, loads = {}, []
+    with AskedAfterLoad(engine) as asked, LoadsAtOnce(engine) as loader:
         for (name, rel, schema, _), facts in zip(resources, _bytes_checked(root, engine, resources, report)):
             if facts is None:
                 continue
@@ -121,7 +121,9 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
             in_load, _ = split_cell_checks(engine, schema, d.cell_checks(name, schema), keep)
             computed = dict(zip(mask_names(in_load), d.masks(in_load)))
             computed.update(_quoted_cells(schema, facts))
-            error = engine.load(name, root / rel, facts.header, keep, computed)
+            loads.append((name, rel, schema, facts, keep, loader.load(name, root / rel, facts.header, keep, computed)))
+        for name, rel, schema, facts, keep, loading in loads:  # in file order, whichever ends first
+            error = loader.result(loading)
             if error is not None:
                 _ragged(root, rel, len(facts.header), error, report)
                 continue
@@ -135,6 +137,43 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
         t.path, t.failed = root / t.rel, failed.get(t.name, [])
         t.duplicates = t.name in duplicates
     return loaded
+
+
+class LoadsAtOnce:
+    """engine.load() of several files at once in threads (the engine's loads_at_once: DuckDB
+    reads each file on one thread, cheaper than one file on all of them), or one after another
+    here (Spark). On an error or Ctrl-C the loads not started are dropped and the running ones
+    interrupted."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        at_once = getattr(engine, "loads_at_once", 1)
+        self.pool = ThreadPoolExecutor(max_workers=at_once) if at_once > 1 else None
+        self.started: list = []
+
+    def __enter__(self) -> LoadsAtOnce:
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        if self.pool is None:
+            return
+        if kind is not None:
+            for f in self.started:
+                f.cancel()
+            while not all(f.done() for f in self.started):
+                self.engine.interrupt_loads()
+                wait(self.started, timeout=0.05)
+        self.pool.shutdown(wait=True)
+
+    def load(self, *args):
+        """A future of engine.load(*args), or its result when loads run here."""
+        if self.pool is None:
+            return self.engine.load(*args)
+        self.started.append(self.pool.submit(self.engine.load, *args))
+        return self.started[-1]
+
+    def result(self, loading):
+        return loading.result() if self.pool is not None else loading
 
 
 class AskedAfterLoad:
