@@ -1,0 +1,51 @@
+"""The load of the SQL engines (checks/engines/__init__.py _load_all): DuckDB reads two files at
+once, each on a cursor of its own thread, and asks each loaded table's cell masks and key order on
+another cursor while the next files load. The output is the one of the files loaded one after
+another (test_engines.py compares it with pandas); here, what must not hang or leak: Ctrl-C."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bazhong_accounts.checks import engines
+from bazhong_accounts.checks.engines.backends import DuckDBEngine
+
+WATCHDOG = 60  # seconds: the slow load's own end, long after any interrupt
+
+
+def test_ctrl_c_while_files_load_interrupts_the_loads_running(package, monkeypatch):
+    started, outcome = threading.Event(), {}
+    load, quoted_cells = DuckDBEngine.load, engines._quoted_cells
+
+    def slow_load(self, resource, *args):
+        if resource == "sources":  # the second file: a query of hours, unless interrupted
+            started.set()
+            cursor = self._loader()
+            watchdog = threading.Timer(WATCHDOG, lambda: (outcome.setdefault("watchdog", True), cursor.interrupt()))
+            watchdog.start()  # the run must not wait for it: if nothing else does, the watchdog interrupts
+            try:
+                cursor.execute("select count(*) from range(1000000) a, range(1000000) b")
+            except Exception as e:  # noqa: BLE001 - what duckdb raises when interrupted
+                outcome["sources"] = type(e).__name__
+            watchdog.cancel()
+        return load(self, resource, *args)
+
+    seen = []
+
+    def interrupted(schema, facts):
+        seen.append(schema)
+        if len(seen) == 4:  # the main thread prepares the fourth file: Ctrl-C
+            assert started.wait(30)
+            raise KeyboardInterrupt
+        return quoted_cells(schema, facts)
+
+    monkeypatch.setattr(DuckDBEngine, "load", slow_load)
+    monkeypatch.setattr(engines, "_quoted_cells", interrupted)
+    before = threading.active_count()
+    with pytest.raises(KeyboardInterrupt):
+        engines.collect(package, "duckdb")
+    assert "watchdog" not in outcome, "the load of sources was waited for, not interrupted"
+    assert "Interrupt" in outcome.get("sources", ""), outcome
+    assert threading.active_count() == before
