@@ -111,24 +111,28 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
     row counts and line maps from the load and the byte pass (one query for all files where
     they could not count: a Spark job costs seconds, whatever its size)."""
     schemas = {name: schema for name, _, schema, _ in resources}
+    names = list(schemas)
     queries = row_queries(schemas)
     read, loads = {}, []
     with AskedAfterLoad(engine) as asked, LoadsAtOnce(engine) as loader:
-        for (name, rel, schema, _), facts in zip(resources, _bytes_checked(root, engine, resources, report)):
+        started = loader.order(root, resources)
+        for (name, rel, schema, _), facts in zip(started, _bytes_checked(root, engine, started, report)):
             if facts is None:
                 continue
             keep = columns_read(facts.header, name, queries)
             in_load, _ = split_cell_checks(engine, schema, d.cell_checks(name, schema), keep)
             computed = dict(zip(mask_names(in_load), d.masks(in_load)))
             computed.update(_quoted_cells(schema, facts))
-            loads.append((name, rel, schema, facts, keep, loader.load(name, root / rel, facts.header, keep, computed)))
+            loading = loader.load((name, root / rel, facts.header, keep, computed),
+                                  then=lambda name=name, schema=schema, keep=keep: asked.loaded(name, schema, keep))
+            loads.append((name, rel, schema, facts, keep, loading))
+        loads.sort(key=lambda load: names.index(load[0]))
         for name, rel, schema, facts, keep, loading in loads:  # in file order, whichever ends first
             error = loader.result(loading)
             if error is not None:
                 _ragged(root, rel, len(facts.header), error, report)
                 continue
             read[name] = (rel, schema, facts, keep)
-            asked.loaded(name, schema, keep)
         counts = _counts(engine, read, root, report)
         failed, duplicates = asked.answers(list(counts), report)
     maps = line_maps(engine, {n: (read[n][2], *counts[n], root / read[n][0], read[n][0]) for n in counts}, report)
@@ -165,11 +169,27 @@ class LoadsAtOnce:
                 wait(self.started, timeout=0.05)
         self.pool.shutdown(wait=True)
 
-    def load(self, *args):
-        """A future of engine.load(*args), or its result when loads run here."""
+    def order(self, root: Path, resources: list) -> list:
+        """The order to read the files in: the biggest first when several load at once, so that
+        the last to end is a small one (N = 10,000: indicators.csv, 40 % of the bytes and 12th of
+        18, ended alone a second after the others); else the package's (the problems of each
+        file keep their order: the byte pass adds them file by file, the output sorts by file)."""
         if self.pool is None:
-            return self.engine.load(*args)
-        self.started.append(self.pool.submit(self.engine.load, *args))
+            return resources
+        return sorted(resources, key=lambda r: -((root / r[1]).stat().st_size if (root / r[1]).is_file() else 0))
+
+    def load(self, args: tuple, then):
+        """A future of engine.load(*args), or its result when loads run here; then() called as
+        soon as the file is loaded without an error (in the thread that loaded it)."""
+        def loaded():
+            error = self.engine.load(*args)
+            if error is None:
+                then()
+            return error
+
+        if self.pool is None:
+            return loaded()
+        self.started.append(self.pool.submit(loaded))
         return self.started[-1]
 
     def result(self, loading):
