@@ -139,3 +139,14 @@ def test_the_first_crlf_is_reported_at_its_line_mapped_or_read(tmp_path, monkeyp
     report = Report()
     byte_pass._scan(path, "t.csv", report, 0, False)
     assert [(p.line, p.message.split(";")[0]) for p in report.problems] == [(3002, "CRLF line endings (Windows)")]
+
+
+def test_a_file_that_cannot_be_mapped_is_read(tmp_path, monkeypatch):
+    import mmap
+
+    def refused(*args, **kwargs):
+        raise OSError(19, "No such device")  # what a file system without mmap says
+
+    data = b'a,b\n"x\ny",z\n'
+    monkeypatch.setattr(byte_pass.mmap, "mmap", refused)
+    assert _scan(tmp_path, data, monkeypatch, mmap.ALLOCATIONGRANULARITY)[:5] == (3, True, 2, 1, 0)
