@@ -49,3 +49,40 @@ def test_ctrl_c_while_files_load_interrupts_the_loads_running(package, monkeypat
     assert "watchdog" not in outcome, "the slow load was waited for, not interrupted"
     assert "Interrupt" in outcome.get("slow", ""), outcome
     assert threading.active_count() == before
+
+
+def test_ctrl_c_while_a_loaded_table_is_asked_interrupts_the_question(package, monkeypatch):
+    """The masks and key order of a loaded table are asked on a cursor while the next files
+    load: Ctrl-C there interrupts that question too."""
+    started, outcome = threading.Event(), {}
+    failed_cells, quoted_cells = engines._failed_cells, engines._quoted_cells
+
+    def slow_question(engine, loads):
+        if not started.is_set():
+            started.set()
+            watchdog = threading.Timer(WATCHDOG, lambda: (outcome.setdefault("watchdog", True), engine.con.interrupt()))
+            watchdog.start()
+            try:
+                engine.query("select count(*) from range(1000000) a, range(1000000) b")
+            except Exception as e:  # noqa: BLE001 - what duckdb raises when interrupted
+                outcome["slow"] = type(e).__name__
+            watchdog.cancel()
+        return failed_cells(engine, loads)
+
+    seen = []
+
+    def interrupted(schema, facts):
+        seen.append(schema)
+        if len(seen) == 6:
+            assert started.wait(30)
+            raise KeyboardInterrupt
+        return quoted_cells(schema, facts)
+
+    monkeypatch.setattr(engines, "_failed_cells", slow_question)
+    monkeypatch.setattr(engines, "_quoted_cells", interrupted)
+    before = threading.active_count()
+    with pytest.raises(KeyboardInterrupt):
+        engines.collect(package, "duckdb")
+    assert "watchdog" not in outcome, "the question was waited for, not interrupted"
+    assert "Interrupt" in outcome.get("slow", ""), outcome
+    assert threading.active_count() == before
