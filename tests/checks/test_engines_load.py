@@ -5,12 +5,16 @@ another (test_engines.py compares it with pandas); here, what must not hang or l
 
 from __future__ import annotations
 
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
 from bazhong_accounts.checks import engines
 from bazhong_accounts.checks.engines.backends import DuckDBEngine
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # conftest's helpers
 
 WATCHDOG = 60  # seconds: the slow load's own end, long after any interrupt
 
@@ -86,3 +90,29 @@ def test_ctrl_c_while_a_loaded_table_is_asked_interrupts_the_question(package, m
     assert "watchdog" not in outcome, "the question was waited for, not interrupted"
     assert "Interrupt" in outcome.get("slow", ""), outcome
     assert threading.active_count() == before
+
+
+def test_a_quote_inside_an_unquoted_cell_leaves_the_newlines_to_duckdb(package):
+    """The byte pass cannot pair quotes when one stands inside an unquoted cell (`5"`): the load
+    counts the quoted newlines row by row instead, and later lines stay exact."""
+    from conftest import read_rows, write_rows
+
+    from bazhong_accounts.checks.engines.bytes import check_bytes
+    from bazhong_accounts.checks.package import Result, _load_package
+    from bazhong_accounts.model.problems import Report
+
+    header, rows, lines = read_rows(package, "projects")
+    assert lines[-1] > len(rows) + 1, "projects has newlines inside quoted cells"
+    rows[-1]["budget"] = "abc"
+    write_rows(package, "projects", header, rows)
+    path = package / "data" / "projects.csv"
+    text = path.read_text(encoding="utf-8").split("\n")
+    first = text[1].split(",")
+    plain = [i for i, cell in enumerate(first) if cell and '"' not in cell and not cell[0].isdigit()]
+    first[plain[0]] += '5"'  # unquoted: DuckDB reads the quotes as text; two, so that they would pair
+    first[plain[1]] += '7"'
+    path.write_text("\n".join([text[0], ",".join(first), *text[2:]]), encoding="utf-8")
+    resource = next(r for r in _load_package(package, Result()) if r[0] == "projects")
+    assert check_bytes(package, *resource, Report(), False).newline_rows is None
+    got = [(x.path, x.line, x.column, x.message) for x in engines.collect(package, "duckdb").report.problems]
+    assert ("data/projects.csv", lines[-1], "budget", '"abc" is not a number') in got, got

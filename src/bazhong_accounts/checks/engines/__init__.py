@@ -300,7 +300,7 @@ def _counts(engine, read: dict, root: Path, report: Report) -> dict[str, tuple[i
     where they counted them (DuckDB's load returns its rows), else one query for the others; a
     file the engine reads lazily (Spark) and then refuses is found one by one and reported like
     a ragged file."""
-    rows = getattr(engine, "rows", {})
+    rows = getattr(engine, "rows_loaded", {})
     newlines = {n: int(facts.quoted_newlines or 0) for n, (_, _, facts, _) in read.items() if _newlines_counted(facts)}
     known = {n: (rows[n], newlines[n]) for n in read if n in rows and n in newlines}
     rest = [n for n in read if n not in known]

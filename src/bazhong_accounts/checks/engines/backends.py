@@ -55,7 +55,7 @@ class DuckDBEngine:
         # in memory, spilling to temp_directory beyond memory_limit: a package bigger than RAM is read too
         self.con = duckdb.connect(":memory:", config=config)
         self.full: set[str] = set()  # resources read again with every column (load_full)
-        self.rows: dict[str, int] = {}  # resource -> rows, as load() counted them
+        self.rows_loaded: dict[str, int] = {}  # resource -> rows, as load() counted them
         self.loaders: dict[int, object] = {}  # thread -> its cursor, for the loads run at once
         self._lock = threading.Lock()
 
@@ -63,7 +63,7 @@ class DuckDBEngine:
              computed: dict[str, str]) -> str | None:
         """Read one CSV in one pass into table r_<name>: the columns `keep` (those the row checks
         read) and `computed` (name -> SQL over the row `t`, say the cell-check masks), file order
-        kept (rowid = rn), behind view t_<name>; its row count in self.rows (what the statement
+        kept (rowid = rn), behind view t_<name>; its row count in self.rows_loaded (what the statement
         returns: no count query). One thread reads the file (parallel=false) on the calling
         thread's own cursor, so loads_at_once files are read at once. Returns the reader's error
         (ragged row, bad quoting) or None."""
@@ -74,7 +74,7 @@ class DuckDBEngine:
                                   f"from {self._read(path, header, parallel=False)} t").fetchone()
         except Exception as e:  # noqa: BLE001 - duckdb's CSV errors have no common base class
             return str(e).split("\n")[0]
-        self.rows[resource] = int(rows)
+        self.rows_loaded[resource] = int(rows)
         con.execute(f"create or replace view {view(resource)} as select rowid as rn, * from {q('r_' + resource)}")
         return None
 
