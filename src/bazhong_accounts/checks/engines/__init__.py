@@ -288,11 +288,14 @@ def _bytes_checked(root: Path, engine, resources, report: Report):
         return _guard(own, f"file ({rel})", check_bytes, root, name, rel, schema, schema_path, own,
                       not engine.checks_utf8), own
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
         for facts, own in pool.map(one, resources):
             report.problems += own.problems
             report.cells |= own.cells
             yield facts
+    finally:  # on an error or Ctrl-C the files not begun are not read (the one being read is)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _counts(engine, read: dict, root: Path, report: Report) -> dict[str, tuple[int, int]]:
