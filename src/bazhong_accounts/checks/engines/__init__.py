@@ -1,13 +1,15 @@
 """`validate DIR --engine duckdb|spark`: the checks of `validate` on an SQL engine.
 
-Flow: the byte checks of each CSV in Python (bytes.py, streamed, the next file's in a thread), each
-CSV read by the engine in one pass into a table of the columns the row checks name (row_queries)
-and the cell checks' masks, rows numbered in file order (DuckDB masks only the columns it does not
-keep, and checks a kept column on its distinct values: split_cell_checks); primary keys that
-strictly increase in file order are unique (definitions.primary_key_unproven). A valid package
-stops there for its cells and keys (fast path); a failing cell check reads that file again with
-every column and runs only those checks as queries that name the rows, and keys not proven
-unique run the exact key query on the key columns kept (slow path). Keys, identities, errata,
+Flow: the byte checks of each CSV in Python (bytes.py, streamed, in a thread ahead of the loads;
+they also find the rows holding quoted newlines), each CSV read by the engine in one pass into a
+table of the columns the row checks name (row_queries) and the cell checks' masks, rows numbered
+in file order (DuckDB: two files at once, the biggest first, LoadsAtOnce; it masks only the
+columns it does not keep, and checks a kept column on its distinct values: split_cell_checks);
+what the masks say and whether primary keys strictly increase in file order, so are unique
+(definitions.primary_key_unproven), asked of each table as soon as it is loaded (AskedAfterLoad).
+A valid package stops there for its cells and keys (fast path); a failing cell check reads that
+file again with every column and runs only those checks as queries that name the rows, and keys
+not proven unique run the exact key query on the key columns kept (slow path). Keys, identities, errata,
 ordinals and sources run as SQL on the tables, the checks after the structure's in two lanes at
 once on DuckDB (lanes.py), the known errata worded in one of them. For the failing rows only:
 the physical CSV line (lines.py) and the message (messages.py). The output is the pandas
