@@ -5,7 +5,7 @@ erratum's figures in its quotes.
 The few archived files are read and hashed in Python once each, and each UTF-8 text becomes one
 row of a small engine table (ARCHIVE: path, digest, problem, text). The per-row work is SQL: the
 sources rows joined to their file, and each resource's distinct (source, quote) pairs split into
-excerpts and looked up with strpos in the text. What needs Python's text handling (numbers
+excerpts and looked up in the text (contains). What needs Python's text handling (numbers
 printed in a quote: full-width digits, Chinese numerals) runs on the distinct (quote, figure)
 pairs the engine returns, with provenance.py's own tokeniser, and the failing pairs are joined
 back to their rows in SQL. Messages are provenance.py's; derivations are not covered yet.
@@ -88,7 +88,7 @@ def quote_sql(name: str, col: str) -> str:
              f"join {a} a on a.path = s.path and a.problem = '' where t.{q(col)} <> ''")
     excerpts = f"select path, quote, unnest(string_split(quote, {lit(SEP)})) as e from ({pairs}) p"
     failing = (f"select distinct x.path, x.quote from ({excerpts}) x join {a} a on a.path = x.path "
-               f"where trim(x.e) = '' or strpos(a.txt, x.e) = 0")
+               f"where trim(x.e) = '' or not contains(a.txt, x.e)")  # not strpos: it counts characters
     return (f"select t.rn, {lit(col)} as col, t.source_id as v, t.{q(col)} as x from {t} t "
             f"join {s} s on s.source_id = t.source_id join ({failing}) f on f.path = s.path and f.quote = t.{q(col)}")
 
