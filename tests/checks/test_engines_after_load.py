@@ -1,7 +1,8 @@
 """The short cuts the SQL engines take after the load, each fed the input it must not hide:
 gpb_total's parts written out for the breaking department-years only (identities.function_vs_type),
 the row-order pass skipped where the load proved the keys in order (canonical_sql.order_proven),
-each distinct known-erratum message worded once (identities._worded)."""
+each distinct known-erratum message worded once (identities._worded), the organisation's roots
+counted by an aggregate (package_checks.roots_sql)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from conftest import read_rows, write_rows
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory, copy_package):
     """One copy: gpb_total one more than its 类 rows, two rows of three_public_expenses_counts (keys:
-    a bounded integer and strings, the ones order_proven trusts) swapped."""
+    a bounded integer and strings, the ones order_proven trusts) swapped, and an organisation
+    without a root unit (its root made the child of a unit below it: a cycle too)."""
     pkg = copy_package(tmp_path_factory.mktemp("afterload") / "package")
     header, rows, lines = read_rows(pkg, "expenditure_by_type")
     i = next(i for i, r in enumerate(rows) if r["item_id"] == "gpb_total")
@@ -31,6 +33,11 @@ def broken(tmp_path_factory, copy_package):
     header, rows, lines = read_rows(pkg, "three_public_expenses_counts")
     rows[0], rows[1] = rows[1], rows[0]
     write_rows(pkg, "three_public_expenses_counts", header, rows)
+
+    header, rows, _ = read_rows(pkg, "organisation")
+    root = next(r for r in rows if not r["parent_unit_id"])
+    root["parent_unit_id"] = next(r["unit_id"] for r in rows if r["parent_unit_id"] == root["unit_id"])
+    write_rows(pkg, "organisation", header, rows)
     return gpb, lines[0], validate.collect(pkg), engines.collect(pkg, "duckdb")
 
 
@@ -50,6 +57,14 @@ def test_rows_out_of_order_still_reported(broken):
     want = _where(pandas_result, "not in primary-key order")
     assert [(w[0], w[1]) for w in want] == [("data/three_public_expenses_counts.csv", line)], want
     assert _where(duck, "not in primary-key order") == want
+
+
+def test_no_root_unit_and_its_cycle_reported_as_pandas_does(broken):
+    *_, pandas_result, duck = broken
+    for words in ("has 0 root units", "never reaches a root"):
+        want = _where(pandas_result, words)
+        assert want, words  # the case is real
+        assert _where(duck, words) == want
 
 
 def _table(pk_fields: list[dict], duplicates=False, failed=()):
