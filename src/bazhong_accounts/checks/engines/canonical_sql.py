@@ -13,7 +13,8 @@ words the message (rare: a broken file).
 Order: rows sorted by the primary key as the canonical writer sorts them (numbers by value,
 unparseable last, then text, ties in file order): the first row whose rank by key is not its
 row number, and the row that sorts before it. Skipped where a key cell is not of its type (the
-type check reports it; the order is meaningless), as canonical.py does.
+type check reports it; the order is meaningless), as canonical.py does, and where the load's
+key-order pass already proved the rows in order (order_proven).
 """
 
 from __future__ import annotations
