@@ -148,7 +148,7 @@ def function_vs_type(ebf: dict, ebt: dict) -> list[str]:
                  f"and p.rn = (select min(x.rn) from {f} x left join {t} y on y.fiscal_year = x.fiscal_year "
                  f"and y.department = x.department and y.item_id = 'gpb_total' where x.level = '1' and y.rn is null)")
     amount = _num(ebf, "c", "amount")
-    level1 = f"c.fiscal_year = p.fiscal_year and c.department = p.department and c.level = '1'"
+    level1 = "c.fiscal_year = p.fiscal_year and c.department = p.department and c.level = '1'"
     sums = (f"select c.fiscal_year, c.department, sum({amount}) as total, min(case when {amount} is null then 0 else 1 end) as allok, "
             f"count(*) as n from {f} c where c.level = '1' group by c.fiscal_year, c.department")
     brk = (f"select p.rn, p.fiscal_year, p.department, s.total, s.n, p.amount as v from ({sums}) s join {t} p "
