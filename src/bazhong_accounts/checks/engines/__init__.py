@@ -375,10 +375,9 @@ def checked(root: str | Path, engine: str = "duckdb", session=None) -> Iterator[
             "provenance": lambda e, ts, r: provenance_sql.check(e, ts, root, names, r),
         }  # the output's order; two lanes at once on DuckDB of about the same length, in this order on Spark
         lanes.run(backend, loaded, report, [
-            [(s, steps[s]) for s in ("structure", "frame checks", "identities", "known errata",
-                                     "organisation and trips")],
+            [(s, steps[s]) for s in ("structure", "frame checks", "identities", "known errata")],
             [(s, steps[s]) for s in ("canonical form and row order", "errata references", "provenance",
-                                     "ordinals and sources")]], order=list(steps))
+                                     "ordinals and sources", "organisation and trips")]], order=list(steps))
         result.rows = sum(t.lines.rows for t in loaded.values())  # type: ignore[attr-defined]
         yield result
     finally:
