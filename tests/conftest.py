@@ -7,6 +7,7 @@ import fcntl
 import io
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -144,13 +145,16 @@ def cli():
 
 
 @pytest.fixture(scope="session")
-def root_validation() -> tuple[Run, object]:
-    """`bazhong-accounts validate` of the checkout's package, in this process, once per session:
-    (what it printed, the Result of validate.collect it printed)."""
-    with collected() as results:
-        run = run_in_process("validate", ROOT)
-    [result] = results
-    return run, result
+def root_validation(tmp_path_factory) -> tuple[Run, object]:
+    """`bazhong-accounts validate` of the checkout's package, in this process, once per run
+    (made_once_shared): (what it printed, the Result of validate.collect it printed)."""
+    def validated():
+        with collected() as results:
+            run = run_in_process("validate", ROOT)
+        [result] = results
+        return run, result
+
+    return made_once_shared(tmp_path_factory, "root-validation", validated)
 
 
 @pytest.fixture(scope="session")
@@ -174,10 +178,11 @@ def own_source_extracted(tmp_path_factory) -> tuple[Run, Path]:
 @pytest.fixture(scope="session")
 def mutation_groups(tmp_path_factory, copy_package):
     """The bad inputs of tests/checks/test_validate_mutations.py, broken and validated once per
-    session: that module and test_engines.py both judge them (run them next to each other, one worker)."""
+    run (made_once_shared: worksteal often gives that module and test_engines.py, which both judge
+    them, to different workers; each made them again, 2-3 s of CPU)."""
     from test_validate_mutations import break_together
 
-    return break_together(tmp_path_factory, copy_package)
+    return made_once_shared(tmp_path_factory, "mutations", lambda: break_together(tmp_path_factory, copy_package))
 
 
 @pytest.fixture(scope="session")
@@ -217,3 +222,23 @@ def made_once(tmp_path_factory, folder: str, name: str, make) -> Path:
             make(out)
             done.touch()
     return out
+
+
+def made_once_shared(tmp_path_factory, name: str, make):
+    """make()'s value, made once per run: under pytest-xdist by the first worker that asks, the
+    others reading a pickle of it (a session fixture is otherwise made again by every worker that
+    runs one of its tests). Paths in it stay valid: a worker's temporary directory lasts the run.
+    A value that does not pickle is made by each worker."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make()
+    shared = tmp_path_factory.getbasetemp().parent  # pytest-N/, of this run's workers only
+    path = shared / f"{name}.pickle"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        value = make()
+        with contextlib.suppress(pickle.PicklingError, TypeError, AttributeError):
+            path.with_suffix(".tmp").write_bytes(pickle.dumps(value))
+            os.replace(path.with_suffix(".tmp"), path)
+        return value
