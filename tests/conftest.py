@@ -237,13 +237,17 @@ def made_once(tmp_path_factory, folder: str, name: str, make) -> Path:
 def made_once_shared(tmp_path_factory, name: str, make):
     """make()'s value, made once per run: under pytest-xdist by the first worker that asks, the
     others reading a pickle of it (a session fixture is otherwise made again by every worker that
-    runs one of its tests). Paths in it stay valid: a worker's temporary directory lasts the run.
-    A value that does not pickle is made by each worker."""
+    runs one of its tests). Paths in it stay valid: a worker's temporary directory lasts the run."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return make()
-    shared = tmp_path_factory.getbasetemp().parent  # pytest-N/, of this run's workers only
-    path = shared / f"{name}.pickle"
-    with open(shared / f"{name}.lock", "w") as lock:
+    return shared_in(tmp_path_factory.getbasetemp().parent, name, make)  # pytest-N/, this run's
+
+
+def shared_in(folder: Path, name: str, make):
+    """make()'s value, made by the first process that asks and pickled to folder/name.pickle for
+    the others (they wait for it). A value that does not pickle is made by each process."""
+    path = folder / f"{name}.pickle"
+    with open(folder / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if path.exists():
             return pickle.loads(path.read_bytes())

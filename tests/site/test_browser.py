@@ -80,8 +80,8 @@ class Browser:
 @pytest.fixture(scope="module")
 def browser(server):
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium-headless-shell (apt-get install -y chromium-headless-shell fonts-noto-cjk); "
-                    ".ci/run does this")
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium-headless-shell "
+                    "(apt-get install -y chromium-headless-shell fonts-noto-cjk); .ci/run does this")
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
