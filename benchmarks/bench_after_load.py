@@ -44,7 +44,7 @@ def snapshot(root: Path, work: Path) -> None:
         engine.con.execute(f"attach '{work / 'tables.duckdb'}' as disk")
         for t in tables:
             engine.con.execute(f"create table disk.{q(t)} as select * from {q(t)} order by rowid")
-        state = {n: (t.rel, t.schema, t.facts, t.lines.rows, t.lines.table, t.lines.full, t.failed, t.duplicates)
+        state = {n: (t.rel, t.schema, t.facts, t.lines.rows, t.lines.table, t.lines.full, t.lines._held, t.failed, t.duplicates)
                  for n, t in loaded.items()}
         (work / "state.pickle").write_bytes(pickle.dumps(
             {"state": state, "tables": tables, "full": engine.full, "problems": result.report.problems}))
@@ -69,8 +69,8 @@ def run_once(root: Path, work: Path, lanes: str, out: Path) -> tuple[float, floa
         engine.full = set(saved["full"])
         report.problems += saved["problems"]
         loaded = {}
-        for n, (rel, schema, facts, rows, table, full, failed, duplicates) in saved["state"].items():
-            t = engines.Loaded(n, rel, schema, facts, LineMap(rows, engine if table else None, table, full))
+        for n, (rel, schema, facts, rows, table, full, held, failed, duplicates) in saved["state"].items():
+            t = engines.Loaded(n, rel, schema, facts, LineMap(rows, engine if table else None, table, full, held))
             t.path, t.failed, t.duplicates = root / rel, failed, duplicates
             loaded[n] = t
         start["at"] = (time.perf_counter(), time.process_time())

@@ -1,13 +1,15 @@
 """`validate DIR --engine duckdb|spark`: the checks of `validate` on an SQL engine.
 
-Flow: the byte checks of each CSV in Python (bytes.py, streamed, the next file's in a thread), each
-CSV read by the engine in one pass into a table of the columns the row checks name (row_queries)
-and the cell checks' masks, rows numbered in file order (DuckDB masks only the columns it does not
-keep, and checks a kept column on its distinct values: split_cell_checks); primary keys that
-strictly increase in file order are unique (definitions.primary_key_unproven). A valid package
-stops there for its cells and keys (fast path); a failing cell check reads that file again with
-every column and runs only those checks as queries that name the rows, and keys not proven
-unique run the exact key query on the key columns kept (slow path). Keys, identities, errata,
+Flow: the byte checks of each CSV in Python (bytes.py, streamed, in a thread ahead of the loads;
+they also find the rows holding quoted newlines), each CSV read by the engine in one pass into a
+table of the columns the row checks name (row_queries) and the cell checks' masks, rows numbered
+in file order (DuckDB: two files at once, the biggest first, LoadsAtOnce; it masks only the
+columns it does not keep, and checks a kept column on its distinct values: split_cell_checks);
+what the masks say and whether primary keys strictly increase in file order, so are unique
+(definitions.primary_key_unproven), asked of each table as soon as it is loaded (AskedAfterLoad).
+A valid package stops there for its cells and keys (fast path); a failing cell check reads that
+file again with every column and runs only those checks as queries that name the rows, and keys
+not proven unique run the exact key query on the key columns kept (slow path). Keys, identities, errata,
 ordinals and sources run as SQL on the tables, the checks after the structure's in two lanes at
 once on DuckDB (lanes.py), the known errata worded in one of them. For the failing rows only:
 the physical CSV line (lines.py) and the message (messages.py). The output is the pandas
@@ -19,10 +21,11 @@ nobody mistakes a pass for more than it is.
 
 from __future__ import annotations
 
+import copy
 import re
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -106,33 +109,152 @@ def mask_names(checks) -> list[str]:
 
 def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded]:
     """Byte checks, then each readable CSV read by the engine in one pass: the columns the row
-    checks read and the cell-check masks; row counts and line
-    maps in one query each for all files (a Spark job costs seconds, whatever its size)."""
+    checks read and the cell-check masks; what the masks and the key order say (AskedAfterLoad);
+    row counts and line maps from the load and the byte pass (one query for all files where
+    they could not count: a Spark job costs seconds, whatever its size)."""
     schemas = {name: schema for name, _, schema, _ in resources}
+    names = list(schemas)
     queries = row_queries(schemas)
-    read = {}
-    for (name, rel, schema, _), facts in zip(resources, _bytes_checked(root, engine, resources, report)):
-        if facts is None:
-            continue
-        keep = columns_read(facts.header, name, queries)
-        in_load, _ = split_cell_checks(engine, schema, d.cell_checks(name, schema), keep)
-        computed = dict(zip(mask_names(in_load), d.masks(in_load)))
-        computed.update(_quoted_cells(schema, facts))
-        error = engine.load(name, root / rel, facts.header, keep, computed)
-        if error is not None:
-            _ragged(root, rel, len(facts.header), error, report)
-            continue
-        read[name] = (rel, schema, facts, keep)
-    counts = _counts(engine, read, root, report)
-    # what the columns computed by the load say, asked before any file is read again in full
-    failed = _guard(report, "cell masks", _failed_cells, engine, {n: read[n][1::2] for n in counts}) or {}
-    duplicates = _guard(report, "key order", _duplicate_keys, engine, {n: read[n][1] for n in counts})
+    read, loads = {}, []
+    with AskedAfterLoad(engine) as asked, LoadsAtOnce(engine) as loader:
+        started = loader.order(root, resources)
+        for (name, rel, schema, _), facts in zip(started, _bytes_checked(root, engine, started, report)):
+            if facts is None:
+                continue
+            keep = columns_read(facts.header, name, queries)
+            in_load, _ = split_cell_checks(engine, schema, d.cell_checks(name, schema), keep)
+            computed = dict(zip(mask_names(in_load), d.masks(in_load)))
+            computed.update(_quoted_cells(schema, facts))
+            loading = loader.load((name, root / rel, facts.header, keep, computed),
+                                  then=lambda name=name, schema=schema, keep=keep: asked.loaded(name, schema, keep))
+            loads.append((name, rel, schema, facts, keep, loading))
+        loads.sort(key=lambda load: names.index(load[0]))
+        for name, rel, schema, facts, keep, loading in loads:  # in file order, whichever ends first
+            error = loader.result(loading)
+            if error is not None:
+                _ragged(root, rel, len(facts.header), error, report)
+                continue
+            read[name] = (rel, schema, facts, keep)
+        counts = _counts(engine, read, root, report)
+        failed, duplicates = asked.answers(list(counts), report)
     maps = line_maps(engine, {n: (read[n][2], *counts[n], root / read[n][0], read[n][0]) for n in counts}, report)
     loaded = {n: Loaded(n, read[n][0], read[n][1], read[n][2], maps[n]) for n in counts}
     for t in loaded.values():
         t.path, t.failed = root / t.rel, failed.get(t.name, [])
-        t.duplicates = duplicates is None or t.name in duplicates
+        t.duplicates = t.name in duplicates
     return loaded
+
+
+class LoadsAtOnce:
+    """engine.load() of several files at once in threads (the engine's loads_at_once: DuckDB
+    reads each file on one thread, cheaper than one file on all of them), or one after another
+    here (Spark). On an error or Ctrl-C the loads not started are dropped and the running ones
+    interrupted."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        at_once = getattr(engine, "loads_at_once", 1)
+        self.pool = ThreadPoolExecutor(max_workers=at_once) if at_once > 1 else None
+        self.started: list = []
+
+    def __enter__(self) -> LoadsAtOnce:
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        if self.pool is None:
+            return
+        if kind is not None:
+            for f in self.started:
+                f.cancel()
+            while not all(f.done() for f in self.started):
+                self.engine.interrupt_loads()
+                wait(self.started, timeout=0.05)
+        self.pool.shutdown(wait=True)
+
+    def order(self, root: Path, resources: list) -> list:
+        """The order to read the files in: the biggest first when several load at once, so that
+        the last to end is a small one (N = 10,000: indicators.csv, 40 % of the bytes and 12th of
+        18, ended alone a second after the others); else the package's (the problems of each
+        file keep their order: the byte pass adds them file by file, the output sorts by file)."""
+        if self.pool is None:
+            return resources
+        return sorted(resources, key=lambda r: -((root / r[1]).stat().st_size if (root / r[1]).is_file() else 0))
+
+    def load(self, args: tuple, then):
+        """A future of engine.load(*args), or its result when loads run here; then() called as
+        soon as the file is loaded without an error (in the thread that loaded it)."""
+        def loaded():
+            error = self.engine.load(*args)
+            if error is None:
+                then()
+            return error
+
+        if self.pool is None:
+            return loaded()
+        self.started.append(self.pool.submit(loaded))
+        return self.started[-1]
+
+    def result(self, loading):
+        return loading.result() if self.pool is not None else loading
+
+
+class AskedAfterLoad:
+    """What the columns the load computed say, asked before any file is read again in full: the
+    cell checks that fail somewhere (_failed_cells) and the tables whose keys are not proven
+    unique (_duplicate_keys). On an engine with cursors (DuckDB) each table is asked on a cursor
+    as soon as it is loaded, while the next file loads: the loads leave part of the cores idle
+    (between statements, the serial end of each), and lag() of the key order runs on one core.
+    Elsewhere one query each for all files at the end (a Spark job costs seconds)."""
+
+    def __init__(self, engine):
+        self.engine, self.loads, self.asked = engine, {}, {}
+        self.cursor = self.pool = None
+        if lanes.concurrent(engine):
+            self.cursor = copy.copy(engine)
+            self.cursor.con = engine.con.cursor()
+            self.pool = ThreadPoolExecutor(max_workers=1)
+
+    def __enter__(self) -> AskedAfterLoad:
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        if self.pool is None:
+            return
+        if kind is not None:  # an error or Ctrl-C: the question asked now is interrupted, not waited for
+            for f in self.asked.values():
+                f.cancel()
+            while not all(f.done() for f in self.asked.values()):
+                self.cursor.con.interrupt()
+                wait(list(self.asked.values()), timeout=0.05)
+        self.pool.shutdown(wait=True)
+        self.cursor.con.close()
+
+    def loaded(self, name: str, schema: dict, keep: list[str]) -> None:
+        self.loads[name] = (schema, keep)
+        if self.pool is not None:
+            self.asked[name] = self.pool.submit(self._ask, self.cursor, {name: (schema, keep)})
+
+    def answers(self, names: list[str], report: Report) -> tuple[dict[str, list], set[str]]:
+        """(the failing cell checks of each resource, the resources whose keys may repeat:
+        those where the question failed too)."""
+        if self.pool is None:
+            parts = [(names, self._ask(self.engine, {n: self.loads[n] for n in names}))]
+        else:
+            parts = [([n], self.asked[n].result()) for n in names]
+        failed: dict[str, list] = {}
+        duplicates: set[str] = set()
+        for asked, (cells, keys, own) in parts:
+            report.problems += own.problems
+            failed |= cells or {}
+            duplicates |= set(asked) if keys is None else keys
+        return failed, duplicates
+
+    @staticmethod
+    def _ask(engine, loads: dict[str, tuple[dict, list[str]]]) -> tuple[dict | None, set[str] | None, Report]:
+        own = Report()  # kept apart: a thread's problems are added in order by answers()
+        cells = _guard(own, "cell masks", _failed_cells, engine, loads)
+        keys = _guard(own, "key order", _duplicate_keys, engine, {n: schema for n, (schema, _) in loads.items()})
+        return cells, keys, own
 
 
 def _quoted_cells(schema: dict, facts) -> dict[str, str]:
@@ -143,13 +265,19 @@ def _quoted_cells(schema: dict, facts) -> dict[str, str]:
     (N = 10,000: about 2 s CPU of DuckDB less). Newlines are counted in the free-text columns
     only, the ones the quotes read too (DuckDB tests each cell once for both): a newline in
     another column breaks its type, and the file's newlines then do not add up, so lines.py
-    reads the file with the csv module (exact)."""
+    reads the file with the csv module (exact). Where the byte pass paired the quotes it found
+    the rows holding newlines too (FileFacts.newline_rows): no cell is looked at for them."""
     zero = "cast(0 as BIGINT)"
     free_text = canonical_sql.free_text(schema, facts.header) if facts.quotes else []
-    newlines = zero if not free_text or facts.quoted_newlines == 0 else d.newlines_in_row(free_text)
+    newlines = zero if not free_text or _newlines_counted(facts) else d.newlines_in_row(free_text)
     counted = not free_text or facts.needless_quotes is not None
     return {d.NEWLINES: newlines, **({canonical_sql.CANON_QUOTES: zero} if counted else
                                      canonical_sql.computed(schema, facts.header))}
+
+
+def _newlines_counted(facts) -> bool:
+    """The byte pass found the file's quoted newlines, row by row (lines.py needs no column)."""
+    return facts.quoted_newlines == 0 or facts.newline_rows is not None
 
 
 def _bytes_checked(root: Path, engine, resources, report: Report):
@@ -162,27 +290,37 @@ def _bytes_checked(root: Path, engine, resources, report: Report):
         return _guard(own, f"file ({rel})", check_bytes, root, name, rel, schema, schema_path, own,
                       not engine.checks_utf8), own
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
         for facts, own in pool.map(one, resources):
             report.problems += own.problems
             report.cells |= own.cells
             yield facts
+    finally:  # on an error or Ctrl-C the files not begun are not read (the one being read is)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _counts(engine, read: dict, root: Path, report: Report) -> dict[str, tuple[int, int]]:
-    """Rows of each table and the newlines quoted in its cells; a file the engine reads lazily
-    (Spark) and then refuses is found one by one and reported like a ragged file."""
-    if not read:
-        return {}
+    """Rows of each table and the newlines quoted in its cells: from the load and the byte pass
+    where they counted them (DuckDB's load returns its rows), else one query for the others; a
+    file the engine reads lazily (Spark) and then refuses is found one by one and reported like
+    a ragged file."""
+    rows = getattr(engine, "rows_loaded", {})
+    newlines = {n: int(facts.quoted_newlines or 0) for n, (_, _, facts, _) in read.items() if _newlines_counted(facts)}
+    known = {n: (rows[n], newlines[n]) for n in read if n in rows and n in newlines}
+    rest = [n for n in read if n not in known]
+    if not rest:
+        return known
 
     def counted(n):
-        return f"select {lit(n)} as res, count(*) as n, coalesce(sum({q(d.NEWLINES)}), 0) as nl from {view(n)}"
+        nl = newlines[n] if n in newlines else f"coalesce(sum({q(d.NEWLINES)}), 0)"
+        return f"select {lit(n)} as res, count(*) as n, {nl} as nl from {view(n)}"
 
     try:
-        return {res: (int(n), int(nl)) for res, n, nl in engine.query(" union all ".join(map(counted, read)))}
+        return known | {res: (int(n), int(nl)) for res, n, nl in engine.query(" union all ".join(map(counted, rest)))}
     except Exception:  # noqa: BLE001 - some file is malformed: find which
-        counts = {}
-        for n, (rel, _, facts, _) in read.items():
+        counts = known
+        for n, (rel, _, facts, _) in ((n, read[n]) for n in rest):
             try:
                 counts[n] = tuple(int(x) for x in engine.query(counted(n))[0][1:])
             except Exception as e:  # noqa: BLE001

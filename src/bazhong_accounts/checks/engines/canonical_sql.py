@@ -13,7 +13,8 @@ words the message (rare: a broken file).
 Order: rows sorted by the primary key as the canonical writer sorts them (numbers by value,
 unparseable last, then text, ties in file order): the first row whose rank by key is not its
 row number, and the row that sorts before it. Skipped where a key cell is not of its type (the
-type check reports it; the order is meaningless), as canonical.py does.
+type check reports it; the order is meaningless), as canonical.py does, and where the load's
+key-order pass already proved the rows in order (order_proven).
 """
 
 from __future__ import annotations
@@ -155,11 +156,37 @@ def _key_cell_bad(t) -> bool:
     return any(c.kind == "type" and c.column in pk for c in t.failed)
 
 
+EXACT_IN_DOUBLE = 2 ** 53  # integers up to this size are exact as DOUBLE (_sort_keys' value)
+
+
+def order_proven(t) -> bool:
+    """The load proved the primary keys strictly increasing in file order (t.duplicates False:
+    definitions.primary_key_unproven found no row whose typed key does not come after the row
+    before's), by a comparison that decides as _before does: text for strings, and integers
+    whose bounds (minimum, maximum, checked on every cell without failing) keep them exact as
+    DOUBLE, so the value decides before the text can. Then no row sorts before the row above
+    it, and the lag() pass of unsorted_sql is not needed (N = 10,000: 0.3 s CPU)."""
+    if t.duplicates:
+        return False
+    fields = {f["name"]: f for f in t.schema["fields"]}
+    failed = {c.column for c in t.failed}
+    for k in as_list(t.schema.get("primaryKey")):
+        kind = ftype(fields[k])
+        if kind == "integer":
+            c = fields[k].get("constraints", {})
+            bounded = "minimum" in c and "maximum" in c and max(abs(c["minimum"]), abs(c["maximum"])) <= EXACT_IN_DOUBLE
+            if not bounded or k in failed:
+                return False
+        elif kind != "string":
+            return False
+    return True
+
+
 def check(engine, loaded: dict, root: Path, report: Report) -> None:
     from .identities import failing_rows
 
     _check_form(engine, loaded, root, report)
-    checks = queries({n: t.schema for n, t in loaded.items() if not _key_cell_bad(t)},
+    checks = queries({n: t.schema for n, t in loaded.items() if not _key_cell_bad(t) and not order_proven(t)},
                      getattr(engine, "positional_join", False))
     if not checks:
         return

@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from decimal import Decimal
+from functools import lru_cache
 
 from ...model import roles
 from ...model.problems import Problem, Report
@@ -147,23 +148,28 @@ def function_vs_type(ebf: dict, ebt: dict) -> list[str]:
                  f"and p.rn = (select min(x.rn) from {f} x left join {t} y on y.fiscal_year = x.fiscal_year "
                  f"and y.department = x.department and y.item_id = 'gpb_total' where x.level = '1' and y.rn is null)")
     amount = _num(ebf, "c", "amount")
+    level1 = "c.fiscal_year = p.fiscal_year and c.department = p.department and c.level = '1'"
     sums = (f"select c.fiscal_year, c.department, sum({amount}) as total, min(case when {amount} is null then 0 else 1 end) as allok, "
-            f"count(*) as n, string_agg(c.code || ' ' || c.amount, ' + ' order by c.rn) as parts "
-            f"from {f} c where c.level = '1' group by c.fiscal_year, c.department")
-    m = ("''", "''", "s.total", "cast(s.n as VARCHAR) || chr(31) || s.parts || chr(31) || p.amount")
-    cond = (f"from ({sums}) s join {t} p on p.fiscal_year = s.fiscal_year and p.department = s.department "
-            f"and p.item_id = 'gpb_total' where s.allok = 1 and {_num(ebt, 'p', 'amount')} is not null "
-            f"and s.total <> {_num(ebt, 'p', 'amount')}")
+            f"count(*) as n from {f} c where c.level = '1' group by c.fiscal_year, c.department")
+    brk = (f"select p.rn, p.fiscal_year, p.department, s.total, s.n, p.amount as v from ({sums}) s join {t} p "
+           f"on p.fiscal_year = s.fiscal_year and p.department = s.department and p.item_id = 'gpb_total' "
+           f"where s.allok = 1 and {_num(ebt, 'p', 'amount')} is not null and s.total <> {_num(ebt, 'p', 'amount')}")
+    # the parts written out for the breaks only (string_agg over every department-year cost
+    # twice the sums)
+    listed = (f"select p.rn, p.fiscal_year, p.department, p.total, p.n, p.v, "
+              f"string_agg(c.code || ' ' || c.amount, ' + ' order by c.rn) as parts from gpb_brk0 p join {f} c "
+              f"on {level1} group by p.rn, p.fiscal_year, p.department, p.total, p.n, p.v")
+    m = ("''", "''", "p.total", "cast(p.n as VARCHAR) || chr(31) || p.parts || chr(31) || p.v")
     own = _row("gpb_parts", "parts_sum", "expenditure_by_type", "p.rn", "amount", ["amount"],
-               "'expenditure_by_type'", "'gpb_total'", m) + " " + cond
+               "'expenditure_by_type'", "'gpb_total'", m) + " from gpb_brk p"
     members = (_row("gpb_parts", "parts_sum", "expenditure_by_type", "p.rn", "amount", ["amount"],
-                    "'expenditure_by_function'", "c.code", m) + " " + cond.replace(
-        " where s.allok", f" join {f} c on c.fiscal_year = s.fiscal_year and c.department = s.department "
-                          f"and c.level = '1' where s.allok"))
+                    "'expenditure_by_function'", "c.code", m) + f" from gpb_brk p join {f} c on {level1}")
+    gpb_parts = (f"select * from (with gpb_brk0 as ({brk}), gpb_brk as ({listed}) "
+                 f"{own} union all {members}) s")
     share = _rate_break("expenditure_by_function", ebf, "share", "share_pct", _num(ebf, "p", "amount"),
                         _num(ebt, "g", "amount"), f"{f} p join {gpb}", ["amount"], "'gpb_total'",
                         shown=("p.amount", "''"))
-    return [missing, own, members, share]
+    return [missing, gpb_parts, share]
 
 
 def projects(schema: dict) -> list[str]:
@@ -375,8 +381,13 @@ class KnownErrata:
             seen[res] = i + 1
             if (res, col) not in self._col_no:
                 self._col_no[res, col] = t.col_no(col)
-            text = message(kind, col, m1 or "", m2 or "", m3 or "", m4 or "")
+            text = _worded(kind, col, m1 or "", m2 or "", m3 or "", m4 or "")
             yield Problem(t.rel, lines[res][i], col, f"{text} (erratum {erratum})", self._col_no[res, col], erratum)
+
+
+# errata of one kind repeat their figures across department-years: each distinct message worded
+# once (bounded, so memory stays flat however many there are)
+_worded = lru_cache(maxsize=1 << 14)(message)
 
 
 # ---------------------------------------------------------------- ordinals, sources of rows

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ...model import roles
 from ...model.problems import Report
 from ..identities import fiscal
-from .definitions import lit, usable, view
+from .definitions import lit, q, usable, view
 from .identities import _key, failing_rows
 
 ORGANISATION, TRIPS, COUNTS = "organisation", "overseas_trips", "three_public_expenses_counts"
@@ -22,15 +22,20 @@ DELEGATIONS = "overseas_delegations"  # the count_id the trips are counted by
 
 def roots_sql(schema: dict) -> str:
     """Department-years without exactly one root unit: the second root's row, or the first row
-    of a department-year that has none (identities.organisation)."""
-    t = view(ORGANISATION)
-    return (f"select rn, 'parent_unit_id' as col, cast(roots as VARCHAR) as v, fiscal_year || chr(31) || department as x "
-            f"from (select t.rn, t.fiscal_year, t.department, "
-            f"sum(case when t.parent_unit_id = '' then 1 else 0 end) over (partition by t.fiscal_year, t.department) as roots, "
-            f"row_number() over (partition by t.fiscal_year, t.department, t.parent_unit_id = '' order by t.rn) as k, "
-            f"row_number() over (partition by t.fiscal_year, t.department order by t.rn) as first, "
-            f"t.parent_unit_id = '' as is_root from {t} t) s "
-            f"where (roots > 1 and is_root and k = 2) or (roots = 0 and first = 1)")
+    of a department-year that has none (identities.organisation). Counted by one aggregate (no
+    window, which sorts every row); the second root looked for only where there are two."""
+    t, g = view(ORGANISATION), q("roots_" + ORGANISATION)  # SQLGlot hoists CTEs for Spark
+    scope = ("fiscal_year", "department")
+    by = ", ".join(f"t.{c}" for c in scope)
+    counts = (f"select {by}, sum(case when t.parent_unit_id = '' then 1 else 0 end) as roots, min(t.rn) as first, "
+              f"min(case when t.parent_unit_id = '' then t.rn end) as root1 from {t} t group by {by}")
+    shown = "cast(g.roots as VARCHAR) as v, g.fiscal_year || chr(31) || g.department as x"
+    on = " and ".join(f"t.{c} = g.{c}" for c in scope)
+    return (f"select * from (with {g} as ({counts}) "
+            f"select g.first as rn, 'parent_unit_id' as col, {shown} from {g} g where g.roots = 0 "
+            f"union all select min(t.rn) as rn, 'parent_unit_id' as col, {shown} from {g} g join {t} t on {on} "
+            f"and t.parent_unit_id = '' and t.rn > g.root1 where g.roots > 1 "
+            f"group by g.fiscal_year, g.department, g.roots) s")
 
 
 def cycles_sql(schema: dict) -> str:

@@ -1,0 +1,95 @@
+"""The short cuts the SQL engines take after the load, each fed the input it must not hide:
+gpb_total's parts written out for the breaking department-years only (identities.function_vs_type),
+the row-order pass skipped where the load proved the keys in order (canonical_sql.order_proven),
+each distinct known-erratum message worded once (identities._worded), the organisation's roots
+counted by an aggregate (package_checks.roots_sql)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+
+from bazhong_accounts.checks import engines, validate
+from bazhong_accounts.checks.engines import definitions as d
+from bazhong_accounts.checks.engines.canonical_sql import EXACT_IN_DOUBLE, order_proven
+from bazhong_accounts.checks.engines.identities import _worded, message
+from conftest import read_rows, write_rows
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory, copy_package):
+    """One copy: gpb_total one more than its 类 rows, two rows of three_public_expenses_counts (keys:
+    a bounded integer and strings, the ones order_proven trusts) swapped, and an organisation
+    without a root unit (its root made the child of a unit below it: a cycle too)."""
+    pkg = copy_package(tmp_path_factory.mktemp("afterload") / "package")
+    header, rows, lines = read_rows(pkg, "expenditure_by_type")
+    i = next(i for i, r in enumerate(rows) if r["item_id"] == "gpb_total")
+    rows[i]["amount"] = str(Decimal(rows[i]["amount"]) + 1)
+    write_rows(pkg, "expenditure_by_type", header, rows)
+    gpb = ("data/expenditure_by_type.csv", lines[i], "amount")
+
+    header, rows, lines = read_rows(pkg, "three_public_expenses_counts")
+    rows[0], rows[1] = rows[1], rows[0]
+    write_rows(pkg, "three_public_expenses_counts", header, rows)
+
+    header, rows, _ = read_rows(pkg, "organisation")
+    root = next(r for r in rows if not r["parent_unit_id"])
+    root["parent_unit_id"] = next(r["unit_id"] for r in rows if r["parent_unit_id"] == root["unit_id"])
+    write_rows(pkg, "organisation", header, rows)
+    return gpb, lines[0], validate.collect(pkg), engines.collect(pkg, "duckdb")
+
+
+def _where(result, words: str) -> set:
+    return {(p.path, p.line, p.column, p.message) for p in result.report.problems if words in p.message}
+
+
+def test_gpb_parts_break_worded_as_pandas_does(broken):
+    gpb, _, pandas_result, duck = broken
+    want = _where(pandas_result, "类 rows sum to")
+    assert {w[:3] for w in want} == {gpb}, want  # the case is real
+    assert _where(duck, "类 rows sum to") == want
+
+
+def test_rows_out_of_order_still_reported(broken):
+    _, line, pandas_result, duck = broken
+    want = _where(pandas_result, "not in primary-key order")
+    assert [(w[0], w[1]) for w in want] == [("data/three_public_expenses_counts.csv", line)], want
+    assert _where(duck, "not in primary-key order") == want
+
+
+def test_no_root_unit_and_its_cycle_reported_as_pandas_does(broken):
+    *_, pandas_result, duck = broken
+    for words in ("has 0 root units", "never reaches a root"):
+        want = _where(pandas_result, words)
+        assert want, words  # the case is real
+        assert _where(duck, words) == want
+
+
+def _table(pk_fields: list[dict], duplicates=False, failed=()):
+    schema = {"fields": pk_fields + [{"name": "x", "type": "string"}], "primaryKey": [f["name"] for f in pk_fields]}
+    return SimpleNamespace(schema=schema, duplicates=duplicates, failed=list(failed))
+
+
+YEAR = {"name": "fiscal_year", "type": "integer", "constraints": {"minimum": 2000, "maximum": 2100}}
+DEPT = {"name": "department", "type": "string"}
+
+
+def test_order_proven_only_where_the_load_order_decides_as_the_canonical_sort():
+    assert order_proven(_table([YEAR, DEPT]))
+    assert not order_proven(_table([YEAR, DEPT], duplicates=True)), "keys not proven increasing"
+    unbounded = {"name": "trip_no", "type": "integer", "constraints": {"minimum": 1}}
+    assert not order_proven(_table([YEAR, unbounded])), "no maximum: past 2**53 DOUBLE ties, the text decides"
+    huge = {"name": "n", "type": "integer", "constraints": {"minimum": 0, "maximum": EXACT_IN_DOUBLE + 1}}
+    assert not order_proven(_table([huge]))
+    number = {"name": "v", "type": "number", "constraints": {"minimum": 0, "maximum": 10}}
+    assert not order_proven(_table([number])), "decimals: rounded as DECIMAL, compared as DOUBLE"
+    out_of_range = d.Check("range", "t", "fiscal_year", "")
+    assert not order_proven(_table([YEAR, DEPT], failed=[out_of_range])), "a bound that some cell breaks"
+
+
+def test_known_errata_worded_once_are_worded_as_message():
+    args = ("rate", "share_pct", "2.77", "65.25", "2351.13", "gpb_total\x1f\x1f")
+    assert _worded(*args) == message(*args)
+    assert _worded(*args) is _worded(*args)
