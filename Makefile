@@ -66,10 +66,10 @@ serve: debian-fonts $(STAMP)
 debian-fonts:
 	bash scripts/debian-deps.sh fonts-noto-cjk
 
-# chromium: the browser test; fonts-noto-cjk: charts and screenshots; r-base-core: the README's R example;
+# chromium-headless-shell: the browser test; fonts-noto-cjk: charts and screenshots; r-base-core: the README's R example;
 # openjdk-17-jre-headless: Spark's JVM (tests/checks/test_engines_spark.py).
 debian-test-deps:
-	bash scripts/debian-deps.sh chromium fonts-noto-cjk r-base-core openjdk-17-jre-headless
+	bash scripts/debian-deps.sh chromium-headless-shell fonts-noto-cjk r-base-core openjdk-17-jre-headless
 
 # Chart.js (served by the site for the interactive charts) and axe-core (the browser test's
 # accessibility check), pinned by package-lock.json.

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from conftest import collected, run_in_process  # noqa: E402
+from conftest import collected, made_once_shared, run_in_process, shared_in  # noqa: E402
 from test_validate_mutations import BAD  # noqa: E402  the mutation cases, reused
 
 # pandas messages of the checks the SQL engines run (engines.COVERED), by their words; the others
@@ -82,8 +82,19 @@ def problems(result, covered_only: bool) -> set[tuple]:
 
 
 def compare(pkg: Path, engine: str, pandas_result=None) -> tuple[set, set]:
-    pandas_result = pandas_result or validate.collect(pkg)
+    pandas_result = pandas_result or pandas_of(pkg)
     return problems(pandas_result, True), problems(engines.collect(pkg, engine), False)
+
+
+SHARED: set[Path] = set()  # packages made once per run (made_once_shared) and never changed
+
+
+def pandas_of(pkg: Path):
+    """validate.collect(pkg); once per run for a package of SHARED (test_engines_spark.py compares
+    Spark with the same on the other worker), pickled beside it."""
+    if pkg not in SHARED:
+        return validate.collect(pkg)
+    return shared_in(pkg.parent, "pandas", lambda: validate.collect(pkg))
 
 
 # ---------------------------------------------------------------- broken packages
@@ -108,19 +119,30 @@ def synthetic(tmp_path_factory) -> Path:
 
     from conftest import read_rows, write_rows
 
-    out = tmp_path_factory.mktemp("synth") / "package"
-    write_synthetic(out, 20)
-    # one row citing another department-year's report: the sources check runs as SQL too
-    header, rows, lines = read_rows(out, "income")
-    rows[-1]["source_id"] = next(r["source_id"] for r in rows if r["department"] != rows[-1]["department"])
-    write_rows(out, "income", header, rows)
-    return out, lines[-1]
+    def make():
+        out = tmp_path_factory.mktemp("synth") / "package"
+        write_synthetic(out, 20)
+        # one row citing another department-year's report: the sources check runs as SQL too
+        header, rows, lines = read_rows(out, "income")
+        rows[-1]["source_id"] = next(r["source_id"] for r in rows if r["department"] != rows[-1]["department"])
+        write_rows(out, "income", header, rows)
+        return out, lines[-1]
+
+    made = made_once_shared(tmp_path_factory, "synthetic", make)
+    SHARED.add(made[0])
+    return made
 
 
 @pytest.fixture(scope="session")
 def org_and_trips(tmp_path_factory, copy_package):
     """A copy with two root units, a cycle of two units and a trip too many: one case per check
     of checks/engines/package_checks.py, with the (path, line, column) each must be reported at."""
+    made = made_once_shared(tmp_path_factory, "org-and-trips", lambda: _org_and_trips(tmp_path_factory, copy_package))
+    SHARED.add(made[0])
+    return made
+
+
+def _org_and_trips(tmp_path_factory, copy_package):
     from conftest import read_rows, write_rows
 
     pkg = copy_package(tmp_path_factory.mktemp("org") / "package")

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from bazhong_accounts.checks import engines, validate
-from conftest import read_rows, write_rows
+from conftest import made_once_shared, read_rows, write_rows
 from test_engines import COVERED, problems, reported
 
 
@@ -128,14 +128,18 @@ def _derivations(pkg, expected: set) -> None:
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory, copy_package):
-    pkg = copy_package(tmp_path_factory.mktemp("sqlchecks") / "package")
-    expected: set = set()
-    _errata(pkg, expected)
-    _frames(pkg, expected)
-    _canonical(pkg, expected)
-    _provenance(pkg, expected)
-    _derivations(pkg, expected)
-    return pkg, expected, validate.collect(pkg), engines.collect(pkg, "duckdb")
+    """Made once per run (made_once_shared): the Spark module uses it too, on the other worker."""
+    def make():
+        pkg = copy_package(tmp_path_factory.mktemp("sqlchecks") / "package")
+        expected: set = set()
+        _errata(pkg, expected)
+        _frames(pkg, expected)
+        _canonical(pkg, expected)
+        _provenance(pkg, expected)
+        _derivations(pkg, expected)
+        return pkg, expected, validate.collect(pkg), engines.collect(pkg, "duckdb")
+
+    return made_once_shared(tmp_path_factory, "sql-checks", make)
 
 
 def test_pandas_reports_every_case(broken):

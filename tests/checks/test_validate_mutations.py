@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Run, collected, read_rows, write_rows, run_in_process
+from conftest import Run, collected, made_once_shared, read_rows, write_rows, run_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -525,13 +525,18 @@ def validated_group(names, files: dict[str, bytes | None], tmp, copy_package) ->
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, copy_package, cli, mutation_groups):
+def runs(tmp_path_factory, copy_package, cli, request):
     """name -> Outcome, whose .result() is (what the preparation returned, Run). A validator run
     costs about a second, so the bad inputs that change different files are broken together in one
     copy and validated once (mutation_groups); a case whose problem that run does not report at
     its place (a break in one file can hide another, e.g. a missing FK target) is validated again
-    alone, so every case is judged on a run of its own break at worst."""
-    broken = mutation_groups
+    alone, so every case is judged on a run of its own break at worst. Made once per run
+    (made_once_shared): worksteal may split the module between workers."""
+    return made_once_shared(tmp_path_factory, "mutation-runs", lambda: all_runs(
+        tmp_path_factory, copy_package, cli, request.getfixturevalue("mutation_groups")))
+
+
+def all_runs(tmp_path_factory, copy_package, cli, broken) -> dict[str, "Outcome"]:
     others = [n for n in SCENARIOS if n not in BAD]
     prepared, expected, _, failed, _ = prepare(others, tmp_path_factory, copy_package)
     prepared, expected, failed = broken.prepared | prepared, broken.expected | expected, broken.failed | failed

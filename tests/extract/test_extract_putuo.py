@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, made_once_shared
 
 from bazhong_accounts import cli
 from bazhong_accounts.checks.validate import collect
@@ -35,14 +35,22 @@ PUTUO = ROOT / "archive/shanghai-putuo-social-work-dept-2024-final-accounts.pdf"
 
 @pytest.fixture(scope="module")
 def putuo(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("putuo") / "pkg"
-    assert cli.main(["extract", str(PUTUO), "--out", str(root)]) == 0
-    return root
+    """The report extracted once per run (made_once_shared: a module split between the workers
+    extracted it twice). Read it only."""
+    def extracted():
+        root = tmp_path_factory.mktemp("putuo") / "pkg"
+        assert cli.main(["extract", str(PUTUO), "--out", str(root)]) == 0
+        return root
+
+    return made_once_shared(tmp_path_factory, "putuo", extracted)
 
 
 @pytest.fixture(scope="module")
-def problems(putuo) -> list[str]:
-    return [str(p) for p in collect(putuo).report.problems]
+def problems(tmp_path_factory, putuo) -> list[str]:
+    def validated():
+        return [str(p) for p in collect(putuo).report.problems]
+
+    return made_once_shared(tmp_path_factory, "putuo-problems", validated)
 
 
 @pytest.fixture(scope="module")

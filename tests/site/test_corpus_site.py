@@ -20,6 +20,7 @@ import pytest
 
 from bazhong_accounts import cli
 from bazhong_accounts.site.serve import SERVE_ENV, built_databases, create_app, make_datasette
+from conftest import made_once_shared
 
 ROOT = Path(__file__).resolve().parents[2]
 BANNER = {"zh": "机器提取的草稿", "en": "Machine-extracted draft"}
@@ -36,7 +37,12 @@ def corpus_reports() -> list[str]:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> tuple[Path, Path]:
-    """(extracted package directory, site/corpus/corpus.db built from it with --draft)."""
+    """(extracted package directory, site/corpus/corpus.db built from it with --draft), made once
+    per run (made_once_shared: a module split between the workers made it twice). Read them only."""
+    return made_once_shared(tmp_path_factory, "corpus", lambda: extracted_and_built(tmp_path_factory))
+
+
+def extracted_and_built(tmp_path_factory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("corpus")
     pkg = tmp / "build" / "corpus"
     # exit 1: one report of the corpus (the blank Shanghai template) has no figure; the others are written
