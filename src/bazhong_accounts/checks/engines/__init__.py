@@ -174,11 +174,15 @@ class LoadsAtOnce:
     def order(self, root: Path, resources: list) -> list:
         """The order to read the files in: the biggest first when several load at once, so that
         the last to end is a small one (N = 10,000: indicators.csv, 40 % of the bytes and 12th of
-        18, ended alone a second after the others); else the package's (the problems of each
-        file keep their order: the byte pass adds them file by file, the output sorts by file)."""
+        18, ended alone a second after the others), but the second biggest before it: a load
+        waits for its file's byte pass, and the second's is short, so it loads while the
+        biggest's byte pass runs (N = 10,000: one core had idled 0.56 s; 0.13 s less wall over six
+        alternated runs); else the package's order (the problems of each file keep their order:
+        the byte pass adds them file by file, the output sorts by file)."""
         if self.pool is None:
             return resources
-        return sorted(resources, key=lambda r: -((root / r[1]).stat().st_size if (root / r[1]).is_file() else 0))
+        biggest = sorted(resources, key=lambda r: -((root / r[1]).stat().st_size if (root / r[1]).is_file() else 0))
+        return biggest[1:2] + biggest[:1] + biggest[2:]
 
     def load(self, args: tuple, then):
         """A future of engine.load(*args), or its result when loads run here; then() called as
