@@ -12,7 +12,6 @@ variants. The outputs must be byte-identical. Prints one line per run and the me
 
 from __future__ import annotations
 
-import argparse
 import os
 import pickle
 import shutil
@@ -22,6 +21,8 @@ import tempfile
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
+
+from bench_engines import package_bench_args
 
 import bazhong_accounts.checks.engines as engines
 from bazhong_accounts.checks import validate
@@ -90,14 +91,7 @@ def run_once(root: Path, work: Path, lanes: str, out: Path) -> tuple[float, floa
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data-dir", required=True, help="holds engines-n<N> (bench_engines.py --data-dir)")
-    ap.add_argument("--n", type=int, default=10000)
-    ap.add_argument("--rounds", type=int, default=3)
-    args = ap.parse_args()
-    root = Path(args.data_dir) / f"engines-n{args.n}"
-    if not (root / "generated.json").is_file():
-        sys.exit(f"bench_after_load: no package at {root}: run bench_engines.py --sizes {args.n} --data-dir first")
+    args, root = package_bench_args(__doc__.split("\n\n")[0], "bench_after_load")
     work = Path(tempfile.mkdtemp(prefix="bench-after-load-"))
     try:
         snapshot(root, work)

@@ -73,6 +73,20 @@ def tasks(pkg: Path, n: int, args) -> list[tuple[str, list[str], float]]:
 GENERATED = "generated.json"  # written last: a package without it was cut off while being written
 
 
+def package_bench_args(description: str, name: str) -> tuple[argparse.Namespace, Path]:
+    """The arguments of a benchmark of one package this script generated and kept (--data-dir,
+    --n, --rounds) and the package's folder; exits with a message when it is not there."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--data-dir", required=True, help="holds engines-n<N> (bench_engines.py --data-dir)")
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    root = Path(args.data_dir) / f"engines-n{args.n}"
+    if not (root / GENERATED).is_file():
+        sys.exit(f"{name}: no package at {root}: run bench_engines.py --sizes {args.n} --data-dir first")
+    return args, root
+
+
 def generated(work: Path, n: int) -> tuple[Path, dict, float | None]:
     """The synthetic package of N department-years under work: (directory, rows per resource,
     seconds it took to write, None when an earlier run's package is reused)."""

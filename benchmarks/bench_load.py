@@ -16,11 +16,12 @@ The package is DIR/engines-n<N> as bench_engines.py --data-dir keeps it.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 from pathlib import Path
+
+from bench_engines import package_bench_args
 
 from bazhong_accounts.checks import engines
 from bazhong_accounts.checks.engines import definitions as d
@@ -76,12 +77,7 @@ def timed(fn) -> tuple[float, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data-dir", required=True, help="holds engines-n<N> (bench_engines.py --data-dir)")
-    ap.add_argument("--n", type=int, default=10000)
-    ap.add_argument("--rounds", type=int, default=3)
-    args = ap.parse_args()
-    root = Path(args.data_dir) / f"engines-n{args.n}"
+    args, root = package_bench_args(__doc__.split("\n")[0], "bench_load")
     runs: dict[str, list] = {}
     for i in range(args.rounds):
         for label, fn in variants(root, plans(root)).items():

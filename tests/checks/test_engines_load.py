@@ -19,77 +19,70 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # conftest's helpe
 WATCHDOG = 60  # seconds: the slow load's own end, long after any interrupt
 
 
-def test_ctrl_c_while_files_load_interrupts_the_loads_running(package, monkeypatch):
-    started, outcome = threading.Event(), {}
-    load, quoted_cells = DuckDBEngine.load, engines._quoted_cells
+def _hours_unless_interrupted(con, started: threading.Event, outcome: dict) -> None:
+    """The first caller runs a query of hours on `con`, unless interrupted; a watchdog interrupts
+    it (and says so in `outcome`) if nothing else does, so a failing run does not hang."""
+    if started.is_set():
+        return
+    started.set()
+    watchdog = threading.Timer(WATCHDOG, lambda: (outcome.setdefault("watchdog", True), con.interrupt()))
+    watchdog.start()
+    try:
+        con.execute("select count(*) from range(1000000) a, range(1000000) b")
+    except Exception as e:  # noqa: BLE001 - what duckdb raises when interrupted
+        outcome["slow"] = type(e).__name__
+    watchdog.cancel()
 
-    def slow_load(self, resource, *args):
-        if not started.is_set():  # the first file: a query of hours, unless interrupted
-            started.set()
-            cursor = self._loader()
-            watchdog = threading.Timer(WATCHDOG, lambda: (outcome.setdefault("watchdog", True), cursor.interrupt()))
-            watchdog.start()  # the run must not wait for it: if nothing else does, the watchdog interrupts
-            try:
-                cursor.execute("select count(*) from range(1000000) a, range(1000000) b")
-            except Exception as e:  # noqa: BLE001 - what duckdb raises when interrupted
-                outcome["slow"] = type(e).__name__
-            watchdog.cancel()
-        return load(self, resource, *args)
 
-    seen = []
+def _ctrl_c_while_preparing(monkeypatch, nth: int, started: threading.Event) -> None:
+    """Ctrl-C in the main thread as it prepares the nth file's load, once the slow query runs."""
+    quoted_cells, seen = engines._quoted_cells, []
 
     def interrupted(schema, facts):
         seen.append(schema)
-        if len(seen) == 4:  # the main thread prepares the fourth file: Ctrl-C
+        if len(seen) == nth:
             assert started.wait(30)
             raise KeyboardInterrupt
         return quoted_cells(schema, facts)
 
-    monkeypatch.setattr(DuckDBEngine, "load", slow_load)
     monkeypatch.setattr(engines, "_quoted_cells", interrupted)
+
+
+def _assert_interrupted(package, outcome: dict, what: str) -> None:
     before = threading.active_count()
     with pytest.raises(KeyboardInterrupt):
         engines.collect(package, "duckdb")
-    assert "watchdog" not in outcome, "the slow load was waited for, not interrupted"
+    assert "watchdog" not in outcome, f"{what} was waited for, not interrupted"
     assert "Interrupt" in outcome.get("slow", ""), outcome
     assert threading.active_count() == before
+
+
+def test_ctrl_c_while_files_load_interrupts_the_loads_running(package, monkeypatch):
+    started, outcome = threading.Event(), {}
+    load = DuckDBEngine.load
+
+    def slow_load(self, resource, *args):
+        _hours_unless_interrupted(self._loader(), started, outcome)  # the first file
+        return load(self, resource, *args)
+
+    monkeypatch.setattr(DuckDBEngine, "load", slow_load)
+    _ctrl_c_while_preparing(monkeypatch, 4, started)
+    _assert_interrupted(package, outcome, "the slow load")
 
 
 def test_ctrl_c_while_a_loaded_table_is_asked_interrupts_the_question(package, monkeypatch):
     """The masks and key order of a loaded table are asked on a cursor while the next files
     load: Ctrl-C there interrupts that question too."""
     started, outcome = threading.Event(), {}
-    failed_cells, quoted_cells = engines._failed_cells, engines._quoted_cells
+    failed_cells = engines._failed_cells
 
     def slow_question(engine, loads):
-        if not started.is_set():
-            started.set()
-            watchdog = threading.Timer(WATCHDOG, lambda: (outcome.setdefault("watchdog", True), engine.con.interrupt()))
-            watchdog.start()
-            try:
-                engine.query("select count(*) from range(1000000) a, range(1000000) b")
-            except Exception as e:  # noqa: BLE001 - what duckdb raises when interrupted
-                outcome["slow"] = type(e).__name__
-            watchdog.cancel()
+        _hours_unless_interrupted(engine.con, started, outcome)
         return failed_cells(engine, loads)
 
-    seen = []
-
-    def interrupted(schema, facts):
-        seen.append(schema)
-        if len(seen) == 6:
-            assert started.wait(30)
-            raise KeyboardInterrupt
-        return quoted_cells(schema, facts)
-
     monkeypatch.setattr(engines, "_failed_cells", slow_question)
-    monkeypatch.setattr(engines, "_quoted_cells", interrupted)
-    before = threading.active_count()
-    with pytest.raises(KeyboardInterrupt):
-        engines.collect(package, "duckdb")
-    assert "watchdog" not in outcome, "the question was waited for, not interrupted"
-    assert "Interrupt" in outcome.get("slow", ""), outcome
-    assert threading.active_count() == before
+    _ctrl_c_while_preparing(monkeypatch, 6, started)
+    _assert_interrupted(package, outcome, "the question")
 
 
 def test_a_quote_inside_an_unquoted_cell_leaves_the_newlines_to_duckdb(package):
