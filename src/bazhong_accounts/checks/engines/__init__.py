@@ -21,7 +21,6 @@ nobody mistakes a pass for more than it is.
 
 from __future__ import annotations
 
-import copy
 import re
 import sys
 from collections.abc import Iterator
@@ -145,6 +144,16 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
     return loaded
 
 
+def _stop(futures: list, interrupt) -> None:
+    """On an error or Ctrl-C: the futures not begun cancelled, the running ones interrupted
+    until they end (interrupt() may come before a query starts: asked again)."""
+    for f in futures:
+        f.cancel()
+    while not all(f.done() for f in futures):
+        interrupt()
+        wait(futures, timeout=0.05)
+
+
 class LoadsAtOnce:
     """engine.load() of several files at once in threads (the engine's loads_at_once: DuckDB
     reads each file on one thread, cheaper than one file on all of them), or one after another
@@ -164,11 +173,7 @@ class LoadsAtOnce:
         if self.pool is None:
             return
         if kind is not None:
-            for f in self.started:
-                f.cancel()
-            while not all(f.done() for f in self.started):
-                self.engine.interrupt_loads()
-                wait(self.started, timeout=0.05)
+            _stop(self.started, self.engine.interrupt_loads)
         self.pool.shutdown(wait=True)
 
     def order(self, root: Path, resources: list) -> list:
@@ -214,8 +219,7 @@ class AskedAfterLoad:
         self.engine, self.loads, self.asked = engine, {}, {}
         self.cursor = self.pool = None
         if lanes.concurrent(engine):
-            self.cursor = copy.copy(engine)
-            self.cursor.con = engine.con.cursor()
+            self.cursor = lanes.on_cursor(engine)
             self.pool = ThreadPoolExecutor(max_workers=1)
 
     def __enter__(self) -> AskedAfterLoad:
@@ -225,11 +229,7 @@ class AskedAfterLoad:
         if self.pool is None:
             return
         if kind is not None:  # an error or Ctrl-C: the question asked now is interrupted, not waited for
-            for f in self.asked.values():
-                f.cancel()
-            while not all(f.done() for f in self.asked.values()):
-                self.cursor.con.interrupt()
-                wait(list(self.asked.values()), timeout=0.05)
+            _stop(list(self.asked.values()), self.cursor.con.interrupt)
         self.pool.shutdown(wait=True)
         self.cursor.con.close()
 

@@ -281,7 +281,7 @@ class QuotedCells:
             return
         self.newlines += len(unquoted_before)
         rows = unquoted_before + (self.unquoted - 1)  # the header's newline ends no row
-        firsts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+        firsts = _run_starts(rows)
         self.rows.append((rows[firsts], np.diff(np.append(firsts, len(rows)))))
 
     def _finish(self, needed: bool) -> None:
@@ -298,10 +298,17 @@ class QuotedCells:
             self._finish(self.pending)
         rows = np.concatenate([r for r, _ in self.rows]) if self.rows else np.zeros(0, np.int64)
         counts = np.concatenate([c for _, c in self.rows]) if self.rows else np.zeros(0, np.int64)
-        firsts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1]))) if len(rows) else rows
+        firsts = _run_starts(rows)
         # a row whose newlines span two blocks comes twice: added up
         counts = np.add.reduceat(counts, firsts) if len(rows) else counts
         return self.newlines, self.needless, (rows[firsts], np.cumsum(counts))
+
+
+def _run_starts(rows):
+    """Where each run of equal values of `rows` starts (rows of the quoted newlines, in order)."""
+    import numpy as np
+
+    return np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1]))) if len(rows) else rows
 
 
 def _all_ends(found) -> bool:

@@ -87,14 +87,20 @@ def concurrent(engine) -> bool:
     return hasattr(getattr(engine, "con", None), "cursor") and os.environ.get("BAZHONG_ENGINE_LANES") != "1"
 
 
+def on_cursor(engine):
+    """A copy of the engine on a new cursor of its connection: the same tables, queries of its own."""
+    other = copy.copy(engine)
+    other.con = engine.con.cursor()
+    return other
+
+
 def _cursor(engine, loaded: dict):
     """(a copy of the engine on a cursor of its connection, the loaded resources whose line
     maps look lines up through it). The running counts
     of quoted newlines (lines.py) are temporary tables of the engine's connection, which another
     connection does not see: copied into the shared schema first (a row per row holding a
     newline)."""
-    other = copy.copy(engine)
-    other.con = engine.con.cursor()
+    other = on_cursor(engine)
     tables = {}
     for name, t in loaded.items():
         mine = copy.copy(t)
