@@ -7,7 +7,8 @@ One SparkSession (local mode, Java from Debian's openjdk-17-jre-headless) serves
 is started once, on the xdist worker that runs this module (conftest.py puts the module first in
 the collection, so that worker starts it at once and the other takes the rest of the suite). Its
 JVM maps Spark's classes from an AppCDS archive kept in the venv (class_archive: written when the
-first session's JVM exits, read by the next; start 11 -> 5 s at load 6-9). The session remembers
+first session's JVM exits, read by the next; start 11 -> 5 s at load 6-9; not under CI=true,
+whose fresh clone would only pay for writing it). The session remembers
 what Spark computed (backends.remember_results): the broken copies differ from the real package
 in some files, so a table read from a file of the same rows, a query over tables of the same
 content, and each branch of a union query (one check or one table per branch) whose tables did
@@ -50,7 +51,9 @@ from test_engines_sql_checks import broken as sql_checks_broken  # noqa: F401  t
 def spark():
     from bazhong_accounts.checks.engines.backends import JAVA_OPTIONS, remember_results, spark_session
 
-    if sys.prefix != sys.base_prefix:  # in a venv (make's .venv): the archive is kept there
+    # in a venv (make's .venv) the archive is kept there; not in CI, whose fresh clone never
+    # reads it: writing it keeps the exiting JVM busy about 20 s of CPU after the tests
+    if sys.prefix != sys.base_prefix and not os.environ.get("CI"):
         os.environ.setdefault("BAZHONG_SPARK_JAVA_OPTIONS", f"{JAVA_OPTIONS} {class_archive(Path(sys.prefix))}")
     session = spark_session()
     remember_results(session)
