@@ -119,9 +119,51 @@ PASSAGE = 300  # an excerpt of source_quote must start within this many characte
 
 def _is_fact_table(t) -> bool:
     """A resource whose rows carry figures of the report and say whether they are derived."""
+    return is_fact_schema(t.schema)
+
+
+def is_fact_schema(schema: dict) -> bool:
     from ..model import roles
 
-    return bool(roles.figures(t.schema)) and "derived" in roles.with_role(t.schema, "provenance")
+    return bool(roles.figures(schema)) and "derived" in roles.with_role(schema, "provenance")
+
+
+def _described_unit(field: dict) -> str | None:
+    """The unit a figure field's description gives (`Unit: 万元`, `Unit: percent`), if any."""
+    desc = field.get("description", "")
+    if "Unit: 万元" in desc:
+        return "万元"
+    if "Unit: percent" in desc:
+        return "%"
+    return None
+
+
+# what the checks below read of each resource that is not a fact table: (columns, of them those
+# read as numbers, through usable())
+READ = {"figure_sources": (("resource", "fiscal_year", "department", "row_key", "column", "source_id", "start", "end",
+                            "printed"), ("start", "end")),
+        "non_figures": (("source_id", "start", "end", "printed", "reason"), ("start", "end")),
+        "errata": (("fiscal_year", "department", "resource", "row_key", "column", "value_carried", "value_other"),
+                   ("value_carried", "value_other"))}
+
+
+def columns_read(name: str, schema: dict) -> tuple[list[str], list[str]]:
+    """(the columns these checks read of a resource, those of them read as numbers): what an
+    engine that hands them only some columns must keep (checks/engines/figure_sources_sql.py).
+    A fact table's unit categories only where some figure has no unit in its description."""
+    from ..model import roles
+
+    if name in READ:
+        columns, numbers = READ[name]
+        return list(columns), list(numbers)
+    if not is_fact_schema(schema):
+        return [], []
+    figures = roles.figures(schema)
+    fields = {f["name"]: f for f in schema["fields"]}
+    units = [] if all(_described_unit(fields[c]) for c in figures) else roles.with_role(schema, "category")
+    columns = [*roles.scope(schema), *roles.row_key_fields(schema), "derived", "source_id",
+               *(["source_quote"] if "source_quote" in fields else []), *figures, *units]
+    return list(dict.fromkeys(columns)), figures
 
 
 def _line_col(text: str, pos: int, line_starts: list[int]) -> tuple[int, int]:
@@ -162,11 +204,9 @@ def _errata_values(errata) -> dict:
 def _cell_unit(t, r: int, column: str) -> str | None:
     """The unit the cell is in: its field's description (`Unit: 万元`, `Unit: percent`) or the
     row's unit category (indicators unit_zh = 亿元)."""
-    desc = t.fields[column].get("description", "")
-    if "Unit: 万元" in desc:
-        return "万元"
-    if "Unit: percent" in desc:
-        return "%"
+    described = _described_unit(t.fields[column])
+    if described:
+        return described
     for name, f in t.fields.items():
         if f.get("role") == "category" and t.col(name)[r] in UNITS:
             return t.col(name)[r]
@@ -356,16 +396,23 @@ def archived_texts(root: Path, sources) -> tuple[dict[str, str], dict[str, str]]
     paths: dict[str, str] = {}
     if sources is None:
         return texts, paths
-    base = root.resolve()
     for r in range(len(sources)):
         sid, rel = sources.col("source_id")[r], sources.col("path")[r]
-        path = (root / rel).resolve()
-        if base in path.parents and path.is_file():
-            try:
-                texts[sid], paths[sid] = path.read_bytes().decode("utf-8"), rel
-            except UnicodeDecodeError:
-                pass
+        text = archived_text(root, rel)
+        if text is not None:
+            texts[sid], paths[sid] = text, rel
     return texts, paths
+
+
+def archived_text(root: Path, rel: str) -> str | None:
+    """The archived file `rel` decoded; None when missing, outside the package or not UTF-8."""
+    path = (root / rel).resolve()
+    if root.resolve() not in path.parents or not path.is_file():
+        return None
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def check(root: Path, tables: dict, report) -> tuple[int, int, int]:

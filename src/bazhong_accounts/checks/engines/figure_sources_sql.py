@@ -1,0 +1,159 @@
+"""Check (f), figure sources (checks/figure_sources.py), on the SQL engines: the engine selects
+the few rows the check reads, and figure_sources.py's own functions run on them.
+
+The check reads figure_sources and non_figures (one row per number of the located reports), the
+errata of their department-years, the fact rows of those department-years or citing those
+reports, and the archived texts. The engine returns those rows in one query (a semi-join of each
+fact table on figure_sources: work and memory follow figure_sources and the located reports, not
+the size of the package), with their numbers' usability decided by the engines' own type test
+(definitions.usable); they become `Selected` tables, which read as model.table.Table does where
+the check reads them, without pandas. So there is one definition of the check, its regular
+expressions and its messages, whatever the engine. The columns it reads are named in queries()
+for the load to keep (figure_sources.columns_read).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ...model import roles
+from ...model.problems import Report
+from ..figure_sources import READ, archived_text, check_figure_sources, columns_read
+from .definitions import lit, q, usable, view
+
+SPANS, NON_FIGURES, SOURCES, ERRATA = "figure_sources", "non_figures", "sources", "errata"
+UNLOCATED = ""  # the resource name of the query's row that counts the reports not located yet
+
+
+class Selected:
+    """Some rows of a loaded resource, in file order, as the check reads a model Table: text
+    columns (numpy arrays of str), usable() of the columns read as numbers, CSV lines."""
+
+    def __init__(self, t, columns: list[str], numbers: list[str], rows: list[tuple]):
+        self.name, self.path, self.schema, self.fields = t.name, t.rel, t.schema, t.fields
+        self.header = t.header
+        rows = sorted(rows)  # (rn, values): file order
+        self._col = {c: np.array([r[1][i] for r in rows], dtype=object) for i, c in enumerate(columns)}
+        at = len(columns)
+        self._usable = {c: np.array([r[1][at + i] == "t" for r in rows], dtype=bool) for i, c in enumerate(numbers)}
+        self.lines = np.array(t.lines.of([r[0] for r in rows]) if rows else [], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def col(self, name: str) -> np.ndarray:
+        return self._col[name]
+
+    def usable(self, name: str) -> np.ndarray:
+        return self._usable[name]
+
+    def col_no(self, col: str | None) -> int | None:
+        return self.header.index(col) + 1 if col in self.header else None
+
+
+def _located(schemas: dict[str, dict], alias: str, schema: dict) -> str:
+    """SQL: the row (alias) is of a department-year figure_sources names, or cites a report it
+    locates."""
+    spans = view(SPANS)
+    scope = [c for c in roles.scope(schema) if c in roles.scope(schemas[SPANS])]
+    same = " and ".join(f"f.{q(c)} = {alias}.{q(c)}" for c in scope) or "false"
+    cites = f" or {alias}.source_id in (select source_id from {spans})" if "source_id" in schema_fields(schema) else ""
+    return f"(exists (select 1 from {spans} f where {same}){cites})"
+
+
+def schema_fields(schema: dict) -> set[str]:
+    return {f["name"] for f in schema["fields"]}
+
+
+def rows_sql(name: str, schema: dict, schemas: dict[str, dict]) -> str | None:
+    """SQL (res, rn, v) of the rows of one resource the check reads: v the columns it reads, then
+    't' or '' for each number column it reads (usable: a value of the field's type)."""
+    columns, numbers = columns_read(name, schema)
+    fields = {f["name"]: f for f in schema["fields"]}
+    if not columns or any(c not in fields for c in columns) or SPANS not in schemas:
+        return None
+    flags = [f"case when {usable(fields[c], 't.' + q(c))} then 't' else '' end" for c in numbers]
+    where = "true" if name in (SPANS, NON_FIGURES) else _located(schemas, "t", schema)
+    values = ", ".join([f"t.{q(c)}" for c in columns] + flags)
+    return f"select {lit(name)} as res, t.rn, [{values}] as v from {view(name)} t where {where}"
+
+
+def queries(schemas: dict[str, dict]) -> list[str]:
+    """The SQL naming the columns the check reads (for the load)."""
+    out = [sql for name, schema in schemas.items() if (sql := rows_sql(name, schema, schemas))]
+    if SOURCES in schemas:
+        out.append(f"select source_id, path from {view(SOURCES)}")
+    return out
+
+
+def check(engine, loaded: dict, root: Path, report: Report) -> tuple[int, int, int]:
+    """Check (f) on the engine's tables: (numbers accounted for, numbers in the located reports,
+    reports not located yet), as checks/figure_sources.check returns them."""
+    if SPANS not in loaded:
+        return 0, 0, 0
+    schemas = {n: t.schema for n, t in loaded.items()}
+    readable = _readable_paths(engine, root) if SOURCES in loaded else {}
+    parts = [sql for name, schema in schemas.items() if (sql := rows_sql(name, schema, schemas))]
+    if SOURCES in loaded:
+        parts.append(_sources_sql(loaded, list(readable)))
+    found: dict[str, list] = {}
+    for res, rn, values in engine.query(" union all ".join(parts)):
+        found.setdefault(res, []).append((rn, values))
+    unlocated = found.pop(UNLOCATED, [(0, None)])[0][0]
+    cited = found.pop(SOURCES, [])
+    tables = {name: Selected(loaded[name], *columns_read(name, loaded[name].schema), found.get(name, []))
+              for name in loaded if name in found or name in (SPANS, NON_FIGURES)}
+    if SOURCES in loaded:
+        cited += _cited_elsewhere(engine, tables, cited)
+    texts, paths = _texts(cited, readable)
+    accounted, numbers = check_figure_sources(tables, texts, paths, report)
+    return accounted, numbers, int(unlocated)
+
+
+def _readable_paths(engine, root: Path) -> dict[str, str]:
+    """Archived path -> its text, for each file the sources name that decodes (a few files)."""
+    out = {}
+    for (rel,) in engine.query(f"select distinct path from {view(SOURCES)}"):
+        text = archived_text(root, rel)
+        if text is not None:
+            out[rel] = text
+    return out
+
+
+def _sources_sql(loaded: dict, readable: list[str]) -> str:
+    """SQL (res, rn, v): the sources rows of the reports figure_sources and non_figures name (v:
+    source_id, path), and a row counting the reports with a readable archived text that
+    figure_sources does not name (rn: the count)."""
+    s, spans = view(SOURCES), view(SPANS)
+    named = " union ".join(f"select source_id from {view(n)}" for n in (SPANS, NON_FIGURES) if n in loaded)
+    paths = ", ".join(map(lit, readable)) or "''"
+    rows = (f"select {lit(SOURCES)} as res, s.rn, [s.source_id, s.path] as v from {s} s "
+            f"where s.source_id in ({named})")
+    count = (f"select {lit(UNLOCATED)} as res, count(distinct s.source_id) as rn, [''] as v from {s} s "
+             f"where s.path in ({paths}) and s.source_id not in (select source_id from {spans})")
+    return f"{rows} union all {count}"
+
+
+def _cited_elsewhere(engine, tables: dict, cited: list[tuple]) -> list[tuple]:
+    """The sources rows of the reports that selected fact rows cite and neither figure_sources
+    nor non_figures names (a row citing another department-year's report: its quote is looked
+    for in that text), in one more query only when there are some."""
+    have = {values[0] for _, values in cited}
+    more = sorted({sid for name, t in tables.items() if name not in READ for sid in t.col("source_id")} - have)
+    if not more:
+        return []
+    rows = engine.query(f"select s.rn, [s.source_id, s.path] as v from {view(SOURCES)} s "
+                        f"where s.source_id in ({', '.join(map(lit, more))})")
+    return [(rn, values) for rn, values in rows]
+
+
+def _texts(cited: list[tuple], readable: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """source_id -> archived text and -> its path, as figure_sources.archived_texts gives them
+    (the last readable row of a source_id wins)."""
+    texts, paths = {}, {}
+    for _rn, (sid, rel) in sorted(cited):
+        if rel in readable:
+            texts[sid], paths[sid] = readable[rel], rel
+    return texts, paths
