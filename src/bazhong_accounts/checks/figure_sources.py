@@ -149,8 +149,8 @@ READ = {"figure_sources": (("resource", "fiscal_year", "department", "row_key", 
 
 def columns_read(name: str, schema: dict) -> tuple[list[str], list[str]]:
     """(the columns these checks read of a resource, those of them read as numbers): what an
-    engine that hands them only some columns must keep (checks/engines/figure_sources_sql.py).
-    A fact table's unit categories only where some figure has no unit in its description."""
+    engine that hands them only some columns must keep (checks/engines/figure_sources_sql.py),
+    but a fact table's unit categories (unit_categories: the engine gives row_unit instead)."""
     from ..model import roles
 
     if name in READ:
@@ -160,9 +160,8 @@ def columns_read(name: str, schema: dict) -> tuple[list[str], list[str]]:
         return [], []
     figures = roles.figures(schema)
     fields = {f["name"]: f for f in schema["fields"]}
-    units = [] if all(_described_unit(fields[c]) for c in figures) else roles.with_role(schema, "category")
     columns = [*roles.scope(schema), *roles.row_key_fields(schema), "derived", "source_id",
-               *(["source_quote"] if "source_quote" in fields else []), *figures, *units]
+               *(["source_quote"] if "source_quote" in fields else []), *figures]
     return list(dict.fromkeys(columns)), figures
 
 
@@ -207,10 +206,26 @@ def _cell_unit(t, r: int, column: str) -> str | None:
     described = _described_unit(t.fields[column])
     if described:
         return described
-    for name, f in t.fields.items():
-        if f.get("role") == "category" and t.col(name)[r] in UNITS:
+    return t.row_unit(r) if hasattr(t, "row_unit") else row_unit(t, r)  # an SQL engine's load found it
+
+
+def row_unit(t, r: int) -> str | None:
+    """The row's unit: the first of its unit categories holding 万元, 亿元 or %."""
+    for name in unit_categories(t.schema):
+        if t.col(name)[r] in UNITS:
             return t.col(name)[r]
     return None
+
+
+def unit_categories(schema: dict) -> list[str]:
+    """The category fields a figure's unit is read from (row_unit), where the description of some
+    figure field gives none."""
+    from ..model import roles
+
+    fields = {f["name"]: f for f in schema["fields"]}
+    if all(_described_unit(fields[c]) for c in roles.figures(schema)):
+        return []
+    return roles.with_role(schema, "category")
 
 
 class _Context:
