@@ -23,56 +23,45 @@ from conftest import read_rows, write_rows  # noqa: E402
 from test_figure_sources import CASES, SOURCE, TEXT  # noqa: E402  the pandas check's broken cases, reused
 
 SID = "bazhong-govt-office-2018-final-accounts"
-EDITED: set[int] = set()  # lines of figure_sources.csv a case below changed: each case breaks a row of its own
-
-
-def _edit_span(pkg: Path, pick, change) -> int:
-    """change(row) on the first figure_sources row pick(row) holds for; returns its CSV line."""
-    header, fs, lines = read_rows(pkg, "figure_sources")
-    i = next(i for i, r in enumerate(fs) if lines[i] not in EDITED and pick(r))
-    change(fs[i])
-    write_rows(pkg, "figure_sources", header, fs)
-    EDITED.add(lines[i])
-    return lines[i]
 
 
 def _more_cases(pkg: Path, used: set) -> list[str]:
-    """One break for each rule CASES does not break, on spans CASES leaves alone: (path:line:
-    column: words) of each problem expected."""
-    def free(r):
-        return (r["resource"], r["row_key"]) not in used and r["column"] == "amount"
+    """One break for each rule CASES does not break, each on a span of its own that CASES leaves
+    alone (`used`: the cells CASES breaks): path:line: column: words of each problem expected."""
+    edited: set[int] = set()
+    before: dict = {}  # the span's row as it was
 
-    out = []
+    def span(change, pick=lambda r: True) -> int:
+        """change(row) on the first span of an amount not broken yet; its CSV line."""
+        header, fs, lines = read_rows(pkg, "figure_sources")
+        i = next(i for i, r in enumerate(fs) if lines[i] not in edited and r["column"] == "amount"
+                 and (r["resource"], r["row_key"]) not in used and pick(r))
+        before.update(fs[i])
+        change(fs[i])
+        write_rows(pkg, "figure_sources", header, fs)
+        edited.add(lines[i])
+        return lines[i]
+
     n = len(TEXT)
-    line = _edit_span(pkg, free, lambda r: (used.add((r["resource"], r["row_key"])),
-                                            r.update(start=str(n + 5), end=str(n + 8))))
-    out.append(f"data/figure_sources.csv:{line}: end: span {n + 5}..{n + 8} is outside the source text ({n} characters)")
-    found = {}
-    line = _edit_span(pkg, free, lambda r: (used.add((r["resource"], r["row_key"])), found.update(r),
-                                            r.update(row_key="no_such_row")))
+    out = [f"data/figure_sources.csv:{span(lambda r: r.update(start=str(n + 5), end=str(n + 8)))}: end: "
+           f"span {n + 5}..{n + 8} is outside the source text ({n} characters)"]
+    line = span(lambda r: r.update(row_key="no_such_row"))
     out.append(f"data/figure_sources.csv:{line}: row_key: no row `no_such_row` of 2018 bazhong-govt-office in "
-               f"`{found['resource']}` (a fact table)")
-    line = _edit_span(pkg, free, lambda r: (used.add((r["resource"], r["row_key"])), found.update(r),
-                                            r.update(column="source_quote")))
-    out.append(f"data/figure_sources.csv:{line}: column: `source_quote` is not a figure column of `{found['resource']}`")
-    _, types, _ = read_rows(pkg, "expenditure_by_type")
-    derived = next(r for r in types if r["derived"] == "true" and r["amount"])
-    line = _edit_span(pkg, free, lambda r: (used.add((r["resource"], r["row_key"])),
-                                            r.update(resource="expenditure_by_type", row_key=derived["item_id"])))
+               f"`{before['resource']}` (a fact table)")
+    line = span(lambda r: r.update(column="source_quote"))
+    out.append(f"data/figure_sources.csv:{line}: column: `source_quote` is not a figure column of "
+               f"`{before['resource']}`")
+    derived = next(r for r in read_rows(pkg, "expenditure_by_type")[1] if r["derived"] == "true" and r["amount"])
+    line = span(lambda r: r.update(resource="expenditure_by_type", row_key=derived["item_id"]))
     out.append(f"data/figure_sources.csv:{line}: row_key: expenditure_by_type {derived['item_id']} is derived: its "
                "rule is its provenance, it has no span")
-    # one character of the text before a figure taken into its span: not one number
-    def widen(r):
-        used.add((r["resource"], r["row_key"]))
-        start = int(r["start"]) - 1
-        r.update(start=str(start), printed=TEXT[start:int(r["end"])])
-        found.update(r)
-
-    line = _edit_span(pkg, lambda r: free(r) and not TEXT[int(r["start"]) - 1].isspace()
-                       and TEXT[int(r["start"]) - 1] not in "增减下降长少低", widen)
-    out.append(f"data/figure_sources.csv:{line}: printed: «{found['printed']}» is not one number")
+    # the character of the text before a figure taken into its span: not one number
+    line = span(lambda r: r.update(start=str(int(r["start"]) - 1), printed=TEXT[int(r["start"]) - 1:int(r["end"])]),
+                lambda r: not TEXT[int(r["start"]) - 1].isspace() and TEXT[int(r["start"]) - 1] not in "增减下降长少低")
+    widened = TEXT[int(before["start"]) - 1:int(before["end"])]
+    out.append(f"data/figure_sources.csv:{line}: printed: «{widened}» is not one number")
     # a cell emptied whose span stays
-    header, ind, ind_lines = read_rows(pkg, "indicators")
+    header, ind, _ = read_rows(pkg, "indicators")
     _, fs, _ = read_rows(pkg, "figure_sources")
     spanned = {r["row_key"]: r["printed"] for r in fs if r["resource"] == "indicators" and r["column"] == "value"}
     i = next(i for i, r in enumerate(ind) if r["metric_id"] in spanned and (("indicators", r["metric_id"]) not in used))
