@@ -160,9 +160,9 @@ def columns_read(name: str, schema: dict) -> tuple[list[str], list[str]]:
         return [], []
     figures = roles.figures(schema)
     fields = {f["name"]: f for f in schema["fields"]}
-    columns = [*roles.scope(schema), *roles.row_key_fields(schema), "derived", "source_id",
-               *(["source_quote"] if "source_quote" in fields else []), *figures]
-    return list(dict.fromkeys(columns)), figures
+    read = [*roles.scope(schema), *roles.row_key_fields(schema), "derived", "source_id",
+            *(["source_quote"] if "source_quote" in fields else []), *figures]
+    return list(dict.fromkeys(read)), figures
 
 
 def _line_col(text: str, pos: int, line_starts: list[int]) -> tuple[int, int]:
