@@ -105,8 +105,8 @@ def _lines(result) -> list[str]:
 
 
 def test_duckdb_reports_every_broken_rule_as_pandas_does(every_rule_broken, monkeypatch):
-    """The emptied cell (a required value) makes DuckDB read indicators.csv again in full, without
-    the load's column of the rows' units: the check computes them from that file's categories."""
+    """The emptied cell (a required value) makes DuckDB read indicators.csv again in full: the
+    check reads the rows' units from every category of that file, not only the ones the load kept."""
     from bazhong_accounts.checks.engines.backends import DuckDBEngine
 
     pkg, expected = every_rule_broken

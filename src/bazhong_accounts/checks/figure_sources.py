@@ -150,7 +150,7 @@ READ = {"figure_sources": (("resource", "fiscal_year", "department", "row_key", 
 def columns_read(name: str, schema: dict) -> tuple[list[str], list[str]]:
     """(the columns these checks read of a resource, those of them read as numbers): what an
     engine that hands them only some columns must keep (checks/engines/figure_sources_sql.py),
-    but a fact table's unit categories (unit_categories: the engine gives row_unit instead)."""
+    but a fact table's unit categories (unit_categories)."""
     from ..model import roles
 
     if name in READ:
@@ -206,12 +206,12 @@ def _cell_unit(t, r: int, column: str) -> str | None:
     described = _described_unit(t.fields[column])
     if described:
         return described
-    return t.row_unit(r) if hasattr(t, "row_unit") else row_unit(t, r)  # an SQL engine's load found it
+    return t.row_unit(r) if hasattr(t, "row_unit") else row_unit(t, r)  # an SQL engine's rows: those it has
 
 
-def row_unit(t, r: int) -> str | None:
-    """The row's unit: the first of its unit categories holding 万元, 亿元 or %."""
-    for name in unit_categories(t.schema):
+def row_unit(t, r: int, names: list[str] | None = None) -> str | None:
+    """The row's unit: the first of its unit categories (or of `names`) holding 万元, 亿元 or %."""
+    for name in unit_categories(t.schema) if names is None else names:
         if t.col(name)[r] in UNITS:
             return t.col(name)[r]
     return None

@@ -125,7 +125,6 @@ def _load_all(root: Path, engine, resources, report: Report) -> dict[str, Loaded
             in_load, _ = split_cell_checks(engine, schema, d.cell_checks(name, schema), keep)
             computed = dict(zip(mask_names(in_load), d.masks(in_load)))
             computed.update(_quoted_cells(schema, facts))
-            computed.update(figure_sources_sql.computed(schemas, schema))
             loading = loader.load((name, root / rel, facts.header, keep, computed),
                                   then=lambda name=name, schema=schema, keep=keep: asked.loaded(name, schema, keep))
             loads.append((name, rel, schema, facts, keep, loading))

@@ -20,26 +20,27 @@ import numpy as np
 
 from ...model import roles
 from ...model.problems import Report
-from ..figure_sources import READ, UNITS, archived_text, check_figure_sources, columns_read, unit_categories
+from ..figure_sources import READ, UNITS, archived_text, check_figure_sources, columns_read, row_unit, unit_categories
 from .definitions import lit, q, usable, view
 
 SPANS, NON_FIGURES, SOURCES, ERRATA = "figure_sources", "non_figures", "sources", "errata"
 UNLOCATED = ""  # the resource name of the query's row that counts the reports not located yet
-ROW_UNIT = "__row_unit"  # the load's column of figure_sources.row_unit
 
 
 class Selected:
     """Some rows of a loaded resource, in file order, as the check reads a model Table: text
     columns (numpy arrays of str), usable() of the columns read as numbers, CSV lines."""
 
-    def __init__(self, t, columns: list[str], numbers: list[str], rows: list[tuple], with_unit: bool):
+    def __init__(self, t, columns: list[str], numbers: list[str], rows: list[tuple], units: list[str]):
         self.name, self.path, self.schema, self.fields = t.name, t.rel, t.schema, t.fields
         self.header = t.header
         rows = sorted(rows)  # (rn, values): file order
         self._col = {c: np.array([r[1][i] for r in rows], dtype=object) for i, c in enumerate(columns)}
         at = len(columns)
         self._usable = {c: np.array([r[1][at + i] == "t" for r in rows], dtype=bool) for i, c in enumerate(numbers)}
-        self._units = [r[1][-1] or None for r in rows] if with_unit else [None] * len(rows)
+        self._col |= {c: np.array([r[1][at + len(numbers) + i] for r in rows], dtype=object)
+                      for i, c in enumerate(units)}
+        self.units = units
         self.lines = np.array(t.lines.of([r[0] for r in rows]) if rows else [], dtype=np.int64)
 
     def __len__(self) -> int:
@@ -55,25 +56,23 @@ class Selected:
         return self.header.index(col) + 1 if col in self.header else None
 
     def row_unit(self, r: int) -> str | None:
-        """figure_sources.row_unit of the row, as the load computed it (unit_sql)."""
-        return self._units[r]
+        """figure_sources.row_unit of the row, from the unit categories the engine read."""
+        return row_unit(self, r, self.units)
 
 
-def unit_sql(schema: dict, alias: str) -> str | None:
-    """SQL: figure_sources.row_unit of a row, '' for none; None where the check needs none."""
-    names = unit_categories(schema)
-    if not names:
-        return None
-    units = ", ".join(map(lit, UNITS))
-    return f"case {' '.join(f'when {alias}.{q(c)} in ({units}) then {alias}.{q(c)}' for c in names)} else '' end"
+def unit_columns(schema: dict, read_in_full: bool) -> list[str]:
+    """The unit categories (figure_sources.unit_categories) the engine reads: not those whose enum
+    has no unit, unless the file was read again in full. A file loaded once passed its enum
+    checks (else it is read again), so no such cell holds a unit; the load keeps the others
+    (N = 10,000, indicators: unit_zh and unit_en, +0.01 s CPU a load, where computing a row's
+    unit in the load cost +0.13 s and keeping four categories +0.15 s)."""
+    fields = {f["name"]: f for f in schema["fields"]}
+    return [c for c in unit_categories(schema) if read_in_full or _may_hold_a_unit(fields[c])]
 
 
-def computed(schemas: dict[str, dict], schema: dict) -> dict[str, str]:
-    """The column the load computes for the check: a row's unit, read from a few categories of
-    every row (indicators: four columns of 3 million rows at N = 10,000) into one mostly empty
-    column, where keeping the categories would store all four."""
-    sql = unit_sql(schema, "t") if SPANS in schemas else None
-    return {ROW_UNIT: sql} if sql else {}
+def _may_hold_a_unit(field: dict) -> bool:
+    enum = field.get("constraints", {}).get("enum")
+    return enum is None or any(u in enum for u in UNITS)
 
 
 def _located(schemas: dict[str, dict], schema: dict) -> list[str]:
@@ -94,17 +93,16 @@ def schema_fields(schema: dict) -> set[str]:
 
 def rows_sql(name: str, schema: dict, schemas: dict[str, dict], read_in_full: bool = False) -> str | None:
     """SQL (res, rn, v) of the rows of one resource the check reads: v the columns it reads, then
-    't' or '' for each number column it reads (usable: a value of the field's type), then the
-    row's unit where it needs one: the load's column, or computed here from the categories of a
-    file read again in full (which has every column but not the load's)."""
+    't' or '' for each number column it reads (usable: a value of the field's type), then its
+    unit categories (unit_columns)."""
     columns, numbers = columns_read(name, schema)
     fields = {f["name"]: f for f in schema["fields"]}
     if not columns or any(c not in fields for c in columns) or SPANS not in schemas:
         return None
     flags = [f"case when {usable(fields[c], 't.' + q(c))} then 't' else '' end" for c in numbers]
     joins = [""] if name in (SPANS, NON_FIGURES) else _located(schemas, schema)
-    unit = unit_sql(schema, "t") if read_in_full else f"t.{q(ROW_UNIT)}"
-    values = ", ".join([f"t.{q(c)}" for c in columns] + flags + ([unit] if unit_sql(schema, "t") else []))
+    units = [f"t.{q(c)}" for c in unit_columns(schema, read_in_full)]
+    values = ", ".join([f"t.{q(c)}" for c in columns] + flags + units)
     return " union all ".join(f"select {lit(name)} as res, t.rn, [{values}] as v from {view(name)} t {join}"
                               for join in joins) or None
 
@@ -133,7 +131,8 @@ def check(engine, loaded: dict, root: Path, report: Report) -> tuple[int, int, i
     unlocated = next(iter(found.pop(UNLOCATED, {0: None})))
     found = {res: list(rows.items()) for res, rows in found.items()}
     cited = found.pop(SOURCES, [])
-    tables = {name: Selected(t, *columns_read(name, t.schema), found.get(name, []), bool(unit_sql(t.schema, "t")))
+    tables = {name: Selected(t, *columns_read(name, t.schema), found.get(name, []),
+                             unit_columns(t.schema, bool(t.failed)))
               for name, t in loaded.items() if name in found or name in (SPANS, NON_FIGURES)}
     if SOURCES in loaded:
         cited += _cited_elsewhere(engine, tables, cited)
