@@ -6,8 +6,9 @@ errata of their department-years, the fact rows of those department-years or cit
 reports, and the archived texts. The engine returns those rows in one query (a semi-join of each
 fact table on figure_sources: work and memory follow figure_sources and the located reports, not
 the size of the package), with their numbers' usability decided by the engines' own type test
-(definitions.usable); they become `Selected` tables, which read as model.table.Table does where
-the check reads them, without pandas. So there is one definition of the check, its regular
+(definitions.usable) and the categories a row's unit is read from (unit_columns); they become
+`Selected` tables, which read as model.table.Table does where the check reads them, without
+pandas. So there is one definition of the check, its regular
 expressions and its messages, whatever the engine. The columns it reads are named in queries()
 for the load to keep (figure_sources.columns_read).
 """
@@ -23,7 +24,7 @@ from ...model.problems import Report
 from ..figure_sources import READ, UNITS, archived_text, check_figure_sources, columns_read, row_unit, unit_categories
 from .definitions import lit, q, usable, view
 
-SPANS, NON_FIGURES, SOURCES, ERRATA = "figure_sources", "non_figures", "sources", "errata"
+SPANS, NON_FIGURES, SOURCES = "figure_sources", "non_figures", "sources"
 UNLOCATED = ""  # the resource name of the query's row that counts the reports not located yet
 
 
