@@ -1,6 +1,6 @@
 """Check (f), figure sources, on DuckDB (checks/engines/figure_sources_sql.py): the same problems,
-words and counts as the pandas validator on a copy broken once for each rule of the check, and on
-a small synthetic package, where the engine hands the check only the rows of the located report.
+words and counts as the pandas validator on a small synthetic package broken once for each rule of
+the check, where the engine hands the check only the rows of the located report.
 The expected places and words come from the data and the archived text, never from the module
 under test; the pandas validator is the reference the engine must agree with.
 """
@@ -66,10 +66,12 @@ def _more_cases(pkg: Path, used: set) -> list[str]:
     spanned = {r["row_key"]: r["printed"] for r in fs if r["resource"] == "indicators" and r["column"] == "value"}
     i = next(i for i, r in enumerate(ind) if r["metric_id"] in spanned and (("indicators", r["metric_id"]) not in used))
     ind[i]["value"] = ""
+    used.add(("indicators", ind[i]["metric_id"]))
     out.append(f"indicators {ind[i]['metric_id']} `value` is empty but «{spanned[ind[i]['metric_id']]}» is located")
     # the row's unit (a category, not the field's description): 亿元 printed for a value in 万元
     k = next(k for k, r in enumerate(ind) if r["unit_zh"] == "亿元" and r["metric_id"] in spanned and k != i)
     ind[k]["unit_zh"] = "万元"
+    used.add(("indicators", ind[k]["metric_id"]))
     out.append(f"«{spanned[ind[k]['metric_id']]}» states ")
     out.append(f"but indicators {ind[k]['metric_id']} `value` is {ind[k]['value']} and no erratum of that cell gives ")
     write_rows(pkg, "indicators", header, ind)
@@ -88,78 +90,91 @@ def _more_cases(pkg: Path, used: set) -> list[str]:
     return out
 
 
+def _cite_another_report(pkg: Path, used: set) -> int:
+    """A fact row of the located report (real) made to cite the synthetic report: its quote is
+    looked for in that report's text. Returns the row's CSV line."""
+    other = next(r["source_id"] for r in read_rows(pkg, "sources")[1] if r["source_id"] != SID)
+    header, ind, lines = read_rows(pkg, "indicators")
+    spanned = {r["row_key"] for r in read_rows(pkg, "figure_sources")[1] if r["resource"] == "indicators"}
+    i = next(i for i, r in enumerate(ind) if r["source_id"] == SID and r["metric_id"] in spanned
+             and ("indicators", r["metric_id"]) not in used and r["value"] and r["unit_zh"] != "万元")
+    ind[i]["source_id"] = other
+    write_rows(pkg, "indicators", header, ind)
+    return lines[i]
+
+
+def _cited_by_another_year(pkg: Path) -> str:
+    """A row of the synthetic department-year made to cite the located report: its figure then
+    needs a span there (the row is selected by its source, not by its department-year)."""
+    header, ind, lines = read_rows(pkg, "indicators")
+    i = next(i for i, r in enumerate(ind) if r["department"] != "bazhong-govt-office" and r["value"]
+             and r["derived"] != "true")
+    ind[i]["source_id"] = SID
+    write_rows(pkg, "indicators", header, ind)
+    return f"data/indicators.csv:{lines[i]}: value: figure {ind[i]['value']} has no span in data/figure_sources.csv"
+
+
 @pytest.fixture(scope="module")
-def every_rule_broken(tmp_path_factory, copy_package):
-    """A copy with every case of test_figure_sources.py and one break of each other rule."""
-    pkg = copy_package(tmp_path_factory.mktemp("figure-rules") / "package")
+def runs(tmp_path_factory):
+    """A synthetic package of 2 department-years (the real one, located, and a synthetic one, not)
+    broken by every case of test_figure_sources.py, one break of each other rule and a row of each
+    citing the other's report; validated by pandas and by DuckDB, the rows DuckDB handed the check and the
+    files it read again in full recorded."""
+    from synth import write_synthetic
+
+    from bazhong_accounts.checks.engines import figure_sources_sql
+    from bazhong_accounts.checks.engines.backends import DuckDBEngine
+
+    pkg = tmp_path_factory.mktemp("figure-rules") / "package"
+    write_synthetic(pkg, 2)
     expected = [make(pkg) for make in CASES.values()]
     used = {("indicators", "arbitration_cases"), ("three_public_expenses", "overseas"),  # the cells CASES break
             ("three_public_expenses", "reception"), ("indicators", "internal_sections"),
             ("indicators", "documents_issued_change_pct"), ("indicators", "cloud_monthly_reports")}
     expected += _more_cases(pkg, used)
-    return pkg, expected
+    line = _cite_another_report(pkg, used)
+    expected.append(f"data/indicators.csv:{line}: source_quote: excerpt «")
+    expected.append(_cited_by_another_year(pkg))
+    seen: dict = {"read again": []}
+    check, load_full = figure_sources_sql.check_figure_sources, DuckDBEngine.load_full
+
+    def handed(tables, texts, paths, report):
+        seen.update(tables=tables, texts=texts)
+        return check(tables, texts, paths, report)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(figure_sources_sql, "check_figure_sources", handed)
+        mp.setattr(DuckDBEngine, "load_full", lambda self, name, *a: (seen["read again"].append(name),
+                                                                      load_full(self, name, *a)))
+        duckdb = engines.collect(pkg, "duckdb")
+    return pkg, expected, validate.collect(pkg), duckdb, seen
 
 
 def _lines(result) -> list[str]:
     return sorted(str(p) for p in result.report.problems)
 
 
-def test_duckdb_reports_every_broken_rule_as_pandas_does(every_rule_broken, monkeypatch):
-    """The emptied cell (a required value) makes DuckDB read indicators.csv again in full: the
-    check reads the rows' units from every category of that file, not only the ones the load kept."""
-    from bazhong_accounts.checks.engines.backends import DuckDBEngine
-
-    pkg, expected = every_rule_broken
-    read_again, load_full = [], DuckDBEngine.load_full
-    monkeypatch.setattr(DuckDBEngine, "load_full", lambda self, name, *a: (read_again.append(name),
-                                                                           load_full(self, name, *a)))
-    pandas, duckdb = validate.collect(pkg), engines.collect(pkg, "duckdb")
-    assert "indicators" in read_again
+def test_duckdb_reports_every_broken_rule_as_pandas_does(runs):
+    """The same lines and summary counts. The emptied cell (a required value) makes DuckDB read
+    indicators.csv again in full: the check reads the rows' units from every category of that
+    file, not only the ones the load kept."""
+    _, expected, pandas, duckdb, seen = runs
+    assert "indicators" in seen["read again"]
     got = _lines(duckdb)
     for words in expected:
         assert any(words in line for line in got), (words, [g for g in got if "figure" in g or "«" in g])
     assert got == _lines(pandas)
-    assert duckdb.numbers == pandas.numbers and duckdb.numbers[1] > duckdb.numbers[0] > 0, duckdb.numbers
+    assert duckdb.numbers == pandas.numbers, (duckdb.numbers, pandas.numbers)
+    assert duckdb.numbers[1] > duckdb.numbers[0] > 0 and duckdb.numbers[2] == 1, "the synthetic report: not located"
 
 
-@pytest.fixture(scope="module")
-def synthetic_citing_another_report(tmp_path_factory):
-    """4 department-years (the real one located, 3 synthetic ones not); a fact row of the real
-    report cites a synthetic report: its quote is looked for in that report's text."""
-    from synth import write_synthetic
-
-    pkg = tmp_path_factory.mktemp("figure-synth") / "package"
-    write_synthetic(pkg, 4)
-    _, sources, _ = read_rows(pkg, "sources")
-    other = next(r["source_id"] for r in sources if r["source_id"] != SID)
-    header, ind, lines = read_rows(pkg, "indicators")
-    spanned = {r["row_key"] for r in read_rows(pkg, "figure_sources")[1] if r["resource"] == "indicators"}
-    i = next(i for i, r in enumerate(ind) if r["source_id"] == SID and r["metric_id"] in spanned)
-    ind[i]["source_id"] = other
-    write_rows(pkg, "indicators", header, ind)
-    return pkg, lines[i], len({r["source_id"] for r in sources}) - 1
-
-
-def test_duckdb_hands_the_check_the_located_rows_only(synthetic_citing_another_report, monkeypatch):
-    from bazhong_accounts.checks.engines import figure_sources_sql
-
-    pkg, line, unlocated = synthetic_citing_another_report
-    seen = {}
-    original = figure_sources_sql.check_figure_sources
-
-    def spy(tables, texts, paths, report):
-        seen.update(tables=tables, texts=texts)
-        return original(tables, texts, paths, report)
-
-    monkeypatch.setattr(figure_sources_sql, "check_figure_sources", spy)
-    pandas, duckdb = validate.collect(pkg), engines.collect(pkg, "duckdb")
-    assert _lines(duckdb) == _lines(pandas)
-    assert duckdb.numbers == pandas.numbers and duckdb.numbers[2] == unlocated == 3, duckdb.numbers
-    assert any(p.startswith(f"data/indicators.csv:{line}: source_quote: excerpt «") for p in _lines(duckdb))
+def test_duckdb_hands_the_check_the_located_rows_only(runs):
+    """The fact rows of the located department-year or citing its report, none of the other."""
+    pkg, _, _, _, seen = runs
     tables = seen["tables"]
-    years = {(t.col("fiscal_year")[r], t.col("department")[r]) for t in tables.values()
-             if "department" in t.fields and "resource" not in t.fields for r in range(len(t))}
-    assert years == {("2018", "bazhong-govt-office")}, years
-    assert len(tables["indicators"]) == sum(r["department"] == "bazhong-govt-office"
+    handed = [(t.col("department")[r], t.col("source_id")[r]) for t in tables.values()
+              if "department" in t.fields and "resource" not in t.fields for r in range(len(t))]
+    assert handed and all(dept == "bazhong-govt-office" or sid == SID for dept, sid in handed), set(handed)
+    assert len(tables["indicators"]) == sum(r["department"] == "bazhong-govt-office" or r["source_id"] == SID
                                             for r in read_rows(pkg, "indicators")[1])
-    assert len(seen["texts"]) == 2, sorted(seen["texts"])  # the located report and the one cited
+    assert len(seen["texts"]) == 2, sorted(seen["texts"])  # the located report and the one a row cites
