@@ -2,7 +2,7 @@
 in one process: the run as it is, the run without check (f) (its step a no-op and the load
 keeping only the columns the other checks read: the run before check (f) came to the engines),
 and the run whose load keeps check (f)'s columns but skips its step (the load's share), each
-round in turn. Prints wall and CPU seconds of each run, the step's own, and the medians.
+round in turn. Prints wall and CPU seconds of each run, the step's own, the medians and the least.
 
     python benchmarks/bench_figure_sources.py --data-dir /work/data [--n 10000] [--rounds 3]
 """
