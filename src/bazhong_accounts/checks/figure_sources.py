@@ -411,9 +411,12 @@ def archived_texts(root: Path, sources) -> tuple[dict[str, str], dict[str, str]]
     paths: dict[str, str] = {}
     if sources is None:
         return texts, paths
+    read: dict[str, str | None] = {}  # each file once: many department-years may cite one
     for r in range(len(sources)):
         sid, rel = sources.col("source_id")[r], sources.col("path")[r]
-        text = archived_text(root, rel)
+        if rel not in read:
+            read[rel] = archived_text(root, rel)
+        text = read[rel]
         if text is not None:
             texts[sid], paths[sid] = text, rel
     return texts, paths
