@@ -15,8 +15,8 @@ once on DuckDB (lanes.py), the known errata worded in one of them. For the faili
 the physical CSV line (lines.py) and the message (messages.py). The output is the pandas
 validator's (``path:line: column: message``), so the engines can be compared line for line.
 
-What the SQL engines check is listed in COVERED; NOT_COVERED is printed on stderr at each run so
-nobody mistakes a pass for more than it is.
+What the SQL engines check is listed in COVERED; NOT_COVERED (empty now: every check runs) would
+be printed on stderr at each run so nobody mistakes a pass for more than it is.
 """
 
 from __future__ import annotations
