@@ -300,3 +300,22 @@ def test_a_linked_source_name_wraps_into_two_lines_at_most(site, browser, lang):
     lines = page.locator("table.rows-and-columns tbody tr:first-child td.linked a").evaluate_all(
         "links => links.map(a => a.getClientRects().length)")
     assert len(lines) == 2 and max(lines) <= 2, lines
+
+
+ROW_HEIGHTS = ("() => [...document.querySelectorAll('table.rows-and-columns tbody tr')]"
+               ".map(tr => tr.getBoundingClientRect().height)")
+OVERFLOW = "() => document.querySelector('.table-wrapper').scrollWidth - document.querySelector('.table-wrapper').clientWidth"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_sources_row_is_a_few_lines_and_fits_a_phone(site, browser, lang):
+    """The source's row at 1280 px was 225 px (English) and 249 px (Chinese) tall: its title and id in
+    columns as narrow as their longest word. On a phone its checksum ran 205 px out of the card."""
+    page = browser.open(f"{site}/bazhong/sources?_lang={lang}")
+    line = page.evaluate("parseFloat(getComputedStyle(document.querySelector('tbody td')).lineHeight)")
+    assert max(page.evaluate(ROW_HEIGHTS)) <= 5 * line, (page.evaluate(ROW_HEIGHTS), line)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # the table scrolls in its frame
+    page.set_viewport_size(PHONE)
+    assert page.evaluate(OVERFLOW) <= 0
+    page = browser.open(f"{site}/bazhong/figure_sources?_lang={lang}", PHONE)  # its compound keys ran 181 px out
+    assert page.evaluate(OVERFLOW) <= 0

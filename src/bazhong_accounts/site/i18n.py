@@ -200,6 +200,11 @@ def within_width(s: str, width: int) -> str:
     return s
 
 
+# A cell whose value is wider than this (display columns, as SHORT_TEXT) is `wide`: on a wide screen
+# it gets room (_site_style.html). A table wider than the screen gives each column its longest
+# word: the English source title was 113 px wide, in 9 lines, and an id broke at every hyphen.
+WIDE_TEXT = 24
+
 # Roles of the columns whose long text is shortened: notes, explanations, quotes (names stay whole)
 SHORTENED_ROLES = ("text", "provenance")
 
@@ -276,6 +281,8 @@ def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by
             indent = depth if column == label_column else 0
             indented, style = (" indented", f' style="--depth: {indent}"') if indent else ("", "")
             indented += " linked" if column in linked else ""
+            raw = cell.get("raw")
+            indented += " wide" if raw.__class__ is str and wider_than(raw, WIDE_TEXT) else ""
             out.append(f'<td class="{cell_class(column, cell["value_type"])}{indented}" '
                        f'data-title="{escape(column_title(table, column, lang))}"{style}>'
                        f"{escape(cell_html(column, cell, lang, table))}</td>")
