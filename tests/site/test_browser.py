@@ -304,7 +304,7 @@ def test_a_linked_source_name_wraps_into_two_lines_at_most(site, browser, lang):
 
 ROW_HEIGHTS = ("() => [...document.querySelectorAll('table.rows-and-columns tbody tr')]"
                ".map(tr => tr.getBoundingClientRect().height)")
-OVERFLOW = "() => document.querySelector('.table-wrapper').scrollWidth - document.querySelector('.table-wrapper').clientWidth"
+OVERFLOW = "() => { const w = document.querySelector('.table-wrapper'); return w.scrollWidth - w.clientWidth; }"
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

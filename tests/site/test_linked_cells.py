@@ -8,14 +8,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from site_support import datasette, get, resources
+from site_support import get, resources
 
 CELL = re.compile(r'<td class="([^"]*)"[^>]*>(.*?)</td>', re.S)
 
 
 @pytest.fixture(scope="module")
-def ds(site_db):
-    return datasette(site_db)
+def ds(site_ds):
+    return site_ds
 
 
 def test_the_style_gives_linked_cells_a_minimum_width_except_on_phones():

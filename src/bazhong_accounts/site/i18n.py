@@ -657,18 +657,27 @@ def parameter_problem(name: str, value: str, lang: str) -> str | None:
             else f"Invalid parameter {name}: “{value}” is not {rule[1]} (or empty)")
 
 
+def table_page_of(datasette, path: str) -> tuple[str, str] | None:
+    """(database, table) when `path` is the page of a table of ours that has a Table Schema, else None."""
+    parts = path.strip("/").split("/")
+    if len(parts) != 2:
+        return None
+    database, table = parts[0], re.sub(r"\.(json|csv)$", "", parts[1])
+    if database not in our_databases(datasette) or table not in schemas():
+        return None
+    return database, table
+
+
 def next_problem(datasette, path: str, args, lang: str) -> str | None:
     """What is wrong with a table page's `_next` token, or None. Datasette ignores a token of the
     wrong length when the page is in primary-key order (a silent first page): its parts must be the
     sort column's value, if the page is sorted, then the primary key's."""
     token = args.get("_next")
-    parts = path.strip("/").split("/")
-    if token is None or len(parts) != 2:
+    page = table_page_of(datasette, path) if token is not None else None
+    if page is None:
         return None
-    database, table = parts[0], re.sub(r"\.(json|csv)$", "", parts[1])
-    schema = schemas().get(table)
-    if database not in our_databases(datasette) or schema is None:
-        return None
+    database, table = page
+    schema = schemas()[table]
     meta = (datasette.metadata() or {}).get("databases", {}).get(database, {}).get("tables", {}).get(table, {})
     sorted_by = args.get("_sort") or args.get("_sort_desc") or meta.get("sort") or meta.get("sort_desc")
     expected = len(as_list(schema.get("primaryKey"))) + (1 if sorted_by else 0)
@@ -676,6 +685,44 @@ def next_problem(datasette, path: str, args, lang: str) -> str | None:
         return None
     return (f"参数 _next 的值 “{token}” 无效：应为上一页“下一页”链接中的值" if lang == "zh"
             else f"Invalid _next “{token}”: use the value of the previous page's next link")
+
+
+# The facet parameters (Datasette's facet types); the array facet needs a column of JSON lists.
+FACET_PARAMETERS = ("_facet", "_facet_date", "_facet_array")
+
+
+def facet_column(value: str) -> str | None:
+    """The column a facet parameter names: the value itself, or the "column" (else "simple") of a
+    JSON object, as Datasette reads it; None when the JSON is not such an object."""
+    if not value.startswith("{"):
+        return value
+    try:
+        config = json.loads(value)
+    except ValueError:
+        return None
+    column = config.get("column") or config.get("simple") if isinstance(config, dict) else None
+    return column if isinstance(column, str) else None
+
+
+def facet_problem(datasette, path: str, query_string: str, lang: str) -> str | None:
+    """What is wrong with a table page's facet parameters, or None. Datasette answered a facet by a
+    column the table lacks with "Invalid SQL", a JSON one it cannot read with a 500, and left its
+    other facets' coroutines never awaited (a RuntimeWarning each in the server's log)."""
+    page = table_page_of(datasette, path) if "_facet" in query_string else None
+    if page is None:
+        return None
+    fields = fields_of(page[1])
+    for key, value in parse_qsl(query_string, keep_blank_values=True):
+        if key not in FACET_PARAMETERS:
+            continue
+        column = facet_column(value)
+        if column not in fields:
+            return (f"参数 {key} 的值 “{value}” 无效：表 {page[1]} 没有这一列" if lang == "zh"
+                    else f"Invalid {key} “{value}”: table {page[1]} has no such column")
+        if key == "_facet_array" and fields[column].get("type") != "array":
+            return (f"参数 {key} 无效：{column} 列不是列表（JSON 数组），请用 _facet={column}" if lang == "zh"
+                    else f"Invalid {key}: column {column} holds no lists (JSON arrays); use _facet={column}")
+    return None
 
 
 def canned_query_of(datasette, path: str) -> str | None:
@@ -750,7 +797,8 @@ def asgi_wrapper(datasette):
                     if problem:
                         response = await error_response(datasette, request, 400, problem, localized=True)
                         return await response.asgi_send(send)
-            problem = next_problem(datasette, scope.get("path", ""), request.args, lang_of(request))
+            problem = (next_problem(datasette, scope.get("path", ""), request.args, lang_of(request))
+                       or facet_problem(datasette, scope.get("path", ""), request.query_string, lang_of(request)))
             if problem:
                 response = await error_response(datasette, request, 400, problem, localized=True)
                 return await response.asgi_send(send)
