@@ -319,3 +319,13 @@ def test_the_sources_row_is_a_few_lines_and_fits_a_phone(site, browser, lang):
     assert page.evaluate(OVERFLOW) <= 0
     page = browser.open(f"{site}/bazhong/figure_sources?_lang={lang}", PHONE)  # its compound keys ran 181 px out
     assert page.evaluate(OVERFLOW) <= 0
+
+
+@pytest.mark.parametrize("path", ["/bazhong", "/bazhong/income", "/bazhong?sql=selec+1"])
+def test_on_a_phone_a_form_label_is_one_line(site, browser, path):
+    """Datasette gives every form label 15% of the line: "Custom SQL query" and "Search this table:"
+    were 3 to 4 lines on a phone, the error page's "Edit the query and run it again:" 6."""
+    page = browser.open(f"{site}{path}{'&' if '?' in path else '?'}_lang=en", PHONE)
+    heights = page.locator("main label:not(.visually-hidden):not(.small-screen-only)").evaluate_all(
+        "labels => labels.map(l => l.getBoundingClientRect().height / parseFloat(getComputedStyle(l).lineHeight))")
+    assert heights and max(heights) < 2, heights

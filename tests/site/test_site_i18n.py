@@ -82,6 +82,20 @@ def test_every_page_type_is_chinese_by_default_and_english_on_request(ds, kind):
     assert missing == [], f"{kind}: missing with ?_lang=en: {missing}"
 
 
+def test_english_pages_punctuate_in_english(ds):
+    """The database page's column lists were joined with 、 and an error's title followed ： on English
+    pages; the home page's example words were 三公、接待、电子政务云 in either language."""
+    columns = [f["title"].split(" / ")[1] for f in schema_of("income")["fields"]]
+    en = visible_text(get(ds, "/bazhong?_lang=en").text)
+    assert "Columns: " + ", ".join(columns) in en
+    zh = visible_text(get(ds, "/bazhong").text)
+    assert "列：" + "、".join(f["title"].split(" / ")[0] for f in schema_of("income")["fields"]) in zh
+    assert "Error 400: Invalid SQL" in visible_text(get(ds, "/bazhong?sql=selec+1&_lang=en").text)
+    assert "错误 400：SQL 无效" in visible_text(get(ds, "/bazhong?sql=selec+1").text)
+    assert 'placeholder="e.g. 三公, 接待, reception"' in get(ds, "/?_lang=en").text
+    assert 'placeholder="三公、接待、电子政务云"' in get(ds, "/").text
+
+
 def test_the_switch_links_the_other_language_and_the_cookie_remembers_it(ds):
     page = get(ds, "/bazhong/income").text
     assert 'class="lang-switch" href="/bazhong/income?_lang=en"' in page
