@@ -329,3 +329,10 @@ def test_on_a_phone_a_form_label_is_one_line(site, browser, path):
     heights = page.locator("main label:not(.visually-hidden):not(.small-screen-only)").evaluate_all(
         "labels => labels.map(l => l.getBoundingClientRect().height / parseFloat(getComputedStyle(l).lineHeight))")
     assert heights and max(heights) < 2, heights
+
+
+def test_on_a_phone_a_long_title_takes_less_than_a_third_of_the_screen(site, browser):
+    """The English comparison's title, two department names, was 8 lines of 2rem: 384 of 812 px."""
+    page = browser.open(f"{site}{COMPARISON}?_lang=en", PHONE)
+    height = page.locator("h1").evaluate("h => h.getBoundingClientRect().height")
+    assert height < PHONE["height"] / 3, height
