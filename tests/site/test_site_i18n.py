@@ -248,6 +248,16 @@ def test_search_finds_every_row_with_the_word(ds, word):
         assert get(ds, h["url"]).status_code == 200
 
 
+def test_an_english_search_page_names_each_row_in_english_with_the_chinese_beside(ds):
+    """An English reader saw only 公务接待费; now Official reception, 公务接待费 beside (as table pages)."""
+    row = next(r for r in csv_rows("three_public_expenses") if r["name_zh"] == "公务接待费")
+    en = get(ds, "/-/search?q=" + quote("公务接待费") + "&_lang=en").text
+    assert (f'>{html.escape(row["name_en"])}</a> <small class="label-zh" lang="zh-CN">{row["name_zh"]}</small>'
+            in en)
+    zh = get(ds, "/-/search?q=" + quote("公务接待费")).text
+    assert f'>{row["name_zh"]}</a><br>' in zh and row["name_en"] not in visible_text(zh)
+
+
 @pytest.mark.parametrize("path", ["/-/search.json?q=qzxqzx", "/-/search?q=qzxqzx",
                                   "/-/search.json?q=qzxqzx&table=income"])
 def test_a_word_in_no_row_finds_nothing_without_an_error(ds, path):
