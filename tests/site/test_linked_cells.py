@@ -48,7 +48,7 @@ def cell_classes(html: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_long_values_are_wide_and_short_ones_not(ds, lang):
-    """The source's English title (93 letters), checksum (64) and id (39) and its Chinese title
+    """The source's English title (99 letters), checksum (64) and id (39) and its Chinese title
     (20 characters, as wide as 40 letters) were columns as narrow as their longest word; its
     10-character publisher, dates and year are short."""
     classes = cell_classes(get(ds, f"/bazhong/sources?_lang={lang}").text)
@@ -56,6 +56,9 @@ def test_long_values_are_wide_and_short_ones_not(ds, lang):
         assert "wide" in classes[column], (column, classes[column])
     for column in ("publisher_zh", "fiscal_year", "period_start"):
         assert "wide" not in classes[column], (column, classes[column])
+    # twice as wide and shown whole: the English title (99 letters) and publisher (59), the path (51),
+    # the checksum (64); not the id (39), nor the note (153), shortened to 40 columns
+    assert {c for c in classes if "wider" in classes[c]} == {"title_en", "publisher_en", "path", "sha256"}
 
 
 def test_the_style_gives_wide_cells_room_on_a_wide_screen_and_breaks_long_words_everywhere():

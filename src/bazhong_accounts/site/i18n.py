@@ -200,9 +200,10 @@ def within_width(s: str, width: int) -> str:
     return s
 
 
-# A cell whose value is wider than this (display columns, as SHORT_TEXT) is `wide`: on a wide screen
-# it gets room (_site_style.html). A table wider than the screen gives each column its longest
-# word: the English source title was 113 px wide, in 9 lines, and an id broke at every hyphen.
+# A cell whose value is wider than this (display columns, as SHORT_TEXT) is `wide`, and `wider` when
+# it is shown whole and twice as wide: on a wide screen it gets room (_site_style.html). A table wider
+# than the screen gives each column its longest word: the English source title was 113 px wide, in
+# 9 lines, and an id broke at every hyphen.
 WIDE_TEXT = 24
 
 # Roles of the columns whose long text is shortened: notes, explanations, quotes (names stay whole)
@@ -244,6 +245,15 @@ def cell_html(column: str, cell: dict, lang: str, table: str | None = None):
     return shown
 
 
+def width_class(table: str | None, cell: dict) -> str:
+    """" wide", " wide wider" or "" (see WIDE_TEXT); a shortened text is never wider."""
+    raw = cell.get("raw")
+    if raw.__class__ is not str or not wider_than(raw, WIDE_TEXT):
+        return ""
+    shown_whole = cell.get("is_special_link_column") or not shortened_column(table, cell["column"])
+    return " wide wider" if shown_whole and wider_than(raw, 2 * WIDE_TEXT) else " wide"
+
+
 TO_REPORT = re.compile(r'<a class="to-report"[^>]*>[^<]*</a>')
 TO_REPORT_TITLE = 'title="where the report prints it"'
 
@@ -281,8 +291,7 @@ def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by
             indent = depth if column == label_column else 0
             indented, style = (" indented", f' style="--depth: {indent}"') if indent else ("", "")
             indented += " linked" if column in linked else ""
-            raw = cell.get("raw")
-            indented += " wide" if raw.__class__ is str and wider_than(raw, WIDE_TEXT) else ""
+            indented += width_class(table, cell)
             out.append(f'<td class="{cell_class(column, cell["value_type"])}{indented}" '
                        f'data-title="{escape(column_title(table, column, lang))}"{style}>'
                        f"{escape(cell_html(column, cell, lang, table))}</td>")
