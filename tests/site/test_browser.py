@@ -340,3 +340,20 @@ def test_on_a_phone_a_long_title_takes_less_than_a_third_of_the_screen(site, bro
     page = browser.open(f"{site}{COMPARISON}?_lang=en", PHONE)
     height = page.locator("h1").evaluate("h => h.getBoundingClientRect().height")
     assert height < PHONE["height"] / 3, height
+
+
+def test_on_a_phone_every_english_chart_name_is_shown_whole(site, browser):
+    """Chart.js cut the long English names at the canvas's left edge (Fig. 2's widest was 275 px on an
+    axis of 188) and skipped those that did not fit."""
+    page = browser.open(f"{site}/charts?_lang=en", PHONE)
+    page.wait_for_function("window.bazhongCharts && window.bazhongCharts.length === 7")
+    axes = page.evaluate("""() => window.bazhongCharts.map(chart => {
+        const axis = chart.scales[chart.options.indexAxis], ctx = chart.ctx;
+        ctx.save();
+        ctx.font = Chart.helpers.toFont(axis.options.ticks.font).string;
+        const widest = Math.max(...axis.ticks.flatMap(t => [].concat(t.label)).map(l => ctx.measureText(l).width));
+        ctx.restore();
+        return {names: chart.data.labels.length, shown: axis.ticks.length, widest, room: axis.width};
+    })""")
+    for axis in axes:
+        assert axis["shown"] == axis["names"] and axis["widest"] <= axis["room"], axes
