@@ -402,3 +402,24 @@ def test_on_a_phone_each_cell_is_preceded_by_its_chinese_column_title(ds):
     assert f'td:nth-of-type(1):before {{ content: "{titles["item_id"]}' in text
     style = (ROOT / "site" / "templates" / "_site_style.html").read_text(encoding="utf-8")
     assert ".rows-and-columns td[data-title]:before { content: attr(data-title); }" in style
+
+
+# Parameters that make each canned query answer rows (the search queries need a word).
+QUERY_ARGS = {"search_like": "q=" + quote("接待"), "search_fulltext": "q=" + quote("接待费")}
+
+
+def test_every_column_of_every_question_has_a_title_in_both_languages(ds):
+    """A Chinese reader saw row_label, computed_pct, printed_pct, difference_pct, prior_year_implied,
+    column_name, matched_text and snippet as the questions' column titles."""
+    queries = get(ds, "/-/metadata.json").json()["databases"]["bazhong"]["queries"]
+    for name in queries:
+        args = QUERY_ARGS.get(name, "")
+        columns = get(ds, f"/bazhong/{name}.json?{args}").json()["columns"]
+        for lang in ("zh", "en"):
+            heads = re.findall(r'<th class="col-[^"]*" scope="col">(.*?)<small class="field-name">([^<]*)</small>',
+                               get(ds, f"/bazhong/{name}?{args}&_lang={lang}").text)
+            assert [column for _, column in heads] == columns, (name, lang)
+            untitled = [column for title, column in heads if title.strip() == column]
+            assert untitled == [], (name, lang, untitled)
+            if lang == "zh":
+                assert all(re.search(r"[\u4e00-\u9fff]", title) for title, _ in heads), (name, heads)

@@ -105,10 +105,15 @@ def fields_of(table: str | None) -> dict[str, dict]:
     return {f["name"]: f for f in schemas().get(table or "", {}).get("fields", [])}
 
 
+# Titles of the columns the canned queries name themselves (row_label, computed_pct, …): no schema has them.
+QUERY_COLUMN_TITLES: dict[str, str] = _ZH_DATA["query_columns"]
+
+
 @lru_cache(maxsize=4096)  # every cell of a table page asks it
 def column_title(table: str | None, column: str, lang: str) -> str:
     fields = fields_of(table)
-    title = fields[column].get("title") if column in fields else any_table_titles().get(column)
+    title = (fields[column].get("title") if column in fields
+             else any_table_titles().get(column) or QUERY_COLUMN_TITLES.get(column))
     if title is None and column in ("Link", "rowid"):  # columns Datasette adds
         return text(lang, column)
     return bilingual(title, lang) if title else column
