@@ -357,3 +357,15 @@ def test_on_a_phone_every_english_chart_name_is_shown_whole(site, browser):
     })""")
     for axis in axes:
         assert axis["shown"] == axis["names"] and axis["widest"] <= axis["room"], axes
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_row_page_shows_a_line_a_column_with_its_title(site, browser, lang):
+    """A row page was a table of one row, 2,000 px wide for a source: now a line a column, its title
+    beside it, within the screen."""
+    fields = json.loads((ROOT / "schemas" / "sources.json").read_text(encoding="utf-8"))["fields"]
+    titles = [f["title"].split(" / ")[0 if lang == "zh" else -1] for f in fields]
+    source = csv_rows("sources")[0]
+    page = browser.open(f"{site}/bazhong/sources/{source['source_id']}?_lang={lang}")
+    assert sorted(before_text(page, "table.rows-and-columns td")) == sorted(titles)
+    assert page.evaluate(OVERFLOW) <= 0
