@@ -83,8 +83,9 @@ def test_every_page_type_is_chinese_by_default_and_english_on_request(ds, kind):
 
 
 def test_english_pages_punctuate_in_english(ds):
-    """The database page's column lists were joined with 、 and an error's title followed ： on English
-    pages; the home page's example words were 三公、接待、电子政务云 in either language."""
+    """The database page's column lists were joined with 、, an error's title followed ： and "derived"
+    stood in （） on English pages; the home page's example words were 三公、接待、电子政务云 in either
+    language."""
     columns = [f["title"].split(" / ")[1] for f in schema_of("income")["fields"]]
     en = visible_text(get(ds, "/bazhong?_lang=en").text)
     assert "Columns: " + ", ".join(columns) in en
@@ -94,6 +95,9 @@ def test_english_pages_punctuate_in_english(ds):
     assert "错误 400：SQL 无效" in visible_text(get(ds, "/bazhong?sql=selec+1").text)
     assert 'placeholder="e.g. 三公, 接待, reception"' in get(ds, "/?_lang=en").text
     assert 'placeholder="三公、接待、电子政务云"' in get(ds, "/").text
+    comparison = PAGES["comparison"][0]
+    assert "B − A (derived)" in visible_text(get(ds, comparison + "?_lang=en").text)
+    assert "B − A （推算）" in visible_text(get(ds, comparison).text)
 
 
 def test_the_switch_links_the_other_language_and_the_cookie_remembers_it(ds):
