@@ -144,6 +144,18 @@ def test_shortened_quotes_keep_their_link_to_the_annotated_report(ds):
     assert len(links) == len(quotes)
 
 
+def test_a_row_page_shows_its_long_texts_whole(ds):
+    """A row page shortened its quote behind "show all" as a table page does; its reader came for it."""
+    row = next(r for r in csv_rows("three_public_expenses") if len(r["source_quote"]) > 60)
+    for lang in ("zh", "en"):
+        key = f"{row['fiscal_year']},{row['department']},{row['item_id']}"
+        page = get(ds, f"/bazhong/three_public_expenses/{key}?_lang={lang}").text
+        cell = re.search(r'<td class="col-source_quote[^"]*"[^>]*>(.*?)</td>', page, re.S).group(1)
+        assert cell.startswith(html.escape(row["source_quote"], quote=False)) and "<details" not in cell, cell[:300]
+    table = get(ds, "/bazhong/three_public_expenses").text
+    assert '<details class="long-text">' in table
+
+
 # ---------------------------------------------------------------- no 500s
 
 BAD = [

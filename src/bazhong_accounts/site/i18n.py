@@ -223,8 +223,9 @@ def shortened_column(table: str | None, column: str) -> bool:
     return field is None or roles.role(field) in SHORTENED_ROLES
 
 
-def cell_html(column: str, cell: dict, lang: str, table: str | None = None):
-    """A table-page cell: codes labelled, numbers as printed, long text shortened with a way to expand."""
+def cell_html(column: str, cell: dict, lang: str, table: str | None = None, whole: bool = False):
+    """A table-page cell: codes labelled, numbers as printed, long text shortened with a way to expand
+    (`whole`: never, on a row page, whose reader came for that row)."""
     raw = cell.get("raw")
     label = code_label(column, raw, lang)
     if label is not None:
@@ -242,7 +243,7 @@ def cell_html(column: str, cell: dict, lang: str, table: str | None = None):
         if link is not None:
             return Markup(str(shown).replace(f">{escape(str(raw))}</a>", f">{number_text(raw)}</a>"))
         return number_text(raw)
-    if (isinstance(raw, str) and wider_than(raw, SHORT_TEXT) and not cell.get("is_special_link_column")
+    if (not whole and isinstance(raw, str) and wider_than(raw, SHORT_TEXT) and not cell.get("is_special_link_column")
             and shortened_column(table, column)):
         short = escape(within_width(raw, SHORT_TEXT)) + "…"
         return Markup(f'<details class="long-text"><summary>{short}<span class="more">{escape(text(lang, "show all"))}'
@@ -282,7 +283,8 @@ def row_label_column(table: str | None) -> str | None:
     return roles.row_label(schemas()[table]) if table in schemas() else None
 
 
-def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by: str | None, lang: str) -> Markup:
+def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by: str | None, lang: str,
+              whole: bool = False) -> Markup:
     """A table page's <tr> rows, as _cells.html's `cell` macro writes a cell (title on phones, the
     label indented by its depth), built here: Datasette renders templates in async mode, where a
     macro call per cell cost 60-110 ms of a 50-row page at N = 10,000 (benchmarks/bench_site.py)."""
@@ -299,7 +301,7 @@ def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by
             indented += width_class(table, cell)
             out.append(f'<td class="{cell_class(column, cell["value_type"])}{indented}" '
                        f'data-title="{escape(column_title(table, column, lang))}"{style}>'
-                       f"{escape(cell_html(column, cell, lang, table))}</td>")
+                       f"{escape(cell_html(column, cell, lang, table, whole))}</td>")
         out.append("</tr>")
     return Markup("\n".join(out))
 
@@ -473,7 +475,7 @@ def download_url(request, fmt: str, headers: str | None = None) -> str:
     return f"/-/download.{fmt}?" + urlencode(args)
 
 
-def template_vars(request, table: str | None) -> dict:
+def template_vars(request, table: str | None, row_page: bool = False) -> dict:
     lang = lang_of(request)
     return {
         "_": lambda s, **kw: text(lang, s, **kw),
@@ -489,7 +491,8 @@ def template_vars(request, table: str | None) -> dict:
         "number_text": number_text,
         "column_description": lambda column: column_description(table, column, lang),
         "query_rows_html": query_rows_html,
-        "rows_html": lambda display_rows, order, sorted_by: rows_html(table, display_rows, order, sorted_by, lang),
+        "rows_html": lambda display_rows, order, sorted_by: rows_html(table, display_rows, order, sorted_by, lang,
+                                                                      whole=row_page),
         "column_order": lambda columns: column_order(table, [c["name"] for c in columns]),
         "translate_error": lambda message: translate_error(lang, str(message)),
         "table_title": table_title,
@@ -507,7 +510,7 @@ def extra_template_vars(template, database, table, request, datasette):
         return {}
 
     async def inner():
-        out = template_vars(request, table)
+        out = template_vars(request, table, row_page=template == "row.html")
         if template in ("index.html", "database.html"):
             out["home"] = await home_info(datasette, out["lang"])
         return out
