@@ -100,6 +100,16 @@ def test_english_pages_punctuate_in_english(ds):
     assert "B − A （推算）" in visible_text(get(ds, comparison).text)
 
 
+def test_one_row_is_one_row_not_one_rows(ds):
+    n = len(csv_rows("sources"))
+    assert n == 1  # the package's one source: what this test reads
+    for path in ("/bazhong/sources?_lang=en", "/bazhong?_lang=en", "/?_lang=en"):
+        shown = visible_text(get(ds, path).text)
+        assert re.search(r"(?<![\d,])1 row\b", shown) and not re.search(r"(?<![\d,])1 rows", shown), path
+    assert "11 rows" in visible_text(get(ds, "/bazhong/income?_lang=en").text)  # data/income.csv: 11 rows
+    assert "1 行" in visible_text(get(ds, "/bazhong/sources").text)
+
+
 def test_the_switch_links_the_other_language_and_the_cookie_remembers_it(ds):
     page = get(ds, "/bazhong/income").text
     assert 'class="lang-switch" href="/bazhong/income?_lang=en"' in page

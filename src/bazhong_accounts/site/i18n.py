@@ -489,6 +489,7 @@ def template_vars(request, table: str | None, row_page: bool = False) -> dict:
         "parameter_label": lambda name: parameter_label(name, lang),
         "query_description": lambda name, english: query_description(name, english, lang),
         "number_text": number_text,
+        "rows_text": lambda n: text(lang, "{n} row" if n == 1 else "{n} rows", n=f"{n:,}"),  # "1 rows" read wrong
         "column_description": lambda column: column_description(table, column, lang),
         "query_rows_html": query_rows_html,
         "rows_html": lambda display_rows, order, sorted_by: rows_html(table, display_rows, order, sorted_by, lang,
