@@ -101,13 +101,14 @@ def test_english_pages_punctuate_in_english(ds):
 
 
 def test_one_row_is_one_row_not_one_rows(ds):
-    n = len(csv_rows("sources"))
-    assert n == 1  # the package's one source: what this test reads
-    for path in ("/bazhong/sources?_lang=en", "/bazhong?_lang=en", "/?_lang=en"):
-        shown = visible_text(get(ds, path).text)
-        assert re.search(r"(?<![\d,])1 row\b", shown) and not re.search(r"(?<![\d,])1 rows", shown), path
-    assert "11 rows" in visible_text(get(ds, "/bazhong/income?_lang=en").text)  # data/income.csv: 11 rows
-    assert "1 行" in visible_text(get(ds, "/bazhong/sources").text)
+    """The sources table's heading read "1 rows sorted by source_id"."""
+    total = next(r for r in csv_rows("income") if r["item_id"] == "total")
+    one = f"/bazhong/income?fiscal_year={total['fiscal_year']}&department={total['department']}&item_id=total"
+    shown = visible_text(get(ds, one + "&_lang=en").text)
+    assert re.search(r"(?<![\d,])1 row\b", shown) and not re.search(r"(?<![\d,])1 rows", shown)
+    assert "1 行" in visible_text(get(ds, one).text)
+    n = len(csv_rows("income"))
+    assert f"{n:,} rows" in visible_text(get(ds, "/bazhong/income?_lang=en").text)
 
 
 def test_the_switch_links_the_other_language_and_the_cookie_remembers_it(ds):
