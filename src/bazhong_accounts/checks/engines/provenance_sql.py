@@ -190,9 +190,11 @@ def _quotes(engine, loaded: dict, texts: dict[str, str], report: Report, failing
     checks = quote_checks({n: t.schema for n, t in loaded.items()})
     if not checks or not texts:
         return
-    path_of = dict(engine.query(f"select source_id, path from {view(SOURCES)}"))
+    path_of: dict[str, str] = {}
     found: dict[tuple, str | None] = {}
     for col, t, rows, lines in failing_rows(engine, checks, loaded):
+        # source -> file asked only when some quote fails (N = 10,000: 10,000 rows for nothing)
+        path_of = path_of or dict(engine.query(f"select source_id, path from {view(SOURCES)}"))
         for (_rn, _col, sid, quote), line in zip(rows, lines):
             if (sid, quote) not in found:
                 found[(sid, quote)] = quote_problem(quote, texts[path_of[sid]], col)
@@ -213,14 +215,27 @@ def _missing_figures(pairs: list[tuple[str, str, str]]) -> list[tuple[str, str, 
     return [p for p, v in zip(pairs, values) if (index[p[2]], v) not in have]
 
 
+def _by_resource(engine, queries: dict[str, str | None]) -> dict[str, list[tuple]]:
+    """The rows of each resource's query, all asked in one statement (a statement has a fixed
+    cost: planning, and on Spark a job), in the resources' order; None: no query."""
+    asked = [(name, sql) for name, sql in queries.items() if sql]
+    if not asked:
+        return {}
+    union = " union all ".join(f"select {i} as x0, * from ({sql}) s{i}" for i, (_, sql) in enumerate(asked))
+    rows: dict[str, list[tuple]] = {name: [] for name, _ in asked}
+    for i, *row in engine.query(union):
+        rows[asked[i][0]].append(tuple(row))
+    return rows
+
+
 def _figures(engine, loaded: dict, report: Report) -> None:
     """Figures of non-derived rows in their source_quote; errata's figures in their quotes."""
     from .identities import failing_rows
 
     checks = []
-    for name, t in loaded.items():
-        sql = figure_pairs_sql(name, t.schema)
-        if sql and (bad := _missing_figures(engine.query(sql))):
+    pairs = _by_resource(engine, {name: figure_pairs_sql(name, t.schema) for name, t in loaded.items()})
+    for name, found in pairs.items():
+        if bad := _missing_figures(found):
             checks.append(("figure", name, rows_of(name, bad, lambda c: "source_quote", "t.derived <> 'true'")))
     if "errata" in loaded and (sql := errata_pairs_sql(loaded["errata"].schema)):
         bad = [p for p in engine.query(sql) if not figure_in_quote(p[1], p[2])]
@@ -346,6 +361,7 @@ def _derivations(engine, loaded: dict, names: set, report: Report) -> None:
 
     schemas = {n: t.schema for n, t in loaded.items()}
     checks, needs = [], []
+    rules = _by_resource(engine, {n: rules_sql(n) for n, t in loaded.items() if _is_rule_table(t.schema)})
     for name, t in loaded.items():
         if not _is_rule_table(t.schema):
             continue
@@ -357,7 +373,7 @@ def _derivations(engine, loaded: dict, names: set, report: Report) -> None:
             sql, need = children, ("children",)
         checks.append((len(needs), name, sql))
         needs.append(need)
-        for (rule,) in engine.query(rules_sql(name)):
+        for (rule,) in rules[name]:
             sql, need = _rule_check(name, rule, schemas, names)
             if sql:
                 checks.append((len(needs), name, sql))
