@@ -1,6 +1,6 @@
-"""Check (c): the pandera schema of each resource, built from its Table Schema by pandera's
-`from_frictionless_schema`, run lazily on the typed columns, plus dataframe-level checks the
-Table Schema cannot say. Every failure case becomes
+"""Check (c): the pandera schema of each resource, built from its Table Schema as pandera's
+`from_frictionless_schema` builds it, run lazily on the typed columns, plus dataframe-level checks
+the Table Schema cannot say. Every failure case becomes
 ``path:line: column: message``; a cell the type check (b) already reported is not repeated.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import functools
 import json
 import re
 import warnings
@@ -22,16 +23,16 @@ import pyarrow.compute as pc
 # (the Spark engine): then the warning is silenced, only that one.
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
-from ..lazy import hidden, lazy  # noqa: E402
+from ..lazy import lazy  # noqa: E402
 
 if TYPE_CHECKING:
     import pandas as pd
     import pandera.pandas as pa
-    from pandera.io import pandas_io
 else:  # imported when a check first runs: the SQL engines read FRAME_CHECKS only
     pd = lazy("pandas")
-    pa, pandas_io = lazy("pandera.pandas", hide=("pyspark",)), lazy("pandera.io.pandas_io")
+    pa = lazy("pandera.pandas", hide=("pyspark",))
 
+from ..model.descriptor import as_list  # noqa: E402
 from ..model.problems import Report  # noqa: E402
 from ..model.table import Table  # noqa: E402
 
@@ -120,16 +121,54 @@ def _frame_checks(t: Table) -> list[pa.Check]:
 # ---------------------------------------------------------------- the frame pandera sees
 
 
-def _frictionless(descriptor: dict):
-    """The frictionless Schema object for from_frictionless_schema, imported without re-validating
-    the descriptor (frictionless validate datapackage.json checks it in CI): validation of the 16
-    descriptors costs a fifth of a small run."""
-    from frictionless import Schema
+# pandera's check for each Table Schema constraint, as from_frictionless_schema names it (a
+# minimum/maximum or minLength/maxLength pair is one in_range or str_length check)
+UNARY = {"maximum": "less_than_or_equal_to", "minimum": "greater_than_or_equal_to", "enum": "isin"}
 
-    try:
-        return Schema.metadata_import(json.loads(json.dumps(descriptor)))
-    except Exception:  # noqa: BLE001 - an API change: fall back to the validating constructor
-        return Schema(json.loads(json.dumps(descriptor)))
+
+def constraint_checks(field: dict) -> list[tuple[str, tuple]]:
+    """(pandera check, its arguments) for each constraint of a Table Schema field, in the order
+    pandera's from_frictionless_schema makes them (the failure cases follow it, and so does which
+    of two problems of one cell is printed). Written here rather than called: pandera's needs
+    frictionless, 0.4 s to import in every command that loads a table; tests/checks/
+    test_pandera_checks.py holds the two to the same checks for every schema."""
+    constraints = dict(field.get("constraints") or {})
+    checks = []
+    for name, low, high in (("in_range", "minimum", "maximum"), ("str_length", "minLength", "maxLength")):
+        if low in constraints and high in constraints:
+            checks.append((name, (constraints.pop(low), constraints.pop(high))))
+    for kind, value in constraints.items():
+        if kind in UNARY:
+            checks.append((UNARY[kind], (value,)))
+        elif kind in ("minLength", "maxLength"):
+            checks.append(("str_length", (value, None) if kind == "minLength" else (None, value)))
+        elif kind == "pattern":
+            checks.append(("str_matches", (rf"^{value}$",)))
+    return checks
+
+
+def nullable(field: dict, schema: dict) -> bool:
+    """pandera's nullable: a primary-key field or a required one may not be empty."""
+    required = (field.get("constraints") or {}).get("required", False)
+    return field["name"] not in as_list(schema.get("primaryKey")) and not required
+
+
+@functools.lru_cache(maxsize=256)
+def _columns(schema_json: str) -> dict:
+    """The pandera columns of a Table Schema (given as its JSON text), built once per process for
+    each schema content: a run checks 18 tables and the tests run about 40, and building them took
+    a third of the pandera check. Keyed by the content, not the file, so a schema changed in a
+    copy gets its own columns. pandera's DataFrameSchema deep-copies its columns, so the cached
+    ones are never changed."""
+    schema = json.loads(schema_json)
+    columns = {}
+    for field in schema["fields"]:
+        checks = [getattr(pa.Check, name)(*args) for name, args in constraint_checks(field)
+                  if name not in TYPING_CHECKS]
+        if checks or not nullable(field, schema):
+            columns[field["name"]] = pa.Column(None, checks=checks, nullable=nullable(field, schema),
+                                               coerce=False, name=field["name"])
+    return columns
 
 
 def pandera_frame(t: Table):
@@ -143,14 +182,9 @@ def pandera_frame(t: Table):
     Columns with nothing left to check are left out; the header check (a) covers the column set,
     and the primary-key check (b) the uniqueness, naming both lines.
     """
-    with hidden("pyspark"):  # the first call imports pandera.pandas
-        derived = pandas_io.from_frictionless_schema(_frictionless(t.schema))
-    columns, frame = {}, {}
-    for name, col in derived.columns.items():
-        checks = [c for c in col.checks if c.name not in TYPING_CHECKS]
-        if not checks and col.nullable:
-            continue
-        columns[name] = pa.Column(None, checks=checks, nullable=col.nullable, coerce=False, name=name)
+    columns = _columns(json.dumps(t.schema, sort_keys=True, ensure_ascii=False, default=str))
+    frame = {}
+    for name in columns:
         if t.type_of(name) in ("integer", "number"):
             frame[name] = t.typed[name]
         else:
