@@ -13,6 +13,7 @@ import bazhong_accounts as ba
 from bazhong_accounts.checks import pandera_checks
 from bazhong_accounts.consumers import api
 from bazhong_accounts.lazy import hidden
+from bazhong_accounts.model.problems import Report
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = sorted((ROOT / "schemas").glob("*.json"))
@@ -102,3 +103,73 @@ def test_a_schema_changed_in_a_copy_is_checked_by_its_new_rule_in_the_same_proce
         ba.load("events", root=pkg)
     assert err.value.problems == [f'data/events.csv:{line}: meeting_no: "{top}" is above the maximum {top - 1}']
     ba.load("events")  # and the shipped schema is still checked by its own rule
+
+
+def problems_both_ways(t) -> tuple[list[str], list[str]]:
+    """The problems of check (c) on table t: by pandera (validate), by check_constraints (load)."""
+    by_pandera, by_rules = Report(), Report()
+    pandera_checks.check_pandera(t, by_pandera)
+    pandera_checks.check_constraints(t, by_rules)
+    return [str(p) for p in by_pandera.problems], [str(p) for p in by_rules.problems]
+
+
+def test_load_finds_what_pandera_finds_on_every_mutation_case(mutation_groups):
+    found = 0
+    for group in mutation_groups.groups:
+        for t in group.result.tables.values():
+            by_pandera, by_rules = problems_both_ways(t)
+            assert by_rules == by_pandera, (group.cases, t.path)
+            found += len(by_pandera)
+    assert found >= 5, found  # the cases do break constraints (a comparison of nothing proves nothing)
+
+
+def read_typed(pkg: Path, name: str):
+    from bazhong_accounts.checks.files import read_table
+    from bazhong_accounts.model.typing import parse_types
+
+    resource = next(r for r in json.loads((pkg / "datapackage.json").read_text(encoding="utf-8"))["resources"]
+                    if r["name"] == name)
+    schema = json.loads((pkg / resource["schema"]).read_text(encoding="utf-8"))
+    report = Report()
+    t = read_table(pkg, name, resource["path"], schema, resource["schema"], report)
+    parse_types(t, report)
+    return t
+
+
+def break_rows(pkg: Path, name: str, rows: int, **cells: str) -> None:
+    """Set the cells (column=value) of the first `rows` rows of the resource's CSV."""
+    path = pkg / "data" / f"{name}.csv"
+    with open(path, encoding="utf-8", newline="") as f:
+        header, *body = list(csv.reader(f))
+    for row in body[:rows]:
+        for column, value in cells.items():
+            row[header.index(column)] = value
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows([header, *body])
+
+
+def test_two_failures_of_one_cell_are_worded_as_pandera_words_the_first(tmp_path):
+    # level 4 breaks its range and does not fit its code (one cell, two checks: which one is
+    # printed follows pandera's order); an empty quote, a negative amount, a derived row without
+    # its rule, a share above 100, on two rows; a kind of erratum no enum lists
+    pkg = copy_of_the_package(tmp_path)
+    break_rows(pkg, "expenditure_by_function", 2, level="4", amount="-1.00", source_quote="", derived="true",
+               derivation="", share_pct="100.01")
+    break_rows(pkg, "errata", 1, kind="typo")
+
+    by_pandera, by_rules = problems_both_ways(read_typed(pkg, "expenditure_by_function"))
+    assert by_rules == by_pandera
+    where = "data/expenditure_by_function.csv"
+    assert f"{where}:2: level: level 4 does not fit code 201 (3 digits = level 1 类, 5 = level 2 款, " \
+           "7 = level 3 项)" in by_pandera  # not "above the maximum"
+    for line in (2, 3):
+        assert {f'{where}:{line}: amount: "-1.00" is below the minimum 0 (negative amount)',
+                f"{where}:{line}: source_quote: required value missing",
+                f'{where}:{line}: share_pct: "100.01" is above the maximum 100',
+                f"{where}:{line}: derivation: derived row without a derivation rule"} <= set(by_pandera), by_pandera
+    by_pandera, by_rules = problems_both_ways(read_typed(pkg, "errata"))
+    assert by_rules == by_pandera
+    assert [p for p in by_pandera if ": kind: " in p] == [
+        'data/errata.csv:2: kind: "typo" is not one of: ' + ", ".join(
+            next(f for f in json.loads((ROOT / "schemas/errata.json").read_text(encoding="utf-8"))["fields"]
+                 if f["name"] == "kind")["constraints"]["enum"])]
