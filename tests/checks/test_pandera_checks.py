@@ -113,13 +113,24 @@ def problems_both_ways(t) -> tuple[list[str], list[str]]:
     return [str(p) for p in by_pandera.problems], [str(p) for p in by_rules.problems]
 
 
-def test_load_finds_what_pandera_finds_on_every_mutation_case(mutation_groups):
-    found = 0
+def changed(pkg: Path, t) -> bool:
+    """The table's file or schema in pkg differs from the checkout's."""
+    schema = next(r["schema"] for r in json.loads((pkg / "datapackage.json").read_text(encoding="utf-8"))["resources"]
+                  if r["path"] == t.path)
+    return any(not (ROOT / rel).is_file() or (pkg / rel).read_bytes() != (ROOT / rel).read_bytes()
+               for rel in (t.path, schema))
+
+
+def test_load_finds_what_pandera_finds_on_every_mutation_case(mutation_groups, root_validation):
+    # the tables of the checkout once, then in each group's copy the tables its cases changed
+    tables = [("checkout", t) for t in root_validation[1].tables.values()]
     for group in mutation_groups.groups:
-        for t in group.result.tables.values():
-            by_pandera, by_rules = problems_both_ways(t)
-            assert by_rules == by_pandera, (group.cases, t.path)
-            found += len(by_pandera)
+        tables += [(group.cases, t) for t in group.result.tables.values() if changed(group.package, t)]
+    found = 0
+    for cases, t in tables:
+        by_pandera, by_rules = problems_both_ways(t)
+        assert by_rules == by_pandera, (cases, t.path)
+        found += len(by_pandera)
     assert found >= 5, found  # the cases do break constraints (a comparison of nothing proves nothing)
 
 
