@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from suite_time import ROOT, checkout, env_for, load
+from suite_time import env_for, load, trees_to_time
 
 COMMANDS = {
     "list": ["list", "."],
@@ -43,10 +42,7 @@ def main() -> int:
     ap.add_argument("--against", metavar="REF", help="also time a checkout of this git ref (e.g. main)")
     ap.add_argument("--runs", type=int, default=5, help="runs of each command in each tree")
     args = ap.parse_args()
-    trees = {"this checkout": ROOT}
-    if args.against:
-        trees = {args.against: checkout(args.against), **trees}
-    try:
+    with trees_to_time(args.against) as trees:
         print(f"load before: {load()}")
         times: dict[tuple[str, str], list[float]] = {}
         for _ in range(args.runs):
@@ -56,11 +52,6 @@ def main() -> int:
         print(f"load after: {load()}\n\ncommand       " + "".join(f"{n:>16}" for n in trees))
         for command in COMMANDS:
             print(f"{command:14}" + "".join(f"{statistics.median(times[command, n]):15.2f}s" for n in trees))
-    finally:
-        if args.against:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees[args.against])],
-                           capture_output=True)
-            shutil.rmtree(trees[args.against].parent, ignore_errors=True)
     return 0
 
 
