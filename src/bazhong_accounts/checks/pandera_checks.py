@@ -136,7 +136,7 @@ def constraint_checks(field: dict) -> list[tuple[str, tuple]]:
     frictionless, 0.4 s to import in every command that loads a table; tests/checks/
     test_pandera_checks.py holds the two to the same checks for every schema."""
     constraints = dict(field.get("constraints") or {})
-    checks = []
+    checks: list[tuple[str, tuple]] = []
     for name, low, high in (("in_range", "minimum", "maximum"), ("str_length", "minLength", "maxLength")):
         if low in constraints and high in constraints:
             checks.append((name, (constraints.pop(low), constraints.pop(high))))
