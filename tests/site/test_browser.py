@@ -300,3 +300,72 @@ def test_a_linked_source_name_wraps_into_two_lines_at_most(site, browser, lang):
     lines = page.locator("table.rows-and-columns tbody tr:first-child td.linked a").evaluate_all(
         "links => links.map(a => a.getClientRects().length)")
     assert len(lines) == 2 and max(lines) <= 2, lines
+
+
+ROW_HEIGHTS = ("() => [...document.querySelectorAll('table.rows-and-columns tbody tr')]"
+               ".map(tr => tr.getBoundingClientRect().height)")
+OVERFLOW = "() => { const w = document.querySelector('.table-wrapper'); return w.scrollWidth - w.clientWidth; }"
+
+
+@pytest.mark.parametrize("table, lang", [("sources", "zh"), ("sources", "en"), ("three_public_expenses", "zh")])
+def test_a_tables_rows_are_a_few_lines_and_fit_a_phone(site, browser, table, lang):
+    """At 1280 px the source's row was 225 px (English) and 249 px (Chinese) tall, its title and id in
+    columns as narrow as their longest word; 公务用车运行维护费, indented, a character a line (225 px).
+    On a phone the source's checksum ran 205 px out of its card."""
+    page = browser.open(f"{site}/bazhong/{table}?_lang={lang}")
+    line = page.evaluate("parseFloat(getComputedStyle(document.querySelector('tbody td')).lineHeight)")
+    assert max(page.evaluate(ROW_HEIGHTS)) <= 5 * line, (page.evaluate(ROW_HEIGHTS), line)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # the table scrolls in its frame
+    page.set_viewport_size(PHONE)
+    assert page.evaluate(OVERFLOW) <= 0
+
+
+def test_compound_keys_fit_a_phone(site, browser):
+    page = browser.open(f"{site}/bazhong/figure_sources", PHONE)  # its keys ran 181 px out of their cards
+    assert page.evaluate(OVERFLOW) <= 0
+
+
+@pytest.mark.parametrize("path", ["/bazhong", "/bazhong/income", "/bazhong?sql=selec+1"])
+def test_on_a_phone_a_form_label_is_one_line(site, browser, path):
+    """Datasette gives every form label 15% of the line: "Custom SQL query" and "Search this table:"
+    were 3 to 4 lines on a phone, the error page's "Edit the query and run it again:" 6."""
+    page = browser.open(f"{site}{path}{'&' if '?' in path else '?'}_lang=en", PHONE)
+    heights = page.locator("main label:not(.visually-hidden):not(.small-screen-only)").evaluate_all(
+        "labels => labels.map(l => l.getBoundingClientRect().height / parseFloat(getComputedStyle(l).lineHeight))")
+    assert heights and max(heights) < 2, heights
+
+
+def test_on_a_phone_a_long_title_takes_less_than_a_third_of_the_screen(site, browser):
+    """The English comparison's title, two department names, was 8 lines of 2rem: 384 of 812 px."""
+    page = browser.open(f"{site}{COMPARISON}?_lang=en", PHONE)
+    height = page.locator("h1").evaluate("h => h.getBoundingClientRect().height")
+    assert height < PHONE["height"] / 3, height
+
+
+def test_on_a_phone_every_english_chart_name_is_shown_whole(site, browser):
+    """Chart.js cut the long English names at the canvas's left edge (Fig. 2's widest was 275 px on an
+    axis of 188) and skipped those that did not fit."""
+    page = browser.open(f"{site}/charts?_lang=en", PHONE)
+    page.wait_for_function("window.bazhongCharts && window.bazhongCharts.length === 7")
+    axes = page.evaluate("""() => window.bazhongCharts.map(chart => {
+        const axis = chart.scales[chart.options.indexAxis], ctx = chart.ctx;
+        ctx.save();
+        ctx.font = Chart.helpers.toFont(axis.options.ticks.font).string;
+        const widest = Math.max(...axis.ticks.flatMap(t => [].concat(t.label)).map(l => ctx.measureText(l).width));
+        ctx.restore();
+        return {names: chart.data.labels.length, shown: axis.ticks.length, widest, room: axis.width};
+    })""")
+    for axis in axes:
+        assert axis["shown"] == axis["names"] and axis["widest"] <= axis["room"], axes
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_row_page_shows_a_line_a_column_with_its_title(site, browser, lang):
+    """A row page was a table of one row, 2,000 px wide for a source: now a line a column, its title
+    beside it, within the screen."""
+    fields = json.loads((ROOT / "schemas" / "sources.json").read_text(encoding="utf-8"))["fields"]
+    titles = [f["title"].split(" / ")[0 if lang == "zh" else -1] for f in fields]
+    source = csv_rows("sources")[0]
+    page = browser.open(f"{site}/bazhong/sources/{source['source_id']}?_lang={lang}")
+    assert sorted(before_text(page, "table.rows-and-columns td")) == sorted(titles)
+    assert page.evaluate(OVERFLOW) <= 0

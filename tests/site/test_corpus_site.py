@@ -164,7 +164,7 @@ def table_lines(page: str, section: str) -> list[dict[str, tuple[str, str | None
     out = []
     for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", part, flags=re.S)[1:]:
         cells = re.findall(r'<td class="[^"]*" data-title="([^"]*)">(.*?)</td>', tr, flags=re.S)
-        out.append({html.unescape(t): (html.unescape(re.sub(r"<[^>]+>|（推算）|（derived）", "", c)).strip(),
+        out.append({html.unescape(t): (html.unescape(re.sub(r"<[^>]+>|（推算）| ?\(derived\)", "", c)).strip(),
                                        (re.findall(r'<a href="([^"]+)"', c) or [None])[0]) for t, c in cells})
     return out
 

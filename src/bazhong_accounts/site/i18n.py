@@ -105,10 +105,15 @@ def fields_of(table: str | None) -> dict[str, dict]:
     return {f["name"]: f for f in schemas().get(table or "", {}).get("fields", [])}
 
 
+# Titles of the columns the canned queries name themselves (row_label, computed_pct, …): no schema has them.
+QUERY_COLUMN_TITLES: dict[str, str] = _ZH_DATA["query_columns"]
+
+
 @lru_cache(maxsize=4096)  # every cell of a table page asks it
 def column_title(table: str | None, column: str, lang: str) -> str:
     fields = fields_of(table)
-    title = fields[column].get("title") if column in fields else any_table_titles().get(column)
+    title = (fields[column].get("title") if column in fields
+             else any_table_titles().get(column) or QUERY_COLUMN_TITLES.get(column))
     if title is None and column in ("Link", "rowid"):  # columns Datasette adds
         return text(lang, column)
     return bilingual(title, lang) if title else column
@@ -200,6 +205,12 @@ def within_width(s: str, width: int) -> str:
     return s
 
 
+# A cell whose value is wider than this (display columns, as SHORT_TEXT) is `wide`, and `wider` when
+# it is shown whole and twice as wide: on a wide screen it gets room (_site_style.html). A table wider
+# than the screen gives each column its longest word: the English source title was 113 px wide, in
+# 9 lines, and an id broke at every hyphen.
+WIDE_TEXT = 24
+
 # Roles of the columns whose long text is shortened: notes, explanations, quotes (names stay whole)
 SHORTENED_ROLES = ("text", "provenance")
 
@@ -212,8 +223,9 @@ def shortened_column(table: str | None, column: str) -> bool:
     return field is None or roles.role(field) in SHORTENED_ROLES
 
 
-def cell_html(column: str, cell: dict, lang: str, table: str | None = None):
-    """A table-page cell: codes labelled, numbers as printed, long text shortened with a way to expand."""
+def cell_html(column: str, cell: dict, lang: str, table: str | None = None, whole: bool = False):
+    """A table-page cell: codes labelled, numbers as printed, long text shortened with a way to expand
+    (`whole`: never, on a row page, whose reader came for that row)."""
     raw = cell.get("raw")
     label = code_label(column, raw, lang)
     if label is not None:
@@ -231,12 +243,21 @@ def cell_html(column: str, cell: dict, lang: str, table: str | None = None):
         if link is not None:
             return Markup(str(shown).replace(f">{escape(str(raw))}</a>", f">{number_text(raw)}</a>"))
         return number_text(raw)
-    if (isinstance(raw, str) and wider_than(raw, SHORT_TEXT) and not cell.get("is_special_link_column")
+    if (not whole and isinstance(raw, str) and wider_than(raw, SHORT_TEXT) and not cell.get("is_special_link_column")
             and shortened_column(table, column)):
         short = escape(within_width(raw, SHORT_TEXT)) + "…"
         return Markup(f'<details class="long-text"><summary>{short}<span class="more">{escape(text(lang, "show all"))}'
                       f'</span></summary>{escape(raw)}</details>' + (f" {link.group()}" if link else ""))
     return shown
+
+
+def width_class(table: str | None, cell: dict) -> str:
+    """" wide", " wide wider" or "" (see WIDE_TEXT); a shortened text is never wider."""
+    raw = cell.get("raw")
+    if raw.__class__ is not str or not wider_than(raw, WIDE_TEXT):
+        return ""
+    shown_whole = cell.get("is_special_link_column") or not shortened_column(table, cell["column"])
+    return " wide wider" if shown_whole and wider_than(raw, 2 * WIDE_TEXT) else " wide"
 
 
 TO_REPORT = re.compile(r'<a class="to-report"[^>]*>[^<]*</a>')
@@ -262,7 +283,8 @@ def row_label_column(table: str | None) -> str | None:
     return roles.row_label(schemas()[table]) if table in schemas() else None
 
 
-def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by: str | None, lang: str) -> Markup:
+def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by: str | None, lang: str,
+              whole: bool = False) -> Markup:
     """A table page's <tr> rows, as _cells.html's `cell` macro writes a cell (title on phones, the
     label indented by its depth), built here: Datasette renders templates in async mode, where a
     macro call per cell cost 60-110 ms of a 50-row page at N = 10,000 (benchmarks/bench_site.py)."""
@@ -276,9 +298,10 @@ def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by
             indent = depth if column == label_column else 0
             indented, style = (" indented", f' style="--depth: {indent}"') if indent else ("", "")
             indented += " linked" if column in linked else ""
+            indented += width_class(table, cell)
             out.append(f'<td class="{cell_class(column, cell["value_type"])}{indented}" '
                        f'data-title="{escape(column_title(table, column, lang))}"{style}>'
-                       f"{escape(cell_html(column, cell, lang, table))}</td>")
+                       f"{escape(cell_html(column, cell, lang, table, whole))}</td>")
         out.append("</tr>")
     return Markup("\n".join(out))
 
@@ -452,7 +475,7 @@ def download_url(request, fmt: str, headers: str | None = None) -> str:
     return f"/-/download.{fmt}?" + urlencode(args)
 
 
-def template_vars(request, table: str | None) -> dict:
+def template_vars(request, table: str | None, row_page: bool = False) -> dict:
     lang = lang_of(request)
     return {
         "_": lambda s, **kw: text(lang, s, **kw),
@@ -466,9 +489,11 @@ def template_vars(request, table: str | None) -> dict:
         "parameter_label": lambda name: parameter_label(name, lang),
         "query_description": lambda name, english: query_description(name, english, lang),
         "number_text": number_text,
+        "rows_text": lambda n: text(lang, "{n} row" if n == 1 else "{n} rows", n=f"{n:,}"),  # "1 rows" read wrong
         "column_description": lambda column: column_description(table, column, lang),
         "query_rows_html": query_rows_html,
-        "rows_html": lambda display_rows, order, sorted_by: rows_html(table, display_rows, order, sorted_by, lang),
+        "rows_html": lambda display_rows, order, sorted_by: rows_html(table, display_rows, order, sorted_by, lang,
+                                                                      whole=row_page),
         "column_order": lambda columns: column_order(table, [c["name"] for c in columns]),
         "translate_error": lambda message: translate_error(lang, str(message)),
         "table_title": table_title,
@@ -486,7 +511,7 @@ def extra_template_vars(template, database, table, request, datasette):
         return {}
 
     async def inner():
-        out = template_vars(request, table)
+        out = template_vars(request, table, row_page=template == "row.html")
         if template in ("index.html", "database.html"):
             out["home"] = await home_info(datasette, out["lang"])
         return out
@@ -650,18 +675,27 @@ def parameter_problem(name: str, value: str, lang: str) -> str | None:
             else f"Invalid parameter {name}: “{value}” is not {rule[1]} (or empty)")
 
 
+def table_page_of(datasette, path: str) -> tuple[str, str] | None:
+    """(database, table) when `path` is the page of a table of ours that has a Table Schema, else None."""
+    parts = path.strip("/").split("/")
+    if len(parts) != 2:
+        return None
+    database, table = parts[0], re.sub(r"\.(json|csv)$", "", parts[1])
+    if database not in our_databases(datasette) or table not in schemas():
+        return None
+    return database, table
+
+
 def next_problem(datasette, path: str, args, lang: str) -> str | None:
     """What is wrong with a table page's `_next` token, or None. Datasette ignores a token of the
     wrong length when the page is in primary-key order (a silent first page): its parts must be the
     sort column's value, if the page is sorted, then the primary key's."""
     token = args.get("_next")
-    parts = path.strip("/").split("/")
-    if token is None or len(parts) != 2:
+    page = table_page_of(datasette, path) if token is not None else None
+    if page is None:
         return None
-    database, table = parts[0], re.sub(r"\.(json|csv)$", "", parts[1])
-    schema = schemas().get(table)
-    if database not in our_databases(datasette) or schema is None:
-        return None
+    database, table = page
+    schema = schemas()[table]
     meta = (datasette.metadata() or {}).get("databases", {}).get(database, {}).get("tables", {}).get(table, {})
     sorted_by = args.get("_sort") or args.get("_sort_desc") or meta.get("sort") or meta.get("sort_desc")
     expected = len(as_list(schema.get("primaryKey"))) + (1 if sorted_by else 0)
@@ -669,6 +703,44 @@ def next_problem(datasette, path: str, args, lang: str) -> str | None:
         return None
     return (f"参数 _next 的值 “{token}” 无效：应为上一页“下一页”链接中的值" if lang == "zh"
             else f"Invalid _next “{token}”: use the value of the previous page's next link")
+
+
+# The facet parameters (Datasette's facet types); the array facet needs a column of JSON lists.
+FACET_PARAMETERS = ("_facet", "_facet_date", "_facet_array")
+
+
+def facet_column(value: str) -> str | None:
+    """The column a facet parameter names: the value itself, or the "column" (else "simple") of a
+    JSON object, as Datasette reads it; None when the JSON is not such an object."""
+    if not value.startswith("{"):
+        return value
+    try:
+        config = json.loads(value)
+    except ValueError:
+        return None
+    column = config.get("column") or config.get("simple") if isinstance(config, dict) else None
+    return column if isinstance(column, str) else None
+
+
+def facet_problem(datasette, path: str, query_string: str, lang: str) -> str | None:
+    """What is wrong with a table page's facet parameters, or None. Datasette answered a facet by a
+    column the table lacks with "Invalid SQL", a JSON one it cannot read with a 500, and left its
+    other facets' coroutines never awaited (a RuntimeWarning each in the server's log)."""
+    page = table_page_of(datasette, path) if "_facet" in query_string else None
+    if page is None:
+        return None
+    fields = fields_of(page[1])
+    for key, value in parse_qsl(query_string, keep_blank_values=True):
+        if key not in FACET_PARAMETERS:
+            continue
+        column = facet_column(value)
+        if column not in fields:
+            return (f"参数 {key} 的值 “{value}” 无效：表 {page[1]} 没有这一列" if lang == "zh"
+                    else f"Invalid {key} “{value}”: table {page[1]} has no such column")
+        if key == "_facet_array" and fields[column].get("type") != "array":
+            return (f"参数 {key} 无效：{column} 列不是列表（JSON 数组），请用 _facet={column}" if lang == "zh"
+                    else f"Invalid {key}: column {column} holds no lists (JSON arrays); use _facet={column}")
+    return None
 
 
 def canned_query_of(datasette, path: str) -> str | None:
@@ -743,7 +815,8 @@ def asgi_wrapper(datasette):
                     if problem:
                         response = await error_response(datasette, request, 400, problem, localized=True)
                         return await response.asgi_send(send)
-            problem = next_problem(datasette, scope.get("path", ""), request.args, lang_of(request))
+            problem = (next_problem(datasette, scope.get("path", ""), request.args, lang_of(request))
+                       or facet_problem(datasette, scope.get("path", ""), request.query_string, lang_of(request)))
             if problem:
                 response = await error_response(datasette, request, 400, problem, localized=True)
                 return await response.asgi_send(send)

@@ -56,6 +56,7 @@ class Entry:
     row_key: str
     row_path: str
     label: str
+    label_en: str  # the label's English twin (name_en beside name_zh), "" when the row has none
     column: str
     text: str
     scope: tuple
@@ -268,9 +269,16 @@ async def rank_hits(db, index: Index, best: list[tuple]) -> list[Entry]:
         hits.append(Entry(
             resource=resource, row_key=roles.row_key(schema, row),
             row_path=path_from_row_pks(row, as_list(schema.get("primaryKey")), False),
-            label=str(row[roles.row_label(schema)] or ""), column=column, text=str(row[column]),
+            label=str(row[roles.row_label(schema)] or ""), label_en=english_label(schema, row),
+            column=column, text=str(row[column]),
             scope=tuple(row[c] for c in roles.with_role(schema, "scope"))))
     return hits
+
+
+def english_label(schema: dict, row: dict) -> str:
+    """The row's English label where it has one beside its Chinese one, else ""."""
+    english, chinese = i18n.row_label_text(schema, row, "en")
+    return english if chinese is not None else ""
 
 
 READ_AT_ONCE = 500  # rowids per query
@@ -337,7 +345,7 @@ async def search(datasette, request, q: str, table: str | None, size: int) -> di
     lang = i18n.lang_of(request)
     shown = [{
         "resource": e.resource, "resource_title": i18n.bilingual(i18n.table_title(e.resource), lang),
-        "row_key": e.row_key, "label": e.label, "column": e.column,
+        "row_key": e.row_key, "label": e.label, "label_en": e.label_en, "column": e.column,
         "column_title": i18n.column_title(e.resource, e.column, lang), "text": e.text,
         "snippet": snippet(e.text, needle), "url": datasette.urls.row(database, e.resource, e.row_path),
         "scope": list(e.scope),
