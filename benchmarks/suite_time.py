@@ -12,6 +12,7 @@ checkout of REF is a temporary git worktree, removed at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import resource
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,15 +71,27 @@ def checkout(ref: str) -> Path:
     return tree
 
 
+@contextlib.contextmanager
+def trees_to_time(against: str | None) -> Iterator[dict[str, Path]]:
+    """{name: tree}: REF's temporary checkout first (removed at the end), then this checkout."""
+    trees = {"this checkout": ROOT}
+    if against:
+        trees = {against: checkout(against), **trees}
+    try:
+        yield trees
+    finally:
+        if against:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees[against])],
+                           capture_output=True)
+            shutil.rmtree(trees[against].parent, ignore_errors=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--against", metavar="REF", help="also time a checkout of this git ref (e.g. main)")
     ap.add_argument("--durations", type=int, default=10, help="the slowest N tests of each run")
     args = ap.parse_args()
-    trees = {"this checkout": ROOT}
-    if args.against:
-        trees = {args.against: checkout(args.against), **trees}
-    try:
+    with trees_to_time(args.against) as trees:
         if args.against:
             ids = {name: collected(tree) for name, tree in trees.items()}
             a, b = ids.values()
@@ -87,11 +101,6 @@ def main() -> int:
             r = timed(tree, args.durations)
             print(f"\n{name}: {r['summary']} | wall {r['wall']:.1f} s | CPU {r['cpu']:.1f} s | load {r['load']}")
             print("\n".join("  " + s for s in r["slowest"]))
-    finally:
-        if args.against:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees[args.against])],
-                           capture_output=True)
-            shutil.rmtree(trees[args.against].parent, ignore_errors=True)
     return 0
 
 

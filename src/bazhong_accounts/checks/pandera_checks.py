@@ -1,6 +1,6 @@
-"""Check (c): the pandera schema of each resource, built from its Table Schema by pandera's
-`from_frictionless_schema`, run lazily on the typed columns, plus dataframe-level checks the
-Table Schema cannot say. Every failure case becomes
+"""Check (c): the pandera schema of each resource, built from its Table Schema as pandera's
+`from_frictionless_schema` builds it, run lazily on the typed columns, plus dataframe-level checks
+the Table Schema cannot say. Every failure case becomes
 ``path:line: column: message``; a cell the type check (b) already reported is not repeated.
 """
 
@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from collections.abc import Iterator
+from itertools import chain
+
+import functools
 import json
 import re
 import warnings
@@ -22,16 +26,16 @@ import pyarrow.compute as pc
 # (the Spark engine): then the warning is silenced, only that one.
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
-from ..lazy import hidden, lazy  # noqa: E402
+from ..lazy import lazy  # noqa: E402
 
 if TYPE_CHECKING:
     import pandas as pd
     import pandera.pandas as pa
-    from pandera.io import pandas_io
 else:  # imported when a check first runs: the SQL engines read FRAME_CHECKS only
     pd = lazy("pandas")
-    pa, pandas_io = lazy("pandera.pandas", hide=("pyspark",)), lazy("pandera.io.pandas_io")
+    pa = lazy("pandera.pandas", hide=("pyspark",))
 
+from ..model.descriptor import as_list  # noqa: E402
 from ..model.problems import Report  # noqa: E402
 from ..model.table import Table  # noqa: E402
 
@@ -120,21 +124,80 @@ def _frame_checks(t: Table) -> list[pa.Check]:
 # ---------------------------------------------------------------- the frame pandera sees
 
 
-def _frictionless(descriptor: dict):
-    """The frictionless Schema object for from_frictionless_schema, imported without re-validating
-    the descriptor (frictionless validate datapackage.json checks it in CI): validation of the 16
-    descriptors costs a fifth of a small run."""
-    from frictionless import Schema
+# pandera's check for each Table Schema constraint, as from_frictionless_schema names it (a
+# minimum/maximum or minLength/maxLength pair is one in_range or str_length check)
+UNARY = {"maximum": "less_than_or_equal_to", "minimum": "greater_than_or_equal_to", "enum": "isin"}
 
-    try:
-        return Schema.metadata_import(json.loads(json.dumps(descriptor)))
-    except Exception:  # noqa: BLE001 - an API change: fall back to the validating constructor
-        return Schema(json.loads(json.dumps(descriptor)))
+
+def constraint_checks(field: dict) -> list[tuple[str, tuple]]:
+    """(pandera check, its arguments) for each constraint of a Table Schema field, in the order
+    pandera's from_frictionless_schema makes them (the failure cases follow it, and so does which
+    of two problems of one cell is printed). Written here rather than called: pandera's needs
+    frictionless, 0.4 s to import in every command that loads a table; tests/checks/
+    test_pandera_checks.py holds the two to the same checks for every schema."""
+    constraints = dict(field.get("constraints") or {})
+    checks: list[tuple[str, tuple]] = []
+    for name, low, high in (("in_range", "minimum", "maximum"), ("str_length", "minLength", "maxLength")):
+        if low in constraints and high in constraints:
+            checks.append((name, (constraints.pop(low), constraints.pop(high))))
+    for kind, value in constraints.items():
+        if kind in UNARY:
+            checks.append((UNARY[kind], (value,)))
+        elif kind in ("minLength", "maxLength"):
+            checks.append(("str_length", (value, None) if kind == "minLength" else (None, value)))
+        elif kind == "pattern":
+            checks.append(("str_matches", (rf"^{value}$",)))
+    return checks
+
+
+def nullable(field: dict, schema: dict) -> bool:
+    """pandera's nullable: a primary-key field or a required one may not be empty."""
+    required = (field.get("constraints") or {}).get("required", False)
+    return field["name"] not in as_list(schema.get("primaryKey")) and not required
+
+
+@functools.lru_cache(maxsize=256)
+def _rules(schema_json: str) -> tuple[tuple[str, bool, tuple], ...]:
+    """(field, nullable, its checks) for each field with something to check, of a Table Schema
+    given as its JSON text: made once per process for each schema content (the key is the content,
+    not the file, so a schema changed in a copy gets its own rules)."""
+    schema = json.loads(schema_json)
+    rules = []
+    for field in schema["fields"]:
+        checks = tuple((name, args) for name, args in constraint_checks(field) if name not in TYPING_CHECKS)
+        if checks or not nullable(field, schema):
+            rules.append((field["name"], nullable(field, schema), checks))
+    return tuple(rules)
+
+
+@functools.lru_cache(maxsize=256)
+def _columns(schema_json: str) -> dict:
+    """The pandera columns of those rules, built once per schema content: a run checks 18 tables
+    and the tests about 40, and building them took a third of the pandera check. pandera's
+    DataFrameSchema deep-copies its columns, so the cached ones are never changed."""
+    return {name: pa.Column(None, checks=[getattr(pa.Check, check)(*args) for check, args in checks],
+                            nullable=can_be_empty, coerce=False, name=name)
+            for name, can_be_empty, checks in _rules(schema_json)}
+
+
+def _schema_json(t: Table) -> str:
+    return json.dumps(t.schema, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _frame(t: Table, names) -> pd.DataFrame:
+    """Typed numbers, text elsewhere, NA for empty cells and for cells of the wrong type (already
+    reported by check b)."""
+    frame = {}
+    for name in names:
+        if t.type_of(name) in ("integer", "number"):
+            frame[name] = t.typed[name]
+        else:
+            frame[name] = t.text[name].where(t.usable(name))
+    return pd.DataFrame(frame)
 
 
 def pandera_frame(t: Table):
-    """(frame, schema): typed numbers, text elsewhere, NA for empty cells and for cells of the
-    wrong type (already reported by check b).
+    """(frame, schema): the frame of _frame, and a pandera schema.
 
     The schema keeps what from_frictionless_schema derives from the Table Schema (required,
     minimum/maximum, pattern, length, enum) but not its dtypes: check (b) has already typed every
@@ -143,20 +206,9 @@ def pandera_frame(t: Table):
     Columns with nothing left to check are left out; the header check (a) covers the column set,
     and the primary-key check (b) the uniqueness, naming both lines.
     """
-    with hidden("pyspark"):  # the first call imports pandera.pandas
-        derived = pandas_io.from_frictionless_schema(_frictionless(t.schema))
-    columns, frame = {}, {}
-    for name, col in derived.columns.items():
-        checks = [c for c in col.checks if c.name not in TYPING_CHECKS]
-        if not checks and col.nullable:
-            continue
-        columns[name] = pa.Column(None, checks=checks, nullable=col.nullable, coerce=False, name=name)
-        if t.type_of(name) in ("integer", "number"):
-            frame[name] = t.typed[name]
-        else:
-            frame[name] = t.text[name].where(t.usable(name))
+    columns = _columns(_schema_json(t))
     schema = pa.DataFrameSchema(columns, checks=_frame_checks(t), coerce=False, strict=False, name=t.name)
-    return pd.DataFrame(frame), schema
+    return _frame(t, columns), schema
 
 
 # ---------------------------------------------------------------- failure cases -> messages
@@ -196,17 +248,80 @@ def describe(check: str, column: str, value, field: dict | None) -> str:
 
 
 def check_pandera(t: Table, report: Report) -> None:
+    """Check (c) by pandera: its failure cases, each worded as a problem."""
     frame, schema = pandera_frame(t)
     try:
         schema.validate(frame, lazy=True)
         return
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
+    _report_cases(t, ((str(c.check), c.column, c.index, c.failure_case) for c in cases.itertuples(index=False)),
+                  report)
+
+
+def check_constraints(t: Table, report: Report) -> None:
+    """Check (c) without pandera, for load() and the commands on one table (`show`, `export`):
+    the same rules on the same frame give the same failure cases, in pandera's order, and so the
+    same problems (tests/checks/test_pandera_checks.py compares the two on every mutation case);
+    pandera takes 0.4 s to import, 40 % of such a command. `validate` runs pandera itself."""
+    rules = _rules(_schema_json(t))
+    frame = _frame(t, [name for name, _, _ in rules])
+    # pandera sorts its failure cases by where they come from, the dataframe's checks first: so a
+    # cell both kinds report (a level out of range that does not fit its code) is worded by the
+    # dataframe's check. (Its sort is not stable: past 16 cases, two problems on one line may come
+    # in the other order; the problems are the same.)
+    _report_cases(t, chain(_frame_cases(t), _column_cases(frame, rules)), report)
+
+
+def _column_cases(frame: pd.DataFrame, rules) -> Iterator[tuple]:
+    """(check, column, row, None) of each failing cell, column by column: first its empty cells
+    where it may have none, then each check in turn on the cells with a value (as pandera does:
+    its checks pass NA)."""
+    for name, can_be_empty, checks in rules:
+        series = frame[name]
+        present = series.notna().to_numpy(dtype=bool)
+        if not can_be_empty:
+            yield from (("not_nullable", name, int(i), None) for i in np.flatnonzero(~present))
+        values = series[present]
+        for check, args in checks:
+            ok = _passes(values, check, args)
+            label = f"{check}({', '.join(map(str, args))})"
+            yield from ((label, name, int(i), None) for i in values.index[~ok])
+
+
+def _passes(values: pd.Series, check: str, args: tuple) -> np.ndarray:
+    """pandera's built-in check of that name on the cells with a value."""
+    if check == "isin":
+        ok = values.isin(args[0])
+    elif check == "str_length":
+        low, high = args
+        length = values.str.len()
+        ok = (length >= (low if low is not None else 0)) & (length <= (high if high is not None else np.inf))
+    else:
+        low, high = {"in_range": args, "greater_than_or_equal_to": (args[0], None),
+                     "less_than_or_equal_to": (None, args[0])}[check]
+        ok = pd.Series(True, index=values.index)
+        if low is not None:
+            ok &= values >= low
+        if high is not None:
+            ok &= values <= high
+    return np.asarray(ok, dtype=bool)
+
+
+def _frame_cases(t: Table) -> Iterator[tuple]:
+    """(check, None, row, None) of each row a dataframe-level check fails, check by check."""
+    for name, (need, _, fn, _) in FRAME_CHECKS.items():
+        if all(f in t.fields for f in need):
+            yield from ((name, None, int(i), None) for i in np.flatnonzero(~np.asarray(fn(t), dtype=bool)))
+
+
+def _report_cases(t: Table, cases, report: Report) -> None:
+    """Each failure case (check, column, row, failing value) as a problem at its line; a cell
+    already reported is not reported again (report.add's dedupe)."""
     seen = set()
-    for case in cases.itertuples(index=False):
-        check, column, idx = str(case.check), case.column, case.index
+    for check, column, idx, failure_case in cases:
         name = check.split("(")[0]
-        if name in SKIP or (isinstance(case.failure_case, str) and case.failure_case.startswith("TypeError(")):
+        if name in SKIP or (isinstance(failure_case, str) and failure_case.startswith("TypeError(")):
             continue
         if name in FRAME_CHECKS:
             if (name, idx) in seen:
@@ -220,6 +335,6 @@ def check_pandera(t: Table, report: Report) -> None:
             report.add(t.path, None, column, f"pandera: {check} failed for the column", dedupe=True)
             continue
         i = int(idx)
-        value = t.col(column)[i] if column in t.text else case.failure_case
+        value = t.col(column)[i] if column in t.text else failure_case
         report.add(t.path, int(t.lines[i]), column, describe(check, column, value, t.fields.get(column)),
                    col_no=t.col_no(column), dedupe=True)
