@@ -62,24 +62,21 @@ class DuckDBEngine:
 
     def load(self, resource: str, path: Path, header: list[str], keep: list[str],
              computed: dict[str, str]) -> str | None:
-        """Read one CSV in one pass into table t_<name>: rn (the row's number in file order, 0
-        first), the columns `keep` (those the row checks read) and `computed` (name -> SQL over
-        the row `t`, say the cell-check masks); its row count in self.rows_loaded (what the
-        statement returns: no count query). One thread reads the file (parallel=false) on the
-        calling thread's own cursor, so loads_at_once files are read at once. rn is stored (an
-        increasing column costs the load next to nothing, compressed) rather than rowid shown
-        through a view: each of the ~500 references to a table in a run's queries bound the view's
-        `rowid as rn, *` again (real package: a sixth of the CPU after the load, all of it
-        planning). Returns the reader's error (ragged row, bad quoting) or None."""
+        """Read one CSV in one pass into table r_<name>: the columns `keep` (those the row checks
+        read) and `computed` (name -> SQL over the row `t`, say the cell-check masks), file order
+        kept (rowid = rn), behind view t_<name>; its row count in self.rows_loaded (what the statement
+        returns: no count query). One thread reads the file (parallel=false) on the calling
+        thread's own cursor, so loads_at_once files are read at once. Returns the reader's error
+        (ragged row, bad quoting) or None."""
         con = self._loader()
         kept = [f"t.{q(h)}" for h in keep] + [f"{sql} as {q(name)}" for name, sql in computed.items()]
         try:  # the columns not named are never built: projection pushdown into read_csv
-            (rows,) = con.execute(f"create or replace table {view(resource)} as select row_number() over () - 1 as rn"
-                                  f"{''.join(', ' + k for k in kept)} "
+            (rows,) = con.execute(f"create or replace table {q('r_' + resource)} as select {', '.join(kept) or '0 as x'} "
                                   f"from {self._read(path, header, parallel=False)} t").fetchone()
         except Exception as e:  # noqa: BLE001 - duckdb's CSV errors have no common base class
             return str(e).split("\n")[0]
         self.rows_loaded[resource] = int(rows)
+        con.execute(f"create or replace view {view(resource)} as select rowid as rn, * from {q('r_' + resource)}")
         return None
 
     def _loader(self):
@@ -102,8 +99,8 @@ class DuckDBEngine:
             return
         self.full.add(resource)
         self.con.execute(f"create or replace table {q('f_' + resource)} as select * from {self._read(path, header)}")
-        self.con.execute(f"drop table if exists {view(resource)}")  # the load's, read in parallel again
         self.con.execute(f"create or replace view {view(resource)} as select rowid as rn, * from {q('f_' + resource)}")
+        self.con.execute(f"drop table if exists {q('r_' + resource)}")
 
     @staticmethod
     def _read(path: Path, header: list[str], parallel: bool = True) -> str:
