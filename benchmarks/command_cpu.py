@@ -9,14 +9,13 @@ REF's commands import REF's src/ (PYTHONPATH, as benchmarks/suite_time.py does).
 
 from __future__ import annotations
 
-import argparse
 import resource
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from suite_time import env_for, load, trees_to_time
+from suite_time import env_for, load, parser_against, trees_to_time
 
 COMMANDS = {
     "list": ["list", "."],
@@ -38,8 +37,7 @@ def cpu_of(tree: Path, args: list[str]) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--against", metavar="REF", help="also time a checkout of this git ref (e.g. main)")
+    ap = parser_against(__doc__)
     ap.add_argument("--runs", type=int, default=5, help="runs of each command in each tree")
     args = ap.parse_args()
     with trees_to_time(args.against) as trees:

@@ -86,9 +86,15 @@ def trees_to_time(against: str | None) -> Iterator[dict[str, Path]]:
             shutil.rmtree(trees[against].parent, ignore_errors=True)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parser_against(doc: str) -> argparse.ArgumentParser:
+    """The arguments of a script that times this checkout, and with --against a ref's too."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--against", metavar="REF", help="also time a checkout of this git ref (e.g. main)")
+    return ap
+
+
+def main() -> int:
+    ap = parser_against(__doc__)
     ap.add_argument("--durations", type=int, default=10, help="the slowest N tests of each run")
     args = ap.parse_args()
     with trees_to_time(args.against) as trees:
