@@ -21,6 +21,7 @@ Everything is one pass over the spans plus one scan of each archived text: O(spa
 
 from __future__ import annotations
 
+import hashlib
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -422,15 +423,26 @@ def archived_texts(root: Path, sources) -> tuple[dict[str, str], dict[str, str]]
     return texts, paths
 
 
+def archived_file(root: Path, rel: str) -> tuple[str, str, str | None]:
+    """(problem, sha256, text) of the archived file `rel`, the one reader of the archive (the
+    provenance check, its SQL engines' twin and this check): problem '' when it is read as UTF-8,
+    else "outside" the package, "missing" (sha256 '') or "not_utf8" (text None)."""
+    path = (root / rel).resolve()
+    if root.resolve() not in path.parents:
+        return "outside", "", None
+    if not path.is_file():
+        return "missing", "", None
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        return "", digest, data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not_utf8", digest, None
+
+
 def archived_text(root: Path, rel: str) -> str | None:
     """The archived file `rel` decoded; None when missing, outside the package or not UTF-8."""
-    path = (root / rel).resolve()
-    if root.resolve() not in path.parents or not path.is_file():
-        return None
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    return archived_file(root, rel)[2]
 
 
 def check(root: Path, tables: dict, report) -> tuple[int, int, int]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import hashlib
 import re
 import unicodedata
 from decimal import Decimal
@@ -30,7 +29,7 @@ from ..model import roles
 from ..model.problems import Report
 from ..model.table import Table, as_arrow, join_keys
 from .identities import GroupSums, Rows, fmt
-from .figure_sources import with_chinese_numerals
+from .figure_sources import archived_file, with_chinese_numerals
 from ..lazy import lazy
 
 if TYPE_CHECKING:
@@ -48,30 +47,21 @@ def check_sources(root: Path, src: Table | None, report: Report) -> dict[str, st
     texts: dict[str, str] = {}
     if src is None:
         return texts
-    base = root.resolve()
     files: dict[str, tuple[str, str | None] | None] = {}  # path -> (sha256, text or None) / None if unreadable
     for r in range(len(src)):
         sid, rel, sha = (src.col(c)[r] for c in ("source_id", "path", "sha256"))
         line = int(src.lines[r])
         if rel not in files:
-            path = (root / rel).resolve()
-            if base not in path.parents:
+            problem, digest, text = archived_file(root, rel)
+            if problem in ("outside", "missing"):
                 files[rel] = None
-                report.add(src.path, line, "path", f"`{rel}` is outside the package directory",
-                           col_no=src.col_no("path"))
+                report.add(src.path, line, "path", f"`{rel}` is outside the package directory" if problem == "outside"
+                           else f"archived source `{rel}` is missing", col_no=src.col_no("path"))
                 continue
-            if not path.is_file():
-                files[rel] = None
-                report.add(src.path, line, "path", f"archived source `{rel}` is missing", col_no=src.col_no("path"))
-                continue
-            data = path.read_bytes()
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                text = None
+            if problem == "not_utf8":
                 report.add(src.path, line, "path", f"{rel} is not UTF-8 text: quotes citing it cannot be checked",
                            col_no=src.col_no("path"))
-            files[rel] = (hashlib.sha256(data).hexdigest(), text)
+            files[rel] = (digest, text)
         known = files[rel]
         if known is None:
             continue

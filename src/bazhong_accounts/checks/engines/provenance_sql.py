@@ -13,14 +13,13 @@ back to their rows in SQL. Messages are provenance.py's; derivations are not cov
 
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal
 from pathlib import Path
 
 from ...model import roles
 from ...model.problems import Report
 from ...model.table import as_arrow
-from ..figure_sources import with_chinese_numerals
+from ..figure_sources import archived_file, with_chinese_numerals
 from ..identities import PARTS_GROUP, fmt
 from ..provenance import SEP, _normalise_numbers, _parse_rule, _quote_tokens, figure_in_quote, quote_problem
 from .definitions import DECIMAL, lit, q, usable, view
@@ -35,27 +34,12 @@ ERRATA_QUOTES = {"value_carried": "quote_carried", "value_other": "quote_other"}
 # ---------------------------------------------------------------- the archived files (Python)
 
 
-def _file(root: Path, rel: str) -> tuple[str, str, str | None]:
-    """(problem, digest, text) of one archived file; problem '' when it can be read."""
-    path = (root / rel).resolve()
-    if root.resolve() not in path.parents:
-        return "outside", "", None
-    if not path.is_file():
-        return "missing", "", None
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "not_utf8", hashlib.sha256(data).hexdigest(), None
-    return "", hashlib.sha256(data).hexdigest(), text
-
-
 def load_archive(engine, root: Path) -> dict[str, str]:
     """Each file the sources name, checked and hashed once, into the engine table ARCHIVE;
     returns path -> text of those that are UTF-8."""
     texts, rows = {}, []
     for (rel,) in engine.query(f"select distinct path from {view(SOURCES)}"):
-        problem, digest, text = _file(root, rel)
+        problem, digest, text = archived_file(root, rel)
         rows.append(f"({lit(rel)}, {lit(problem)}, {lit(digest)}, {lit(text or '')})")
         if text is not None:
             texts[rel] = text
