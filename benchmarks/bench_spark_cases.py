@@ -39,6 +39,32 @@ def _jvm_cpu() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# the JVM's threads by what they do (their names in /proc/PID/task/*/stat)
+THREADS = (("driver", ("Thread-", "java")), ("executor", ("Executor task",)), ("JIT", ("CompilerThre",)),
+           ("GC", ("VM Thread", "GC Thread")), ("scheduler", ("dag-scheduler",)))
+
+
+def _jvm_threads() -> dict[str, float]:
+    """CPU seconds of the JVM's threads by THREADS' groups (and `other`): the driver runs the
+    parsing, Catalyst's analysis and planning and the jobs' set-up (py4j's Thread-N, one per
+    Python thread), the executor the tasks, the JIT and the serial collector their own threads."""
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    out = dict.fromkeys([g for g, _ in THREADS] + ["other"], 0.0)
+    if context is None:
+        return out
+    for task in Path(f"/proc/{context._gateway.proc.pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue  # a thread that ended meanwhile
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+        group = next((g for g, starts in THREADS if any(name.startswith(x) or x in name for x in starts)), "other")
+        out[group] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def _jobs() -> int:
     from pyspark import SparkContext
 
@@ -51,10 +77,14 @@ def pytest_runtest_protocol(item, nextitem):
     """Setup, call and teardown of one test, measured together (the session fixture's JVM start
     goes to the first test)."""
     wall, jvm, py, jobs, before = time.perf_counter(), _jvm_cpu(), sum(os.times()[:2]), _jobs(), load()
+    threads = _jvm_threads()
     yield
     if OUT:
+        after = _jvm_threads()
         row = {"test": item.name, "wall": time.perf_counter() - wall, "jvm_cpu": _jvm_cpu() - jvm,
-               "py_cpu": sum(os.times()[:2]) - py, "jobs": _jobs() - jobs, "load": before}
+               "threads": {g: after[g] - threads[g] for g in after},
+               "py_cpu": sum(os.times()[:2]) - py, "jobs": _jobs() - jobs, "load": before,
+               "worker": os.environ.get("PYTEST_XDIST_WORKER", "")}
         with open(OUT, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
 
@@ -68,6 +98,10 @@ def run(tree: Path, out: Path) -> int:
                           cwd=tree, env=env, capture_output=True, text=True)
     print(proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-2000:], flush=True)
     return proc.returncode
+
+
+def _split(threads: dict[str, float]) -> str:
+    return ", ".join(f"{g} {cpu:.1f}" for g, cpu in threads.items())
 
 
 def main() -> int:
@@ -86,9 +120,12 @@ def main() -> int:
             for r in rows:
                 print(f"  {r['test']:<62} wall {r['wall']:6.1f} s | JVM CPU {r['jvm_cpu']:6.1f} s | "
                       f"Python CPU {r['py_cpu']:5.1f} s | {r['jobs']:4d} jobs | load {r['load']}")
+                print(f"  {'':<62} JVM threads: {_split(r['threads'])}")
             total = {k: sum(r[k] for r in rows) for k in ("wall", "jvm_cpu", "py_cpu", "jobs")}
             print(f"  {'all':<62} wall {total['wall']:6.1f} s | JVM CPU {total['jvm_cpu']:6.1f} s | "
                   f"Python CPU {total['py_cpu']:5.1f} s | {total['jobs']:4d} jobs", flush=True)
+            groups = {g: sum(r["threads"][g] for r in rows) for g in rows[0]["threads"]} if rows else {}
+            print(f"  {'':<62} JVM threads: {_split(groups)}", flush=True)
     return failed
 
 
