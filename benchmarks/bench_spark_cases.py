@@ -6,7 +6,10 @@ Spark jobs run, and the load average. The JVM's CPU is what the machine's load d
     .venv/bin/python benchmarks/bench_spark_cases.py --against main   # about 5 minutes on a quiet machine
 
 The measuring is a pytest plugin (this module, `-p bench_spark_cases`): it reads the JVM's CPU
-from /proc once the session fixture has started it.
+from /proc once the session fixture has started it, in all and by its threads' groups (THREADS:
+the driver's parsing, Catalyst and job set-up; the executor's tasks; the JIT; the collector).
+It also measures a whole suite: `PYTHONPATH=benchmarks BENCH_SPARK_CASES_OUT=rows.jsonl
+PYTEST_ADDOPTS="-p bench_spark_cases" make test` writes a row per test, with its xdist worker.
 """
 
 from __future__ import annotations
