@@ -116,3 +116,16 @@ def test_known_errata_worded_once_are_worded_as_message():
     args = ("rate", "share_pct", "2.77", "65.25", "2351.13", "gpb_total\x1f\x1f")
     assert _worded(*args) == message(*args)
     assert _worded(*args) is _worded(*args)
+
+
+def test_rows_of_another_department_year_found_by_the_pass_the_quotes_share(copy_package, tmp_path):
+    """provenance_sql.source_pairs: a resource whose pairs say no row differs runs no source
+    query; a row that differs is found whether it has a quote or not (an empty one is a pair too)."""
+    pkg = copy_package(tmp_path / "package")
+    header, rows, lines = read_rows(pkg, "income")
+    rows[0].update(fiscal_year="2019", source_quote="")
+    rows[1].update(fiscal_year="2019")
+    write_rows(pkg, "income", header, rows)
+    result = engines.collect(pkg, "duckdb")
+    found = {p.line for p in result.report.problems if p.path == "data/income.csv" and "is the report of" in p.message}
+    assert found == {lines[0], lines[1]}, result.report.problems
