@@ -119,7 +119,7 @@ def test_known_errata_worded_once_are_worded_as_message():
 
 
 def test_rows_of_another_department_year_found_by_the_pass_the_quotes_share(copy_package, tmp_path):
-    """provenance_sql.source_pairs: a resource whose pairs say no row differs runs no source
+    """sources_sql.source_pairs: a resource whose pairs say no row differs runs no source
     query; a row that differs is found whether it has a quote or not (an empty one is a pair too)."""
     pkg = copy_package(tmp_path / "package")
     header, rows, lines = read_rows(pkg, "income")

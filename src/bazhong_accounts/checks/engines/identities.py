@@ -22,6 +22,7 @@ from ...model.problems import Problem, Report
 from ...model.descriptor import as_list
 from ..identities import PARTS_GROUP, TABLE_CHECKS, fiscal, fmt, rate_text
 from .definitions import DECIMAL, TYPE_CHECKED, lit, q, usable, view
+from .sources_sql import source_differs, source_pairs
 
 FIELDS = "kind, chk, res, rn, col, fy, dept, cols, kres, kkey, m1, m2, m3, m4"
 
@@ -446,18 +447,6 @@ def source_checks(schemas: dict[str, dict]) -> list[tuple[str, str]]:
     return out
 
 
-def source_differs(schemas: dict[str, dict], name: str) -> str | None:
-    """SQL over a row `t` of the resource and a row `s` of sources with its source_id: they are
-    not of the same department-year; None where the resource has no such check."""
-    if "sources" not in schemas:
-        return None
-    scope = roles.scope(schemas["sources"])
-    names = {f["name"] for f in schemas[name]["fields"]}
-    if name == "sources" or "source_id" not in names or not set(scope) <= set(roles.scope(schemas[name])):
-        return None
-    return "(" + " or ".join(f"s.{q(c)} <> t.{q(c)}" for c in scope) + ")"
-
-
 def failing_rows(engine, checks: list[tuple[str, str, str]], loaded: dict):
     """Checks (kind, resource, sql returning rn, col, v, x) in one query (x0 = which check):
     (kind, table, its failing rows in row order, their lines), in check order."""
@@ -473,8 +462,6 @@ def failing_rows(engine, checks: list[tuple[str, str, str]], loaded: dict):
 
 def check_rows(engine, loaded: dict, report: Report) -> None:
     schemas = {name: t.schema for name, t in loaded.items()}
-    from .provenance_sql import source_pairs
-
     agree = {res for res, differs in source_pairs(engine, loaded).items() if not differs}  # no row differs
     checks = [("ordinal", *c) for c in ordinal_checks(schemas)] + [
         ("source", *c) for c in source_checks(schemas) if c[0] not in agree]

@@ -24,10 +24,9 @@ from ..identities import PARTS_GROUP, fmt
 from ..provenance import SEP, _normalise_numbers, _parse_rule, _quote_tokens, figure_in_quote, quote_problem
 from .definitions import DECIMAL, lit, q, usable, view
 from .identities import _key
+from .sources_sql import PAIRS, SOURCES, pairs_sql, quoted, source_pairs
 
 ARCHIVE = "archive_files"
-SOURCES = "sources"
-QUOTED = (("source_quote", None), ("quote_carried", "errata"))  # (quote column, only in resource)
 ERRATA_QUOTES = {"value_carried": "quote_carried", "value_other": "quote_other"}  # an erratum's figure: its quote
 
 
@@ -63,19 +62,7 @@ def source_file_sql() -> str:
     return f"{unreadable} union all {checksum}"
 
 
-PAIRS, FAILING = "quote_pairs", "failing_quotes"  # engine tables: the distinct pairs, those that fail
-
-
-def pairs_sql(name: str, col: str, differs: str | None) -> str:
-    """(res, col, path, quote, differs): each distinct (archived file, quote) of the resource's
-    rows, in one pass that serves two checks: the quotes (each pair looked up once: many
-    department-years cite one file with the same words) and a row's source is its
-    department-year's (differs: 1 where some row of the pair fails identities.source_differs,
-    so a resource where none does needs no query of its own; N = 10,000: 0.2 s CPU less)."""
-    t, s = view(name), view(SOURCES)
-    flag = f"max(case when {differs} then 1 else 0 end)" if differs else "0"
-    return (f"select {lit(name)} as res, {lit(col)} as col, s.path, t.{q(col)} as quote, {flag} as differs "
-            f"from {t} t join {s} s on s.source_id = t.source_id group by s.path, t.{q(col)}")
+FAILING = "failing_quotes"  # engine table: the pairs (sources_sql.PAIRS) whose quote fails
 
 
 def failing_pairs_sql() -> str:
@@ -96,34 +83,8 @@ def quote_sql(name: str, col: str) -> str:
             f"join {s} s on s.source_id = t.source_id join ({failing}) f on f.path = s.path and f.quote = t.{q(col)}")
 
 
-def quoted(schemas: dict[str, dict]) -> list[tuple[str, str]]:
-    """(quote column, resource) of the quotes checked."""
-    out = []
-    for name, schema in schemas.items():
-        fields = {f["name"] for f in schema["fields"]}
-        out += [(col, name) for col, only in QUOTED if col in fields and "source_id" in fields and only in (None, name)]
-    return out
-
-
 def quote_checks(schemas: dict[str, dict]) -> list[tuple[str, str, str]]:
     return [(col, name, quote_sql(name, col)) for col, name in quoted(schemas)]
-
-
-def source_pairs(engine, loaded: dict) -> dict[str, int]:
-    """The pairs of every quoted resource made an engine table once (PAIRS), by whichever check
-    asks first (kept on the engine: a lane's checks share it); returns resource -> 1 when some
-    row is not of its source's department-year (identities.source_differs), else 0."""
-    from .identities import source_differs
-
-    if getattr(engine, "_source_pairs", None) is None:
-        schemas = {n: t.schema for n, t in loaded.items()}
-        parts = [pairs_sql(name, col, source_differs(schemas, name)) for col, name in quoted(schemas)]
-        engine._source_pairs = {}
-        if SOURCES in loaded and parts:
-            engine.materialize(PAIRS, " union all ".join(parts))
-            engine._source_pairs = {res: int(n) for res, n in engine.query(
-                f"select res, max(differs) from {q(PAIRS)} group by res")}
-    return engine._source_pairs
 
 
 def figure_pairs_sql(name: str, schema: dict) -> str | None:
