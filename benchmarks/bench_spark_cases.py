@@ -68,6 +68,14 @@ def _jvm_threads() -> dict[str, float]:
     return out
 
 
+def _groups(before: dict[str, float], after: dict[str, float], jvm_cpu: float) -> dict[str, float]:
+    """Each group's CPU between two readings; the JIT's is what the JVM spent less the others':
+    its compiler threads come and go (UseDynamicNumberOfCompilerThreads), taking their CPU along
+    from /proc/PID/task, not from the process's total."""
+    out = {g: after[g] - before[g] for g in after if g != "JIT"}
+    return {"JIT": jvm_cpu - sum(out.values()), **out}
+
+
 def _jobs() -> int:
     from pyspark import SparkContext
 
@@ -85,7 +93,7 @@ def pytest_runtest_protocol(item, nextitem):
     if OUT:
         after = _jvm_threads()
         row = {"test": item.name, "wall": time.perf_counter() - wall, "jvm_cpu": _jvm_cpu() - jvm,
-               "threads": {g: after[g] - threads[g] for g in after},
+               "threads": _groups(threads, after, _jvm_cpu() - jvm),
                "py_cpu": sum(os.times()[:2]) - py, "jobs": _jobs() - jobs, "load": before,
                "worker": os.environ.get("PYTEST_XDIST_WORKER", "")}
         with open(OUT, "a", encoding="utf-8") as fh:
