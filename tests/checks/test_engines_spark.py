@@ -16,17 +16,23 @@ not change, is computed once, for the real package (the first test); each copy r
 branches its changed files reach, one job per query. Each case still goes through the whole
 engine: the views, Spark reading every changed file, SQLGlot's translation.
 
-In `make test` (JVM CPU seconds per test, benchmarks/bench_spark_cases.py, at load 6-11; main
-before in brackets): the real package 24-36 (33, the JVM's start included), the mutation cases
-25 (44: two of the four copies change 17 and 9 of the 18 files, so they cost nearly a package
-each), the synthetic package 14-15 (25: every file new), organisation and trips 2 (8), the two
-readers' agreement and the JVM-free tests. `make test-spark` adds the SQL checks word for word
-(16-17; 13 on main: its copy changes the query texts, so it gains little) and the test of what
-the session remembers (6-7; 11): spark_slow, as the suite's two minutes have no room left for
-them. A package Spark has not seen costs about 44 Spark jobs and Catalyst's analysis and
-planning of some 100 KB of SQL; its jobs' executors spent half their time deserialising the
-plan once per union branch until every view and query of a small package ran as one task
-(SparkEngine._one_task). The engine's settings are measured and explained in
+In `make test` (JVM CPU seconds per test, benchmarks/bench_spark_cases.py --against main under
+CI=true, no class archive, load 3-6, stop 22; main before in brackets): the real package 28.9
+(28.6, the JVM's start included), the mutation cases 24.2 (25.0: two of the four copies change 17
+and 9 of the 18 files, so they cost nearly a package each), the synthetic package 12.6 (15.0:
+every file new), organisation and trips 2.0 (2.6), the two readers' agreement and the JVM-free
+tests. `make test-spark` adds the SQL checks word for word (8.7; 17.2) and the test of what the
+session remembers (6.9; 9.1): spark_slow, as the suite's two minutes have no room left for them.
+A package Spark has not seen costs about 25 Spark jobs over some 300 KB of Spark SQL (97
+statements), and the size of its plans, not its rows, sets the cost. JFR samples of the
+synthetic package after the real one: the driver thread about 70 % of the JVM's CPU (parsing and
+Catalyst's analysis a third of it, optimising and planning a fifth, the views' local checkpoints
+a fifth, building each job's RDDs a quarter, most of that Spark's ClosureCleaner reading class
+files), the executor's tasks a fifth; the JIT and the collector the rest (bench_spark_cases
+splits the JVM's CPU by thread). Only fewer plans would cut it by much: one run for several
+packages (a case_id column in every query), untried. The executors had spent half their time
+deserialising the plan once per union branch until every view and query of a small package ran
+as one task (SparkEngine._one_task). The engine's settings are measured and explained in
 checks/engines/backends.py (spark_session, SparkEngine).
 """
 
