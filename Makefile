@@ -84,7 +84,7 @@ test: debian-test-deps $(STAMP) lint node_modules/.package-lock.json
 # Spark agrees with pandas and DuckDB. `make test` runs the real package, the mutation cases, the
 # synthetic package and organisation/trips on Spark (one xdist worker; the session reuses what an
 # unchanged file or union branch computed); this adds the SQL checks word for word and the test of
-# what the session remembers, about 25 s of JVM CPU more than the suite's two minutes have room for
+# what the session remembers, about 16 s of JVM CPU more than the suite's two minutes have room for
 # (tests/checks/test_engines_spark.py gives the numbers; benchmarks/bench_spark_cases.py measures).
 test-spark: debian-test-deps $(STAMP)
 	$(BIN)/python -m pytest tests/checks/test_engines_spark.py
