@@ -10,7 +10,8 @@ For each N the synthetic package of benchmarks/synth.py is generated on disk (re
 --data-dir it is kept there as DIR/engines-n<N> and a later run reuses it: N = 100,000 is 12 GB and
 takes minutes to write), then,
 one after another on the same files, each timed (wall and CPU seconds) with its peak memory (the
-peak sum of RSS over its whole process tree, polled, so the JVM of Spark counts):
+peak sum of RSS over its whole process tree, polled, so the JVM of Spark counts); every task but
+frictionless runs --rounds times (3), in turn, and its row holds the medians (note: the range):
 
 - `scan`: DuckDB counting the rows of every CSV (read_csv, all VARCHAR, parallel): no validator
   that reads the files can be faster on this machine;
@@ -32,6 +33,7 @@ import csv
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -114,11 +116,11 @@ def bench_size(n: int, work: Path, args) -> list[dict]:
                 load_avg="%.1f" % os.getloadavg()[0], note="reused (--data-dir)" if seconds is None else "")]
     print(f"N={n}: {rows} rows, {mb:.0f} MB of CSV" + (" (reused)" if seconds is None else ""), flush=True)
     try:
-        for task, cmd, limit in tasks(pkg, n, args):
-            r = timed(cmd, limit)
+        for task, cmd, limit, r in rounds(tasks(pkg, n, args), args.rounds):
             note = f">{limit:.0f} s: cut off" if r["timeout"] else ("" if r["code"] in (0, 1) else _tail(r["output"]))
             if r["code"] == 1 and task.startswith("validate"):
                 note = "problems reported: " + _tail(r["output"], 1)
+            note = "; ".join(filter(None, [r.get("spread", ""), note]))
             load = "%.1f" % os.getloadavg()[0]
             out.append(dict(base, task=task, seconds=f"{r['seconds']:.1f}", cpu_seconds=f"{r['cpu_seconds']:.1f}",
                             max_rss_mb=f"{r['max_rss_mb']:.0f}", load_avg=load, exit=r["code"], note=note))
@@ -128,6 +130,31 @@ def bench_size(n: int, work: Path, args) -> list[dict]:
         if not args.data_dir:
             shutil.rmtree(pkg, ignore_errors=True)
     return out
+
+
+def rounds(todo: list[tuple[str, list[str], float]], count: int):
+    """Each task's result: the tasks that take seconds (all but frictionless) run `count` times,
+    in turn (scan, validate, scan, validate, ...), so a machine that slows or speeds up during the
+    run weighs on every task alike; each gives its median wall and CPU seconds, its largest peak,
+    and in "spread" the range of its walls. Frictionless (minutes) runs once, last."""
+    quick = [t for t in todo if t[0] != "frictionless"]
+    runs: dict[str, list[dict]] = {task: [] for task, _, _ in quick}
+    for _ in range(max(count, 1)):
+        for task, cmd, limit in quick:
+            runs[task].append(timed(cmd, limit))
+    for task, cmd, limit in todo:
+        if task == "frictionless":
+            yield task, cmd, limit, timed(cmd, limit)
+            continue
+        done = runs[task]
+        if len(done) == 1:
+            yield task, cmd, limit, done[0]
+            continue
+        walls = sorted(r["seconds"] for r in done)
+        middle = sorted(done, key=lambda r: r["seconds"])[len(done) // 2]
+        yield task, cmd, limit, dict(middle, cpu_seconds=statistics.median(r["cpu_seconds"] for r in done),
+                                     max_rss_mb=max(r["max_rss_mb"] for r in done),
+                                     spread=f"median of {len(done)} rounds ({walls[0]:.1f}-{walls[-1]:.1f} s)")
 
 
 def targets(results: list[dict]) -> list[str]:
@@ -185,6 +212,7 @@ def main(argv=None) -> int:
     ap.add_argument("--frictionless-max", type=int, default=10000)
     ap.add_argument("--frictionless-timeout", type=float, default=1800)
     ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--rounds", type=int, default=3, help="runs of each task but frictionless, in turn; medians")
     ap.add_argument("--work-dir", help="where the packages are generated (removed after each size)")
     ap.add_argument("--data-dir", help="keep the packages here (DIR/engines-n<N>) and reuse them on a later run")
     ap.add_argument("--out", default=str(RESULTS / "engines.csv"))
