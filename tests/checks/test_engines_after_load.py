@@ -13,7 +13,8 @@ import pytest
 
 from bazhong_accounts.checks import engines, validate
 from bazhong_accounts.checks.engines import definitions as d
-from bazhong_accounts.checks.engines.canonical_sql import EXACT_IN_DOUBLE, order_proven
+from bazhong_accounts.checks.engines.backends import DuckDBEngine
+from bazhong_accounts.checks.engines.canonical_sql import EXACT_IN_DOUBLE, exact_in_double, order_proven
 from bazhong_accounts.checks.engines.identities import _worded, message
 from conftest import read_rows, write_rows
 
@@ -67,9 +68,9 @@ def test_no_root_unit_and_its_cycle_reported_as_pandas_does(broken):
         assert _where(duck, words) == want
 
 
-def _table(pk_fields: list[dict], duplicates=False, failed=()):
+def _table(pk_fields: list[dict], duplicates=False, failed=(), name="t"):
     schema = {"fields": pk_fields + [{"name": "x", "type": "string"}], "primaryKey": [f["name"] for f in pk_fields]}
-    return SimpleNamespace(schema=schema, duplicates=duplicates, failed=list(failed))
+    return SimpleNamespace(name=name, schema=schema, duplicates=duplicates, failed=list(failed))
 
 
 YEAR = {"name": "fiscal_year", "type": "integer", "constraints": {"minimum": 2000, "maximum": 2100}}
@@ -87,9 +88,44 @@ def test_order_proven_only_where_the_load_order_decides_as_the_canonical_sort():
     assert not order_proven(_table([number])), "decimals: rounded as DECIMAL, compared as DOUBLE"
     out_of_range = d.Check("range", "t", "fiscal_year", "")
     assert not order_proven(_table([YEAR, DEPT], failed=[out_of_range])), "a bound that some cell breaks"
+    assert order_proven(_table([YEAR, unbounded]), exact={"trip_no"}), "the engine found its values exact as DOUBLE"
+    assert not order_proven(_table([YEAR, unbounded], duplicates=True), exact={"trip_no"})
+    assert not order_proven(_table([number]), exact={"v"}), "only integers are asked of the engine"
+
+
+@pytest.mark.parametrize(("values", "exact"), [
+    (["1", "2", str(EXACT_IN_DOUBLE)], True),
+    ([str(-EXACT_IN_DOUBLE), "3"], True),
+    (["1", str(EXACT_IN_DOUBLE + 1)], False),  # DOUBLE ties past 2**53: the text would decide
+    ([str(-EXACT_IN_DOUBLE - 1), "1"], False),
+    (["", ""], False),  # no value: nothing proven
+])
+def test_unbounded_integer_keys_proven_exact_by_their_values_only(values, exact):
+    unbounded = {"name": "trip_no", "type": "integer", "constraints": {"minimum": 1}}
+    engine = DuckDBEngine()
+    try:
+        rows = ", ".join(f"({i}, '{v}')" for i, v in enumerate(values))
+        engine.con.execute(f"create view t_trips as select * from (values {rows}) as v(rn, trip_no)")
+        found = exact_in_double(engine, [_table([DEPT, unbounded], name="trips"), _table([YEAR, DEPT], name="other")])
+    finally:
+        engine.close()
+    assert found == ({"trips": {"trip_no"}} if exact else {}), found
 
 
 def test_known_errata_worded_once_are_worded_as_message():
     args = ("rate", "share_pct", "2.77", "65.25", "2351.13", "gpb_total\x1f\x1f")
     assert _worded(*args) == message(*args)
     assert _worded(*args) is _worded(*args)
+
+
+def test_rows_of_another_department_year_found_by_the_pass_the_quotes_share(copy_package, tmp_path):
+    """sources_sql.source_pairs: a resource whose pairs say no row differs runs no source
+    query; a row that differs is found whether it has a quote or not (an empty one is a pair too)."""
+    pkg = copy_package(tmp_path / "package")
+    header, rows, lines = read_rows(pkg, "income")
+    rows[0].update(fiscal_year="2019", source_quote="")
+    rows[1].update(fiscal_year="2019")
+    write_rows(pkg, "income", header, rows)
+    result = engines.collect(pkg, "duckdb")
+    found = {p.line for p in result.report.problems if p.path == "data/income.csv" and "is the report of" in p.message}
+    assert found == {lines[0], lines[1]}, result.report.problems

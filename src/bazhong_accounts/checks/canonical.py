@@ -15,10 +15,6 @@ import io
 import os
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from ..errors import fail
 from ..model.descriptor import as_list, read_descriptor, read_schema
 from ..model.problems import Report
@@ -27,9 +23,15 @@ from ..model.typing import parse_numbers
 from ..lazy import lazy
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pandas as pd
 else:  # imported when first used: the SQL engines read this module's rules and words only
     pd = lazy("pandas")
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
 
 FMT_HINT = "run `bazhong-accounts fmt` to fix"
 

@@ -27,8 +27,14 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+from ..lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+else:  # imported when first used: not before the checks start
+    np = lazy("numpy")
 
 # ---------------------------------------------------------------- what counts as a number
 

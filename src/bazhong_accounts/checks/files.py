@@ -15,19 +15,22 @@ import csv
 import io
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-
 from ..model.problems import Report
 from ..model.table import Table
 from ..lazy import lazy
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
     import pandas as pd
 else:  # imported when first used: the SQL engines read this module's rules and words only
     pd = lazy("pandas")
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+    pacsv = lazy("pyarrow.csv")
 
 FMT_HINT = "run `bazhong-accounts fmt` to fix"
 

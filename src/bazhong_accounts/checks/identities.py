@@ -26,19 +26,21 @@ from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from ..model import roles
 from ..model.problems import Problem, Report
 from ..model.table import Table, as_arrow, join_keys, scaled_integers
 from ..lazy import lazy
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pandas as pd
 else:  # imported when first used: the SQL engines read this module's rules and words only
     pd = lazy("pandas")
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
 
 
 @dataclass

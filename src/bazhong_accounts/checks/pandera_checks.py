@@ -16,8 +16,6 @@ import json
 import re
 import warnings
 
-import numpy as np
-import pyarrow.compute as pc
 
 # pandera imports pyspark.pandas and pyspark.sql at import wherever PySpark is installed (for the
 # Spark engine), 0.4 s of every command that checks or loads a table, and pyspark.pandas warns about
@@ -29,10 +27,14 @@ warnings.filterwarnings("ignore", message="PySpark does not yet fully support pa
 from ..lazy import lazy  # noqa: E402
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow.compute as pc
     import pandas as pd
     import pandera.pandas as pa
 else:  # imported when a check first runs: the SQL engines read FRAME_CHECKS only
     pd = lazy("pandas")
+    np = lazy("numpy")
+    pc = lazy("pyarrow.compute")
     pa = lazy("pandera.pandas", hide=("pyspark",))
 
 from ..model.descriptor import as_list  # noqa: E402

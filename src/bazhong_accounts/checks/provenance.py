@@ -21,10 +21,6 @@ import unicodedata
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from ..model import roles
 from ..model.problems import Report
 from ..model.table import Table, as_arrow, join_keys
@@ -33,9 +29,15 @@ from .figure_sources import archived_file, with_chinese_numerals
 from ..lazy import lazy
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pandas as pd
 else:  # imported when first used: the SQL engines read this module's rules and words only
     pd = lazy("pandas")
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
 
 SEP = " … "
 REF = re.compile(r"\s*([+-])?\s*(?:\{([a-z0-9_]+):([^{}]+)\}|([0-9]+(?:\.[0-9]+)?))\s*")

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pyarrow.compute as pc
-
 from ..model import roles
 from ..model.descriptor import as_list
 from ..model.problems import Report
@@ -20,9 +17,13 @@ from ..model.table import Table, join_keys
 from ..lazy import lazy
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow.compute as pc
     import pandas as pd
 else:  # imported when first used: the SQL engines read this module's rules and words only
     pd = lazy("pandas")
+    np = lazy("numpy")
+    pc = lazy("pyarrow.compute")
 
 
 def _show(values) -> str:

@@ -13,19 +13,21 @@ import itertools
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from . import roles
 from .descriptor import as_list
 from .typing import NUMBER_RE
 from ..lazy import imported, lazy
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pandas as pd
 else:  # imported when first used: the SQL engines read this module's rules and words only
     pd = lazy("pandas")
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
 
 
 class Table:

@@ -159,34 +159,60 @@ def _key_cell_bad(t) -> bool:
 EXACT_IN_DOUBLE = 2 ** 53  # integers up to this size are exact as DOUBLE (_sort_keys' value)
 
 
-def order_proven(t) -> bool:
+def order_proven(t, exact: set[str] | frozenset[str] = frozenset()) -> bool:
     """The load proved the primary keys strictly increasing in file order (t.duplicates False:
     definitions.primary_key_unproven found no row whose typed key does not come after the row
     before's), by a comparison that decides as _before does: text for strings, and integers
     whose bounds (minimum, maximum, checked on every cell without failing) keep them exact as
-    DOUBLE, so the value decides before the text can. Then no row sorts before the row above
+    DOUBLE, so the value decides before the text can; `exact`: integer key columns whose values
+    the engine found within those bounds (unbounded_keys). Then no row sorts before the row above
     it, and the lag() pass of unsorted_sql is not needed (N = 10,000: 0.3 s CPU)."""
-    if t.duplicates:
-        return False
+    return not t.duplicates and not _failed_keys(t) and set(unbounded_keys(t)) <= set(exact)
+
+
+def _failed_keys(t) -> list[str]:
+    """Key columns that keep the load's order from deciding as the canonical sort: neither
+    string nor integer, or failing a cell check somewhere."""
     fields = {f["name"]: f for f in t.schema["fields"]}
     failed = {c.column for c in t.failed}
+    return [k for k in as_list(t.schema.get("primaryKey"))
+            if ftype(fields[k]) not in ("integer", "string") or (ftype(fields[k]) == "integer" and k in failed)]
+
+
+def unbounded_keys(t) -> list[str]:
+    """Integer key columns whose schema bounds do not keep every value exact as DOUBLE."""
+    fields = {f["name"]: f for f in t.schema["fields"]}
+    out = []
     for k in as_list(t.schema.get("primaryKey")):
-        kind = ftype(fields[k])
-        if kind == "integer":
-            c = fields[k].get("constraints", {})
-            bounded = "minimum" in c and "maximum" in c and max(abs(c["minimum"]), abs(c["maximum"])) <= EXACT_IN_DOUBLE
-            if not bounded or k in failed:
-                return False
-        elif kind != "string":
-            return False
-    return True
+        c = fields[k].get("constraints", {})
+        if ftype(fields[k]) == "integer" and not (
+                "minimum" in c and "maximum" in c and max(abs(c["minimum"]), abs(c["maximum"])) <= EXACT_IN_DOUBLE):
+            out.append(k)
+    return out
+
+
+def exact_in_double(engine, tables: list) -> dict[str, set[str]]:
+    """resource -> its integer key columns without schema bounds whose values all lie within
+    ±2**53, asked of the engine (min and max of each column, one query): in a file whose keys
+    the load proved increasing, that decides its order as the bounds would, for a pass over one
+    column instead of lag() over the key (N = 10,000: 0.02 s CPU against 0.13 s)."""
+    parts = [f"select {lit(t.name)} as res, {lit(k)} as col, min(try_cast({q(k)} as BIGINT)) as lo, "
+             f"max(try_cast({q(k)} as BIGINT)) as hi from {view(t.name)}"
+             for t in tables if not t.duplicates and not _failed_keys(t) for k in unbounded_keys(t)]
+    out: dict[str, set[str]] = {}
+    for res, col, lo, hi in engine.query(" union all ".join(parts)) if parts else []:
+        if lo is not None and -EXACT_IN_DOUBLE <= int(lo) and int(hi) <= EXACT_IN_DOUBLE:
+            out.setdefault(res, set()).add(col)
+    return out
 
 
 def check(engine, loaded: dict, root: Path, report: Report) -> None:
     from .identities import failing_rows
 
     _check_form(engine, loaded, root, report)
-    checks = queries({n: t.schema for n, t in loaded.items() if not _key_cell_bad(t) and not order_proven(t)},
+    tables = [t for t in loaded.values() if not _key_cell_bad(t)]
+    exact = exact_in_double(engine, tables)
+    checks = queries({t.name: t.schema for t in tables if not order_proven(t, exact.get(t.name, set()))},
                      getattr(engine, "positional_join", False))
     if not checks:
         return

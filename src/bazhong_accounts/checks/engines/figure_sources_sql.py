@@ -16,13 +16,18 @@ for the load to keep (figure_sources.columns_read).
 from __future__ import annotations
 
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ...model import roles
 from ...model.problems import Report
 from ..figure_sources import READ, UNITS, archived_text, check_figure_sources, columns_read, row_unit, unit_categories
 from .definitions import lit, q, usable, view
+from ...lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+else:  # imported when first used: not before the checks start
+    np = lazy("numpy")
 
 SPANS, NON_FIGURES, SOURCES = "figure_sources", "non_figures", "sources"
 UNLOCATED = ""  # the resource name of the query's row that counts the reports not located yet

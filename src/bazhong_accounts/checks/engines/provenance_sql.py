@@ -24,10 +24,9 @@ from ..identities import PARTS_GROUP, fmt
 from ..provenance import SEP, _normalise_numbers, _parse_rule, _quote_tokens, figure_in_quote, quote_problem
 from .definitions import DECIMAL, lit, q, usable, view
 from .identities import _key
+from .sources_sql import PAIRS, SOURCES, pairs_sql, quoted, source_pairs
 
 ARCHIVE = "archive_files"
-SOURCES = "sources"
-QUOTED = (("source_quote", None), ("quote_carried", "errata"))  # (quote column, only in resource)
 ERRATA_QUOTES = {"value_carried": "quote_carried", "value_other": "quote_other"}  # an erratum's figure: its quote
 
 
@@ -63,28 +62,29 @@ def source_file_sql() -> str:
     return f"{unreadable} union all {checksum}"
 
 
+FAILING = "failing_quotes"  # engine table: the pairs (sources_sql.PAIRS) whose quote fails
+
+
+def failing_pairs_sql() -> str:
+    """(res, col, path, quote) of the pairs whose quote has an excerpt that is not in the archived
+    text of their file (or an empty one)."""
+    a = q(ARCHIVE)
+    excerpts = (f"select p.res, p.col, p.path, p.quote, unnest(string_split(p.quote, {lit(SEP)})) as e from {q(PAIRS)} p "
+                f"join {a} a on a.path = p.path and a.problem = '' where p.quote <> ''")
+    return (f"select distinct x.res, x.col, x.path, x.quote from ({excerpts}) x join {a} a on a.path = x.path "
+            f"where trim(x.e) = '' or not contains(a.txt, x.e)")  # not strpos: it counts characters
+
+
 def quote_sql(name: str, col: str) -> str:
-    """(rn, col, v, x): rows whose quote has an excerpt that is not in the archived text of their
-    source (or an empty one). Each distinct (archived file, quote) is looked up once: many
-    department-years cite one file with the same words."""
-    t, s, a = view(name), view(SOURCES), q(ARCHIVE)
-    pairs = (f"select distinct s.path, t.{q(col)} as quote from {t} t join {s} s on s.source_id = t.source_id "
-             f"join {a} a on a.path = s.path and a.problem = '' where t.{q(col)} <> ''")
-    excerpts = f"select path, quote, unnest(string_split(quote, {lit(SEP)})) as e from ({pairs}) p"
-    failing = (f"select distinct x.path, x.quote from ({excerpts}) x join {a} a on a.path = x.path "
-               f"where trim(x.e) = '' or not contains(a.txt, x.e)")  # not strpos: it counts characters
+    """(rn, col, v, x): the rows of the failing pairs (failing_pairs_sql, table FAILING)."""
+    t, s = view(name), view(SOURCES)
+    failing = f"select path, quote from {q(FAILING)} where res = {lit(name)} and col = {lit(col)}"
     return (f"select t.rn, {lit(col)} as col, t.source_id as v, t.{q(col)} as x from {t} t "
             f"join {s} s on s.source_id = t.source_id join ({failing}) f on f.path = s.path and f.quote = t.{q(col)}")
 
 
 def quote_checks(schemas: dict[str, dict]) -> list[tuple[str, str, str]]:
-    out = []
-    for name, schema in schemas.items():
-        fields = {f["name"] for f in schema["fields"]}
-        for col, only in QUOTED:
-            if col in fields and "source_id" in fields and only in (None, name):
-                out.append((col, name, quote_sql(name, col)))
-    return out
+    return [(col, name, quote_sql(name, col)) for col, name in quoted(schemas)]
 
 
 def figure_pairs_sql(name: str, schema: dict) -> str | None:
@@ -126,6 +126,7 @@ def rows_of(name: str, failing: list[tuple[str, str, str]], quote_of, where: str
 def queries(schemas: dict[str, dict]) -> list[str]:
     """The SQL naming the columns these checks read (for the load)."""
     out = [sql for *_, sql in quote_checks(schemas)]
+    out += [pairs_sql(name, col, None) for col, name in quoted(schemas)]
     if SOURCES in schemas:
         out.append(source_file_sql())
         out.append(f"select distinct path, sha256, source_id from {view(SOURCES)}")
@@ -171,8 +172,12 @@ def _source_files(engine, loaded: dict, report: Report) -> None:
 
 
 def _quotes(engine, loaded: dict, texts: dict[str, str], report: Report, failing_rows) -> None:
-    checks = quote_checks({n: t.schema for n, t in loaded.items()})
-    if not checks or not texts:
+    if not quoted({n: t.schema for n, t in loaded.items()}) or not texts:
+        return
+    source_pairs(engine, loaded)
+    engine.materialize(FAILING, failing_pairs_sql())
+    checks = [(col, name, quote_sql(name, col)) for name, col in engine.query(f"select distinct res, col from {q(FAILING)}")]
+    if not checks:
         return
     path_of: dict[str, str] = {}
     found: dict[tuple, str | None] = {}
