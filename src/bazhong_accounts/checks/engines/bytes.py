@@ -113,11 +113,14 @@ def _count_newlines_and_quotes(block: bytearray, cells: QuotedCells | None = Non
 
     data = np.frombuffer(block, np.uint8)
     scratch = cells.scratch(len(data)) if cells is not None else (None, None, None)
-    newline, quote = np.equal(data, 10, out=scratch[0]), np.equal(data, 34, out=scratch[1])
+    newline = np.equal(data, 10, out=scratch[0])
     newlines = int(np.count_nonzero(newline))
+    if block.find(b'"') < 0:  # memchr: a block without quotes (many files have none) not compared again
+        quotes = np.zeros(0, np.intp)
+    else:
+        quotes = np.flatnonzero(np.equal(data, 34, out=scratch[1]))
     if cells is None:
-        return newlines, int(np.count_nonzero(quote))
-    quotes = np.flatnonzero(quote)  # where a block has none, hardly dearer than counting them
+        return newlines, len(quotes)
     cells.feed(data, newline, quotes, newlines)
     return newlines, len(quotes)
 
