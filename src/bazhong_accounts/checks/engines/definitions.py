@@ -283,12 +283,14 @@ def _after(fields: dict, pk: list[str], before, after) -> str:
     """SQL: the key `after(k)` comes strictly after the key `before(k)`, field by field: equal
     text is an equal value (no cast: most adjacent rows share their year and department),
     different text compared as typed values (07 and 7 are the same integer; NULL, so not
-    proven, for a cell not of its type)."""
-    out = "false"
-    for k in reversed(pk):
-        a, b = before(k), after(k)
-        out = f"(({b} = {a} and {out}) or ({b} <> {a} and {typed(fields[k], b)} > {typed(fields[k], a)}))"
-    return out
+    proven, for a cell not of its type). One CASE, the first field that differs deciding: each
+    WHEN is asked only of the rows the ones before found equal, where the nested ANDs and ORs
+    had compared every field of every row three times (N = 10,000, indicators: 0.20 -> 0.10 s
+    CPU). The same as those: no cell is NULL (an empty one is '') and the row before a first
+    row is filtered out by the caller."""
+    whens = " ".join(f"when {after(k)} <> {before(k)} then {typed(fields[k], after(k))} > {typed(fields[k], before(k))}"
+                     for k in pk)
+    return f"(case {whens} else false end)"
 
 
 def primary_key_unproven(resource: str, schema: dict, in_scan_order: bool = False) -> str | None:
