@@ -7,6 +7,7 @@ under test; the pandas validator is the reference the engine must agree with.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -138,9 +139,9 @@ def runs(tmp_path_factory):
     seen: dict = {"read again": []}
     check, load_full = figure_sources_sql.check_figure_sources, DuckDBEngine.load_full
 
-    def handed(tables, texts, paths, report):
+    def handed(tables, texts, paths, report, *skipped):
         seen.update(tables=tables, texts=texts)
-        return check(tables, texts, paths, report)
+        return check(tables, texts, paths, report, *skipped)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(figure_sources_sql, "check_figure_sources", handed)
@@ -178,3 +179,54 @@ def test_duckdb_hands_the_check_the_located_rows_only(runs):
     assert len(tables["indicators"]) == sum(r["department"] == "bazhong-govt-office" or r["source_id"] == SID
                                             for r in read_rows(pkg, "indicators")[1])
     assert len(seen["texts"]) == 2, sorted(seen["texts"])  # the located report and the one a row cites
+
+
+# ---------------------------------------------------------------- a column the check reads, dropped
+
+
+def _drop_column(pkg: Path, name: str, column: str) -> None:
+    """The column gone from data/<name>.csv and from its schema (with a foreign key on it), as a
+    schema edited together with its file would leave them: the header check finds nothing."""
+    header, rows, _ = read_rows(pkg, name)
+    write_rows(pkg, name, [h for h in header if h != column], rows)
+    path = pkg / "schemas" / f"{name}.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema["fields"] = [f for f in schema["fields"] if f["name"] != column]
+    schema["foreignKeys"] = [k for k in schema.get("foreignKeys", []) if column not in k["fields"]]
+    path.write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+# (resource, column dropped) -> the one problem every engine reports at the file's header line
+DROPPED = {
+    ("indicators", "source_id"): "data/indicators.csv:1: source_id: column missing: check (f), figure sources, "
+                                 "reads it in every fact table; add it to the schema and the file (until then the "
+                                 "figures of indicators are not checked)",
+    ("non_figures", "reason"): "data/non_figures.csv:1: reason: column missing: check (f), figure sources, reads "
+                               "it in non_figures; add it to the schema and the file (until then check (f) does "
+                               "not run)",
+}
+
+
+@pytest.fixture(scope="module")
+def dropped(tmp_path_factory, copy_package):
+    """For each DROPPED case, a copy of the package without that column, validated by pandas and
+    by DuckDB."""
+    out = {}
+    for name, column in DROPPED:
+        pkg = copy_package(tmp_path_factory.mktemp(f"no-{name}-{column}") / "package")
+        _drop_column(pkg, name, column)
+        out[(name, column)] = validate.collect(pkg), engines.collect(pkg, "duckdb")
+    return out
+
+
+@pytest.mark.parametrize("case", list(DROPPED), ids="/".join)
+def test_a_dropped_column_is_one_clear_problem_on_every_engine(dropped, root_validation, case):
+    """Not an internal error (pandas: KeyError), not a silent skip (DuckDB left the table out, and
+    every span naming it was `no row`): one problem naming the column, the same on both."""
+    for result in dropped[case]:
+        assert _lines(result) == [DROPPED[case]]
+    pandas, duckdb = dropped[case]
+    assert pandas.numbers == duckdb.numbers
+    if case[0] == "indicators":  # the other tables are checked: their spans still cover the report
+        real = root_validation[1].numbers
+        assert pandas.numbers == real and real[0] > 0, (pandas.numbers, real)

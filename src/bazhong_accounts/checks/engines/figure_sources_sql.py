@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 from ...model import roles
 from ...model.problems import Report
-from ..figure_sources import READ, UNITS, archived_text, check_figure_sources, columns_read, row_unit, unit_categories
+from ..figure_sources import (READ, UNITS, archived_text, check_figure_sources, columns_read, left_out, row_unit,
+                              unit_categories)
 from .definitions import lit, q, usable, view
 from ...lazy import lazy
 
@@ -126,6 +127,10 @@ def check(engine, loaded: dict, root: Path, report: Report) -> tuple[int, int, i
     reports not located yet), as checks/figure_sources.check returns them."""
     if SPANS not in loaded:
         return 0, 0, 0
+    skipped = left_out(((name, t.rel, t.schema) for name, t in loaded.items()), report)
+    if skipped & set(READ):
+        return 0, 0, 0
+    loaded = {name: t for name, t in loaded.items() if name not in skipped}
     schemas = {n: t.schema for n, t in loaded.items()}
     readable = _readable_paths(engine, root) if SOURCES in loaded else {}
     parts = [sql for name, t in loaded.items() if (sql := rows_sql(name, t.schema, schemas, bool(t.failed)))]
@@ -143,7 +148,7 @@ def check(engine, loaded: dict, root: Path, report: Report) -> tuple[int, int, i
     if SOURCES in loaded:
         cited += _cited_elsewhere(engine, tables, cited)
     texts, paths = _texts(cited, readable)
-    accounted, numbers = check_figure_sources(tables, texts, paths, report)
+    accounted, numbers = check_figure_sources(tables, texts, paths, report, skipped)
     return accounted, numbers, int(unlocated)
 
 
