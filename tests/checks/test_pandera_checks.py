@@ -14,6 +14,7 @@ from bazhong_accounts.checks import pandera_checks
 from bazhong_accounts.consumers import api
 from bazhong_accounts.lazy import hidden
 from bazhong_accounts.model.problems import Report
+from conftest import run_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = sorted((ROOT / "schemas").glob("*.json"))
@@ -184,3 +185,25 @@ def test_two_failures_of_one_cell_are_worded_as_pandera_words_the_first(tmp_path
         'data/errata.csv:2: kind: "typo" is not one of: ' + ", ".join(
             next(f for f in json.loads((ROOT / "schemas/errata.json").read_text(encoding="utf-8"))["fields"]
                  if f["name"] == "kind")["constraints"]["enum"])]
+
+
+def test_validate_and_load_print_one_order_whatever_order_pandera_gives(package, monkeypatch):
+    # 20 lines with two problems each (40 failure cases: pandera's sort is unstable past 16), with
+    # pandera's ties handed over in the other order, as its quicksort on object strings leaves
+    # them: validate (pandera) prints check (c)'s problems in the order load (check_constraints)
+    # does, by line, then column (its place in the file), then message
+    from pandera.backends.pandas import base
+
+    consolidate = base.consolidate_failure_cases
+    monkeypatch.setattr(base, "consolidate_failure_cases", lambda errors: consolidate(errors).iloc[::-1].sort_values(
+        "schema_context", ascending=False, kind="stable"))
+    break_rows(package, "expenditure_by_function", 20, budget_completion_pct="-1", basic_amount="-1")
+    with pytest.raises(api.LoadError) as err:
+        ba.load("expenditure_by_function", root=package)
+    loaded = err.value.problems
+    run = run_in_process("validate", package)
+    where = "data/expenditure_by_function.csv"
+    expected = [f'{where}:{line}: {column}: "-1" is below the minimum 0 (negative amount)'
+                for line in range(2, 22) for column in ("budget_completion_pct", "basic_amount")]
+    assert loaded == expected  # the schema lists budget_completion_pct before basic_amount
+    assert [line for line in run.stdout.splitlines() if line in set(expected)] == expected

@@ -318,25 +318,59 @@ def _frame_cases(t: Table) -> Iterator[tuple]:
 
 
 def _report_cases(t: Table, cases, report: Report) -> None:
-    """Each failure case (check, column, row, failing value) as a problem at its line; a cell
-    already reported is not reported again (report.add's dedupe)."""
-    seen = set()
+    """Each failure case (check, column, row, failing value) as a problem at its line, one per cell
+    (the words of the check that comes first: a dataframe check before the column's own, then
+    the column's in schema order), added in line, column (its place), message order; a cell already reported
+    (the type check) is not reported again (report.add's dedupe). The order is the cases' own, not
+    the order they come in: pandera sorts them with an unstable sort (pandas' quicksort on
+    object strings reverses ties), and load's check_constraints must print what validate prints."""
+    chosen: dict[tuple, tuple] = {}  # (line, column) -> (precedence, message, col_no)
+    seen = set()  # (check, row): pandera gives a dataframe check's failing row once per column
+    ranks: dict[str, list[str]] = {}
     for check, column, idx, failure_case in cases:
-        name = check.split("(")[0]
-        if name in SKIP or (isinstance(failure_case, str) and failure_case.startswith("TypeError(")):
-            continue
-        if name in FRAME_CHECKS:
-            if (name, idx) in seen:
+        if check in FRAME_CHECKS:
+            if (check, idx) in seen:
                 continue
-            seen.add((name, idx))
-            _, col, _, message = FRAME_CHECKS[name]
-            row = {f: t.col(f)[int(idx)] for f in t.fields}
-            report.add(t.path, int(t.lines[int(idx)]), col, message(row), col_no=t.col_no(col), dedupe=True)
-            continue
-        if idx is None or (isinstance(idx, float) and np.isnan(idx)):
-            report.add(t.path, None, column, f"pandera: {check} failed for the column", dedupe=True)
-            continue
-        i = int(idx)
-        value = t.col(column)[i] if column in t.text else failure_case
-        report.add(t.path, int(t.lines[i]), column, describe(check, column, value, t.fields.get(column)),
-                   col_no=t.col_no(column), dedupe=True)
+            seen.add((check, idx))
+        problem = _problem(t, check, column, idx, failure_case, ranks)
+        if problem is not None:
+            line, col, precedence, message, col_no = problem
+            if (line, col) not in chosen or (precedence, message) < chosen[(line, col)][:2]:
+                chosen[(line, col)] = (precedence, message, col_no)
+    for (line, col), (_, message, col_no) in sorted(chosen.items(), key=_line_column_message):
+        report.add(t.path, line, col, message, col_no=col_no, dedupe=True)
+
+
+def _line_column_message(item) -> tuple:
+    """Line, then column (its place in the file, as the checks run column by column), then message."""
+    (line, column), (_, message, col_no) = item
+    return line or 0, col_no or 0, column or "", message
+
+
+def _problem(t: Table, check: str, column, idx, failure_case, ranks: dict) -> tuple | None:
+    """(line, column, precedence, message, col_no) of one failure case; None for the cases the
+    other checks report (keys, a value pandera could not compare)."""
+    name = check.split("(")[0]
+    if name in SKIP or (isinstance(failure_case, str) and failure_case.startswith("TypeError(")):
+        return None
+    if name in FRAME_CHECKS:
+        _, col, _, message = FRAME_CHECKS[name]
+        row = {f: t.col(f)[int(idx)] for f in t.fields}
+        return int(t.lines[int(idx)]), col, (0, list(FRAME_CHECKS).index(name)), message(row), t.col_no(col)
+    if idx is None or (isinstance(idx, float) and np.isnan(idx)):
+        return None, column, (1, 0), f"pandera: {check} failed for the column", None
+    i = int(idx)
+    value = t.col(column)[i] if column in t.text else failure_case
+    return (int(t.lines[i]), column, (1, _check_rank(t, column, name, ranks)),
+            describe(check, column, value, t.fields.get(column)), t.col_no(column))
+
+
+def _check_rank(t: Table, column: str, name: str, ranks: dict) -> int:
+    """Where the check stands among the column's: a missing value first, then its constraints in
+    the order constraint_checks makes them (`ranks`: their names by column, made once a table)."""
+    if name == "not_nullable":
+        return 0
+    if column not in ranks:
+        ranks[column] = [check for check, _ in constraint_checks(t.fields.get(column, {}))]
+    names = ranks[column]
+    return 1 + names.index(name) if name in names else len(names) + 1
