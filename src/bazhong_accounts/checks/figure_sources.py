@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 from bisect import bisect_right
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -255,7 +256,7 @@ def unit_categories(schema: dict) -> list[str]:
 
 
 class _Context:
-    def __init__(self, tables: dict, texts: dict[str, str], skipped: set[str]):
+    def __init__(self, tables: dict, texts: dict[str, str], skipped: Collection[str]):
         self.tables, self.texts, self.skipped = tables, texts, skipped
         self.cells = _cells(tables)
         self.errata = _errata_values(tables.get("errata"))
@@ -411,7 +412,7 @@ def _check_accounted(ctx: _Context, source_paths: dict[str, str], report) -> tup
 
 
 def check_figure_sources(tables: dict, texts: dict[str, str], source_paths: dict[str, str], report,
-                         skipped: set[str] = frozenset()) -> tuple[int, int]:
+                         skipped: Collection[str] = ()) -> tuple[int, int]:
     """Check (f) on the typed tables and the archived texts (source_id -> text), the fact tables
     `skipped` (left_out) apart. Returns (numbers accounted for, numbers in the reports)."""
     fs, nf = tables.get("figure_sources"), tables.get("non_figures")
