@@ -268,10 +268,9 @@ def check_constraints(t: Table, report: Report) -> None:
     pandera takes 0.4 s to import, 40 % of such a command. `validate` runs pandera itself."""
     rules = _rules(_schema_json(t))
     frame = _frame(t, [name for name, _, _ in rules])
-    # pandera sorts its failure cases by where they come from, the dataframe's checks first: so a
-    # cell both kinds report (a level out of range that does not fit its code) is worded by the
-    # dataframe's check. (Its sort is not stable: past 16 cases, two problems on one line may come
-    # in the other order; the problems are the same.)
+    # pandera sorts its failure cases by where they come from, the dataframe's checks first; its
+    # sort is not stable, so _report_cases orders them itself (a cell both kinds report, a level
+    # out of range that does not fit its code, is worded by the dataframe's check either way)
     _report_cases(t, chain(_frame_cases(t), _column_cases(frame, rules)), report)
 
 
@@ -318,12 +317,13 @@ def _frame_cases(t: Table) -> Iterator[tuple]:
 
 
 def _report_cases(t: Table, cases, report: Report) -> None:
-    """Each failure case (check, column, row, failing value) as a problem at its line, one per cell
-    (the words of the check that comes first: a dataframe check before the column's own, then
-    the column's in schema order), added in line, column (its place), message order; a cell already reported
-    (the type check) is not reported again (report.add's dedupe). The order is the cases' own, not
-    the order they come in: pandera sorts them with an unstable sort (pandas' quicksort on
-    object strings reverses ties), and load's check_constraints must print what validate prints."""
+    """Each failure case (check, column, row, failing value) as a problem at its line, one per
+    cell (the words of the check that comes first: a dataframe check before the column's own,
+    then the column's in schema order), added by line, column (its place), message; a cell
+    already reported (the type check) is not reported again (report.add's dedupe). The order
+    is the cases', not the order they come in: pandera sorts them with an unstable sort (pandas'
+    quicksort on object strings reverses ties), and load (check_constraints) must print what
+    validate (pandera) prints."""
     chosen: dict[tuple, tuple] = {}  # (line, column) -> (precedence, message, col_no)
     seen = set()  # (check, row): pandera gives a dataframe check's failing row once per column
     ranks: dict[str, list[str]] = {}
