@@ -237,6 +237,15 @@ def test_english_facets_show_a_code_as_its_label_and_link_by_the_code(ds):
     assert f'{CHINESE_LABELS[code]} <small class="code">{code}</small>' in chinese
 
 
+def test_a_default_facet_the_visitor_also_asks_for_is_shown_once(ds):
+    """errata?_facet=kind showed the kind facet twice (Datasette's default facet and the one asked for)."""
+    facets = json.loads(get(ds, "/bazhong/errata.json?_size=0"))["facet_results"]
+    default = next(iter(facets))
+    for lang in ("zh", "en"):
+        page = get(ds, f"/bazhong/errata?_facet={default}&_lang={lang}")
+        assert page.count(f'id="facet-{default}"') == 1, lang
+
+
 # ---------------------------------------------------------------- Chinese column descriptions
 
 

@@ -514,7 +514,12 @@ def facets_shown(table: str | None, results: list, request) -> list:
     if schema is None:
         return results
     wanted = set(roles.facets(schema)) | set(request.args.getlist("_facet") if request is not None else [])
-    return [f for f in results if f["name"] in wanted]
+    # A column once: Datasette lists a default facet again when the visitor also asks for it (_facet=kind).
+    first: dict[str, dict] = {}
+    for f in results:
+        if f["name"] in wanted:
+            first.setdefault(f["name"], f)
+    return list(first.values())
 
 
 def download_url(request, fmt: str, headers: str | None = None) -> str:
