@@ -803,6 +803,29 @@ def facet_problem(datasette, path: str, query_string: str, lang: str) -> str | N
     return None
 
 
+def json_list_of_values(value: str) -> bool:
+    """True when `value` is a JSON list of strings and numbers (what an "in" filter may hold)."""
+    try:
+        values = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(values, list) and all(isinstance(v, (str, int, float)) for v in values)
+
+
+def in_filter_problem(datasette, path: str, query_string: str, lang: str) -> str | None:
+    """What is wrong with a table page's "in" and "not in" filters, or None. Datasette reads a value
+    that starts with "[" as a JSON list and answered 500 when it was none (?category__in=[x)."""
+    page = table_page_of(datasette, path) if "in=" in query_string else None
+    if page is None:
+        return None
+    for key, value in parse_qsl(query_string, keep_blank_values=True):
+        if key.endswith(("__in", "__notin")) and value.startswith("[") and not json_list_of_values(value):
+            return (f"参数 {key} 的值 “{value}” 无效：应为 JSON 列表（如 [\"a\", \"b\"]），或以逗号分隔的值"
+                    if lang == "zh" else
+                    f"Invalid {key} “{value}”: write a JSON list such as [\"a\", \"b\"], or values separated by commas")
+    return None
+
+
 def canned_query_of(datasette, path: str) -> str | None:
     parts = path.strip("/").split("/")
     if len(parts) != 2:
@@ -876,7 +899,8 @@ def asgi_wrapper(datasette):
                         response = await error_response(datasette, request, 400, problem, localized=True)
                         return await response.asgi_send(send)
             problem = (next_problem(datasette, scope.get("path", ""), request.args, lang_of(request))
-                       or facet_problem(datasette, scope.get("path", ""), request.query_string, lang_of(request)))
+                       or facet_problem(datasette, scope.get("path", ""), request.query_string, lang_of(request))
+                       or in_filter_problem(datasette, scope.get("path", ""), request.query_string, lang_of(request)))
             if problem:
                 response = await error_response(datasette, request, 400, problem, localized=True)
                 return await response.asgi_send(send)
