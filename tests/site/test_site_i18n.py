@@ -234,6 +234,18 @@ def test_facets_the_table_can_have_still_answer(ds):
         assert get(ds, f"/bazhong/income?{query}&_lang=en").status_code == 200, query
 
 
+@pytest.mark.parametrize("query", ["item_id__in=[x", "item_id__notin=%5B%7B%7D%5D"])
+def test_an_in_filter_that_is_no_json_list_is_refused_naming_it(ds, query):
+    """Datasette reads an "in" value starting with "[" as a JSON list: "[x" was a 500 (JSONDecodeError)."""
+    key, value = query.split("=")
+    r, zh = get(ds, f"/bazhong/income?{query}&_lang=en"), get(ds, f"/bazhong/income?{query}")
+    assert r.status_code == 400 and f"Invalid {key}" in visible_text(r.text), (r.status_code, r.text[:300])
+    assert zh.status_code == 400 and key in visible_text(zh.text) and "无效" in visible_text(zh.text)
+    row = csv_rows("income")[0]["item_id"]
+    for fine in (f'["{row}"]', row, f"{row},nosuch"):
+        assert get(ds, f"/bazhong/income?item_id__in={quote(fine)}").status_code == 200, fine
+
+
 def test_an_sql_typo_gives_the_editor_back(ds):
     sql = "selec * from income"
     r = get(ds, "/bazhong?sql=" + quote(sql))

@@ -164,6 +164,88 @@ def test_indicators_facet_on_the_chinese_unit_only_and_the_filter_sentence_shows
     assert "工作产出" not in re.search(r'<h2 class="rows-count">(.*?)</h2>', english, flags=re.S).group(1)
 
 
+def english_title(table: str, column: str) -> str:
+    """The English half of the column's schema title ("类别 / Category" -> "Category")."""
+    return next(f["title"] for f in schema_of(table)["fields"] if f["name"] == column).split(" / ", 1)[1]
+
+
+def english_words(code: str) -> str:
+    """A code's English label as the site promises it: the code's own words (work_output -> Work output)."""
+    return code.replace("_", " ").capitalize()
+
+
+CHINESE_LABELS = json.loads((ROOT / "src/bazhong_accounts/site/i18n_zh.json").read_text(encoding="utf-8"))["codes"]
+
+
+def heading(ds, path: str) -> str:
+    page = get(ds, path)
+    said = re.search(r'<h2 class="rows-count">(.*?)</h2>', page, flags=re.S).group(1)
+    return html.unescape(re.sub(r"\s+", " ", said)).strip()
+
+
+def test_an_english_heading_says_column_titles_and_code_labels_not_field_names(ds):
+    """It said 'where category = "work_output" sorted by metric_id', Datasette's own English."""
+    code = csv_rows("indicators")[0]["category"]
+    n = sum(r["category"] == code for r in csv_rows("indicators"))
+    said = heading(ds, f"/bazhong/indicators?category={code}&_sort=metric_id&_lang=en")
+    title, by = english_title("indicators", "category"), english_title("indicators", "metric_id")
+    assert said == f"{n} rows where {title} = “{english_words(code)}” sorted by {by}"
+
+
+def test_the_filter_sentence_lists_in_values_as_labels_and_gives_no_value_to_is_not_blank(ds):
+    """"in" listed the codes as typed ("share_rounding,rate_mismatch"); "is not blank" said its 1."""
+    kinds = sorted({r["kind"] for r in csv_rows("errata") if r["kind"] in CHINESE_LABELS})[:2]
+    n = sum(r["kind"] in kinds and bool(r["explanation_en"]) for r in csv_rows("errata"))
+    path = f"/bazhong/errata?kind__in={','.join(kinds)}&explanation_en__notblank=1&_sort_desc=value_carried"
+    english = heading(ds, path + "&_lang=en")
+    assert english.startswith(f"{n} row")
+    assert f"{english_title('errata', 'kind')} in “{english_words(kinds[0])}”, “{english_words(kinds[1])}”" in english
+    assert re.search(english_title("errata", "explanation_en") + r" is not blank( and|,)", english), english
+    assert english.endswith(f"sorted by {english_title('errata', 'value_carried')} descending")
+    chinese = heading(ds, path)
+    assert "、".join(f"{CHINESE_LABELS[k]}（{k}）" for k in kinds) in chinese
+    assert re.search(r"不为空(，|$)", chinese), chinese
+
+
+def test_an_english_heading_quotes_words_not_numbers_and_keeps_a_value_that_is_no_code(ds):
+    said = heading(ds, "/bazhong/indicators?unit_zh__contains=万&value__gte=10&category=no_such_code&_lang=en")
+    assert f"{english_title('indicators', 'unit_zh')} contains “万”" in said
+    assert f"{english_title('indicators', 'value')} ≥ 10" in said
+    assert f"{english_title('indicators', 'category')} = “no_such_code”" in said
+
+
+def facet_values(page: str, column: str) -> list[tuple[str, str, str]]:
+    """(link, text, count) of each value of a facet."""
+    box = re.search(rf'id="facet-{column}".*?</ul>', page, flags=re.S).group()
+    return [(html.unescape(a), html.unescape(t).strip(), c)
+            for a, t, c in re.findall(r'<li><a href="([^"]+)">(.*?)</a> ([\d,]+)</li>', box, flags=re.S)]
+
+
+def test_english_facets_show_a_code_as_its_label_and_link_by_the_code(ds):
+    """They showed the code (work_output) where the Chinese page shows its label."""
+    rows = csv_rows("indicators")
+    want = {c: sum(r["category"] == c for r in rows) for c in {r["category"] for r in rows}}
+    shown = facet_values(get(ds, "/bazhong/indicators?_facet=category&_facet=unit_zh&_lang=en"), "category")
+    assert {text: int(count) for _, text, count in shown} == {english_words(c): n for c, n in want.items()}
+    for link, text, _ in shown:
+        code = next(c for c in want if english_words(c) == text)
+        assert f"category={code}" in link, (link, text)
+    units = facet_values(get(ds, "/bazhong/indicators?_facet=unit_zh&_lang=en"), "unit_zh")
+    assert {text for _, text, _ in units} <= {r["unit_zh"] for r in rows}  # no code: the value as it is
+    chinese = get(ds, "/bazhong/indicators?_facet=category")
+    code = max(want, key=want.get)
+    assert f'{CHINESE_LABELS[code]} <small class="code">{code}</small>' in chinese
+
+
+def test_a_default_facet_the_visitor_also_asks_for_is_shown_once(ds):
+    """errata?_facet=kind showed the kind facet twice (Datasette's default facet and the one asked for)."""
+    facets = json.loads(get(ds, "/bazhong/errata.json?_size=0"))["facet_results"]
+    default = next(iter(facets))
+    for lang in ("zh", "en"):
+        page = get(ds, f"/bazhong/errata?_facet={default}&_lang={lang}")
+        assert page.count(f'id="facet-{default}"') == 1, lang
+
+
 # ---------------------------------------------------------------- Chinese column descriptions
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 from datasette import hookimpl
+from datasette.filters import InFilter
 from datasette.utils import to_css_class
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
@@ -161,17 +162,45 @@ def coded_columns() -> frozenset[str]:
                      if not c.endswith(("_zh", "_en")))
 
 
+@lru_cache(maxsize=1)
+def labelled_codes() -> frozenset[str]:
+    """The codes that have a label: those the schemas' category columns enumerate and those the
+    Chinese labels name (breakdowns such as by_category, which no enum lists)."""
+    enums = (v for s in schemas().values() for f in s["fields"] if roles.role(f) == "category"
+             for v in f.get("constraints", {}).get("enum", []))
+    return frozenset(CODE_LABELS) | frozenset(enums)
+
+
+def english_label(code: str) -> str:
+    """A code's English label: its own words (work_output → Work output). The schemas name their
+    codes in English words and give them no other English label, so there is no second table."""
+    return code.replace("_", " ").capitalize()
+
+
+def code_label_text(column: str, value, lang: str) -> str | None:
+    """The label of a code of a coded column in `lang`, or None (not a code, or a code without one)."""
+    if column not in coded_columns() or not isinstance(value, str):
+        return None
+    if lang == "zh":
+        return CODE_LABELS.get(value)
+    return english_label(value) if value in labelled_codes() else None
+
+
 def code_text_plain(column: str, value, lang: str) -> str:
-    """A value of a filter sentence: a code as its Chinese label, the code beside (工作产出（work_output）)."""
-    if lang == "zh" and column in coded_columns() and value in CODE_LABELS:
-        return f"{CODE_LABELS[value]}（{value}）"
-    return value
+    """A value of a filter sentence or an English facet: a code as its label, in Chinese with the
+    code beside (工作产出（work_output）); any other value as it is."""
+    label = code_label_text(column, value, lang)
+    if label is None:
+        return value
+    return f"{label}（{value}）" if lang == "zh" else label
 
 
 def code_label(column: str, value, lang: str):
-    if lang == "zh" and column in coded_columns() and isinstance(value, str) and value in CODE_LABELS:
-        return Markup(f'{escape(CODE_LABELS[value])} <small class="code">{escape(value)}</small>')
-    return None
+    """A Chinese page's cell or facet value of a code: its label, the code small beside."""
+    label = code_label_text(column, value, lang) if lang == "zh" else None
+    if label is None:
+        return None
+    return Markup(f'{escape(label)} <small class="code">{escape(value)}</small>')
 
 
 def number_text(value) -> str:
@@ -338,24 +367,49 @@ def column_order(table: str | None, columns: list[str]) -> list[int]:
 # ---------------------------------------------------------------- describing a filtered table
 
 
-def describe(lang: str, table: str | None, filters, search: str, sort: str | None, sort_desc: str | None,
-             english: str) -> str:
-    """Datasette's "where … sorted by …" in the visitor's language."""
-    if lang != "zh":
-        return english or ""
-    bits = []
-    if search:
-        bits.append(text(lang, "search for “{q}”", q=search))
-    ops = {k: d for k, d, _ in filters.lookups()}
-    for column, lookup, value in filters.selections():
-        op = text(lang, ops.get(lookup, lookup))
-        bits.append(f"{column_title(table, column, lang)} {op} {code_text_plain(column, value, lang)}".strip())
-    out = (text(lang, "where") + "，".join(bits)) if bits else ""
-    if sort or sort_desc:
-        key = "sorted by {c} descending" if sort_desc else "sorted by {c}"
-        by = column_title(table, sort or sort_desc or "", lang)
-        out = "，".join(b for b in (out, text(lang, key, c=by)) if b)
-    return out
+def describe(lang: str, table: str | None, filters, search: str, sort: str | None, sort_desc: str | None) -> str:
+    """Datasette's "where … sorted by …" in the visitor's language, saying column titles and code
+    labels where Datasette's own English names fields and codes ("sorted by metric_id")."""
+    ops = {key: (display, no_argument) for key, display, no_argument in filters.lookups()}
+    bits = [text(lang, "search matches “{q}”", q=search)] if search else []
+    bits += [filter_text(table, column, lookup, value, ops.get(lookup, (lookup, False)), lang)
+             for column, lookup, value in filters.selections()]
+    where = text(lang, "where {filters}", filters=listed(bits, lang)) if bits else ""
+    by = sort or sort_desc
+    if not by:
+        return where
+    key = "sorted by {c} descending" if sort_desc else "sorted by {c}"
+    sorted_by = text(lang, key, c=column_title(table, by, lang))
+    return ("，" if lang == "zh" else " ").join(b for b in (where, sorted_by) if b)
+
+
+def listed(bits: list[str], lang: str) -> str:
+    """Clauses joined as each language lists them: "a，b，c"; "a, b and c" (as Datasette's English)."""
+    if lang == "zh" or len(bits) < 2:
+        return "，".join(bits)
+    return ", ".join(bits[:-1]) + " and " + bits[-1]
+
+
+def filter_text(table: str | None, column: str, lookup: str, value: str, op: tuple[str, bool], lang: str) -> str:
+    """One filter of the sentence: column title, operator (Datasette's display, and whether it takes
+    no argument), and its value or values as labels (none for "is null" and the like, whose value
+    is a mere 1)."""
+    display, no_argument = op
+    said = f"{column_title(table, column, lang)} {text(lang, display)}".strip()
+    if no_argument:
+        return said
+    values = InFilter().split_value(value) if lookup in ("in", "notin") else [value]
+    return f"{said} " + ("、" if lang == "zh" else ", ").join(value_text(column, str(v), lang) for v in values)
+
+
+def value_text(column: str, value: str, lang: str) -> str:
+    """A filter's value: the code's label; on an English page quoted unless a number, as Datasette
+    does (“Work output”, 2018)."""
+    shown = code_text_plain(column, value, lang)
+    return shown if lang == "zh" or NUMBER.fullmatch(value) else f"“{shown}”"
+
+
+NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 # ---------------------------------------------------------------- canned queries and tables in Chinese
@@ -449,7 +503,8 @@ async def home_content(datasette, lang: str) -> dict:
 
 
 def code_text(column: str, value, label, lang: str):
-    shown = code_label(column, value, lang) or label
+    """A facet value: a code as its label (the code beside on a Chinese page), else Datasette's label."""
+    shown = code_label(column, value, lang) or code_label_text(column, value, lang) or label
     return "-" if shown is None or shown == "" else shown
 
 
@@ -459,7 +514,12 @@ def facets_shown(table: str | None, results: list, request) -> list:
     if schema is None:
         return results
     wanted = set(roles.facets(schema)) | set(request.args.getlist("_facet") if request is not None else [])
-    return [f for f in results if f["name"] in wanted]
+    # A column once: Datasette lists a default facet again when the visitor also asks for it (_facet=kind).
+    first: dict[str, dict] = {}
+    for f in results:
+        if f["name"] in wanted:
+            first.setdefault(f["name"], f)
+    return list(first.values())
 
 
 def download_url(request, fmt: str, headers: str | None = None) -> str:
@@ -743,6 +803,29 @@ def facet_problem(datasette, path: str, query_string: str, lang: str) -> str | N
     return None
 
 
+def json_list_of_values(value: str) -> bool:
+    """True when `value` is a JSON list of strings and numbers (what an "in" filter may hold)."""
+    try:
+        values = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(values, list) and all(isinstance(v, (str, int, float)) for v in values)
+
+
+def in_filter_problem(datasette, path: str, query_string: str, lang: str) -> str | None:
+    """What is wrong with a table page's "in" and "not in" filters, or None. Datasette reads a value
+    that starts with "[" as a JSON list and answered 500 when it was none (?category__in=[x)."""
+    page = table_page_of(datasette, path) if "in=" in query_string else None
+    if page is None:
+        return None
+    for key, value in parse_qsl(query_string, keep_blank_values=True):
+        if key.endswith(("__in", "__notin")) and value.startswith("[") and not json_list_of_values(value):
+            return (f"参数 {key} 的值 “{value}” 无效：应为 JSON 列表（如 [\"a\", \"b\"]），或以逗号分隔的值"
+                    if lang == "zh" else
+                    f"Invalid {key} “{value}”: write a JSON list such as [\"a\", \"b\"], or values separated by commas")
+    return None
+
+
 def canned_query_of(datasette, path: str) -> str | None:
     parts = path.strip("/").split("/")
     if len(parts) != 2:
@@ -816,7 +899,8 @@ def asgi_wrapper(datasette):
                         response = await error_response(datasette, request, 400, problem, localized=True)
                         return await response.asgi_send(send)
             problem = (next_problem(datasette, scope.get("path", ""), request.args, lang_of(request))
-                       or facet_problem(datasette, scope.get("path", ""), request.query_string, lang_of(request)))
+                       or facet_problem(datasette, scope.get("path", ""), request.query_string, lang_of(request))
+                       or in_filter_problem(datasette, scope.get("path", ""), request.query_string, lang_of(request)))
             if problem:
                 response = await error_response(datasette, request, 400, problem, localized=True)
                 return await response.asgi_send(send)
