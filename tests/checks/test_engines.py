@@ -345,3 +345,24 @@ def test_a_broken_cell_in_a_big_file_gets_its_exact_line(bigger, monkeypatch):
         ("data/projects.csv", p_lines[-2], "budget", '"1,000" has a thousands separator; write 1000'),
     ], got
     assert "indicators" in calls and "glossary" not in calls
+
+
+def test_a_key_naming_a_field_the_schema_lacks_is_said_once_on_every_engine(tmp_path, copy_package):
+    """A schema that dropped a field its primaryKey or a foreign key still names: one problem at
+    the schema on pandas and on DuckDB alike, the key left out, never an internal error."""
+    import json
+
+    pkg = copy_package(tmp_path / "pkg")
+    dropped = {"income": "fiscal_year", "projects": "unit_id"}  # in income's key; in a foreign key of projects
+    for resource, field in dropped.items():
+        path = pkg / "schemas" / f"{resource}.json"
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        schema["fields"] = [f for f in schema["fields"] if f["name"] != field]
+        path.write_text(json.dumps(schema, ensure_ascii=False, indent=2), encoding="utf-8")
+    expected = [("schemas/income.json", "fiscal_year", "primaryKey names `fiscal_year`, not a field of the schema"),
+                ("schemas/projects.json", "unit_id", "a foreign key names `unit_id`, not a field of the schema")]
+    for result in (validate.collect(pkg), engines.collect(pkg, "duckdb")):
+        said = sorted((p.path, p.column, p.message.split(":")[0]) for p in result.report.problems
+                      if p.path.startswith("schemas/"))
+        assert said == expected, [str(p) for p in result.report.problems if p.path.startswith("schemas/")]
+        assert not [p for p in result.report.problems if "internal error" in p.message]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..model.descriptor import key_problems, with_usable_keys
 from ..model.problems import Report
 from .structure import check_roles
 
@@ -60,6 +61,10 @@ def _load_package(root: Path, result: Result) -> list[tuple[str, str, dict, str]
                 report.add(schema_ref, None, None, f"schema of resource `{name}` cannot be read: {e}")
                 continue
         _guard(report, f"roles ({schema_path})", check_roles, schema, schema_path, report)
+        if keys_wrong := key_problems(schema):  # said once here; every engine then checks without them
+            for field, message in keys_wrong:
+                report.add(schema_path, None, field, message)
+            schema = with_usable_keys(schema)
         out.append((name, rel, schema, schema_path))
     result.resources = len(out)
     return out

@@ -31,3 +31,28 @@ def read_schema(root: str | Path, resource: dict) -> dict:
 def as_list(v) -> list:
     """A Table Schema key, "a" or ["a", "b"], as a list; no key -> []."""
     return [] if v is None else [v] if isinstance(v, str) else list(v)
+
+
+def key_problems(schema: dict) -> list[tuple[str, str]]:
+    """(field, message) for each field the schema's primaryKey or one of its foreignKeys names
+    that is not one of its fields: a key checked over a column the schema lacks would fail inside
+    the checks (KeyError) rather than say what is wrong."""
+    names = {f.get("name") for f in schema.get("fields", [])}
+    out = [(k, f"primaryKey names `{k}`, not a field of the schema: the key checks of this resource are skipped")
+           for k in as_list(schema.get("primaryKey")) if k not in names]
+    for fk in schema.get("foreignKeys", []):
+        out += [(k, f"a foreign key names `{k}`, not a field of the schema: that foreign key is not checked")
+                for k in as_list(fk.get("fields")) if k not in names]
+    return out
+
+
+def with_usable_keys(schema: dict) -> dict:
+    """The schema without the keys key_problems finds wrong: the primaryKey if it names a field
+    the schema lacks, and each such foreign key; every other check runs as usual."""
+    names = {f.get("name") for f in schema.get("fields", [])}
+    out = dict(schema)
+    if not set(as_list(schema.get("primaryKey"))) <= names:
+        out.pop("primaryKey")
+    if "foreignKeys" in schema:
+        out["foreignKeys"] = [fk for fk in schema["foreignKeys"] if set(as_list(fk.get("fields"))) <= names]
+    return out
