@@ -49,10 +49,10 @@ def key_problems(schema: dict) -> list[tuple[str, str]]:
 def with_usable_keys(schema: dict) -> dict:
     """The schema without the keys key_problems finds wrong: the primaryKey if it names a field
     the schema lacks, and each such foreign key; every other check runs as usual."""
-    names = {f.get("name") for f in schema.get("fields", [])}
+    missing = {field for field, _ in key_problems(schema)}
     out = dict(schema)
-    if not set(as_list(schema.get("primaryKey"))) <= names:
+    if missing & set(as_list(schema.get("primaryKey"))):
         out.pop("primaryKey")
     if "foreignKeys" in schema:
-        out["foreignKeys"] = [fk for fk in schema["foreignKeys"] if set(as_list(fk.get("fields"))) <= names]
+        out["foreignKeys"] = [fk for fk in schema["foreignKeys"] if not missing & set(as_list(fk.get("fields")))]
     return out
