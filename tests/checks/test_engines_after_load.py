@@ -16,14 +16,19 @@ from bazhong_accounts.checks.engines import definitions as d
 from bazhong_accounts.checks.engines.backends import DuckDBEngine
 from bazhong_accounts.checks.engines.canonical_sql import EXACT_IN_DOUBLE, exact_in_double, order_proven
 from bazhong_accounts.checks.engines.identities import _worded, message
-from conftest import read_rows, write_rows
+from conftest import made_once_shared, read_rows, write_rows
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def broken(tmp_path_factory, copy_package):
     """One copy: gpb_total one more than its 类 rows, two rows of three_public_expenses_counts (keys:
     a bounded integer and strings, the ones order_proven trusts) swapped, and an organisation
-    without a root unit (its root made the child of a unit below it: a cycle too)."""
+    without a root unit (its root made the child of a unit below it: a cycle too). Once per run
+    (made_once_shared): worksteal splits the module between the workers."""
+    return made_once_shared(tmp_path_factory, "after-load", lambda: _broken(tmp_path_factory, copy_package))
+
+
+def _broken(tmp_path_factory, copy_package):
     pkg = copy_package(tmp_path_factory.mktemp("afterload") / "package")
     header, rows, lines = read_rows(pkg, "expenditure_by_type")
     i = next(i for i, r in enumerate(rows) if r["item_id"] == "gpb_total")

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "checks"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from conftest import read_rows, write_rows  # noqa: E402
+from conftest import made_once_shared, read_rows, write_rows  # noqa: E402
 from test_figure_sources import CASES, SOURCE, TEXT  # noqa: E402  the pandas check's broken cases, reused
 
 SID = "bazhong-govt-office-2018-final-accounts"
@@ -207,16 +207,20 @@ DROPPED = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dropped(tmp_path_factory, copy_package):
     """For each DROPPED case, a copy of the package without that column, validated by pandas and
-    by DuckDB."""
-    out = {}
-    for name, column in DROPPED:
-        pkg = copy_package(tmp_path_factory.mktemp(f"no-{name}-{column}") / "package")
-        _drop_column(pkg, name, column)
-        out[(name, column)] = validate.collect(pkg), engines.collect(pkg, "duckdb")
-    return out
+    by DuckDB; once per run (made_once_shared: worksteal splits this module's cases between the
+    workers, and a module fixture was made again by each part, 3 s of CPU each)."""
+    def make():
+        out = {}
+        for name, column in DROPPED:
+            pkg = copy_package(tmp_path_factory.mktemp(f"no-{name}-{column}") / "package")
+            _drop_column(pkg, name, column)
+            out[(name, column)] = validate.collect(pkg), engines.collect(pkg, "duckdb")
+        return out
+
+    return made_once_shared(tmp_path_factory, "dropped-columns", make)
 
 
 @pytest.mark.parametrize("case", list(DROPPED), ids="/".join)
