@@ -3,6 +3,7 @@ one after the other so both see the same machine: wall time, CPU time (user + sy
 everything it started), the load average, and whether both collect the same test ids.
 
     .venv/bin/python benchmarks/suite_time.py --against main      # about 4 minutes on a quiet machine
+    .venv/bin/python benchmarks/suite_time.py --profile           # and where the CPU goes (suite_profile.py)
 
 REF's tests import REF's src/ (PYTHONPATH; the venv's editable install points at this checkout's),
 except where a test starts a process without PYTHONPATH (the README examples, the wheel). The
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import resource
@@ -27,6 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # the pytest line of the Makefile's test target
 PYTEST = ["-m", "pytest", "-n", "2", "--dist", "worksteal", "-m", "not spark_slow", "-p", "no:cacheprovider"]
+# --one-worker: the tests but the Spark module's in one process, each test's CPU its own
+ONE_WORKER = ["-m", "pytest", "-p", "no:xdist", "-m", "not spark_slow", "-p", "no:cacheprovider",
+              "--deselect", "tests/checks/test_engines_spark.py"]
 
 
 def load() -> str:
@@ -47,11 +52,17 @@ def collected(tree: Path) -> set[str]:
     return {line for line in out.splitlines() if "::" in line}
 
 
-def timed(tree: Path, durations: int) -> dict:
-    """One run of the pytest line in tree: wall and CPU seconds, the summary line, the slowest tests."""
+def timed(tree: Path, durations: int, pytest_line: list[str] = PYTEST, profile: Path | None = None) -> dict:
+    """One run of the pytest line in tree: wall and CPU seconds, the summary line, the slowest tests;
+    with `profile`, suite_profile's rows written there."""
+    env, extra = env_for(tree), []
+    if profile:
+        extra = ["-p", "suite_profile"]
+        env.update(SUITE_PROFILE_OUT=str(profile),
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "benchmarks"), env.get("PYTHONPATH")])))
     before, load_before, start = resource.getrusage(resource.RUSAGE_CHILDREN), load(), time.perf_counter()
-    proc = subprocess.run([sys.executable, *PYTEST, "-q", f"--durations={durations}"], cwd=tree,
-                          env=env_for(tree), capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, *pytest_line, *extra, "-q", f"--durations={durations}"], cwd=tree,
+                          env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -96,7 +107,10 @@ def parser_against(doc: str) -> argparse.ArgumentParser:
 def main() -> int:
     ap = parser_against(__doc__)
     ap.add_argument("--durations", type=int, default=10, help="the slowest N tests of each run")
+    ap.add_argument("--profile", action="store_true", help="also the CPU split, by module and by fixture")
+    ap.add_argument("--one-worker", action="store_true", help="no xdist, the Spark module left out")
     args = ap.parse_args()
+    line = ONE_WORKER if args.one_worker else PYTEST
     with trees_to_time(args.against) as trees:
         if args.against:
             ids = {name: collected(tree) for name, tree in trees.items()}
@@ -104,9 +118,15 @@ def main() -> int:
             print(f"test ids: {len(a)} and {len(b)}; " + ("the same" if a == b else
                   f"only in {args.against}: {sorted(a - b)[:5]}, only here: {sorted(b - a)[:5]}"))
         for name, tree in trees.items():
-            r = timed(tree, args.durations)
+            rows = Path(tempfile.mkstemp(prefix="suite-profile-", suffix=".jsonl")[1]) if args.profile else None
+            r = timed(tree, args.durations, line, rows)
             print(f"\n{name}: {r['summary']} | wall {r['wall']:.1f} s | CPU {r['cpu']:.1f} s | load {r['load']}")
             print("\n".join("  " + s for s in r["slowest"]))
+            if rows:
+                from suite_profile import summary
+
+                print(summary([json.loads(x) for x in rows.read_text(encoding="utf-8").splitlines()]))
+                rows.unlink()
     return 0
 
 

@@ -1,0 +1,139 @@
+"""Where `make test`'s CPU goes: a pytest plugin (`-p suite_profile`, benchmarks/ on PYTHONPATH)
+that writes a JSON line per test phase and per fixture set-up (wall, the process's own CPU, the
+CPU of the child processes it waited for, the Spark JVM's CPU, the xdist worker), and a summary of
+such a file: the suite's CPU split into the JVM, the Spark worker's Python and the rest, then CPU
+by module and by fixture. suite_time.py --profile runs it:
+
+    .venv/bin/python benchmarks/suite_time.py --profile              # make test's pytest line
+    .venv/bin/python benchmarks/suite_time.py --profile --one-worker # no xdist, no Spark module
+
+Child processes count once they have been waited for (the CLI's subprocesses, R, the wheel's
+pip); Chromium's and the JVM's do not reach the worker's counters (the JVM's is read from /proc).
+A fixture's CPU also counts in the test phase that made it (a set-up phase holds its fixtures)."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+OUT = os.environ.get("SUITE_PROFILE_OUT")
+SPARK_MODULE = "test_engines_spark.py"
+
+
+def _jvm_cpu() -> float:
+    """CPU seconds of the JVM pyspark started in this process (0 when none was started)."""
+    if "pyspark" not in sys.modules:
+        return 0.0
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    if context is None:
+        return 0.0
+    fields = Path(f"/proc/{context._gateway.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _reading() -> tuple[float, float, float, float]:
+    t = os.times()
+    return time.time(), t.user + t.system, t.children_user + t.children_system, _jvm_cpu()
+
+
+def _write(row: dict) -> None:
+    if OUT:
+        row["worker"] = os.environ.get("PYTEST_XDIST_WORKER", "")
+        with open(OUT, "a", encoding="utf-8") as fh:  # O_APPEND: the workers' lines do not mix
+            fh.write(json.dumps(row) + "\n")
+
+
+def _measured(kind: str, name: str, before, **extra) -> None:
+    after = _reading()
+    _write({"kind": kind, "name": name, "at": before[0], "wall": after[0] - before[0], "py": after[1] - before[1],
+            "children": after[2] - before[2], "jvm": after[3] - before[3], **extra})
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    before = _reading()
+    yield
+    _measured("setup", item.nodeid, before)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    before = _reading()
+    yield
+    _measured("call", item.nodeid, before)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    before = _reading()
+    yield
+    _measured("teardown", item.nodeid, before)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    before = _reading()
+    yield
+    _measured("fixture", fixturedef.argname, before, scope=fixturedef.scope, where=fixturedef.baseid)
+
+
+def pytest_sessionfinish(session):
+    """The process's totals: its own CPU (imports and collection included), its waited-for
+    children's, the JVM's."""
+    now = _reading()
+    _write({"kind": "process", "name": "totals", "at": now[0], "py": now[1], "children": now[2], "jvm": now[3]})
+
+
+# ---------------------------------------------------------------- the summary
+
+
+def summary(rows: list[dict], top: int = 25) -> str:
+    processes = [r for r in rows if r["kind"] == "process"]
+    phases = [r for r in rows if r["kind"] in ("setup", "call", "teardown")]
+    spark_workers = {r["worker"] for r in phases if SPARK_MODULE in r["name"]}
+    jvm = sum(p["jvm"] for p in processes)
+    spark_python = sum(p["py"] + p["children"] for p in processes if p["worker"] in spark_workers)
+    in_spark_module = sum(r["py"] + r["children"] for r in phases if SPARK_MODULE in r["name"])
+    rest = sum(p["py"] + p["children"] for p in processes if p["worker"] not in spark_workers and p["worker"])
+    controller = sum(p["py"] for p in processes if not p["worker"])  # its children are the workers
+    lines = [f"CPU s: JVM {jvm:.1f} | Spark worker's Python {spark_python:.1f} (in the Spark module's tests "
+             f"{in_spark_module:.1f}) | the other worker(s) {rest:.1f} | the xdist controller {controller:.1f} | "
+             f"in all {jvm + spark_python + rest + controller:.1f}"]
+    for p in processes:
+        lines.append(f"  process {p['worker'] or 'main'}: Python {p['py']:.1f}, children {p['children']:.1f}, "
+                     f"JVM {p['jvm']:.1f}")
+    lines.append(_table("module", _by(phases, lambda r: r["name"].split("::")[0]), top))
+    fixtures = [r for r in rows if r["kind"] == "fixture" and r["scope"] != "function"]
+    lines.append(_table("fixture (scope, where defined)",
+                        _by(fixtures, lambda r: f"{r['name']} ({r['scope']}, {r['where'] or '-'})"), top))
+    return "\n".join(lines)
+
+
+def _by(rows: list[dict], key) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0.0])
+    for r in rows:
+        total = out[key(r)]
+        total[0] += r["kind"] in ("call", "fixture")  # tests, or fixtures made
+        for i, field in enumerate(("wall", "py", "children", "jvm"), 1):
+            total[i] += r[field]
+    return out
+
+
+def _table(title: str, totals: dict[str, list[float]], top: int) -> str:
+    head = f"\n{title:<70} {'n':>4} {'wall':>7} {'CPU':>7} {'own':>7} {'child':>6} {'JVM':>6}"
+    ranked = sorted(totals.items(), key=lambda kv: -(kv[1][2] + kv[1][3] + kv[1][4]))
+    body = [f"{k[-70:]:<70} {n:>4} {w:>7.1f} {p + c + j:>7.1f} {p:>7.1f} {c:>6.1f} {j:>6.1f}"
+            for k, (n, w, p, c, j) in ranked[:top]]
+    return "\n".join([head, *body])
+
+
+if __name__ == "__main__":  # python benchmarks/suite_profile.py rows.jsonl: the summary of a file
+    print(summary([json.loads(line) for line in Path(sys.argv[1]).read_text(encoding="utf-8").splitlines()]))
