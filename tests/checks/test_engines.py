@@ -189,15 +189,19 @@ def test_duckdb_agrees_on_organisation_and_trips(org_and_trips):
     assert reported(got, cases) == cases, sorted(got)
 
 
-@pytest.fixture(scope="module")
-def duckdb_on_root():
-    """`bazhong-accounts validate ROOT --engine duckdb` in this process, once for three tests: (what
-    it printed, the engine's Result, the resources it read a second time with every column)."""
-    with pytest.MonkeyPatch.context() as mp, collected(engines) as results:
-        read_again = _reads_in_full(mp)
-        run = run_in_process("validate", ROOT, "--engine", "duckdb")
-    [result] = results
-    return run, result, read_again
+@pytest.fixture(scope="session")
+def duckdb_on_root(tmp_path_factory):
+    """`bazhong-accounts validate ROOT --engine duckdb` in this process, once per run for three
+    tests (made_once_shared: worksteal may split them between the workers): (what it printed, the
+    engine's Result, the resources it read a second time with every column)."""
+    def validated():
+        with pytest.MonkeyPatch.context() as mp, collected(engines) as results:
+            read_again = _reads_in_full(mp)
+            run = run_in_process("validate", ROOT, "--engine", "duckdb")
+        [result] = results
+        return run, result, read_again
+
+    return made_once_shared(tmp_path_factory, "duckdb-on-root", validated)
 
 
 def test_duckdb_agrees_on_the_real_package(duckdb_on_root, root_validation):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import read_rows, write_rows
+from conftest import made_once_shared, read_rows, write_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = "archive/bazhong-govt-office-2018-final-accounts.txt"
@@ -284,11 +284,16 @@ def printed_in_another_unit(pkg):
             "is in 万元")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def broken(tmp_path_factory, copy_package):
-    pkg = copy_package(tmp_path_factory.mktemp("broken") / "package")
-    expected = {name: make(pkg) for name, make in CASES.items()}
-    return expected, set(problems(pkg))
+    """Every case of CASES broken in one copy, validated; once per run (made_once_shared: worksteal
+    splits this module's cases between the workers)."""
+    def make():
+        pkg = copy_package(tmp_path_factory.mktemp("broken") / "package")
+        expected = {name: make(pkg) for name, make in CASES.items()}
+        return expected, set(problems(pkg))
+
+    return made_once_shared(tmp_path_factory, "figure-sources-broken", make)
 
 
 @pytest.mark.parametrize("name", list(CASES))
