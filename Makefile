@@ -78,8 +78,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 # The tests run `frictionless validate datapackage.json` (the README's example) and `bazhong-accounts
 # validate` of the checkout (test_validate_mutations.py's clean run), each as a user types it.
+# PYTHONDONTWRITEBYTECODE emptied: where it is set (as on this project's machine), each of the
+# suite's processes (two workers, the CLI's and the README's subprocesses) compiled src/ and the
+# test modules again; written once to __pycache__ (git-ignored), read by the others.
 test: debian-test-deps $(STAMP) lint node_modules/.package-lock.json
-	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not spark_slow"  # both cores; an idle worker takes tests from the busy one
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 2 --dist worksteal -m "not spark_slow"  # both cores; an idle worker takes tests from the busy one
 
 # Spark agrees with pandas and DuckDB. `make test` runs the real package, the mutation cases, the
 # synthetic package and organisation/trips on Spark (one xdist worker; the session reuses what an
