@@ -122,7 +122,8 @@ def test_english_names_are_read_from_the_data_and_a_row_without_one_keeps_its_ch
     asyncio.run(db.execute_write_script(
         "create table departments (department text primary key, name_zh text, name_en text);"
         "insert into departments values ('a', '甲部门', 'Department A'), ('b', '乙部门', ''), ('c', '丙部门', null);"))
-    got = asyncio.run(i18n.english_names(ds, "site9_english_names", "income", "department", ["a", "b", "c", "x", None, "a"]))
+    keys = ["a", "b", "c", "x", None, "a"]
+    got = asyncio.run(i18n.english_names(ds, "site9_english_names", "income", "department", keys))
     assert got == {"a": ("Department A", "甲部门")}
     shown = Markup('<a href="/db/departments/a">甲部门</a>&nbsp;<em>a</em>')
     cell = {"column": "department", "raw": "a", "value": shown}
@@ -130,5 +131,6 @@ def test_english_names_are_read_from_the_data_and_a_row_without_one_keeps_its_ch
         f'<a href="/db/departments/a">{beside("Department A", "甲部门")}</a>&nbsp;<em>a</em>')
     assert i18n.cell_html("department", {**cell, "raw": "b"}, "en", "income", names=got) == shown
     # ?_labels=off: the key as text, no link Datasette wrote; it stays text (escaped when shown)
-    plain = i18n.cell_html("department", {"column": "department", "raw": "a", "value": "<a>"}, "en", "income", names=got)
+    plain = i18n.cell_html("department", {"column": "department", "raw": "a", "value": "<a>"}, "en", "income",
+                           names=got)
     assert plain == "<a>" and not isinstance(plain, Markup)

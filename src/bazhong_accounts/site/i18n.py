@@ -623,7 +623,8 @@ def download_url(request, fmt: str, headers: str | None = None) -> str:
     return f"/-/download.{fmt}?" + urlencode(args)
 
 
-def template_vars(request, table: str | None, row_page: bool = False, datasette=None, database: str | None = None) -> dict:
+def template_vars(request, table: str | None, row_page: bool = False, datasette=None,
+                  database: str | None = None) -> dict:
     """The template functions; `datasette` and `database` for those that read the database (async:
     Jinja awaits what they return)."""
     lang = lang_of(request)
