@@ -2,8 +2,10 @@
 
 Datasette 0.65 has no translation machinery, so the templates in site/templates call `_("English
 text")`, which this module answers from one table (ZH). Column headers come from the Table Schema
-titles ("中文 / English"), codes from CODE_LABELS. Error pages are rendered here too, so that no
-error answers 500 from inside Datasette's own handler, and always in the visitor's language.
+titles ("中文 / English"), codes from CODE_LABELS (in English, the code's own words), a link to
+another table's row from that row's English label (english_names: Datasette labels it in Chinese).
+Error pages are rendered here too, so that no error answers 500 from inside Datasette's own
+handler, and always in the visitor's language.
 """
 
 from __future__ import annotations
