@@ -54,6 +54,11 @@ def beside(english: str, chinese: str) -> str:
     return f'{english} <small class="label-zh" lang="zh-CN">{chinese}</small>'
 
 
+def linked(href: str, key: str, english: str, chinese: str) -> str:
+    """An English linked cell: the English label linked, the Chinese small beside, the key (Datasette's)."""
+    return f'<a href="{href}">{english}</a> <small class="label-zh" lang="zh-CN">{chinese}</small>\xa0<em>{key}</em>'
+
+
 def labels_of(table: str, key_column: str) -> dict[str, tuple[str, str]]:
     """Key -> (English, Chinese) label of the rows of `table`: its rowLabel and the label's _en twin."""
     label = schema_of(table)["rowLabel"]
@@ -88,8 +93,8 @@ def test_english_linked_cells_show_the_other_rows_english_label_with_the_chinese
     for column, target, key in (("department", "departments", "department"), ("source_id", "sources", "source_id")):
         labels = labels_of(target, key)
         english = cells(get(ds, "/bazhong/income?_size=max&_lang=en"), column)
-        assert sorted(english) == sorted(f'<a href="/bazhong/{target}/{r[column]}">{beside(*labels[r[column]])}</a>'
-                                         f"\xa0<em>{r[column]}</em>" for r in rows), column
+        assert sorted(english) == sorted(linked(f"/bazhong/{target}/{r[column]}", r[column], *labels[r[column]])
+                                         for r in rows), column
         chinese = cells(get(ds, "/bazhong/income?_size=max&_lang=zh"), column)
         assert sorted(chinese) == sorted(f'<a href="/bazhong/{target}/{r[column]}">{labels[r[column]][1]}</a>'
                                          f"\xa0<em>{r[column]}</em>" for r in rows), column
@@ -121,14 +126,16 @@ def test_english_names_are_read_from_the_data_and_a_row_without_one_keeps_its_ch
     db = ds.add_memory_database("site9_english_names")
     asyncio.run(db.execute_write_script(
         "create table departments (department text primary key, name_zh text, name_en text);"
-        "insert into departments values ('a', '甲部门', 'Department A'), ('b', '乙部门', ''), ('c', '丙部门', null);"))
+        "insert into departments values ('a', '甲部门', 'Department A & B'), ('b', '乙部门', ''),"
+        " ('c', '丙部门', null);"))
     keys = ["a", "b", "c", "x", None, "a"]
     got = asyncio.run(i18n.english_names(ds, "site9_english_names", "income", "department", keys))
-    assert got == {"a": ("Department A", "甲部门")}
+    assert got == {"a": ("Department A & B", "甲部门")}
     shown = Markup('<a href="/db/departments/a">甲部门</a>&nbsp;<em>a</em>')
     cell = {"column": "department", "raw": "a", "value": shown}
-    assert i18n.cell_html("department", cell, "en", "income", names=got) == (
-        f'<a href="/db/departments/a">{beside("Department A", "甲部门")}</a>&nbsp;<em>a</em>')
+    shown_en = str(i18n.cell_html("department", cell, "en", "income", names=got))
+    assert html.unescape(shown_en) == linked("/db/departments/a", "a", "Department A & B", "甲部门")
+    assert "Department A &amp; B</a>" in shown_en  # escaped once: neither raw nor twice
     assert i18n.cell_html("department", {**cell, "raw": "b"}, "en", "income", names=got) == shown
     # ?_labels=off: the key as text, no link Datasette wrote; it stays text (escaped when shown)
     plain = i18n.cell_html("department", {"column": "department", "raw": "a", "value": "<a>"}, "en", "income",

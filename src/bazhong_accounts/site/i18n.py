@@ -365,7 +365,11 @@ async def linked_names(datasette, database: str, table: str | None, display_rows
 
 def label_beside(english: str, chinese: str) -> Markup:
     """The English label, the Chinese one small beside it (as _cells.html's row_label macro writes it)."""
-    return Markup(f'{escape(english)} <small class="label-zh" lang="zh-CN">{escape(chinese)}</small>')
+    return escape(english) + chinese_beside(chinese)
+
+
+def chinese_beside(chinese: str) -> Markup:
+    return Markup(f' <small class="label-zh" lang="zh-CN">{escape(chinese)}</small>')
 
 
 # The text of the link Datasette writes in a linked cell: <a href="…">label</a>&nbsp;<em>key</em>
@@ -373,11 +377,22 @@ LINK_TEXT = re.compile(r'(<a href="[^"]*">)[^<]*(</a>)')
 
 
 def in_english(shown, names: tuple[str, str]) -> Markup:
-    """A linked cell with its link's text in English, the Chinese beside; the link and key as they were."""
+    """A linked cell with its link's text in English, the Chinese small beside it after the link (as
+    search.html shows a hit's label); the link and key as they were."""
     if not isinstance(shown, Markup):  # not a link Datasette wrote (?_labels=off): text, kept escaped
         return shown
-    beside = str(label_beside(*names))
-    return Markup(LINK_TEXT.sub(lambda m: m.group(1) + beside + m.group(2), str(shown), count=1))
+    english, chinese = names
+    # plain strings: a str added to a Markup is escaped, Datasette's <a> with it
+    text, beside = str(escape(english)), str(chinese_beside(chinese))
+    return Markup(LINK_TEXT.sub(lambda m: m.group(1) + text + m.group(2) + beside, str(shown), count=1))
+
+
+def cell_style(indent: int, named: tuple[str, str] | None) -> str:
+    """A cell's style attribute: the depth of an indented label; the width a linked row's English
+    label wants to fit two lines (`--name`, in ch: half its display width; _site_style.html caps it)."""
+    props = ([f"--depth: {indent}"] if indent else []) + ([f"--name: {display_width(named[0]) // 2 + 1}ch"]
+                                                          if named else [])
+    return f' style="{"; ".join(props)}"'
 
 
 def row_label_column(table: str | None) -> str | None:
@@ -398,8 +413,10 @@ def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by
             cell = row.cells[i]
             column = cell["column"]
             indent = depth if column == label_column else 0
-            indented, style = (" indented", f' style="--depth: {indent}"') if indent else ("", "")
-            indented += " linked" if column in linked else ""
+            named = names[column].get(cell.get("raw")) if column in names else None  # an English label
+            style = cell_style(indent, named) if indent or named else ""
+            indented = " indented" if indent else ""
+            indented += (" linked named" if named else " linked") if column in linked else ""
             indented += width_class(table, cell)
             out.append(f'<td class="{cell_class(column, cell["value_type"])}{indented}" '
                        f'data-title="{escape(column_title(table, column, lang))}"{style}>'
