@@ -98,6 +98,12 @@ def test_english_linked_cells_show_the_other_rows_english_label_with_the_chinese
         chinese = cells(get(ds, "/bazhong/income?_size=max&_lang=zh"), column)
         assert sorted(chinese) == sorted(f'<a href="/bazhong/{target}/{r[column]}">{labels[r[column]][1]}</a>'
                                          f"\xa0<em>{r[column]}</em>" for r in rows), column
+    # where Datasette shows the bare key (a row page, ?_labels=off) it stays bare, and no wider
+    row = rows[0]
+    for path in (f"/bazhong/income/{row['fiscal_year']},{row['department']},{row['item_id']}?_lang=en",
+                 "/bazhong/income?_labels=off&_lang=en"):
+        page = get(ds, path)
+        assert set(cells(page, "department")) == {row["department"]} and " named" not in page, path
 
 
 def facet_values(page: str, column: str) -> list[tuple[str, str, int]]:

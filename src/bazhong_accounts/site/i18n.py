@@ -353,12 +353,13 @@ async def english_names(datasette, database: str, table: str | None, column: str
 
 
 async def linked_names(datasette, database: str, table: str | None, display_rows: list, lang: str) -> dict:
-    """Column -> english_names' answer, for the linked cells of an English page's rows ({} in Chinese)."""
+    """Column -> english_names' answer, for the linked cells of an English page's rows ({} in Chinese):
+    those Datasette labelled (a Markup link; a row page and ?_labels=off show the bare key)."""
     columns = labelled_columns(table) if lang == "en" else frozenset()
     keys: dict[str, list] = {c: [] for c in columns}
     for row in display_rows:
         for cell in row.cells:
-            if cell["column"] in keys:
+            if cell["column"] in keys and isinstance(cell["value"], Markup):
                 keys[cell["column"]].append(cell.get("raw"))
     return {c: await english_names(datasette, database, table, c, k) for c, k in keys.items() if k}
 
