@@ -104,8 +104,10 @@ def summary(rows: list[dict], top: int = 25) -> str:
     in_spark_module = sum(r["py"] + r["children"] for r in phases if SPARK_MODULE in r["name"])
     rest = sum(p["py"] + p["children"] for p in processes if p["worker"] not in spark_workers and p["worker"])
     controller = sum(p["py"] for p in processes if not p["worker"])  # its children are the workers
+    if not any(p["worker"] for p in processes):  # no xdist: the tests ran in the one process
+        controller = sum(p["py"] + p["children"] for p in processes if p["worker"] not in spark_workers)
     lines = [f"CPU s: JVM {jvm:.1f} | Spark worker's Python {spark_python:.1f} (in the Spark module's tests "
-             f"{in_spark_module:.1f}) | the other worker(s) {rest:.1f} | the xdist controller {controller:.1f} | "
+             f"{in_spark_module:.1f}) | the other worker(s) {rest:.1f} | the main process {controller:.1f} | "
              f"in all {jvm + spark_python + rest + controller:.1f}"]
     for p in processes:
         lines.append(f"  process {p['worker'] or 'main'}: Python {p['py']:.1f}, children {p['children']:.1f}, "
