@@ -57,25 +57,20 @@ def _measured(kind: str, name: str, before, **extra) -> None:
             "children": after[2] - before[2], "jvm": after[3] - before[3], **extra})
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_setup(item):
-    before = _reading()
-    yield
-    _measured("setup", item.nodeid, before)
+def _phase(kind: str):
+    """A hook wrapper that measures one phase (setup, call, teardown) of each test."""
+    @pytest.hookimpl(hookwrapper=True)
+    def measure(item):
+        before = _reading()
+        yield
+        _measured(kind, item.nodeid, before)
+
+    return measure
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item):
-    before = _reading()
-    yield
-    _measured("call", item.nodeid, before)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item):
-    before = _reading()
-    yield
-    _measured("teardown", item.nodeid, before)
+pytest_runtest_setup = _phase("setup")
+pytest_runtest_call = _phase("call")
+pytest_runtest_teardown = _phase("teardown")
 
 
 @pytest.hookimpl(hookwrapper=True)
