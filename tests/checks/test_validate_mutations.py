@@ -177,7 +177,8 @@ def change_foreign_key(pkg: Path, resource: str, field: str, change) -> None:
 def foreign_key_to_a_field_not_there(pkg):
     change_foreign_key(pkg, "glossary", "source_id", lambda ref: ref.update(fields="source_no"))
     return ("schemas/glossary.json", None, "source_id",
-            "a foreign key refers to `source_no` of `sources`, not a field of its schema: that foreign key is not checked")
+            "a foreign key refers to `source_no` of `sources`, not a field of its schema: "
+            "that foreign key is not checked")
 
 
 @bad
