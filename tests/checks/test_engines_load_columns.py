@@ -66,3 +66,18 @@ def test_the_narrowest_mask_type(bits, kind, engine):
     checks = [d.Check("required", "t", "a", "true") for _ in range(bits)]
     (got,) = engine.query(f"select typeof({d.masks(checks)[0]}) from (select 1 as x) t")[0]
     assert got == kind
+
+
+def test_a_min_length_of_one_is_no_check_and_a_longer_one_still_fails(engine, tmp_path):
+    """minLength 1 cannot fail on a non-empty cell (an empty one is `required`'s): no check, so the
+    load counts no characters; minLength 2 still finds the one-character cell."""
+    schema = {"fields": [{"name": "a", "constraints": {"required": True, "minLength": 1}},
+                         {"name": "b", "constraints": {"minLength": 2}}, {"name": "c"}]}
+    checks = d.cell_checks("t", schema)
+    assert [(c.kind, c.column) for c in checks] == [("required", "a"), ("length", "b")]
+    assert "length(t.\"a\")" not in " ".join(d.masks(checks))
+    path = _csv(tmp_path, ["1,xy,", ",x,z"])
+    assert engine.load("len", path, ["a", "b", "c"], [], {"__mask0": d.masks(checks)[0]}) is None
+    (bits,) = engine.query("select [bit_or(__mask0)] from t_len")[0]
+    assert d.failing(checks, bits) == checks  # the empty a, the short b
+    assert engine.query("select rn, __mask0 from t_len order by rn") == [(0, 0), (1, 3)]
