@@ -81,3 +81,21 @@ def test_a_min_length_of_one_is_no_check_and_a_longer_one_still_fails(engine, tm
     (bits,) = engine.query("select [bit_or(__mask0)] from t_len")[0]
     assert d.failing(checks, bits) == checks  # the empty a, the short b
     assert engine.query("select rn, __mask0 from t_len order by rn") == [(0, 0), (1, 3)]
+
+
+def test_each_query_is_read_for_its_words_once_however_many_files():
+    """columns_read, file after file (the load) and again (the errata's kept columns), parses each
+    query that reads a view once: a cache smaller than the package's queries had evicted, file
+    after file, the ones the next file needed."""
+    from bazhong_accounts.checks import engines
+    from bazhong_accounts.checks.package import Result, _load_package
+    from conftest import ROOT
+
+    schemas = {name: schema for name, _, schema, _ in _load_package(ROOT, Result())}
+    engines._words.cache_clear()
+    for _ in range(2):
+        queries = engines.row_queries(schemas)
+        for name, schema in schemas.items():
+            engines.columns_read([f["name"] for f in schema["fields"]], name, queries)
+    reading = {sql for sql in queries if any(d.view(name) in sql for name in schemas)}
+    assert engines._words.cache_info().misses == len(reading)
