@@ -17,6 +17,9 @@ frictionless runs --rounds times (3), in turn, and its row holds the medians (no
   that reads the files can be faster on this machine;
 - `scan cells`: DuckDB reading every cell of every CSV as text (the longest cell of each column):
   the floor of a validator that looks at every cell (count(*) builds no cell at all);
+- `scan keys`: the same read, each file's primary key counted distinct in it: the floor of a
+  validator that looks at every cell and proves each key unique (before any type, foreign key,
+  identity or source is checked);
 - `validate --engine E` for each engine (pandas only up to --pandas-max, since it holds the data in
   memory: about 4 GB at N = 10,000);
 - `frictionless validate` up to --frictionless-max, cut off after --frictionless-timeout.
@@ -48,7 +51,7 @@ from synth import write_synthetic  # noqa: E402
 FIELDS = ["date", "n", "rows", "csv_mb", "task", "seconds", "cpu_seconds", "max_rss_mb", "load_avg", "exit", "note"]
 SCAN = """
 import sys, duckdb, pathlib
-con = duckdb.connect(config={"memory_limit": "2GB"})
+con = duckdb.connect(config={"memory_limit": "2GB", "enable_progress_bar": False})
 rows = 0
 for p in sorted(pathlib.Path(sys.argv[1]).glob("data/*.csv")):
     rows += con.execute("select count(*) from read_csv(?, all_varchar=true, header=true, parallel=true)",
@@ -56,11 +59,27 @@ for p in sorted(pathlib.Path(sys.argv[1]).glob("data/*.csv")):
 print(rows)
 """
 SCAN_CELLS = SCAN.replace("select count(*)", "select count(*), max(strlen(COLUMNS(*)))")
+# every cell as text and each file's primary key counted distinct, in the same one read per file
+SCAN_KEYS = """
+import sys, json, duckdb, pathlib
+root = pathlib.Path(sys.argv[1])
+con = duckdb.connect(config={"memory_limit": "2GB", "enable_progress_bar": False})
+rows = 0
+for r in sorted(json.loads((root / "datapackage.json").read_text(encoding="utf-8"))["resources"], key=lambda r: r["path"]):
+    schema = r["schema"] if isinstance(r["schema"], dict) else json.loads((root / r["schema"]).read_text(encoding="utf-8"))
+    key = schema.get("primaryKey") or []
+    key = [key] if isinstance(key, str) else key
+    distinct = ", count(distinct (" + ", ".join('"' + k + '"' for k in key) + "))" if key else ""
+    rows += con.execute("select count(*), max(strlen(COLUMNS(*)))" + distinct +
+                        " from read_csv(?, all_varchar=true, header=true, parallel=true)", [str(root / r["path"])]).fetchone()[0]
+print(rows)
+"""
 
 
 def tasks(pkg: Path, n: int, args) -> list[tuple[str, list[str], float]]:
     out = [("scan", [sys.executable, "-c", SCAN, str(pkg)], args.timeout),
-           ("scan cells", [sys.executable, "-c", SCAN_CELLS, str(pkg)], args.timeout)]
+           ("scan cells", [sys.executable, "-c", SCAN_CELLS, str(pkg)], args.timeout),
+           ("scan keys", [sys.executable, "-c", SCAN_KEYS, str(pkg)], args.timeout)]
     for engine in args.engines.split(","):
         if engine == "pandas" and n > args.pandas_max:
             continue

@@ -2,8 +2,10 @@
 
 Datasette 0.65 has no translation machinery, so the templates in site/templates call `_("English
 text")`, which this module answers from one table (ZH). Column headers come from the Table Schema
-titles ("中文 / English"), codes from CODE_LABELS. Error pages are rendered here too, so that no
-error answers 500 from inside Datasette's own handler, and always in the visitor's language.
+titles ("中文 / English"), codes from CODE_LABELS (in English, the code's own words), a link to
+another table's row from that row's English label (english_names: Datasette labels it in Chinese).
+Error pages are rendered here too, so that no error answers 500 from inside Datasette's own
+handler, and always in the visitor's language.
 """
 
 from __future__ import annotations
@@ -126,12 +128,18 @@ def row_label_text(schema: dict, row: dict, lang: str) -> tuple[str, str | None]
     row has one; a row without it keeps its Chinese label alone."""
     label = roles.row_label(schema)
     chinese = "" if row.get(label) is None else str(row[label])
-    english_twin = label[:-3] + "_en" if label.endswith("_zh") else None
-    names = {f["name"] for f in schema.get("fields", [])}
-    english = row.get(english_twin) if lang == "en" and english_twin in names else None
+    twin = english_twin(schema) if lang == "en" else None
+    english = row.get(twin) if twin else None
     if not english:
         return chinese, None
     return str(english), chinese or None
+
+
+def english_twin(schema: dict) -> str | None:
+    """The English twin of the schema's rowLabel (name_zh -> name_en) when the schema has one."""
+    label = roles.row_label(schema)
+    twin = label[:-3] + "_en" if label.endswith("_zh") else None
+    return twin if twin in {f["name"] for f in schema.get("fields", [])} else None
 
 
 def column_description(table: str | None, column: str, lang: str) -> str:
@@ -196,8 +204,8 @@ def code_text_plain(column: str, value, lang: str) -> str:
 
 
 def code_label(column: str, value, lang: str):
-    """A Chinese page's cell or facet value of a code: its label, the code small beside."""
-    label = code_label_text(column, value, lang) if lang == "zh" else None
+    """A cell of a code (and a Chinese facet value): its label in `lang`, the code small beside."""
+    label = code_label_text(column, value, lang)
     if label is None:
         return None
     return Markup(f'{escape(label)} <small class="code">{escape(value)}</small>')
@@ -252,13 +260,17 @@ def shortened_column(table: str | None, column: str) -> bool:
     return field is None or roles.role(field) in SHORTENED_ROLES
 
 
-def cell_html(column: str, cell: dict, lang: str, table: str | None = None, whole: bool = False):
+def cell_html(column: str, cell: dict, lang: str, table: str | None = None, whole: bool = False,
+              names: dict | None = None):
     """A table-page cell: codes labelled, numbers as printed, long text shortened with a way to expand
-    (`whole`: never, on a row page, whose reader came for that row)."""
+    (`whole`: never, on a row page, whose reader came for that row); a link to another table's row
+    in English where `names` (english_names' answer for this column) has the row."""
     raw = cell.get("raw")
     label = code_label(column, raw, lang)
     if label is not None:
         return label
+    if names and raw in names:
+        return in_english(cell["value"], names[raw])
     shown = cell["value"]
     # report.py links a figure, and a quote, to its place in the annotated report: keep the link.
     link = TO_REPORT.search(str(shown)) if isinstance(shown, Markup) else None
@@ -303,9 +315,85 @@ def labelled_columns(table: str | None) -> frozenset[str]:
     """The columns Datasette shows as the other table's row: its label, linked, and the key beside
     (foreign keys of one field to another table's whole primary key). Their cells get the class
     `linked` and a minimum width (_site_style.html): a source's full name wrapped into 9 lines."""
-    return frozenset(fields[0] for fields, target, target_fields in roles.foreign_keys(schemas().get(table or "", {}))
-                     if target not in ("", table) and len(fields) == 1
-                     and target_fields == as_list(schemas().get(target, {}).get("primaryKey")))
+    return frozenset(link_targets(table))
+
+
+@lru_cache(maxsize=4096)
+def link_targets(table: str | None) -> dict[str, tuple[str, str]]:
+    """labelled_columns' columns -> (the table, the key column) each links to."""
+    return {fields[0]: (target, target_fields[0])
+            for fields, target, target_fields in roles.foreign_keys(schemas().get(table or "", {}))
+            if target not in ("", table) and len(fields) == 1
+            and target_fields == as_list(schemas().get(target, {}).get("primaryKey"))}
+
+
+READ_AT_ONCE = 500  # keys per query (SQLite's limit of parameters was 999)
+
+
+async def english_names(datasette, database: str, table: str | None, column: str, keys) -> dict:
+    """Key -> (English label, Chinese label) of the rows that `column` of `table` links to and that
+    have an English label (row_label_text's rule). Datasette labels such a link with the other
+    table's rowLabel (its label column: name_zh), whatever the page's language."""
+    target, key_column = link_targets(table)[column]
+    schema = schemas()[target]
+    label, twin = roles.row_label(schema), english_twin(schema)
+    wanted = list(dict.fromkeys(k for k in keys if k is not None))
+    if twin is None or not wanted:
+        return {}
+    select = f'select "{key_column}" as key, "{label}", "{twin}" from "{target}" where "{key_column}" in '
+    out = {}
+    for start in range(0, len(wanted), READ_AT_ONCE):
+        chunk = wanted[start:start + READ_AT_ONCE]
+        for row in (await datasette.databases[database].execute(select + f"({', '.join('?' * len(chunk))})",
+                                                                  chunk)).rows:
+            english, chinese = row_label_text(schema, dict(row), "en")
+            if chinese is not None:
+                out[row["key"]] = (english, chinese)
+    return out
+
+
+async def linked_names(datasette, database: str, table: str | None, display_rows: list, lang: str) -> dict:
+    """Column -> english_names' answer, for the linked cells of an English page's rows ({} in Chinese):
+    those Datasette labelled (a Markup link; a row page and ?_labels=off show the bare key)."""
+    columns = labelled_columns(table) if lang == "en" else frozenset()
+    keys: dict[str, list] = {c: [] for c in columns}
+    for row in display_rows:
+        for cell in row.cells:
+            if cell["column"] in keys and isinstance(cell["value"], Markup):
+                keys[cell["column"]].append(cell.get("raw"))
+    return {c: await english_names(datasette, database, table, c, k) for c, k in keys.items() if k}
+
+
+def label_beside(english: str, chinese: str) -> Markup:
+    """The English label, the Chinese one small beside it (as _cells.html's row_label macro writes it)."""
+    return escape(english) + chinese_beside(chinese)
+
+
+def chinese_beside(chinese: str) -> Markup:
+    return Markup(f' <small class="label-zh" lang="zh-CN">{escape(chinese)}</small>')
+
+
+# The text of the link Datasette writes in a linked cell: <a href="…">label</a>&nbsp;<em>key</em>
+LINK_TEXT = re.compile(r'(<a href="[^"]*">)[^<]*(</a>)')
+
+
+def in_english(shown, names: tuple[str, str]) -> Markup:
+    """A linked cell with its link's text in English, the Chinese small beside it after the link (as
+    search.html shows a hit's label); the link and key as they were."""
+    if not isinstance(shown, Markup):  # not a link Datasette wrote (?_labels=off): text, kept escaped
+        return shown
+    english, chinese = names
+    # plain strings: a str added to a Markup is escaped, Datasette's <a> with it
+    text, beside = str(escape(english)), str(chinese_beside(chinese))
+    return Markup(LINK_TEXT.sub(lambda m: m.group(1) + text + m.group(2) + beside, str(shown), count=1))
+
+
+def cell_style(indent: int, named: tuple[str, str] | None) -> str:
+    """A cell's style attribute: the depth of an indented label; the width a linked row's English
+    label wants to fit two lines (`--name`, in ch: half its display width; _site_style.html caps it)."""
+    props = ([f"--depth: {indent}"] if indent else []) + ([f"--name: {display_width(named[0]) // 2 + 1}ch"]
+                                                          if named else [])
+    return f' style="{"; ".join(props)}"'
 
 
 def row_label_column(table: str | None) -> str | None:
@@ -313,11 +401,12 @@ def row_label_column(table: str | None) -> str | None:
 
 
 def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by: str | None, lang: str,
-              whole: bool = False) -> Markup:
+              whole: bool = False, names: dict | None = None) -> Markup:
     """A table page's <tr> rows, as _cells.html's `cell` macro writes a cell (title on phones, the
     label indented by its depth), built here: Datasette renders templates in async mode, where a
-    macro call per cell cost 60-110 ms of a 50-row page at N = 10,000 (benchmarks/bench_site.py)."""
-    label_column, linked = row_label_column(table), labelled_columns(table)
+    macro call per cell cost 60-110 ms of a 50-row page at N = 10,000 (benchmarks/bench_site.py).
+    `names`: linked_names' answer, for an English page."""
+    label_column, linked, names = row_label_column(table), labelled_columns(table), names or {}
     out = []
     for row, depth in tree_rows(table, display_rows, sorted_by):
         out.append("<tr>")
@@ -325,12 +414,14 @@ def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by
             cell = row.cells[i]
             column = cell["column"]
             indent = depth if column == label_column else 0
-            indented, style = (" indented", f' style="--depth: {indent}"') if indent else ("", "")
-            indented += " linked" if column in linked else ""
+            named = names[column].get(cell.get("raw")) if column in names else None  # an English label
+            style = cell_style(indent, named) if indent or named else ""
+            indented = " indented" if indent else ""
+            indented += (" linked named" if named else " linked") if column in linked else ""
             indented += width_class(table, cell)
             out.append(f'<td class="{cell_class(column, cell["value_type"])}{indented}" '
                        f'data-title="{escape(column_title(table, column, lang))}"{style}>'
-                       f"{escape(cell_html(column, cell, lang, table, whole))}</td>")
+                       f"{escape(cell_html(column, cell, lang, table, whole, names.get(column)))}</td>")
         out.append("</tr>")
     return Markup("\n".join(out))
 
@@ -504,7 +595,7 @@ async def home_content(datasette, lang: str) -> dict:
 
 def code_text(column: str, value, label, lang: str):
     """A facet value: a code as its label (the code beside on a Chinese page), else Datasette's label."""
-    shown = code_label(column, value, lang) or code_label_text(column, value, lang) or label
+    shown = (code_label if lang == "zh" else code_label_text)(column, value, lang) or label
     return "-" if shown is None or shown == "" else shown
 
 
@@ -522,6 +613,23 @@ def facets_shown(table: str | None, results: list, request) -> list:
     return list(first.values())
 
 
+async def facets_in_lang(datasette, database: str, table: str | None, results: list, request, lang: str) -> list:
+    """facets_shown's facets; on an English page a facet of a linked column labels its values with
+    the English labels, the Chinese beside (Datasette's label is the Chinese one), links unchanged."""
+    shown = facets_shown(table, results, request)
+    if lang != "en":
+        return shown
+    out = []
+    for facet in shown:
+        if facet["name"] in labelled_columns(table):
+            names = await english_names(datasette, database, table, facet["name"],
+                                        [v["value"] for v in facet["results"]])
+            facet = {**facet, "results": [{**v, "label": label_beside(*names[v["value"]])} if v["value"] in names
+                                          else v for v in facet["results"]]}
+        out.append(facet)
+    return out
+
+
 def download_url(request, fmt: str, headers: str | None = None) -> str:
     """The download of what this page shows (same filters, sort and parameters), in `fmt`."""
     if request is None:
@@ -535,8 +643,16 @@ def download_url(request, fmt: str, headers: str | None = None) -> str:
     return f"/-/download.{fmt}?" + urlencode(args)
 
 
-def template_vars(request, table: str | None, row_page: bool = False) -> dict:
+def template_vars(request, table: str | None, row_page: bool = False, datasette=None,
+                  database: str | None = None) -> dict:
+    """The template functions; `datasette` and `database` for those that read the database (async:
+    Jinja awaits what they return)."""
     lang = lang_of(request)
+
+    async def page_rows_html(display_rows, order, sorted_by):
+        names = await linked_names(datasette, database, table, display_rows, lang)
+        return rows_html(table, display_rows, order, sorted_by, lang, whole=row_page, names=names)
+
     return {
         "_": lambda s, **kw: text(lang, s, **kw),
         "lang": lang,
@@ -552,14 +668,13 @@ def template_vars(request, table: str | None, row_page: bool = False) -> dict:
         "rows_text": lambda n: text(lang, "{n} row" if n == 1 else "{n} rows", n=f"{n:,}"),  # "1 rows" read wrong
         "column_description": lambda column: column_description(table, column, lang),
         "query_rows_html": query_rows_html,
-        "rows_html": lambda display_rows, order, sorted_by: rows_html(table, display_rows, order, sorted_by, lang,
-                                                                      whole=row_page),
+        "rows_html": page_rows_html,
         "column_order": lambda columns: column_order(table, [c["name"] for c in columns]),
         "translate_error": lambda message: translate_error(lang, str(message)),
         "table_title": table_title,
         "table_description": lambda name: table_description(name, lang),
         "code_text": lambda column, value, label: code_text(column, value, label, lang),
-        "facets_shown": lambda results: facets_shown(table, results, request),
+        "facets_shown": lambda results: facets_in_lang(datasette, database, table, results, request, lang),
         "download_url": lambda fmt, headers=None: download_url(request, fmt, headers),
         "site_search_q": request.args.get("q") if request is not None and request.path.startswith("/-/search") else "",
     }
@@ -571,7 +686,7 @@ def extra_template_vars(template, database, table, request, datasette):
         return {}
 
     async def inner():
-        out = template_vars(request, table, row_page=template == "row.html")
+        out = template_vars(request, table, row_page=template == "row.html", datasette=datasette, database=database)
         if template in ("index.html", "database.html"):
             out["home"] = await home_info(datasette, out["lang"])
         return out
