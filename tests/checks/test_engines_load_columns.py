@@ -31,7 +31,7 @@ def test_a_constant_computed_column_is_shown_not_stored(engine, tmp_path):
                 "__zero": "cast(0 as BIGINT)"}
     assert engine.load("t", path, ["a", "b", "c"], ["a"], computed) is None
     stored = [name for (name,) in engine.query("select column_name from (describe r_t)")]
-    assert stored == ["a", "__m"]  # c never built, __zero not stored
+    assert stored == ["a", "__m"]  # __zero not stored (c is read for its UTF-8 only, in __m)
     assert engine.query('select rn, a, __m, __zero from t_t order by rn') == [(0, "1", 0, 0), (1, "2", 1, 0)]
     shown = [name for (name,) in engine.query("select column_name from (describe t_t)")]
     assert shown == ["rn", "a", "__m", "__zero"]  # the order given, as when every column was stored
@@ -99,3 +99,19 @@ def test_each_query_is_read_for_its_words_once_however_many_files():
             engines.columns_read([f["name"] for f in schema["fields"]], name, queries)
     reading = {sql for sql in queries if any(d.view(name) in sql for name in schemas)}
     assert engines._words.cache_info().misses == len(reading)
+
+
+@pytest.mark.parametrize("keep, computed", [(["a"], {"__m": "(case when t.\"c\" = '' then cast(1 as TINYINT) "
+                                                             "else cast(0 as TINYINT) end)"}), ([], {})])
+def test_a_column_nothing_reads_is_still_checked_for_utf8(engine, tmp_path, keep, computed):
+    """b is neither kept nor read by a computed column: the load reads it all the same, so the
+    reader refuses its invalid UTF-8 (it checks only the columns it builds); a valid file stores
+    no column more than before, or one byte a row where nothing else is stored."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"a,b,c\n1,x\xffy,z\n")
+    assert "CSV Error on Line: 2" in (engine.load("u", path, ["a", "b", "c"], keep, computed) or "")
+    path.write_bytes(b"a,b,c\n1,xy,z\n2,,\n")
+    assert engine.load("u", path, ["a", "b", "c"], keep, computed) is None
+    stored = [name for (name,) in engine.query("select column_name from (describe r_u)")]
+    assert stored == keep + list(computed) if computed else stored == ["__utf8"]
+    assert engine.query(f"select count(*) from t_u") == [(2,)]
