@@ -6,9 +6,9 @@ copy of test_engines_sql_checks.py, word for word), each compared to the pandas 
 One SparkSession (local mode, Java from Debian's openjdk-17-jre-headless) serves every test; it
 is started once, on the xdist worker that runs this module (conftest.py puts the module first in
 the collection, so that worker starts it at once and the other takes the rest of the suite). Its
-JVM maps Spark's classes from an AppCDS archive kept in the venv (class_archive: written when the
-first session's JVM exits, read by the next; start 11 -> 5 s at load 6-9; not under CI=true,
-whose fresh clone would only pay for writing it). The session remembers
+JVM maps Spark's classes from an AppCDS archive kept in the venv (class_archive: written as the
+first session's JVM exits, the session waiting for it, read by the next; start 11 -> 5 s at load
+6-9; not under CI=true, whose fresh clone would only pay for writing it). The session remembers
 what Spark computed (backends.remember_results): the broken copies differ from the real package
 in some files, so a table read from a file of the same rows, a query over tables of the same
 content, and each branch of a union query (one check or one table per branch) whose tables did
@@ -41,8 +41,8 @@ from __future__ import annotations
 import csv
 import os
 import re
+import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -54,32 +54,57 @@ from test_engines_sql_checks import broken as sql_checks_broken  # noqa: F401  t
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(request):
     from bazhong_accounts.checks.engines.backends import JAVA_OPTIONS, remember_results, spark_session
 
     # in a venv (make's .venv) the archive is kept there; not in CI, whose fresh clone never
     # reads it: writing it keeps the exiting JVM busy about 20 s of CPU after the tests
-    if sys.prefix != sys.base_prefix and not os.environ.get("CI"):
-        os.environ.setdefault("BAZHONG_SPARK_JAVA_OPTIONS", f"{JAVA_OPTIONS} {class_archive(Path(sys.prefix))}")
+    written = None
+    if sys.prefix != sys.base_prefix and not os.environ.get("CI") and "BAZHONG_SPARK_JAVA_OPTIONS" not in os.environ:
+        option, written = class_archive(Path(sys.prefix))
+        os.environ["BAZHONG_SPARK_JAVA_OPTIONS"] = f"{JAVA_OPTIONS} {option}"
     session = spark_session()
     remember_results(session)
+    if written:
+        request.addfinalizer(lambda: keep_class_archive(session.sparkContext._gateway.proc, written))
     return session
 
 
-def class_archive(folder: Path) -> str:
-    """The JVM option that maps the classes Spark loads from an archive (AppCDS) kept in `folder`
-    (the venv), or, the first time, writes the archive as the JVM exits (to a file of its own,
-    renamed by the next session: an archive cut short by a killed run is never read). Measured at
-    load 6-9: the JVM's start 11.0 -> 5.4 s, the real package's JVM CPU 26.9 -> 22.5 s. A JVM
-    that finds the archive stale (another Java or Spark) says so on stderr and starts without."""
-    archive = folder / "spark-classes.jsa"
-    for written in folder.glob("spark-classes.jsa.*"):
-        pid = written.suffix[1:]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists() and time.time() - written.stat().st_mtime > 30:
-            os.replace(written, archive)  # its session has ended, and its JVM has finished writing
+ARCHIVE, LOG_OFF = "spark-classes.jsa", "-Xlog:cds=off -Xlog:cds+dynamic=off"
+
+
+def class_archive(folder: Path) -> tuple[str, Path | None]:
+    """(the JVM option that maps the classes Spark loads from an archive (AppCDS) kept in
+    `folder` (the venv), the file the JVM writes it to as it exits, else None). The first time
+    the JVM writes it to a file of this process (spark-classes.jsa.PID), and keep_class_archive
+    renames it once the JVM has finished: an archive cut short by a killed run is never read, and
+    one left by a process that has died is removed. Measured at load 6-9: the JVM's start 11.0 ->
+    5.4 s, the real package's JVM CPU 26.9 -> 22.5 s. A JVM that finds the archive stale (another
+    Java or Spark) says so on stderr and starts without."""
+    archive = folder / ARCHIVE
+    for leftover in folder.glob(ARCHIVE + ".*"):
+        pid = leftover.suffix[1:]
+        if not (pid.isdigit() and Path(f"/proc/{pid}").exists()):  # else another session is writing it
+            leftover.unlink(missing_ok=True)
     if archive.exists():
-        return f"-XX:SharedArchiveFile={archive} -Xlog:cds=off -Xlog:cds+dynamic=off"
-    return f"-XX:ArchiveClassesAtExit={archive}.{os.getpid()} -Xlog:cds=off -Xlog:cds+dynamic=off"
+        return f"-XX:SharedArchiveFile={archive} {LOG_OFF}", None
+    written = folder / f"{ARCHIVE}.{os.getpid()}"
+    return f"-XX:ArchiveClassesAtExit={written} {LOG_OFF}", written
+
+
+def keep_class_archive(jvm, written: Path) -> None:
+    """End the JVM (it exits when its stdin closes, as when this process ends) and wait while it
+    writes the archive; keep the archive only if the JVM ended well, renamed in one step."""
+    jvm.stdin.close()
+    try:
+        ended_well = jvm.wait(timeout=300) == 0
+    except subprocess.TimeoutExpired:
+        jvm.kill()
+        ended_well = False
+    if ended_well and written.exists():
+        os.replace(written, written.with_suffix(""))
+    else:
+        written.unlink(missing_ok=True)
 
 
 def test_spark_agrees_on_the_real_package(spark, root_validation):
@@ -263,3 +288,41 @@ def test_a_union_remembered_branch_by_branch_gives_the_rows_of_the_whole(spark, 
     assert got[0] == got[2] == [(0, "1"), (0, "2"), (1, "b1")], got
     assert got[4] == got[6] == [(0, "3"), (1, "b1")], got
     assert got[5] == 1, "b's branch was not reused"
+
+
+def test_a_class_archive_left_by_a_dead_process_is_removed_not_read(tmp_path):
+    """A run killed while its JVM wrote the archive leaves spark-classes.jsa.PID, perhaps cut short:
+    the next session removes it and writes its own, never reads it; one of a live process (a
+    session running beside) is left alone."""
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    leftover, beside = tmp_path / f"spark-classes.jsa.{ended.pid}", tmp_path / f"spark-classes.jsa.{os.getppid()}"
+    leftover.write_bytes(b"cut short")
+    os.utime(leftover, (0, 0))  # long ago: not a JVM still writing
+    beside.write_bytes(b"being written")
+    option, written = class_archive(tmp_path)
+    assert not leftover.exists() and beside.read_bytes() == b"being written"
+    assert not (tmp_path / "spark-classes.jsa").exists()
+    assert written == tmp_path / f"spark-classes.jsa.{os.getpid()}"
+    assert option == f"-XX:ArchiveClassesAtExit={written} -Xlog:cds=off -Xlog:cds+dynamic=off"
+
+
+def test_a_kept_class_archive_is_read(tmp_path):
+    (tmp_path / "spark-classes.jsa").write_bytes(b"classes")
+    archive = tmp_path / "spark-classes.jsa"
+    assert class_archive(tmp_path) == (f"-XX:SharedArchiveFile={archive} -Xlog:cds=off -Xlog:cds+dynamic=off", None)
+
+
+@pytest.mark.parametrize("status", [0, 1])
+def test_the_class_archive_is_kept_only_when_its_jvm_ended_well(tmp_path, status):
+    """The archive takes its name in one step (os.replace) once the JVM has exited with 0; a JVM
+    that failed leaves nothing behind. A stand-in for the JVM: it waits for its stdin to close (as
+    Spark's gateway does), then writes the archive and exits."""
+    written = tmp_path / f"spark-classes.jsa.{os.getpid()}"
+    jvm = subprocess.Popen([sys.executable, "-S", "-c", "import sys; sys.stdin.read(); "
+                            f"open({str(written)!r}, 'w').write('classes'); sys.exit({status})"],
+                           stdin=subprocess.PIPE)
+    keep_class_archive(jvm, written)
+    assert jvm.returncode == status and not written.exists()
+    archive = tmp_path / "spark-classes.jsa"
+    assert (archive.read_text() if archive.exists() else None) == ("classes" if status == 0 else None)

@@ -165,6 +165,25 @@ def unknown_classification_code(pkg):
     return "data/expenditure_by_function.csv", lines[i], "code", f"unknown code {new}"
 
 
+def change_foreign_key(pkg: Path, resource: str, field: str, change) -> None:
+    """change(reference) on the schema's foreign key of `field`."""
+    p = pkg / "schemas" / f"{resource}.json"
+    schema = json.loads(p.read_text(encoding="utf-8"))
+    change(next(fk for fk in schema["foreignKeys"] if fk["fields"] == field)["reference"])
+    p.write_text(json.dumps(schema, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+@bad
+def foreign_keys_to_what_is_not_there(pkg):
+    """Both in one schema: the engines compare both lines, and Spark reads one changed resource
+    again, not two (test_engines_spark.py)."""
+    change_foreign_key(pkg, "glossary", "department", lambda ref: ref.update(resource="department"))
+    change_foreign_key(pkg, "glossary", "source_id", lambda ref: ref.update(fields="source_no"))
+    return ("schemas/glossary.json", None, "source_id",
+            "a foreign key refers to `source_no` of `sources`, not a field of its schema: "
+            "that foreign key is not checked")
+
+
 @bad
 def negative_amount(pkg):
     path, line, _ = edit(pkg, "expenditure_by_type", lambda r: r["amount"] not in ("", "0"),

@@ -40,7 +40,7 @@ def _load_package(root: Path, result: Result) -> list[tuple[str, str, dict, str]
     except (UnicodeDecodeError, ValueError) as e:
         report.add("datapackage.json", None, None, f"not valid JSON: {e}")
         return None
-    out, seen = [], set()
+    out, seen, unreadable = [], set(), set()
     for i, res in enumerate(package.get("resources", [])):
         name, rel, schema_ref = res.get("name"), res.get("path"), res.get("schema")
         if not name or not isinstance(rel, str) or schema_ref is None:
@@ -59,14 +59,25 @@ def _load_package(root: Path, result: Result) -> list[tuple[str, str, dict, str]
                 schema = json.loads((root / schema_ref).read_text(encoding="utf-8"))
             except (OSError, ValueError) as e:
                 report.add(schema_ref, None, None, f"schema of resource `{name}` cannot be read: {e}")
+                unreadable.add(name)
                 continue
         _guard(report, f"roles ({schema_path})", check_roles, schema, schema_path, report)
-        if keys_wrong := key_problems(schema):  # said once here; every engine then checks without them
-            for field, message in keys_wrong:
-                report.add(schema_path, None, field, message)
-            schema = with_usable_keys(schema)
         out.append((name, rel, schema, schema_path))
     result.resources = len(out)
+    return _keys_usable(out, unreadable, report)
+
+
+def _keys_usable(resources: list, unreadable: set[str], report: Report) -> list:
+    """Each key no engine could check (a field its schema or the referenced one lacks, a
+    resource not listed) said once at its schema, and left out: every engine then checks the
+    others alike (foreign keys refer across schemas, hence after all are read)."""
+    schemas: dict[str, dict | None] = {name: schema for name, _, schema, _ in resources}
+    schemas |= dict.fromkeys(unreadable)
+    out = []
+    for name, rel, schema, schema_path in resources:
+        for field, message in key_problems(schema, name, schemas):
+            report.add(schema_path, None, field, message)
+        out.append((name, rel, with_usable_keys(schema, name, schemas), schema_path))
     return out
 
 

@@ -86,7 +86,7 @@ def _collect(root: Path, with_frictionless: bool) -> Result:
     names = {name for name, _, _, _ in resources}
     for t in tables.values():
         _guard(report, f"primary key ({t.path})", checks_structure.check_primary_key, t, report)
-        _guard(report, f"foreign key ({t.path})", checks_structure.check_foreign_keys, t, tables, names, report)
+        _guard(report, f"foreign key ({t.path})", checks_structure.check_foreign_keys, t, tables, report)
     if with_frictionless:
         _guard(report, "frictionless", run_frictionless, root, tables, report)
 

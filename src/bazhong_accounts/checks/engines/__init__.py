@@ -346,16 +346,6 @@ def _ragged(root: Path, rel: str, ncols: int, error: str, report: Report) -> Non
         report.add(rel, message=f"not a valid CSV: {error}")
 
 
-def _unknown_references(resources, loaded: dict[str, Loaded], report: Report) -> None:
-    names = {name for name, *_ in resources}
-    for t in loaded.values():
-        for fk in t.schema.get("foreignKeys", []):
-            rname = fk["reference"].get("resource") or t.name
-            if rname not in names:
-                report.add(t.rel, None, as_list(fk["fields"])[-1],
-                           f"foreign key refers to `{rname}`, which is not a resource of datapackage.json")
-
-
 def split_cell_checks(engine, schema: dict, checks: list, keep: list[str]) -> tuple[list, dict[str, list]]:
     """(the cell checks the load computes row by row as masks, the checks of each kept column
     run after the load on the column's distinct values). An engine with `distinct_checks`
@@ -500,7 +490,6 @@ def checked(root: str | Path, engine: str = "duckdb", session=None) -> Iterator[
     try:
         loaded = _load_all(root, backend, resources, report)
         report_unlisted_csvs(root, resources, report)
-        _unknown_references(resources, loaded, report)
         _guard(report, "reading again", _read_in_full, backend, loaded)
         mark_type_checked(loaded)  # the row checks below need not match a type the load found everywhere
         names = [r[0] for r in resources]

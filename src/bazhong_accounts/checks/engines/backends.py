@@ -58,6 +58,7 @@ class DuckDBEngine:
         self.full: set[str] = set()  # resources read again with every column (load_full)
         self.rows_loaded: dict[str, int] = {}  # resource -> rows, as load() counted them
         self.loaders: dict[int, object] = {}  # thread -> its cursor, for the loads run at once
+        self.source_pairs: dict[str, int] | None = None  # made once a run by sources_sql.source_pairs
         self._lock = threading.Lock()
 
     def load(self, resource: str, path: Path, header: list[str], keep: list[str],
@@ -369,6 +370,7 @@ class SparkEngine:
         self.memo = _REMEMBERED[id(self.spark)][1] if id(self.spark) in _REMEMBERED else None
         self.prints: dict[str, str] = {}  # view -> fingerprint of what it was computed from
         self.schemas: dict[str, str] = {}  # view -> its columns' names and types
+        self.source_pairs: dict[str, int] | None = None  # made once a run by sources_sql.source_pairs
         self._name_call_site()
 
     def _name_call_site(self) -> None:

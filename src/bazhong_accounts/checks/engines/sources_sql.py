@@ -51,14 +51,14 @@ def pairs_sql(name: str, col: str, differs: str | None) -> str:
 
 def source_pairs(engine, loaded: dict) -> dict[str, int]:
     """The pairs of every quoted resource made an engine table once (PAIRS), by whichever check
-    asks first (kept on the engine: a lane's checks share it); returns resource -> 1 when some
-    row is not of its source's department-year (source_differs), else 0."""
-    if getattr(engine, "_source_pairs", None) is None:
+    asks first (kept on the engine, engine.source_pairs: a lane's checks share it); returns
+    resource -> 1 when some row is not of its source's department-year (source_differs), else 0."""
+    if engine.source_pairs is None:
         schemas = {n: t.schema for n, t in loaded.items()}
         parts = [pairs_sql(name, col, source_differs(schemas, name)) for col, name in quoted(schemas)]
-        engine._source_pairs = {}
+        engine.source_pairs = {}
         if SOURCES in loaded and parts:
             engine.materialize(PAIRS, " union all ".join(parts))
-            engine._source_pairs = {res: int(n) for res, n in engine.query(
+            engine.source_pairs = {res: int(n) for res, n in engine.query(
                 f"select res, max(differs) from {q(PAIRS)} group by res")}
-    return engine._source_pairs
+    return engine.source_pairs
