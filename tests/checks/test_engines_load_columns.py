@@ -114,4 +114,4 @@ def test_a_column_nothing_reads_is_still_checked_for_utf8(engine, tmp_path, keep
     assert engine.load("u", path, ["a", "b", "c"], keep, computed) is None
     stored = [name for (name,) in engine.query("select column_name from (describe r_u)")]
     assert stored == keep + list(computed) if computed else stored == ["__utf8"]
-    assert engine.query(f"select count(*) from t_u") == [(2,)]
+    assert engine.query("select count(*) from t_u") == [(2,)]
