@@ -97,9 +97,11 @@ def columns_read(header: list[str], resource: str, queries: list[str]) -> list[s
     return [h for h in header if h in words]
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def _words(sql: str) -> frozenset[str]:
-    """The identifiers of a query (each query is read for every resource: parsed once)."""
+    """The identifiers of a query (each query is read for every resource: parsed once). The
+    cache holds more than a package's queries (N = 10,000: 267; at 256 every call of
+    columns_read, file after file, found the ones it needed evicted and parsed them again)."""
     return frozenset(quoted.replace('""', '"') if quoted else word for quoted, word in _WORD.findall(sql))
 
 

@@ -125,7 +125,9 @@ def constraint_checks(resource: str, schema: dict) -> list[Check]:
         if "enum" in c:
             values = ", ".join(lit(v) for v in c["enum"])
             out.append(_cell(resource, "enum", f, f"{ok} and {col} not in ({values})"))
-        if "minLength" in c:
+        # a minLength of 1 cannot fail on a non-empty cell (an empty one is `required`'s): no
+        # check, where it had counted the characters of every quote of every row while loading
+        if int(c.get("minLength", 0)) > 1:
             out.append(_cell(resource, "length", f, f"{ok} and length({col}) < {int(c['minLength'])}"))
         if "maxLength" in c:
             out.append(_cell(resource, "length", f, f"{ok} and length({col}) > {int(c['maxLength'])}"))
