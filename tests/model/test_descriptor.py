@@ -20,6 +20,8 @@ def fk(fields, resource, rfields) -> dict:
     return {"fields": fields, "reference": {"resource": resource, "fields": rfields}}
 
 
+NOT_NAMES = ("a foreign key's `fields` and `reference.fields` must each be a field name or a list of field "
+             "names: that foreign key is not checked")
 UNITS = schema("year", "unit", "name", pk=["year", "unit"])
 GOOD = fk(["year", "unit"], "units", ["year", "unit"])
 SELF = fk("parent", "", "unit")  # "" is the schema's own resource
@@ -44,6 +46,9 @@ SELF = fk("parent", "", "unit")  # "" is the schema's own resource
      (None, "a foreign key needs `fields` and `reference.fields`: that foreign key is not checked")),
     (fk("unit_id", "units", "unit"),
      ("unit_id", "a foreign key names `unit_id`, not a field of the schema: that foreign key is not checked")),
+    (fk(42, "units", "unit"), (None, NOT_NAMES)),  # fields neither a name nor a list of names
+    (fk("unit", "units", ["unit", 7]), (None, NOT_NAMES)),
+    ("unit", (None, NOT_NAMES)),  # a foreign key that is not an object
 ])
 def test_a_foreign_key_that_cannot_be_checked_is_said_and_left_out(broken, said):
     projects = schema("year", "unit", "parent", pk=["year", "unit"], fks=[GOOD, broken, SELF])
@@ -83,3 +88,11 @@ def test_usable_keys_are_kept_as_they_are():
     schemas = {"units": UNITS, "projects": projects}
     assert key_problems(projects, "projects", schemas) == []
     assert with_usable_keys(projects, "projects", schemas) == projects
+
+
+@pytest.mark.parametrize("pk", [42, ["year", 7], {"fields": "year"}])
+def test_a_primary_key_that_is_not_field_names_is_said_and_left_out(pk):
+    units = schema("year", "unit", pk=pk)
+    assert key_problems(units, "units", {"units": units}) == [
+        (None, "primaryKey must be a field name or a list of field names: the key checks of this resource are skipped")]
+    assert "primaryKey" not in with_usable_keys(units, "units", {"units": units})

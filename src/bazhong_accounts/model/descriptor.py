@@ -61,11 +61,21 @@ def _unusable_keys(schema: dict, resource: str, schemas: dict[str, dict | None]
     """(which key: "pk" or the foreign key's index, the field to name, the message or None:
     left out without a word)."""
     names = _field_names(schema)
-    out: list[tuple[str | int, str | None, str | None]] = [
-        ("pk", k, f"primaryKey names `{k}`, not a field of the schema: the key checks of this resource are skipped")
-        for k in as_list(schema.get("primaryKey")) if k not in names]
+    out: list[tuple[str | int, str | None, str | None]] = []
+    if not _names(schema.get("primaryKey")):
+        out.append(("pk", None, "primaryKey must be a field name or a list of field names: "
+                                "the key checks of this resource are skipped"))
+    else:
+        out += [("pk", k, f"primaryKey names `{k}`, not a field of the schema: "
+                          "the key checks of this resource are skipped")
+                for k in as_list(schema.get("primaryKey")) if k not in names]
     for n, fk in enumerate(schema.get("foreignKeys", [])):
-        if missing := [k for k in as_list(fk.get("fields")) if k not in names]:
+        reference = fk.get("reference") if isinstance(fk, dict) else None
+        if not (isinstance(fk, dict) and _names(fk.get("fields"))
+                and (not isinstance(reference, dict) or _names(reference.get("fields")))):
+            out.append((n, None, "a foreign key's `fields` and `reference.fields` must each be a field name "
+                                 "or a list of field names: that foreign key is not checked"))
+        elif missing := [k for k in as_list(fk.get("fields")) if k not in names]:
             out += [(n, k, f"a foreign key names `{k}`, not a field of the schema: that foreign key is not checked")
                     for k in missing]
         else:
@@ -106,6 +116,13 @@ def _referenced(fk: dict, resource: str) -> str:
 
 def _fields(n: int) -> str:
     return f"{n} field" if n == 1 else f"{n} fields"
+
+
+def _names(value) -> bool:
+    """A key's fields as a schema may give them: none, a field name, or a list of field names
+    (anything else, say 42, would fail inside as_list and the checks)."""
+    return value is None or isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(v, str) for v in value))
 
 
 def _field_names(schema: dict) -> set:
