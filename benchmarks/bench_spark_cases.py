@@ -4,6 +4,7 @@ Spark jobs run, and the load average. The JVM's CPU is what the machine's load d
 (the wall time it does). With --against REF, a checkout of REF is timed the same way first.
 
     .venv/bin/python benchmarks/bench_spark_cases.py --against main   # about 5 minutes on a quiet machine
+    CI=true .venv/bin/python benchmarks/bench_spark_cases.py --against main --rounds 3   # alternated, medians
 
 The measuring is a pytest plugin (this module, `-p bench_spark_cases`): it reads the JVM's CPU
 from /proc once the session fixture has started it, in all and by its threads' groups (THREADS:
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -95,7 +97,8 @@ def pytest_runtest_protocol(item, nextitem):
         row = {"test": item.name, "wall": time.perf_counter() - wall, "jvm_cpu": _jvm_cpu() - jvm,
                "threads": _groups(threads, after, _jvm_cpu() - jvm),
                "py_cpu": sum(os.times()[:2]) - py, "jobs": _jobs() - jobs, "load": before,
-               "worker": os.environ.get("PYTEST_XDIST_WORKER", "")}
+               "worker": os.environ.get("PYTEST_XDIST_WORKER", ""),
+               "slow": item.get_closest_marker("spark_slow") is not None}
         with open(OUT, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
 
@@ -115,28 +118,55 @@ def _split(threads: dict[str, float]) -> str:
     return ", ".join(f"{g} {cpu:.1f}" for g, cpu in threads.items())
 
 
+def _print(name: str, rows: list[dict]) -> None:
+    print(f"{name}:")
+    for r in rows:
+        print(f"  {r['test']:<62} wall {r['wall']:6.1f} s | JVM CPU {r['jvm_cpu']:6.1f} s | "
+              f"Python CPU {r['py_cpu']:5.1f} s | {r['jobs']:4d} jobs | load {r['load']}")
+        print(f"  {'':<62} JVM threads: {_split(r['threads'])}")
+    for label, chosen in (("all", rows), ("in make test (not spark_slow)", [r for r in rows if not r.get("slow")])):
+        total = {k: sum(r[k] for r in chosen) for k in ("wall", "jvm_cpu", "py_cpu", "jobs")}
+        print(f"  {label:<62} wall {total['wall']:6.1f} s | JVM CPU {total['jvm_cpu']:6.1f} s | "
+              f"Python CPU {total['py_cpu']:5.1f} s | {total['jobs']:4d} jobs", flush=True)
+    groups = {g: sum(r["threads"][g] for r in rows) for g in rows[0]["threads"]} if rows else {}
+    print(f"  {'':<62} JVM threads: {_split(groups)}", flush=True)
+
+
+def _medians(runs: dict[str, list[list[dict]]]) -> None:
+    """Per tree, the median over the rounds of each test's JVM CPU, and of the totals."""
+    print("medians over the rounds (JVM CPU s):")
+    for name, rounds in runs.items():
+        by_test: dict[str, list[float]] = {}
+        for rows in rounds:
+            for r in rows:
+                by_test.setdefault(r["test"], []).append(r["jvm_cpu"])
+        fast = [sum(r["jvm_cpu"] for r in rows if not r.get("slow")) for rows in rounds]
+        every = [sum(r["jvm_cpu"] for r in rows) for rows in rounds]
+        print(f"  {name}: in make test {statistics.median(fast):.1f} ({', '.join(f'{x:.1f}' for x in fast)}), "
+              f"all {statistics.median(every):.1f}")
+        for test, values in by_test.items():
+            print(f"    {test:<62} {statistics.median(values):6.1f}  ({', '.join(f'{x:.1f}' for x in values)})")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--against", metavar="REF", help="also time a checkout of this git ref (e.g. main)")
+    ap.add_argument("--rounds", type=int, default=1, help="runs of each tree, taking turns (medians printed)")
     args = ap.parse_args()
     failed = 0
+    runs: dict[str, list[list[dict]]] = {}
     with trees_to_time(args.against) as trees:
-        for name, tree in trees.items():
-            out = Path(f"/tmp/bench_spark_cases.{os.getpid()}.jsonl")
-            out.unlink(missing_ok=True)
-            failed |= run(tree, out)
-            rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] if out.exists() else []
-            out.unlink(missing_ok=True)
-            print(f"{name}:")
-            for r in rows:
-                print(f"  {r['test']:<62} wall {r['wall']:6.1f} s | JVM CPU {r['jvm_cpu']:6.1f} s | "
-                      f"Python CPU {r['py_cpu']:5.1f} s | {r['jobs']:4d} jobs | load {r['load']}")
-                print(f"  {'':<62} JVM threads: {_split(r['threads'])}")
-            total = {k: sum(r[k] for r in rows) for k in ("wall", "jvm_cpu", "py_cpu", "jobs")}
-            print(f"  {'all':<62} wall {total['wall']:6.1f} s | JVM CPU {total['jvm_cpu']:6.1f} s | "
-                  f"Python CPU {total['py_cpu']:5.1f} s | {total['jobs']:4d} jobs", flush=True)
-            groups = {g: sum(r["threads"][g] for r in rows) for g in rows[0]["threads"]} if rows else {}
-            print(f"  {'':<62} JVM threads: {_split(groups)}", flush=True)
+        for _ in range(args.rounds):
+            for name, tree in trees.items():
+                out = Path(f"/tmp/bench_spark_cases.{os.getpid()}.jsonl")
+                out.unlink(missing_ok=True)
+                failed |= run(tree, out)
+                rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] if out.exists() else []
+                out.unlink(missing_ok=True)
+                runs.setdefault(name, []).append(rows)
+                _print(name, rows)
+    if args.rounds > 1:
+        _medians(runs)
     return failed
 
 

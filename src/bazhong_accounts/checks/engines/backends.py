@@ -330,6 +330,8 @@ class Remembered:
         self.rows: dict[str, list[tuple]] = {}  # fingerprint -> the rows of a query or of a union's branch
         self.schemas: dict[str, str] = {}  # fingerprint -> the schema of a view
         self.columns: dict[str, list[tuple[str, str]]] = {}  # a union's text and its views' schemas -> its columns
+        # temporary view -> the fingerprint of the remembered frame it shows now (SparkEngine._show)
+        self.shown: dict[str, str] = {}
         self.computed = self.reused = 0  # Spark jobs run and saved (checkpoints and queries)
 
 
@@ -364,7 +366,7 @@ class SparkEngine:
     def __init__(self, session=None):
         self.spark = session or spark_session()
         self.frames: list = []  # checkpointed frames, released by close()
-        self.views: list[str] = []  # temporary views of CTEs, dropped by close()
+        self.views: list[str] = []  # temporary views of CTEs and union branches (close())
         self.bytes = 0
         # remember_results() was called for the session
         self.memo = _REMEMBERED[id(self.spark)][1] if id(self.spark) in _REMEMBERED else None
@@ -402,7 +404,7 @@ class SparkEngine:
 
         def table():
             df = self._local_table(rows, header) if small else self._csv_table(path, header)
-            df.createOrReplaceTempView(raw)
+            self._show(raw, df)
             return self.spark.sql(text)
 
         key = None
@@ -454,7 +456,8 @@ class SparkEngine:
         else:
             df = self.memo.frames[key] = self._one_task(make()).localCheckpoint(eager=False)
             self.memo.computed += 1
-        df.createOrReplaceTempView(name)
+        if not self._showing(name, key):
+            self._show(name, df, key)
         self.prints[name] = key
         if self.memo is not None:  # what a union over the view is typed by (_by_branch)
             self.schemas[name] = self.memo.schemas.get(key) or self.memo.schemas.setdefault(key, df.schema.simpleString())
@@ -569,13 +572,39 @@ class SparkEngine:
             sql = f"select {_cast_to(columns, named=True)} from ({branch}) b({_positions(columns)})"
             self._register(parts[-1], self._fingerprint(sql), lambda sql=sql: self.spark.sql(sql))
             self.views.append(parts[-1])
-        self.spark.sql(" union all ".join(f"select * from {p}" for p in parts)).createOrReplaceTempView(name)
         self.prints[name] = _digest(*(str(self.prints[p]).encode() for p in parts))
+        union = " union all ".join(f"select * from {p}" for p in parts)
+        key = _digest(union.encode(), self.prints[name].encode())
+        if not self._showing(name, key):
+            self._show(name, self.spark.sql(union), key)
         self.schemas[name] = str(columns)
 
+    def _showing(self, name: str, key: str | None) -> bool:
+        """View `name` shows the remembered frame of fingerprint `key` already (_show made it)."""
+        return self.memo is not None and key is not None and self.memo.shown.get(name) == key
+
+    def _show(self, name: str, df, key: str | None = None) -> None:
+        """df.createOrReplaceTempView(name): a command Spark analyses and runs, with its events
+        (about 6 ms of the driver's CPU, 24 ms in a cold JVM), which callers skip where the view
+        shows the remembered frame of fingerprint `key` already (_showing: the next package of a
+        test, whose unchanged files and views give the same frames; the mutation cases' four
+        copies made 340 views, most of them again). A view made with no key, or by an engine
+        that remembers nothing, is forgotten by name."""
+        shown = _REMEMBERED[id(self.spark)][1].shown if id(self.spark) in _REMEMBERED else {}
+        shown.pop(name, None)  # forgotten first: a failed command leaves nothing known
+        df.createOrReplaceTempView(name)
+        if self.memo is not None and key is not None:
+            shown[name] = key
+
     def close(self) -> None:
-        for name in self.views:
-            self.spark.catalog.dropTempView(name)
+        """The views of CTEs and union branches dropped and the frames released; with remembered
+        results both are the session's, kept for the next package (their names carry their text
+        or are made again over what they show: _show)."""
+        if self.memo is None:
+            shown = _REMEMBERED[id(self.spark)][1].shown if id(self.spark) in _REMEMBERED else {}
+            for name in self.views:
+                shown.pop(name, None)  # the session's record, if another engine on it remembers
+                self.spark.catalog.dropTempView(name)
         for df in self.frames:
             df.unpersist()
 
