@@ -290,6 +290,52 @@ def test_a_union_remembered_branch_by_branch_gives_the_rows_of_the_whole(spark, 
     assert got[5] == 1, "b's branch was not reused"
 
 
+def test_a_union_view_made_branch_by_branch_has_the_types_of_the_whole(spark, tmp_path):
+    """materialize() of a union makes a view per branch, each cast to the whole union's types,
+    which SparkEngine._widened takes from the branches' own types (int and string: string; a
+    null and a bigint: bigint; int and double: double): the view gives what the union itself
+    gives on an engine that remembers nothing. Each branch is analysed on its own once: a union
+    of the same branches and a new one analyses only the new one."""
+    from bazhong_accounts.checks.engines.backends import SparkEngine, remember_results
+
+    (tmp_path / "a.csv").write_text("x\n1\n2\n", encoding="utf-8")
+    two = ('select 0 as k, cast(x as integer) as v, null as n, cast(x as int) as d from "t_a" union all '
+           'select 1 as k, x as v, cast(x as bigint) as n, cast(x as double) as d from "t_a"')
+    three = two + ' union all select 2 as k, 7 as v, null as n, null as d from "t_a"'
+    remember_results(spark)
+    got = []
+    for sql in (two, three):
+        for remember in (False, True):
+            engine = SparkEngine(spark)
+            engine.memo = engine.memo if remember else None
+            assert engine.load("a", tmp_path / "a.csv", ["x"], ["x"], {}) is None
+            analysed: list[str] = []
+            engine.spark = _Counting(spark, analysed)
+            engine.materialize("u", sql)
+            got.append((engine.query("select * from u order by k, v"), spark.sql("select * from u").schema.simpleString()))
+            got.append(sum(re.fullmatch(r"SELECT \d AS k, .* FROM `t_a`", text) is not None for text in analysed))
+            engine.spark = spark
+            engine.close()
+    assert got[0][0] == [(0, "1", None, 1.0), (0, "2", None, 2.0), (1, "1", 1, 1.0), (1, "2", 2, 2.0)], got
+    assert got[0][1] == "struct<k:int,v:string,n:bigint,d:double>", got
+    assert got[2] == got[0] and got[6] == got[4] and len(got[4][0]) == 6, got
+    assert (got[3], got[7]) == (2, 1), "each branch analysed once on its own, then its types remembered"
+
+
+class _Counting:
+    """The session, each SQL text it is asked to analyse written down."""
+
+    def __init__(self, spark, texts):
+        self._spark, self._texts = spark, texts
+
+    def sql(self, text):
+        self._texts.append(text)
+        return self._spark.sql(text)
+
+    def __getattr__(self, name):
+        return getattr(self._spark, name)
+
+
 def test_a_class_archive_left_by_a_dead_process_is_removed_not_read(tmp_path):
     """A run killed while its JVM wrote the archive leaves spark-classes.jsa.PID, perhaps cut short:
     the next session removes it and writes its own, never reads it; one of a live process (a

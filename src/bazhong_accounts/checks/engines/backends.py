@@ -343,6 +343,7 @@ class Remembered:
         self.rows: dict[str, list[tuple]] = {}  # fingerprint -> the rows of a query or of a union's branch
         self.schemas: dict[str, str] = {}  # fingerprint -> the schema of a view
         self.columns: dict[str, list[tuple[str, str]]] = {}  # a union's text and its views' schemas -> its columns
+        self.own: dict[str, list[tuple[str, str]]] = {}  # a union branch's text and its views' schemas -> its columns
         # temporary view -> the fingerprint of the remembered frame it shows now (SparkEngine._show)
         self.shown: dict[str, str] = {}
         self.computed = self.reused = 0  # Spark jobs run and saved (checkpoints and queries)
@@ -541,12 +542,39 @@ class SparkEngine:
     def _columns(self, text: str, fields=None) -> list[tuple[str, str]] | None:
         """The (name, type) of each column of a union, remembered by its text and the schemas of
         the views it reads (the same for every package of the same schemas): those given by
-        `fields` of a union just analysed, or those remembered, or None."""
-        key = _digest(text.encode(), *(f"{n}={self.schemas[n]}".encode()
-                                       for n in sorted(_names(text)) if n in self.schemas))
+        `fields` of a union just analysed (or the columns themselves), or those remembered, or None."""
+        key = self._typed(text)
         if fields is not None:
-            self.memo.columns[key] = [(f.name, f.dataType.simpleString()) for f in fields]
+            self.memo.columns[key] = [f if isinstance(f, tuple) else (f.name, f.dataType.simpleString())
+                                      for f in fields]
         return self.memo.columns.get(key)
+
+    def _typed(self, text: str) -> str:
+        """A query's text and the schemas of the views it reads: what its columns' types depend on."""
+        return _digest(text.encode(), *(f"{n}={self.schemas[n]}".encode()
+                                        for n in sorted(_names(text)) if n in self.schemas))
+
+    def _widened(self, branches: tuple[str, ...]) -> tuple[list[tuple[str, str]], dict[int, object]]:
+        """(the columns of the union of `branches`, the branches analysed here by their index).
+        Each branch's own columns are remembered by its text and its views' schemas, so only a
+        branch not seen before is analysed, once: its frame is returned for the caller to cast
+        rather than analyse again. Where the branches differ, Spark widens their types over a
+        union of typed nulls (the same rule as over the branches themselves, on a plan of a few
+        nodes rather than of the whole union: the breaks of the real package, 32 KB of SQL,
+        analysed twice before, once whole for its types and once branch by branch)."""
+        owns, frames = [], {}
+        for i, branch in enumerate(branches):
+            key = self._typed(branch)
+            if key not in self.memo.own:
+                frames[i] = self.spark.sql(branch)
+                self.memo.own[key] = [(f.name, f.dataType.simpleString()) for f in frames[i].schema.fields]
+            owns.append(self.memo.own[key])
+        if all(own == owns[0] for own in owns):
+            return owns[0], frames
+        nulls = " union all ".join("select " + ", ".join(("null" if t == "void" else f"cast(null as {t})")
+                                                         + f" as `{n.replace('`', '``')}`" for n, t in own)
+                                   for own in owns)
+        return [(f.name, f.dataType.simpleString()) for f in self.spark.sql(nulls).schema.fields], frames
 
     def _one_task(self, df):
         """A union of n branches is n tasks, each deserialising the whole plan (seen in jstack;
@@ -578,12 +606,18 @@ class SparkEngine:
         remembered by its own fingerprint (as _by_branch remembers a query's rows): a package
         that changes a few files computes and analyses only the branches that read them, not the
         whole union again. Each branch is cast to the whole union's columns (_columns)."""
-        columns = self._columns(text) or self._columns(text, self.spark.sql(text).schema.fields)
-        parts = []
+        columns, frames = self._columns(text), {}
+        if columns is None:
+            columns, frames = self._widened(branches)
+            self._columns(text, columns)
+        parts, positions = [], [f"c{j}" for j in range(len(columns))]
         for i, branch in enumerate(branches):
             parts.append(f"{name}_{i}")
             sql = f"select {_cast_to(columns, named=True)} from ({branch}) b({_positions(columns)})"
-            self._register(parts[-1], self._fingerprint(sql), lambda sql=sql: self.spark.sql(sql))
+            # a branch _widened analysed is cast as the text says, not analysed again
+            self._register(parts[-1], self._fingerprint(sql),
+                           (lambda df=frames[i]: df.toDF(*positions).selectExpr(*_casts(columns, named=True)))
+                           if i in frames else (lambda sql=sql: self.spark.sql(sql)))
             self.views.append(parts[-1])
         self.prints[name] = _digest(*(str(self.prints[p]).encode() for p in parts))
         union = " union all ".join(f"select * from {p}" for p in parts)
@@ -629,11 +663,15 @@ def _positions(columns: list[tuple[str, str]]) -> str:
 
 def _cast_to(columns: list[tuple[str, str]], named: bool = False) -> str:
     """The columns c0, c1, … cast to the types of a union's columns (named as they are)."""
+    return ", ".join(_casts(columns, named))
+
+
+def _casts(columns: list[tuple[str, str]], named: bool = False) -> list[str]:
     def one(j: int, name: str, type_: str) -> str:
         cell = f"c{j}" if type_ == "void" else f"cast(c{j} as {type_})"  # void: a null of every branch
         return f"{cell} as `{name}`" if named else cell
 
-    return ", ".join(one(j, name, type_) for j, (name, type_) in enumerate(columns))
+    return [one(j, name, type_) for j, (name, type_) in enumerate(columns)]
 
 
 def _digest(*parts: bytes) -> str:
