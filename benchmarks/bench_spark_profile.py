@@ -1,14 +1,16 @@
 """Where the Spark tests' JVM spends its CPU: the module tests/checks/test_engines_spark.py run
 once (no xdist, CI=true: no class archive) with Java Flight Recorder on, then JFR's execution
-samples of every thread, split by thread and, for the driver thread, by phase (parsing, analysis,
-optimisation, planning, checkpoints, building RDDs, task serialisation, …) and by what the
-leaf frames do (ClosureCleaner reading class files, class loading).
+samples of every thread, split by thread and, for the driver thread, by stage (parsing,
+analysis, optimisation, planning, ClosureCleaner reading and parsing class files, task
+serialisation, class loading, …) and by the Spark call Python made (sql, localCheckpoint,
+collect, createOrReplaceTempView).
 
-    .venv/bin/python benchmarks/bench_spark_profile.py [-k EXPR] [--jfr FILE]   # about 3 minutes
+    .venv/bin/python benchmarks/bench_spark_profile.py [-k EXPR] [--keep FILE | --jfr FILE]   # about 4 minutes
 
---jfr FILE reads a recording already made (no test run); --keep FILE keeps the one made. A sample belongs to the first phase
-whose frame appears in its stack, read from the thread's root; so `checkpoint` is the work done
-under a local checkpoint's computation whatever it is. Percentages are of the driver's samples.
+--jfr FILE reads a recording already made (no test run); --keep FILE keeps the one made. A
+driver sample's stage is the first of STAGES found in its stack (ClosureCleaner before the
+planning that called it; `optimise` and `plan` include what explainString made Spark compute
+lazily); its entry the Spark call Python made. Percentages are of the driver's samples.
 """
 
 from __future__ import annotations
@@ -25,45 +27,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 JFR = "/usr/lib/jvm/java-17-openjdk-amd64/bin/jfr"
 
-# the driver's phases, by a frame of the stack (class, method prefix), tried root first
-PHASES = (
-    ("parse", ("org.apache.spark.sql.catalyst.parser.", "")),
-    ("parse", ("org.apache.spark.sql.execution.SparkSqlParser", "")),
-    ("analyse", ("org.apache.spark.sql.execution.QueryExecution", "assertAnalyzed")),
-    ("analyse", ("org.apache.spark.sql.execution.QueryExecution", "lambda$analyzed")),
-    ("analyse", ("org.apache.spark.sql.catalyst.analysis.", "")),
-    ("optimise", ("org.apache.spark.sql.execution.QueryExecution", "lambda$optimizedPlan")),
-    ("optimise", ("org.apache.spark.sql.catalyst.optimizer.", "")),
-    ("plan", ("org.apache.spark.sql.execution.QueryExecution", "lambda$sparkPlan")),
-    ("plan", ("org.apache.spark.sql.execution.QueryExecution", "lambda$executedPlan")),
-    ("plan", ("org.apache.spark.sql.execution.QueryExecution$", "createSparkPlan")),
-    ("plan", ("org.apache.spark.sql.execution.QueryExecution$", "prepareForExecution")),
-    ("explain", ("org.apache.spark.sql.execution.QueryExecution", "explainString")),
-    ("explain", ("org.apache.spark.sql.execution.QueryExecution", "simpleString")),
-    ("schedule", ("org.apache.spark.scheduler.DAGScheduler", "")),
-    ("schedule", ("org.apache.spark.scheduler.", "")),
-    ("run job / RDDs", ("org.apache.spark.SparkContext", "runJob")),
-    ("build RDDs", ("org.apache.spark.sql.execution.SparkPlan", "execute")),
-    ("arrow in", ("org.apache.spark.sql.api.python.PythonSQLUtils", "")),
-    ("arrow in", ("org.apache.spark.sql.execution.arrow.", "")),
-    ("checkpoint", ("org.apache.spark.sql.classic.Dataset", "checkpoint")),
-    ("checkpoint", ("org.apache.spark.sql.classic.Dataset", "localCheckpoint")),
-    ("view", ("org.apache.spark.sql.classic.Dataset", "createOrReplaceTempView")),
-    ("analyse", ("org.apache.spark.sql.classic.Dataset$", "ofRows")),
-    ("collect", ("org.apache.spark.sql.Dataset", "collectToPython")),
-    ("collect", ("org.apache.spark.sql.classic.Dataset", "collectToPython")),
-    ("py4j", ("py4j.", "")),
-)
-# what the leaf frames do, whatever the phase
-LEAVES = (
-    ("ClosureCleaner", "org.apache.spark.util.ClosureCleaner"),
-    ("class loading", "java.lang.ClassLoader.loadClass"),
-    ("class loading", "java.lang.ClassLoader.defineClass"),
-    ("jar reading", "java.util.zip."),
-    ("serialisation", "java.io.ObjectOutputStream"),
-    ("serialisation", "org.apache.spark.serializer."),
-    ("tree copy", "org.apache.spark.sql.catalyst.trees.TreeNode.makeCopy"),
-    ("regex", "java.util.regex."),
+# what a driver sample is doing, the first of these found in its stack (so ClosureCleaner's own
+# class loading counts as ClosureCleaner): (name, class name ends with, method name starts with)
+STAGES = (
+    ("ClosureCleaner", "org.apache.spark.util.ClosureCleaner", ""),
+    ("ClosureCleaner", "org.apache.spark.util.ClosureCleaner$", ""),
+    ("task serialisation", "java.io.ObjectOutputStream", ""),
+    ("class loading", "java.lang.ClassLoader", "loadClass"),
+    ("parse", "SparkSqlParser", ""),
+    ("parse", "AbstractSqlParser", ""),
+    ("optimise", "QueryExecution", "lambda$optimizedPlan"),
+    ("optimise", "QueryExecution", "$anonfun$optimizedPlan"),
+    ("plan", "QueryExecution", "lambda$sparkPlan"),
+    ("plan", "QueryExecution", "$anonfun$sparkPlan"),
+    ("plan", "QueryExecution", "lambda$executedPlan"),
+    ("plan", "QueryExecution", "$anonfun$executedPlan"),
+    ("analyse", "QueryExecution", "assertAnalyzed"),
+    ("analyse", "QueryExecution", "lambda$analyzed"),
+    ("analyse", "QueryExecution", "$anonfun$analyzed"),
+    ("explain string", "QueryExecution", "explainString"),
+    ("plan info", "SparkPlanInfo$", ""),
+    ("build RDDs", "SparkPlan", "execute"),
+    ("schedule", "DAGScheduler", ""),
 )
 THREADS = (("driver", ("Thread-", "main")), ("executor", ("Executor task",)), ("scheduler", ("dag-scheduler",)),
            ("JIT", ("C1 CompilerThre", "C2 CompilerThre")))
@@ -84,77 +69,52 @@ def record(out: Path, select: str | None) -> None:
 
 
 def group(thread: str) -> str:
-    return next((g for g, starts in THREADS if any(thread.startswith(s) for s in starts)), "other")
+    return next((g for g, starts in THREADS if any(thread.startswith(x) for x in starts)), "other")
 
 
-def frame_name(frame: dict) -> tuple[str, str]:
-    method = frame["method"]
-    return method["type"]["name"].replace("/", "."), method["name"]
-
-
-def phase(frames: list[tuple[str, str]]) -> str:
-    for cls, method in reversed(frames):  # root first
-        for name, (c, m) in PHASES:
-            if cls.startswith(c) and method.startswith(m):
-                return name
+def stage(frames: list[tuple[str, str]]) -> str:
+    for name, cls, method in STAGES:
+        if any(c.endswith(cls) and m.startswith(method) for c, m in frames):
+            return name
     return "other"
 
 
-def anywhere(frames: list[tuple[str, str]]) -> str:
-    """The first of LEAVES found anywhere in the stack, leaf first: ClosureCleaner whatever it reads."""
-    names = [f"{cls}.{method}" for cls, method in frames]
-    for name, prefix in LEAVES:
-        if any(n.startswith(prefix) for n in names):
-            return name
-    return "-"
+def entry(frames: list[tuple[str, str]]) -> str:
+    """The Spark call Python made (py4j's target): the outermost frame of Spark's own."""
+    return next((f"{c.rsplit('.', 1)[-1]}.{m}" for c, m in reversed(frames) if c.startswith("org.apache.spark")), "?")
 
 
-def leaf(frames: list[tuple[str, str]]) -> str:
-    for cls, method in frames:  # leaf first
-        full = f"{cls}.{method}"
-        for name, prefix in LEAVES:
-            if full.startswith(prefix):
-                return name
-    return "-"
+def samples(jfr: Path) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(thread name, frames leaf first as (class, method)) of each execution sample."""
+    text = subprocess.run([JFR, "print", "--json", "--stack-depth", "2048", "--events", "jdk.ExecutionSample", str(jfr)],
+                          capture_output=True, text=True, check=True).stdout
+    out = []
+    for e in json.loads(text)["recording"]["events"]:
+        values = e["values"]
+        frames = [(f["method"]["type"]["name"].replace("/", "."), f["method"]["name"])
+                  for f in values["stackTrace"]["frames"]]
+        out.append(((values.get("sampledThread") or {}).get("javaName") or "?", frames))
+    return out
 
 
 def summarise(jfr: Path) -> None:
-    text = subprocess.run([JFR, "print", "--json", "--stack-depth", "400", "--events", "jdk.ExecutionSample", str(jfr)],
-                          capture_output=True, text=True, check=True).stdout
-    events = json.loads(text)["recording"]["events"]
-    by_thread: collections.Counter = collections.Counter()
-    phases: collections.Counter = collections.Counter()
-    leaves: collections.Counter = collections.Counter()
-    tops: collections.Counter = collections.Counter()
-    inside: collections.Counter = collections.Counter()
-    truncated = 0
-    for e in events:
-        values = e["values"]
-        thread = (values.get("sampledThread") or {}).get("javaName") or "?"
-        g = group(thread)
-        by_thread[g] += 1
-        if g != "driver":
-            continue
-        frames = [frame_name(f) for f in values["stackTrace"]["frames"]]
-        truncated += bool(values["stackTrace"].get("truncated"))
-        inside[anywhere(frames)] += 1
-        p, lf = phase(frames), leaf(frames)
-        phases[p] += 1
-        leaves[(p, lf)] += 1
-        if frames:
-            tops[f"{frames[0][0]}.{frames[0][1]}"] += 1
-    total, driver = sum(by_thread.values()), by_thread["driver"]
-    print(f"{total} samples; by thread: " + ", ".join(f"{g} {n} ({100 * n / total:.0f} %)" for g, n in by_thread.most_common()))
-    print("driver thread, by phase (and what its leaf frames do):")
-    for p, n in phases.most_common():
-        inner = ", ".join(f"{lf} {100 * m / driver:.1f}" for (pp, lf), m in leaves.most_common() if pp == p and lf != "-")
-        print(f"  {p:<16} {100 * n / driver:5.1f} %   {inner}")
-    print(f"driver samples with a truncated stack: {100 * truncated / driver:.1f} %")
-    print("driver samples with a frame of (first found in LEAVES' order): "
-          + ", ".join(f"{name} {100 * n / driver:.1f} %" for name, n in inside.most_common() if name != "-"))
+    rows = samples(jfr)
+    by_thread = collections.Counter(group(t) for t, _ in rows)
+    driver = [frames for t, frames in rows if group(t) == "driver"]
+    total, n = len(rows), len(driver) or 1
+    print(f"{total} samples; by thread: " + ", ".join(f"{g} {c} ({100 * c / total:.0f} %)" for g, c in by_thread.most_common()))
+    stages = collections.Counter(stage(f) for f in driver)
+    print("driver thread, by stage (% of its samples): " + ", ".join(f"{s} {100 * c / n:.1f}" for s, c in stages.most_common()))
+    table = collections.Counter((entry(f), stage(f)) for f in driver)
+    entries = collections.Counter(entry(f) for f in driver)
+    print("driver thread, by the Spark call Python made, and its stages:")
+    for e, c in entries.most_common(8):
+        inner = ", ".join(f"{s} {100 * k / n:.1f}" for (ee, s), k in table.most_common() if ee == e)
+        print(f"  {100 * c / n:5.1f} %  {e}: {inner}")
+    tops = collections.Counter(f"{f[0][0]}.{f[0][1]}" for f in driver if f)
     print("driver's leaf frames, most sampled:")
-    for name, n in tops.most_common(25):
-        print(f"  {100 * n / driver:5.1f} %  {name}")
+    for name, c in tops.most_common(12):
+        print(f"  {100 * c / n:5.1f} %  {name}")
 
 
 def main() -> int:

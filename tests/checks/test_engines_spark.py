@@ -312,7 +312,8 @@ def test_a_union_view_made_branch_by_branch_has_the_types_of_the_whole(spark, tm
             analysed: list[str] = []
             engine.spark = _Counting(spark, analysed)
             engine.materialize("u", sql)
-            got.append((engine.query("select * from u order by k, v"), spark.sql("select * from u").schema.simpleString()))
+            rows, schema = engine.query("select * from u order by k, v"), spark.sql("select * from u").schema
+            got.append((rows, schema.simpleString()))
             got.append(sum(re.fullmatch(r"SELECT \d AS k, .* FROM `t_a`", text) is not None for text in analysed))
             engine.spark = spark
             engine.close()
