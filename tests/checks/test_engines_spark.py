@@ -23,6 +23,10 @@ and 9 of the 18 files, so they cost nearly a package each), the synthetic packag
 every file new), organisation and trips 2.0 (2.6), the two readers' agreement and the JVM-free
 tests. `make test-spark` adds the SQL checks word for word (8.7; 17.2) and the test of what the
 session remembers (6.9; 9.1): spark_slow, as the suite's two minutes have no room left for them.
+Stop 24, on a host about 1.4x slower (medians of three alternated rounds, load 3.5-5, main in
+brackets): the real package 41.6 (44.9), the mutation cases 36.7 (34.6; rounds 31-38 both), the
+synthetic package 21.0 (20.3), organisation and trips 2.7 (2.7), the SQL checks 12.1 (14.6), the
+memo test 7.4 (10.6): `make test`'s share 105.7 (104.5), unchanged within the noise.
 A package Spark has not seen costs about 25 Spark jobs over some 300 KB of Spark SQL (97
 statements), and the size of its plans, not its rows, sets the cost. JFR samples of the whole
 module (benchmarks/bench_spark_profile.py, CI=true, stop 24, load 6-9): the driver thread 75 % of
