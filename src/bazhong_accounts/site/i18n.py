@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from datasette import hookimpl
 from datasette.filters import InFilter
-from datasette.utils import to_css_class
+from datasette.utils import tilde_encode, to_css_class
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
@@ -334,21 +334,29 @@ async def english_names(datasette, database: str, table: str | None, column: str
     """Key -> (English label, Chinese label) of the rows that `column` of `table` links to and that
     have an English label (row_label_text's rule). Datasette labels such a link with the other
     table's rowLabel (its label column: name_zh), whatever the page's language."""
+    labels = await linked_labels(datasette, database, table, column, keys, "en")
+    return {key: names for key, names in labels.items() if names[1] is not None}
+
+
+async def linked_labels(datasette, database: str, table: str | None, column: str, keys, lang: str) -> dict:
+    """Key -> row_label_text's answer in `lang` ((label, the Chinese beside it or None)) of the rows
+    that `column` of `table` links to; a key no row has, or whose row has no label, is left out."""
     target, key_column = link_targets(table)[column]
     schema = schemas()[target]
     label, twin = roles.row_label(schema), english_twin(schema)
     wanted = list(dict.fromkeys(k for k in keys if k is not None))
-    if twin is None or not wanted:
+    if not wanted:
         return {}
-    select = f'select "{key_column}" as key, "{label}", "{twin}" from "{target}" where "{key_column}" in '
+    read = f'"{label}"' + (f', "{twin}"' if twin and lang == "en" else "")
+    select = f'select "{key_column}" as key, {read} from "{target}" where "{key_column}" in '
     out = {}
     for start in range(0, len(wanted), READ_AT_ONCE):
         chunk = wanted[start:start + READ_AT_ONCE]
         for row in (await datasette.databases[database].execute(select + f"({', '.join('?' * len(chunk))})",
                                                                   chunk)).rows:
-            english, chinese = row_label_text(schema, dict(row), "en")
-            if chinese is not None:
-                out[row["key"]] = (english, chinese)
+            names = row_label_text(schema, dict(row), lang)
+            if names[0]:
+                out[row["key"]] = names
     return out
 
 
@@ -362,6 +370,34 @@ async def linked_names(datasette, database: str, table: str | None, display_rows
             if cell["column"] in keys and isinstance(cell["value"], Markup):
                 keys[cell["column"]].append(cell.get("raw"))
     return {c: await english_names(datasette, database, table, c, k) for c, k in keys.items() if k}
+
+
+async def label_row_page_links(datasette, database: str, table: str | None, display_rows: list) -> None:
+    """A row page's linked cells written as Datasette writes them on table pages, the other row's
+    Chinese label linked and the key beside (it leaves them bare keys on row pages), so that they
+    read as names in either language (linked_names puts the English one on an English page)."""
+    for column in labelled_columns(table):
+        bare = [c for r in display_rows for c in r.cells
+                if c["column"] == column and c.get("raw") is not None and not isinstance(c["value"], Markup)]
+        labels = await linked_labels(datasette, database, table, column, [c["raw"] for c in bare], "zh")
+        target = datasette.urls.table(database, link_targets(table)[column][0])
+        for cell in bare:
+            if cell["raw"] in labels:
+                key = str(cell["raw"])
+                cell["value"] = Markup('<a href="{}/{}">{}</a>&nbsp;<em>{}</em>').format(
+                    target, tilde_encode(key), labels[cell["raw"]][0], key)
+
+
+def row_name(table: str | None, row, primary_key_values: list, lang: str) -> Markup | None:
+    """A row page's heading after the table's title: the row's label in `lang` (the Chinese beside on
+    an English page), or None when it has none or the label is a part of the key (erratum_id)."""
+    schema = schemas().get(table or "")
+    if schema is None or row is None:
+        return None
+    label, chinese = row_label_text(schema, dict(row), lang)
+    if not label or label in primary_key_values:
+        return None
+    return label_beside(label, chinese) if chinese else escape(label)
 
 
 def label_beside(english: str, chinese: str) -> Markup:
@@ -458,46 +494,79 @@ def column_order(table: str | None, columns: list[str]) -> list[int]:
 # ---------------------------------------------------------------- describing a filtered table
 
 
-def describe(lang: str, table: str | None, filters, search: str, sort: str | None, sort_desc: str | None) -> str:
-    """Datasette's "where … sorted by …" in the visitor's language, saying column titles and code
-    labels where Datasette's own English names fields and codes ("sorted by metric_id")."""
+async def describe(datasette, database: str | None, lang: str, table: str | None, filters, search: str,
+                   sort: str | None, sort_desc: str | None) -> Markup:
+    """Datasette's "where … sorted by …" in the visitor's language, saying column titles, code labels
+    and the names of linked rows where Datasette's own English names fields, codes and keys ("sorted
+    by metric_id", "department = bazhong-govt-office")."""
     ops = {key: (display, no_argument) for key, display, no_argument in filters.lookups()}
-    bits = [text(lang, "search matches “{q}”", q=search)] if search else []
-    bits += [filter_text(table, column, lookup, value, ops.get(lookup, (lookup, False)), lang)
-             for column, lookup, value in filters.selections()]
-    where = text(lang, "where {filters}", filters=listed(bits, lang)) if bits else ""
+    selections = list(filters.selections())
+    names = await filter_names(datasette, database, table, selections, lang)
+    bits = [said(lang, "search matches “{q}”", q=search)] if search else []
+    bits += [filter_text(table, column, lookup, value, ops.get(lookup, (lookup, False)), lang, names.get(column, {}))
+             for column, lookup, value in selections]
+    where = said(lang, "where {filters}", filters=listed(bits, lang)) if bits else Markup("")
     by = sort or sort_desc
     if not by:
         return where
     key = "sorted by {c} descending" if sort_desc else "sorted by {c}"
-    sorted_by = text(lang, key, c=column_title(table, by, lang))
-    return ("，" if lang == "zh" else " ").join(b for b in (where, sorted_by) if b)
+    sorted_by = said(lang, key, c=column_title(table, by, lang))
+    return Markup("，" if lang == "zh" else " ").join(b for b in (where, sorted_by) if b)
 
 
-def listed(bits: list[str], lang: str) -> str:
+def said(lang: str, s: str, **kw) -> Markup:
+    """text(lang, s) with its {placeholders} filled, escaped unless already Markup."""
+    return Markup(escape(text(lang, s))).format(**kw)
+
+
+def listed(bits: list, lang: str) -> Markup:
     """Clauses joined as each language lists them: "a，b，c"; "a, b and c" (as Datasette's English)."""
     if lang == "zh" or len(bits) < 2:
-        return "，".join(bits)
-    return ", ".join(bits[:-1]) + " and " + bits[-1]
+        return Markup("，").join(bits)
+    return Markup(", ").join(bits[:-1]) + Markup(" and ") + bits[-1]
 
 
-def filter_text(table: str | None, column: str, lookup: str, value: str, op: tuple[str, bool], lang: str) -> str:
+# The lookups whose value is the whole of a linked row's key (a "contains" one is a part of it).
+KEY_LOOKUPS = ("exact", "not", "in", "notin")
+
+
+def filter_values(lookup: str, value: str) -> list[str]:
+    """The values of one filter: an "in" filter's list, else the value itself."""
+    return [str(v) for v in InFilter().split_value(value)] if lookup in ("in", "notin") else [value]
+
+
+async def filter_names(datasette, database: str | None, table: str | None, selections: list, lang: str) -> dict:
+    """Column -> linked_labels' answer for the keys that filters on a linked column name."""
+    keys: dict[str, list] = {}
+    for column, lookup, value in selections:
+        if column in labelled_columns(table) and lookup in KEY_LOOKUPS:
+            keys.setdefault(column, []).extend(filter_values(lookup, value))
+    if datasette is None or database is None:
+        return {}
+    return {c: await linked_labels(datasette, database, table, c, k, lang) for c, k in keys.items()}
+
+
+def filter_text(table: str | None, column: str, lookup: str, value: str, op: tuple[str, bool], lang: str,
+                names: dict | None = None) -> Markup:
     """One filter of the sentence: column title, operator (Datasette's display, and whether it takes
     no argument), and its value or values as labels (none for "is null" and the like, whose value
-    is a mere 1)."""
+    is a mere 1); `names`: filter_names' answer for this column (a linked row's name, key beside)."""
     display, no_argument = op
-    said = f"{column_title(table, column, lang)} {text(lang, display)}".strip()
+    shown = escape(f"{column_title(table, column, lang)} {text(lang, display)}".strip())
     if no_argument:
-        return said
-    values = InFilter().split_value(value) if lookup in ("in", "notin") else [value]
-    return f"{said} " + ("、" if lang == "zh" else ", ").join(value_text(column, str(v), lang) for v in values)
+        return shown
+    names = names if lookup in KEY_LOOKUPS else None
+    values = [value_text(column, v, lang, names) for v in filter_values(lookup, value)]
+    return shown + Markup(" ") + Markup("、" if lang == "zh" else ", ").join(values)
 
 
-def value_text(column: str, value: str, lang: str) -> str:
-    """A filter's value: the code's label; on an English page quoted unless a number, as Datasette
-    does (“Work output”, 2018)."""
-    shown = code_text_plain(column, value, lang)
-    return shown if lang == "zh" or NUMBER.fullmatch(value) else f"“{shown}”"
+def value_text(column: str, value: str, lang: str, names: dict | None = None) -> Markup:
+    """A filter's value: the code's label, or the linked row's name with its key small beside; on an
+    English page quoted unless a number, as Datasette does (“Work output”, 2018)."""
+    named = (names or {}).get(value)
+    shown = named[0] if named else code_text_plain(column, value, lang)
+    quoted = escape(shown if lang == "zh" or NUMBER.fullmatch(value) else f"“{shown}”")
+    return quoted + (Markup(' <small class="code">{}</small>').format(value) if named else Markup(""))
 
 
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
@@ -544,6 +613,12 @@ def resources() -> dict[str, dict]:
 
 def table_title(name: str) -> str:
     return resources().get(name, {}).get("title", name)
+
+
+def database_title(datasette, name: str) -> str:
+    """The database's "中文 / English" title from the metadata (its name when it has none)."""
+    meta = (datasette.metadata() or {}).get("databases", {}).get(name, {}) if datasette is not None else {}
+    return meta.get("title") or name
 
 
 TABLE_DESCRIPTIONS_ZH: dict[str, str] = _ZH_DATA["tables"]
@@ -650,6 +725,8 @@ def template_vars(request, table: str | None, row_page: bool = False, datasette=
     lang = lang_of(request)
 
     async def page_rows_html(display_rows, order, sorted_by):
+        if row_page:
+            await label_row_page_links(datasette, database, table, display_rows)
         names = await linked_names(datasette, database, table, display_rows, lang)
         return rows_html(table, display_rows, order, sorted_by, lang, whole=row_page, names=names)
 
@@ -661,7 +738,7 @@ def template_vars(request, table: str | None, row_page: bool = False, datasette=
         "half": lambda title: bilingual(title, lang),
         "column_title": lambda column, t=None: column_title(t or table, column, lang),
         "cell_html": lambda column, cell: cell_html(column, cell, lang, table),
-        "describe": lambda *a: describe(lang, table, *a),
+        "describe": lambda *a: describe(datasette, database, lang, table, *a),
         "parameter_label": lambda name: parameter_label(name, lang),
         "query_description": lambda name, english: query_description(name, english, lang),
         "number_text": number_text,
@@ -672,6 +749,8 @@ def template_vars(request, table: str | None, row_page: bool = False, datasette=
         "column_order": lambda columns: column_order(table, [c["name"] for c in columns]),
         "translate_error": lambda message: translate_error(lang, str(message)),
         "table_title": table_title,
+        "database_title": lambda name: bilingual(database_title(datasette, name), lang) or name,
+        "row_name": lambda row, keys: row_name(table, row, keys, lang),
         "table_description": lambda name: table_description(name, lang),
         "code_text": lambda column, value, label: code_text(column, value, label, lang),
         "facets_shown": lambda results: facets_in_lang(datasette, database, table, results, request, lang),
