@@ -388,6 +388,82 @@ async def label_row_page_links(datasette, database: str, table: str | None, disp
                     target, tilde_encode(key), labels[cell["raw"]][0], key)
 
 
+# errata and figure_sources name a cell of another table by these fields: the table, the row's key
+# within its department-year (roles.row_key) and the column. The page shows the table's title, the
+# row's label (linked to the row) and the column's title, each with its key beside.
+CELL_ADDRESS = ("resource", "row_key", "column")
+
+
+@lru_cache(maxsize=256)
+def addresses_cells(table: str | None) -> bool:
+    """True when `table`'s rows name cells of other tables (its fields hold CELL_ADDRESS and a scope)."""
+    fields = fields_of(table)
+    return all(f in fields for f in CELL_ADDRESS) and bool(roles.scope(schemas()[table or ""]))
+
+
+async def name_cell_addresses(datasette, database: str, table: str | None, display_rows: list, lang: str) -> None:
+    """The CELL_ADDRESS cells of a page's rows written as names in `lang`, each key beside: a link to
+    the table under its title, a link to the row under its label, the column's title. A value that
+    names no table, row or column stays as it is."""
+    if not addresses_cells(table):
+        return
+    resource, row_key, column = CELL_ADDRESS
+    rows = [{c["column"]: c for c in r.cells} for r in display_rows]
+    rows = [r for r in rows if all(f in r for f in CELL_ADDRESS) and r[resource].get("raw") in schemas()]
+    scope = roles.scope(schemas()[table or ""])
+    wanted: dict[str, set] = {}
+    for r in rows:
+        wanted.setdefault(r[resource]["raw"], set()).add(tuple(r[f].get("raw") for f in scope))
+    labels = {name: await row_labels(datasette, database, name, years, lang) for name, years in wanted.items()}
+    for r in rows:
+        name = r[resource]["raw"]
+        r[resource]["value"] = key_beside(half_title(name, lang), r[resource]["raw"], datasette.urls.table(database, name))
+        found = labels[name].get((*(r[f].get("raw") for f in scope), str(r[row_key].get("raw"))))
+        if found is not None:
+            (label, chinese), path = found
+            r[row_key]["value"] = key_beside(label, r[row_key]["raw"], datasette.urls.table(database, name) + "/" + path,
+                                             chinese)
+        if r[column].get("raw") in fields_of(name):
+            title = column_title(name, r[column]["raw"], lang)
+            r[column]["value"] = escape(title) + Markup(' <small class="code">{}</small>').format(r[column]["raw"])
+
+
+def half_title(name: str, lang: str) -> str:
+    return bilingual(table_title(name), lang)
+
+
+def key_beside(label: str, key, href: str, chinese: str | None = None) -> Markup:
+    """A link under `label` (the Chinese beside it when given) with the key after it, as Datasette
+    writes a linked cell: <a href="…">label</a>&nbsp;<em>key</em>."""
+    return (Markup('<a href="{}">{}</a>').format(href, label) + (chinese_beside(chinese) if chinese else Markup(""))
+            + Markup("&nbsp;<em>{}</em>").format(key))
+
+
+async def row_labels(datasette, database: str, name: str, years: set, lang: str) -> dict:
+    """(scope values…, row key) -> (row_label_text's answer, the row's path) of the rows of table
+    `name` in the department-years `years` (tuples of its scope fields' values) that have a label."""
+    schema = schemas()[name]
+    scope, pk = roles.scope(schema), as_list(schema.get("primaryKey"))
+    label, twin = roles.row_label(schema), english_twin(schema)
+    wanted = [y for y in years if len(y) == len(scope)]
+    if not wanted or not scope:
+        return {}
+    read = ", ".join(f'"{c}"' for c in dict.fromkeys([*pk, label, *([twin] if twin and lang == "en" else [])]))
+    out = {}
+    for start in range(0, len(wanted), READ_AT_ONCE // len(scope)):
+        chunk = wanted[start:start + READ_AT_ONCE // len(scope)]
+        columns, one = ", ".join(f'"{c}"' for c in scope), "(" + ", ".join("?" * len(scope)) + ")"
+        where = f"({columns}) in (values {', '.join([one] * len(chunk))})"
+        result = await datasette.databases[database].execute(f'select {read} from "{name}" where {where}',
+                                                             [v for y in chunk for v in y])
+        for row in map(dict, result.rows):
+            names = row_label_text(schema, row, lang)
+            if names[0]:
+                path = ",".join(tilde_encode(str(row[k])) for k in pk)
+                out[(*(row[f] for f in scope), roles.row_key(schema, row))] = (names, path)
+    return out
+
+
 def row_name(table: str | None, row, primary_key_values: list, lang: str) -> Markup | None:
     """A row page's heading after the table's title: the row's label in `lang` (the Chinese beside on
     an English page), or None when it has none or the label is a part of the key (erratum_id)."""
@@ -536,14 +612,17 @@ def filter_values(lookup: str, value: str) -> list[str]:
 
 
 async def filter_names(datasette, database: str | None, table: str | None, selections: list, lang: str) -> dict:
-    """Column -> linked_labels' answer for the keys that filters on a linked column name."""
+    """Column -> linked_labels' answer for the keys that filters on a linked column name, and for
+    the tables a filter on CELL_ADDRESS's table column names (their titles)."""
     keys: dict[str, list] = {}
+    tables = CELL_ADDRESS[0] if addresses_cells(table) else None
     for column, lookup, value in selections:
-        if column in labelled_columns(table) and lookup in KEY_LOOKUPS:
+        if (column in labelled_columns(table) or column == tables) and lookup in KEY_LOOKUPS:
             keys.setdefault(column, []).extend(filter_values(lookup, value))
+    names = {tables: {k: (half_title(k, lang), None) for k in keys.pop(tables) if k in schemas()}} if tables in keys else {}
     if datasette is None or database is None:
-        return {}
-    return {c: await linked_labels(datasette, database, table, c, k, lang) for c, k in keys.items()}
+        return names
+    return names | {c: await linked_labels(datasette, database, table, c, k, lang) for c, k in keys.items()}
 
 
 def filter_text(table: str | None, column: str, lookup: str, value: str, op: tuple[str, bool], lang: str,
@@ -727,6 +806,7 @@ def template_vars(request, table: str | None, row_page: bool = False, datasette=
     async def page_rows_html(display_rows, order, sorted_by):
         if row_page:
             await label_row_page_links(datasette, database, table, display_rows)
+        await name_cell_addresses(datasette, database, table, display_rows, lang)
         names = await linked_names(datasette, database, table, display_rows, lang)
         return rows_html(table, display_rows, order, sorted_by, lang, whole=row_page, names=names)
 
