@@ -342,22 +342,7 @@ async def linked_labels(datasette, database: str, table: str | None, column: str
     """Key -> row_label_text's answer in `lang` ((label, the Chinese beside it or None)) of the rows
     that `column` of `table` links to; a key no row has, or whose row has no label, is left out."""
     target, key_column = link_targets(table)[column]
-    schema = schemas()[target]
-    label, twin = roles.row_label(schema), english_twin(schema)
-    wanted = list(dict.fromkeys(k for k in keys if k is not None))
-    if not wanted:
-        return {}
-    read = f'"{label}"' + (f', "{twin}"' if twin and lang == "en" else "")
-    select = f'select "{key_column}" as key, {read} from "{target}" where "{key_column}" in '
-    out = {}
-    for start in range(0, len(wanted), READ_AT_ONCE):
-        chunk = wanted[start:start + READ_AT_ONCE]
-        for row in (await datasette.databases[database].execute(select + f"({', '.join('?' * len(chunk))})",
-                                                                  chunk)).rows:
-            names = row_label_text(schema, dict(row), lang)
-            if names[0]:
-                out[row["key"]] = names
-    return out
+    return await labels_of_keys(datasette, database, target, key_column, keys, lang)
 
 
 async def linked_names(datasette, database: str, table: str | None, display_rows: list, lang: str) -> dict:
@@ -402,30 +387,91 @@ def addresses_cells(table: str | None) -> bool:
 
 
 async def name_cell_addresses(datasette, database: str, table: str | None, display_rows: list, lang: str) -> None:
-    """The CELL_ADDRESS cells of a page's rows written as names in `lang`, each key beside: a link to
-    the table under its title, a link to the row under its label, the column's title. A value that
-    names no table, row or column stays as it is."""
-    if not addresses_cells(table):
-        return
+    """The CELL_ADDRESS cells of a table or row page's rows named (name_addresses)."""
+    if addresses_cells(table):
+        await name_addresses(datasette, database, [{c["column"]: c for c in r.cells} for r in display_rows], lang)
+
+
+async def name_addresses(datasette, database: str, rows: list[dict], lang: str) -> None:
+    """CELL_ADDRESS cells (rows: column -> cell, a dict with "raw" and "value") written as names in
+    `lang`, each key beside: a link to the table under its title, a link to the row under its label
+    (where the row has its table's scope fields), the column's title. A value that names no table,
+    row or column stays as it is."""
     resource, row_key, column = CELL_ADDRESS
-    rows = [{c["column"]: c for c in r.cells} for r in display_rows]
-    rows = [r for r in rows if all(f in r for f in CELL_ADDRESS) and r[resource].get("raw") in schemas()]
-    scope = roles.scope(schemas()[table or ""])
+    rows = [r for r in rows if resource in r and r[resource].get("raw") in schemas()]
     wanted: dict[str, set] = {}
     for r in rows:
-        wanted.setdefault(r[resource]["raw"], set()).add(tuple(r[f].get("raw") for f in scope))
+        scope = roles.scope(schemas()[r[resource]["raw"]])
+        if row_key in r and scope and all(f in r for f in scope):
+            wanted.setdefault(r[resource]["raw"], set()).add(tuple(r[f].get("raw") for f in scope))
     labels = {name: await row_labels(datasette, database, name, years, lang) for name, years in wanted.items()}
     for r in rows:
         name = r[resource]["raw"]
-        r[resource]["value"] = key_beside(half_title(name, lang), r[resource]["raw"], datasette.urls.table(database, name))
-        found = labels[name].get((*(r[f].get("raw") for f in scope), str(r[row_key].get("raw"))))
-        if found is not None:
-            (label, chinese), path = found
-            r[row_key]["value"] = key_beside(label, r[row_key]["raw"], datasette.urls.table(database, name) + "/" + path,
-                                             chinese)
-        if r[column].get("raw") in fields_of(name):
+        r[resource]["value"] = key_beside(half_title(name, lang), name, datasette.urls.table(database, name))
+        if name in labels:
+            scope = roles.scope(schemas()[name])
+            found = labels[name].get((*(r[f].get("raw") for f in scope), str(r[row_key].get("raw"))))
+            if found is not None:
+                (label, chinese), path = found
+                r[row_key]["value"] = key_beside(label, r[row_key]["raw"],
+                                                 datasette.urls.table(database, name) + "/" + path, chinese)
+        if column in r and r[column].get("raw") in fields_of(name):
             title = column_title(name, r[column]["raw"], lang)
             r[column]["value"] = escape(title) + Markup(' <small class="code">{}</small>').format(r[column]["raw"])
+
+
+@lru_cache(maxsize=1)
+def linked_everywhere() -> dict[str, tuple[str, str]]:
+    """Column name -> (table, key column) of the foreign keys that link to the same table wherever a
+    table has one by that name (department, source_id): how a query answer's column of that name
+    is read."""
+    seen: dict[str, set] = {}
+    for table in schemas():
+        for column, target in link_targets(table).items():
+            seen.setdefault(column, set()).add(target)
+    return {column: next(iter(targets)) for column, targets in seen.items() if len(targets) == 1}
+
+
+async def labels_of_keys(datasette, database: str, target: str, key_column: str, keys, lang: str) -> dict:
+    """linked_labels' answer for the rows of `target` whose `key_column` is one of `keys`."""
+    schema = schemas()[target]
+    label, twin = roles.row_label(schema), english_twin(schema)
+    wanted = list(dict.fromkeys(k for k in keys if k is not None))
+    if not wanted:
+        return {}
+    read = f'"{label}"' + (f', "{twin}"' if twin and lang == "en" else "")
+    select = f'select "{key_column}" as key, {read} from "{target}" where "{key_column}" in '
+    out = {}
+    for start in range(0, len(wanted), READ_AT_ONCE):
+        chunk = wanted[start:start + READ_AT_ONCE]
+        for row in (await datasette.databases[database].execute(select + f"({', '.join('?' * len(chunk))})",
+                                                                  chunk)).rows:
+            names = row_label_text(schema, dict(row), lang)
+            if names[0]:
+                out[row["key"]] = names
+    return out
+
+
+async def name_query_answer(datasette, database: str, columns: list[str], rows: list, display_rows: list,
+                            lang: str) -> list[list]:
+    """A canned query's display rows with the keys its columns hold named as on table pages: a linked
+    column (linked_everywhere: department, source_id) as the linked row's label, linked, the key
+    beside; a table, row and column (CELL_ADDRESS) by their titles and labels. The answer's JSON and
+    CSV are Datasette's, unchanged."""
+    cells = [{c: {"column": c, "raw": raw, "value": shown} for c, raw, shown in zip(columns, row, display, strict=True)}
+             for row, display in zip(rows, display_rows, strict=True)]
+    for column in (c for c in columns if c in linked_everywhere()):
+        target, key_column = linked_everywhere()[column]
+        labels = await labels_of_keys(datasette, database, target, key_column, [r[column]["raw"] for r in cells], lang)
+        href = datasette.urls.table(database, target)
+        for r in cells:
+            named = labels.get(r[column]["raw"])
+            if named is not None:
+                r[column]["value"] = key_beside(named[0], r[column]["raw"],
+                                                f"{href}/{tilde_encode(str(r[column]['raw']))}", named[1])
+    await name_addresses(datasette, database, cells if all(f in columns for f in CELL_ADDRESS)
+                         else [{CELL_ADDRESS[0]: r[CELL_ADDRESS[0]]} for r in cells if CELL_ADDRESS[0] in r], lang)
+    return [[r[c]["value"] for c in columns] for r in cells]
 
 
 def half_title(name: str, lang: str) -> str:
@@ -536,6 +582,14 @@ def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by
                        f"{escape(cell_html(column, cell, lang, table, whole, names.get(column)))}</td>")
         out.append("</tr>")
     return Markup("\n".join(out))
+
+
+async def canned_rows_html(datasette, database: str | None, columns: list[str], display_rows: list,
+                           rows: list | None, lang: str) -> Markup:
+    """query_rows_html's rows; a canned query's (`rows`: its raw rows) with their keys named."""
+    if rows is not None and datasette is not None and database is not None:
+        display_rows = await name_query_answer(datasette, database, columns, rows, display_rows, lang)
+    return query_rows_html(columns, display_rows)
 
 
 def query_rows_html(columns: list[str], display_rows: list) -> Markup:
@@ -665,6 +719,20 @@ PARAMETER_LABELS = {
 def parameter_label(name: str, lang: str) -> str:
     pair = PARAMETER_LABELS.get(name)
     return (pair[0] if lang == "zh" else pair[1]) if pair else name
+
+
+async def parameter_named(datasette, database: str | None, name: str, value, lang: str) -> Markup:
+    """Beside a canned query's parameter that holds a linked key (linked_everywhere: department), the
+    name of the row it picks in `lang`, or that no row has it; nothing for any other parameter."""
+    key = value.strip() if isinstance(value, str) else ""
+    if name not in linked_everywhere() or not key or datasette is None or database is None:
+        return Markup("")
+    target, key_column = linked_everywhere()[name]
+    named = (await labels_of_keys(datasette, database, target, key_column, [key], lang)).get(key)
+    if named is None:
+        return Markup('<span class="parameter-named unknown">{}</span>').format(text(lang, "no row has this id"))
+    shown = label_beside(*named) if named[1] else escape(named[0])
+    return Markup('<span class="parameter-named">{}</span>').format(shown)
 
 
 def query_description(name: str | None, english: str | None, lang: str) -> str:
@@ -820,11 +888,13 @@ def template_vars(request, table: str | None, row_page: bool = False, datasette=
         "cell_html": lambda column, cell: cell_html(column, cell, lang, table),
         "describe": lambda *a: describe(datasette, database, lang, table, *a),
         "parameter_label": lambda name: parameter_label(name, lang),
+        "parameter_named": lambda name, value: parameter_named(datasette, database, name, value, lang),
         "query_description": lambda name, english: query_description(name, english, lang),
         "number_text": number_text,
         "rows_text": lambda n: text(lang, "{n} row" if n == 1 else "{n} rows", n=f"{n:,}"),  # "1 rows" read wrong
         "column_description": lambda column: column_description(table, column, lang),
-        "query_rows_html": query_rows_html,
+        "query_rows_html": lambda columns, display_rows, rows=None: canned_rows_html(
+            datasette, database, columns, display_rows, rows, lang),
         "rows_html": page_rows_html,
         "column_order": lambda columns: column_order(table, [c["name"] for c in columns]),
         "translate_error": lambda message: translate_error(lang, str(message)),
