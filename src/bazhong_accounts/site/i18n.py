@@ -673,7 +673,8 @@ async def filter_names(datasette, database: str | None, table: str | None, selec
     for column, lookup, value in selections:
         if (column in labelled_columns(table) or column == tables) and lookup in KEY_LOOKUPS:
             keys.setdefault(column, []).extend(filter_values(lookup, value))
-    names = {tables: {k: (half_title(k, lang), None) for k in keys.pop(tables) if k in schemas()}} if tables in keys else {}
+    titled = keys.pop(tables) if tables in keys else []
+    names = {tables: {k: (half_title(k, lang), None) for k in titled if k in schemas()}} if titled else {}
     if datasette is None or database is None:
         return names
     return names | {c: await linked_labels(datasette, database, table, c, k, lang) for c, k in keys.items()}
