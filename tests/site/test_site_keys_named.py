@@ -14,10 +14,11 @@ import io
 import json
 import re
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from site_support import ROOT, csv_rows, resources
+from site_support import csv_rows, resources
 
 
 @pytest.fixture(scope="module")
@@ -95,17 +96,14 @@ def test_a_filter_on_a_linked_column_says_the_linked_rows_name_with_the_key_besi
     # "contains" names a part of a key, not a row: as typed
     said = sentence(get(ds, f"/bazhong/income?department__contains=govt&_lang={lang}"))
     assert said.endswith(quoted("govt", lang)) and "<small>" not in said
+    keys_kept_on_a_filtered_page(ds, lang)
 
 
-def test_a_filter_on_the_table_errata_name_says_its_title(ds):
-    said = sentence(get(ds, "/bazhong/errata?resource=income&_lang=en"))
-    assert f"= “{table_title('income', 'en')}” <small>income</small>" in said
-
-
-def test_links_exports_and_json_keep_the_keys_of_a_filtered_page(ds):
+def keys_kept_on_a_filtered_page(ds, lang: str) -> None:
+    """The filter form, the JSON and the CSV export of a filtered page keep the keys."""
     path = f"/bazhong/indicators?department={KEY}&category=organisation"
-    page = get(ds, path + "&_lang=en")
-    assert f'name="_filter_value_1" class="filter-value" value="organisation"' in page  # the form as typed
+    page = get(ds, path + f"&_lang={lang}")
+    assert 'name="_filter_value_1" class="filter-value" value="organisation"' in page  # the form as typed
     assert f'class="filter-value" value="{KEY}"' in page
     rows = json.loads(get(ds, f"/bazhong/indicators.json?department={KEY}&category=organisation&_shape=array"))
     expected = [r for r in csv_rows("indicators") if r["department"] == KEY and r["category"] == "organisation"]
@@ -113,6 +111,11 @@ def test_links_exports_and_json_keep_the_keys_of_a_filtered_page(ds):
     exported = list(csv.DictReader(io.StringIO(get(ds, f"/-/download.csv?path=/bazhong/indicators"
                                                        f"&department={KEY}&category=organisation"))))
     assert {r["department"] for r in exported} == {KEY} and len(exported) == len(expected)
+
+
+def test_a_filter_on_the_table_errata_name_says_its_title(ds):
+    said = sentence(get(ds, "/bazhong/errata?resource=income&_lang=en"))
+    assert f"= “{table_title('income', 'en')}” <small>income</small>" in said
 
 
 # ---------------------------------------------------------------- row pages and the crumb
@@ -138,22 +141,21 @@ def test_a_row_page_heading_names_the_row_with_its_key_beside_and_labels_its_lin
     crumbs = shown(re.search(r'<p class="crumbs">(.*?)</p>', page, flags=re.S).group(1))
     site_title = json.loads((site_metadata(ds)).read_text(encoding="utf-8"))["databases"]["bazhong"]["title"]
     assert f" / {half(site_title, lang)} / {table_title('income', lang)}" in crumbs and "bazhong /" not in crumbs
+    a_row_whose_label_is_its_key_keeps_the_key_alone(ds, lang)
+
+
+def a_row_whose_label_is_its_key_keeps_the_key_alone(ds, lang: str) -> None:
+    erratum = csv_rows("errata")[0]
+    assert schema_of("errata")["rowLabel"] == "erratum_id"  # the premise: the label is a part of the key
+    key = f"{erratum['fiscal_year']},{erratum['department']},{erratum['erratum_id']}"
+    page = get(ds, f"/bazhong/errata/{key}?_lang={lang}")
+    h1 = shown(re.search(r"<h1[^>]*>(.*?)</h1>", page, flags=re.S).group(1))
+    assert h1 == f"{table_title('errata', lang)}: {key.replace(',', ', ')}"
 
 
 def site_metadata(ds):
     """metadata.json beside the database the site serves (the build writes both)."""
-    from pathlib import Path
-
     return Path(ds.databases["bazhong"].path).with_name("metadata.json")
-
-
-def test_a_row_whose_label_is_its_key_keeps_the_key_alone(ds):
-    erratum = csv_rows("errata")[0]
-    assert schema_of("errata")["rowLabel"] == "erratum_id"  # the premise: the label is a part of the key
-    page = get(ds, f"/bazhong/errata/{erratum['fiscal_year']},{erratum['department']},{erratum['erratum_id']}")
-    h1 = shown(re.search(r"<h1[^>]*>(.*?)</h1>", page, flags=re.S).group(1))
-    assert h1 == f"{table_title('errata', 'zh')}: {erratum['fiscal_year']}, {erratum['department']}, " \
-                 f"{erratum['erratum_id']}"
 
 
 # ---------------------------------------------------------------- errata and figure_sources
@@ -203,8 +205,8 @@ def test_a_canned_query_names_its_departments_tables_and_rows_and_its_department
     for lang in ("en", "zh"):
         page = get(ds, f"/bazhong/all_errata?fiscal_year=&department={KEY}&_lang={lang}")
         beside = f' <small class="label-zh" lang="zh-CN">{DEPARTMENT["name_zh"]}</small>' if lang == "en" else ""
-        assert address_cells(page, "department", query=True) == [
-            f'<a href="/bazhong/departments/{KEY}">{DEPARTMENT["name_" + lang]}</a>{beside}\xa0<em>{KEY}</em>'] * len(errata)
+        department = f'<a href="/bazhong/departments/{KEY}">{DEPARTMENT["name_" + lang]}</a>{beside}\xa0<em>{KEY}</em>'
+        assert address_cells(page, "department", query=True) == [department] * len(errata)
         got = sorted(zip(*(address_cells(page, c, query=True) for c in ("resource", "row_key", "column")), strict=True))
         assert got == sorted(expected_address(r, lang) for r in errata)
         named = re.search(r'name="department" value="[^"]*"> (.*?)</p>', page, flags=re.S).group(1)
