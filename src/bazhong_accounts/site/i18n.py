@@ -408,6 +408,7 @@ async def name_addresses(datasette, database: str, rows: list[dict], lang: str) 
     for r in rows:
         name = r[resource]["raw"]
         r[resource]["value"] = key_beside(half_title(name, lang), name, datasette.urls.table(database, name))
+        r[resource]["linked"] = True
         if name in labels:
             scope = roles.scope(schemas()[name])
             found = labels[name].get((*(r[f].get("raw") for f in scope), str(r[row_key].get("raw"))))
@@ -415,6 +416,7 @@ async def name_addresses(datasette, database: str, rows: list[dict], lang: str) 
                 (label, chinese), path = found
                 r[row_key]["value"] = key_beside(label, r[row_key]["raw"],
                                                  datasette.urls.table(database, name) + "/" + path, chinese)
+                r[row_key].update(linked=True, named=(label, chinese) if chinese else None)
         if column in r and r[column].get("raw") in fields_of(name):
             title = column_title(name, r[column]["raw"], lang)
             r[column]["value"] = escape(title) + Markup(' <small class="code">{}</small>').format(r[column]["raw"])
@@ -572,10 +574,11 @@ def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by
             cell = row.cells[i]
             column = cell["column"]
             indent = depth if column == label_column else 0
-            named = names[column].get(cell.get("raw")) if column in names else None  # an English label
+            # an English label (name_addresses marks the cells it links, and names in English)
+            named = names[column].get(cell.get("raw")) if column in names else cell.get("named")
             style = cell_style(indent, named) if indent or named else ""
             indented = " indented" if indent else ""
-            indented += (" linked named" if named else " linked") if column in linked else ""
+            indented += (" linked named" if named else " linked") if column in linked or cell.get("linked") else ""
             indented += width_class(table, cell)
             out.append(f'<td class="{cell_class(column, cell["value_type"])}{indented}" '
                        f'data-title="{escape(column_title(table, column, lang))}"{style}>'
