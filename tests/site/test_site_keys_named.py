@@ -220,3 +220,27 @@ def test_a_canned_query_names_its_departments_tables_and_rows_and_its_department
     sql = get(ds, "/bazhong?sql=" + quote("select department, resource from errata limit 1"))
     assert address_cells(sql, "department", query=True) == [KEY]
 
+
+
+# ---------------------------------------------------------------- a row's parent
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_rows_parent_is_named_by_its_label_linked_with_its_key_beside(ds, lang):
+    """income's parent_item_id showed “total” where the parent row is 收入总计."""
+    rows = csv_rows("income")
+    by_key = {(r["fiscal_year"], r["department"], r["item_id"]): r for r in rows}
+    expected = []
+    for r in rows:
+        parent = by_key.get((r["fiscal_year"], r["department"], r["parent_item_id"]))
+        if parent is None:
+            expected.append("&nbsp;" if r["parent_item_id"] is None else r["parent_item_id"])
+            continue
+        label, chinese = row_label("income", parent, lang), parent["name_zh"]
+        beside = f' <small class="label-zh" lang="zh-CN">{chinese}</small>' if label != chinese else ""
+        expected.append(f'<a href="/bazhong/income/{parent["fiscal_year"]},{parent["department"]},{parent["item_id"]}">'
+                        f'{label}</a>{beside}\xa0<em>{parent["item_id"]}</em>')
+    assert any(e.startswith("<a ") for e in expected)  # the premise: some rows have a parent
+    page = get(ds, f"/bazhong/income?_size=max&_lang={lang}")
+    got = address_cells(page, "parent_item_id")
+    assert sorted(got) == sorted(html.unescape(e) for e in expected)

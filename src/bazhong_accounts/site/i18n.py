@@ -422,6 +422,37 @@ async def name_addresses(datasette, database: str, rows: list[dict], lang: str) 
             r[column]["value"] = escape(title) + Markup(' <small class="code">{}</small>').format(r[column]["raw"])
 
 
+def named_parents(table: str | None) -> list[str]:
+    """The columns of `table` that hold a row's parent (roles.parent_links) by the whole row key
+    within the department-year (income's parent_item_id: an item_id)."""
+    schema = schemas().get(table or "")
+    if schema is None:
+        return []
+    return [parent for parent, key in roles.parent_links(schema) if roles.row_key_fields(schema) == [key]]
+
+
+async def name_parent_cells(datasette, database: str, table: str | None, display_rows: list, lang: str) -> None:
+    """A page's cells that hold a row's parent (named_parents) written as the parent row's label in
+    `lang`, linked to it, the key beside (as a link to another table's row); a key no row of the
+    department-year has stays as it is."""
+    parents = named_parents(table)
+    if not parents:
+        return
+    scope = roles.scope(schemas()[table or ""])
+    rows = [{c["column"]: c for c in r.cells} for r in display_rows]
+    rows = [r for r in rows if all(f in r for f in scope) and any(r.get(p, {}).get("raw") is not None for p in parents)]
+    years = {tuple(r[f].get("raw") for f in scope) for r in rows}
+    labels = await row_labels(datasette, database, table or "", years, lang) if years else {}
+    href = datasette.urls.table(database, table or "")
+    for r in rows:
+        for cell in (r[p] for p in parents if p in r and r[p].get("raw") is not None):
+            found = labels.get((*(r[f].get("raw") for f in scope), str(cell["raw"])))
+            if found is not None:
+                (label, chinese), path = found
+                cell["value"] = key_beside(label, cell["raw"], f"{href}/{path}", chinese)
+                cell.update(linked=True, named=(label, chinese) if chinese else None)
+
+
 @lru_cache(maxsize=1)
 def linked_everywhere() -> dict[str, tuple[str, str]]:
     """Column name -> (table, key column) of the foreign keys that link to the same table wherever a
@@ -879,6 +910,7 @@ def template_vars(request, table: str | None, row_page: bool = False, datasette=
         if row_page:
             await label_row_page_links(datasette, database, table, display_rows)
         await name_cell_addresses(datasette, database, table, display_rows, lang)
+        await name_parent_cells(datasette, database, table, display_rows, lang)
         names = await linked_names(datasette, database, table, display_rows, lang)
         return rows_html(table, display_rows, order, sorted_by, lang, whole=row_page, names=names)
 
