@@ -7,7 +7,6 @@ values come from the CSVs, datapackage.json, the Table Schemas and the built sit
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import html
 import io
@@ -19,6 +18,7 @@ from urllib.parse import quote
 
 import pytest
 from site_support import csv_rows, resources
+from site_support import get as ask
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +27,10 @@ def ds(site_ds):
 
 
 def get(ds, path: str) -> str:
-    r = asyncio.run(ds.client.get(path))
-    assert r.status_code == 200, f"{path}: HTTP {r.status_code}: {r.text[:300]}"
-    return r.text
+    """The page's HTML (or other text), which must answer 200."""
+    answer = ask(ds, path)
+    assert answer.status_code == 200, f"{path}: HTTP {answer.status_code}: {answer.text[:300]}"
+    return answer.text
 
 
 def shown(fragment: str) -> str:
