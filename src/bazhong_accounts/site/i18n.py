@@ -368,9 +368,8 @@ async def label_row_page_links(datasette, database: str, table: str | None, disp
         target = datasette.urls.table(database, link_targets(table)[column][0])
         for cell in bare:
             if cell["raw"] in labels:
-                key = str(cell["raw"])
-                cell["value"] = Markup('<a href="{}/{}">{}</a>&nbsp;<em>{}</em>').format(
-                    target, tilde_encode(key), labels[cell["raw"]][0], key)
+                href = f"{target}/{tilde_encode(str(cell['raw']))}"
+                cell["value"] = key_beside(labels[cell["raw"]][0], cell["raw"], href)
 
 
 # errata and figure_sources name a cell of another table by these fields: the table, the row's key
@@ -518,6 +517,9 @@ def key_beside(label: str, key, href: str, chinese: str | None = None) -> Markup
             + Markup("&nbsp;<em>{}</em>").format(key))
 
 
+YEARS_AT_ONCE = 100  # department-years per query: 100 "or" terms, well within SQLite's expression depth
+
+
 async def row_labels(datasette, database: str, name: str, years: set, lang: str) -> dict:
     """(scope values…, row key) -> (row_label_text's answer, the row's path) of the rows of table
     `name` in the department-years `years` (tuples of its scope fields' values) that have a label."""
@@ -529,10 +531,12 @@ async def row_labels(datasette, database: str, name: str, years: set, lang: str)
         return {}
     read = ", ".join(f'"{c}"' for c in dict.fromkeys([*pk, label, *([twin] if twin and lang == "en" else [])]))
     out = {}
-    for start in range(0, len(wanted), READ_AT_ONCE // len(scope)):
-        chunk = wanted[start:start + READ_AT_ONCE // len(scope)]
-        columns, one = ", ".join(f'"{c}"' for c in scope), "(" + ", ".join("?" * len(scope)) + ")"
-        where = f"({columns}) in (values {', '.join([one] * len(chunk))})"
+    # one (a = ? and b = ?) per department-year, joined by "or": SQLite searches the primary key's
+    # index for each (a row value "in (values …)" scanned the whole table)
+    one = "(" + " and ".join(f'"{c}" = ?' for c in scope) + ")"
+    for start in range(0, len(wanted), YEARS_AT_ONCE):
+        chunk = wanted[start:start + YEARS_AT_ONCE]
+        where = " or ".join([one] * len(chunk))
         result = await datasette.databases[database].execute(f'select {read} from "{name}" where {where}',
                                                              [v for y in chunk for v in y])
         for row in map(dict, result.rows):
