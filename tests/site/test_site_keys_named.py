@@ -245,3 +245,7 @@ def test_a_rows_parent_is_named_by_its_label_linked_with_its_key_beside(ds, lang
     page = get(ds, f"/bazhong/income?_size=max&_lang={lang}")
     got = address_cells(page, "parent_item_id")
     assert sorted(got) == sorted(html.unescape(e) for e in expected)
+    # ?_labels=off: the visitor asked for the keys; they stay bare
+    bare = address_cells(get(ds, f"/bazhong/income?_size=max&_labels=off&_lang={lang}"), "parent_item_id")
+    assert sorted(bare) == sorted(html.unescape("&nbsp;") if r["parent_item_id"] is None else r["parent_item_id"]
+                                  for r in rows)

@@ -904,6 +904,11 @@ def download_url(request, fmt: str, headers: str | None = None) -> str:
     return f"/-/download.{fmt}?" + urlencode(args)
 
 
+def labels_off(request) -> bool:
+    """True when the visitor asked for keys, not labels (Datasette's ?_labels=off): they stay bare."""
+    return request is not None and request.args.get("_labels", "").lower() in ("off", "false", "0")
+
+
 def template_vars(request, table: str | None, row_page: bool = False, datasette=None,
                   database: str | None = None) -> dict:
     """The template functions; `datasette` and `database` for those that read the database (async:
@@ -911,10 +916,11 @@ def template_vars(request, table: str | None, row_page: bool = False, datasette=
     lang = lang_of(request)
 
     async def page_rows_html(display_rows, order, sorted_by):
-        if row_page:
-            await label_row_page_links(datasette, database, table, display_rows)
-        await name_cell_addresses(datasette, database, table, display_rows, lang)
-        await name_parent_cells(datasette, database, table, display_rows, lang)
+        if not labels_off(request):
+            if row_page:
+                await label_row_page_links(datasette, database, table, display_rows)
+            await name_cell_addresses(datasette, database, table, display_rows, lang)
+            await name_parent_cells(datasette, database, table, display_rows, lang)
         names = await linked_names(datasette, database, table, display_rows, lang)
         return rows_html(table, display_rows, order, sorted_by, lang, whole=row_page, names=names)
 
