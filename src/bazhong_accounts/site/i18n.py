@@ -398,12 +398,13 @@ async def name_addresses(datasette, database: str, rows: list[dict], lang: str) 
     row or column stays as it is."""
     resource, row_key, column = CELL_ADDRESS
     rows = [r for r in rows if resource in r and r[resource].get("raw") in schemas()]
-    wanted: dict[str, set] = {}
+    wanted: dict[str, dict] = {}
     for r in rows:
         scope = roles.scope(schemas()[r[resource]["raw"]])
         if row_key in r and scope and all(f in r for f in scope):
-            wanted.setdefault(r[resource]["raw"], set()).add(tuple(r[f].get("raw") for f in scope))
-    labels = {name: await row_labels(datasette, database, name, years, lang) for name, years in wanted.items()}
+            year = tuple(r[f].get("raw") for f in scope)
+            wanted.setdefault(r[resource]["raw"], {}).setdefault(year, set()).add(str(r[row_key].get("raw")))
+    labels = {name: await row_labels(datasette, database, name, keys, lang) for name, keys in wanted.items()}
     for r in rows:
         name = r[resource]["raw"]
         r[resource]["value"] = key_beside(half_title(name, lang), name, datasette.urls.table(database, name))
@@ -440,8 +441,11 @@ async def name_parent_cells(datasette, database: str, table: str | None, display
     scope = roles.scope(schemas()[table or ""])
     rows = [{c["column"]: c for c in r.cells} for r in display_rows]
     rows = [r for r in rows if all(f in r for f in scope) and any(r.get(p, {}).get("raw") is not None for p in parents)]
-    years = {tuple(r[f].get("raw") for f in scope) for r in rows}
-    labels = await row_labels(datasette, database, table or "", years, lang) if years else {}
+    wanted: dict[tuple, set] = {}
+    for r in rows:
+        keys = wanted.setdefault(tuple(r[f].get("raw") for f in scope), set())
+        keys.update(str(r[p]["raw"]) for p in parents if p in r and r[p].get("raw") is not None)
+    labels = await row_labels(datasette, database, table or "", wanted, lang)
     href = datasette.urls.table(database, table or "")
     for r in rows:
         for cell in (r[p] for p in parents if p in r and r[p].get("raw") is not None):
@@ -517,34 +521,48 @@ def key_beside(label: str, key, href: str, chinese: str | None = None) -> Markup
             + Markup("&nbsp;<em>{}</em>").format(key))
 
 
-YEARS_AT_ONCE = 100  # department-years per query: 100 "or" terms, well within SQLite's expression depth
+PARAMETERS_AT_ONCE = 900  # parameters per query (SQLite's limit was 999); each department-year a term
 
 
-async def row_labels(datasette, database: str, name: str, years: set, lang: str) -> dict:
+async def row_labels(datasette, database: str, name: str, wanted: dict, lang: str) -> dict:
     """(scope values…, row key) -> (row_label_text's answer, the row's path) of the rows of table
-    `name` in the department-years `years` (tuples of its scope fields' values) that have a label."""
+    `name` that `wanted` names (a department-year, the tuple of its scope fields' values -> the row
+    keys wanted in it, roles.row_key's text) and that have a label."""
     schema = schemas()[name]
-    scope, pk = roles.scope(schema), as_list(schema.get("primaryKey"))
+    scope, pk, key_fields = roles.scope(schema), as_list(schema.get("primaryKey")), roles.row_key_fields(schema)
     label, twin = roles.row_label(schema), english_twin(schema)
-    wanted = [y for y in years if len(y) == len(scope)]
-    if not wanted or not scope:
-        return {}
     read = ", ".join(f'"{c}"' for c in dict.fromkeys([*pk, label, *([twin] if twin and lang == "en" else [])]))
-    out = {}
-    # one (a = ? and b = ?) per department-year, joined by "or": SQLite searches the primary key's
-    # index for each (a row value "in (values …)" scanned the whole table)
-    one = "(" + " and ".join(f'"{c}" = ?' for c in scope) + ")"
-    for start in range(0, len(wanted), YEARS_AT_ONCE):
-        chunk = wanted[start:start + YEARS_AT_ONCE]
-        where = " or ".join([one] * len(chunk))
-        result = await datasette.databases[database].execute(f'select {read} from "{name}" where {where}',
-                                                             [v for y in chunk for v in y])
+    out: dict = {}
+    for where, parameters in year_terms(scope, key_fields, wanted):
+        result = await datasette.databases[database].execute(f'select {read} from "{name}" where {where}', parameters)
         for row in map(dict, result.rows):
-            names = row_label_text(schema, row, lang)
+            year = tuple(row[f] for f in scope)
+            key = roles.row_key(schema, row)
+            names = row_label_text(schema, row, lang) if key in wanted.get(year, ()) else ("", None)
             if names[0]:
-                path = ",".join(tilde_encode(str(row[k])) for k in pk)
-                out[(*(row[f] for f in scope), roles.row_key(schema, row))] = (names, path)
+                out[(*year, key)] = (names, ",".join(tilde_encode(str(row[k])) for k in pk))
     return out
+
+
+def year_terms(scope: list[str], key_fields: list[str], wanted: dict):
+    """(where, parameters) of the queries that read `wanted`'s rows: one term a department-year,
+    (a = ? and b = ? [and key in (…)]), joined by "or", so that SQLite searches the primary key's
+    index for each (a row value "in (values …)" scanned the whole table). A row key of one field
+    narrows the term to the wanted keys; one of several (cloud|7) is matched after reading."""
+    terms: list[str] = []
+    parameters: list = []
+    for year, keys in wanted.items():
+        if len(year) != len(scope) or not scope:
+            continue
+        term = [f'"{c}" = ?' for c in scope] + ([f'"{key_fields[0]}" in ({", ".join("?" * len(keys))})']
+                                                if len(key_fields) == 1 else [])
+        if terms and len(parameters) + len(year) + len(keys) > PARAMETERS_AT_ONCE:
+            yield " or ".join(terms), parameters
+            terms, parameters = [], []
+        terms.append("(" + " and ".join(term) + ")")
+        parameters += [*year, *(sorted(keys) if len(key_fields) == 1 else [])]
+    if terms:
+        yield " or ".join(terms), parameters
 
 
 def row_name(table: str | None, row, primary_key_values: list, lang: str) -> Markup | None:
