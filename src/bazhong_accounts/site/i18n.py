@@ -405,17 +405,17 @@ async def name_addresses(datasette, database: str, rows: list[dict], lang: str) 
             year = tuple(r[f].get("raw") for f in scope)
             wanted.setdefault(r[resource]["raw"], {}).setdefault(year, set()).add(str(r[row_key].get("raw")))
     labels = {name: await row_labels(datasette, database, name, keys, lang) for name, keys in wanted.items()}
+    hrefs = {name: datasette.urls.table(database, name) for name in {r[resource]["raw"] for r in rows}}
     for r in rows:
         name = r[resource]["raw"]
-        r[resource]["value"] = key_beside(half_title(name, lang), name, datasette.urls.table(database, name))
+        r[resource]["value"] = key_beside(half_title(name, lang), name, hrefs[name])
         r[resource]["linked"] = True
         if name in labels:
             scope = roles.scope(schemas()[name])
             found = labels[name].get((*(r[f].get("raw") for f in scope), str(r[row_key].get("raw"))))
             if found is not None:
                 (label, chinese), path = found
-                r[row_key]["value"] = key_beside(label, r[row_key]["raw"],
-                                                 datasette.urls.table(database, name) + "/" + path, chinese)
+                r[row_key]["value"] = key_beside(label, r[row_key]["raw"], f"{hrefs[name]}/{path}", chinese)
                 r[row_key].update(linked=True, named=(label, chinese) if chinese else None)
         if column in r and r[column].get("raw") in fields_of(name):
             title = column_title(name, r[column]["raw"], lang)
@@ -500,11 +500,10 @@ async def name_query_answer(datasette, database: str, columns: list[str], rows: 
         target, key_column = linked_everywhere()[column]
         labels = await labels_of_keys(datasette, database, target, key_column, [r[column]["raw"] for r in cells], lang)
         href = datasette.urls.table(database, target)
+        shown = {key: key_beside(label, key, f"{href}/{tilde_encode(str(key))}", chinese)
+                 for key, (label, chinese) in labels.items()}
         for r in cells:
-            named = labels.get(r[column]["raw"])
-            if named is not None:
-                r[column]["value"] = key_beside(named[0], r[column]["raw"],
-                                                f"{href}/{tilde_encode(str(r[column]['raw']))}", named[1])
+            r[column]["value"] = shown.get(r[column]["raw"], r[column]["value"])
     await name_addresses(datasette, database, cells if all(f in columns for f in CELL_ADDRESS)
                          else [{CELL_ADDRESS[0]: r[CELL_ADDRESS[0]]} for r in cells if CELL_ADDRESS[0] in r], lang)
     return [[r[c]["value"] for c in columns] for r in cells]
@@ -514,11 +513,12 @@ def half_title(name: str, lang: str) -> str:
     return bilingual(table_title(name), lang)
 
 
+@lru_cache(maxsize=4096)  # a page repeats its department and tables; Markup.format cost 10 µs a call
 def key_beside(label: str, key, href: str, chinese: str | None = None) -> Markup:
     """A link under `label` (the Chinese beside it when given) with the key after it, as Datasette
     writes a linked cell: <a href="…">label</a>&nbsp;<em>key</em>."""
-    return (Markup('<a href="{}">{}</a>').format(href, label) + (chinese_beside(chinese) if chinese else Markup(""))
-            + Markup("&nbsp;<em>{}</em>").format(key))
+    beside = chinese_beside(chinese) if chinese else ""
+    return Markup(f'<a href="{escape(href)}">{escape(label)}</a>{beside}&nbsp;<em>{escape(key)}</em>')
 
 
 PARAMETERS_AT_ONCE = 900  # parameters per query (SQLite's limit was 999); each department-year a term
