@@ -114,9 +114,17 @@ def keys_kept_on_a_filtered_page(ds, lang: str) -> None:
     assert {r["department"] for r in exported} == {KEY} and len(exported) == len(expected)
 
 
-def test_a_filter_on_the_table_errata_name_says_its_title(ds):
-    said = sentence(get(ds, "/bazhong/errata?resource=income&_lang=en"))
-    assert f"= “{table_title('income', 'en')}” <small>income</small>" in said
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_filter_and_a_facet_on_the_tables_errata_name_say_their_titles(ds, lang):
+    said = sentence(get(ds, f"/bazhong/errata?resource=income&_lang={lang}"))
+    assert f" {quoted(table_title('income', lang), lang)} <small>income</small>" in said
+    page = get(ds, f"/bazhong/errata?_facet=resource&_lang={lang}")
+    box = re.search(r'id="facet-resource".*?</ul>', page, flags=re.S).group()
+    shown_values = [(shown(label), int(n)) for label, n in re.findall(r"<li><a [^>]*>(.*?)</a> (\d+)</li>", box)]
+    counts: dict[str, int] = {}
+    for r in csv_rows("errata"):
+        counts[r["resource"]] = counts.get(r["resource"], 0) + 1
+    assert sorted(shown_values) == sorted((f"{table_title(k, lang)} <small>{k}</small>", n) for k, n in counts.items())
 
 
 # ---------------------------------------------------------------- row pages and the crumb

@@ -208,7 +208,7 @@ def code_label(column: str, value, lang: str):
     label = code_label_text(column, value, lang)
     if label is None:
         return None
-    return Markup(f'{escape(label)} <small class="code">{escape(value)}</small>')
+    return code_beside(label, value)
 
 
 def number_text(value) -> str:
@@ -418,8 +418,7 @@ async def name_addresses(datasette, database: str, rows: list[dict], lang: str) 
                 r[row_key]["value"] = key_beside(label, r[row_key]["raw"], f"{hrefs[name]}/{path}", chinese)
                 r[row_key].update(linked=True, named=(label, chinese) if chinese else None)
         if column in r and r[column].get("raw") in fields_of(name):
-            title = column_title(name, r[column]["raw"], lang)
-            r[column]["value"] = escape(title) + Markup(' <small class="code">{}</small>').format(r[column]["raw"])
+            r[column]["value"] = code_beside(column_title(name, r[column]["raw"], lang), r[column]["raw"])
 
 
 def named_parents(table: str | None) -> list[str]:
@@ -507,6 +506,11 @@ async def name_query_answer(datasette, database: str, columns: list[str], rows: 
     await name_addresses(datasette, database, cells if all(f in columns for f in CELL_ADDRESS)
                          else [{CELL_ADDRESS[0]: r[CELL_ADDRESS[0]]} for r in cells if CELL_ADDRESS[0] in r], lang)
     return [[r[c]["value"] for c in columns] for r in cells]
+
+
+def code_beside(text: str, key) -> Markup:
+    """`text` with the key small beside it (as code_label writes a code's label)."""
+    return Markup(f'{escape(text)} <small class="code">{escape(key)}</small>')
 
 
 def half_title(name: str, lang: str) -> str:
@@ -755,8 +759,8 @@ def value_text(column: str, value: str, lang: str, names: dict | None = None) ->
     English page quoted unless a number, as Datasette does (“Work output”, 2018)."""
     named = (names or {}).get(value)
     shown = named[0] if named else code_text_plain(column, value, lang)
-    quoted = escape(shown if lang == "zh" or NUMBER.fullmatch(value) else f"“{shown}”")
-    return quoted + (Markup(' <small class="code">{}</small>').format(value) if named else Markup(""))
+    quoted = shown if lang == "zh" or NUMBER.fullmatch(value) else f"“{shown}”"
+    return code_beside(quoted, value) if named else escape(quoted)
 
 
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
@@ -892,10 +896,21 @@ def facets_shown(table: str | None, results: list, request) -> list:
     return list(first.values())
 
 
+def table_titles_facet(table: str | None, facet: dict, lang: str) -> dict:
+    """A facet of the column naming tables (CELL_ADDRESS's first, on errata and figure_sources) with
+    each table's title as its label, the key small beside; any other facet as it is."""
+    if not addresses_cells(table) or facet["name"] != CELL_ADDRESS[0]:
+        return facet
+    return {**facet, "results": [
+        {**v, "label": code_beside(half_title(v["value"], lang), v["value"])} if v["value"] in schemas() else v
+        for v in facet["results"]]}
+
+
 async def facets_in_lang(datasette, database: str, table: str | None, results: list, request, lang: str) -> list:
     """facets_shown's facets; on an English page a facet of a linked column labels its values with
-    the English labels, the Chinese beside (Datasette's label is the Chinese one), links unchanged."""
-    shown = facets_shown(table, results, request)
+    the English labels, the Chinese beside (Datasette's label is the Chinese one); in either language
+    a facet of the tables errata name (CELL_ADDRESS) says their titles, the key beside; links unchanged."""
+    shown = [table_titles_facet(table, facet, lang) for facet in facets_shown(table, results, request)]
     if lang != "en":
         return shown
     out = []
