@@ -97,6 +97,10 @@ def test_a_filter_on_a_linked_column_says_the_linked_rows_name_with_the_key_besi
     # "contains" names a part of a key, not a row: as typed
     said = sentence(get(ds, f"/bazhong/income?department__contains=govt&_lang={lang}"))
     assert said.endswith(quoted("govt", lang)) and "<small>" not in said
+    # the sentence is HTML now (the key in <small>): what the visitor typed stays text
+    page = get(ds, f"/bazhong/income?department={quote('<b>x</b>')}&_search={quote('<i>')}&_lang={lang}")
+    raw = re.search(r'<h2 class="rows-count">(.*?)</h2>', page, flags=re.S).group(1)
+    assert "&lt;b&gt;x&lt;/b&gt;" in raw and "&lt;i&gt;" in raw and "<b>" not in raw and "<i>" not in raw
     keys_kept_on_a_filtered_page(ds, lang)
 
 
