@@ -4,6 +4,10 @@ Datasette 0.65 has no translation machinery, so the templates in site/templates 
 text")`, which this module answers from one table (ZH). Column headers come from the Table Schema
 titles ("中文 / English"), codes from CODE_LABELS (in English, the code's own words), a link to
 another table's row from that row's English label (english_names: Datasette labels it in Chinese).
+Where a page showed a key a reader cannot read, it shows the name in the page's language, the key
+small beside: a filter's value on a linked column (describe), a row page's heading and links, the
+table, row and column errata name (CELL_ADDRESS), a row's parent, a canned query's departments.
+Links, exports and the JSON keep the keys.
 Error pages are rendered here too, so that no error answers 500 from inside Datasette's own
 handler, and always in the visitor's language.
 """
