@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import collections
+import contextlib
 import json
 import os
 import sys
@@ -26,7 +27,7 @@ import pytest
 
 OUT = os.environ.get("SUITE_PROFILE_OUT")
 SPARK_MODULE = "test_engines_spark.py"
-EVERY = 0.2  # seconds between two samples of the runnable threads
+EVERY = 0.5  # seconds between two samples of the runnable threads
 
 
 def _jvm_cpu() -> float:
@@ -105,31 +106,34 @@ def _sample_demand(controller: int) -> None:
 
 def _runnable_by_worker(controller: int) -> dict[str, int]:
     """{pid of each child of the main process (an xdist worker): its tree's runnable threads}."""
-    parent_of = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                parent_of[int(entry.name)] = int(_stat(f"/proc/{entry.name}/stat")[1])
-            except (OSError, ValueError, IndexError):
-                continue  # ended meanwhile
-    counts: dict[str, int] = {}
-    for pid in parent_of:
-        top = pid
-        while parent_of.get(top, 0) not in (controller, 0, 1):
-            top = parent_of[top]
-        if parent_of.get(top) != controller:
-            continue
-        counts.setdefault(str(top), 0)
-        try:
-            tasks = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                counts[str(top)] += _stat(f"/proc/{pid}/task/{task}/stat")[0] == "R"
-            except (OSError, IndexError):
-                continue
-    return counts
+    return {str(worker): sum(_runnable(pid) for pid in _tree(worker)) for worker in _children(controller)}
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as fh:
+                out += [int(c) for c in fh.read().split()]
+    return out
+
+
+def _tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        out.append(todo.pop())
+        todo += _children(out[-1])
+    return out
+
+
+def _runnable(pid: int) -> int:
+    """Threads of the process that are on a CPU or waiting for one (state R)."""
+    n = 0
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError, IndexError):
+                n += _stat(f"/proc/{pid}/task/{task}/stat")[0] == "R"
+    return n
 
 
 def _stat(path: str) -> list[str]:
