@@ -9,7 +9,12 @@ by module and by fixture. suite_time.py --profile runs it:
 
 Child processes count once they have been waited for (the CLI's subprocesses, R, the wheel's
 pip); Chromium's and the JVM's do not reach the worker's counters (the JVM's is read from /proc).
-A fixture's CPU also counts in the test phase that made it (a set-up phase holds its fixtures)."""
+A fixture's CPU also counts in the test phase that made it (a set-up phase holds its fixtures).
+
+Under xdist the main process also samples each worker's runnable threads (its JVM, Chromium and
+subprocesses included) every half second: the summary's timeline says when each worker ran which
+module, the core-seconds no thread of the suite wanted (what a quiet machine would leave idle; the
+count does not depend on the load, as wall times do), and what a worker was in while it waited."""
 
 from __future__ import annotations
 
@@ -210,10 +215,29 @@ def timeline(rows: list[dict], cores: int | None = None) -> str:
                 waiting[f"{worker} {doing}"] += dt
     span = samples[-1]["at"] - t0
     lines.append(f"  {span:.1f} s sampled: mean runnable threads {demand_sum / span:.2f}; "
-                 f"idle core-seconds on a quiet machine {idle:.1f} ({idle / (cores * span):.0%})")
+                 f"core-seconds with no runnable thread of the suite (idle on a quiet machine) {idle:.1f} "
+                 f"({idle / (cores * span):.0%})")
+    lines += _during_spark(phases, samples, worker_of)
     lines.append("  seconds a worker had no runnable thread, by what it was in (top 15):")
     lines += [f"    {seconds:6.1f} {what}" for what, seconds in waiting.most_common(15)]
     return "\n".join(lines)
+
+
+def _during_spark(phases: list[dict], samples: list[dict], worker_of: dict) -> list[str]:
+    """While the Spark module ran: how often each worker's tree had a runnable thread, and how many
+    (does the Spark worker leave a core to a third worker while its Python waits on the JVM?)."""
+    spark = [r for r in phases if SPARK_MODULE in r["name"]]
+    if not spark:
+        return []
+    start, end = min(r["at"] for r in spark), max(r["at"] + r["wall"] for r in spark)
+    during = [s for s in samples if start <= s["at"] <= end]
+    lines = [f"  during the Spark module ({end - start:.0f} s, {len(during)} samples):"]
+    for worker in sorted({r["worker"] for r in phases}):
+        counts = [sum(n for pid, n in s["pids"].items() if worker_of.get(pid) == worker) for s in during]
+        if counts:
+            busy = sum(c > 0 for c in counts) / len(counts)
+            lines.append(f"    {worker}: a runnable thread in {busy:.1%} of them, {sum(counts) / len(counts):.2f} on average")
+    return lines
 
 
 def _doing(own: list[dict], starts: list[float], at: float) -> str:
