@@ -20,6 +20,9 @@ frictionless runs --rounds times (3), in turn, and its row holds the medians (no
 - `scan keys`: the same read, each file's primary key counted distinct in it: the floor of a
   validator that looks at every cell and proves each key unique (before any type, foreign key,
   identity or source is checked);
+- `scan cells arrow`: pyarrow's streaming CSV reader reading every cell of every CSV as text, the
+  other reader installed here that could serve a bounded-memory validator (quoted cells span
+  lines, so it must track newlines in values);
 - `validate --engine E` for each engine (pandas only up to --pandas-max, since it holds the data in
   memory: about 4 GB at N = 10,000);
 - `frictionless validate` up to --frictionless-max, cut off after --frictionless-timeout.
@@ -76,12 +79,24 @@ for r in sorted(json.loads((root / "datapackage.json").read_text(encoding="utf-8
                         " from read_csv(?, all_varchar=true, header=true, parallel=true)", [str(root / r["path"])]).fetchone()[0]
 print(rows)
 """
+# pyarrow's reader: every column as text, batch by batch (memory bounded like DuckDB's)
+SCAN_CELLS_ARROW = """
+import sys, pathlib, pyarrow, pyarrow.csv as csv
+rows = 0
+for p in sorted(pathlib.Path(sys.argv[1]).glob("data/*.csv")):
+    names = p.open(encoding="utf-8").readline().rstrip("\\n").split(",")
+    reader = csv.open_csv(p, parse_options=csv.ParseOptions(newlines_in_values=True),
+                          convert_options=csv.ConvertOptions(column_types=dict.fromkeys(names, pyarrow.string())))
+    rows += sum(batch.num_rows for batch in reader)
+print(rows)
+"""
 
 
 def tasks(pkg: Path, n: int, args) -> list[tuple[str, list[str], float]]:
     out = [("scan", [sys.executable, "-c", SCAN, str(pkg)], args.timeout),
            ("scan cells", [sys.executable, "-c", SCAN_CELLS, str(pkg)], args.timeout),
-           ("scan keys", [sys.executable, "-c", SCAN_KEYS, str(pkg)], args.timeout)]
+           ("scan keys", [sys.executable, "-c", SCAN_KEYS, str(pkg)], args.timeout),
+           ("scan cells arrow", [sys.executable, "-c", SCAN_CELLS_ARROW, str(pkg)], args.timeout)]
     for engine in args.engines.split(","):
         if engine == "pandas" and n > args.pandas_max:
             continue
