@@ -10,6 +10,15 @@ Each tree runs the pytest line of its own Makefile (so a change of workers or op
 as `make test` runs it); --rounds alternates the trees (REF, this, REF, this, ...) and prints the
 medians; --fresh removes src/'s and tests/'s bytecode before each run, as a fresh clone has none.
 
+Measured (stop 24, helper suite9, load 4-10 from other helpers): main's `-n 2` 449.5 s of tests,
+`-n 3` 674.4 s (one pair; the load rose to 9.5 in the second). `-n 3` is not taken: with a third
+worker the other two ran out of tests while the first was still in the Spark module and worksteal
+gave them its remaining Spark tests, each worker starting a JVM of its own (JVM CPU 106.8 -> 177.6
+s); and there is no idle core for a third worker to use: while the Spark module ran, the Spark
+worker's process tree (its Python waiting on py4j, the JVM computing) had a runnable thread in
+98.8 % of the samples (1.39 on average, the JVM's collector and compiler beside the driver), the
+other worker in 99.0 % (1.43). The suite is bound by its CPU, not by idle time.
+
 REF's tests import REF's src/ (PYTHONPATH; the venv's editable install points at this checkout's),
 except where a test starts a process without PYTHONPATH (the README examples, the wheel). The
 checkout of REF is a temporary git worktree, removed at the end.
