@@ -10,6 +10,7 @@ import csv
 import gc
 import html
 import io
+import json
 import re
 import unicodedata
 from decimal import Decimal
@@ -145,6 +146,18 @@ def test_codes_show_their_chinese_label_and_numbers_show_as_printed(ds):
     page = get(ds, "/bazhong/projects").text
     assert rows and all(f">{r['budget'].normalize():f}<" in page for r in rows)
     assert not re.search(r">\d+\.0<", page)
+
+
+def test_every_code_a_schema_allows_has_a_chinese_label():
+    # a Chinese page shows a code without a label as the bare English code (errata's
+    # balance_does_not_chain, every non_figures reason did): the schemas' enums are the codes
+    labels = json.loads((ROOT / "src/bazhong_accounts/site/i18n_zh.json").read_text(encoding="utf-8"))["codes"]
+    unlabelled = [f"{path.name} {field['name']}: {code}"
+                  for path in sorted((ROOT / "schemas").glob("*.json"))
+                  for field in json.loads(path.read_text(encoding="utf-8"))["fields"]
+                  for code in field.get("constraints", {}).get("enum", [])
+                  if isinstance(code, str) and code not in labels]
+    assert not unlabelled, unlabelled
 
 
 def test_shortened_quotes_keep_their_link_to_the_annotated_report(ds):

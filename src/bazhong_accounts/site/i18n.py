@@ -4,6 +4,10 @@ Datasette 0.65 has no translation machinery, so the templates in site/templates 
 text")`, which this module answers from one table (ZH). Column headers come from the Table Schema
 titles ("中文 / English"), codes from CODE_LABELS (in English, the code's own words), a link to
 another table's row from that row's English label (english_names: Datasette labels it in Chinese).
+Where a page showed a key a reader cannot read, it shows the name in the page's language, the key
+small beside: a filter's value on a linked column (describe), a row page's heading and links, the
+table, row and column errata name (CELL_ADDRESS), a row's parent, a canned query's departments.
+Links, exports and the JSON keep the keys.
 Error pages are rendered here too, so that no error answers 500 from inside Datasette's own
 handler, and always in the visitor's language.
 """
@@ -22,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from datasette import hookimpl
 from datasette.filters import InFilter
-from datasette.utils import to_css_class
+from datasette.utils import tilde_encode, to_css_class
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
@@ -208,7 +212,7 @@ def code_label(column: str, value, lang: str):
     label = code_label_text(column, value, lang)
     if label is None:
         return None
-    return Markup(f'{escape(label)} <small class="code">{escape(value)}</small>')
+    return code_beside(label, value)
 
 
 def number_text(value) -> str:
@@ -334,22 +338,15 @@ async def english_names(datasette, database: str, table: str | None, column: str
     """Key -> (English label, Chinese label) of the rows that `column` of `table` links to and that
     have an English label (row_label_text's rule). Datasette labels such a link with the other
     table's rowLabel (its label column: name_zh), whatever the page's language."""
+    labels = await linked_labels(datasette, database, table, column, keys, "en")
+    return {key: names for key, names in labels.items() if names[1] is not None}
+
+
+async def linked_labels(datasette, database: str, table: str | None, column: str, keys, lang: str) -> dict:
+    """Key -> row_label_text's answer in `lang` ((label, the Chinese beside it or None)) of the rows
+    that `column` of `table` links to; a key no row has, or whose row has no label, is left out."""
     target, key_column = link_targets(table)[column]
-    schema = schemas()[target]
-    label, twin = roles.row_label(schema), english_twin(schema)
-    wanted = list(dict.fromkeys(k for k in keys if k is not None))
-    if twin is None or not wanted:
-        return {}
-    select = f'select "{key_column}" as key, "{label}", "{twin}" from "{target}" where "{key_column}" in '
-    out = {}
-    for start in range(0, len(wanted), READ_AT_ONCE):
-        chunk = wanted[start:start + READ_AT_ONCE]
-        for row in (await datasette.databases[database].execute(select + f"({', '.join('?' * len(chunk))})",
-                                                                  chunk)).rows:
-            english, chinese = row_label_text(schema, dict(row), "en")
-            if chinese is not None:
-                out[row["key"]] = (english, chinese)
-    return out
+    return await labels_of_keys(datasette, database, target, key_column, keys, lang)
 
 
 async def linked_names(datasette, database: str, table: str | None, display_rows: list, lang: str) -> dict:
@@ -362,6 +359,230 @@ async def linked_names(datasette, database: str, table: str | None, display_rows
             if cell["column"] in keys and isinstance(cell["value"], Markup):
                 keys[cell["column"]].append(cell.get("raw"))
     return {c: await english_names(datasette, database, table, c, k) for c, k in keys.items() if k}
+
+
+async def label_row_page_links(datasette, database: str, table: str | None, display_rows: list) -> None:
+    """A row page's linked cells written as Datasette writes them on table pages, the other row's
+    Chinese label linked and the key beside (it leaves them bare keys on row pages), so that they
+    read as names in either language (linked_names puts the English one on an English page)."""
+    for column in labelled_columns(table):
+        bare = [c for r in display_rows for c in r.cells
+                if c["column"] == column and c.get("raw") is not None and not isinstance(c["value"], Markup)]
+        labels = await linked_labels(datasette, database, table, column, [c["raw"] for c in bare], "zh")
+        target = datasette.urls.table(database, link_targets(table)[column][0])
+        for cell in bare:
+            if cell["raw"] in labels:
+                href = f"{target}/{tilde_encode(str(cell['raw']))}"
+                cell["value"] = key_beside(labels[cell["raw"]][0], cell["raw"], href)
+
+
+# errata and figure_sources name a cell of another table by these fields: the table, the row's key
+# within its department-year (roles.row_key) and the column. The page shows the table's title, the
+# row's label (linked to the row) and the column's title, each with its key beside.
+CELL_ADDRESS = ("resource", "row_key", "column")
+
+
+@lru_cache(maxsize=256)
+def addresses_cells(table: str | None) -> bool:
+    """True when `table`'s rows name cells of other tables (its fields hold CELL_ADDRESS and a scope)."""
+    fields = fields_of(table)
+    return all(f in fields for f in CELL_ADDRESS) and bool(roles.scope(schemas()[table or ""]))
+
+
+async def name_cell_addresses(datasette, database: str, table: str | None, display_rows: list, lang: str) -> None:
+    """The CELL_ADDRESS cells of a table or row page's rows named (name_addresses)."""
+    if addresses_cells(table):
+        await name_addresses(datasette, database, [{c["column"]: c for c in r.cells} for r in display_rows], lang)
+
+
+async def name_addresses(datasette, database: str, rows: list[dict], lang: str) -> None:
+    """CELL_ADDRESS cells (rows: column -> cell, a dict with "raw" and "value") written as names in
+    `lang`, each key beside: a link to the table under its title, a link to the row under its label
+    (where the row has its table's scope fields), the column's title. A value that names no table,
+    row or column stays as it is."""
+    resource, row_key, column = CELL_ADDRESS
+    rows = [r for r in rows if resource in r and r[resource].get("raw") in schemas()]
+    wanted: dict[str, dict] = {}
+    for r in rows:
+        scope = roles.scope(schemas()[r[resource]["raw"]])
+        if row_key in r and scope and all(f in r for f in scope):
+            year = tuple(r[f].get("raw") for f in scope)
+            wanted.setdefault(r[resource]["raw"], {}).setdefault(year, set()).add(str(r[row_key].get("raw")))
+    labels = {name: await row_labels(datasette, database, name, keys, lang) for name, keys in wanted.items()}
+    hrefs = {name: datasette.urls.table(database, name) for name in {r[resource]["raw"] for r in rows}}
+    for r in rows:
+        name = r[resource]["raw"]
+        r[resource]["value"] = key_beside(half_title(name, lang), name, hrefs[name])
+        r[resource]["linked"] = True
+        if name in labels:
+            scope = roles.scope(schemas()[name])
+            found = labels[name].get((*(r[f].get("raw") for f in scope), str(r[row_key].get("raw"))))
+            if found is not None:
+                (label, chinese), path = found
+                r[row_key]["value"] = key_beside(label, r[row_key]["raw"], f"{hrefs[name]}/{path}", chinese)
+                r[row_key].update(linked=True, named=(label, chinese) if chinese else None)
+        if column in r and r[column].get("raw") in fields_of(name):
+            r[column]["value"] = code_beside(column_title(name, r[column]["raw"], lang), r[column]["raw"])
+
+
+def named_parents(table: str | None) -> list[str]:
+    """The columns of `table` that hold a row's parent (roles.parent_links) by the whole row key
+    within the department-year (income's parent_item_id: an item_id)."""
+    schema = schemas().get(table or "")
+    if schema is None:
+        return []
+    return [parent for parent, key in roles.parent_links(schema) if roles.row_key_fields(schema) == [key]]
+
+
+async def name_parent_cells(datasette, database: str, table: str | None, display_rows: list, lang: str) -> None:
+    """A page's cells that hold a row's parent (named_parents) written as the parent row's label in
+    `lang`, linked to it, the key beside (as a link to another table's row); a key no row of the
+    department-year has stays as it is."""
+    parents = named_parents(table)
+    if not parents:
+        return
+    scope = roles.scope(schemas()[table or ""])
+    rows = [{c["column"]: c for c in r.cells} for r in display_rows]
+    rows = [r for r in rows if all(f in r for f in scope) and any(r.get(p, {}).get("raw") is not None for p in parents)]
+    wanted: dict[tuple, set] = {}
+    for r in rows:
+        keys = wanted.setdefault(tuple(r[f].get("raw") for f in scope), set())
+        keys.update(str(r[p]["raw"]) for p in parents if p in r and r[p].get("raw") is not None)
+    labels = await row_labels(datasette, database, table or "", wanted, lang)
+    href = datasette.urls.table(database, table or "")
+    for r in rows:
+        for cell in (r[p] for p in parents if p in r and r[p].get("raw") is not None):
+            found = labels.get((*(r[f].get("raw") for f in scope), str(cell["raw"])))
+            if found is not None:
+                (label, chinese), path = found
+                cell["value"] = key_beside(label, cell["raw"], f"{href}/{path}", chinese)
+                cell.update(linked=True, named=(label, chinese) if chinese else None)
+
+
+@lru_cache(maxsize=1)
+def linked_everywhere() -> dict[str, tuple[str, str]]:
+    """Column name -> (table, key column) of the foreign keys that link to the same table wherever a
+    table has one by that name (department, source_id): how a query answer's column of that name
+    is read."""
+    seen: dict[str, set] = {}
+    for table in schemas():
+        for column, target in link_targets(table).items():
+            seen.setdefault(column, set()).add(target)
+    return {column: next(iter(targets)) for column, targets in seen.items() if len(targets) == 1}
+
+
+async def labels_of_keys(datasette, database: str, target: str, key_column: str, keys, lang: str) -> dict:
+    """linked_labels' answer for the rows of `target` whose `key_column` is one of `keys`."""
+    schema = schemas()[target]
+    label, twin = roles.row_label(schema), english_twin(schema)
+    wanted = list(dict.fromkeys(k for k in keys if k is not None))
+    if not wanted:
+        return {}
+    read = f'"{label}"' + (f', "{twin}"' if twin and lang == "en" else "")
+    select = f'select "{key_column}" as key, {read} from "{target}" where "{key_column}" in '
+    out = {}
+    for start in range(0, len(wanted), READ_AT_ONCE):
+        chunk = wanted[start:start + READ_AT_ONCE]
+        for row in (await datasette.databases[database].execute(select + f"({', '.join('?' * len(chunk))})",
+                                                                  chunk)).rows:
+            names = row_label_text(schema, dict(row), lang)
+            if names[0]:
+                out[row["key"]] = names
+    return out
+
+
+async def name_query_answer(datasette, database: str, columns: list[str], rows: list, display_rows: list,
+                            lang: str) -> list[list]:
+    """A canned query's display rows with the keys its columns hold named as on table pages: a linked
+    column (linked_everywhere: department, source_id) as the linked row's label, linked, the key
+    beside; a table, row and column (CELL_ADDRESS) by their titles and labels. The answer's JSON and
+    CSV are Datasette's, unchanged."""
+    cells = [{c: {"column": c, "raw": raw, "value": shown} for c, raw, shown in zip(columns, row, display, strict=True)}
+             for row, display in zip(rows, display_rows, strict=True)]
+    for column in (c for c in columns if c in linked_everywhere()):
+        target, key_column = linked_everywhere()[column]
+        labels = await labels_of_keys(datasette, database, target, key_column, [r[column]["raw"] for r in cells], lang)
+        href = datasette.urls.table(database, target)
+        shown = {key: key_beside(label, key, f"{href}/{tilde_encode(str(key))}", chinese)
+                 for key, (label, chinese) in labels.items()}
+        for r in cells:
+            r[column]["value"] = shown.get(r[column]["raw"], r[column]["value"])
+    await name_addresses(datasette, database, cells if all(f in columns for f in CELL_ADDRESS)
+                         else [{CELL_ADDRESS[0]: r[CELL_ADDRESS[0]]} for r in cells if CELL_ADDRESS[0] in r], lang)
+    return [[r[c]["value"] for c in columns] for r in cells]
+
+
+def code_beside(text: str, key) -> Markup:
+    """`text` with the key small beside it (as code_label writes a code's label)."""
+    return Markup(f'{escape(text)} <small class="code">{escape(key)}</small>')
+
+
+def half_title(name: str, lang: str) -> str:
+    return bilingual(table_title(name), lang)
+
+
+@lru_cache(maxsize=4096)  # a page repeats its department and tables; Markup.format cost 10 µs a call
+def key_beside(label: str, key, href: str, chinese: str | None = None) -> Markup:
+    """A link under `label` (the Chinese beside it when given) with the key after it, as Datasette
+    writes a linked cell: <a href="…">label</a>&nbsp;<em>key</em>."""
+    beside = chinese_beside(chinese) if chinese else ""
+    return Markup(f'<a href="{escape(href)}">{escape(label)}</a>{beside}&nbsp;<em>{escape(key)}</em>')
+
+
+PARAMETERS_AT_ONCE = 900  # parameters per query (SQLite's limit was 999); each department-year a term
+
+
+async def row_labels(datasette, database: str, name: str, wanted: dict, lang: str) -> dict:
+    """(scope values…, row key) -> (row_label_text's answer, the row's path) of the rows of table
+    `name` that `wanted` names (a department-year, the tuple of its scope fields' values -> the row
+    keys wanted in it, roles.row_key's text) and that have a label."""
+    schema = schemas()[name]
+    scope, pk, key_fields = roles.scope(schema), as_list(schema.get("primaryKey")), roles.row_key_fields(schema)
+    label, twin = roles.row_label(schema), english_twin(schema)
+    read = ", ".join(f'"{c}"' for c in dict.fromkeys([*pk, label, *([twin] if twin and lang == "en" else [])]))
+    out: dict = {}
+    for where, parameters in year_terms(scope, key_fields, wanted):
+        result = await datasette.databases[database].execute(f'select {read} from "{name}" where {where}', parameters)
+        for row in map(dict, result.rows):
+            year = tuple(row[f] for f in scope)
+            key = roles.row_key(schema, row)
+            names = row_label_text(schema, row, lang) if key in wanted.get(year, ()) else ("", None)
+            if names[0]:
+                out[(*year, key)] = (names, ",".join(tilde_encode(str(row[k])) for k in pk))
+    return out
+
+
+def year_terms(scope: list[str], key_fields: list[str], wanted: dict):
+    """(where, parameters) of the queries that read `wanted`'s rows: one term a department-year,
+    (a = ? and b = ? [and key in (…)]), joined by "or", so that SQLite searches the primary key's
+    index for each (a row value "in (values …)" scanned the whole table). A row key of one field
+    narrows the term to the wanted keys; one of several (cloud|7) is matched after reading."""
+    terms: list[str] = []
+    parameters: list = []
+    for year, keys in wanted.items():
+        if len(year) != len(scope) or not scope:
+            continue
+        term = [f'"{c}" = ?' for c in scope] + ([f'"{key_fields[0]}" in ({", ".join("?" * len(keys))})']
+                                                if len(key_fields) == 1 else [])
+        if terms and len(parameters) + len(year) + len(keys) > PARAMETERS_AT_ONCE:
+            yield " or ".join(terms), parameters
+            terms, parameters = [], []
+        terms.append("(" + " and ".join(term) + ")")
+        parameters += [*year, *(sorted(keys) if len(key_fields) == 1 else [])]
+    if terms:
+        yield " or ".join(terms), parameters
+
+
+def row_name(table: str | None, row, primary_key_values: list, lang: str) -> Markup | None:
+    """A row page's heading after the table's title: the row's label in `lang` (the Chinese beside on
+    an English page), or None when it has none or the label is a part of the key (erratum_id)."""
+    schema = schemas().get(table or "")
+    if schema is None or row is None:
+        return None
+    label, chinese = row_label_text(schema, dict(row), lang)
+    if not label or label in primary_key_values:
+        return None
+    return label_beside(label, chinese) if chinese else escape(label)
 
 
 def label_beside(english: str, chinese: str) -> Markup:
@@ -414,16 +635,25 @@ def rows_html(table: str | None, display_rows: list, order: list[int], sorted_by
             cell = row.cells[i]
             column = cell["column"]
             indent = depth if column == label_column else 0
-            named = names[column].get(cell.get("raw")) if column in names else None  # an English label
+            # an English label (name_addresses marks the cells it links, and names in English)
+            named = names[column].get(cell.get("raw")) if column in names else cell.get("named")
             style = cell_style(indent, named) if indent or named else ""
             indented = " indented" if indent else ""
-            indented += (" linked named" if named else " linked") if column in linked else ""
+            indented += (" linked named" if named else " linked") if column in linked or cell.get("linked") else ""
             indented += width_class(table, cell)
             out.append(f'<td class="{cell_class(column, cell["value_type"])}{indented}" '
                        f'data-title="{escape(column_title(table, column, lang))}"{style}>'
                        f"{escape(cell_html(column, cell, lang, table, whole, names.get(column)))}</td>")
         out.append("</tr>")
     return Markup("\n".join(out))
+
+
+async def canned_rows_html(datasette, database: str | None, columns: list[str], display_rows: list,
+                           rows: list | None, lang: str) -> Markup:
+    """query_rows_html's rows; a canned query's (`rows`: its raw rows) with their keys named."""
+    if rows is not None and datasette is not None and database is not None:
+        display_rows = await name_query_answer(datasette, database, columns, rows, display_rows, lang)
+    return query_rows_html(columns, display_rows)
 
 
 def query_rows_html(columns: list[str], display_rows: list) -> Markup:
@@ -458,46 +688,83 @@ def column_order(table: str | None, columns: list[str]) -> list[int]:
 # ---------------------------------------------------------------- describing a filtered table
 
 
-def describe(lang: str, table: str | None, filters, search: str, sort: str | None, sort_desc: str | None) -> str:
-    """Datasette's "where … sorted by …" in the visitor's language, saying column titles and code
-    labels where Datasette's own English names fields and codes ("sorted by metric_id")."""
+async def describe(datasette, database: str | None, lang: str, table: str | None, filters, search: str,
+                   sort: str | None, sort_desc: str | None) -> Markup:
+    """Datasette's "where … sorted by …" in the visitor's language, saying column titles, code labels
+    and the names of linked rows where Datasette's own English names fields, codes and keys ("sorted
+    by metric_id", "department = bazhong-govt-office")."""
     ops = {key: (display, no_argument) for key, display, no_argument in filters.lookups()}
-    bits = [text(lang, "search matches “{q}”", q=search)] if search else []
-    bits += [filter_text(table, column, lookup, value, ops.get(lookup, (lookup, False)), lang)
-             for column, lookup, value in filters.selections()]
-    where = text(lang, "where {filters}", filters=listed(bits, lang)) if bits else ""
+    selections = list(filters.selections())
+    names = await filter_names(datasette, database, table, selections, lang)
+    bits = [said(lang, "search matches “{q}”", q=search)] if search else []
+    bits += [filter_text(table, column, lookup, value, ops.get(lookup, (lookup, False)), lang, names.get(column, {}))
+             for column, lookup, value in selections]
+    where = said(lang, "where {filters}", filters=listed(bits, lang)) if bits else Markup("")
     by = sort or sort_desc
     if not by:
         return where
     key = "sorted by {c} descending" if sort_desc else "sorted by {c}"
-    sorted_by = text(lang, key, c=column_title(table, by, lang))
-    return ("，" if lang == "zh" else " ").join(b for b in (where, sorted_by) if b)
+    sorted_by = said(lang, key, c=column_title(table, by, lang))
+    return Markup("，" if lang == "zh" else " ").join(b for b in (where, sorted_by) if b)
 
 
-def listed(bits: list[str], lang: str) -> str:
+def said(lang: str, s: str, **kw) -> Markup:
+    """text(lang, s) with its {placeholders} filled, escaped unless already Markup."""
+    return Markup(escape(text(lang, s))).format(**kw)
+
+
+def listed(bits: list, lang: str) -> Markup:
     """Clauses joined as each language lists them: "a，b，c"; "a, b and c" (as Datasette's English)."""
     if lang == "zh" or len(bits) < 2:
-        return "，".join(bits)
-    return ", ".join(bits[:-1]) + " and " + bits[-1]
+        return Markup("，").join(bits)
+    return Markup(", ").join(bits[:-1]) + Markup(" and ") + bits[-1]
 
 
-def filter_text(table: str | None, column: str, lookup: str, value: str, op: tuple[str, bool], lang: str) -> str:
+# The lookups whose value is the whole of a linked row's key (a "contains" one is a part of it).
+KEY_LOOKUPS = ("exact", "not", "in", "notin")
+
+
+def filter_values(lookup: str, value: str) -> list[str]:
+    """The values of one filter: an "in" filter's list, else the value itself."""
+    return [str(v) for v in InFilter().split_value(value)] if lookup in ("in", "notin") else [value]
+
+
+async def filter_names(datasette, database: str | None, table: str | None, selections: list, lang: str) -> dict:
+    """Column -> linked_labels' answer for the keys that filters on a linked column name, and for
+    the tables a filter on CELL_ADDRESS's table column names (their titles)."""
+    keys: dict[str, list] = {}
+    tables = CELL_ADDRESS[0] if addresses_cells(table) else None
+    for column, lookup, value in selections:
+        if (column in labelled_columns(table) or column == tables) and lookup in KEY_LOOKUPS:
+            keys.setdefault(column, []).extend(filter_values(lookup, value))
+    titled = keys.pop(tables) if tables in keys else []
+    names = {tables: {k: (half_title(k, lang), None) for k in titled if k in schemas()}} if titled else {}
+    if datasette is None or database is None:
+        return names
+    return names | {c: await linked_labels(datasette, database, table, c, k, lang) for c, k in keys.items()}
+
+
+def filter_text(table: str | None, column: str, lookup: str, value: str, op: tuple[str, bool], lang: str,
+                names: dict | None = None) -> Markup:
     """One filter of the sentence: column title, operator (Datasette's display, and whether it takes
     no argument), and its value or values as labels (none for "is null" and the like, whose value
-    is a mere 1)."""
+    is a mere 1); `names`: filter_names' answer for this column (a linked row's name, key beside)."""
     display, no_argument = op
-    said = f"{column_title(table, column, lang)} {text(lang, display)}".strip()
+    shown = escape(f"{column_title(table, column, lang)} {text(lang, display)}".strip())
     if no_argument:
-        return said
-    values = InFilter().split_value(value) if lookup in ("in", "notin") else [value]
-    return f"{said} " + ("、" if lang == "zh" else ", ").join(value_text(column, str(v), lang) for v in values)
+        return shown
+    names = names if lookup in KEY_LOOKUPS else None
+    values = [value_text(column, v, lang, names) for v in filter_values(lookup, value)]
+    return shown + Markup(" ") + Markup("、" if lang == "zh" else ", ").join(values)
 
 
-def value_text(column: str, value: str, lang: str) -> str:
-    """A filter's value: the code's label; on an English page quoted unless a number, as Datasette
-    does (“Work output”, 2018)."""
-    shown = code_text_plain(column, value, lang)
-    return shown if lang == "zh" or NUMBER.fullmatch(value) else f"“{shown}”"
+def value_text(column: str, value: str, lang: str, names: dict | None = None) -> Markup:
+    """A filter's value: the code's label, or the linked row's name with its key small beside; on an
+    English page quoted unless a number, as Datasette does (“Work output”, 2018)."""
+    named = (names or {}).get(value)
+    shown = named[0] if named else code_text_plain(column, value, lang)
+    quoted = shown if lang == "zh" or NUMBER.fullmatch(value) else f"“{shown}”"
+    return code_beside(quoted, value) if named else escape(quoted)
 
 
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
@@ -517,6 +784,20 @@ PARAMETER_LABELS = {
 def parameter_label(name: str, lang: str) -> str:
     pair = PARAMETER_LABELS.get(name)
     return (pair[0] if lang == "zh" else pair[1]) if pair else name
+
+
+async def parameter_named(datasette, database: str | None, name: str, value, lang: str) -> Markup:
+    """Beside a canned query's parameter that holds a linked key (linked_everywhere: department), the
+    name of the row it picks in `lang`, or that no row has it; nothing for any other parameter."""
+    key = value.strip() if isinstance(value, str) else ""
+    if name not in linked_everywhere() or not key or datasette is None or database is None:
+        return Markup("")
+    target, key_column = linked_everywhere()[name]
+    named = (await labels_of_keys(datasette, database, target, key_column, [key], lang)).get(key)
+    if named is None:
+        return Markup('<span class="parameter-named unknown">{}</span>').format(text(lang, "no row has this id"))
+    shown = label_beside(*named) if named[1] else escape(named[0])
+    return Markup('<span class="parameter-named">{}</span>').format(shown)
 
 
 def query_description(name: str | None, english: str | None, lang: str) -> str:
@@ -544,6 +825,12 @@ def resources() -> dict[str, dict]:
 
 def table_title(name: str) -> str:
     return resources().get(name, {}).get("title", name)
+
+
+def database_title(datasette, name: str) -> str:
+    """The database's "中文 / English" title from the metadata (its name when it has none)."""
+    meta = (datasette.metadata() or {}).get("databases", {}).get(name, {}) if datasette is not None else {}
+    return meta.get("title") or name
 
 
 TABLE_DESCRIPTIONS_ZH: dict[str, str] = _ZH_DATA["tables"]
@@ -613,10 +900,21 @@ def facets_shown(table: str | None, results: list, request) -> list:
     return list(first.values())
 
 
+def table_titles_facet(table: str | None, facet: dict, lang: str) -> dict:
+    """A facet of the column naming tables (CELL_ADDRESS's first, on errata and figure_sources) with
+    each table's title as its label, the key small beside; any other facet as it is."""
+    if not addresses_cells(table) or facet["name"] != CELL_ADDRESS[0]:
+        return facet
+    return {**facet, "results": [
+        {**v, "label": code_beside(half_title(v["value"], lang), v["value"])} if v["value"] in schemas() else v
+        for v in facet["results"]]}
+
+
 async def facets_in_lang(datasette, database: str, table: str | None, results: list, request, lang: str) -> list:
     """facets_shown's facets; on an English page a facet of a linked column labels its values with
-    the English labels, the Chinese beside (Datasette's label is the Chinese one), links unchanged."""
-    shown = facets_shown(table, results, request)
+    the English labels, the Chinese beside (Datasette's label is the Chinese one); in either language
+    a facet of the tables errata name (CELL_ADDRESS) says their titles, the key beside; links unchanged."""
+    shown = [table_titles_facet(table, facet, lang) for facet in facets_shown(table, results, request)]
     if lang != "en":
         return shown
     out = []
@@ -643,6 +941,11 @@ def download_url(request, fmt: str, headers: str | None = None) -> str:
     return f"/-/download.{fmt}?" + urlencode(args)
 
 
+def labels_off(request) -> bool:
+    """True when the visitor asked for keys, not labels (Datasette's ?_labels=off): they stay bare."""
+    return request is not None and request.args.get("_labels", "").lower() in ("off", "false", "0")
+
+
 def template_vars(request, table: str | None, row_page: bool = False, datasette=None,
                   database: str | None = None) -> dict:
     """The template functions; `datasette` and `database` for those that read the database (async:
@@ -650,6 +953,11 @@ def template_vars(request, table: str | None, row_page: bool = False, datasette=
     lang = lang_of(request)
 
     async def page_rows_html(display_rows, order, sorted_by):
+        if not labels_off(request):
+            if row_page:
+                await label_row_page_links(datasette, database, table, display_rows)
+            await name_cell_addresses(datasette, database, table, display_rows, lang)
+            await name_parent_cells(datasette, database, table, display_rows, lang)
         names = await linked_names(datasette, database, table, display_rows, lang)
         return rows_html(table, display_rows, order, sorted_by, lang, whole=row_page, names=names)
 
@@ -661,17 +969,21 @@ def template_vars(request, table: str | None, row_page: bool = False, datasette=
         "half": lambda title: bilingual(title, lang),
         "column_title": lambda column, t=None: column_title(t or table, column, lang),
         "cell_html": lambda column, cell: cell_html(column, cell, lang, table),
-        "describe": lambda *a: describe(lang, table, *a),
+        "describe": lambda *a: describe(datasette, database, lang, table, *a),
         "parameter_label": lambda name: parameter_label(name, lang),
+        "parameter_named": lambda name, value: parameter_named(datasette, database, name, value, lang),
         "query_description": lambda name, english: query_description(name, english, lang),
         "number_text": number_text,
         "rows_text": lambda n: text(lang, "{n} row" if n == 1 else "{n} rows", n=f"{n:,}"),  # "1 rows" read wrong
         "column_description": lambda column: column_description(table, column, lang),
-        "query_rows_html": query_rows_html,
+        "query_rows_html": lambda columns, display_rows, rows=None: canned_rows_html(
+            datasette, database, columns, display_rows, rows, lang),
         "rows_html": page_rows_html,
         "column_order": lambda columns: column_order(table, [c["name"] for c in columns]),
         "translate_error": lambda message: translate_error(lang, str(message)),
         "table_title": table_title,
+        "database_title": lambda name: bilingual(database_title(datasette, name), lang) or name,
+        "row_name": lambda row, keys: row_name(table, row, keys, lang),
         "table_description": lambda name: table_description(name, lang),
         "code_text": lambda column, value, label: code_text(column, value, label, lang),
         "facets_shown": lambda results: facets_in_lang(datasette, database, table, results, request, lang),
