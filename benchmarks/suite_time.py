@@ -17,7 +17,10 @@ gave them its remaining Spark tests, each worker starting a JVM of its own (JVM 
 s); and there is no idle core for a third worker to use: while the Spark module ran, the Spark
 worker's process tree (its Python waiting on py4j, the JVM computing) had a runnable thread in
 98.8 % of the samples (1.39 on average, the JVM's collector and compiler beside the driver), the
-other worker in 99.0 % (1.43). The suite is bound by its CPU, not by idle time.
+other worker in 99.0 % (1.43). The suite is bound by its CPU, not by idle time. Again at load
+0.8-2.9 (CI=true, --fresh --profile): 982 passed in 163.6 s, the suite's threads runnable 2.82 on
+average on 2 cores, 3.0 core-seconds (1 %) with none runnable for a core; its CPU (279 s on 164 s,
+1.70 cores) leaves the rest of the two cores to the other processes of the machine, not idle.
 
 REF's tests import REF's src/ (PYTHONPATH; the venv's editable install points at this checkout's),
 except where a test starts a process without PYTHONPATH (the README examples, the wheel). The
