@@ -23,6 +23,8 @@ frictionless runs --rounds times (3), in turn, and its row holds the medians (no
 - `scan cells arrow`: pyarrow's streaming CSV reader reading every cell of every CSV as text, the
   other reader installed here that could serve a bounded-memory validator (quoted cells span
   lines, so it must track newlines in values);
+- `scan keys arrow`: the floor of a load built on that reader: every cell read by it, two files at
+  once (the largest first), each file's primary key counted distinct by DuckDB over its batches;
 - `validate --engine E` for each engine (pandas only up to --pandas-max, since it holds the data in
   memory: about 4 GB at N = 10,000);
 - `frictionless validate` up to --frictionless-max, cut off after --frictionless-timeout.
@@ -90,13 +92,35 @@ for p in sorted(pathlib.Path(sys.argv[1]).glob("data/*.csv")):
     rows += sum(batch.num_rows for batch in reader)
 print(rows)
 """
+# the same reader two files at a time, DuckDB counting each primary key over the batches as they come
+SCAN_KEYS_ARROW = """
+import sys, json, pathlib, duckdb, pyarrow, pyarrow.csv as csv
+from concurrent.futures import ThreadPoolExecutor
+root = pathlib.Path(sys.argv[1])
+def rows(r):
+    path = root / r["path"]
+    schema = r["schema"] if isinstance(r["schema"], dict) else json.loads((root / r["schema"]).read_text(encoding="utf-8"))
+    key = schema.get("primaryKey") or []
+    key = [key] if isinstance(key, str) else key
+    names = path.open(encoding="utf-8").readline().rstrip("\\n").split(",")
+    reader = csv.open_csv(path, parse_options=csv.ParseOptions(newlines_in_values=True),
+                          convert_options=csv.ConvertOptions(column_types=dict.fromkeys(names, pyarrow.string())))
+    distinct = ", count(distinct (" + ", ".join('"' + k + '"' for k in key) + "))" if key else ""
+    con = duckdb.connect(config={"memory_limit": "1GB", "threads": 1})
+    con.execute("set enable_progress_bar = false")
+    return con.execute("select count(*)" + distinct + " from reader").fetchone()[0]
+resources = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))["resources"]
+with ThreadPoolExecutor(2) as pool:
+    print(sum(pool.map(rows, sorted(resources, key=lambda r: -(root / r["path"]).stat().st_size))))
+"""
 
 
 def tasks(pkg: Path, n: int, args) -> list[tuple[str, list[str], float]]:
     out = [("scan", [sys.executable, "-c", SCAN, str(pkg)], args.timeout),
            ("scan cells", [sys.executable, "-c", SCAN_CELLS, str(pkg)], args.timeout),
            ("scan keys", [sys.executable, "-c", SCAN_KEYS, str(pkg)], args.timeout),
-           ("scan cells arrow", [sys.executable, "-c", SCAN_CELLS_ARROW, str(pkg)], args.timeout)]
+           ("scan cells arrow", [sys.executable, "-c", SCAN_CELLS_ARROW, str(pkg)], args.timeout),
+           ("scan keys arrow", [sys.executable, "-c", SCAN_KEYS_ARROW, str(pkg)], args.timeout)]
     for engine in args.engines.split(","):
         if engine == "pandas" and n > args.pandas_max:
             continue
