@@ -16,9 +16,9 @@ frictionless runs --rounds times (3), in turn, and its row holds the medians (no
 - `scan`: DuckDB counting the rows of every CSV (read_csv, all VARCHAR, parallel): no validator
   that reads the files can be faster on this machine;
 - `scan cells`: DuckDB reading every cell of every CSV as text (the longest cell of each column):
-  the floor of a validator that looks at every cell (count(*) builds no cell at all);
+  the floor of a validator on DuckDB's reader that looks at every cell (count(*) builds no cell);
 - `scan keys`: the same read, each file's primary key counted distinct in it: the floor of a
-  validator that looks at every cell and proves each key unique (before any type, foreign key,
+  validator on DuckDB's reader that looks at every cell and proves each key unique (before any type, foreign key,
   identity or source is checked);
 - `scan cells arrow`: pyarrow's streaming CSV reader reading every cell of every CSV as text, the
   other reader installed here that could serve a bounded-memory validator (quoted cells span
