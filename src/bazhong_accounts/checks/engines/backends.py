@@ -383,7 +383,7 @@ class SparkEngine:
         self.views: list[str] = []  # temporary views of CTEs and union branches (close())
         self.bytes = 0
         # remember_results() was called for the session
-        self.memo = _REMEMBERED[id(self.spark)][1] if id(self.spark) in _REMEMBERED else None
+        self.memo = _remembered(self.spark)
         self.prints: dict[str, str] = {}  # view -> fingerprint of what it was computed from
         self.schemas: dict[str, str] = {}  # view -> its columns' names and types
         self.source_pairs: dict[str, int] | None = None  # made once a run by sources_sql.source_pairs
@@ -626,6 +626,12 @@ class SparkEngine:
             self._show(name, self.spark.sql(union), key)
         self.schemas[name] = str(columns)
 
+    def _session_shown(self) -> dict:
+        """The session's record of what its views show (Remembered.shown), whether or not this
+        engine remembers (its memo may be switched off); empty for a session that remembers nothing."""
+        memo = _remembered(self.spark)
+        return memo.shown if memo is not None else {}
+
     def _showing(self, name: str, key: str | None) -> bool:
         """View `name` shows the remembered frame of fingerprint `key` already (_show made it)."""
         return self.memo is not None and key is not None and self.memo.shown.get(name) == key
@@ -637,7 +643,7 @@ class SparkEngine:
         test, whose unchanged files and views give the same frames; the mutation cases' four
         copies made 340 views, most of them again). A view made with no key, or by an engine
         that remembers nothing, is forgotten by name."""
-        shown = _REMEMBERED[id(self.spark)][1].shown if id(self.spark) in _REMEMBERED else {}
+        shown = self._session_shown()
         shown.pop(name, None)  # forgotten first: a failed command leaves nothing known
         df.createOrReplaceTempView(name)
         if self.memo is not None and key is not None:
@@ -648,12 +654,17 @@ class SparkEngine:
         results both are the session's, kept for the next package (their names carry their text
         or are made again over what they show: _show)."""
         if self.memo is None:
-            shown = _REMEMBERED[id(self.spark)][1].shown if id(self.spark) in _REMEMBERED else {}
+            shown = self._session_shown()
             for name in self.views:
                 shown.pop(name, None)  # the session's record, if another engine on it remembers
                 self.spark.catalog.dropTempView(name)
         for df in self.frames:
             df.unpersist()
+
+
+def _remembered(spark) -> "Remembered | None":
+    """What remember_results() keeps for `spark`'s session, or None when it was not called."""
+    return _REMEMBERED[id(spark)][1] if id(spark) in _REMEMBERED else None
 
 
 def _positions(columns: list[tuple[str, str]]) -> str:
