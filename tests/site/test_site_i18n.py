@@ -160,6 +160,12 @@ def test_every_code_a_schema_allows_has_a_chinese_label():
     assert not unlabelled, unlabelled
 
 
+def test_every_table_has_a_chinese_description():
+    # a Chinese page showed figure_sources' and non_figures' English description
+    tables = json.loads((ROOT / "src/bazhong_accounts/site/i18n_zh.json").read_text(encoding="utf-8"))["tables"]
+    assert [r["name"] for r in resources() if r["name"] not in tables] == []
+
+
 def test_shortened_quotes_keep_their_link_to_the_annotated_report(ds):
     page = get(ds, "/bazhong/three_public_expenses").text
     quotes = [r["source_quote"] for r in csv_rows("three_public_expenses") if len(r["source_quote"]) > 60]
