@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import made_once_shared, read_rows, write_rows
+from bazhong_accounts.checks.provenance import explanation_numbers, explanations_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = "archive/bazhong-govt-office-2018-final-accounts.txt"
@@ -113,6 +114,40 @@ def test_new_errata_with_kinds_and_doubtful_ones_said_so():
         assert e[eid]["explanation_en"].startswith("Contradiction"), eid
     for eid in ("inspection_activities_count", "special_inspection_completion_rate"):
         assert e[eid]["explanation_en"].startswith("Doubtful"), eid
+        assert e[eid]["explanation_zh"].startswith("存疑，并非已证实的矛盾"), eid
+    for eid in ("carry_over_does_not_chain", "other_funds_vs_all_general_budget", "operating_costs_wage_explanation"):
+        assert e[eid]["explanation_zh"].startswith("矛盾："), eid
+
+
+def test_every_erratum_is_explained_in_chinese_with_the_numbers_of_the_english():
+    """Chinese pages showed the English explanation: each erratum has its own Chinese one, which
+    cites the English one's numbers as written, each as often (provenance.explanation_numbers)."""
+    rows = list(by("errata", "erratum_id").values())
+    assert rows
+    for r in rows:
+        zh = r["explanation_zh"]
+        assert re.search(r"[\u4e00-\u9fff]", zh) and zh != r["explanation_en"], r["erratum_id"]
+        assert explanation_numbers(zh) == explanation_numbers(r["explanation_en"]), r["erratum_id"]
+
+
+@pytest.mark.parametrize(("text", "numbers"), [
+    ("增加545.53 → 2655.14，675.7万元，2.7753%", ["2.7753", "2655.14", "545.53", "675.7"]),
+    ("675.70 is not 675.7", ["675.7", "675.70"]),  # decimals as written: a translation repeats them
+    ("100余次 (100-odd) 第7行 e_government_cloud|7", ["100", "7", "7"]),  # 100-odd: an English word
+    ("三级指标 (level-3 indicator), level3_zh, 五项", []),  # words and Chinese numerals are not numbers
+    ("６７５.７万元, (8 + 0), −2.89", ["0", "2.89", "675.7", "8"]),  # full-width digits; sign aside
+])
+def test_the_numbers_an_explanation_cites(text, numbers):
+    assert explanation_numbers(text) == numbers
+
+
+def test_explanations_citing_different_numbers_say_which():
+    assert explanations_problem("结余385.72万元，印为675.7万元", "385.72, printed as 675.7") is None
+    assert explanations_problem("结余385.27万元", "a balance of 385.72万元 (2017)") == (
+        "explanation_zh and explanation_en cite different numbers: only in explanation_zh: 385.27; "
+        "only in explanation_en: 2017, 385.72")
+    twice = explanations_problem("675.7，675.7", "675.7")
+    assert twice and twice.endswith("only in explanation_zh: 675.7; only in explanation_en: none")
 
 
 def test_names_and_texts_as_printed():

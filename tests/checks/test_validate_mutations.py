@@ -363,6 +363,18 @@ def erratum_other_value_changed(pkg):
     return path, line, "value_other", "is not in quote_other"
 
 
+@bad
+def erratum_explanation_number_mistyped(pkg):
+    # a figure changed in the Chinese explanation only (the English one keeps it): the first
+    # decimal of the first erratum whose explanation cites one, not the row the case above edits
+    def mistype(r):
+        r["explanation_zh"] = re.sub(r"[0-9]+\.[0-9]+", lambda m: bump(m.group()), r["explanation_zh"], count=1)
+
+    path, line, _ = edit(pkg, "errata",
+                         lambda r: r["value_other"] == "" and re.search(r"[0-9]\.[0-9]", r["explanation_zh"]), mistype)
+    return path, line, "explanation_zh", "cite different numbers: only in explanation_zh: "
+
+
 # ---------------------------------------------------------------- scenarios beyond one bad input
 
 

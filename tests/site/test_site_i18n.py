@@ -479,3 +479,30 @@ def test_every_column_of_every_question_has_a_title_in_both_languages(ds):
             assert untitled == [], (name, lang, untitled)
             if lang == "zh":
                 assert all(re.search(r"[\u4e00-\u9fff]", title) for title, _ in heads), (name, heads)
+
+
+# ---------------------------------------------------------------- errata explained in both languages
+
+
+@pytest.mark.parametrize("path", ["/bazhong/errata", "/bazhong/errata/2018,bazhong-govt-office,housing_share_rounding"])
+def test_a_chinese_page_explains_errata_in_chinese_under_its_title(ds, path):
+    """Chinese pages showed explanation_en under 说明: now explanation_zh is under 说明 and the
+    English one under 说明（英文）, as name_zh and name_en (the schema's titles, in the page's language)."""
+    e = next(r for r in csv_rows("errata") if r["erratum_id"] == "housing_share_rounding")
+    for lang, titles in (("zh", {"explanation_zh": "说明", "explanation_en": "说明（英文）"}),
+                         ("en", {"explanation_zh": "Explanation (Chinese)",
+                                 "explanation_en": "Explanation (English)"})):
+        page = get(ds, path + ("?_lang=en" if lang == "en" else "")).text
+        for column, title in titles.items():
+            td = rf'<td class="col-{column} [^"]*" data-title="{re.escape(title)}"[^>]*>(.*?)</td>'
+            cells = re.findall(td, page, re.S)
+            assert any(e[column] in html.unescape(c) for c in cells), (lang, column)
+
+
+def test_the_search_box_finds_an_erratum_by_its_chinese_explanation(ds):
+    word = "封顶处理"  # only in an explanation_zh
+    want = expected_hits(word)
+    assert want == {("errata", "special_inspection_completion_rate")}
+    data = get(ds, f"/-/search.json?q={quote(word)}").json()
+    assert {(h["resource"], h["row_key"]) for h in data["hits"]} == want
+    assert {h["column"] for h in data["hits"]} == {"explanation_zh"}

@@ -6,7 +6,9 @@
 - a non-derived row's figures (role figure: not years, levels or ordinals) each appear as a number
   in its quote, compared as decimals (675.70 == 675.7; sign ignored: 减少2.89 carries -2.89);
 - a derived row equals its derivation: `sum(children)`, or `{resource:key} ± …` over the amount
-  (or value) of rows of the same fiscal year and department, recomputed exactly.
+  (or value) of rows of the same fiscal year and department, recomputed exactly;
+- an erratum's Chinese and English explanations cite the same numbers (explanation_numbers), so
+  that a figure cannot change, or be mistyped, in one language only.
 
 Quotes are tokenised once per distinct quote with Arrow kernels, and (quote, value) pairs are
 looked up as a set, so the check is column-wise, not row by row.
@@ -313,6 +315,7 @@ def check_provenance(root: Path, tables: dict[str, Table], known: set[str], repo
     if tables.get("errata") is not None:
         check_quotes(tables["errata"], texts, report, col="quote_carried")
         check_errata_figures(tables["errata"], report)
+        check_errata_explanations(tables["errata"], report)
 
 
 def check_errata_figures(errata: Table, report: Report) -> None:
@@ -341,3 +344,42 @@ def _canonical(number: str) -> str:
     whole, _, frac = number.partition(".")
     whole, frac = whole.lstrip("0") or "0", frac.rstrip("0")
     return f"{whole}.{frac}" if frac else whole
+
+
+# The two explanations of an erratum (checks/engines/provenance_sql.py runs the same check).
+EXPLANATIONS = ("explanation_zh", "explanation_en")
+# A number of an explanation: digits, decimals kept as written (675.7 and 675.70 differ: a translation
+# repeats the figure, it does not recompute it). Digits joined to a Latin word, directly or by a
+# hyphen (level3_zh, level-3, 100-odd), are part of the word: the English glosses the report's Chinese
+# terms (三级指标 (level-3 indicator)), and the Chinese need not. Chinese numerals are words too (五项).
+EXPLAINED_NUMBER = re.compile(r"(?<![0-9A-Za-z_.])(?<![A-Za-z_]-)[0-9]+(?:\.[0-9]+)?(?![0-9A-Za-z_]|-[A-Za-z]|\.[0-9])")
+
+
+def explanation_numbers(text: str) -> list[str]:
+    """The numbers an explanation cites, sorted (a multiset: 675.7 twice is two)."""
+    return sorted(EXPLAINED_NUMBER.findall(unicodedata.normalize("NFKC", text)))
+
+
+def explanations_problem(zh: str, en: str) -> str | None:
+    """Why two explanations do not cite the same numbers (each as often), or None when they do."""
+    from collections import Counter
+
+    mine, theirs = Counter(explanation_numbers(zh)), Counter(explanation_numbers(en))
+    if mine == theirs:
+        return None
+    only = [", ".join(sorted((c - other).elements())) or "none" for c, other in ((mine, theirs), (theirs, mine))]
+    return (f"{EXPLANATIONS[0]} and {EXPLANATIONS[1]} cite different numbers: only in {EXPLANATIONS[0]}: {only[0]}; "
+            f"only in {EXPLANATIONS[1]}: {only[1]}")
+
+
+def check_errata_explanations(errata: Table, report: Report) -> None:
+    """explanations_problem of each erratum with both explanations, each distinct pair once."""
+    zh, en = EXPLANATIONS
+    if zh not in errata.text or en not in errata.text:
+        return
+    both = errata.usable(zh) & errata.usable(en)
+    pairs = pd.DataFrame({"zh": errata.text[zh], "en": errata.text[en]})[both]
+    for (a, b), rows in pairs.groupby(["zh", "en"], sort=False).groups.items():
+        if problem := explanations_problem(a, b):
+            for r in rows:
+                report.add(errata.path, int(errata.lines[r]), zh, problem, col_no=errata.col_no(zh))

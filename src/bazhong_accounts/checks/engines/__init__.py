@@ -49,7 +49,7 @@ COVERED = ("files (bytes, encoding, header)", "types", "constraints", "primary k
            "identities with errata", "stale errata", "ordinals", "a row's source is its department-year's",
            "organisation roots and cycles", "trips vs count", "canonical form and row order",
            "row-level frame checks", "errata references",
-           "provenance (archived sources and checksums, quotes, numbers in quotes, derivations, errata figures)",
+           "provenance (archived sources and checksums, quotes, numbers in quotes, derivations, errata figures, the numbers of errata explanations)",
            "figure sources (spans, numbers of the report accounted for)")
 NOT_COVERED: tuple[str, ...] = ()
 DEDUPE = {"required", "pattern", "enum", "range", "length"}  # pandera's: skip a cell already reported

@@ -1,6 +1,6 @@
 """Provenance (checks/provenance.py) on the SQL engines: archived sources and their SHA-256,
 quotes verbatim in the archived text, the figures of a non-derived row in its quote, an
-erratum's figures in its quotes.
+erratum's figures in its quotes and the same numbers in its two explanations.
 
 The few archived files are read and hashed in Python once each, and each UTF-8 text becomes one
 row of a small engine table (ARCHIVE: path, digest, problem, text). The per-row work is SQL: the
@@ -21,7 +21,8 @@ from ...model.problems import Report
 from ...model.table import as_arrow
 from ..figure_sources import archived_file, with_chinese_numerals
 from ..identities import PARTS_GROUP, fmt
-from ..provenance import SEP, _normalise_numbers, _parse_rule, _quote_tokens, figure_in_quote, quote_problem
+from ..provenance import (EXPLANATIONS, SEP, _normalise_numbers, _parse_rule, _quote_tokens, explanations_problem,
+                          figure_in_quote, quote_problem)
 from .definitions import DECIMAL, lit, q, usable, view
 from .identities import _key
 from .sources_sql import PAIRS, SOURCES, pairs_sql, quoted, source_pairs
@@ -113,6 +114,23 @@ def errata_pairs_sql(schema: dict) -> str | None:
     return " union all ".join(parts) or None
 
 
+def explanation_pairs_sql(schema: dict) -> str | None:
+    """The distinct (explanation_zh, explanation_en) of errata holding both: their numbers are
+    compared in Python (provenance.explanations_problem), a few hundred pairs at most."""
+    if not all(c in {f["name"] for f in schema["fields"]} for c in EXPLANATIONS):
+        return None
+    zh, en = map(q, EXPLANATIONS)
+    return f"select distinct {zh}, {en} from {view('errata')} where {zh} <> '' and {en} <> ''"
+
+
+def explanation_rows_sql(failing: list[tuple[str, str]]) -> str:
+    """SQL (rn, col, v, x): the errata rows holding the failing (explanation_zh, explanation_en) pairs."""
+    values = ", ".join(f"({lit(zh)}, {lit(en)})" for zh, en in failing)
+    zh, en = map(q, EXPLANATIONS)
+    return (f"select t.rn, {lit(EXPLANATIONS[0])} as col, t.{zh} as v, t.{en} as x from {view('errata')} t "
+            f"join (select * from (values {values}) as b(zh, en)) b on t.{zh} = b.zh and t.{en} = b.en")
+
+
 def rows_of(name: str, failing: list[tuple[str, str, str]], quote_of, where: str = "true") -> str:
     """SQL (rn, col, v, x): the rows (where `where` holds) holding the failing (column, value,
     quote) triples."""
@@ -132,6 +150,8 @@ def queries(schemas: dict[str, dict]) -> list[str]:
         out.append(f"select distinct path, sha256, source_id from {view(SOURCES)}")
     out += [sql for name, schema in schemas.items() if (sql := figure_pairs_sql(name, schema))]
     if "errata" in schemas and (sql := errata_pairs_sql(schemas["errata"])):
+        out.append(sql)
+    if "errata" in schemas and (sql := explanation_pairs_sql(schemas["errata"])):
         out.append(sql)
     for name, schema in schemas.items():
         if _is_rule_table(schema):
@@ -218,7 +238,8 @@ def _by_resource(engine, queries: dict[str, str | None]) -> dict[str, list[tuple
 
 
 def _figures(engine, loaded: dict, report: Report) -> None:
-    """Figures of non-derived rows in their source_quote; errata's figures in their quotes."""
+    """Figures of non-derived rows in their source_quote; errata's figures in their quotes, and the
+    same numbers in their two explanations."""
     from .identities import failing_rows
 
     checks = []
@@ -230,12 +251,20 @@ def _figures(engine, loaded: dict, report: Report) -> None:
         bad = [p for p in engine.query(sql) if not figure_in_quote(p[1], p[2])]
         if bad:
             checks.append(("errata", "errata", rows_of("errata", bad, ERRATA_QUOTES.get)))
+    if "errata" in loaded and (sql := explanation_pairs_sql(loaded["errata"].schema)):
+        if bad := [p for p in engine.query(sql) if explanations_problem(*p)]:
+            checks.append(("explanation", "errata", explanation_rows_sql(bad)))
     if not checks:
         return
     for kind, t, rows, lines in failing_rows(engine, checks, loaded):
-        for (_rn, col, v, _x), line in zip(rows, lines):
-            text = (f"{v} is not in its source_quote (a non-derived row quotes every figure it carries; mark "
-                    "computed values derived)" if kind == "figure" else f"{v} is not in {ERRATA_QUOTES[col]}")
+        for (_rn, col, v, x), line in zip(rows, lines):
+            if kind == "explanation":
+                text = explanations_problem(v, x) or ""
+            elif kind == "figure":
+                text = (f"{v} is not in its source_quote (a non-derived row quotes every figure it carries; mark "
+                        "computed values derived)")
+            else:
+                text = f"{v} is not in {ERRATA_QUOTES[col]}"
             report.add(t.rel, line, col, text, col_no=t.col_no(col))
 
 
