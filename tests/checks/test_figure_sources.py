@@ -381,6 +381,37 @@ def test_report_page_marks_every_figure_and_non_figure(ds):
     assert html_lib.unescape(re.sub(r"<[^>]+>", "", report)).replace("勘误", "") == TEXT
 
 
+def test_report_page_is_titled_in_the_page_language(ds):
+    """English pages titled the report in Chinese: now its English title, the Chinese beside; Chinese
+    pages as they were."""
+    import html as html_lib
+
+    src = next(r for r in rows("sources") if r["source_id"] == "bazhong-govt-office-2018-final-accounts")
+    en = page(ds, "/report/bazhong-govt-office-2018-final-accounts?_lang=en")
+    english = html_lib.escape(src["title_en"])
+    assert f"<title>{english} · annotated report</title>" in en
+    assert f'<h1>{english} <small class="label-zh" lang="zh-CN">{src["title_zh"]}</small></h1>' in en
+    zh = page(ds, "/report/bazhong-govt-office-2018-final-accounts")
+    assert f"<title>{src['title_zh']} · 原文标注</title>" in zh and f"<h1>{src['title_zh']}</h1>" in zh
+    assert src["title_en"] not in html_lib.unescape(zh)
+
+
+def test_report_page_says_why_an_erratum_in_the_page_language(ds):
+    """An erratum's mark says its explanation on hover: the Chinese one on a Chinese page, the
+    English one on an English page (the link said 勘误 on both)."""
+    import html as html_lib
+
+    e = next(r for r in rows("errata") if r["erratum_id"] == "overseas_amount_two_ways")
+    said = (("zh", "explanation_zh", "勘误 {id}：{why}"), ("en", "explanation_en", "Erratum {id}: {why}"))
+    for lang, column, words in said:
+        body = page(ds, "/report/bazhong-govt-office-2018-final-accounts" + ("?_lang=en" if lang == "en" else ""))
+        link = re.search(r'<a class="erratum-link" href="[^"]*overseas_amount_two_ways" '
+                         r'title="([^"]*)"[^>]*>([^<]*)</a>', body)
+        assert link, lang
+        assert html_lib.unescape(link.group(1)) == words.format(id=e["erratum_id"], why=e[column])
+        assert link.group(2) == ("勘误" if lang == "zh" else "Erratum")
+
+
 def test_report_page_unknown_source_is_a_404(ds):
     from site_support import get
 

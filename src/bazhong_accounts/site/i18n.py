@@ -142,8 +142,15 @@ def row_label_text(schema: dict, row: dict, lang: str) -> tuple[str, str | None]
 def english_twin(schema: dict) -> str | None:
     """The English twin of the schema's rowLabel (name_zh -> name_en) when the schema has one."""
     label = roles.row_label(schema)
-    twin = label[:-3] + "_en" if label.endswith("_zh") else None
-    return twin if twin in {f["name"] for f in schema.get("fields", [])} else None
+    twin = column_in(schema, label, "en")
+    return twin if twin != label else None
+
+
+def column_in(schema: dict, column: str, lang: str) -> str:
+    """The column that says `column` in `lang`: on an English page the English twin of a Chinese
+    column (name_zh -> name_en, explanation_zh -> explanation_en) where the schema has one."""
+    twin = column[:-3] + "_en" if lang == "en" and column.endswith("_zh") else None
+    return twin if twin in {f["name"] for f in schema.get("fields", [])} else column
 
 
 def column_description(table: str | None, column: str, lang: str) -> str:

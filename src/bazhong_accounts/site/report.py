@@ -47,7 +47,7 @@ class Mark:
 @dataclass
 class Package:
     texts: dict[str, str]  # source_id -> archived text
-    titles: dict[str, str]
+    sources: dict[str, dict]  # source_id -> its sources row (its titles)
     marks: dict[str, list[Mark]]  # source_id -> marks in text order
     first_span: dict[tuple, int]  # (source_id, resource, row_key[, column]) -> start of its first span
     schemas: dict[str, dict]
@@ -93,11 +93,11 @@ def package(root: Path | None = None) -> Package:
 def _load(root: Path, _stamp: tuple) -> Package:
     desc = read_descriptor(root)
     by_name = {r["name"]: r for r in desc["resources"]}
-    texts, titles, scope = {}, {}, {}
+    texts, sources, scope = {}, {}, {}
     for s in _rows(root / "data" / "sources.csv"):
         p = root / s["path"]
         if p.is_file():
-            texts[s["source_id"]], titles[s["source_id"]] = p.read_text(encoding="utf-8"), s["title_zh"]
+            texts[s["source_id"]], sources[s["source_id"]] = p.read_text(encoding="utf-8"), s
             scope[s["source_id"]] = (s["fiscal_year"], s["department"])
     schemas, values = {}, {}
     for name, res in by_name.items():
@@ -125,7 +125,7 @@ def _load(root: Path, _stamp: tuple) -> Package:
     for e in _rows(root / "data" / "errata.csv"):
         errata.setdefault((e["fiscal_year"], e["department"], e["resource"], e["row_key"], e["column"]), []).append(e)
     ordered = {sid: sorted(ms.values(), key=lambda m: m.start) for sid, ms in marks.items()}
-    return Package(texts, titles, ordered, first, schemas, scope, values, errata)
+    return Package(texts, sources, ordered, first, schemas, scope, values, errata)
 
 
 def read_schema(root: Path, res: dict) -> dict:
@@ -167,7 +167,7 @@ def _erratum_of(pkg: Package, source_id: str, cell: tuple, printed: str) -> dict
     return None if p.value == Decimal(carried) else errs[0]
 
 
-def _figure(pkg: Package, source_id: str, m: Mark, highlighted: tuple | None) -> str:
+def _figure(pkg: Package, source_id: str, m: Mark, highlighted: tuple | None, lang: str = "zh") -> str:
     printed = pkg.texts[source_id][m.start:m.end]
     scope = pkg.scope.get(source_id, ("", ""))
     lines = [f"{res} · {col} = {pkg.values.get((*scope, res, key, col), '')} ({key})" for res, key, col in m.cells]
@@ -182,14 +182,19 @@ def _figure(pkg: Package, source_id: str, m: Mark, highlighted: tuple | None) ->
         lines.append(f"erratum {err['erratum_id']}: {err['kind']}")
         fy, dept = err["fiscal_year"], err["department"]
         href = f"/{DATABASE}/errata/{tilde_encode(fy)},{tilde_encode(dept)},{tilde_encode(err['erratum_id'])}"
-        extra = f'<a class="erratum-link" href="{href}" title="erratum {html.escape(err["erratum_id"])}">勘误</a>'
+        # why, in the page's language (explanation_zh, or its English twin on an English page)
+        why = err.get(i18n.column_in(pkg.schemas.get("errata", {}), "explanation_zh", lang)) or ""
+        hint = html.escape(i18n.text(lang, "Erratum {erratum_id}: {why}" if why else "Erratum {erratum_id}",
+                                     erratum_id=err["erratum_id"], why=why))
+        in_english = ' lang="en"' if lang == "en" else ""  # inside the report's zh-CN text
+        extra = f'<a class="erratum-link" href="{href}" title="{hint}"{in_english}>{i18n.text(lang, "Erratum")}</a>'
     title = html.escape("\n".join(lines))
     href = row_url(pkg, source_id, res, key)
     return (f'<a id="f-{m.start}" class="{" ".join(classes)}" href="{href}" title="{title}" '
             f'data-cells="{html.escape(";".join("|".join(c) for c in m.cells))}">{html.escape(printed)}</a>{extra}')
 
 
-def render_text(pkg: Package, source_id: str, highlighted: tuple | None = None) -> str:
+def render_text(pkg: Package, source_id: str, highlighted: tuple | None = None, lang: str = "zh") -> str:
     """The report as HTML lines: headings in <h3>-like spans, every mark in place."""
     text = pkg.texts[source_id]
     out, pos = [], 0
@@ -198,7 +203,7 @@ def render_text(pkg: Package, source_id: str, highlighted: tuple | None = None) 
             continue  # overlapping marks cannot happen once validated; keep the page readable anyway
         out.append(html.escape(text[pos:m.start]))
         if m.kind == "figure":
-            out.append(_figure(pkg, source_id, m, highlighted))
+            out.append(_figure(pkg, source_id, m, highlighted, lang))
         else:
             out.append(f'<span id="n-{m.start}" class="nf" tabindex="0" title="not a figure: {m.reason}">'
                        f"{html.escape(text[m.start:m.end])}</span>")
@@ -221,12 +226,14 @@ a.fig.hl,a.fig:target{background:#ffe14d;color:#000;outline:2px solid #c9a400}
 span.nf{color:#777;border-bottom:1px dotted #aaa}
 strong.h{display:inline-block;margin-top:.4em}
 .legend span,.legend a{margin-right:1em}
+h1 small.label-zh{display:block;font-size:.55em;font-weight:normal;color:#555}
 """
 
 
 def render_page(pkg: Package, source_id: str, highlighted: tuple | None, lang: str = "zh") -> str:
     """The annotated report, its interface in `lang` (the site's language: Chinese first)."""
-    title = html.escape(pkg.titles.get(source_id, source_id))
+    title, chinese = title_in(pkg, source_id, lang)
+    heading = title + (f' <small class="label-zh" lang="zh-CN">{chinese}</small>' if chinese else "")
     n_fig = sum(m.kind == "figure" for m in pkg.marks.get(source_id, []))
     n_non = sum(m.kind == "non_figure" for m in pkg.marks.get(source_id, []))
     note = ""
@@ -247,11 +254,21 @@ def render_page(pkg: Package, source_id: str, highlighted: tuple | None, lang: s
 <form action="/-/search" method="get" role="search"><input type="search" name="q"
  aria-label="{i18n.text(lang, "Search every table")}" placeholder="{i18n.text(lang, "Search every table")}">
 <button>{i18n.text(lang, "Search")}</button></form>
-<h1>{title}</h1>
+<h1>{heading}</h1>
 <p class="legend">{legend}</p>
 {note}
-<div class="report" lang="zh-CN">{render_text(pkg, source_id, highlighted)}</div>
+<div class="report" lang="zh-CN">{render_text(pkg, source_id, highlighted, lang)}</div>
 </body></html>"""
+
+
+def title_in(pkg: Package, source_id: str, lang: str) -> tuple[str, str | None]:
+    """The report's title in `lang`, escaped, and on an English page the Chinese one beside it (else
+    None): the sources row's label (title_zh) or its English twin (title_en), as a row page says it."""
+    row = pkg.sources.get(source_id)
+    if row is None or "sources" not in pkg.schemas:
+        return html.escape(source_id), None
+    title, chinese = i18n.row_label_text(pkg.schemas["sources"], row, lang)
+    return html.escape(title or source_id), html.escape(chinese) if chinese else None
 
 
 REPORT_LEGEND = ("{fig} a figure of the package: click for its row, hover or focus for resource, column and value · "
