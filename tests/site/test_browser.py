@@ -322,6 +322,18 @@ def test_a_tables_rows_are_a_few_lines_and_fit_a_phone(site, browser, table, lan
     assert page.evaluate(OVERFLOW) <= 0
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("path", ["/bazhong/errata", "/bazhong/errata/2018,bazhong-govt-office,cloud_systems_count"])
+def test_errata_in_both_explanations_scroll_no_page_sideways(site, browser, path, lang):
+    """explanation_zh beside explanation_en: the page never scrolls sideways, on a desktop (the
+    table scrolls in its frame) or on a phone (each row a card)."""
+    for size in ({"width": 1280, "height": 900}, PHONE):
+        page = browser.open(f"{site}{path}?_lang={lang}", size)
+        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], size
+        if size is PHONE:
+            assert page.evaluate(OVERFLOW) <= 0
+
+
 def test_compound_keys_fit_a_phone(site, browser):
     page = browser.open(f"{site}/bazhong/figure_sources", PHONE)  # its keys ran 181 px out of their cards
     assert page.evaluate(OVERFLOW) <= 0
