@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import re
 import unicodedata
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -362,8 +363,6 @@ def explanation_numbers(text: str) -> list[str]:
 
 def explanations_problem(zh: str, en: str) -> str | None:
     """Why two explanations do not cite the same numbers (each as often), or None when they do."""
-    from collections import Counter
-
     mine, theirs = Counter(explanation_numbers(zh)), Counter(explanation_numbers(en))
     if mine == theirs:
         return None
