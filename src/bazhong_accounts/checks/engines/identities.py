@@ -376,7 +376,7 @@ class KnownErrata:
         temporary file: the engines' checks do it in one lane while the other lane's queries
         run (engines.lanes), and the output then copies the file (N = 10,000: 0.5 s CPU of
         Python taken out of the serial end of the run; a page at a time, so memory stays flat).
-        The lines are made without a Problem each (N = 10,000: about 0.04 s CPU less, at the
+        The lines are made without a Problem each (N = 10,000: about 0.02 s CPU less, at the
         end of its lane)."""
         out = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
         rel = {name: t.rel for name, t in self.loaded.items()}
