@@ -23,8 +23,7 @@ class Problem:
     erratum: str | None = None  # erratum_id when the problem is a known erratum
 
     def __str__(self) -> str:
-        where = self.path + (f":{self.line}" if self.line else "")
-        return f"{where}: {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+        return shown(self.path, self.line, self.column, self.message)
 
     def annotation(self, level: str = "error") -> str:
         props = [f"file={_prop(self.path)}"]
@@ -36,6 +35,13 @@ class Problem:
         if self.erratum:
             text = f"known erratum {self.erratum}: {text}"
         return f"::{level} {','.join(props)}::{_data(text)}"
+
+
+def shown(path: str, line: int | None, column: str | None, message: str) -> str:
+    """A problem's line of output: ``path:line: column: message`` (the SQL engines word their known
+    errata with it directly, without a Problem each)."""
+    where = path + (f":{line}" if line else "")
+    return f"{where}: {column}: {message}" if column else f"{where}: {message}"
 
 
 def _data(s: str) -> str:
