@@ -10,6 +10,14 @@ the process, DuckDB's threads included, and wall seconds; rounds alternate the v
   checks' masks, which read the columns not kept too);
 - `load phase`: engines._load_all: the byte pass, two loads at once, the masks and key order asked
   meanwhile (what `validate` does before its checks);
+- `load 1 thread`: `load` with DuckDB's database at threads=1 (each load on its caller's thread only);
+- `arrow load`, `arrow load 1 thread`: `load` with each CSV read by pyarrow's streaming reader
+  (`open_csv`, every column text, '' never null, UTF-8 checked, quoted newlines allowed) instead
+  of DuckDB's read_csv, DuckDB running the same select over the batches (stop 25's prototype,
+  not taken: N = 10,000 at load 2.4-3.7, medians of 3 and of 4 rounds, CPU `load` 3.09 / 3.31 s,
+  `load 1 thread` 2.93 / 3.00, `arrow load` 3.69 / 5.23, `arrow load 1 thread` 2.63 / 2.84: pyarrow
+  parses for more CPU than read_csv on one thread, 1.36 s against 1.03 s for count(*), and DuckDB
+  copying its strings in costs about what building its own does);
 - `- byte pass`, `- asked`: the load phase with the byte pass made beforehand, and with nothing
   asked after the loads: what each costs the phase (N = 10,000, 2 rounds at load 4-5: the phase
   7.1 s CPU, 6.2 without the byte pass, 5.9 without the questions; `load`, one file after
@@ -64,12 +72,35 @@ def variants(root: Path, files: list[tuple]) -> dict:
         for plan in files:
             engine.load(*plan)
 
+    def arrow_load(engine):
+        with patched(DuckDBEngine, "_read", staticmethod(_arrow_source(engine))):
+            load(engine)
+
     def load_phase(engine):
         resources = _load_package(root, Result())
         engines._load_all(root, engine, resources, Report())
 
-    return {"count": count, "kept": kept, "load": load, "load phase": load_phase,
+    return {"count": count, "kept": kept, "load": load, "load 1 thread": (load, 1),
+            "arrow load": arrow_load, "arrow load 1 thread": (arrow_load, 1), "load phase": load_phase,
             "- byte pass": _without_byte_pass(root, load_phase), "- asked": _without_questions(load_phase)}
+
+
+def _arrow_source(engine):
+    """A stand-in for DuckDBEngine._read: the CSV as a pyarrow reader registered on the loading
+    thread's cursor, named in the FROM clause in place of read_csv."""
+    import pyarrow
+    import pyarrow.csv as pcsv
+
+    def source(path: Path, header: list[str], parallel: bool = True) -> str:
+        reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(use_threads=False, column_names=header, skip_rows=1),
+                               parse_options=pcsv.ParseOptions(newlines_in_values=True),
+                               convert_options=pcsv.ConvertOptions(
+                                   column_types=dict.fromkeys(header, pyarrow.string()), check_utf8=True,
+                                   strings_can_be_null=False, quoted_strings_can_be_null=False))
+        name = f"arrow_{abs(hash(str(path)))}"
+        engine._loader().register(name, reader)
+        return f'"{name}"'
+    return source
 
 
 def _without_byte_pass(root: Path, load_phase):
@@ -105,7 +136,8 @@ def patched(owner, name: str, value):
 
 
 def timed(fn) -> tuple[float, float]:
-    engine = DuckDBEngine()
+    fn, threads = fn if isinstance(fn, tuple) else (fn, None)
+    engine = DuckDBEngine(threads=threads)
     try:
         wall, cpu = time.perf_counter(), time.process_time()
         fn(engine)
@@ -121,12 +153,12 @@ def main() -> None:
         for label, fn in variants(root, plans(root)).items():
             wall, cpu = timed(fn)
             runs.setdefault(label, []).append((wall, cpu))
-            print(f"round {i + 1} {label:11s} wall {wall:6.2f} s  cpu {cpu:6.2f} s  load {os.getloadavg()[0]:.1f}",
+            print(f"round {i + 1} {label:19s} wall {wall:6.2f} s  cpu {cpu:6.2f} s  load {os.getloadavg()[0]:.1f}",
                   flush=True)
     floor = statistics.median(c for _, c in runs["count"])
     for label, got in runs.items():
         cpu = statistics.median(c for _, c in got)
-        print(f"median {label:11s} wall {statistics.median(w for w, _ in got):6.2f} s  cpu {cpu:6.2f} s  "
+        print(f"median {label:19s} wall {statistics.median(w for w, _ in got):6.2f} s  cpu {cpu:6.2f} s  "
               f"= {cpu / floor:4.2f}x count's CPU")
 
 
