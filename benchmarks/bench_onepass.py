@@ -5,7 +5,8 @@
 In one process, alternated round by round: `scan` (bench_engines.py's SCAN: count(*) of every
 CSV, read in parallel), `onepass` (below), `validate` (cli.main(["validate", DIR, "--engine",
 "duckdb"]), stdout to /dev/null), and onepass's first part with nothing computed (`pass: cells`:
-every cell still built, backends._every_cell_read) and with the masks only (`pass: masks`);
+every cell still built, backends._every_cell_read), with the masks only (`pass: masks`) and
+with only the masks today's load computes (`pass: split`: the kept columns' checks left out);
 CPU seconds of the process (getrusage: every thread), wall seconds, medians, and each step's.
 
 1. the engine's byte pass and two loads at once (LoadsAtOnce, DuckDBEngine.load: read_csv with
@@ -122,13 +123,17 @@ def errata_key(p: Plan) -> str | None:
 
 def compact(p: Plan, header: list[str], keep: list[str], facts, what: str = "all") -> dict[str, str]:
     """The columns one load stores: name -> SQL over the row t. what: "cells" nothing (the load
-    still reads every cell: backends._every_cell_read), "masks" the masks and quoted cells only."""
+    still reads every cell: backends._every_cell_read), "masks" the masks and quoted cells only,
+    "split" the masks today's load computes (split_cell_checks: not the kept columns' checks),
+    "all-order-quotes" all but the parts named (order, quotes, texts, numbers, keys)."""
     if what == "cells":
         return {}
     checks = d.cell_checks(p.name, p.schema)
+    if what == "split":
+        checks, _ = engines.split_cell_checks(DuckDBEngine, p.schema, checks, keep)
     out = dict(zip(engines.mask_names(checks), d.masks(checks)))
     out.update(engines._quoted_cells(p.schema, facts))
-    if what == "masks":
+    if what in ("masks", "split"):
         return out
     drop = what.split("-")[1:]  # "all-order-quotes": a part left out, to see what it costs
     if p.pk and "order" not in drop:  # 1 where the key does not come strictly after the row before's (the first row: 0)
@@ -312,7 +317,8 @@ def main() -> None:
             engine.close()
 
     variants = {"scan": lambda: scan(root), "onepass": lambda: run_onepass("all"), "validate": lambda: validate(root),
-                "pass: cells": lambda: run_onepass("cells"), "pass: masks": lambda: run_onepass("masks")}
+                "pass: cells": lambda: run_onepass("cells"), "pass: masks": lambda: run_onepass("masks"),
+                "pass: split": lambda: run_onepass("split")}
     runs: dict[str, list] = {}
     for i in range(args.rounds):
         for label, fn in variants.items():
