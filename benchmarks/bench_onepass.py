@@ -6,7 +6,9 @@ In one process, alternated round by round: `scan` (bench_engines.py's SCAN: coun
 CSV, read in parallel), `onepass` (below), `validate` (cli.main(["validate", DIR, "--engine",
 "duckdb"]), stdout to /dev/null), and onepass's first part with nothing computed (`pass: cells`:
 every cell still built, backends._every_cell_read), with the masks only (`pass: masks`) and
-with only the masks today's load computes (`pass: split`: the kept columns' checks left out);
+with only the masks today's load computes (`pass: split`: the kept columns' checks left out),
+and with those and the kept columns' checks where a cell differs from the row before's
+(`pass: lagged`);
 CPU seconds of the process (getrusage: every thread), wall seconds, medians, and each step's.
 
 1. the engine's byte pass and two loads at once (LoadsAtOnce, DuckDBEngine.load: read_csv with
@@ -125,15 +127,19 @@ def compact(p: Plan, header: list[str], keep: list[str], facts, what: str = "all
     """The columns one load stores: name -> SQL over the row t. what: "cells" nothing (the load
     still reads every cell: backends._every_cell_read), "masks" the masks and quoted cells only,
     "split" the masks today's load computes (split_cell_checks: not the kept columns' checks),
-    "all-order-quotes" all but the parts named (order, quotes, texts, numbers, keys)."""
+    "lagged" those and the kept columns' checks asked only where the cell differs from the row
+    before's, "all-order-quotes" all but the parts named (order, quotes, texts, numbers, keys)."""
     if what == "cells":
         return {}
     checks = d.cell_checks(p.name, p.schema)
-    if what == "split":
-        checks, _ = engines.split_cell_checks(DuckDBEngine, p.schema, checks, keep)
+    if what in ("split", "lagged"):
+        checks, later = engines.split_cell_checks(DuckDBEngine, p.schema, checks, keep)
     out = dict(zip(engines.mask_names(checks), d.masks(checks)))
     out.update(engines._quoted_cells(p.schema, facts))
-    if what in ("masks", "split"):
+    if what == "lagged":  # a column's checks in one mask (a few, under MASK_BITS)
+        out.update({f"__kmask{i}": f"case when lag({col(c)}) over () = {col(c)} then 0 else {d.masks(group)[0]} end"
+                    for i, (c, group) in enumerate(later.items())})
+    if what in ("masks", "split", "lagged"):
         return out
     drop = what.split("-")[1:]  # "all-order-quotes": a part left out, to see what it costs
     if p.pk and "order" not in drop:  # 1 where the key does not come strictly after the row before's (the first row: 0)
@@ -318,7 +324,7 @@ def main() -> None:
 
     variants = {"scan": lambda: scan(root), "onepass": lambda: run_onepass("all"), "validate": lambda: validate(root),
                 "pass: cells": lambda: run_onepass("cells"), "pass: masks": lambda: run_onepass("masks"),
-                "pass: split": lambda: run_onepass("split")}
+                "pass: split": lambda: run_onepass("split"), "pass: lagged": lambda: run_onepass("lagged")}
     runs: dict[str, list] = {}
     for i in range(args.rounds):
         for label, fn in variants.items():
