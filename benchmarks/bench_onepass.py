@@ -91,6 +91,7 @@ class Plan:
         self.hashes: dict[str, str] = {}  # SQL -> stored column, one column per distinct hash
         self.fks: list[tuple[str, str, str]] = []  # (child column, parent resource, parent column)
         self.keys: dict[tuple[str, ...], str] = {}  # key fields -> column, for the references to it
+        self.rowwise: list[tuple[str, ...]] = []  # the columns of each bit of __rowbreak (compact)
 
     def hash_col(self, cols: list[str], prefix: str, nonempty: bool = False) -> str:
         sql = hashed(cols, nonempty)
@@ -155,12 +156,14 @@ def compact(p: Plan, header: list[str], keep: list[str], facts, what: str = "all
             out.update({c: f"try_cast(nullif({col(c)}, '') as {DECIMAL})" for c in numbers})
         if "derived" in keep:
             out["derived"] = f"{col('derived')} = 'true'"
-        rowwise = [f"coalesce({n(c)} <> {n(c + '_fiscal')} + {n(c + '_other')}, false)"
+        # (the columns an erratum of it may name, SQL: the row breaks it)
+        rowwise = [((c, c + "_fiscal", c + "_other"), f"coalesce({n(c)} <> {n(c + '_fiscal')} + {n(c + '_other')}, false)")
                    for c in numbers if c + "_fiscal" in numbers and c + "_other" in numbers]
         if {"amount", "prior_year_amount", "change_amount"} <= set(numbers):
-            rowwise.append(f"coalesce({n('change_amount')} <> {n('amount')} - {n('prior_year_amount')}, false)")
+            rowwise.append((("change_amount", "amount", "prior_year_amount"), f"coalesce({n('change_amount')} <> {n('amount')} - {n('prior_year_amount')}, false)"))
+        p.rowwise = [c for c, _ in rowwise]
         if rowwise and "numbers" not in drop:
-            out["__rowbreak"] = " + ".join(f"cast({b} as TINYINT) * {1 << i}" for i, b in enumerate(rowwise))
+            out["__rowbreak"] = " + ".join(f"cast({b} as TINYINT) * {1 << i}" for i, (_, b) in enumerate(rowwise))
         if "source_quote" in keep and "quotes" not in drop:
             pair = hashed(["source_id", "source_quote"])  # not stored: the stream's test of a new quote
             out["__q"] = hashed(["source_quote"])
@@ -245,8 +248,9 @@ def checks(root: Path, plan: dict[str, Plan], engine: DuckDBEngine) -> dict[str,
     # row-level breaks (computed in the load) matched to errata by (department-year, row key)
     e = plan["errata"]
     matched = [f"select count(*) as n, count(e.rn) as known from {view(p.name)} x left join {view('errata')} e "
-               f"on e.__ref = x.{errata_key(p)} and e.resource = {lit(p.name)} where x.__rowbreak > 0"
-               for p in plan.values() if "__rowbreak" in cols[p.name] and errata_key(p)]
+               f"on e.__ref = x.{errata_key(p)} and e.resource = {lit(p.name)} and e.\"column\" in ({', '.join(map(lit, c))}) "
+               f"where x.__rowbreak & {1 << i} <> 0"
+               for p in plan.values() if "__rowbreak" in cols[p.name] and errata_key(p) for i, c in enumerate(p.rowwise)]
     with step("2 row breaks matched to errata"):
         breaks, known = con.execute(f"select sum(n), sum(known) from ({' union all '.join(matched)})").fetchone()
     found["row breaks"], found["row breaks known"] = int(breaks or 0), int(known or 0)
