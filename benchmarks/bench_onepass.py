@@ -105,7 +105,7 @@ def plans(root: Path) -> dict[str, Plan]:
         scope = roles.scope(p.schema)
         if p.pk:
             p.keys[tuple(p.pk)] = p.hash_col(p.pk, "__h")
-        for i, (fields, target, targets) in enumerate(roles.foreign_keys(p.schema)):
+        for fields, target, targets in roles.foreign_keys(p.schema):
             # a parent column names a row of the same department-year (the parts' join)
             child, parent = (scope + fields, scope + targets) if target == "" else (fields, targets)
             owner = out[target or p.name]
