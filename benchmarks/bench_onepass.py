@@ -294,7 +294,7 @@ def srccol(p: Plan) -> str:
 def scan(root: Path) -> None:
     """bench_engines.py's SCAN, in this process."""
     code = SCAN.replace("sys.argv[1]", repr(str(root)))
-    with contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115 - closed with the process
+    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
         exec(compile(code, "scan", "exec"), {})
 
 
