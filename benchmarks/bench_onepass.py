@@ -29,9 +29,10 @@ CPU seconds of the process (getrusage: every thread), wall seconds, medians, and
 
 What onepass leaves out: messages and line numbers (only for failing rows), the share and rate
 identities, stale errata, ordinals, organisation and trips, canonical form, frame checks,
-derivations, figure sources, the errata's own figures in quotes, the known errata worded, and
-any confirmation of a hash against its text. Its answers are counts, printed once for a look
-(a valid package: all 0 but the 30,000 row-level breaks, each matched to its erratum).
+derivations, figure sources, the errata's own figures in quotes and the numbers of their two
+explanations (stop 25), the known errata worded, and any confirmation of a hash against its text.
+Its answers are counts, printed once for a look (a valid package: all 0 but the 30,000 row-level
+breaks, each matched to its erratum).
 """
 
 from __future__ import annotations
