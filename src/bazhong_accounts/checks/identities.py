@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..model import roles
-from ..model.problems import Problem, Report
+from ..model.problems import Problem, Report, known_message
 from ..model.table import Table, as_arrow, join_keys, scaled_integers
 from ..lazy import lazy
 
@@ -488,7 +488,7 @@ def apply_errata(breaks: list[Break], errata: Table | None, report: Report) -> N
             report.add(p.path, p.line, p.column, p.message, col_no=p.col_no)
         else:
             p.erratum = errata.col("erratum_id")[match]
-            p.message += f" (erratum {p.erratum})"
+            p.message = known_message(p.message, p.erratum)
             report.add_known(p)
     for rows in index.values():
         for r in rows:

@@ -44,6 +44,11 @@ def shown(path: str, line: int | None, column: str | None, message: str) -> str:
     return f"{where}: {column}: {message}" if column else f"{where}: {message}"
 
 
+def known_message(message: str, erratum: str) -> str:
+    """A break the errata record, worded with the erratum that records it (every engine)."""
+    return f"{message} (erratum {erratum})"
+
+
 def _data(s: str) -> str:
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from ...model import roles
-from ...model.problems import Problem, Report, shown
+from ...model.problems import Problem, Report, known_message, shown
 from ...model.descriptor import as_list
 from ..identities import PARTS_GROUP, TABLE_CHECKS, fiscal, fmt, rate_text
 from .definitions import DECIMAL, TYPE_CHECKED, lit, q, usable, view
@@ -381,7 +381,7 @@ class KnownErrata:
         out = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
         rel = {name: t.rel for name, t in self.loaded.items()}
         for page in self._pages():
-            out.write("".join(f"known: {shown(rel[res], line, col, f'{text} (erratum {erratum})')}\n"
+            out.write("".join(f"known: {shown(rel[res], line, col, known_message(text, erratum))}\n"
                               for res, line, col, text, erratum in page))
         self._rendered = out
 
@@ -397,7 +397,7 @@ class KnownErrata:
             t = self.loaded[res]
             if (res, col) not in self._col_no:
                 self._col_no[res, col] = t.col_no(col)
-            yield Problem(t.rel, line, col, f"{text} (erratum {erratum})", self._col_no[res, col], erratum)
+            yield Problem(t.rel, line, col, known_message(text, erratum), self._col_no[res, col], erratum)
 
 
 # errata of one kind repeat their figures across department-years: each distinct message worded
