@@ -9,8 +9,8 @@ printed (to compare two trees: PYTHONPATH=<tree>/src), with the parts wrapped to
 start and end (seconds since the interpreter's start) and the thread CPU seconds Python's thread
 spent in them (DuckDB's own worker threads are not a thread's): the loads and the questions asked
 after each (AskedAfterLoad), the byte pass, each step of the two lanes (lanes.py), the known
-errata worded, the output and DuckDB's close. A thread samples the process CPU time every 0.1 s:
-the cores in use, in 0.5 s windows, show where the run leaves a core idle. On a busy machine the
+errata worded, the output and DuckDB's close. bench_cores' Sampler reads every thread's run time
+each 0.1 s: the cores in use, in 0.5 s windows, show where the run leaves a core idle. On a busy machine the
 other processes take cores too: read the CPU seconds, and the load average printed. The first
 round pays the imports (the CLI's: a fresh process would too); later rounds find them done.
 """
@@ -29,6 +29,7 @@ from pathlib import Path
 
 START = time.perf_counter()
 
+from bench_cores import Sampler  # noqa: E402
 from bench_engines import package_bench_args  # noqa: E402
 
 import bazhong_accounts.checks.engines as engines  # noqa: E402
@@ -43,8 +44,6 @@ Span = tuple[str, str, float, float, float]  # (what, thread, start, end, thread
 class Recorder:
     def __init__(self):
         self.spans: list[Span] = []
-        self.samples: list[tuple[float, float]] = []  # (seconds, process CPU seconds)
-        self._stop = threading.Event()
 
     def timed(self, fn, label):
         def wrapped(*args, **kwargs):
@@ -55,15 +54,6 @@ class Recorder:
                 self.spans.append((label(*args) if callable(label) else label, threading.current_thread().name,
                                    t - START, time.perf_counter() - START, time.thread_time() - c))
         return wrapped
-
-    def sample(self) -> None:
-        while not self._stop.is_set():
-            cpu = os.times()
-            self.samples.append((time.perf_counter() - START, cpu.user + cpu.system))
-            self._stop.wait(0.1)
-
-    def stop(self) -> None:
-        self._stop.set()
 
 
 @contextlib.contextmanager
@@ -91,34 +81,29 @@ def patched(rec: Recorder):
             setattr(owner, name, fn)
 
 
-def run(root: Path, rec: Recorder) -> tuple[float, float, str]:
+def run(root: Path, rec: Recorder, sampler: Sampler) -> tuple[float, float, str]:
     """(wall, process CPU seconds, md5 of the output) of one `validate --engine duckdb`."""
     out = Path(tempfile.mkstemp(prefix="bench-timeline-")[1])
-    sampler = threading.Thread(target=rec.sample, daemon=True)
     argv = sys.argv
     t0, c0 = time.perf_counter(), time.process_time()
-    sampler.start()
     try:
         sys.argv = ["bazhong-accounts", "validate", str(root), "--engine", "duckdb"]
-        with patched(rec), open(out, "w", encoding="utf-8") as fh, contextlib.redirect_stdout(fh):
+        with sampler, patched(rec), open(out, "w", encoding="utf-8") as fh, contextlib.redirect_stdout(fh):
             with contextlib.suppress(SystemExit):
                 cli.main()
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         return wall, cpu, hashlib.md5(out.read_bytes()).hexdigest()
     finally:
         sys.argv = argv
-        rec.stop()
-        sampler.join()
         out.unlink()
 
 
-def cores(samples: list[tuple[float, float]], window: float = 0.5) -> list[tuple[float, float]]:
-    """(end of window, cores in use over it) from the process CPU samples."""
-    out, begin = [], 0
-    for i, (t, c) in enumerate(samples):
-        if t - samples[begin][0] >= window:
-            out.append((t, (c - samples[begin][1]) / (t - samples[begin][0])))
-            begin = i
+def cores(sampler: Sampler, window: float = 0.5) -> list[tuple[float, float]]:
+    """(end of window, seconds since the interpreter's start; cores in use over it)."""
+    out, t, end = [], sampler.samples[0][0], sampler.samples[-1][0]
+    while t + window <= end:
+        out.append((t + window - START, sampler.between(t, t + window)[0]))
+        t += window
     return out
 
 
@@ -126,8 +111,8 @@ def main() -> int:
     args, root = package_bench_args(__doc__.split("\n\n")[0], "bench_timeline")
     runs = []
     for i in range(args.rounds):
-        rec = Recorder()
-        wall, cpu, md5 = run(root, rec)
+        rec, sampler = Recorder(), Sampler(every=0.1)
+        wall, cpu, md5 = run(root, rec, sampler)
         runs.append((wall, cpu))
         print(f"round {i + 1}: wall {wall:.2f} s, CPU {cpu:.2f} s (process), output md5 {md5}, "
               f"load {os.getloadavg()[0]:.1f}", flush=True)
@@ -136,7 +121,7 @@ def main() -> int:
     for what, thread, t0, t1, cpu_s in sorted(rec.spans, key=lambda s: s[2]):
         if t1 - t0 >= MIN_SPAN:
             print(f"{t0:5.2f} {t1:5.2f} {t1 - t0:6.2f} {cpu_s:8.2f}    {thread[:24]:24s}   {what}")
-    print("cores in use (0.5 s windows): " + " ".join(f"{t:.1f}:{c:.1f}" for t, c in cores(rec.samples)))
+    print("cores in use (0.5 s windows): " + " ".join(f"{t:.1f}:{c:.1f}" for t, c in cores(sampler)))
     if len(runs) > 1:
         print(f"median: wall {statistics.median(w for w, _ in runs):.2f} s, CPU {statistics.median(c for _, c in runs):.2f} s")
     return 0
